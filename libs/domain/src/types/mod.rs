@@ -1,0 +1,37 @@
+//! Validated value types. Each is parsed once at the edge (`parse`, `FromStr` or `TryFrom`) and
+//! re-validated when an event is decoded, so the domain never sees an unchecked value.
+
+mod assessment;
+mod billing_codes;
+mod codes;
+mod ids;
+mod money;
+mod session;
+mod text;
+
+pub use assessment::{AssessmentScores, Instrument, ItemScore, Severity};
+pub use billing_codes::{CarcCode, DiagnosisPointer, MemberId, RarcCode};
+pub use codes::{CodeSetVersion, CptCode, Diagnosis, Icd10Code, Modifier, PlaceOfService};
+pub use ids::{
+    AccountId, ActorId, AddendumId, AmendmentId, AssessmentId, ChargeId, ClaimId, ClientId,
+    ClinicianId, ConsentId, EpisodeId, EstimateId, GoalId, InterventionId, ObjectiveId, PaymentId,
+    PlanId, PsychotherapyNoteId, RemittanceId, SessionId, SuperbillId, WriteOffId,
+};
+pub use money::{Balance, Money};
+pub use session::{ContentHash, Minutes, Modality, PatientLocation};
+pub use text::{Email, NoteText, PersonName, PhoneNumber, Reason, ShortText};
+
+use crate::error::ValidationError;
+
+/// Rejects a timestamp after `now` (clinical time may be in the past for late entries, never
+/// in the future).
+pub(crate) fn not_after(
+    field: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ValidationError> {
+    if at > now {
+        return Err(ValidationError::new(field, "must not be in the future"));
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The Carelog event store: an append-only, hash-chained log of immutable events.
+//!
+//! One [`EventStore`] trait, two backends with identical semantics (checked by one contract suite):
+//! [`SqliteStore`], the embedded default, and [`PostgresStore`] for production. Appends from many
+//! callers are group-committed: they share a transaction and an fsync, and each caller is answered
+//! only once its events are durable. Global positions are dense and in commit order on both backends
+//! (the writer holds the log head while it commits), so a subscriber that reads "everything after my
+//! checkpoint" can never skip an event that committed late.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod model;
+mod open;
+mod plan;
+mod postgres;
+mod prepare;
+mod row;
+mod sqlite;
+mod subscription;
+mod verify;
+mod writer;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use error::{InvalidInput, StoreError};
+pub use model::{
+    Actor, AppendRequest, AppendResult, Condition, Direction, EventHash, ExpectedRevision, LogFilter, LogQuery,
+    MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent, StreamName,
+    StreamQuery, SubscriptionItem, Tags,
+};
+pub use open::{StoreUrl, open};
+pub use postgres::{PostgresOptions, PostgresStore};
+pub use prepare::Limits;
+pub use sqlite::{SqliteOptions, SqliteStore};
+pub use subscription::EventSubscription;
+pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, VerifyScope};
+
+/// The event log every service appends to and every projection follows.
+#[async_trait]
+pub trait EventStore: Send + Sync + std::fmt::Debug {
+    /// `sqlite` or `postgres`: for logs and diagnostics.
+    fn backend_name(&self) -> &'static str;
+
+    /// Appends events to one stream atomically, if the stream and every condition are as expected.
+    /// Re-appending events whose ids are already stored in that stream returns the original result.
+    async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError>;
+
+    /// Reads one stream from a revision (inclusive) in either direction.
+    async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Reads the global log forward in position order.
+    async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The revision of a stream's last event, or None if the stream has no events.
+    async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError>;
+
+    /// The position of the last committed event (`Position::START` for an empty log).
+    async fn head_position(&self) -> Result<Position, StoreError>;
+
+    /// Finds one event by id anywhere in the log.
+    async fn event_by_id(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError>;
+
+    /// Follows the log after `after` (exclusive): catches up, then goes live. Resume from the position of
+    /// the last event (or `CaughtUp` marker) processed to receive every later event exactly once.
+    fn subscribe(&self, after: Position, filter: LogFilter) -> EventSubscription;
+
+    /// Recomputes the hash chains in scope and reports every break.
+    async fn verify(
+        &self,
+        scope: &VerifyScope,
+        progress: &(dyn Fn(VerifyProgress) + Send + Sync),
+    ) -> Result<VerifyReport, StoreError>;
+}

@@ -1,0 +1,464 @@
+//! The production backend: PostgreSQL through a connection pool, one writer connection per process
+//! doing group commit, and LISTEN/NOTIFY to wake subscribers in every process.
+//!
+//! Positions are dense and in commit order: each writer transaction locks the single `log_head` row
+//! first and holds it until COMMIT, and PostgreSQL makes a committed transaction visible before it
+//! releases its locks. So a reader that sees position N+1 also sees N, and a subscriber reading
+//! "after my checkpoint" never skips a late commit — the gap problem of sequences (Marten, Eventuous
+//! #222) cannot arise. Group commit keeps the throughput a per-row lock would otherwise cost.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, FromRow, PgConnection, PgPool};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::EventStore;
+use crate::error::{InvalidInput, StoreError};
+use crate::model::{
+    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
+    StreamQuery, category_of,
+};
+use crate::open::redact_password;
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
+use crate::prepare::{Limits, PreparedAppend};
+use crate::row::{StoredRow, to_i64, to_u64};
+use crate::subscription::{EventSubscription, follow};
+use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
+use crate::writer::{BatchOutcome, BatchWriter, Writer};
+
+/// Settings of the PostgreSQL backend.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    pub url: String,
+    /// A schema to keep the log in (created if missing); default: the server's search path.
+    pub schema: Option<String>,
+    pub max_connections: u32,
+    pub limits: Limits,
+    /// A fallback for missed notifications: how often idle subscribers look for new commits.
+    pub poll_interval: Duration,
+}
+
+impl PostgresOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            max_connections: 16,
+            limits: Limits::default(),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+}
+
+/// The PostgreSQL event store. Cheap to clone: clones share the writer and the pool.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: PgPool,
+    writer: Writer,
+    heads: watch::Receiver<Position>,
+    options: PostgresOptions,
+    schema: String,
+}
+
+impl PostgresStore {
+    /// Connects with default options and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(PostgresOptions::new(url)).await
+    }
+
+    pub async fn connect_with(options: PostgresOptions) -> Result<Self, StoreError> {
+        let shown = redact_password(&options.url);
+        let mut connect = PgConnectOptions::from_str(&options.url)
+            .map_err(|e| StoreError::Unavailable(format!("{shown} is not a PostgreSQL URL: {e}")))?;
+        if let Some(schema) = &options.schema {
+            if !is_plain_identifier(schema) {
+                return Err(StoreError::Invalid(InvalidInput::StreamNameCharacter { name: schema.clone(), character: '"' }));
+            }
+            connect = connect.options([("search_path", schema.as_str())]);
+        }
+        let unavailable = |e: sqlx::Error| {
+            StoreError::Unavailable(format!("cannot connect to {shown}: {e}; is PostgreSQL running and DATABASE_URL right?"))
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect.clone())
+            .await
+            .map_err(unavailable)?;
+        if let Some(schema) = &options.schema {
+            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))).execute(&pool).await?;
+        }
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let (schema,): (String,) = sqlx::query_as("SELECT current_schema()").fetch_one(&pool).await?;
+        let head = read_head(&pool).await?;
+        let (head_tx, heads) = watch::channel(Position(head));
+        let head_tx = Arc::new(head_tx);
+        let channel = format!("carelog_log_{schema}");
+        let conn = PgConnection::connect_with(&connect).await.map_err(unavailable)?;
+        let writer = Writer::spawn(PgWriter { connect, conn: Some(conn), channel: channel.clone() }, head_tx.clone());
+        tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx));
+        Ok(Self { inner: Arc::new(Inner { pool, writer, heads, options, schema }) })
+    }
+
+    /// The pool, for read models kept in the same database as the log.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// The schema the log lives in.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+}
+
+fn is_plain_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Wakes local subscribers when any process commits to this log. Missed notifications only delay
+/// a subscriber until its next poll; they can never make it skip an event.
+async fn listen_for_commits(pool: PgPool, channel: String, heads: Arc<watch::Sender<Position>>) {
+    loop {
+        let listened = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(&channel).await?;
+            loop {
+                let notification = listener.recv().await?;
+                if let Ok(position) = notification.payload().parse::<u64>() {
+                    heads.send_if_modified(|head| {
+                        let moved = position > head.0;
+                        if moved {
+                            *head = Position(position);
+                        }
+                        moved
+                    });
+                }
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), sqlx::Error>(())
+        };
+        tokio::select! {
+            _ = heads.closed() => return,
+            result = listened => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "commit listener lost its connection; reconnecting");
+                }
+            }
+        }
+        tokio::select! {
+            _ = heads.closed() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+async fn read_head(pool: &PgPool) -> Result<u64, StoreError> {
+    let (position,): (i64,) = sqlx::query_as("SELECT position FROM log_head WHERE id").fetch_one(pool).await?;
+    to_u64(position, position, "log_head.position")
+}
+
+#[derive(Debug, FromRow)]
+struct EventRow {
+    position: i64,
+    event_id: Uuid,
+    stream: String,
+    revision: i64,
+    event_type: String,
+    schema_version: i32,
+    data: String,
+    metadata: String,
+    recorded_at: DateTime<Utc>,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl EventRow {
+    fn into_stored(self) -> Result<StoredRow, StoreError> {
+        let p = self.position;
+        Ok(StoredRow {
+            position: to_u64(p, p, "position")?,
+            event_id: self.event_id,
+            stream: self.stream,
+            revision: to_u64(self.revision, p, "revision")?,
+            event_type: self.event_type,
+            schema_version: u32::try_from(self.schema_version).map_err(|_| StoreError::Corrupt {
+                position: Position(p.max(0) as u64),
+                reason: format!("schema_version is {}", self.schema_version),
+            })?,
+            data: self.data,
+            metadata: self.metadata,
+            recorded_at: self.recorded_at,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+
+    fn into_scanned(self) -> ScannedRow {
+        let position = self.position.max(0) as u64;
+        self.into_stored().map_err(|e| (position, e.to_string()))
+    }
+}
+
+fn decode(rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
+    rows.into_iter().map(|row| row.into_stored()?.into_recorded()).collect()
+}
+
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+macro_rules! select_events {
+    ($rest:literal) => {
+        concat!(
+            "SELECT position, event_id, stream, revision, event_type, schema_version, data::text AS data, ",
+            "metadata::text AS metadata, recorded_at, prev_hash, hash FROM events ",
+            $rest
+        )
+    };
+}
+
+const FORWARD: &str = select_events!("WHERE stream = $1 AND revision >= $2 ORDER BY revision ASC LIMIT $3");
+const BACKWARD: &str = select_events!("WHERE stream = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3");
+const READ_ALL: &str = select_events!(
+    "WHERE position >= $1 AND position <= $2
+       AND ($3::text[] IS NULL OR category = ANY($3))
+       AND ($4::text[] IS NULL OR event_type = ANY($4))
+     ORDER BY position LIMIT $5"
+);
+const BY_ID: &str = select_events!("WHERE event_id = $1");
+const LOG_PAGE: &str = select_events!("WHERE position > $1 ORDER BY position LIMIT $2");
+const STREAM_PAGE: &str = select_events!("WHERE stream = $1 ORDER BY revision LIMIT $3 OFFSET $2");
+const HEAD_REVISION: &str = "SELECT revision FROM events WHERE stream = $1 ORDER BY revision DESC LIMIT 1";
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
+    async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
+        let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
+        self.inner.writer.append(prepared).await
+    }
+
+    async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        if query.limit == 0 {
+            return Err(InvalidInput::ZeroLimit.into());
+        }
+        let (sql, from) = match (query.direction, query.from) {
+            (Direction::Forward, ReadFrom::End) => return Ok(Vec::new()),
+            (Direction::Forward, ReadFrom::Start) => (FORWARD, 0),
+            (Direction::Forward, ReadFrom::Revision(r)) => (FORWARD, to_i64(r)),
+            (Direction::Backward, ReadFrom::Start) => (BACKWARD, 0),
+            (Direction::Backward, ReadFrom::End) => (BACKWARD, i64::MAX),
+            (Direction::Backward, ReadFrom::Revision(r)) => (BACKWARD, to_i64(r)),
+        };
+        let rows: Vec<EventRow> = sqlx::query_as(sql)
+            .bind(stream.as_str())
+            .bind(from)
+            .bind(sql_limit(query.limit))
+            .fetch_all(&self.inner.pool)
+            .await?;
+        decode(rows)
+    }
+
+    async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        if query.limit == 0 {
+            return Err(InvalidInput::ZeroLimit.into());
+        }
+        let LogFilter { categories, event_types } = &query.filter;
+        let rows: Vec<EventRow> = sqlx::query_as(READ_ALL)
+            .bind(to_i64(query.from.0))
+            .bind(query.up_to.map_or(i64::MAX, |p| to_i64(p.0)))
+            .bind((!categories.is_empty()).then_some(categories))
+            .bind((!event_types.is_empty()).then_some(event_types))
+            .bind(sql_limit(query.limit))
+            .fetch_all(&self.inner.pool)
+            .await?;
+        decode(rows)
+    }
+
+    async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError> {
+        let revision: Option<(i64,)> =
+            sqlx::query_as(HEAD_REVISION).bind(stream.as_str()).fetch_optional(&self.inner.pool).await?;
+        revision.map(|(r,)| to_u64(r, 0, "revision")).transpose()
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        read_head(&self.inner.pool).await.map(Position)
+    }
+
+    async fn event_by_id(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        let row: Option<EventRow> = sqlx::query_as(BY_ID).bind(event_id).fetch_optional(&self.inner.pool).await?;
+        row.map(|r| r.into_stored()?.into_recorded()).transpose()
+    }
+
+    fn subscribe(&self, after: Position, filter: LogFilter) -> EventSubscription {
+        follow(self.clone(), after, filter, self.inner.heads.clone(), self.inner.options.poll_interval)
+    }
+
+    async fn verify(
+        &self,
+        scope: &VerifyScope,
+        progress: &(dyn Fn(VerifyProgress) + Send + Sync),
+    ) -> Result<VerifyReport, StoreError> {
+        verify::run(self, scope, progress).await
+    }
+}
+
+impl RowSource for PostgresStore {
+    async fn log_page(&self, after: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
+        let rows: Vec<EventRow> =
+            sqlx::query_as(LOG_PAGE).bind(to_i64(after)).bind(sql_limit(limit)).fetch_all(&self.inner.pool).await?;
+        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
+    }
+
+    async fn stream_page(&self, stream: &str, offset: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(STREAM_PAGE)
+            .bind(stream)
+            .bind(to_i64(offset))
+            .bind(sql_limit(limit))
+            .fetch_all(&self.inner.pool)
+            .await?;
+        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
+    }
+
+    async fn recorded_head(&self) -> Result<u64, StoreError> {
+        read_head(&self.inner.pool).await
+    }
+}
+
+/// The writer's own connection, re-established after it breaks.
+#[derive(Debug)]
+struct PgWriter {
+    connect: PgConnectOptions,
+    conn: Option<PgConnection>,
+    channel: String,
+}
+
+impl BatchWriter for PgWriter {
+    async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            empty => empty.insert(PgConnection::connect_with(&self.connect).await?),
+        };
+        let outcome = write_batch(conn, batch, &self.channel).await;
+        if matches!(outcome, Err(StoreError::Unavailable(_))) {
+            self.conn = None;
+        }
+        outcome
+    }
+}
+
+async fn write_batch(
+    conn: &mut PgConnection,
+    batch: &[&PreparedAppend],
+    channel: &str,
+) -> Result<BatchOutcome, StoreError> {
+    let mut tx = conn.begin().await?;
+    let (head, last_recorded): (i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id FOR UPDATE").fetch_one(&mut *tx).await?;
+    let streams = streams_touched(batch);
+    let found: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT s.stream, e.revision, e.hash FROM unnest($1::text[]) AS s(stream)
+         CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
+                             ORDER BY revision DESC LIMIT 1) AS e",
+    )
+    .bind(&streams)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
+    for (stream, revision, hash) in found {
+        let head = StreamHead::decode(revision, &hash, &stream)?;
+        heads.insert(stream, Some(head));
+    }
+    let known: Vec<(Uuid, String, i64, i64, String, i32, String)> = sqlx::query_as(
+        "SELECT event_id, stream, revision, position, event_type, schema_version, data::text
+         FROM events WHERE event_id = ANY($1)",
+    )
+    .bind(event_ids(batch))
+    .fetch_all(&mut *tx)
+    .await?;
+    let known = known
+        .into_iter()
+        .map(|(event_id, stream, revision, position, event_type, schema_version, data)| {
+            Ok(KnownEvent {
+                event_id,
+                stream,
+                revision: to_u64(revision, position, "revision")?,
+                position: to_u64(position, position, "position")?,
+                event_type,
+                schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
+                data,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut planner = BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
+    let results: Vec<_> = batch.iter().map(|append| planner.plan(append)).collect();
+    let head = planner.last_position();
+    let recorded_at = planner.recorded_at();
+    let rows = planner.into_rows();
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(BatchOutcome { results, head: Position(head) });
+    }
+    insert_rows(&mut tx, &rows, recorded_at).await?;
+    sqlx::query("UPDATE log_head SET position = $1, recorded_at = $2 WHERE id")
+        .bind(to_i64(head))
+        .bind(recorded_at)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(head.to_string()).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(BatchOutcome { results, head: Position(head) })
+}
+
+/// One round trip for the whole batch: the rows go in as parallel arrays.
+async fn insert_rows(conn: &mut PgConnection, rows: &[StoredRow], recorded_at: DateTime<Utc>) -> Result<(), StoreError> {
+    let column = |f: fn(&StoredRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let text = |f: fn(&StoredRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
+    sqlx::query(
+        "INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
+                             data, metadata, recorded_at, prev_hash, hash)
+         SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h
+         FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
+                     $8::text[], $9::text[], $11::bytea[], $12::bytea[])
+              AS u(p, i, s, c, r, t, v, d, m, ph, h)",
+    )
+    .bind(column(|r| to_i64(r.position)))
+    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<Uuid>>())
+    .bind(text(|r| &r.stream))
+    .bind(text(|r| category_of(&r.stream)))
+    .bind(column(|r| to_i64(r.revision)))
+    .bind(text(|r| &r.event_type))
+    .bind(rows.iter().map(|r| i32::try_from(r.schema_version).unwrap_or(i32::MAX)).collect::<Vec<i32>>())
+    .bind(text(|r| &r.data))
+    .bind(text(|r| &r.metadata))
+    .bind(recorded_at)
+    .bind(rows.iter().map(|r| r.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
+    .bind(rows.iter().map(|r| r.hash.clone()).collect::<Vec<Vec<u8>>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

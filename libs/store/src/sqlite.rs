@@ -1,0 +1,373 @@
+//! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`, one writer connection
+//! (group commit under `BEGIN IMMEDIATE`) and a pool of readers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, FromRow, SqliteConnection, SqlitePool};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::{
+    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
+    StreamQuery,
+};
+use crate::model::category_of;
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
+use crate::prepare::{Limits, PreparedAppend};
+use crate::row::{StoredRow, to_i64, to_u64};
+use crate::subscription::{EventSubscription, follow};
+use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
+use crate::writer::{BatchOutcome, BatchWriter, Writer};
+use crate::EventStore;
+
+macro_rules! select_events {
+    ($rest:literal) => {
+        concat!(
+            "SELECT position, event_id, stream, revision, event_type, schema_version, data, metadata, recorded_at, ",
+            "prev_hash, hash FROM events ",
+            $rest
+        )
+    };
+}
+
+const FORWARD: &str = select_events!("WHERE stream = ?1 AND revision >= ?2 ORDER BY revision ASC LIMIT ?3");
+const BACKWARD: &str = select_events!("WHERE stream = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT ?3");
+const READ_ALL: &str = select_events!(
+    "WHERE position >= ?1 AND position <= ?2
+       AND (?3 IS NULL OR category IN (SELECT value FROM json_each(?3)))
+       AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
+     ORDER BY position LIMIT ?5"
+);
+const BY_ID: &str = select_events!("WHERE event_id = ?1");
+const LOG_PAGE: &str = select_events!("WHERE position > ?1 ORDER BY position LIMIT ?2");
+const STREAM_PAGE: &str = select_events!("WHERE stream = ?1 ORDER BY revision LIMIT ?3 OFFSET ?2");
+const HEAD_REVISION: &str = "SELECT revision FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1";
+
+/// Settings of the SQLite backend.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub limits: Limits,
+    pub readers: u32,
+    /// How long to wait for another process holding the write lock.
+    pub busy_timeout: Duration,
+    /// How often subscribers look for commits made by other processes.
+    pub poll_interval: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            readers: 4,
+            busy_timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// The SQLite event store. Cheap to clone: clones share the writer and the reader pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    readers: SqlitePool,
+    writer: Writer,
+    heads: watch::Receiver<Position>,
+    options: SqliteOptions,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and applies pending migrations.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::default()).await
+    }
+
+    pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let connect = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true);
+        let unavailable =
+            |e: sqlx::Error| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", path.display()));
+        let mut writer_conn = SqliteConnection::connect_with(&connect).await.map_err(unavailable)?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut writer_conn).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(options.readers.max(1))
+            .connect_with(connect)
+            .await
+            .map_err(unavailable)?;
+        let head = read_head(&readers).await?;
+        let (head_tx, heads) = watch::channel(Position(head));
+        let writer = Writer::spawn(SqliteWriter { conn: writer_conn }, Arc::new(head_tx));
+        Ok(Self { inner: Arc::new(Inner { path, readers, writer, heads, options }) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The reader pool, for read models kept in the same file as the log.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.readers
+    }
+}
+
+async fn read_head(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let (position,): (i64,) = sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(pool).await?;
+    to_u64(position, position, "log_head.position")
+}
+
+#[derive(Debug, FromRow)]
+struct EventRow {
+    position: i64,
+    event_id: Uuid,
+    stream: String,
+    revision: i64,
+    event_type: String,
+    schema_version: i64,
+    data: String,
+    metadata: String,
+    recorded_at: i64,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl EventRow {
+    fn into_stored(self) -> Result<StoredRow, StoreError> {
+        let p = self.position;
+        Ok(StoredRow {
+            position: to_u64(p, p, "position")?,
+            event_id: self.event_id,
+            stream: self.stream,
+            revision: to_u64(self.revision, p, "revision")?,
+            event_type: self.event_type,
+            schema_version: u32::try_from(self.schema_version)
+                .map_err(|_| corrupt(p, format!("schema_version is {}", self.schema_version)))?,
+            data: self.data,
+            metadata: self.metadata,
+            recorded_at: DateTime::from_timestamp_micros(self.recorded_at)
+                .ok_or_else(|| corrupt(p, format!("recorded_at is {}", self.recorded_at)))?,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+
+    fn into_scanned(self) -> ScannedRow {
+        let position = self.position.max(0) as u64;
+        self.into_stored().map_err(|e| (position, e.to_string()))
+    }
+}
+
+fn corrupt(position: i64, reason: String) -> StoreError {
+    StoreError::Corrupt { position: Position(position.max(0) as u64), reason }
+}
+
+fn decode(rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
+    rows.into_iter().map(|row| row.into_stored()?.into_recorded()).collect()
+}
+
+/// A filter list as a JSON array for `json_each`, or NULL for "no filter".
+fn json_list(values: &[String]) -> Option<String> {
+    (!values.is_empty()).then(|| serde_json::Value::from(values.to_vec()).to_string())
+}
+
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
+    async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
+        let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
+        self.inner.writer.append(prepared).await
+    }
+
+    async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        if query.limit == 0 {
+            return Err(crate::InvalidInput::ZeroLimit.into());
+        }
+        let (sql, from) = match (query.direction, query.from) {
+            (Direction::Forward, ReadFrom::End) => return Ok(Vec::new()),
+            (Direction::Forward, ReadFrom::Start) => (FORWARD, 0),
+            (Direction::Forward, ReadFrom::Revision(r)) => (FORWARD, to_i64(r)),
+            (Direction::Backward, ReadFrom::Start) => (BACKWARD, 0),
+            (Direction::Backward, ReadFrom::End) => (BACKWARD, i64::MAX),
+            (Direction::Backward, ReadFrom::Revision(r)) => (BACKWARD, to_i64(r)),
+        };
+        let rows: Vec<EventRow> = sqlx::query_as(sql)
+            .bind(stream.as_str())
+            .bind(from)
+            .bind(sql_limit(query.limit))
+            .fetch_all(&self.inner.readers)
+            .await?;
+        decode(rows)
+    }
+
+    async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        if query.limit == 0 {
+            return Err(crate::InvalidInput::ZeroLimit.into());
+        }
+        let LogFilter { categories, event_types } = &query.filter;
+        let rows: Vec<EventRow> = sqlx::query_as(READ_ALL)
+            .bind(to_i64(query.from.0))
+            .bind(query.up_to.map_or(i64::MAX, |p| to_i64(p.0)))
+            .bind(json_list(categories))
+            .bind(json_list(event_types))
+            .bind(sql_limit(query.limit))
+            .fetch_all(&self.inner.readers)
+            .await?;
+        decode(rows)
+    }
+
+    async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError> {
+        let revision: Option<(i64,)> = sqlx::query_as(HEAD_REVISION).bind(stream.as_str()).fetch_optional(&self.inner.readers).await?;
+        revision.map(|(r,)| to_u64(r, 0, "revision")).transpose()
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        read_head(&self.inner.readers).await.map(Position)
+    }
+
+    async fn event_by_id(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        let row: Option<EventRow> = sqlx::query_as(BY_ID).bind(event_id).fetch_optional(&self.inner.readers).await?;
+        row.map(|r| r.into_stored()?.into_recorded()).transpose()
+    }
+
+    fn subscribe(&self, after: Position, filter: LogFilter) -> EventSubscription {
+        follow(self.clone(), after, filter, self.inner.heads.clone(), self.inner.options.poll_interval)
+    }
+
+    async fn verify(
+        &self,
+        scope: &VerifyScope,
+        progress: &(dyn Fn(VerifyProgress) + Send + Sync),
+    ) -> Result<VerifyReport, StoreError> {
+        verify::run(self, scope, progress).await
+    }
+}
+
+
+impl RowSource for SqliteStore {
+    async fn log_page(&self, after: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
+        let rows: Vec<EventRow> =
+            sqlx::query_as(LOG_PAGE).bind(to_i64(after)).bind(sql_limit(limit)).fetch_all(&self.inner.readers).await?;
+        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
+    }
+
+    async fn stream_page(&self, stream: &str, offset: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(STREAM_PAGE)
+            .bind(stream)
+            .bind(to_i64(offset))
+            .bind(sql_limit(limit))
+            .fetch_all(&self.inner.readers)
+            .await?;
+        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
+    }
+
+    async fn recorded_head(&self) -> Result<u64, StoreError> {
+        read_head(&self.inner.readers).await
+    }
+}
+
+/// The single writer connection. `BEGIN IMMEDIATE` takes the write lock up front, so a writer in
+/// another process waits (busy timeout) instead of failing halfway through a batch.
+#[derive(Debug)]
+struct SqliteWriter {
+    conn: SqliteConnection,
+}
+
+impl BatchWriter for SqliteWriter {
+    async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
+        let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        let (head, last_recorded): (i64, Option<i64>) =
+            sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id = 1").fetch_one(&mut *tx).await?;
+        let mut heads = HashMap::new();
+        for stream in streams_touched(batch) {
+            let row: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1")
+                .bind(&stream)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let head = row.map(|(revision, hash)| StreamHead::decode(revision, &hash, &stream)).transpose()?;
+            heads.insert(stream, head);
+        }
+        let mut known = Vec::new();
+        for event_id in event_ids(batch) {
+            let row: Option<(String, i64, i64, String, i64, String)> = sqlx::query_as(
+                "SELECT stream, revision, position, event_type, schema_version, data FROM events WHERE event_id = ?1",
+            )
+            .bind(event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((stream, revision, position, event_type, schema_version, data)) = row {
+                known.push(KnownEvent {
+                    event_id,
+                    stream,
+                    revision: to_u64(revision, position, "revision")?,
+                    position: to_u64(position, position, "position")?,
+                    event_type,
+                    schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
+                    data,
+                });
+            }
+        }
+        let last_recorded = last_recorded.and_then(DateTime::from_timestamp_micros);
+        let mut planner =
+            BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
+        let results: Vec<_> = batch.iter().map(|append| planner.plan(append)).collect();
+        let head = planner.last_position();
+        let recorded_at = planner.recorded_at().timestamp_micros();
+        let rows = planner.into_rows();
+        if rows.is_empty() {
+            tx.rollback().await?;
+        } else {
+            for row in &rows {
+                sqlx::query(
+                    "INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
+                                         data, metadata, recorded_at, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .bind(to_i64(row.position))
+                .bind(row.event_id)
+                .bind(&row.stream)
+                .bind(category_of(&row.stream))
+                .bind(to_i64(row.revision))
+                .bind(&row.event_type)
+                .bind(i64::from(row.schema_version))
+                .bind(&row.data)
+                .bind(&row.metadata)
+                .bind(recorded_at)
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE log_head SET position = ?1, recorded_at = ?2 WHERE id = 1")
+                .bind(to_i64(head))
+                .bind(recorded_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(BatchOutcome { results, head: Position(head) })
+    }
+}

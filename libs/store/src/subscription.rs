@@ -1,0 +1,103 @@
+//! Subscriptions: catch up from a checkpoint, then follow new commits. Positions are dense and in
+//! commit order on every backend, so "everything after my checkpoint" never skips a late commit.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use tokio::sync::watch;
+
+use crate::error::StoreError;
+use crate::model::{LogFilter, LogQuery, Position, RecordedEvent, SubscriptionItem};
+use crate::EventStore;
+
+/// Events fetched per read while catching up.
+const PAGE: usize = 512;
+
+/// A live, resumable feed of the log; ends only when the consumer drops it or after an error.
+pub type EventSubscription = BoxStream<'static, Result<SubscriptionItem, StoreError>>;
+
+struct Follower<S> {
+    store: S,
+    filter: LogFilter,
+    /// Every matching event up to here has been yielded (or buffered to be).
+    scanned: Position,
+    buffer: VecDeque<RecordedEvent>,
+    announced_caught_up: bool,
+    wake: watch::Receiver<Position>,
+    poll: Duration,
+    failed: bool,
+}
+
+/// Follows `store` from `after` (exclusive). `wake` signals local commits; `poll` bounds the wait for
+/// commits by other processes. Waiting never skips: it only decides when to look again.
+pub(crate) fn follow<S: EventStore + Clone + 'static>(
+    store: S,
+    after: Position,
+    filter: LogFilter,
+    wake: watch::Receiver<Position>,
+    poll: Duration,
+) -> EventSubscription {
+    let follower = Follower {
+        store,
+        filter,
+        scanned: after,
+        buffer: VecDeque::new(),
+        announced_caught_up: false,
+        wake,
+        poll,
+        failed: false,
+    };
+    stream::unfold(follower, |mut f| async move {
+        if f.failed {
+            return None;
+        }
+        let item = f.next_item().await;
+        f.failed = item.is_err();
+        Some((item, f))
+    })
+    .boxed()
+}
+
+impl<S: EventStore> Follower<S> {
+    async fn next_item(&mut self) -> Result<SubscriptionItem, StoreError> {
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                return Ok(SubscriptionItem::Event(Box::new(event)));
+            }
+            let head = self.store.head_position().await?;
+            if head > self.scanned {
+                self.fetch_up_to(head).await?;
+                self.announced_caught_up = false;
+                continue;
+            }
+            if !self.announced_caught_up {
+                self.announced_caught_up = true;
+                return Ok(SubscriptionItem::CaughtUp(self.scanned));
+            }
+            self.wait_for_commit().await;
+        }
+    }
+
+    async fn fetch_up_to(&mut self, head: Position) -> Result<(), StoreError> {
+        let query = LogQuery { from: self.scanned.next(), up_to: Some(head), filter: self.filter.clone(), limit: PAGE };
+        let events = self.store.read_all(&query).await?;
+        // A short page means the whole range up to `head` was scanned; a full one ends at its last event.
+        self.scanned = match events.last() {
+            Some(last) if events.len() == PAGE => last.position,
+            _ => head,
+        };
+        self.buffer.extend(events);
+        Ok(())
+    }
+
+    async fn wait_for_commit(&mut self) {
+        let scanned = self.scanned;
+        let local_commit = self.wake.wait_for(|head| *head > scanned);
+        let writer_gone = matches!(tokio::time::timeout(self.poll, local_commit).await, Ok(Err(_)));
+        if writer_gone {
+            // Keep polling for other processes' commits.
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Group commit: one writer task per store takes every append queued while the previous commit was
+//! syncing and commits them in one transaction (one fsync). Each append is checked on its own, so a
+//! conflict fails only that append; each caller is answered only after the commit is durable.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::error::StoreError;
+use crate::model::{AppendResult, Position};
+use crate::prepare::PreparedAppend;
+
+/// Most appends in one transaction.
+const MAX_BATCH_APPENDS: usize = 256;
+/// Most events in one transaction (a single large append may exceed it alone).
+const MAX_BATCH_EVENTS: usize = 4096;
+/// Appends waiting for the writer before callers feel back-pressure.
+const QUEUE_DEPTH: usize = 4096;
+
+/// The outcome of a committed batch: one result per append, in order, and the log head after it.
+#[derive(Debug)]
+pub(crate) struct BatchOutcome {
+    pub results: Vec<Result<AppendResult, StoreError>>,
+    pub head: Position,
+}
+
+/// A backend's write path: plan and commit a batch in one transaction.
+pub(crate) trait BatchWriter: Send + 'static {
+    /// `Err` means the batch as a whole failed and nothing of it is known to be committed.
+    fn write_batch(
+        &mut self,
+        batch: &[&PreparedAppend],
+    ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send;
+}
+
+#[derive(Debug)]
+struct Job {
+    append: PreparedAppend,
+    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+/// The callers' side of the writer task.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer task; `heads` learns every new log head after its commit.
+    pub fn spawn<W: BatchWriter>(backend: W, heads: Arc<watch::Sender<Position>>) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(run(backend, queue, heads));
+        Self { jobs }
+    }
+
+    pub async fn append(&self, append: PreparedAppend) -> Result<AppendResult, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job { append, reply }).await.map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Unavailable("the store's writer task has stopped".into())
+}
+
+async fn run<W: BatchWriter>(mut backend: W, mut queue: mpsc::Receiver<Job>, heads: Arc<watch::Sender<Position>>) {
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match queue.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut events = first.append.events.len();
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH_APPENDS {
+            let Ok(job) = queue.try_recv() else { break };
+            if events + job.append.events.len() > MAX_BATCH_EVENTS {
+                carried = Some(job);
+                break;
+            }
+            events += job.append.events.len();
+            jobs.push(job);
+        }
+        commit(&mut backend, jobs, &heads).await;
+    }
+}
+
+async fn commit<W: BatchWriter>(backend: &mut W, jobs: Vec<Job>, heads: &watch::Sender<Position>) {
+    let batch: Vec<&PreparedAppend> = jobs.iter().map(|j| &j.append).collect();
+    match backend.write_batch(&batch).await {
+        Ok(outcome) => {
+            heads.send_if_modified(|head| advance(head, outcome.head));
+            for (job, result) in jobs.into_iter().zip(outcome.results) {
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(error) if jobs.len() > 1 => {
+            // Isolate the failure: commit each append alone, so one bad append cannot sink the others.
+            tracing::warn!(%error, appends = jobs.len(), "group commit failed; retrying its appends one by one");
+            for job in jobs {
+                let result = match backend.write_batch(&[&job.append]).await {
+                    Ok(mut outcome) => {
+                        heads.send_if_modified(|head| advance(head, outcome.head));
+                        outcome.results.pop().unwrap_or_else(|| Err(writer_gone()))
+                    }
+                    Err(error) => Err(error),
+                };
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(error) => {
+            if let Some(job) = jobs.into_iter().next() {
+                let _ = job.reply.send(Err(error));
+            }
+        }
+    }
+}
+
+fn advance(head: &mut Position, new: Position) -> bool {
+    let moved = new > *head;
+    if moved {
+        *head = new;
+    }
+    moved
+}

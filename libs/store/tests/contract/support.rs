@@ -1,0 +1,116 @@
+//! Fresh stores for the contract suite: a temp SQLite file, or a fresh schema on the real PostgreSQL.
+
+use std::sync::Arc;
+
+use carelog_store::{
+    Actor, EventStore, Metadata, NewEvent, PostgresOptions, PostgresStore, SqliteStore, StreamName, Tags,
+};
+use chrono::Utc;
+use serde_json::Value;
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+/// A store under test plus raw access to its database, to tamper with it as an attacker would.
+pub struct Harness {
+    pub store: Arc<dyn EventStore>,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite { path: std::path::PathBuf, pool: sqlx::SqlitePool, _dir: tempfile::TempDir },
+    Postgres { url: String, schema: String, pool: sqlx::PgPool },
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+pub async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("carelog.db");
+    let store = SqliteStore::open(&path).await.expect("open sqlite store");
+    let pool = store.pool().clone();
+    Harness { store: Arc::new(store), backend: Backend::Sqlite { path, pool, _dir: dir } }
+}
+
+/// A fresh schema per test on the configured server. An unreachable server fails the test: the
+/// PostgreSQL half of the contract is never skipped silently.
+pub async fn postgres() -> Harness {
+    let url = postgres_url();
+    let schema = format!("carelog_test_{}", Uuid::new_v4().simple());
+    let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema)).await.unwrap_or_else(|e| {
+        panic!("the PostgreSQL contract tests need a server: {e}\nstart it (see README) or set DATABASE_URL")
+    });
+    let pool = store.pool().clone();
+    Harness { store: Arc::new(store), backend: Backend::Postgres { url, schema, pool } }
+}
+
+impl Harness {
+    /// A second, independent store on the same database: another process, or the same one after a restart.
+    pub async fn reopen(&self) -> Arc<dyn EventStore> {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => Arc::new(SqliteStore::open(path).await.expect("reopen sqlite")),
+            Backend::Postgres { url, schema, .. } => Arc::new(
+                PostgresStore::connect_with(PostgresOptions::new(url).schema(schema)).await.expect("reconnect"),
+            ),
+        }
+    }
+
+    /// Runs SQL behind the store's back, after switching off the guards that make events immutable.
+    pub async fn tamper(&self, sql: &str) {
+        match &self.backend {
+            Backend::Sqlite { pool, .. } => {
+                sqlx::query("DROP TRIGGER IF EXISTS events_no_update").execute(pool).await.expect("drop trigger");
+                sqlx::query("DROP TRIGGER IF EXISTS events_no_delete").execute(pool).await.expect("drop trigger");
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.expect("tamper");
+            }
+            Backend::Postgres { pool, .. } => {
+                let mut tx = pool.begin().await.expect("begin");
+                sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable").execute(&mut *tx).await.expect("alter");
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await.expect("tamper");
+                tx.commit().await.expect("commit");
+            }
+        }
+    }
+
+    /// Runs SQL as an ordinary database user would, returning the database's answer.
+    pub async fn raw_sql(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match &self.backend {
+            Backend::Sqlite { pool, .. } => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop),
+            Backend::Postgres { pool, .. } => {
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)
+            }
+        }
+    }
+
+    pub async fn cleanup(self) {
+        if let Backend::Postgres { schema, pool, .. } = &self.backend {
+            let _ = sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))).execute(pool).await;
+            pool.close().await;
+        }
+    }
+}
+
+pub fn stream(name: &str) -> StreamName {
+    StreamName::new(name).expect("valid stream name")
+}
+
+pub fn metadata() -> Metadata {
+    Metadata {
+        actor: Actor { id: "clinician-7".into(), role: "clinician".into() },
+        occurred_at: Utc::now(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: Some(Uuid::now_v7()),
+        trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+        reason: Some("weekly session".into()),
+        tags: Tags { client: Some("client-1".into()), episode: Some("episode-1".into()) },
+    }
+}
+
+pub fn event(event_type: &str, data: Value) -> NewEvent {
+    NewEvent { event_id: Uuid::now_v7(), event_type: event_type.into(), schema_version: 1, data, metadata: metadata() }
+}
+
+pub fn events(n: usize) -> Vec<NewEvent> {
+    (0..n).map(|i| event("Noted", serde_json::json!({ "n": i }))).collect()
+}

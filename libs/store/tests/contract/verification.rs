@@ -1,0 +1,84 @@
+//! Tamper evidence: rows edited, deleted, reordered or cut off behind the store's back are reported.
+
+use carelog_store::{AppendRequest, ExpectedRevision, Position, ProblemKind, VerifyReport, VerifyScope};
+
+use crate::support::{Harness, events, stream};
+
+/// Three streams interleaved: positions 1–9, `client-t` at 1, 4, 7.
+async fn seed(h: &Harness) {
+    for round in 0..3 {
+        for name in ["client-t", "session-t", "account-t"] {
+            let expected = if round == 0 { ExpectedRevision::NoStream } else { ExpectedRevision::Exact(round - 1) };
+            h.store.append(AppendRequest::new(stream(name), expected, events(1))).await.unwrap();
+        }
+    }
+}
+
+async fn verify_all(h: &Harness) -> VerifyReport {
+    h.store.verify(&VerifyScope::All, &|_| {}).await.unwrap()
+}
+
+pub async fn an_untouched_log_verifies(h: &Harness) {
+    seed(h).await;
+    let progress = std::sync::Mutex::new(Vec::new());
+    let report = h.store.verify(&VerifyScope::All, &|p| progress.lock().unwrap().push(p.checked)).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!((report.events_checked, report.streams_checked), (9, 3));
+    assert_eq!(progress.lock().unwrap().last(), Some(&9));
+}
+
+pub async fn an_edited_row_is_reported(h: &Harness) {
+    seed(h).await;
+    h.tamper("UPDATE events SET data = '{\"n\":999}' WHERE position = 4").await;
+    let report = verify_all(h).await;
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let problem = report.first_problem().unwrap();
+    assert_eq!((problem.position, problem.stream.as_str(), problem.revision), (Position(4), "client-t", Some(1)));
+    assert!(matches!(problem.kind, ProblemKind::HashMismatch { .. }));
+    assert!(problem.to_string().contains("content changed"), "{problem}");
+}
+
+pub async fn a_deleted_row_is_reported(h: &Harness) {
+    seed(h).await;
+    h.tamper("DELETE FROM events WHERE position = 4").await;
+    let report = verify_all(h).await;
+    let first = report.first_problem().unwrap();
+    assert_eq!(first.position, Position(5));
+    assert!(matches!(first.kind, ProblemKind::PositionGap { expected: 4, found: 5 }), "{first}");
+    let in_stream = report.problems.iter().find(|p| p.stream == "client-t").expect("stream break reported");
+    assert_eq!(in_stream.position, Position(7));
+    assert!(matches!(in_stream.kind, ProblemKind::RevisionOutOfOrder { expected: 1, found: 2 }));
+}
+
+pub async fn reordered_rows_are_reported(h: &Harness) {
+    seed(h).await;
+    // Swap the first two events of client-t (positions 1 and 4) by exchanging their revisions.
+    h.tamper(
+        "UPDATE events SET revision = 100 WHERE position = 1;
+         UPDATE events SET revision = 0 WHERE position = 4;
+         UPDATE events SET revision = 1 WHERE position = 1;",
+    )
+    .await;
+    let report = verify_all(h).await;
+    let first = report.first_problem().unwrap();
+    assert_eq!((first.position, first.stream.as_str()), (Position(1), "client-t"));
+    assert!(matches!(first.kind, ProblemKind::RevisionOutOfOrder { expected: 0, found: 1 }), "{first}");
+}
+
+pub async fn a_truncated_tail_is_reported(h: &Harness) {
+    seed(h).await;
+    h.tamper("DELETE FROM events WHERE position >= 8").await;
+    let report = verify_all(h).await;
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(matches!(report.problems[0].kind, ProblemKind::Truncated { recorded_head: 9, last_found: 7 }));
+}
+
+pub async fn verifying_one_stream_checks_only_that_stream(h: &Harness) {
+    seed(h).await;
+    h.tamper("UPDATE events SET data = '{\"n\":999}' WHERE position = 5").await;
+    let client = h.store.verify(&VerifyScope::Streams(vec!["client-t".into()]), &|_| {}).await.unwrap();
+    assert!(client.is_intact());
+    assert_eq!(client.events_checked, 3);
+    let session = h.store.verify(&VerifyScope::Streams(vec!["session-t".into()]), &|_| {}).await.unwrap();
+    assert_eq!(session.first_problem().map(|p| p.position), Some(Position(5)));
+}
