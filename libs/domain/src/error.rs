@@ -16,10 +16,7 @@ pub struct ValidationError {
 impl ValidationError {
     /// A validation error for `field`.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 
     /// The same error reported under another field name (parsers use a generic default name;
@@ -215,8 +212,8 @@ pub enum DomainError {
     // Billing
     #[error("a no-show is never billable")]
     NoShowNotBillable,
-    #[error("{0} minutes of psychotherapy is below the 16-minute billable threshold")]
-    DurationNotBillable(u16),
+    #[error("{minutes} minutes is below the {minimum}-minute minimum for this service")]
+    DurationNotBillable { minutes: u16, minimum: u16 },
     #[error("add-on {0} requires a compatible primary procedure")]
     AddonRequiresPrimary(String),
     #[error("the session is already charged as {0}")]
@@ -284,7 +281,7 @@ impl DomainError {
             Self::GoalStatusUnchanged(_) => "GOAL_STATUS_UNCHANGED",
             Self::TerminationAlreadyPlanned => "TERMINATION_ALREADY_PLANNED",
             Self::NoShowNotBillable => "NO_SHOW_NOT_BILLABLE",
-            Self::DurationNotBillable(_) => "DURATION_NOT_BILLABLE",
+            Self::DurationNotBillable { .. } => "DURATION_NOT_BILLABLE",
             Self::AddonRequiresPrimary(_) => "ADDON_REQUIRES_PRIMARY",
             Self::SessionAlreadyCharged(_) => "SESSION_ALREADY_CHARGED",
             Self::SessionClientMismatch => "SESSION_CLIENT_MISMATCH",
@@ -309,17 +306,11 @@ impl DomainError {
     }
 
     pub(crate) fn not_found(entity: Entity, id: impl fmt::Display) -> Self {
-        Self::NotFound {
-            entity,
-            id: id.to_string(),
-        }
+        Self::NotFound { entity, id: id.to_string() }
     }
 
     pub(crate) fn exists(entity: Entity, id: impl fmt::Display) -> Self {
-        Self::AlreadyExists {
-            entity,
-            id: id.to_string(),
-        }
+        Self::AlreadyExists { entity, id: id.to_string() }
     }
 
     pub(crate) fn invalid(field: &str, reason: &str) -> Self {

@@ -3,9 +3,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
-use crate::types::{
-    CodeSetVersion, Diagnosis, Icd10Code, Minutes, Money, NoteText, PersonName, Reason, ShortText,
-};
+use crate::types::{CodeSetVersion, Diagnosis, Icd10Code, Minutes, Money, NoteText, PersonName, Reason, ShortText};
 
 /// 2026-03-02 (a Monday) at `hour`:00 UTC, plus `days`.
 pub fn at(days: i64, hour: u32) -> DateTime<Utc> {
@@ -22,10 +20,7 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 pub fn dx(code: &str) -> Diagnosis {
-    Diagnosis {
-        code: Icd10Code::parse(code).unwrap(),
-        code_set: CodeSetVersion::parse("2026").unwrap(),
-    }
+    Diagnosis { code: Icd10Code::parse(code).unwrap(), code_set: CodeSetVersion::parse("2026").unwrap() }
 }
 
 pub fn code(code: &str) -> Icd10Code {

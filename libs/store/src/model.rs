@@ -215,7 +215,8 @@ impl NewEvent {
         data: &str,
         metadata: Metadata,
     ) -> Result<Self, InvalidInput> {
-        let data = serde_json::from_str(data).map_err(|e| InvalidInput::InvalidJson { event_id, reason: e.to_string() })?;
+        let data =
+            serde_json::from_str(data).map_err(|e| InvalidInput::InvalidJson { event_id, reason: e.to_string() })?;
         Ok(Self { event_id, event_type: event_type.into(), schema_version, data, metadata })
     }
 }
@@ -364,7 +365,7 @@ impl LogFilter {
 
     pub fn matches(&self, event: &RecordedEvent) -> bool {
         (self.categories.is_empty() || self.categories.iter().any(|c| c == event.category()))
-            && (self.event_types.is_empty() || self.event_types.iter().any(|t| *t == event.event_type))
+            && (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
     }
 }
 

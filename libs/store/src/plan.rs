@@ -22,7 +22,8 @@ pub(crate) struct StreamHead {
 impl StreamHead {
     /// Decodes a head as a backend stores it; a malformed one only appears in a tampered row.
     pub fn decode(revision: i64, hash: &[u8], stream: &str) -> Result<Self, StoreError> {
-        let corrupt = |reason: &str| StoreError::Corrupt { position: Position(0), reason: format!("stream {stream}: {reason}") };
+        let corrupt =
+            |reason: &str| StoreError::Corrupt { position: Position(0), reason: format!("stream {stream}: {reason}") };
         Ok(Self {
             revision: u64::try_from(revision).map_err(|_| corrupt("negative revision"))?,
             hash: EventHash::from_slice(hash).ok_or_else(|| corrupt("hash is not 32 bytes"))?,
@@ -178,7 +179,10 @@ impl BatchPlanner {
             if known.event_type != event.event_type || known.schema_version != event.schema_version {
                 return Err(mismatch(
                     event.event_id,
-                    format!("stored as {} v{}, retried as {} v{}", known.event_type, known.schema_version, event.event_type, event.schema_version),
+                    format!(
+                        "stored as {} v{}, retried as {} v{}",
+                        known.event_type, known.schema_version, event.event_type, event.schema_version
+                    ),
                 ));
             }
             if known.data != event.data {

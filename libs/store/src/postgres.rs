@@ -89,12 +89,17 @@ impl PostgresStore {
             .map_err(|e| StoreError::Unavailable(format!("{shown} is not a PostgreSQL URL: {e}")))?;
         if let Some(schema) = &options.schema {
             if !is_plain_identifier(schema) {
-                return Err(StoreError::Invalid(InvalidInput::StreamNameCharacter { name: schema.clone(), character: '"' }));
+                return Err(StoreError::Invalid(InvalidInput::StreamNameCharacter {
+                    name: schema.clone(),
+                    character: '"',
+                }));
             }
             connect = connect.options([("search_path", schema.as_str())]);
         }
         let unavailable = |e: sqlx::Error| {
-            StoreError::Unavailable(format!("cannot connect to {shown}: {e}; is PostgreSQL running and DATABASE_URL right?"))
+            StoreError::Unavailable(format!(
+                "cannot connect to {shown}: {e}; is PostgreSQL running and DATABASE_URL right?"
+            ))
         };
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
@@ -110,7 +115,7 @@ impl PostgresStore {
         let head = read_head(&pool).await?;
         let (head_tx, heads) = watch::channel(Position(head));
         let head_tx = Arc::new(head_tx);
-        let channel = format!("carelog_log_{schema}");
+        let channel = notify_channel(&schema);
         let conn = PgConnection::connect_with(&connect).await.map_err(unavailable)?;
         let writer = Writer::spawn(PgWriter { connect, conn: Some(conn), channel: channel.clone() }, head_tx.clone());
         tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx));
@@ -128,6 +133,12 @@ impl PostgresStore {
     }
 }
 
+/// One channel per log: a short digest keeps it within PostgreSQL's 63-byte identifier limit.
+fn notify_channel(schema: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("carelog_log_{}", &hex::encode(Sha256::digest(schema.as_bytes()))[..16])
+}
+
 fn is_plain_identifier(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
@@ -143,16 +154,16 @@ async fn listen_for_commits(pool: PgPool, channel: String, heads: Arc<watch::Sen
             let mut listener = PgListener::connect_with(&pool).await?;
             listener.listen(&channel).await?;
             loop {
-                let notification = listener.recv().await?;
-                if let Ok(position) = notification.payload().parse::<u64>() {
-                    heads.send_if_modified(|head| {
-                        let moved = position > head.0;
-                        if moved {
-                            *head = Position(position);
-                        }
-                        moved
-                    });
-                }
+                // The payload is only a hint: the head is read back from this log itself.
+                listener.recv().await?;
+                let Ok(position) = read_head(&pool).await else { continue };
+                heads.send_if_modified(|head| {
+                    let moved = position > head.0;
+                    if moved {
+                        *head = Position(position);
+                    }
+                    moved
+                });
             }
             #[allow(unreachable_code)]
             Ok::<(), sqlx::Error>(())
@@ -414,7 +425,8 @@ async fn write_batch(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let mut planner = BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
+    let mut planner =
+        BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
     let results: Vec<_> = batch.iter().map(|append| planner.plan(append)).collect();
     let head = planner.last_position();
     let recorded_at = planner.recorded_at();
@@ -435,7 +447,11 @@ async fn write_batch(
 }
 
 /// One round trip for the whole batch: the rows go in as parallel arrays.
-async fn insert_rows(conn: &mut PgConnection, rows: &[StoredRow], recorded_at: DateTime<Utc>) -> Result<(), StoreError> {
+async fn insert_rows(
+    conn: &mut PgConnection,
+    rows: &[StoredRow],
+    recorded_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let column = |f: fn(&StoredRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
     let text = |f: fn(&StoredRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
     sqlx::query(

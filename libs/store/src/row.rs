@@ -58,7 +58,8 @@ impl StoredRow {
             data: serde_json::from_str(&self.data).map_err(|e| corrupt(format!("data: {e}")))?,
             metadata: serde_json::from_str(&self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?,
             recorded_at: self.recorded_at,
-            prev_hash: EventHash::from_slice(&self.prev_hash).ok_or_else(|| corrupt("prev_hash is not 32 bytes".into()))?,
+            prev_hash: EventHash::from_slice(&self.prev_hash)
+                .ok_or_else(|| corrupt("prev_hash is not 32 bytes".into()))?,
             hash: EventHash::from_slice(&self.hash).ok_or_else(|| corrupt("hash is not 32 bytes".into()))?,
         })
     }
@@ -71,8 +72,10 @@ fn put_bytes(hasher: &mut Sha256, bytes: &[u8]) {
 
 /// Converts a database integer to the API's unsigned form; negative values only appear in a tampered row.
 pub(crate) fn to_u64(value: i64, position: i64, column: &str) -> Result<u64, StoreError> {
-    u64::try_from(value)
-        .map_err(|_| StoreError::Corrupt { position: Position(position.max(0) as u64), reason: format!("{column} is {value}") })
+    u64::try_from(value).map_err(|_| StoreError::Corrupt {
+        position: Position(position.max(0) as u64),
+        reason: format!("{column} is {value}"),
+    })
 }
 
 pub(crate) fn to_i64(value: u64) -> i64 {
@@ -104,16 +107,16 @@ mod tests {
         let base = row();
         let hash = base.compute_hash(&base.prev_hash);
         assert_eq!(hash, base.compute_hash(&base.prev_hash));
-        let variants: Vec<Box<dyn Fn(&mut StoredRow)>> = vec![
-            Box::new(|r| r.position += 1),
-            Box::new(|r| r.revision += 1),
-            Box::new(|r| r.stream.push('x')),
-            Box::new(|r| r.event_id = Uuid::from_u128(43)),
-            Box::new(|r| r.event_type.push('x')),
-            Box::new(|r| r.schema_version += 1),
-            Box::new(|r| r.data = r#"{"kind":"telehealth"}"#.into()),
-            Box::new(|r| r.metadata.push(' ')),
-            Box::new(|r| r.recorded_at += chrono::Duration::microseconds(1)),
+        let variants: [fn(&mut StoredRow); 9] = [
+            |r| r.position += 1,
+            |r| r.revision += 1,
+            |r| r.stream.push('x'),
+            |r| r.event_id = Uuid::from_u128(43),
+            |r| r.event_type.push('x'),
+            |r| r.schema_version += 1,
+            |r| r.data = r#"{"kind":"telehealth"}"#.into(),
+            |r| r.metadata.push(' '),
+            |r| r.recorded_at += chrono::Duration::microseconds(1),
         ];
         for change in variants {
             let mut changed = base.clone();

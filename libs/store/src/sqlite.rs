@@ -13,19 +13,19 @@ use sqlx::{Connection, FromRow, SqliteConnection, SqlitePool};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::EventStore;
 use crate::error::StoreError;
+use crate::model::category_of;
 use crate::model::{
     AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
     StreamQuery,
 };
-use crate::model::category_of;
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
 use crate::prepare::{Limits, PreparedAppend};
 use crate::row::{StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
 use crate::writer::{BatchOutcome, BatchWriter, Writer};
-use crate::EventStore;
 
 macro_rules! select_events {
     ($rest:literal) => {
@@ -240,7 +240,8 @@ impl EventStore for SqliteStore {
     }
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError> {
-        let revision: Option<(i64,)> = sqlx::query_as(HEAD_REVISION).bind(stream.as_str()).fetch_optional(&self.inner.readers).await?;
+        let revision: Option<(i64,)> =
+            sqlx::query_as(HEAD_REVISION).bind(stream.as_str()).fetch_optional(&self.inner.readers).await?;
         revision.map(|(r,)| to_u64(r, 0, "revision")).transpose()
     }
 
@@ -265,7 +266,6 @@ impl EventStore for SqliteStore {
         verify::run(self, scope, progress).await
     }
 }
-
 
 impl RowSource for SqliteStore {
     async fn log_page(&self, after: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
@@ -303,10 +303,11 @@ impl BatchWriter for SqliteWriter {
             sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id = 1").fetch_one(&mut *tx).await?;
         let mut heads = HashMap::new();
         for stream in streams_touched(batch) {
-            let row: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1")
-                .bind(&stream)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let row: Option<(i64, Vec<u8>)> =
+                sqlx::query_as("SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1")
+                    .bind(&stream)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let head = row.map(|(revision, hash)| StreamHead::decode(revision, &hash, &stream)).transpose()?;
             heads.insert(stream, head);
         }

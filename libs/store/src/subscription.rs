@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::watch;
 
+use crate::EventStore;
 use crate::error::StoreError;
 use crate::model::{LogFilter, LogQuery, Position, RecordedEvent, SubscriptionItem};
-use crate::EventStore;
 
 /// Events fetched per read while catching up.
 const PAGE: usize = 512;

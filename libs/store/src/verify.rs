@@ -129,7 +129,11 @@ impl ChainVerifier {
             None => (0, EventHash::GENESIS),
         };
         if row.revision != expected_revision {
-            self.report(position, row, ProblemKind::RevisionOutOfOrder { expected: expected_revision, found: row.revision });
+            self.report(
+                position,
+                row,
+                ProblemKind::RevisionOutOfOrder { expected: expected_revision, found: row.revision },
+            );
         }
         if row.prev_hash != expected_prev.0 {
             self.report(position, row, ProblemKind::BrokenLink);
@@ -147,7 +151,12 @@ impl ChainVerifier {
     pub fn unreadable(&mut self, position: Position, reason: String) {
         self.events += 1;
         self.next_position = position.0 + 1;
-        self.push(ChainProblem { position, stream: String::new(), revision: None, kind: ProblemKind::Unreadable(reason) });
+        self.push(ChainProblem {
+            position,
+            stream: String::new(),
+            revision: None,
+            kind: ProblemKind::Unreadable(reason),
+        });
     }
 
     /// Closes a whole-log verification against the head the store recorded.
@@ -161,7 +170,11 @@ impl ChainVerifier {
                 kind: ProblemKind::Truncated { recorded_head, last_found },
             });
         }
-        VerifyReport { events_checked: self.events, streams_checked: self.streams.len() as u64, problems: self.problems }
+        VerifyReport {
+            events_checked: self.events,
+            streams_checked: self.streams.len() as u64,
+            problems: self.problems,
+        }
     }
 
     fn report(&mut self, position: Position, row: &StoredRow, kind: ProblemKind) {

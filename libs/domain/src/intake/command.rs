@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::event::{ConsentKind, Demographics, DiagnosisRevision};
 use crate::types::{
-    ActorId, AssessmentId, AssessmentScores, ClientId, ClinicianId, ConsentId, CptCode, Diagnosis,
-    EpisodeId, EstimateId, Icd10Code, Money, NoteText, Reason,
+    ActorId, AssessmentId, AssessmentScores, ClientId, ClinicianId, ConsentId, CptCode, Diagnosis, EpisodeId,
+    EstimateId, Icd10Code, Money, NoteText, Reason,
 };
 
 /// What a user asks of a client's record. Times a user may backdate (a consent signed on paper
@@ -89,10 +89,7 @@ pub struct IntakeContext {
 impl IntakeContext {
     /// A context at `now` with no unsigned notes.
     pub fn at(now: DateTime<Utc>) -> Self {
-        Self {
-            now,
-            unsigned_notes: 0,
-        }
+        Self { now, unsigned_notes: 0 }
     }
 
     /// The same context with `n` unsigned notes.

@@ -15,22 +15,14 @@ pub fn evolve(mut state: ClientState, event: &IntakeEvent) -> ClientState {
 }
 
 /// Decides which events a command produces, or which rule refuses it.
-pub fn decide(
-    cmd: &IntakeCommand,
-    state: &ClientState,
-    ctx: &IntakeContext,
-) -> Result<Vec<IntakeEvent>, DomainError> {
+pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> Result<Vec<IntakeEvent>, DomainError> {
     let now = ctx.now;
     let registering = matches!(cmd, IntakeCommand::RegisterClient { .. });
     if !registering && !state.is_registered() {
         return Err(DomainError::not_found(Entity::Client, "in this stream"));
     }
     let events: Vec<IntakeEvent> = match cmd {
-        IntakeCommand::RegisterClient {
-            client_id,
-            demographics,
-            registered_by,
-        } => {
+        IntakeCommand::RegisterClient { client_id, demographics, registered_by } => {
             if let Some(existing) = state.client_id {
                 return Err(DomainError::exists(Entity::Client, existing));
             }
@@ -47,11 +39,7 @@ pub fn decide(
                 .into(),
             ]
         }
-        IntakeCommand::OpenEpisode {
-            episode_id,
-            clinician_id,
-            opened_at,
-        } => {
+        IntakeCommand::OpenEpisode { episode_id, clinician_id, opened_at } => {
             if state.episode(*episode_id).is_some() {
                 return Err(DomainError::exists(Entity::Episode, episode_id));
             }
@@ -59,21 +47,9 @@ pub fn decide(
                 return Err(DomainError::EpisodeAlreadyOpen);
             }
             not_after("opened_at", *opened_at, now)?;
-            vec![
-                EpisodeOpened {
-                    episode_id: *episode_id,
-                    clinician_id: *clinician_id,
-                    opened_at: *opened_at,
-                }
-                .into(),
-            ]
+            vec![EpisodeOpened { episode_id: *episode_id, clinician_id: *clinician_id, opened_at: *opened_at }.into()]
         }
-        IntakeCommand::GiveConsent {
-            consent_id,
-            kind,
-            given_at,
-            recorded_by,
-        } => {
+        IntakeCommand::GiveConsent { consent_id, kind, given_at, recorded_by } => {
             if state.consents.contains_key(consent_id) {
                 return Err(DomainError::exists(Entity::Consent, consent_id));
             }
@@ -89,15 +65,9 @@ pub fn decide(
                 .into(),
             ]
         }
-        IntakeCommand::RevokeConsent {
-            consent_id,
-            reason,
-            revoked_at,
-        } => {
-            let consent = state
-                .consents
-                .get(consent_id)
-                .ok_or_else(|| DomainError::not_found(Entity::Consent, consent_id))?;
+        IntakeCommand::RevokeConsent { consent_id, reason, revoked_at } => {
+            let consent =
+                state.consents.get(consent_id).ok_or_else(|| DomainError::not_found(Entity::Consent, consent_id))?;
             if consent.revoked_at.is_some() {
                 return Err(DomainError::ConsentAlreadyRevoked(consent_id.to_string()));
             }
@@ -105,21 +75,9 @@ pub fn decide(
             if *revoked_at < consent.given_at {
                 return Err(DomainError::invalid("revoked_at", "must not be before the consent was given"));
             }
-            vec![
-                ConsentRevoked {
-                    consent_id: *consent_id,
-                    reason: reason.clone(),
-                    revoked_at: *revoked_at,
-                }
-                .into(),
-            ]
+            vec![ConsentRevoked { consent_id: *consent_id, reason: reason.clone(), revoked_at: *revoked_at }.into()]
         }
-        IntakeCommand::RecordAssessment {
-            assessment_id,
-            scores,
-            administered_by,
-            administered_at,
-        } => {
+        IntakeCommand::RecordAssessment { assessment_id, scores, administered_by, administered_at } => {
             let episode = open_episode(state)?;
             if state.assessments.contains_key(assessment_id) {
                 return Err(DomainError::exists(Entity::Assessment, assessment_id));
@@ -150,11 +108,7 @@ pub fn decide(
             }
             out
         }
-        IntakeCommand::AcknowledgeRiskFlag {
-            assessment_id,
-            clinician_id,
-            action_taken,
-        } => {
+        IntakeCommand::AcknowledgeRiskFlag { assessment_id, clinician_id, action_taken } => {
             let flag = state
                 .risk_flags
                 .get(assessment_id)
@@ -172,10 +126,7 @@ pub fn decide(
                 .into(),
             ]
         }
-        IntakeCommand::RecordDiagnosis {
-            diagnosis,
-            clinician_id,
-        } => {
+        IntakeCommand::RecordDiagnosis { diagnosis, clinician_id } => {
             let episode = open_episode(state)?.episode_id;
             if state.is_diagnosis_active(episode, &diagnosis.code) {
                 return Err(DomainError::DiagnosisAlreadyActive(diagnosis.code.to_string()));
@@ -190,12 +141,7 @@ pub fn decide(
                 .into(),
             ]
         }
-        IntakeCommand::ReviseDiagnosis {
-            code,
-            revision,
-            reason,
-            clinician_id,
-        } => {
+        IntakeCommand::ReviseDiagnosis { code, revision, reason, clinician_id } => {
             let episode = open_episode(state)?.episode_id;
             if !state.is_diagnosis_active(episode, code) {
                 return Err(DomainError::DiagnosisNotActive(code.to_string()));
@@ -218,11 +164,7 @@ pub fn decide(
                 .into(),
             ]
         }
-        IntakeCommand::IssueGoodFaithEstimate {
-            estimate_id,
-            lines,
-            issued_by,
-        } => {
+        IntakeCommand::IssueGoodFaithEstimate { estimate_id, lines, issued_by } => {
             // The No Surprises Act estimate is owed to uninsured and self-pay clients only.
             if !state.is_self_pay() {
                 return Err(DomainError::SelfPayOnly);
@@ -257,11 +199,7 @@ pub fn decide(
                 .into(),
             ]
         }
-        IntakeCommand::CloseEpisode {
-            episode_id,
-            clinician_id,
-            discharge_summary,
-        } => {
+        IntakeCommand::CloseEpisode { episode_id, clinician_id, discharge_summary } => {
             close_episode(state, ctx, *episode_id)?;
             vec![
                 EpisodeClosed {
@@ -282,9 +220,7 @@ fn open_episode(state: &ClientState) -> Result<&EpisodeRecord, DomainError> {
 }
 
 fn close_episode(state: &ClientState, ctx: &IntakeContext, id: EpisodeId) -> Result<(), DomainError> {
-    let episode = state
-        .episode(id)
-        .ok_or_else(|| DomainError::not_found(Entity::Episode, id))?;
+    let episode = state.episode(id).ok_or_else(|| DomainError::not_found(Entity::Episode, id))?;
     if episode.closed_at.is_some() {
         return Err(DomainError::EpisodeClosed);
     }
@@ -304,10 +240,9 @@ fn close_episode(state: &ClientState, ctx: &IntakeContext, id: EpisodeId) -> Res
 fn check_consent_kind(kind: &ConsentKind, given_at: DateTime<Utc>) -> Result<(), DomainError> {
     let given_on = given_at.date_naive();
     match kind {
-        ConsentKind::ReleaseOfInformation(r) if r.expires_on < given_on => Err(DomainError::invalid(
-            "kind.expires_on",
-            "must not be before the consent was given",
-        )),
+        ConsentKind::ReleaseOfInformation(r) if r.expires_on < given_on => {
+            Err(DomainError::invalid("kind.expires_on", "must not be before the consent was given"))
+        }
         ConsentKind::Part2(p) => {
             if !p.right_to_revoke_acknowledged {
                 return Err(DomainError::invalid(

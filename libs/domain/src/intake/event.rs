@@ -5,9 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::event_enum;
 use crate::types::{
-    ActorId, AssessmentId, AssessmentScores, ClientId, ClinicianId, ConsentId, CptCode, Diagnosis,
-    Email, EpisodeId, EstimateId, Icd10Code, ItemScore, MemberId, Money, NoteText, PersonName,
-    PhoneNumber, Reason, Severity, ShortText,
+    ActorId, AssessmentId, AssessmentScores, ClientId, ClinicianId, ConsentId, CptCode, Diagnosis, Email, EpisodeId,
+    EstimateId, Icd10Code, ItemScore, MemberId, Money, NoteText, PersonName, PhoneNumber, Reason, Severity, ShortText,
 };
 
 event_enum! {
@@ -74,9 +73,13 @@ pub struct EpisodeOpened {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ConsentExpiry {
-    OnDate { date: NaiveDate },
+    OnDate {
+        date: NaiveDate,
+    },
     /// 42 CFR 2.31 also allows an event or condition ("end of treatment").
-    UponEvent { event: ShortText },
+    UponEvent {
+        event: ShortText,
+    },
 }
 
 /// HIPAA authorization to release information to a named recipient.

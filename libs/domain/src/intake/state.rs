@@ -7,8 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::event::{ConsentExpiry, ConsentKind, DiagnosisRevision, IntakeEvent, Payer};
 use crate::types::{
-    AssessmentId, ClientId, ClinicianId, ConsentId, Diagnosis, EpisodeId, EstimateId, Icd10Code,
-    Instrument, Severity,
+    AssessmentId, ClientId, ClinicianId, ConsentId, Diagnosis, EpisodeId, EstimateId, Icd10Code, Instrument, Severity,
 };
 
 /// Folded state of one client stream. `Default` is the state before any event.
@@ -145,9 +144,7 @@ impl ClientState {
 
     /// Whether some consent of `kind` applies at `at`.
     pub fn has_active_consent(&self, kind: ConsentType, at: DateTime<Utc>) -> bool {
-        self.consents
-            .values()
-            .any(|c| c.kind.consent_type() == kind && c.is_active_at(at))
+        self.consents.values().any(|c| c.kind.consent_type() == kind && c.is_active_at(at))
     }
 
     /// Active diagnoses of an episode, in the order recorded.
@@ -162,10 +159,7 @@ impl ClientState {
 
     /// Risk flags of an episode not yet acknowledged.
     pub fn unacknowledged_risk_flags(&self, episode: EpisodeId) -> usize {
-        self.risk_flags
-            .values()
-            .filter(|f| f.episode_id == episode && f.acknowledged_at.is_none())
-            .count()
+        self.risk_flags.values().filter(|f| f.episode_id == episode && f.acknowledged_at.is_none()).count()
     }
 
     /// Folds one event into the state.
@@ -184,11 +178,7 @@ impl ClientState {
             IntakeEvent::ConsentGiven(e) => {
                 self.consents.insert(
                     e.consent_id,
-                    ConsentRecord {
-                        kind: e.kind.clone(),
-                        given_at: e.given_at,
-                        revoked_at: None,
-                    },
+                    ConsentRecord { kind: e.kind.clone(), given_at: e.given_at, revoked_at: None },
                 );
             }
             IntakeEvent::ConsentRevoked(e) => {
@@ -210,11 +200,7 @@ impl ClientState {
             IntakeEvent::RiskFlagRaised(e) => {
                 self.risk_flags.insert(
                     e.assessment_id,
-                    RiskFlag {
-                        episode_id: e.episode_id,
-                        raised_at: e.raised_at,
-                        acknowledged_at: None,
-                    },
+                    RiskFlag { episode_id: e.episode_id, raised_at: e.raised_at, acknowledged_at: None },
                 );
             }
             IntakeEvent::RiskFlagAcknowledged(e) => {

@@ -6,8 +6,8 @@ use super::event::{GoalProgress, GoalStatus, ReviewOutcome, TerminationReason};
 use crate::error::ValidationError;
 use crate::intake::{ClientState, EpisodeStatus};
 use crate::types::{
-    ClientId, ClinicianId, EpisodeId, GoalId, Icd10Code, InterventionId, NoteText, ObjectiveId,
-    PlanId, Reason, ShortText,
+    ClientId, ClinicianId, EpisodeId, GoalId, Icd10Code, InterventionId, NoteText, ObjectiveId, PlanId, Reason,
+    ShortText,
 };
 
 /// What a clinician asks of a treatment plan.
@@ -83,8 +83,7 @@ impl ReviewRule {
     /// The review due date for a plan signed or reviewed at `from`.
     pub fn next_due(&self, from: DateTime<Utc>) -> NaiveDate {
         let day = from.date_naive();
-        day.checked_add_days(Days::new(u64::from(self.interval_days)))
-            .unwrap_or(day)
+        day.checked_add_days(Days::new(u64::from(self.interval_days))).unwrap_or(day)
     }
 }
 
@@ -107,20 +106,11 @@ pub struct PlanningContext {
 
 impl PlanningContext {
     /// Fills the context from the client's folded record.
-    pub fn from_client(
-        client: &ClientState,
-        episode: EpisodeId,
-        now: DateTime<Utc>,
-        review_rule: ReviewRule,
-    ) -> Self {
+    pub fn from_client(client: &ClientState, episode: EpisodeId, now: DateTime<Utc>, review_rule: ReviewRule) -> Self {
         Self {
             now,
             episode: client.episode_status(episode),
-            active_diagnoses: client
-                .active_diagnoses(episode)
-                .iter()
-                .map(|d| d.code.clone())
-                .collect(),
+            active_diagnoses: client.active_diagnoses(episode).iter().map(|d| d.code.clone()).collect(),
             review_rule,
         }
     }

@@ -27,14 +27,7 @@ pub fn decide(
         EpisodeStatus::Closed => return Err(DomainError::EpisodeClosed),
         EpisodeStatus::Unknown => return Err(DomainError::not_found(Entity::Episode, "for this plan")),
     }
-    if let PlanningCommand::DraftPlan {
-        plan_id,
-        client_id,
-        episode_id,
-        addresses,
-        clinician_id,
-    } = cmd
-    {
+    if let PlanningCommand::DraftPlan { plan_id, client_id, episode_id, addresses, clinician_id } = cmd {
         if state.exists()
             && (state.plan_id != Some(*plan_id)
                 || state.client_id != Some(*client_id)
@@ -73,27 +66,13 @@ pub fn decide(
     }
     let version = state.version;
     let editable = || {
-        if state.signed {
-            Err(DomainError::PlanAlreadySigned(version))
-        } else {
-            Ok(())
-        }
+        if state.signed { Err(DomainError::PlanAlreadySigned(version)) } else { Ok(()) }
     };
-    let goal = |id: &GoalId| {
-        state
-            .goals
-            .get(id)
-            .ok_or_else(|| DomainError::not_found(Entity::Goal, id))
-    };
+    let goal = |id: &GoalId| state.goals.get(id).ok_or_else(|| DomainError::not_found(Entity::Goal, id));
 
     let event: PlanningEvent = match cmd {
         PlanningCommand::DraftPlan { .. } => return Err(DomainError::exists(Entity::Plan, "in this stream")),
-        PlanningCommand::SetGoal {
-            goal_id,
-            description,
-            measurable_target,
-            due_on,
-        } => {
+        PlanningCommand::SetGoal { goal_id, description, measurable_target, due_on } => {
             editable()?;
             if state.goals.contains_key(goal_id) {
                 return Err(DomainError::exists(Entity::Goal, goal_id));
@@ -110,30 +89,16 @@ pub fn decide(
             }
             .into()
         }
-        PlanningCommand::AddObjective {
-            objective_id,
-            goal_id,
-            description,
-        } => {
+        PlanningCommand::AddObjective { objective_id, goal_id, description } => {
             editable()?;
             goal(goal_id)?;
             if state.goals.values().any(|g| g.objectives.contains(objective_id)) {
                 return Err(DomainError::exists(Entity::Objective, objective_id));
             }
-            ObjectiveAdded {
-                objective_id: *objective_id,
-                goal_id: *goal_id,
-                version,
-                description: description.clone(),
-            }
-            .into()
+            ObjectiveAdded { objective_id: *objective_id, goal_id: *goal_id, version, description: description.clone() }
+                .into()
         }
-        PlanningCommand::AddIntervention {
-            intervention_id,
-            goal_id,
-            description,
-            frequency,
-        } => {
+        PlanningCommand::AddIntervention { intervention_id, goal_id, description, frequency } => {
             editable()?;
             goal(goal_id)?;
             if state.goals.values().any(|g| g.interventions.contains(intervention_id)) {
@@ -163,11 +128,7 @@ pub fn decide(
             }
             .into()
         }
-        PlanningCommand::ReviewPlan {
-            progress,
-            outcome,
-            clinician_id,
-        } => {
+        PlanningCommand::ReviewPlan { progress, outcome, clinician_id } => {
             if !state.signed {
                 return Err(DomainError::PlanNotSigned);
             }
@@ -178,12 +139,8 @@ pub fn decide(
                     return Err(DomainError::invalid("progress", "each goal may appear only once"));
                 }
             }
-            let missing: Vec<String> = state
-                .active_goals()
-                .into_iter()
-                .filter(|g| !seen.contains(g))
-                .map(|g| g.to_string())
-                .collect();
+            let missing: Vec<String> =
+                state.active_goals().into_iter().filter(|g| !seen.contains(g)).map(|g| g.to_string()).collect();
             if !missing.is_empty() {
                 return Err(DomainError::ReviewIncomplete(missing.join(", ")));
             }
@@ -197,12 +154,7 @@ pub fn decide(
             }
             .into()
         }
-        PlanningCommand::ChangeGoalStatus {
-            goal_id,
-            status,
-            reason,
-            clinician_id,
-        } => {
+        PlanningCommand::ChangeGoalStatus { goal_id, status, reason, clinician_id } => {
             let from = goal(goal_id)?.status;
             if from == *status {
                 return Err(DomainError::GoalStatusUnchanged(goal_id.to_string()));
@@ -217,12 +169,7 @@ pub fn decide(
             }
             .into()
         }
-        PlanningCommand::PlanTermination {
-            planned_end_on,
-            reason,
-            aftercare,
-            clinician_id,
-        } => {
+        PlanningCommand::PlanTermination { planned_end_on, reason, aftercare, clinician_id } => {
             if state.last_signed_version.is_none() {
                 return Err(DomainError::PlanNotSigned);
             }

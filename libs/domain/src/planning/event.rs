@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::event_enum;
 use crate::types::{
-    ClientId, ClinicianId, EpisodeId, GoalId, Icd10Code, InterventionId, NoteText, ObjectiveId,
-    PlanId, Reason, ShortText,
+    ClientId, ClinicianId, EpisodeId, GoalId, Icd10Code, InterventionId, NoteText, ObjectiveId, PlanId, Reason,
+    ShortText,
 };
 
 event_enum! {

@@ -16,8 +16,8 @@ mod tests;
 pub use command::{PlanningCommand, PlanningContext, ReviewRule};
 pub use decide::{decide, evolve};
 pub use event::{
-    GoalProgress, GoalSet, GoalStatus, GoalStatusChanged, InterventionAdded, ObjectiveAdded,
-    PlanReviewed, PlanningEvent, ProgressRating, ReviewOutcome, TerminationPlanned,
-    TerminationReason, TreatmentPlanDrafted, TreatmentPlanSigned,
+    GoalProgress, GoalSet, GoalStatus, GoalStatusChanged, InterventionAdded, ObjectiveAdded, PlanReviewed,
+    PlanningEvent, ProgressRating, ReviewOutcome, TerminationPlanned, TerminationReason, TreatmentPlanDrafted,
+    TreatmentPlanSigned,
 };
 pub use state::{GoalRecord, PlanState, ReviewStatus};

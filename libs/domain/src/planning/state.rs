@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::event::{GoalStatus, PlanningEvent, ReviewOutcome};
-use crate::types::{
-    ClientId, EpisodeId, GoalId, Icd10Code, InterventionId, ObjectiveId, PlanId, ShortText,
-};
+use crate::types::{ClientId, EpisodeId, GoalId, Icd10Code, InterventionId, ObjectiveId, PlanId, ShortText};
 
 /// Folded state of one plan stream. `Default` is the state before any event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,8 +42,12 @@ pub struct GoalRecord {
 pub enum ReviewStatus {
     /// No version signed yet.
     NotSigned,
-    Current { due: NaiveDate },
-    Overdue { due: NaiveDate },
+    Current {
+        due: NaiveDate,
+    },
+    Overdue {
+        due: NaiveDate,
+    },
     /// Planning has ended.
     Discharged,
 }
@@ -58,11 +60,7 @@ impl PlanState {
 
     /// Goals still being worked on.
     pub fn active_goals(&self) -> Vec<GoalId> {
-        self.goals
-            .iter()
-            .filter(|(_, g)| g.status == GoalStatus::Active)
-            .map(|(id, _)| *id)
-            .collect()
+        self.goals.iter().filter(|(_, g)| g.status == GoalStatus::Active).map(|(id, _)| *id).collect()
     }
 
     /// Review status on `today`: overdue once the due date has passed.

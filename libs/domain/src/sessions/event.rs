@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::note::{AddendumKind, AmendmentDecision, CancelledBy, NoteContent, NoteFormat, SessionKind};
 use crate::event::event_enum;
 use crate::types::{
-    ActorId, AddendumId, AmendmentId, ClientId, ClinicianId, ContentHash, EpisodeId, GoalId,
-    Minutes, Modality, NoteText, PatientLocation, PsychotherapyNoteId, Reason, SessionId,
+    ActorId, AddendumId, AmendmentId, ClientId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality,
+    NoteText, PatientLocation, PsychotherapyNoteId, Reason, SessionId,
 };
 
 event_enum! {

@@ -40,23 +40,9 @@ pub enum NoteFormat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "format", rename_all = "UPPERCASE")]
 pub enum NoteContent {
-    Soap {
-        subjective: NoteText,
-        objective: NoteText,
-        assessment: NoteText,
-        plan: NoteText,
-    },
-    Dap {
-        data: NoteText,
-        assessment: NoteText,
-        plan: NoteText,
-    },
-    Birp {
-        behavior: NoteText,
-        intervention: NoteText,
-        response: NoteText,
-        plan: NoteText,
-    },
+    Soap { subjective: NoteText, objective: NoteText, assessment: NoteText, plan: NoteText },
+    Dap { data: NoteText, assessment: NoteText, plan: NoteText },
+    Birp { behavior: NoteText, intervention: NoteText, response: NoteText, plan: NoteText },
 }
 
 impl NoteContent {
@@ -72,21 +58,15 @@ impl NoteContent {
     /// Sections as (name, text) in documentation order.
     pub fn sections(&self) -> Vec<(&'static str, &NoteText)> {
         match self {
-            Self::Soap { subjective, objective, assessment, plan } => vec![
-                ("subjective", subjective),
-                ("objective", objective),
-                ("assessment", assessment),
-                ("plan", plan),
-            ],
+            Self::Soap { subjective, objective, assessment, plan } => {
+                vec![("subjective", subjective), ("objective", objective), ("assessment", assessment), ("plan", plan)]
+            }
             Self::Dap { data, assessment, plan } => {
                 vec![("data", data), ("assessment", assessment), ("plan", plan)]
             }
-            Self::Birp { behavior, intervention, response, plan } => vec![
-                ("behavior", behavior),
-                ("intervention", intervention),
-                ("response", response),
-                ("plan", plan),
-            ],
+            Self::Birp { behavior, intervention, response, plan } => {
+                vec![("behavior", behavior), ("intervention", intervention), ("response", response), ("plan", plan)]
+            }
         }
     }
 

@@ -173,10 +173,7 @@ impl TryFrom<RawScores> for AssessmentScores {
 }
 impl From<AssessmentScores> for RawScores {
     fn from(s: AssessmentScores) -> Self {
-        Self {
-            instrument: s.instrument,
-            items: s.items.iter().map(|i| u32::from(i.0)).collect(),
-        }
+        Self { instrument: s.instrument, items: s.items.iter().map(|i| u32::from(i.0)).collect() }
     }
 }
 
@@ -208,8 +205,16 @@ mod tests {
     fn phq9_severity_bands_at_every_boundary() {
         use Severity::*;
         for (total, band) in [
-            (0, Minimal), (4, Minimal), (5, Mild), (9, Mild), (10, Moderate), (14, Moderate),
-            (15, ModeratelySevere), (19, ModeratelySevere), (20, Severe), (24, Severe),
+            (0, Minimal),
+            (4, Minimal),
+            (5, Mild),
+            (9, Mild),
+            (10, Moderate),
+            (14, Moderate),
+            (15, ModeratelySevere),
+            (19, ModeratelySevere),
+            (20, Severe),
+            (24, Severe),
         ] {
             let s = phq9_total(total);
             assert_eq!((s.total(), s.severity()), (total as u8, band), "PHQ-9 {total}");
@@ -222,8 +227,14 @@ mod tests {
     fn gad7_severity_bands_at_every_boundary() {
         use Severity::*;
         for (total, band) in [
-            (0, Minimal), (4, Minimal), (5, Mild), (9, Mild), (10, Moderate), (14, Moderate),
-            (15, Severe), (21, Severe),
+            (0, Minimal),
+            (4, Minimal),
+            (5, Mild),
+            (9, Mild),
+            (10, Moderate),
+            (14, Moderate),
+            (15, Severe),
+            (21, Severe),
         ] {
             let s = gad7_total(total);
             assert_eq!((s.total(), s.severity()), (total as u8, band), "GAD-7 {total}");

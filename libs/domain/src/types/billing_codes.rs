@@ -116,10 +116,7 @@ impl RarcCode {
     /// `M`, `MA` or `N` followed by one to four digits.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let t = s.trim().to_ascii_uppercase();
-        let digits = t
-            .strip_prefix("MA")
-            .or_else(|| t.strip_prefix('M'))
-            .or_else(|| t.strip_prefix('N'));
+        let digits = t.strip_prefix("MA").or_else(|| t.strip_prefix('M')).or_else(|| t.strip_prefix('N'));
         match digits {
             Some(d) if (1..=4).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit()) => Ok(Self(t)),
             _ => Err(ValidationError::new("rarc", "must be a remark code such as N130, M15 or MA01")),

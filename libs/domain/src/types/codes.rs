@@ -175,15 +175,12 @@ impl CptCode {
 
     /// Parses the five-digit code.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s.trim())
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "cpt_code",
-                    "must be one of 90785, 90791, 90832, 90834, 90837, 90839, 90840, 90846, 90847",
-                )
-            })
+        Self::ALL.into_iter().find(|c| c.as_str() == s.trim()).ok_or_else(|| {
+            ValidationError::new(
+                "cpt_code",
+                "must be one of 90785, 90791, 90832, 90834, 90837, 90839, 90840, 90846, 90847",
+            )
+        })
     }
 
     /// The five-digit code.
@@ -213,10 +210,7 @@ impl CptCode {
             Self::CrisisAddOn => primary == Self::Crisis,
             Self::InteractiveComplexity => matches!(
                 primary,
-                Self::DiagnosticEvaluation
-                    | Self::Psychotherapy30
-                    | Self::Psychotherapy45
-                    | Self::Psychotherapy60
+                Self::DiagnosticEvaluation | Self::Psychotherapy30 | Self::Psychotherapy45 | Self::Psychotherapy60
             ),
             _ => false,
         }

@@ -166,8 +166,22 @@ uuid_id!(/// A psychotherapy note; it lives in its own stream (`psynote-{uuid}`)
 root_id!(ClientId => "client", PlanId => "plan", SessionId => "session", AccountId => "account",
     PsychotherapyNoteId => "psynote");
 plain_check!(
-    EpisodeId, GoalId, ObjectiveId, InterventionId, ChargeId, ClaimId, RemittanceId, PaymentId,
-    WriteOffId, SuperbillId, ClinicianId, ActorId, ConsentId, AssessmentId, EstimateId, AddendumId,
+    EpisodeId,
+    GoalId,
+    ObjectiveId,
+    InterventionId,
+    ChargeId,
+    ClaimId,
+    RemittanceId,
+    PaymentId,
+    WriteOffId,
+    SuperbillId,
+    ClinicianId,
+    ActorId,
+    ConsentId,
+    AssessmentId,
+    EstimateId,
+    AddendumId,
     AmendmentId
 );
 

@@ -13,9 +13,9 @@ pub use assessment::{AssessmentScores, Instrument, ItemScore, Severity};
 pub use billing_codes::{CarcCode, DiagnosisPointer, MemberId, RarcCode};
 pub use codes::{CodeSetVersion, CptCode, Diagnosis, Icd10Code, Modifier, PlaceOfService};
 pub use ids::{
-    AccountId, ActorId, AddendumId, AmendmentId, AssessmentId, ChargeId, ClaimId, ClientId,
-    ClinicianId, ConsentId, EpisodeId, EstimateId, GoalId, InterventionId, ObjectiveId, PaymentId,
-    PlanId, PsychotherapyNoteId, RemittanceId, SessionId, SuperbillId, WriteOffId,
+    AccountId, ActorId, AddendumId, AmendmentId, AssessmentId, ChargeId, ClaimId, ClientId, ClinicianId, ConsentId,
+    EpisodeId, EstimateId, GoalId, InterventionId, ObjectiveId, PaymentId, PlanId, PsychotherapyNoteId, RemittanceId,
+    SessionId, SuperbillId, WriteOffId,
 };
 pub use money::{Balance, Money};
 pub use session::{ContentHash, Minutes, Modality, PatientLocation};

@@ -68,10 +68,7 @@ fn check_text(s: &str, field: &str, max: usize, multiline: bool) -> Result<Strin
     }
     let n = t.chars().count();
     if n > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters (got {n})"),
-        ));
+        return Err(ValidationError::new(field, format!("must be at most {max} characters (got {n})")));
     }
     let allowed = |c: char| !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'));
     if !t.chars().all(allowed) {

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use carelog_store::{
-    AppendRequest, EventStore, ExpectedRevision, LogFilter, LogQuery, Position, ReadFrom, StreamQuery,
-    SubscriptionItem,
+    AppendRequest, EventStore, ExpectedRevision, LogFilter, LogQuery, Position, ReadFrom, StreamQuery, SubscriptionItem,
 };
 use futures::StreamExt;
 use rand::Rng;
@@ -69,8 +68,14 @@ pub async fn read_the_log_with_filters(h: &Harness) {
         read(LogQuery::from(Position(1), 100).filtered(LogFilter::categories(["session", "account"]))).await,
         [3, 4, 5, 6]
     );
-    assert_eq!(read(LogQuery::from(Position(1), 100).filtered(LogFilter::event_types(["ClientRegistered"]))).await, [1, 7]);
-    let both = LogFilter { categories: vec!["client".into()], event_types: vec!["ConsentRevoked".into(), "SessionHeld".into()] };
+    assert_eq!(
+        read(LogQuery::from(Position(1), 100).filtered(LogFilter::event_types(["ClientRegistered"]))).await,
+        [1, 7]
+    );
+    let both = LogFilter {
+        categories: vec!["client".into()],
+        event_types: vec!["ConsentRevoked".into(), "SessionHeld".into()],
+    };
     assert_eq!(read(LogQuery::from(Position(1), 100).filtered(both)).await, [8]);
     let bounded = LogQuery { from: Position(2), up_to: Some(Position(4)), filter: LogFilter::all(), limit: 100 };
     assert_eq!(read(bounded).await, [2, 3, 4]);
@@ -133,7 +138,10 @@ pub async fn no_event_is_skipped_or_duplicated_under_concurrent_writers(h: &Harn
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
                 let expected = if i == 0 { ExpectedRevision::NoStream } else { ExpectedRevision::StreamExists };
-                store.append(AppendRequest::new(stream(&format!("session-w{w}")), expected, events(size))).await.unwrap();
+                store
+                    .append(AppendRequest::new(stream(&format!("session-w{w}")), expected, events(size)))
+                    .await
+                    .unwrap();
                 written += size;
             }
             written
@@ -159,6 +167,7 @@ pub async fn a_second_process_sees_commits_of_the_first(h: &Harness) {
     h.store.append(AppendRequest::new(stream("client-p"), ExpectedRevision::NoStream, events(2))).await.unwrap();
     let got = next_events(&mut sub, 2).await;
     assert_eq!(got.iter().map(|e| e.position.0).collect::<Vec<_>>(), [1, 2]);
-    let next = other.append(AppendRequest::new(stream("client-p"), ExpectedRevision::Exact(1), events(1))).await.unwrap();
+    let next =
+        other.append(AppendRequest::new(stream("client-p"), ExpectedRevision::Exact(1), events(1))).await.unwrap();
     assert_eq!(next.first_position, Position(3));
 }

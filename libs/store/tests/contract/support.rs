@@ -66,7 +66,10 @@ impl Harness {
             }
             Backend::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await.expect("begin");
-                sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable").execute(&mut *tx).await.expect("alter");
+                sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("alter");
                 sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await.expect("tamper");
                 tx.commit().await.expect("commit");
             }
@@ -85,7 +88,8 @@ impl Harness {
 
     pub async fn cleanup(self) {
         if let Backend::Postgres { schema, pool, .. } = &self.backend {
-            let _ = sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))).execute(pool).await;
+            let _ =
+                sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))).execute(pool).await;
             pool.close().await;
         }
     }

@@ -142,7 +142,10 @@ pub async fn a_retried_append_is_stored_once(h: &Harness) {
     // The retry carries the original expectation, which no longer holds: it still succeeds, storing nothing.
     let retry = h.store.append(AppendRequest::new(s.clone(), ExpectedRevision::NoStream, batch.clone())).await.unwrap();
     assert!(retry.already_stored);
-    assert_eq!((retry.first_position, retry.last_position, retry.last_revision), (first.first_position, first.last_position, 1));
+    assert_eq!(
+        (retry.first_position, retry.last_position, retry.last_revision),
+        (first.first_position, first.last_position, 1)
+    );
     assert_eq!(h.store.head_position().await.unwrap(), Position(3));
 
     let mut changed = batch.clone();
@@ -152,8 +155,15 @@ pub async fn a_retried_append_is_stored_once(h: &Harness) {
     let partial = vec![batch[0].clone(), event("Noted", json!({}))];
     let err = h.store.append(AppendRequest::new(s.clone(), ExpectedRevision::Any, partial)).await.unwrap_err();
     assert!(matches!(err, StoreError::IdempotencyMismatch { .. }), "{err}");
-    let err = h.store.append(AppendRequest::new(stream("client-other"), ExpectedRevision::Any, batch.clone())).await.unwrap_err();
-    assert!(matches!(&err, StoreError::EventIdInOtherStream { existing_stream, .. } if existing_stream == "client-retry"), "{err}");
+    let err = h
+        .store
+        .append(AppendRequest::new(stream("client-other"), ExpectedRevision::Any, batch.clone()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::EventIdInOtherStream { existing_stream, .. } if existing_stream == "client-retry"),
+        "{err}"
+    );
     assert_eq!(h.store.head_position().await.unwrap(), Position(3));
 }
 
@@ -209,8 +219,11 @@ pub async fn a_condition_holds_under_a_race(h: &Harness) {
         let revoke =
             tokio::spawn(async move { a.append(AppendRequest::new(c1, ExpectedRevision::Exact(0), events(1))).await });
         let hold = tokio::spawn(async move {
-            b.append(AppendRequest::new(s1, ExpectedRevision::NoStream, events(1)).with_condition(c2, ExpectedRevision::Exact(0)))
-                .await
+            b.append(
+                AppendRequest::new(s1, ExpectedRevision::NoStream, events(1))
+                    .with_condition(c2, ExpectedRevision::Exact(0)),
+            )
+            .await
         });
         let revoked = revoke.await.unwrap().unwrap();
         match hold.await.unwrap() {
@@ -244,10 +257,19 @@ pub async fn bad_input_gets_a_typed_error_and_stores_nothing(h: &Harness) {
     let huge = event("Noted", json!({ "text": "x".repeat(1024 * 1024) }));
     assert!(matches!(invalid(reject(vec![huge]).await.unwrap_err()), InvalidInput::EventTooLarge { .. }));
     assert!(matches!(invalid(reject(vec![]).await.unwrap_err()), InvalidInput::NoEvents));
-    assert!(matches!(invalid(reject(vec![event("Noted", json!([1]))]).await.unwrap_err()), InvalidInput::DataNotObject { .. }));
-    assert!(matches!(invalid(reject(vec![event("has space", json!({}))]).await.unwrap_err()), InvalidInput::EventType { .. }));
+    assert!(matches!(
+        invalid(reject(vec![event("Noted", json!([1]))]).await.unwrap_err()),
+        InvalidInput::DataNotObject { .. }
+    ));
+    assert!(matches!(
+        invalid(reject(vec![event("has space", json!({}))]).await.unwrap_err()),
+        InvalidInput::EventType { .. }
+    ));
     let twice = event("Noted", json!({}));
-    assert!(matches!(invalid(reject(vec![twice.clone(), twice]).await.unwrap_err()), InvalidInput::DuplicateEventId { .. }));
+    assert!(matches!(
+        invalid(reject(vec![twice.clone(), twice]).await.unwrap_err()),
+        InvalidInput::DuplicateEventId { .. }
+    ));
     let mut nil = event("Noted", json!({}));
     nil.event_id = Uuid::nil();
     assert!(matches!(invalid(reject(vec![nil]).await.unwrap_err()), InvalidInput::NilEventId));
@@ -258,8 +280,12 @@ pub async fn bad_input_gets_a_typed_error_and_stores_nothing(h: &Harness) {
     anonymous.metadata.actor.id = " ".into();
     assert!(matches!(invalid(reject(vec![anonymous]).await.unwrap_err()), InvalidInput::MissingActor { .. }));
     assert!(matches!(invalid(reject(events(1001)).await.unwrap_err()), InvalidInput::TooManyEvents { .. }));
-    let self_condition = AppendRequest::new(s.clone(), ExpectedRevision::Any, events(1)).with_condition(s.clone(), ExpectedRevision::Any);
-    assert!(matches!(invalid(h.store.append(self_condition).await.unwrap_err()), InvalidInput::ConditionOnAppendedStream { .. }));
+    let self_condition = AppendRequest::new(s.clone(), ExpectedRevision::Any, events(1))
+        .with_condition(s.clone(), ExpectedRevision::Any);
+    assert!(matches!(
+        invalid(h.store.append(self_condition).await.unwrap_err()),
+        InvalidInput::ConditionOnAppendedStream { .. }
+    ));
     assert_eq!(h.store.head_position().await.unwrap(), Position::START);
 }
 

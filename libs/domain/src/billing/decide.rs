@@ -1,0 +1,298 @@
+//! The billing account's rules.
+
+use std::collections::BTreeSet;
+
+use super::command::{BillingCommand, BillingContext, ClaimRequest, OverduePolicy};
+use super::cpt::derive_procedures;
+use super::event::*;
+use super::state::{AccountState, ClaimStatus};
+use crate::error::{DomainError, Entity};
+use crate::intake::Payer;
+use crate::sessions::SessionStatus;
+use crate::types::{ChargeId, ClaimId, DiagnosisPointer, Money};
+
+/// Folds an event into the state.
+pub fn evolve(mut state: AccountState, event: &BillingEvent) -> AccountState {
+    state.apply(event);
+    state
+}
+
+/// Decides which events a command produces, or which rule refuses it.
+pub fn decide(
+    cmd: &BillingCommand,
+    state: &AccountState,
+    ctx: &BillingContext,
+) -> Result<Vec<BillingEvent>, DomainError> {
+    let now = ctx.now;
+    if let BillingCommand::OpenAccount { account_id, client_id, payer } = cmd {
+        if state.account_id.is_some() {
+            return Err(DomainError::exists(Entity::Account, account_id));
+        }
+        return Ok(vec![
+            AccountOpened { account_id: *account_id, client_id: *client_id, payer: payer.clone(), opened_at: now }
+                .into(),
+        ]);
+    }
+    if state.account_id.is_none() {
+        return Err(DomainError::not_found(Entity::Account, "in this stream"));
+    }
+    let event: BillingEvent = match cmd {
+        BillingCommand::OpenAccount { account_id, .. } => return Err(DomainError::exists(Entity::Account, account_id)),
+        BillingCommand::CreateCharge { charge_id, interactive_complexity, diagnosis_pointers } => {
+            create_charge(state, ctx, *charge_id, *interactive_complexity, diagnosis_pointers)?.into()
+        }
+        BillingCommand::SubmitClaim { claim_id, request } => submit_claim(state, ctx, *claim_id, request)?.into(),
+        BillingCommand::RejectClaim { claim_id, reason } => {
+            let claim = state.claims.get(claim_id).ok_or_else(|| DomainError::not_found(Entity::Claim, claim_id))?;
+            if claim.status != ClaimStatus::Submitted {
+                return Err(DomainError::ClaimNotAwaitingRemittance(claim_id.to_string(), claim.status.label()));
+            }
+            ClaimRejected { claim_id: *claim_id, reason: reason.clone(), rejected_at: now }.into()
+        }
+        BillingCommand::PostRemittance { remittance_id, claim_id, payer_claim_number, lines } => {
+            if state.remittances.contains(remittance_id) {
+                return Err(DomainError::exists(Entity::Remittance, remittance_id));
+            }
+            check_remittance(state, *claim_id, lines)?;
+            RemittancePosted {
+                remittance_id: *remittance_id,
+                claim_id: *claim_id,
+                payer_claim_number: payer_claim_number.clone(),
+                paid: lines.iter().map(|l| l.paid).sum(),
+                adjusted: lines.iter().map(RemittanceLine::adjusted).sum(),
+                patient_responsibility: lines.iter().map(|l| l.patient_responsibility).sum(),
+                lines: lines.clone(),
+                posted_at: now,
+            }
+            .into()
+        }
+        BillingCommand::ReceivePayment { payment_id, amount, method } => {
+            if state.payments.contains(payment_id) {
+                return Err(DomainError::exists(Entity::Payment, payment_id));
+            }
+            if *amount == Money::ZERO {
+                return Err(DomainError::invalid("amount_cents", "must be greater than zero"));
+            }
+            PaymentReceived { payment_id: *payment_id, amount: *amount, method: *method, received_at: now }.into()
+        }
+        BillingCommand::WriteOff { write_off_id, amount, reason, note } => {
+            if state.write_offs.contains(write_off_id) {
+                return Err(DomainError::exists(Entity::WriteOff, write_off_id));
+            }
+            if *amount == Money::ZERO {
+                return Err(DomainError::invalid("amount_cents", "must be greater than zero"));
+            }
+            // Writing off more than is owed would manufacture a credit out of nothing.
+            if amount.cents() > state.balance().cents() {
+                return Err(DomainError::WriteOffExceedsBalance(amount.to_string(), state.balance().to_string()));
+            }
+            WrittenOff {
+                write_off_id: *write_off_id,
+                amount: *amount,
+                reason: *reason,
+                note: note.clone(),
+                written_off_at: now,
+            }
+            .into()
+        }
+        BillingCommand::IssueSuperbill { superbill_id, charge_ids } => {
+            if !matches!(state.payer, Some(Payer::SelfPay)) {
+                return Err(DomainError::SelfPayOnly);
+            }
+            if state.superbills.contains(superbill_id) {
+                return Err(DomainError::exists(Entity::Superbill, superbill_id));
+            }
+            let total = charges_total(state, charge_ids)?;
+            SuperbillIssued { superbill_id: *superbill_id, charge_ids: charge_ids.clone(), total, issued_at: now }
+                .into()
+        }
+    };
+    Ok(vec![event])
+}
+
+fn create_charge(
+    state: &AccountState,
+    ctx: &BillingContext,
+    charge_id: ChargeId,
+    interactive_complexity: bool,
+    pointers: &[DiagnosisPointer],
+) -> Result<ChargeCreated, DomainError> {
+    if state.charges.contains_key(&charge_id) {
+        return Err(DomainError::exists(Entity::Charge, charge_id));
+    }
+    let session = &ctx.session;
+    match session.status {
+        SessionStatus::Held => {}
+        SessionStatus::NoShow => return Err(DomainError::NoShowNotBillable),
+        SessionStatus::Unscheduled => return Err(DomainError::not_found(Entity::Session, "to charge")),
+        SessionStatus::Scheduled | SessionStatus::Cancelled => return Err(DomainError::SessionNotHeld),
+    }
+    let (Some(session_id), Some(episode_id), Some(clinician), Some(kind), Some(held)) =
+        (session.session_id, session.episode_id, session.clinician_id, session.kind, session.held.as_ref())
+    else {
+        return Err(DomainError::SessionNotHeld);
+    };
+    if session.client_id != state.client_id {
+        return Err(DomainError::SessionClientMismatch);
+    }
+    // The note is the documentation the claim rests on.
+    if session.note.is_none() {
+        return Err(DomainError::NoteNotSigned);
+    }
+    if let Some(existing) = state.charged_sessions.get(&session_id) {
+        return Err(DomainError::SessionAlreadyCharged(existing.to_string()));
+    }
+    if ctx.plan_review_overdue && ctx.overdue_policy == OverduePolicy::Block {
+        return Err(DomainError::PlanReviewOverdue);
+    }
+    if ctx.active_diagnoses.is_empty() {
+        return Err(DomainError::NoActiveDiagnosis);
+    }
+    if pointers.is_empty() {
+        return Err(DomainError::invalid("diagnosis_pointers", "must have 1 to 4 pointers"));
+    }
+    if let Some(p) = pointers.iter().find(|p| usize::from(p.get()) > ctx.active_diagnoses.len()) {
+        return Err(DomainError::DiagnosisPointerInvalid(p.get()));
+    }
+    let procedures = derive_procedures(kind, held.actual_minutes, interactive_complexity)?;
+    let place_of_service = held.modality.place_of_service(held.patient_location);
+    let modifiers: Vec<_> = held.modality.modifier().into_iter().collect();
+    let lines = procedures
+        .iter()
+        .map(|p| {
+            let unit_fee =
+                ctx.fee_schedule.fee(p.cpt).ok_or_else(|| DomainError::FeeNotConfigured(p.cpt.to_string()))?;
+            Ok(ChargeLine {
+                cpt: p.cpt,
+                modifiers: modifiers.clone(),
+                units: p.units,
+                place_of_service,
+                diagnosis_pointers: pointers.to_vec(),
+                unit_fee,
+                amount: unit_fee.times(p.units),
+            })
+        })
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    Ok(ChargeCreated {
+        charge_id,
+        session_id,
+        episode_id,
+        rendering_clinician: clinician,
+        service_date: held.started_at.date_naive(),
+        diagnoses: ctx.active_diagnoses.clone(),
+        total: lines.iter().map(|l| l.amount).sum(),
+        lines,
+        plan_review_overdue: ctx.plan_review_overdue,
+        created_at: ctx.now,
+    })
+}
+
+fn submit_claim(
+    state: &AccountState,
+    ctx: &BillingContext,
+    claim_id: ClaimId,
+    request: &ClaimRequest,
+) -> Result<ClaimSubmitted, DomainError> {
+    if !matches!(state.payer, Some(Payer::Insurance { .. })) {
+        return Err(DomainError::InsuranceRequired);
+    }
+    if state.claims.contains_key(&claim_id) {
+        return Err(DomainError::exists(Entity::Claim, claim_id));
+    }
+    let correctable = |original: &ClaimId| {
+        let claim = state.claims.get(original).ok_or_else(|| DomainError::not_found(Entity::Claim, original))?;
+        match claim.status {
+            ClaimStatus::Submitted | ClaimStatus::Remitted => Ok(claim),
+            other => Err(DomainError::ClaimNotCorrectable(original.to_string(), other.label())),
+        }
+    };
+    let (frequency, charge_ids) = match request {
+        ClaimRequest::Original { charge_ids } => {
+            claimable(state, charge_ids, None)?;
+            (ClaimFrequency::Original, charge_ids.clone())
+        }
+        ClaimRequest::Replacement { original, charge_ids } => {
+            correctable(original)?;
+            claimable(state, charge_ids, Some(*original))?;
+            (ClaimFrequency::Replacement { original: *original }, charge_ids.clone())
+        }
+        ClaimRequest::Void { original } => {
+            let claim = correctable(original)?;
+            (ClaimFrequency::Void { original: *original }, claim.charge_ids.clone())
+        }
+    };
+    Ok(ClaimSubmitted {
+        claim_id,
+        frequency,
+        total: charges_total(state, &charge_ids)?,
+        charge_ids,
+        submitted_at: ctx.now,
+    })
+}
+
+/// Charges must exist, be listed once, and not sit on another open claim (`replacing` may
+/// already carry them).
+fn claimable(state: &AccountState, charge_ids: &[ChargeId], replacing: Option<ClaimId>) -> Result<(), DomainError> {
+    if charge_ids.is_empty() {
+        return Err(DomainError::invalid("charge_ids", "must list at least one charge"));
+    }
+    for id in charge_ids {
+        let charge = state.charges.get(id).ok_or_else(|| DomainError::not_found(Entity::Charge, id))?;
+        if charge.claim.is_some() && charge.claim != replacing {
+            return Err(DomainError::ChargeAlreadyClaimed(id.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn charges_total(state: &AccountState, charge_ids: &[ChargeId]) -> Result<Money, DomainError> {
+    if charge_ids.is_empty() {
+        return Err(DomainError::invalid("charge_ids", "must list at least one charge"));
+    }
+    let unique: BTreeSet<_> = charge_ids.iter().collect();
+    if unique.len() != charge_ids.len() {
+        return Err(DomainError::invalid("charge_ids", "must not repeat a charge"));
+    }
+    charge_ids
+        .iter()
+        .map(|id| state.charges.get(id).map(|c| c.total).ok_or_else(|| DomainError::not_found(Entity::Charge, id)))
+        .sum()
+}
+
+/// Each line must belong to the claim, restate the charge, and reconcile:
+/// charged = paid + adjustments + patient responsibility.
+fn check_remittance(state: &AccountState, claim_id: ClaimId, lines: &[RemittanceLine]) -> Result<(), DomainError> {
+    let claim = state.claims.get(&claim_id).ok_or_else(|| DomainError::not_found(Entity::Claim, claim_id))?;
+    if claim.status != ClaimStatus::Submitted {
+        return Err(DomainError::ClaimNotAwaitingRemittance(claim_id.to_string(), claim.status.label()));
+    }
+    if lines.is_empty() {
+        return Err(DomainError::invalid("lines", "must have at least one line"));
+    }
+    let mut seen = BTreeSet::new();
+    for line in lines {
+        if !claim.charge_ids.contains(&line.charge_id) {
+            return Err(DomainError::ChargeNotOnClaim(line.charge_id.to_string(), claim_id.to_string()));
+        }
+        if !seen.insert(line.charge_id) {
+            return Err(DomainError::invalid("lines", "must not repeat a charge"));
+        }
+        let charged = state.charges.get(&line.charge_id).map_or(Money::ZERO, |c| c.total);
+        if line.charged != charged {
+            return Err(DomainError::RemittanceChargeMismatch(
+                line.charge_id.to_string(),
+                line.charged.to_string(),
+                charged.to_string(),
+            ));
+        }
+        let accounted = line.paid + line.adjusted() + line.patient_responsibility;
+        if accounted != line.charged {
+            return Err(DomainError::RemittanceUnbalanced(
+                line.charge_id.to_string(),
+                line.charged.to_string(),
+                accounted.to_string(),
+            ));
+        }
+    }
+    Ok(())
+}

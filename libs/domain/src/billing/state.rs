@@ -1,0 +1,175 @@
+//! A billing account as folded from its events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::event::{BillingEvent, ClaimFrequency};
+use crate::intake::Payer;
+use crate::types::{
+    AccountId, Balance, ChargeId, ClaimId, ClientId, Money, PaymentId, RemittanceId, SessionId, SuperbillId, WriteOffId,
+};
+
+/// Running totals of the ledger; every amount comes from an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ledger {
+    pub charged: Money,
+    pub payer_paid: Money,
+    pub adjusted: Money,
+    /// Informational: how much of the balance payers assigned to the client.
+    pub patient_responsibility: Money,
+    pub client_paid: Money,
+    pub written_off: Money,
+}
+
+impl Ledger {
+    /// Charges − payments − adjustments − write-offs; negative is a credit.
+    pub fn balance(&self) -> Balance {
+        Balance::default()
+            .plus(self.charged)
+            .minus(self.payer_paid)
+            .minus(self.adjusted)
+            .minus(self.client_paid)
+            .minus(self.written_off)
+    }
+}
+
+/// A charge and where it stands in the claim cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRecord {
+    pub session_id: SessionId,
+    pub total: Money,
+    /// The open claim carrying it, if any.
+    pub claim: Option<ClaimId>,
+    pub remitted: bool,
+}
+
+/// Where a claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    Submitted,
+    Rejected,
+    Remitted,
+    /// Replaced or voided by a later claim.
+    Superseded,
+    /// A void claim (frequency 8) itself.
+    VoidRequest,
+}
+
+impl ClaimStatus {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Rejected => "rejected",
+            Self::Remitted => "remitted",
+            Self::Superseded => "superseded",
+            Self::VoidRequest => "a void request",
+        }
+    }
+}
+
+/// A submitted claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    pub frequency: ClaimFrequency,
+    pub charge_ids: Vec<ChargeId>,
+    pub status: ClaimStatus,
+}
+
+/// Folded state of one account stream. `Default` is the state before any event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountState {
+    pub account_id: Option<AccountId>,
+    pub client_id: Option<ClientId>,
+    pub payer: Option<Payer>,
+    pub charges: BTreeMap<ChargeId, ChargeRecord>,
+    pub charged_sessions: BTreeMap<SessionId, ChargeId>,
+    pub claims: BTreeMap<ClaimId, ClaimRecord>,
+    pub remittances: BTreeSet<RemittanceId>,
+    pub payments: BTreeSet<PaymentId>,
+    pub write_offs: BTreeSet<WriteOffId>,
+    pub superbills: BTreeSet<SuperbillId>,
+    pub ledger: Ledger,
+}
+
+impl AccountState {
+    /// The account balance.
+    pub fn balance(&self) -> Balance {
+        self.ledger.balance()
+    }
+
+    fn set_claim(&mut self, charges: &[ChargeId], claim: Option<ClaimId>) {
+        for id in charges {
+            if let Some(c) = self.charges.get_mut(id) {
+                c.claim = claim;
+            }
+        }
+    }
+
+    fn release(&mut self, claim_id: ClaimId, status: ClaimStatus) {
+        if let Some(claim) = self.claims.get_mut(&claim_id) {
+            claim.status = status;
+            let charges = claim.charge_ids.clone();
+            self.set_claim(&charges, None);
+        }
+    }
+
+    /// Folds one event into the state.
+    pub fn apply(&mut self, event: &BillingEvent) {
+        match event {
+            BillingEvent::AccountOpened(e) => {
+                self.account_id = Some(e.account_id);
+                self.client_id = Some(e.client_id);
+                self.payer = Some(e.payer.clone());
+            }
+            BillingEvent::ChargeCreated(e) => {
+                self.charges.insert(
+                    e.charge_id,
+                    ChargeRecord { session_id: e.session_id, total: e.total, claim: None, remitted: false },
+                );
+                self.charged_sessions.insert(e.session_id, e.charge_id);
+                self.ledger.charged = self.ledger.charged + e.total;
+            }
+            BillingEvent::ClaimSubmitted(e) => {
+                let status = match e.frequency {
+                    ClaimFrequency::Void { .. } => ClaimStatus::VoidRequest,
+                    _ => ClaimStatus::Submitted,
+                };
+                if let Some(original) = e.frequency.original() {
+                    self.release(original, ClaimStatus::Superseded);
+                }
+                self.claims.insert(
+                    e.claim_id,
+                    ClaimRecord { frequency: e.frequency, charge_ids: e.charge_ids.clone(), status },
+                );
+                if status == ClaimStatus::Submitted {
+                    self.set_claim(&e.charge_ids, Some(e.claim_id));
+                }
+            }
+            BillingEvent::ClaimRejected(e) => self.release(e.claim_id, ClaimStatus::Rejected),
+            BillingEvent::RemittancePosted(e) => {
+                self.remittances.insert(e.remittance_id);
+                if let Some(c) = self.claims.get_mut(&e.claim_id) {
+                    c.status = ClaimStatus::Remitted;
+                }
+                for line in &e.lines {
+                    if let Some(c) = self.charges.get_mut(&line.charge_id) {
+                        c.remitted = true;
+                    }
+                }
+                self.ledger.payer_paid = self.ledger.payer_paid + e.paid;
+                self.ledger.adjusted = self.ledger.adjusted + e.adjusted;
+                self.ledger.patient_responsibility = self.ledger.patient_responsibility + e.patient_responsibility;
+            }
+            BillingEvent::PaymentReceived(e) => {
+                self.payments.insert(e.payment_id);
+                self.ledger.client_paid = self.ledger.client_paid + e.amount;
+            }
+            BillingEvent::WrittenOff(e) => {
+                self.write_offs.insert(e.write_off_id);
+                self.ledger.written_off = self.ledger.written_off + e.amount;
+            }
+            BillingEvent::SuperbillIssued(e) => {
+                self.superbills.insert(e.superbill_id);
+            }
+        }
+    }
+}

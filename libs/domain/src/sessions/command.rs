@@ -1,0 +1,115 @@
+//! Commands on the session stream and the facts a decision needs from outside it.
+
+use chrono::{DateTime, Utc};
+
+use super::note::{AddendumKind, CancelledBy, DenialBasis, NoteContent, SessionKind};
+use crate::intake::{ClientState, ConsentType, EpisodeStatus};
+use crate::types::{
+    ActorId, AddendumId, AmendmentId, ClientId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality,
+    NoteText, PatientLocation, PsychotherapyNoteId, Reason, SessionId,
+};
+
+/// What a user asks of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionCommand {
+    ScheduleSession {
+        session_id: SessionId,
+        client_id: ClientId,
+        episode_id: EpisodeId,
+        clinician_id: ClinicianId,
+        kind: SessionKind,
+        starts_at: DateTime<Utc>,
+        planned_minutes: Minutes,
+        planned_modality: Modality,
+    },
+    HoldSession {
+        started_at: DateTime<Utc>,
+        actual_minutes: Minutes,
+        modality: Modality,
+        patient_location: Option<PatientLocation>,
+    },
+    CancelSession {
+        cancelled_by: CancelledBy,
+        reason: Reason,
+    },
+    RecordNoShow {
+        recorded_by: ActorId,
+    },
+    SignProgressNote {
+        content: NoteContent,
+        goals_addressed: Vec<GoalId>,
+        content_hash: ContentHash,
+        clinician_id: ClinicianId,
+    },
+    AppendAddendum {
+        addendum_id: AddendumId,
+        kind: AddendumKind,
+        author: ClinicianId,
+        reason: Reason,
+        text: NoteText,
+    },
+    RecordPsychotherapyNote {
+        note_id: PsychotherapyNoteId,
+        author: ClinicianId,
+        text: NoteText,
+    },
+    RequestAmendment {
+        amendment_id: AmendmentId,
+        requested_by: ActorId,
+        requested_change: NoteText,
+        reason: Reason,
+    },
+    DecideAmendment {
+        amendment_id: AmendmentId,
+        response: AmendmentResponse,
+        clinician_id: ClinicianId,
+    },
+}
+
+/// The practice's answer to an amendment request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AmendmentResponse {
+    /// Accept: the requested change is appended as a correction under `addendum_id`.
+    Accept {
+        addendum_id: AddendumId,
+    },
+    Deny {
+        basis: DenialBasis,
+        explanation: Reason,
+    },
+}
+
+/// Facts from outside the session stream: the client's record and the plan's active goals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionContext {
+    pub now: DateTime<Utc>,
+    pub client_registered: bool,
+    /// Status of the session's episode (of the command's episode when scheduling).
+    pub episode: EpisodeStatus,
+    pub treatment_consent_active: bool,
+    pub telehealth_consent_active: bool,
+    /// Active goals of the client's treatment plan; a note may only address these.
+    pub active_goals: Vec<GoalId>,
+}
+
+impl SessionContext {
+    /// Fills the context from the client's folded record at `now` (consents are judged as of
+    /// recording time: a revoked consent stops new activity even for a backdated entry).
+    pub fn from_client(client: &ClientState, episode: EpisodeId, now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            client_registered: client.is_registered(),
+            episode: client.episode_status(episode),
+            treatment_consent_active: client.has_active_consent(ConsentType::Treatment, now),
+            telehealth_consent_active: client.has_active_consent(ConsentType::Telehealth, now),
+            active_goals: Vec::new(),
+        }
+    }
+
+    /// The same context with the plan's active goals.
+    #[must_use]
+    pub fn with_active_goals(mut self, goals: Vec<GoalId>) -> Self {
+        self.active_goals = goals;
+        self
+    }
+}

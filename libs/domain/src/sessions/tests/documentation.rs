@@ -1,0 +1,175 @@
+//! Given/when/then: progress notes, addenda, psychotherapy notes, amendments and stored events.
+
+use super::*;
+
+#[test]
+fn a_note_is_signed_only_for_a_held_session_by_its_clinician_and_then_locked() {
+    let v = visit();
+    assert_eq!(code_of(v.when(&v.sign(), &v.given(&[v.schedule()]))), "SESSION_NOT_HELD");
+    assert!(v.held().has_unsigned_note());
+    assert_eq!(code_of(v.when(&v.sign_by(ClinicianId::new_v4()), &v.held())), "NOT_SESSION_CLINICIAN");
+    let events = v.when(&v.sign(), &v.held()).unwrap();
+    assert!(matches!(&events[..], [SessionEvent::ProgressNoteSigned(e)] if e.format == NoteFormat::Soap));
+    let s = v.signed();
+    assert!(!s.has_unsigned_note());
+    assert_eq!(code_of(v.when(&v.sign(), &s)), "NOTE_ALREADY_SIGNED");
+}
+
+#[test]
+fn a_note_addresses_only_active_plan_goals() {
+    let v = visit();
+    let no_goals = SessionContext { active_goals: vec![], ..v.ctx() };
+    assert_eq!(code_of(decide(&v.sign(), &v.held(), &no_goals)), "GOAL_NOT_ACTIVE");
+}
+
+#[test]
+fn addenda_are_appended_only_to_a_signed_note() {
+    let v = visit();
+    let id = AddendumId::new_v4();
+    assert_eq!(code_of(v.when(&v.addendum(id), &v.held())), "NOTE_NOT_SIGNED");
+    let s = v.given(&[v.schedule(), v.hold(Modality::Video, Some(PatientLocation::Home)), v.sign(), v.addendum(id)]);
+    assert!(s.addenda.contains(&id));
+    assert_eq!(code_of(v.when(&v.addendum(id), &s)), "ADDENDUM_ALREADY_EXISTS");
+}
+
+#[test]
+fn a_psychotherapy_note_is_recorded_by_the_sessions_clinician_in_its_own_stream() {
+    let v = visit();
+    let cmd = |author| SessionCommand::RecordPsychotherapyNote {
+        note_id: PsychotherapyNoteId::new_v7(),
+        author,
+        text: note("Process notes."),
+    };
+    assert_eq!(code_of(v.when(&cmd(v.clinician), &v.given(&[v.schedule()]))), "SESSION_NOT_HELD");
+    assert_eq!(code_of(v.when(&cmd(ClinicianId::new_v4()), &v.held())), "NOT_SESSION_CLINICIAN");
+    let events = v.when(&cmd(v.clinician), &v.held()).unwrap();
+    let [SessionEvent::PsychotherapyNoteRecorded(e)] = &events[..] else { panic!() };
+    assert_eq!(events[0].stream_name(v.session), e.note_id.stream_name());
+    assert!(events[0].stream_name(v.session).starts_with("psynote-"));
+    assert_eq!(v.held().apply_clone(&events[0]), v.held(), "never folded into the session");
+}
+
+impl SessionState {
+    fn apply_clone(mut self, e: &SessionEvent) -> Self {
+        self.apply(e);
+        self
+    }
+}
+
+#[test]
+fn an_amendment_is_requested_against_a_signed_note_with_a_60_day_deadline() {
+    let v = visit();
+    let id = AmendmentId::new_v4();
+    assert_eq!(code_of(v.when(&v.request(id), &v.held())), "NOTE_NOT_SIGNED");
+    let events = v.when(&v.request(id), &v.signed()).unwrap();
+    assert!(matches!(&events[..], [SessionEvent::AmendmentRequested(e)] if e.respond_by == date(2026, 5, 1)));
+    let s = events.iter().fold(v.signed(), evolve);
+    assert_eq!(code_of(v.when(&v.request(id), &s)), "AMENDMENT_ALREADY_EXISTS");
+}
+
+#[test]
+fn an_accepted_amendment_is_appended_as_a_correction_and_decided_once() {
+    let v = visit();
+    let id = AmendmentId::new_v4();
+    let accept = SessionCommand::DecideAmendment {
+        amendment_id: id,
+        response: AmendmentResponse::Accept { addendum_id: AddendumId::new_v4() },
+        clinician_id: v.clinician,
+    };
+    let s = v.given(&[v.schedule(), v.hold(Modality::Video, Some(PatientLocation::Home)), v.sign(), v.request(id)]);
+    let events = v.when(&accept, &s).unwrap();
+    assert_eq!(
+        events.iter().map(SessionEvent::event_type).collect::<Vec<_>>(),
+        ["AmendmentDecided", "NoteAddendumAppended"]
+    );
+    assert!(
+        matches!(&events[1], SessionEvent::NoteAddendumAppended(e) if e.kind == AddendumKind::Correction && e.text.as_str().contains("two children"))
+    );
+    let s = events.iter().fold(s, evolve);
+    assert_eq!(code_of(v.when(&accept, &s)), "AMENDMENT_ALREADY_DECIDED");
+    let unknown = SessionCommand::DecideAmendment {
+        amendment_id: AmendmentId::new_v4(),
+        response: AmendmentResponse::Deny { basis: DenialBasis::AccurateAndComplete, explanation: reason("x") },
+        clinician_id: v.clinician,
+    };
+    assert_eq!(code_of(v.when(&unknown, &s)), "AMENDMENT_NOT_FOUND");
+}
+
+#[test]
+fn a_denied_amendment_states_its_basis() {
+    let v = visit();
+    let id = AmendmentId::new_v4();
+    let s = v.given(&[v.schedule(), v.hold(Modality::Video, Some(PatientLocation::Home)), v.sign(), v.request(id)]);
+    let deny = SessionCommand::DecideAmendment {
+        amendment_id: id,
+        response: AmendmentResponse::Deny {
+            basis: DenialBasis::AccurateAndComplete,
+            explanation: reason("The record reflects what was reported."),
+        },
+        clinician_id: v.clinician,
+    };
+    let events = v.when(&deny, &s).unwrap();
+    assert!(
+        matches!(&events[..], [SessionEvent::AmendmentDecided(e)] if matches!(e.decision, AmendmentDecision::Denied { basis: DenialBasis::AccurateAndComplete, .. }))
+    );
+}
+
+#[test]
+fn every_session_event_round_trips_through_stored_json() {
+    let v = visit();
+    let id = AmendmentId::new_v4();
+    let mut samples = Vec::new();
+    let mut state = SessionState::default();
+    for cmd in [
+        v.schedule(),
+        v.hold(Modality::Audio, Some(PatientLocation::Other)),
+        v.sign(),
+        v.addendum(AddendumId::new_v4()),
+        SessionCommand::RecordPsychotherapyNote {
+            note_id: PsychotherapyNoteId::new_v7(),
+            author: v.clinician,
+            text: note("p"),
+        },
+        v.request(id),
+        SessionCommand::DecideAmendment {
+            amendment_id: id,
+            response: AmendmentResponse::Accept { addendum_id: AddendumId::new_v4() },
+            clinician_id: v.clinician,
+        },
+    ] {
+        let events = v.when(&cmd, &state).unwrap();
+        state = events.iter().fold(state, evolve);
+        samples.extend(events);
+    }
+    let other = visit();
+    samples.extend(
+        other
+            .when(
+                &SessionCommand::CancelSession { cancelled_by: CancelledBy::Practice, reason: reason("closure") },
+                &other.given(&[other.schedule()]),
+            )
+            .unwrap(),
+    );
+    samples.extend(
+        other
+            .when(&SessionCommand::RecordNoShow { recorded_by: ActorId::new_v4() }, &other.given(&[other.schedule()]))
+            .unwrap(),
+    );
+    for content in [
+        NoteContent::Dap { data: note("d"), assessment: note("a"), plan: note("p") },
+        NoteContent::Birp { behavior: note("b"), intervention: note("i"), response: note("r"), plan: note("p") },
+    ] {
+        let cmd = SessionCommand::SignProgressNote {
+            content,
+            goals_addressed: vec![],
+            content_hash: ContentHash::parse(&"0".repeat(64)).unwrap(),
+            clinician_id: v.clinician,
+        };
+        samples.extend(v.when(&cmd, &v.held()).unwrap());
+    }
+    assert_round_trips(&samples, SessionEvent::EVENT_TYPES, SessionEvent::event_type, |e| {
+        let data = e.to_data().unwrap();
+        let back = SessionEvent::from_stored(e.event_type(), e.schema_version(), &data).unwrap();
+        (e.schema_version(), data, back)
+    });
+}

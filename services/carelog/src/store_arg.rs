@@ -1,0 +1,26 @@
+//! The `--store` option shared by every command that opens the log.
+
+use anyhow::Context;
+use carelog_store::StoreUrl;
+
+/// The embedded default: a SQLite file in the working directory.
+pub const DEFAULT_STORE: &str = "sqlite:carelog.db";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArg {
+    /// Where the event log lives: `sqlite:PATH` (default `sqlite:carelog.db`) or `postgres://USER@HOST/DB`.
+    /// Falls back to CARELOG_STORE, then DATABASE_URL.
+    #[arg(long, env = "CARELOG_STORE")]
+    store: Option<String>,
+}
+
+impl StoreArg {
+    pub fn url(&self) -> anyhow::Result<StoreUrl> {
+        let raw = self
+            .store
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()))
+            .unwrap_or_else(|| DEFAULT_STORE.to_owned());
+        raw.parse::<StoreUrl>().map_err(anyhow::Error::msg).context("--store")
+    }
+}
