@@ -2,14 +2,13 @@
 
 #![forbid(unsafe_code)]
 
-mod store_arg;
 mod verify;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::store_arg::StoreArg;
+use carelog_platform::config::StoreArg;
 
 /// Carelog: event-sourced clinical records for outpatient psychotherapy.
 #[derive(Debug, Parser)]

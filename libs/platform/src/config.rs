@@ -1,4 +1,4 @@
-//! The `--store` option shared by every command that opens the log.
+//! Options every binary shares: where the log lives, where to listen, how to log.
 
 use anyhow::Context;
 use carelog_store::StoreUrl;
@@ -23,4 +23,14 @@ impl StoreArg {
             .unwrap_or_else(|| DEFAULT_STORE.to_owned());
         raw.parse::<StoreUrl>().map_err(anyhow::Error::msg).context("--store")
     }
+}
+
+/// Where a service listens by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// Logs go to stderr; `RUST_LOG` filters them (default `info` for Carelog, `warn` for dependencies).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,carelog=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

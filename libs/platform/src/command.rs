@@ -1,0 +1,225 @@
+//! Load → decide → append, the way every command runs: idempotent by command id, optimistic with
+//! bounded retries, and guarded by conditions on the other streams the decision read.
+
+use carelog_proto::v1 as proto;
+use carelog_store::{
+    Actor, AppendRequest, Condition, EventStore, ExpectedRevision, Metadata, NewEvent, StoreError, StreamName, Tags,
+};
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, Loaded, load};
+use crate::error::{FieldViolation, ServiceError};
+use crate::parse;
+
+/// Attempts of a command whose caller gave no expected revision, when other writers keep winning.
+const MAX_ATTEMPTS: usize = 5;
+const MAX_REASON_LEN: usize = 2000;
+
+/// Maps a command id to its events' ids: a retried command produces the same ids, so the store
+/// recognises the retry and stores nothing twice.
+const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6361_7265_6c6f_6700_8000_0000_0000_0001);
+
+/// Everything a command carries besides its payload, validated.
+#[derive(Debug, Clone)]
+pub struct CommandMeta {
+    pub command_id: Uuid,
+    pub expected_revision: Option<u64>,
+    pub reason: Option<String>,
+    /// Clinical time of the fact; never in the future.
+    pub occurred_at: DateTime<Utc>,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub actor: Actor,
+    /// The service's clock when the command arrived.
+    pub now: DateTime<Utc>,
+}
+
+impl CommandMeta {
+    pub fn parse(
+        context: Option<&proto::CommandContext>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ServiceError> {
+        let context = context.ok_or_else(|| FieldViolation::new("context", "is required (command_id at least)"))?;
+        let reason = context.reason.trim();
+        let reason_violation = (reason.len() > MAX_REASON_LEN)
+            .then(|| FieldViolation::new("context.reason", format!("is longer than {MAX_REASON_LEN} bytes")));
+        let occurred_at = parse::optional_timestamp("context.occurred_at", context.occurred_at.as_ref())
+            .and_then(|t| parse::past_time("context.occurred_at", t.unwrap_or(now), now));
+        match (
+            parse::uuid("context.command_id", &context.command_id),
+            parse::optional_uuid("context.correlation_id", &context.correlation_id),
+            parse::optional_uuid("context.causation_id", &context.causation_id),
+            occurred_at,
+        ) {
+            (Ok(command_id), Ok(correlation_id), Ok(causation_id), Ok(occurred_at)) if reason_violation.is_none() => {
+                Ok(Self {
+                    command_id,
+                    expected_revision: context.expected_revision,
+                    reason: (!reason.is_empty()).then(|| reason.to_owned()),
+                    occurred_at,
+                    correlation_id: correlation_id.unwrap_or_else(Uuid::now_v7),
+                    causation_id,
+                    actor,
+                    now,
+                })
+            }
+            (a, b, c, d) => Err(ServiceError::Invalid(
+                [a.err(), b.err(), c.err(), d.err(), reason_violation].into_iter().flatten().collect(),
+            )),
+        }
+    }
+
+    /// The id of this command's `index`-th event.
+    pub fn event_id(&self, index: usize) -> Uuid {
+        let mut name = self.command_id.as_bytes().to_vec();
+        name.extend_from_slice(&(index as u64).to_be_bytes());
+        Uuid::new_v5(&EVENT_ID_NAMESPACE, &name)
+    }
+
+    /// The reason, required for corrections, revocations and reversals.
+    pub fn required_reason(&self) -> Result<carelog_domain::types::Reason, ServiceError> {
+        let reason = self.reason.as_deref().unwrap_or_default();
+        carelog_domain::types::Reason::parse(reason)
+            .map_err(|e| ServiceError::Invalid(vec![FieldViolation::new("context.reason", e.reason)]))
+    }
+
+    fn metadata(&self, tags: &Tags) -> Metadata {
+        Metadata {
+            actor: self.actor.clone(),
+            occurred_at: self.occurred_at,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            trace_id: None,
+            reason: self.reason.clone(),
+            tags: tags.clone(),
+        }
+    }
+}
+
+/// What a decision produced: the events, the other streams it read (still at the revisions read),
+/// and the tags that let read models find the events.
+#[derive(Debug)]
+pub struct Plan<E> {
+    pub events: Vec<E>,
+    pub conditions: Vec<Condition>,
+    pub tags: Tags,
+}
+
+impl<E> Plan<E> {
+    pub fn new(events: Vec<E>) -> Self {
+        Self { events, conditions: Vec::new(), tags: Tags::default() }
+    }
+
+    /// The decision read `loaded`: refuse the append if that stream moved since.
+    pub fn unless_changed<S>(mut self, loaded: &Loaded<S>) -> Self {
+        self.conditions.push(Condition { stream: loaded.stream.clone(), expected: loaded.expected() });
+        self
+    }
+
+    pub fn tagged(mut self, client: impl ToString, episode: Option<String>) -> Self {
+        self.tags = Tags { client: Some(client.to_string()), episode };
+        self
+    }
+}
+
+/// Runs one command against `stream`: returns the receipt of the first run if this command id was
+/// already applied; otherwise loads the stream, decides, and appends, retrying on conflicts.
+/// `decide` may read other streams (boxed so the future stays `Send` for tonic); it returns the
+/// conditions that keep what it read true until the append commits.
+pub async fn execute<A: Aggregate>(
+    store: &dyn EventStore,
+    stream: &StreamName,
+    meta: &CommandMeta,
+    decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Plan<A::Event>, ServiceError>>,
+) -> Result<proto::AppendReceipt, ServiceError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if let Some(receipt) = already_applied(store, stream, meta).await? {
+            return Ok(receipt);
+        }
+        let loaded = load::<A>(store, stream).await?;
+        if let Some(expected) = meta.expected_revision
+            && loaded.revision != Some(expected)
+        {
+            return Err(StoreError::Conflict {
+                stream: stream.to_string(),
+                expected: ExpectedRevision::Exact(expected),
+                actual: loaded.revision,
+            }
+            .into());
+        }
+        let plan = decide(&loaded).await?;
+        let metadata = meta.metadata(&plan.tags);
+        let mut events = Vec::with_capacity(plan.events.len());
+        let mut types = Vec::with_capacity(plan.events.len());
+        for (index, event) in plan.events.iter().enumerate() {
+            let (event_type, schema_version, data) =
+                A::encode(event).map_err(|e| ServiceError::Decode(format!("cannot encode event: {e}")))?;
+            types.push(event_type.to_owned());
+            events.push(NewEvent {
+                event_id: meta.event_id(index),
+                event_type: event_type.to_owned(),
+                schema_version,
+                data,
+                metadata: metadata.clone(),
+            });
+        }
+        let request =
+            AppendRequest { stream: stream.clone(), expected: loaded.expected(), events, conditions: plan.conditions };
+        match store.append(request).await {
+            Ok(result) => {
+                return Ok(proto::AppendReceipt {
+                    stream: stream.to_string(),
+                    revision: result.last_revision,
+                    position: result.last_position.0,
+                    already_applied: result.already_stored,
+                    event_types: types,
+                });
+            }
+            // Someone else wrote first (or a concurrent retry of this very command won): look again.
+            Err(StoreError::Conflict { .. } | StoreError::IdempotencyMismatch { .. })
+                if attempt < MAX_ATTEMPTS && meta.expected_revision.is_none() => {}
+            Err(error @ StoreError::IdempotencyMismatch { .. }) => {
+                return match already_applied(store, stream, meta).await? {
+                    Some(receipt) => Ok(receipt),
+                    None => Err(error.into()),
+                };
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// The receipt of this command's first run, if its events are stored.
+async fn already_applied(
+    store: &dyn EventStore,
+    stream: &StreamName,
+    meta: &CommandMeta,
+) -> Result<Option<proto::AppendReceipt>, ServiceError> {
+    let Some(first) = store.event_by_id(meta.event_id(0)).await? else { return Ok(None) };
+    if first.stream != *stream {
+        return Err(ServiceError::CommandIdReused { command_id: meta.command_id.to_string() });
+    }
+    let mut last = first.clone();
+    let mut types = vec![first.event_type.clone()];
+    for index in 1.. {
+        match store.event_by_id(meta.event_id(index)).await? {
+            Some(next) if next.stream == *stream => {
+                types.push(next.event_type.clone());
+                last = next;
+            }
+            _ => break,
+        }
+    }
+    Ok(Some(proto::AppendReceipt {
+        stream: stream.to_string(),
+        revision: last.revision,
+        position: last.position.0,
+        already_applied: true,
+        event_types: types,
+    }))
+}

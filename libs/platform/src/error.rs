@@ -1,0 +1,129 @@
+//! One mapping from everything a command can fail with to a `tonic::Status` a caller can act on:
+//! the right code, the field at fault (BadRequest), and a stable reason code (ErrorInfo).
+
+use std::collections::HashMap;
+
+use carelog_domain::{DomainError, ValidationError};
+use carelog_store::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The error domain in every ErrorInfo Carelog returns.
+pub const ERROR_DOMAIN: &str = "carelog.v1";
+
+/// A request field that failed validation, named by its proto path (e.g. `demographics.date_of_birth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+impl From<ValidationError> for FieldViolation {
+    fn from(error: ValidationError) -> Self {
+        Self { field: error.field.to_string(), description: error.reason.to_string() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid request: {}", describe(.0))]
+    Invalid(Vec<FieldViolation>),
+    #[error("{0}")]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("missing caller identity: {0}")]
+    Unauthenticated(String),
+    #[error("command id {command_id} was already used for a different command")]
+    CommandIdReused { command_id: String },
+    #[error("a stored event cannot be decoded: {0}")]
+    Decode(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+}
+
+impl From<ValidationError> for ServiceError {
+    fn from(error: ValidationError) -> Self {
+        Self::Invalid(vec![error.into()])
+    }
+}
+
+impl From<FieldViolation> for ServiceError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::Invalid(vec![violation])
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        let message = error.to_string();
+        match error {
+            ServiceError::Invalid(violations) => bad_request(&message, violations),
+            ServiceError::Domain(DomainError::Invalid(violation)) => bad_request(&message, vec![violation.into()]),
+            ServiceError::Domain(domain) => {
+                let code = match &domain {
+                    DomainError::NotFound { .. } => Code::NotFound,
+                    DomainError::AlreadyExists { .. } => Code::AlreadyExists,
+                    _ => Code::FailedPrecondition,
+                };
+                with_reason(code, &message, domain.code(), HashMap::new())
+            }
+            ServiceError::Store(store) => store_status(&message, store),
+            ServiceError::Unauthenticated(_) => Status::unauthenticated(message),
+            ServiceError::CommandIdReused { .. } => {
+                with_reason(Code::AlreadyExists, &message, "COMMAND_ID_REUSED", HashMap::new())
+            }
+            ServiceError::Decode(_) => {
+                tracing::error!(%message, "stored event cannot be decoded");
+                with_reason(Code::Internal, "a stored event cannot be decoded; run `carelog verify`", "DECODE_FAILED", HashMap::new())
+            }
+        }
+    }
+}
+
+fn store_status(message: &str, error: StoreError) -> Status {
+    match error {
+        StoreError::Invalid(invalid) => bad_request(message, vec![FieldViolation::new(invalid.field(), invalid.to_string())]),
+        StoreError::Conflict { stream, expected, actual } => {
+            let mut details = HashMap::new();
+            details.insert("stream".to_owned(), stream);
+            details.insert("expected_revision".to_owned(), expected.to_string());
+            details.insert("actual_revision".to_owned(), actual.map_or_else(|| "none".to_owned(), |r| r.to_string()));
+            with_reason(Code::Aborted, message, "CONCURRENCY_CONFLICT", details)
+        }
+        StoreError::EventIdInOtherStream { .. } | StoreError::IdempotencyMismatch { .. } => {
+            with_reason(Code::AlreadyExists, message, "COMMAND_ID_REUSED", HashMap::new())
+        }
+        StoreError::Unavailable(_) => with_reason(Code::Unavailable, message, "STORE_UNAVAILABLE", HashMap::new()),
+        StoreError::Corrupt { .. } | StoreError::Database(_) => {
+            tracing::error!(%message, "event store failure");
+            with_reason(Code::Internal, "event store failure; see the server log", "STORE_FAILURE", HashMap::new())
+        }
+    }
+}
+
+fn bad_request(message: &str, violations: Vec<FieldViolation>) -> Status {
+    let mut details = ErrorDetails::new();
+    for violation in violations {
+        details.add_bad_request_violation(violation.field, violation.description);
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+fn with_reason(code: Code, message: &str, reason: &str, metadata: HashMap<String, String>) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata))
+}

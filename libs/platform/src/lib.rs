@@ -1,0 +1,18 @@
+//! Plumbing every Carelog service shares: turning a gRPC command into validated metadata, running
+//! load → decide → append with idempotency and bounded retries, mapping every error to the right
+//! gRPC status, and starting a server with health and reflection.
+
+#![forbid(unsafe_code)]
+
+pub mod actor;
+pub mod aggregate;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod parse;
+pub mod server;
+
+pub use actor::actor_from;
+pub use aggregate::{Aggregate, Loaded, load};
+pub use command::{CommandMeta, Plan, execute};
+pub use error::{FieldViolation, ServiceError};

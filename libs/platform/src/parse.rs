@@ -1,0 +1,107 @@
+//! Parsing proto primitives into checked values, each failure naming its field.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::error::FieldViolation;
+
+pub type Parsed<T> = Result<T, FieldViolation>;
+
+/// A required UUID.
+pub fn uuid(field: &str, value: &str) -> Parsed<Uuid> {
+    if value.trim().is_empty() {
+        return Err(FieldViolation::new(field, "is required (a UUID)"));
+    }
+    let id = Uuid::parse_str(value.trim()).map_err(|_| FieldViolation::new(field, format!("{value:?} is not a UUID")))?;
+    if id.is_nil() {
+        return Err(FieldViolation::new(field, "must not be the nil UUID"));
+    }
+    Ok(id)
+}
+
+/// An optional UUID: empty means absent.
+pub fn optional_uuid(field: &str, value: &str) -> Parsed<Option<Uuid>> {
+    if value.trim().is_empty() { Ok(None) } else { uuid(field, value).map(Some) }
+}
+
+/// A required timestamp.
+pub fn timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Parsed<DateTime<Utc>> {
+    let value = value.ok_or_else(|| FieldViolation::new(field, "is required"))?;
+    let nanos = u32::try_from(value.nanos).map_err(|_| FieldViolation::new(field, "has negative nanos"))?;
+    DateTime::from_timestamp(value.seconds, nanos).ok_or_else(|| FieldViolation::new(field, "is out of range"))
+}
+
+/// A timestamp that may be absent.
+pub fn optional_timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Parsed<Option<DateTime<Utc>>> {
+    value.map(|v| timestamp(field, Some(v))).transpose()
+}
+
+/// A time that cannot lie in the future (a clinical fact already happened); one minute of clock skew is allowed.
+pub fn past_time(field: &str, value: DateTime<Utc>, now: DateTime<Utc>) -> Parsed<DateTime<Utc>> {
+    if value > now + chrono::Duration::minutes(1) {
+        return Err(FieldViolation::new(field, format!("{} is in the future", value.to_rfc3339())));
+    }
+    Ok(value)
+}
+
+/// A calendar date as `YYYY-MM-DD`.
+pub fn date(field: &str, value: &str) -> Parsed<NaiveDate> {
+    if value.trim().is_empty() {
+        return Err(FieldViolation::new(field, "is required (YYYY-MM-DD)"));
+    }
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| FieldViolation::new(field, format!("{value:?} is not a date (YYYY-MM-DD)")))
+}
+
+/// A protobuf enum value that must be set and known.
+pub fn enumeration<E: TryFrom<i32>>(field: &str, value: i32) -> Parsed<E> {
+    if value == 0 {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    E::try_from(value).map_err(|_| FieldViolation::new(field, format!("{value} is not a known value")))
+}
+
+pub fn to_timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }
+}
+
+/// Collects every field violation of a request, so a caller learns about all bad fields at once.
+///
+/// ```ignore
+/// let mut f = Fields::default();
+/// let id = f.take("client_id", ClientId::parse(&request.client_id));
+/// let name = f.take("legal_name", PersonName::parse(&request.legal_name));
+/// f.finish(|| Some(Command::Register { id: id?, name: name? }))
+/// ```
+#[derive(Debug, Default)]
+pub struct Fields {
+    violations: Vec<FieldViolation>,
+}
+
+impl Fields {
+    /// Keeps the value, or records the error as a violation of `field`.
+    pub fn take<T, E: Into<FieldViolation>>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let mut violation = error.into();
+                violation.field = field.to_owned();
+                self.violations.push(violation);
+                None
+            }
+        }
+    }
+
+    /// Records a violation found by the caller.
+    pub fn violation(&mut self, field: &str, description: impl Into<String>) {
+        self.violations.push(FieldViolation::new(field, description));
+    }
+
+    /// Builds the value if every field was valid; otherwise reports every violation.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, crate::ServiceError> {
+        if !self.violations.is_empty() {
+            return Err(crate::ServiceError::Invalid(self.violations));
+        }
+        build().ok_or_else(|| crate::ServiceError::invalid("request", "is incomplete"))
+    }
+}

@@ -1,0 +1,31 @@
+//! Load → decide → append for the client stream.
+
+use carelog_domain::intake::{self, IntakeCommand, IntakeContext};
+use carelog_domain::types::ClientId;
+use carelog_platform::aggregate::Client;
+use carelog_platform::{CommandMeta, Plan, ServiceError, execute};
+use carelog_proto::v1::AppendReceipt;
+use carelog_store::{EventStore, StreamName};
+
+/// Runs an intake command against the client's stream.
+pub async fn run(
+    store: &dyn EventStore,
+    meta: &CommandMeta,
+    client_id: ClientId,
+    command: IntakeCommand,
+) -> Result<AppendReceipt, ServiceError> {
+    let stream = client_stream(client_id)?;
+    execute::<Client>(store, &stream, meta, |loaded| {
+        let decided = intake::decide(&command, &loaded.state, &IntakeContext::at(meta.now));
+        let episode = match &command {
+            IntakeCommand::OpenEpisode { episode_id, .. } => Some(episode_id.to_string()),
+            _ => loaded.state.open_episode().map(|e| e.episode_id.to_string()),
+        };
+        Box::pin(async move { Ok(Plan::new(decided?).tagged(client_id, episode)) })
+    })
+    .await
+}
+
+pub fn client_stream(client_id: ClientId) -> Result<StreamName, ServiceError> {
+    StreamName::new(client_id.stream_name()).map_err(|e| ServiceError::invalid("client_id", e.to_string()))
+}

@@ -1,0 +1,104 @@
+//! The tonic service: parse, then run. Nothing clinical happens here.
+
+use std::sync::Arc;
+
+use carelog_platform::{CommandMeta, ServiceError, actor_from};
+use carelog_proto::v1 as proto;
+use carelog_proto::v1::intake_service_server::IntakeService;
+use carelog_store::EventStore;
+use tonic::{Request, Response, Status};
+
+use crate::commands;
+use crate::convert::{self, ClientCommand};
+
+/// The IntakeService over one event store.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    store: Arc<dyn EventStore>,
+}
+
+impl Intake {
+    pub fn new(store: Arc<dyn EventStore>) -> Self {
+        Self { store }
+    }
+
+    async fn handle<R>(
+        &self,
+        request: Request<R>,
+        context: impl Fn(&R) -> Option<&proto::CommandContext>,
+        parse: impl Fn(&R, &CommandMeta) -> Result<ClientCommand, ServiceError>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        let actor = actor_from(request.metadata())?;
+        let body = request.get_ref();
+        let meta = CommandMeta::parse(context(body), actor, chrono::Utc::now())?;
+        let (client_id, command) = parse(body, &meta)?;
+        let receipt = commands::run(self.store.as_ref(), &meta, client_id, command).await?;
+        Ok(Response::new(receipt))
+    }
+}
+
+#[tonic::async_trait]
+impl IntakeService for Intake {
+    async fn register_client(
+        &self,
+        request: Request<proto::RegisterClientRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::register_client).await
+    }
+
+    async fn open_episode(
+        &self,
+        request: Request<proto::OpenEpisodeRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::open_episode).await
+    }
+
+    async fn give_consent(
+        &self,
+        request: Request<proto::GiveConsentRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::give_consent).await
+    }
+
+    async fn revoke_consent(
+        &self,
+        request: Request<proto::RevokeConsentRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::revoke_consent).await
+    }
+
+    async fn record_assessment(
+        &self,
+        request: Request<proto::RecordAssessmentRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::record_assessment).await
+    }
+
+    async fn acknowledge_risk_flag(
+        &self,
+        request: Request<proto::AcknowledgeRiskFlagRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, _| convert::acknowledge_risk_flag(r)).await
+    }
+
+    async fn record_diagnosis(
+        &self,
+        request: Request<proto::RecordDiagnosisRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, _| convert::record_diagnosis(r)).await
+    }
+
+    async fn revise_diagnosis(
+        &self,
+        request: Request<proto::ReviseDiagnosisRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::revise_diagnosis).await
+    }
+
+    async fn issue_good_faith_estimate(
+        &self,
+        request: Request<proto::IssueGoodFaithEstimateRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::issue_good_faith_estimate).await
+    }
+}

@@ -1,0 +1,20 @@
+//! Carelog IntakeService: the client's record (`client-{uuid}`): registration, episodes of care,
+//! consents, PHQ-9/GAD-7 assessments with risk flags, diagnoses and Good Faith Estimates.
+
+#![forbid(unsafe_code)]
+
+pub mod commands;
+mod convert;
+mod grpc;
+
+use std::sync::Arc;
+
+use carelog_proto::v1::intake_service_server::IntakeServiceServer;
+use carelog_store::EventStore;
+
+pub use grpc::Intake;
+
+/// The service, ready to add to a tonic router.
+pub fn service(store: Arc<dyn EventStore>) -> IntakeServiceServer<Intake> {
+    IntakeServiceServer::new(Intake::new(store))
+}
