@@ -89,7 +89,12 @@ impl From<ServiceError> for Status {
             }
             ServiceError::Decode(_) => {
                 tracing::error!(%message, "stored event cannot be decoded");
-                with_reason(Code::Internal, "a stored event cannot be decoded; run `carelog verify`", "DECODE_FAILED", HashMap::new())
+                with_reason(
+                    Code::Internal,
+                    "a stored event cannot be decoded; run `carelog verify`",
+                    "DECODE_FAILED",
+                    HashMap::new(),
+                )
             }
         }
     }
@@ -97,7 +102,9 @@ impl From<ServiceError> for Status {
 
 fn store_status(message: &str, error: StoreError) -> Status {
     match error {
-        StoreError::Invalid(invalid) => bad_request(message, vec![FieldViolation::new(invalid.field(), invalid.to_string())]),
+        StoreError::Invalid(invalid) => {
+            bad_request(message, vec![FieldViolation::new(invalid.field(), invalid.to_string())])
+        }
         StoreError::Conflict { stream, expected, actual } => {
             let mut details = HashMap::new();
             details.insert("stream".to_owned(), stream);

@@ -12,7 +12,8 @@ pub fn uuid(field: &str, value: &str) -> Parsed<Uuid> {
     if value.trim().is_empty() {
         return Err(FieldViolation::new(field, "is required (a UUID)"));
     }
-    let id = Uuid::parse_str(value.trim()).map_err(|_| FieldViolation::new(field, format!("{value:?} is not a UUID")))?;
+    let id =
+        Uuid::parse_str(value.trim()).map_err(|_| FieldViolation::new(field, format!("{value:?} is not a UUID")))?;
     if id.is_nil() {
         return Err(FieldViolation::new(field, "must not be the nil UUID"));
     }

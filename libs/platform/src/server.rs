@@ -3,11 +3,11 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
-use std::sync::Arc;
 
 use anyhow::Context;
 use carelog_store::EventStore;

@@ -20,6 +20,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serves every service in one process (the embedded SQLite file by default).
+    Serve {
+        #[command(flatten)]
+        store: StoreArg,
+        /// Address to serve gRPC on.
+        #[arg(long, env = "CARELOG_LISTEN", default_value = carelog_platform::config::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+    },
     /// Creates or upgrades the event store schema (also done on every start).
     Migrate {
         #[command(flatten)]
@@ -31,12 +39,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    carelog_platform::config::init_tracing();
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Serve { store, listen } => serve(store, listen).await,
         Command::Migrate { store } => migrate(store).await,
         Command::Verify(args) => verify::run(args).await,
     };
@@ -54,5 +60,16 @@ async fn migrate(store: StoreArg) -> anyhow::Result<ExitCode> {
     let opened = carelog_store::open(&url).await?;
     let head = opened.head_position().await?;
     println!("{url}: schema up to date ({} backend, {head} events)", opened.backend_name());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(store: StoreArg, listen: std::net::SocketAddr) -> anyhow::Result<ExitCode> {
+    let url = store.url()?;
+    let opened = carelog_store::open(&url).await?;
+    let server = carelog::app::start(opened, listen).await?;
+    eprintln!("carelog serving intake, planning, sessions and billing on {} (store {url})", server.addr);
+    eprintln!("health: grpc.health.v1.Health; reflection: grpc.reflection.v1; stop with Ctrl-C");
+    carelog_platform::server::shutdown_signal().await;
+    server.stop().await?;
     Ok(ExitCode::SUCCESS)
 }

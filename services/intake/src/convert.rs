@@ -17,7 +17,12 @@ use proto::record_assessment_request::Instrument as ProtoInstrument;
 /// A command on one client's stream.
 pub type ClientCommand = (ClientId, IntakeCommand);
 
-fn optional<T>(fields: &mut Fields, field: &str, raw: &str, parse: fn(&str) -> Result<T, carelog_domain::ValidationError>) -> Option<Option<T>> {
+fn optional<T>(
+    fields: &mut Fields,
+    field: &str,
+    raw: &str,
+    parse: fn(&str) -> Result<T, carelog_domain::ValidationError>,
+) -> Option<Option<T>> {
     if raw.trim().is_empty() { Some(None) } else { fields.take(field, parse(raw)).map(Some) }
 }
 
@@ -96,7 +101,10 @@ pub fn give_consent(r: &proto::GiveConsentRequest, meta: &CommandMeta) -> Result
     let given_at = f.take("given_at", clinical_time("given_at", r.given_at.as_ref(), meta));
     let kind = match &r.kind {
         None => {
-            f.violation("kind", "is required: treatment, telehealth, financial_policy, release_of_information or part2");
+            f.violation(
+                "kind",
+                "is required: treatment, telehealth, financial_policy, release_of_information or part2",
+            );
             None
         }
         Some(Kind::Treatment(_)) => Some(ConsentKind::Treatment),
@@ -105,14 +113,25 @@ pub fn give_consent(r: &proto::GiveConsentRequest, meta: &CommandMeta) -> Result
         Some(Kind::ReleaseOfInformation(roi)) => {
             let recipient = f.take("release_of_information.recipient", ShortText::parse(&roi.recipient));
             let purpose = f.take("release_of_information.purpose", ShortText::parse(&roi.purpose));
-            let expires_on =
-                f.take("release_of_information.expires_on", parse::date("release_of_information.expires_on", &roi.expires_on));
-            (|| Some(ConsentKind::ReleaseOfInformation(ReleaseOfInformation { recipient: recipient?, purpose: purpose?, expires_on: expires_on? })))()
+            let expires_on = f.take(
+                "release_of_information.expires_on",
+                parse::date("release_of_information.expires_on", &roi.expires_on),
+            );
+            (|| {
+                Some(ConsentKind::ReleaseOfInformation(ReleaseOfInformation {
+                    recipient: recipient?,
+                    purpose: purpose?,
+                    expires_on: expires_on?,
+                }))
+            })()
         }
         Some(Kind::Part2(p)) => part2(&mut f, p).map(ConsentKind::Part2),
     };
     f.finish(|| {
-        Some((client_id?, IntakeCommand::GiveConsent { consent_id: consent_id?, kind: kind?, given_at: given_at?, recorded_by }))
+        Some((
+            client_id?,
+            IntakeCommand::GiveConsent { consent_id: consent_id?, kind: kind?, given_at: given_at?, recorded_by },
+        ))
     })
 }
 
@@ -123,8 +142,12 @@ fn part2(f: &mut Fields, p: &proto::give_consent_request::Part2) -> Option<Part2
     let purpose = text(f, "purpose", &p.purpose);
     let information = text(f, "information", &p.information);
     let expiry = match (p.expires_on.trim().is_empty(), p.expires_upon_event.trim().is_empty()) {
-        (false, true) => f.take("part2.expires_on", parse::date("part2.expires_on", &p.expires_on)).map(|date| ConsentExpiry::OnDate { date }),
-        (true, false) => text(f, "expires_upon_event", &p.expires_upon_event).map(|event| ConsentExpiry::UponEvent { event }),
+        (false, true) => f
+            .take("part2.expires_on", parse::date("part2.expires_on", &p.expires_on))
+            .map(|date| ConsentExpiry::OnDate { date }),
+        (true, false) => {
+            text(f, "expires_upon_event", &p.expires_upon_event).map(|event| ConsentExpiry::UponEvent { event })
+        }
         _ => {
             f.violation("part2.expires_on", "give exactly one of expires_on or expires_upon_event");
             None
@@ -151,11 +174,17 @@ pub fn revoke_consent(r: &proto::RevokeConsentRequest, meta: &CommandMeta) -> Re
     let revoked_at = f.take("revoked_at", clinical_time("revoked_at", r.revoked_at.as_ref(), meta));
     let reason = f.take("context.reason", Reason::parse(meta.reason.as_deref().unwrap_or_default()));
     f.finish(|| {
-        Some((client_id?, IntakeCommand::RevokeConsent { consent_id: consent_id?, reason: reason?, revoked_at: revoked_at? }))
+        Some((
+            client_id?,
+            IntakeCommand::RevokeConsent { consent_id: consent_id?, reason: reason?, revoked_at: revoked_at? },
+        ))
     })
 }
 
-pub fn record_assessment(r: &proto::RecordAssessmentRequest, meta: &CommandMeta) -> Result<ClientCommand, ServiceError> {
+pub fn record_assessment(
+    r: &proto::RecordAssessmentRequest,
+    meta: &CommandMeta,
+) -> Result<ClientCommand, ServiceError> {
     let administered_by = actor(meta)?;
     let mut f = Fields::default();
     let client_id = f.take("client_id", ClientId::parse(&r.client_id));
@@ -209,7 +238,9 @@ pub fn record_diagnosis(r: &proto::RecordDiagnosisRequest) -> Result<ClientComma
     let client_id = f.take("client_id", ClientId::parse(&r.client_id));
     let diagnosis = diagnosis(&mut f, "", &r.icd10_code, &r.code_set_version);
     let clinician_id = f.take("clinician_id", ClinicianId::parse(&r.clinician_id));
-    f.finish(|| Some((client_id?, IntakeCommand::RecordDiagnosis { diagnosis: diagnosis?, clinician_id: clinician_id? })))
+    f.finish(|| {
+        Some((client_id?, IntakeCommand::RecordDiagnosis { diagnosis: diagnosis?, clinician_id: clinician_id? }))
+    })
 }
 
 pub fn revise_diagnosis(r: &proto::ReviseDiagnosisRequest, meta: &CommandMeta) -> Result<ClientCommand, ServiceError> {
@@ -231,7 +262,12 @@ pub fn revise_diagnosis(r: &proto::ReviseDiagnosisRequest, meta: &CommandMeta) -
     f.finish(|| {
         Some((
             client_id?,
-            IntakeCommand::ReviseDiagnosis { code: code?, revision: revision?, reason: reason?, clinician_id: clinician_id? },
+            IntakeCommand::ReviseDiagnosis {
+                code: code?,
+                revision: revision?,
+                reason: reason?,
+                clinician_id: clinician_id?,
+            },
         ))
     })
 }

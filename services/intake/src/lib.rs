@@ -11,10 +11,19 @@ use std::sync::Arc;
 
 use carelog_proto::v1::intake_service_server::IntakeServiceServer;
 use carelog_store::EventStore;
+use tonic::transport::server::Router;
+use tonic_health::server::HealthReporter;
 
 pub use grpc::Intake;
 
 /// The service, ready to add to a tonic router.
 pub fn service(store: Arc<dyn EventStore>) -> IntakeServiceServer<Intake> {
     IntakeServiceServer::new(Intake::new(store))
+}
+
+/// Adds this service to a router and marks it serving.
+pub fn mount(router: Router, health: &HealthReporter, store: Arc<dyn EventStore>) -> Router {
+    let health = health.clone();
+    tokio::spawn(async move { health.set_serving::<IntakeServiceServer<Intake>>().await });
+    router.add_service(service(store))
 }

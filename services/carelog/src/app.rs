@@ -1,0 +1,56 @@
+//! Mounting every service on one router, and running it in the background (for `serve`, `demo`
+//! and the black-box tests).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use carelog_platform::server;
+use carelog_store::EventStore;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::server::Router;
+use tonic_health::server::HealthReporter;
+
+/// Every Carelog service, health and reflection, on one router.
+pub fn router(store: Arc<dyn EventStore>) -> anyhow::Result<(Router, HealthReporter)> {
+    let (router, health) = server::router().context("building the reflection service")?;
+    let router = carelog_intake::mount(router, &health, Arc::clone(&store));
+    let router = carelog_planning::mount(router, &health, Arc::clone(&store));
+    let router = carelog_sessions::mount(router, &health, Arc::clone(&store));
+    let router = carelog_billing::mount(router, &health, store);
+    Ok((router, health))
+}
+
+/// A server running in the background until stopped.
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+/// Binds `listen` (port 0 picks a free port) and serves every service on it.
+pub async fn start(store: Arc<dyn EventStore>, listen: SocketAddr) -> anyhow::Result<RunningServer> {
+    let (router, _health) = router(store)?;
+    let (listener, addr) = server::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(router, listener, async {
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer { addr, stop, task })
+}
+
+impl RunningServer {
+    /// The URL a gRPC client connects to.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting calls, finishes those in flight, and waits for the server to end.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.context("server task panicked")?.context("server failed")?;
+        Ok(())
+    }
+}

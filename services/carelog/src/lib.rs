@@ -1,0 +1,5 @@
+//! The all-in-one Carelog server: every service in one process over one event store.
+
+#![forbid(unsafe_code)]
+
+pub mod app;

@@ -1,0 +1,1 @@
+//! Black-box tests of the billing service (issue 3).

@@ -1,0 +1,1 @@
+//! Black-box tests of the sessions service (issue 3).
