@@ -1,0 +1,74 @@
+//! The `carelog` binary as an operator runs it: `migrate` and `verify` against real stores.
+
+use std::process::Command;
+
+use carelog_store::{
+    Actor, AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, PostgresOptions, PostgresStore,
+    SqliteStore, StreamName,
+};
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+fn carelog(args: &[&str]) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_carelog")).args(args).env_remove("DATABASE_URL").output().expect("run carelog");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+async fn seed(store: &dyn EventStore) {
+    for name in ["client-a", "client-b"] {
+        let events = (0..3)
+            .map(|i| NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: "Noted".into(),
+                schema_version: 1,
+                data: serde_json::json!({ "n": i }),
+                metadata: Metadata::by(Actor { id: "auditor".into(), role: "admin".into() }, chrono::Utc::now()),
+            })
+            .collect();
+        let stream = StreamName::new(name).unwrap();
+        store.append(AppendRequest::new(stream, ExpectedRevision::NoStream, events)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sqlite_verify_passes_then_names_the_altered_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    seed(&store).await;
+    let url = format!("sqlite:{}", path.display());
+    let (code, out) = carelog(&["verify", "--store", &url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact") && out.contains("6 events"), "{out}");
+
+    sqlx::query("DROP TRIGGER events_no_update").execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE events SET data = '{\"n\":42}' WHERE position = 5").execute(store.pool()).await.unwrap();
+    let (code, out) = carelog(&["verify", "--store", &url]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("TAMPERED") && out.contains("first break: position 5 stream client-b revision 1"), "{out}");
+}
+
+#[tokio::test]
+async fn postgres_verify_names_a_deleted_row() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("carelog_cli_{}", Uuid::new_v4().simple());
+    let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema)).await.expect("PostgreSQL");
+    seed(&store).await;
+    let scoped = format!("{url}{}options=-csearch_path%3D{schema}", if url.contains('?') { "&" } else { "?" });
+    let (code, out) = carelog(&["verify", "--store", &scoped]);
+    assert_eq!(code, 0, "{out}");
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable").execute(store.pool()).await.unwrap();
+    sqlx::query("DELETE FROM events WHERE position = 2").execute(store.pool()).await.unwrap();
+    let (code, out) = carelog(&["verify", "--store", &scoped]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("first break: position 3 stream client-a"), "{out}");
+    sqlx::query(AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).execute(store.pool()).await.unwrap();
+}
+
+#[test]
+fn a_malformed_store_url_says_what_to_write() {
+    let (code, out) = carelog(&["verify", "--store", "mysql://db/x"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("sqlite:PATH or postgres://"), "{out}");
+}
