@@ -22,6 +22,7 @@ mod verify;
 mod writer;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use error::{InvalidInput, StoreError};
@@ -52,6 +53,14 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
 
     /// Reads the global log forward in position order.
     async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Events about one client (`metadata.tags.client`) in log order, with the query's range and
+    /// filters: the input of an as-of replay of the client's record.
+    async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The position of the last event recorded at or before `time` (`Position::START` if none).
+    /// `recorded_at` never decreases along the log, so this is the log as it stood at `time`.
+    async fn position_at(&self, time: DateTime<Utc>) -> Result<Position, StoreError>;
 
     /// The revision of a stream's last event, or None if the stream has no events.
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError>;

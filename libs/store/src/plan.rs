@@ -127,6 +127,7 @@ impl BatchPlanner {
                 schema_version: event.schema_version,
                 data: event.data.clone(),
                 metadata: event.metadata.clone(),
+                client_tag: event.client_tag.clone(),
                 recorded_at: self.recorded_at,
                 prev_hash: prev_hash.0.to_vec(),
                 hash: Vec::new(),

@@ -198,6 +198,7 @@ struct EventRow {
     schema_version: i32,
     data: String,
     metadata: String,
+    client_tag: Option<String>,
     recorded_at: DateTime<Utc>,
     prev_hash: Vec<u8>,
     hash: Vec<u8>,
@@ -218,6 +219,7 @@ impl EventRow {
             })?,
             data: self.data,
             metadata: self.metadata,
+            client_tag: self.client_tag,
             recorded_at: self.recorded_at,
             prev_hash: self.prev_hash,
             hash: self.hash,
@@ -242,7 +244,7 @@ macro_rules! select_events {
     ($rest:literal) => {
         concat!(
             "SELECT position, event_id, stream, revision, event_type, schema_version, data::text AS data, ",
-            "metadata::text AS metadata, recorded_at, prev_hash, hash FROM events ",
+            "metadata::text AS metadata, client_tag, recorded_at, prev_hash, hash FROM events ",
             $rest
         )
     };
@@ -256,10 +258,44 @@ const READ_ALL: &str = select_events!(
        AND ($4::text[] IS NULL OR event_type = ANY($4))
      ORDER BY position LIMIT $5"
 );
+const READ_CLIENT: &str = select_events!(
+    "WHERE client_tag = $6 AND position >= $1 AND position <= $2
+       AND ($3::text[] IS NULL OR category = ANY($3))
+       AND ($4::text[] IS NULL OR event_type = ANY($4))
+     ORDER BY position LIMIT $5"
+);
+const POSITION_AT: &str =
+    "SELECT position FROM events WHERE recorded_at <= $1 ORDER BY recorded_at DESC, position DESC LIMIT 1";
 const BY_ID: &str = select_events!("WHERE event_id = $1");
 const LOG_PAGE: &str = select_events!("WHERE position > $1 ORDER BY position LIMIT $2");
 const STREAM_PAGE: &str = select_events!("WHERE stream = $1 ORDER BY revision LIMIT $3 OFFSET $2");
 const HEAD_REVISION: &str = "SELECT revision FROM events WHERE stream = $1 ORDER BY revision DESC LIMIT 1";
+
+impl PostgresStore {
+    /// A forward log read; `client` binds `$6` of the client-scoped query.
+    async fn read_log(
+        &self,
+        sql: &'static str,
+        client: Option<&str>,
+        query: &LogQuery,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if query.limit == 0 {
+            return Err(InvalidInput::ZeroLimit.into());
+        }
+        let LogFilter { categories, event_types } = &query.filter;
+        let mut select = sqlx::query_as(sql)
+            .bind(to_i64(query.from.0))
+            .bind(query.up_to.map_or(i64::MAX, |p| to_i64(p.0)))
+            .bind((!categories.is_empty()).then(|| categories.clone()))
+            .bind((!event_types.is_empty()).then(|| event_types.clone()))
+            .bind(sql_limit(query.limit));
+        if let Some(client) = client {
+            select = select.bind(client.to_owned());
+        }
+        let rows: Vec<EventRow> = select.fetch_all(&self.inner.pool).await?;
+        decode(rows)
+    }
+}
 
 #[async_trait]
 impl EventStore for PostgresStore {
@@ -295,19 +331,16 @@ impl EventStore for PostgresStore {
     }
 
     async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
-        if query.limit == 0 {
-            return Err(InvalidInput::ZeroLimit.into());
-        }
-        let LogFilter { categories, event_types } = &query.filter;
-        let rows: Vec<EventRow> = sqlx::query_as(READ_ALL)
-            .bind(to_i64(query.from.0))
-            .bind(query.up_to.map_or(i64::MAX, |p| to_i64(p.0)))
-            .bind((!categories.is_empty()).then_some(categories))
-            .bind((!event_types.is_empty()).then_some(event_types))
-            .bind(sql_limit(query.limit))
-            .fetch_all(&self.inner.pool)
-            .await?;
-        decode(rows)
+        self.read_log(READ_ALL, None, query).await
+    }
+
+    async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_log(READ_CLIENT, Some(client), query).await
+    }
+
+    async fn position_at(&self, time: DateTime<Utc>) -> Result<Position, StoreError> {
+        let found: Option<(i64,)> = sqlx::query_as(POSITION_AT).bind(time).fetch_optional(&self.inner.pool).await?;
+        Ok(found.map_or(Position::START, |(p,)| Position(p.max(0) as u64)))
     }
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError> {
@@ -456,11 +489,11 @@ async fn insert_rows(
     let text = |f: fn(&StoredRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
     sqlx::query(
         "INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
-                             data, metadata, recorded_at, prev_hash, hash)
-         SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h
+                             data, metadata, recorded_at, prev_hash, hash, client_tag)
+         SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h, ct
          FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
-                     $8::text[], $9::text[], $11::bytea[], $12::bytea[])
-              AS u(p, i, s, c, r, t, v, d, m, ph, h)",
+                     $8::text[], $9::text[], $11::bytea[], $12::bytea[], $13::text[])
+              AS u(p, i, s, c, r, t, v, d, m, ph, h, ct)",
     )
     .bind(column(|r| to_i64(r.position)))
     .bind(rows.iter().map(|r| r.event_id).collect::<Vec<Uuid>>())
@@ -474,6 +507,7 @@ async fn insert_rows(
     .bind(recorded_at)
     .bind(rows.iter().map(|r| r.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
     .bind(rows.iter().map(|r| r.hash.clone()).collect::<Vec<Vec<u8>>>())
+    .bind(rows.iter().map(|r| r.client_tag.clone()).collect::<Vec<Option<String>>>())
     .execute(conn)
     .await?;
     Ok(())

@@ -29,6 +29,8 @@ pub(crate) struct PreparedEvent {
     pub schema_version: u32,
     pub data: String,
     pub metadata: String,
+    /// `metadata.tags.client`, kept in an indexed column.
+    pub client_tag: Option<String>,
 }
 
 /// A validated append.
@@ -80,6 +82,7 @@ impl PreparedAppend {
                 return Err(InvalidInput::EventTooLarge { event_id, size, max: limits.max_event_bytes });
             }
             prepared.push(PreparedEvent {
+                client_tag: event.metadata.tags.client.clone(),
                 event_id,
                 event_type: event.event_type,
                 schema_version: event.schema_version,

@@ -18,6 +18,8 @@ pub(crate) struct StoredRow {
     pub schema_version: u32,
     pub data: String,
     pub metadata: String,
+    /// Derived from `metadata.tags.client`; not hashed itself, so `verify` checks it against the metadata.
+    pub client_tag: Option<String>,
     pub recorded_at: DateTime<Utc>,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
@@ -96,6 +98,7 @@ mod tests {
             schema_version: 1,
             data: r#"{"kind":"treatment"}"#.into(),
             metadata: r#"{"actor":{"id":"u1","role":"intake"}}"#.into(),
+            client_tag: None,
             recorded_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("valid time"),
             prev_hash: vec![1; 32],
             hash: vec![],

@@ -30,7 +30,7 @@ use crate::writer::{BatchOutcome, BatchWriter, Writer};
 macro_rules! select_events {
     ($rest:literal) => {
         concat!(
-            "SELECT position, event_id, stream, revision, event_type, schema_version, data, metadata, recorded_at, ",
+            "SELECT position, event_id, stream, revision, event_type, schema_version, data, metadata, client_tag, recorded_at, ",
             "prev_hash, hash FROM events ",
             $rest
         )
@@ -45,6 +45,14 @@ const READ_ALL: &str = select_events!(
        AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
      ORDER BY position LIMIT ?5"
 );
+const READ_CLIENT: &str = select_events!(
+    "WHERE client_tag = ?6 AND position >= ?1 AND position <= ?2
+       AND (?3 IS NULL OR category IN (SELECT value FROM json_each(?3)))
+       AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
+     ORDER BY position LIMIT ?5"
+);
+const POSITION_AT: &str =
+    "SELECT position FROM events WHERE recorded_at <= ?1 ORDER BY recorded_at DESC, position DESC LIMIT 1";
 const BY_ID: &str = select_events!("WHERE event_id = ?1");
 const LOG_PAGE: &str = select_events!("WHERE position > ?1 ORDER BY position LIMIT ?2");
 const STREAM_PAGE: &str = select_events!("WHERE stream = ?1 ORDER BY revision LIMIT ?3 OFFSET ?2");
@@ -142,6 +150,7 @@ struct EventRow {
     schema_version: i64,
     data: String,
     metadata: String,
+    client_tag: Option<String>,
     recorded_at: i64,
     prev_hash: Vec<u8>,
     hash: Vec<u8>,
@@ -160,6 +169,7 @@ impl EventRow {
                 .map_err(|_| corrupt(p, format!("schema_version is {}", self.schema_version)))?,
             data: self.data,
             metadata: self.metadata,
+            client_tag: self.client_tag,
             recorded_at: DateTime::from_timestamp_micros(self.recorded_at)
                 .ok_or_else(|| corrupt(p, format!("recorded_at is {}", self.recorded_at)))?,
             prev_hash: self.prev_hash,
@@ -188,6 +198,32 @@ fn json_list(values: &[String]) -> Option<String> {
 
 fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl SqliteStore {
+    /// A forward log read; `client` binds `?6` of the client-scoped query.
+    async fn read_log(
+        &self,
+        sql: &'static str,
+        client: Option<&str>,
+        query: &LogQuery,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if query.limit == 0 {
+            return Err(crate::InvalidInput::ZeroLimit.into());
+        }
+        let LogFilter { categories, event_types } = &query.filter;
+        let mut select = sqlx::query_as(sql)
+            .bind(to_i64(query.from.0))
+            .bind(query.up_to.map_or(i64::MAX, |p| to_i64(p.0)))
+            .bind(json_list(categories))
+            .bind(json_list(event_types))
+            .bind(sql_limit(query.limit));
+        if let Some(client) = client {
+            select = select.bind(client.to_owned());
+        }
+        let rows: Vec<EventRow> = select.fetch_all(&self.inner.readers).await?;
+        decode(rows)
+    }
 }
 
 #[async_trait]
@@ -224,19 +260,17 @@ impl EventStore for SqliteStore {
     }
 
     async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
-        if query.limit == 0 {
-            return Err(crate::InvalidInput::ZeroLimit.into());
-        }
-        let LogFilter { categories, event_types } = &query.filter;
-        let rows: Vec<EventRow> = sqlx::query_as(READ_ALL)
-            .bind(to_i64(query.from.0))
-            .bind(query.up_to.map_or(i64::MAX, |p| to_i64(p.0)))
-            .bind(json_list(categories))
-            .bind(json_list(event_types))
-            .bind(sql_limit(query.limit))
-            .fetch_all(&self.inner.readers)
-            .await?;
-        decode(rows)
+        self.read_log(READ_ALL, None, query).await
+    }
+
+    async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_log(READ_CLIENT, Some(client), query).await
+    }
+
+    async fn position_at(&self, time: DateTime<Utc>) -> Result<Position, StoreError> {
+        let found: Option<(i64,)> =
+            sqlx::query_as(POSITION_AT).bind(time.timestamp_micros()).fetch_optional(&self.inner.readers).await?;
+        Ok(found.map_or(Position::START, |(p,)| Position(p.max(0) as u64)))
     }
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError> {
@@ -344,8 +378,8 @@ impl BatchWriter for SqliteWriter {
             for row in &rows {
                 sqlx::query(
                     "INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
-                                         data, metadata, recorded_at, prev_hash, hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                         data, metadata, recorded_at, prev_hash, hash, client_tag)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .bind(to_i64(row.position))
                 .bind(row.event_id)
@@ -359,6 +393,7 @@ impl BatchWriter for SqliteWriter {
                 .bind(recorded_at)
                 .bind(&row.prev_hash)
                 .bind(&row.hash)
+                .bind(&row.client_tag)
                 .execute(&mut *tx)
                 .await?;
             }

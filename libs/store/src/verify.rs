@@ -41,6 +41,8 @@ pub enum ProblemKind {
     PositionGap { expected: u64, found: u64 },
     /// The log ends before its recorded head: the newest events were deleted.
     Truncated { recorded_head: u64, last_found: u64 },
+    /// The indexed client column disagrees with the hashed metadata: the row was re-tagged.
+    ClientTagMismatch { column: Option<String>, metadata: Option<String> },
     /// The row cannot be read at all.
     Unreadable(String),
 }
@@ -73,6 +75,9 @@ impl fmt::Display for ChainProblem {
             }
             ProblemKind::Truncated { recorded_head, last_found } => {
                 write!(f, ": log ends at {last_found} but its head is {recorded_head} (newest rows deleted)")
+            }
+            ProblemKind::ClientTagMismatch { column, metadata } => {
+                write!(f, ": client column {column:?} disagrees with the hashed metadata {metadata:?}")
             }
             ProblemKind::Unreadable(reason) => write!(f, ": unreadable: {reason}"),
         }
@@ -142,6 +147,11 @@ impl ChainVerifier {
         if row.hash != computed.0 {
             let stored = hex::encode(&row.hash);
             self.report(position, row, ProblemKind::HashMismatch { stored, computed: computed.to_hex() });
+        }
+        let tagged = serde_json::from_str::<crate::model::Metadata>(&row.metadata).ok().and_then(|m| m.tags.client);
+        if tagged != row.client_tag {
+            let kind = ProblemKind::ClientTagMismatch { column: row.client_tag.clone(), metadata: tagged };
+            self.report(position, row, kind);
         }
         // Continue from the row as stored, so one edited row is reported once, not for every later row.
         let stored_hash = EventHash::from_slice(&row.hash).unwrap_or(computed);

@@ -47,10 +47,13 @@ both_backends!(
     reads::filtered_subscription_reports_caught_up_past_skipped_events,
     reads::no_event_is_skipped_or_duplicated_under_concurrent_writers,
     reads::a_second_process_sees_commits_of_the_first,
+    reads::read_one_clients_events_up_to_a_position,
+    reads::position_at_maps_a_time_to_the_log_as_it_stood,
     verification::an_untouched_log_verifies,
     verification::an_edited_row_is_reported,
     verification::a_deleted_row_is_reported,
     verification::reordered_rows_are_reported,
     verification::a_truncated_tail_is_reported,
     verification::verifying_one_stream_checks_only_that_stream,
+    verification::a_retagged_row_is_reported,
 );

@@ -171,3 +171,43 @@ pub async fn a_second_process_sees_commits_of_the_first(h: &Harness) {
         other.append(AppendRequest::new(stream("client-p"), ExpectedRevision::Exact(1), events(1))).await.unwrap();
     assert_eq!(next.first_position, Position(3));
 }
+
+fn for_client(client: &str, n: usize) -> Vec<carelog_store::NewEvent> {
+    let mut batch = events(n);
+    for e in &mut batch {
+        e.metadata.tags.client = Some(client.to_owned());
+    }
+    batch
+}
+
+pub async fn read_one_clients_events_up_to_a_position(h: &Harness) {
+    for (stream_name, client) in [("client-a1", "a1"), ("client-b2", "b2"), ("session-x", "a1"), ("account-y", "b2")] {
+        let batch = for_client(client, 2);
+        h.store.append(AppendRequest::new(stream(stream_name), ExpectedRevision::NoStream, batch)).await.unwrap();
+    }
+    let mut untagged = events(1);
+    untagged[0].metadata.tags.client = None;
+    h.store.append(AppendRequest::new(stream("client-none"), ExpectedRevision::NoStream, untagged)).await.unwrap();
+    let positions = |events: Vec<carelog_store::RecordedEvent>| events.iter().map(|e| e.position.0).collect::<Vec<_>>();
+    let all = LogQuery::from(Position(1), 100);
+    assert_eq!(positions(h.store.read_client("a1", &all).await.unwrap()), [1, 2, 5, 6]);
+    assert_eq!(positions(h.store.read_client("b2", &all).await.unwrap()), [3, 4, 7, 8]);
+    let until_5 = LogQuery { from: Position(1), up_to: Some(Position(5)), filter: LogFilter::all(), limit: 100 };
+    assert_eq!(positions(h.store.read_client("a1", &until_5).await.unwrap()), [1, 2, 5]);
+    let sessions = LogQuery::from(Position(1), 100).filtered(LogFilter::categories(["session"]));
+    assert_eq!(positions(h.store.read_client("a1", &sessions).await.unwrap()), [5, 6]);
+    assert!(h.store.read_client("nobody", &all).await.unwrap().is_empty());
+}
+
+pub async fn position_at_maps_a_time_to_the_log_as_it_stood(h: &Harness) {
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    assert_eq!(h.store.position_at(chrono::Utc::now()).await.unwrap(), Position::START);
+    h.store.append(AppendRequest::new(stream("client-t1"), ExpectedRevision::NoStream, events(2))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    h.store.append(AppendRequest::new(stream("client-t1"), ExpectedRevision::Exact(1), events(1))).await.unwrap();
+    assert_eq!(h.store.position_at(before).await.unwrap(), Position::START);
+    assert_eq!(h.store.position_at(between).await.unwrap(), Position(2));
+    assert_eq!(h.store.position_at(chrono::Utc::now()).await.unwrap(), Position(3));
+}

@@ -82,3 +82,11 @@ pub async fn verifying_one_stream_checks_only_that_stream(h: &Harness) {
     let session = h.store.verify(&VerifyScope::Streams(vec!["session-t".into()]), &|_| {}).await.unwrap();
     assert_eq!(session.first_problem().map(|p| p.position), Some(Position(5)));
 }
+
+pub async fn a_retagged_row_is_reported(h: &Harness) {
+    seed(h).await;
+    h.tamper("UPDATE events SET client_tag = 'someone-else' WHERE position = 2").await;
+    let report = verify_all(h).await;
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(matches!(report.problems[0].kind, ProblemKind::ClientTagMismatch { .. }), "{}", report.problems[0]);
+}
