@@ -1,0 +1,1 @@
+//! Carelog read models (in progress).
