@@ -38,6 +38,9 @@ pub enum ServiceError {
     Domain(#[from] DomainError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A record the request names does not exist (for the read side; the write side's come from the domain).
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
     #[error("missing caller identity: {0}")]
     Unauthenticated(String),
     #[error("command id {command_id} was already used for a different command")]
@@ -83,6 +86,10 @@ impl From<ServiceError> for Status {
                 with_reason(code, &message, domain.code(), HashMap::new())
             }
             ServiceError::Store(store) => store_status(&message, store),
+            ServiceError::NotFound { what, .. } => {
+                let reason = format!("{}_NOT_FOUND", what.to_ascii_uppercase());
+                with_reason(Code::NotFound, &message, &reason, HashMap::new())
+            }
             ServiceError::Unauthenticated(_) => Status::unauthenticated(message),
             ServiceError::CommandIdReused { .. } => {
                 with_reason(Code::AlreadyExists, &message, "COMMAND_ID_REUSED", HashMap::new())

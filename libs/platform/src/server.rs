@@ -85,11 +85,20 @@ pub async fn run_standalone(
     name: &str,
     mount: impl FnOnce(Router, &HealthReporter, Arc<dyn EventStore>) -> Router,
 ) -> anyhow::Result<()> {
+    run_standalone_async(args, name, |router, health, store| async move { Ok(mount(router, &health, store)) }).await
+}
+
+/// `run_standalone` for a service whose mounting does I/O (e.g. migrating its read models).
+pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
+    args: StandaloneArgs,
+    name: &str,
+    mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
+) -> anyhow::Result<()> {
     init_tracing();
     let url = args.store.url()?;
     let store = carelog_store::open(&url).await.with_context(|| format!("opening the event store at {url}"))?;
     let (router, reporter) = router()?;
-    let router = mount(router, &reporter, store);
+    let router = mount(router, reporter, store).await?;
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");
     eprintln!("{name} listening on {addr} (store {url})");

@@ -12,8 +12,8 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
-/// Every Carelog service, health and reflection, on one router.
-pub fn router(store: Arc<dyn EventStore>) -> anyhow::Result<(Router, HealthReporter)> {
+/// Every Carelog service, health and reflection, on one router; starts the projection runner.
+pub async fn router(store: Arc<dyn EventStore>) -> anyhow::Result<(Router, HealthReporter)> {
     let (router, health) = server::router().context("building the reflection service")?;
     let router = carelog_intake::mount(router, &health, Arc::clone(&store));
     let router = carelog_planning::mount(router, &health, Arc::clone(&store));
@@ -32,7 +32,7 @@ pub struct RunningServer {
 
 /// Binds `listen` (port 0 picks a free port) and serves every service on it.
 pub async fn start(store: Arc<dyn EventStore>, listen: SocketAddr) -> anyhow::Result<RunningServer> {
-    let (router, _health) = router(store)?;
+    let (router, _health) = router(store).await?;
     let (listener, addr) = server::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server::serve(router, listener, async {

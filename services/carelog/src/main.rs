@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod demo_command;
 mod verify;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
         #[arg(long, env = "CARELOG_LISTEN", default_value = carelog_platform::config::DEFAULT_LISTEN)]
         listen: std::net::SocketAddr,
     },
+    /// Drives one realistic care episode through the gRPC API (an embedded server unless --server is given).
+    Demo(demo_command::DemoArgs),
     /// Creates or upgrades the event store schema (also done on every start).
     Migrate {
         #[command(flatten)]
@@ -43,6 +46,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve { store, listen } => serve(store, listen).await,
+        Command::Demo(args) => demo_command::run(args).await,
         Command::Migrate { store } => migrate(store).await,
         Command::Verify(args) => verify::run(args).await,
     };

@@ -10,7 +10,11 @@ use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 fn carelog(args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_carelog")).args(args).env_remove("DATABASE_URL").output().expect("run carelog");
+    let output = Command::new(env!("CARGO_BIN_EXE_carelog"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run carelog");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.code().unwrap_or(-1), text)
 }

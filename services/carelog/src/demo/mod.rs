@@ -1,0 +1,235 @@
+//! One realistic outpatient episode, driven through the public gRPC API exactly as an integrating
+//! health system would: intake → consents → PHQ-9/GAD-7 → diagnosis → signed plan → weekly sessions
+//! with signed notes, a no-show and an addendum → charges, claim, remittance, payment → plan review →
+//! termination → episode closed. Clinical times are backdated over eight weeks.
+
+mod care;
+mod closing;
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use carelog_proto::v1 as proto;
+use chrono::{DateTime, Duration, Utc};
+use proto::billing_service_client::BillingServiceClient;
+use proto::intake_service_client::IntakeServiceClient;
+use proto::session_service_client::SessionServiceClient;
+use proto::treatment_planning_service_client::TreatmentPlanningServiceClient;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+/// Adds the caller's identity headers to every request.
+#[derive(Debug, Clone)]
+pub struct As {
+    id: Uuid,
+    role: &'static str,
+}
+
+impl tonic::service::Interceptor for As {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let bad = |_| tonic::Status::internal("header");
+        request.metadata_mut().insert("x-carelog-actor", self.id.to_string().parse().map_err(bad)?);
+        request.metadata_mut().insert("x-carelog-role", self.role.parse().map_err(bad)?);
+        Ok(request)
+    }
+}
+
+type Authed = InterceptedService<Channel, As>;
+
+/// Told about every step as it completes.
+type Progress = Box<dyn FnMut(&str, &proto::AppendReceipt) + Send>;
+
+/// What the demo did, for the summary and for tests.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub client_id: String,
+    pub account_id: String,
+    pub plan_id: String,
+    pub clinician_id: String,
+    /// Every receipt in order: (step, receipt).
+    pub receipts: Vec<(String, proto::AppendReceipt)>,
+}
+
+impl Outcome {
+    pub fn event_counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for (_, receipt) in &self.receipts {
+            for event_type in &receipt.event_types {
+                *counts.entry(event_type.clone()).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    pub fn last_position(&self) -> u64 {
+        self.receipts.iter().map(|(_, r)| r.position).max().unwrap_or_default()
+    }
+}
+
+struct Demo {
+    intake: IntakeServiceClient<Authed>,
+    planning: TreatmentPlanningServiceClient<Authed>,
+    sessions: SessionServiceClient<Authed>,
+    billing: BillingServiceClient<Authed>,
+    outcome: Outcome,
+    episode_id: String,
+    start: DateTime<Utc>,
+    progress: Progress,
+}
+
+fn id() -> String {
+    Uuid::now_v7().to_string()
+}
+
+fn ts(time: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds: time.timestamp(), nanos: 0 })
+}
+
+/// A context for a fact that happened at `at`.
+fn at(at: DateTime<Utc>) -> Option<proto::CommandContext> {
+    Some(proto::CommandContext { command_id: id(), occurred_at: ts(at), ..Default::default() })
+}
+
+fn because(at_time: DateTime<Utc>, reason: &str) -> Option<proto::CommandContext> {
+    let mut context = at(at_time);
+    if let Some(c) = context.as_mut() {
+        c.reason = reason.to_owned();
+    }
+    context
+}
+
+/// Runs the episode over `channel`; `progress` sees every step as it completes.
+pub async fn run(
+    channel: Channel,
+    progress: impl FnMut(&str, &proto::AppendReceipt) + Send + 'static,
+) -> anyhow::Result<Outcome> {
+    let clinician = As { id: Uuid::now_v7(), role: "clinician" };
+    let front_desk = As { id: Uuid::now_v7(), role: "intake" };
+    let biller = As { id: Uuid::now_v7(), role: "biller" };
+    let mut demo = Demo {
+        intake: IntakeServiceClient::with_interceptor(channel.clone(), front_desk),
+        planning: TreatmentPlanningServiceClient::with_interceptor(channel.clone(), clinician.clone()),
+        sessions: SessionServiceClient::with_interceptor(channel.clone(), clinician.clone()),
+        billing: BillingServiceClient::with_interceptor(channel, biller),
+        outcome: Outcome {
+            client_id: id(),
+            account_id: id(),
+            plan_id: id(),
+            clinician_id: clinician.id.to_string(),
+            receipts: Vec::new(),
+        },
+        episode_id: String::new(),
+        start: Utc::now() - Duration::weeks(8),
+        progress: Box::new(progress),
+    };
+    demo.intake_and_consent().await?;
+    let goals = demo.treatment_plan().await?;
+    let charges = demo.weekly_sessions(&goals).await?;
+    demo.bill(&charges).await?;
+    demo.review_and_close(&goals).await?;
+    Ok(demo.outcome)
+}
+
+impl Demo {
+    fn record(&mut self, step: &str, receipt: tonic::Response<proto::AppendReceipt>) {
+        let receipt = receipt.into_inner();
+        (self.progress)(step, &receipt);
+        self.outcome.receipts.push((step.to_owned(), receipt));
+    }
+
+    fn day(&self, days: i64, hour: u32) -> DateTime<Utc> {
+        let midnight = self.start.date_naive().and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc();
+        midnight + Duration::days(days)
+    }
+
+    async fn intake_and_consent(&mut self) -> anyhow::Result<()> {
+        let client = self.outcome.client_id.clone();
+        let r = self
+            .intake
+            .register_client(proto::RegisterClientRequest {
+                context: at(self.day(0, 9)),
+                client_id: client.clone(),
+                legal_name: "Alexandra Maria Reyes".into(),
+                preferred_name: "Alex".into(),
+                date_of_birth: "1988-06-21".into(),
+                phone: "+1 (555) 013-4477".into(),
+                email: "alex.reyes@example.org".into(),
+                address: "44 Harbor Lane, Portland, OR".into(),
+                payer: Some(proto::register_client_request::Payer::Insurance(
+                    proto::register_client_request::Insurance {
+                        payer_name: "Cascade Mutual Health".into(),
+                        member_id: "CMH884120377".into(),
+                    },
+                )),
+            })
+            .await
+            .context("registering the client")?;
+        self.record("client registered", r);
+        let episode = id();
+        let r = self
+            .intake
+            .open_episode(proto::OpenEpisodeRequest {
+                context: at(self.day(0, 9)),
+                client_id: client.clone(),
+                episode_id: episode.clone(),
+                clinician_id: self.outcome.clinician_id.clone(),
+                opened_at: ts(self.day(0, 9)),
+            })
+            .await
+            .context("opening the episode")?;
+        self.record("episode opened", r);
+        use proto::give_consent_request::Kind;
+        for (label, kind) in [
+            ("treatment consent", Kind::Treatment(Default::default())),
+            ("telehealth consent", Kind::Telehealth(Default::default())),
+            ("financial policy", Kind::FinancialPolicy(Default::default())),
+        ] {
+            let r = self
+                .intake
+                .give_consent(proto::GiveConsentRequest {
+                    context: at(self.day(0, 9)),
+                    client_id: client.clone(),
+                    consent_id: id(),
+                    given_at: ts(self.day(0, 9)),
+                    kind: Some(kind),
+                })
+                .await
+                .with_context(|| format!("recording the {label}"))?;
+            self.record(label, r);
+        }
+        use proto::record_assessment_request::Instrument;
+        for (label, instrument, items) in [
+            ("PHQ-9 (moderate)", Instrument::Phq9, vec![2, 2, 1, 2, 1, 2, 1, 1, 0]),
+            ("GAD-7 (moderate)", Instrument::Gad7, vec![2, 2, 2, 1, 1, 2, 2]),
+        ] {
+            let r = self
+                .intake
+                .record_assessment(proto::RecordAssessmentRequest {
+                    context: at(self.day(0, 10)),
+                    client_id: client.clone(),
+                    assessment_id: id(),
+                    instrument: instrument as i32,
+                    item_scores: items,
+                    administered_at: ts(self.day(0, 10)),
+                })
+                .await
+                .with_context(|| format!("recording the {label}"))?;
+            self.record(label, r);
+        }
+        let r = self
+            .intake
+            .record_diagnosis(proto::RecordDiagnosisRequest {
+                context: at(self.day(0, 11)),
+                client_id: client,
+                icd10_code: "F41.1".into(),
+                code_set_version: "2026".into(),
+                clinician_id: self.outcome.clinician_id.clone(),
+            })
+            .await
+            .context("recording the diagnosis")?;
+        self.record("diagnosis F41.1 (generalized anxiety disorder)", r);
+        self.episode_id = episode;
+        Ok(())
+    }
+}
