@@ -38,11 +38,22 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 pub use subscription::EventSubscription;
 pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, VerifyScope};
 
+/// A handle on the database behind a store.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
 /// The event log every service appends to and every projection follows.
 #[async_trait]
 pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`: for logs and diagnostics.
     fn backend_name(&self) -> &'static str;
+
+    /// The database the log lives in, for read models kept beside it (and committed with their
+    /// checkpoints in one transaction).
+    fn database(&self) -> Database;
 
     /// Appends events to one stream atomically, if the stream and every condition are as expected.
     /// Re-appending events whose ids are already stored in that stream returns the original result.

@@ -303,6 +303,10 @@ impl EventStore for PostgresStore {
         "postgres"
     }
 
+    fn database(&self) -> crate::Database {
+        crate::Database::Postgres(self.inner.pool.clone())
+    }
+
     #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
         let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;

@@ -232,6 +232,10 @@ impl EventStore for SqliteStore {
         "sqlite"
     }
 
+    fn database(&self) -> crate::Database {
+        crate::Database::Sqlite(self.inner.readers.clone())
+    }
+
     #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
         let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
