@@ -2,6 +2,7 @@
 //! a fresh SQLite file and a fresh PostgreSQL schema.
 
 mod billing;
+mod episode;
 mod intake;
 mod planning;
 mod sessions;
