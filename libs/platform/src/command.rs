@@ -181,7 +181,11 @@ pub async fn execute<A: Aggregate>(
                 });
             }
             // Someone else wrote first (or a concurrent retry of this very command won): look again.
-            Err(StoreError::Conflict { .. } | StoreError::IdempotencyMismatch { .. })
+            // A caller's expected revision pins only the target stream: a move of another stream the
+            // decision read is retried like any other race (the next load re-checks the target).
+            Err(StoreError::Conflict { stream: moved, .. })
+                if attempt < MAX_ATTEMPTS && (meta.expected_revision.is_none() || moved != stream.as_str()) => {}
+            Err(StoreError::IdempotencyMismatch { .. })
                 if attempt < MAX_ATTEMPTS && meta.expected_revision.is_none() => {}
             Err(error @ StoreError::IdempotencyMismatch { .. }) => {
                 return match already_applied(store, stream, meta).await? {
