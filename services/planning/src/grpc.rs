@@ -1,0 +1,99 @@
+//! The tonic service: parse, then run. Nothing clinical happens here.
+
+use std::sync::Arc;
+
+use carelog_platform::{CommandMeta, ServiceError, actor_from};
+use carelog_proto::v1 as proto;
+use carelog_proto::v1::treatment_planning_service_server::TreatmentPlanningService;
+use carelog_store::EventStore;
+use tonic::{Request, Response, Status};
+
+use crate::PlanningConfig;
+use crate::commands;
+use crate::convert::{self, PlanCommand};
+
+/// The TreatmentPlanningService over one event store.
+#[derive(Debug, Clone)]
+pub struct Planning {
+    store: Arc<dyn EventStore>,
+    config: PlanningConfig,
+}
+
+impl Planning {
+    pub fn new(store: Arc<dyn EventStore>, config: PlanningConfig) -> Self {
+        Self { store, config }
+    }
+
+    async fn handle<R>(
+        &self,
+        request: Request<R>,
+        context: impl Fn(&R) -> Option<&proto::CommandContext>,
+        parse: impl Fn(&R, &CommandMeta) -> Result<PlanCommand, ServiceError>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        let actor = actor_from(request.metadata())?;
+        let body = request.get_ref();
+        let meta = CommandMeta::parse(context(body), actor, chrono::Utc::now())?;
+        let (plan_id, command) = parse(body, &meta)?;
+        let receipt = commands::run(&self.store, &meta, self.config.review_rule, plan_id, command).await?;
+        Ok(Response::new(receipt))
+    }
+}
+
+#[tonic::async_trait]
+impl TreatmentPlanningService for Planning {
+    async fn draft_plan(
+        &self,
+        request: Request<proto::DraftPlanRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, _| convert::draft_plan(r)).await
+    }
+
+    async fn set_goal(
+        &self,
+        request: Request<proto::SetGoalRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::set_goal).await
+    }
+
+    async fn add_objective(
+        &self,
+        request: Request<proto::AddObjectiveRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, _| convert::add_objective(r)).await
+    }
+
+    async fn add_intervention(
+        &self,
+        request: Request<proto::AddInterventionRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, _| convert::add_intervention(r)).await
+    }
+
+    async fn sign_plan(
+        &self,
+        request: Request<proto::SignPlanRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, _| convert::sign_plan(r)).await
+    }
+
+    async fn review_plan(
+        &self,
+        request: Request<proto::ReviewPlanRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, _| convert::review_plan(r)).await
+    }
+
+    async fn change_goal_status(
+        &self,
+        request: Request<proto::ChangeGoalStatusRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::change_goal_status).await
+    }
+
+    async fn plan_termination(
+        &self,
+        request: Request<proto::PlanTerminationRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::plan_termination).await
+    }
+}
