@@ -18,7 +18,8 @@ pub async fn router(store: Arc<dyn EventStore>) -> anyhow::Result<(Router, Healt
     let router = carelog_intake::mount(router, &health, Arc::clone(&store));
     let router = carelog_planning::mount(router, &health, Arc::clone(&store));
     let router = carelog_sessions::mount(router, &health, Arc::clone(&store));
-    let router = carelog_billing::mount(router, &health, store);
+    let router = carelog_billing::mount(router, &health, Arc::clone(&store));
+    let router = carelog_records::mount(router, health.clone(), store).await?;
     Ok((router, health))
 }
 

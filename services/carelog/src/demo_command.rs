@@ -57,6 +57,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for (event_type, count) in outcome.event_counts() {
         println!("  {count:>3}  {event_type}");
     }
+    let view = &outcome.episode;
+    let count = |key: &str| view[key].as_array().map_or(0, Vec::len);
+    println!(
+        "\nthe record as the RecordsService serves it: {} sessions, {} consents, {} assessments, {} diagnosis, \
+         balance ${:.2}",
+        count("sessions"),
+        count("consents"),
+        count("assessments"),
+        count("diagnoses"),
+        outcome.balance_cents as f64 / 100.0
+    );
     let commands = outcome.receipts.len();
     println!(
         "\n{commands} commands, log head at position {} in {:.1} s",

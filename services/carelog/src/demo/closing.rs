@@ -6,7 +6,8 @@ use carelog_proto::v1 as proto;
 use super::{Demo, at, because, id};
 
 impl Demo {
-    /// One original claim for every charge.
+    /// One original claim for every charge; the payer's remittance (80 % paid, a CO-45 contractual
+    /// adjustment, the rest the client's share), then the client pays their share.
     pub(super) async fn bill(&mut self, charges: &[String]) -> anyhow::Result<()> {
         let claim = id();
         let r = self
@@ -14,14 +15,77 @@ impl Demo {
             .submit_claim(proto::SubmitClaimRequest {
                 context: at(self.day(50, 9)),
                 account_id: self.outcome.account_id.clone(),
-                claim_id: claim,
+                claim_id: claim.clone(),
                 kind: Some(proto::submit_claim_request::Kind::Original(proto::submit_claim_request::Original {
                     charge_ids: charges.to_vec(),
                 })),
             })
             .await
             .context("submitting the claim")?;
+        let submitted_at = r.get_ref().position;
         self.record("claim submitted", r);
+        // The biller reads the charged amounts off the ledger, as they would before posting an ERA.
+        let ledger = self
+            .records
+            .get_ledger(proto::GetLedgerRequest {
+                account_id: self.outcome.account_id.clone(),
+                aging_date: String::new(),
+                min_position: submitted_at,
+            })
+            .await
+            .context("reading the ledger")?
+            .into_inner();
+        let ledger: serde_json::Value = serde_json::from_str(&ledger.ledger_json).context("ledger JSON")?;
+        let mut lines = Vec::new();
+        let mut client_share = 0;
+        for charge in charges {
+            let amount = ledger["charges"]
+                .as_array()
+                .and_then(|all| all.iter().find(|c| c["charge_id"] == charge.as_str()))
+                .and_then(|c| c["amount"].as_i64())
+                .with_context(|| format!("charge {charge} is not on the ledger"))?;
+            let paid = amount * 80 / 100;
+            let adjusted = amount / 10;
+            let patient = amount - paid - adjusted;
+            client_share += patient;
+            lines.push(proto::post_remittance_request::Line {
+                charge_id: charge.clone(),
+                charged_cents: amount,
+                paid_cents: paid,
+                patient_responsibility_cents: patient,
+                adjustments: vec![proto::post_remittance_request::Adjustment {
+                    group: proto::post_remittance_request::adjustment::Group::Co as i32,
+                    carc: "45".into(),
+                    amount_cents: adjusted,
+                }],
+                remarks: Vec::new(),
+            });
+        }
+        let r = self
+            .billing
+            .post_remittance(proto::PostRemittanceRequest {
+                context: at(self.day(53, 9)),
+                account_id: self.outcome.account_id.clone(),
+                remittance_id: id(),
+                claim_id: claim,
+                payer_claim_number: "CMH-2026-0042117".into(),
+                lines,
+            })
+            .await
+            .context("posting the remittance")?;
+        self.record("remittance posted (CO-45 adjustment)", r);
+        let r = self
+            .billing
+            .receive_payment(proto::ReceivePaymentRequest {
+                context: at(self.day(54, 12)),
+                account_id: self.outcome.account_id.clone(),
+                payment_id: id(),
+                amount_cents: client_share,
+                method: proto::receive_payment_request::Method::Card as i32,
+            })
+            .await
+            .context("receiving the client's payment")?;
+        self.record("client payment received", r);
         Ok(())
     }
 
@@ -90,6 +154,32 @@ impl Demo {
             .await
             .context("closing the episode")?;
         self.record("episode closed", r);
+        Ok(())
+    }
+}
+
+impl Demo {
+    /// Reads the record back through the RecordsService once it reflects every command.
+    pub(super) async fn read_back(&mut self) -> anyhow::Result<()> {
+        let last = self.outcome.last_position();
+        let episode = self
+            .records
+            .get_episode(proto::GetEpisodeRequest { client_id: self.outcome.client_id.clone(), min_position: last })
+            .await
+            .context("reading the episode back")?
+            .into_inner();
+        self.outcome.episode = serde_json::from_str(&episode.view_json).context("episode JSON")?;
+        let ledger = self
+            .records
+            .get_ledger(proto::GetLedgerRequest {
+                account_id: self.outcome.account_id.clone(),
+                aging_date: String::new(),
+                min_position: last,
+            })
+            .await
+            .context("reading the ledger back")?
+            .into_inner();
+        self.outcome.balance_cents = ledger.balance_cents;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use carelog_proto::v1 as proto;
 use chrono::{DateTime, Duration, Utc};
 use proto::billing_service_client::BillingServiceClient;
 use proto::intake_service_client::IntakeServiceClient;
+use proto::records_service_client::RecordsServiceClient;
 use proto::session_service_client::SessionServiceClient;
 use proto::treatment_planning_service_client::TreatmentPlanningServiceClient;
 use tonic::service::interceptor::InterceptedService;
@@ -49,6 +50,9 @@ pub struct Outcome {
     pub clinician_id: String,
     /// Every receipt in order: (step, receipt).
     pub receipts: Vec<(String, proto::AppendReceipt)>,
+    /// The client's record at the end, from the RecordsService.
+    pub episode: serde_json::Value,
+    pub balance_cents: i64,
 }
 
 impl Outcome {
@@ -72,6 +76,7 @@ struct Demo {
     planning: TreatmentPlanningServiceClient<Authed>,
     sessions: SessionServiceClient<Authed>,
     billing: BillingServiceClient<Authed>,
+    records: RecordsServiceClient<Authed>,
     outcome: Outcome,
     episode_id: String,
     start: DateTime<Utc>,
@@ -111,13 +116,14 @@ pub async fn run(
         intake: IntakeServiceClient::with_interceptor(channel.clone(), front_desk),
         planning: TreatmentPlanningServiceClient::with_interceptor(channel.clone(), clinician.clone()),
         sessions: SessionServiceClient::with_interceptor(channel.clone(), clinician.clone()),
-        billing: BillingServiceClient::with_interceptor(channel, biller),
+        billing: BillingServiceClient::with_interceptor(channel.clone(), biller.clone()),
+        records: RecordsServiceClient::with_interceptor(channel, biller),
         outcome: Outcome {
             client_id: id(),
             account_id: id(),
             plan_id: id(),
             clinician_id: clinician.id.to_string(),
-            receipts: Vec::new(),
+            ..Outcome::default()
         },
         episode_id: String::new(),
         start: Utc::now() - Duration::weeks(8),
@@ -128,6 +134,7 @@ pub async fn run(
     let charges = demo.weekly_sessions(&goals).await?;
     demo.bill(&charges).await?;
     demo.review_and_close(&goals).await?;
+    demo.read_back().await?;
     Ok(demo.outcome)
 }
 

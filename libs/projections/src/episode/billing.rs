@@ -1,0 +1,69 @@
+//! The billing summary in the episode view: counts and totals across the client's accounts.
+//! The per-line detail lives in the ledger view; this is what a clinician's screen shows.
+
+use std::collections::BTreeMap;
+
+use carelog_domain::billing::BillingEvent;
+use carelog_domain::types::{AccountId, Balance, ClaimId};
+use carelog_store::RecordedEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::decode::stream_id;
+use crate::error::ViewError;
+use crate::ledger::{ClaimStatus, LedgerTotals, claim_transitions};
+
+/// Billing at a glance for one client, over all of the client's accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingSummary {
+    /// The client's accounts in opening order.
+    pub accounts: Vec<AccountId>,
+    pub charges: u32,
+    pub remittances: u32,
+    pub payments: u32,
+    pub write_offs: u32,
+    pub superbills: u32,
+    pub totals: LedgerTotals,
+    /// `totals.balance()`, kept beside the totals for readers of the stored JSON.
+    pub balance: Balance,
+    /// Each claim's current status.
+    pub claims: BTreeMap<ClaimId, ClaimStatus>,
+    /// How many claims are in each status.
+    pub claims_by_status: BTreeMap<ClaimStatus, u32>,
+}
+
+impl BillingSummary {
+    pub(super) fn apply(&mut self, event: &RecordedEvent, e: &BillingEvent) -> Result<(), ViewError> {
+        // Money counts even if the opening event was never seen, exactly as in the domain's
+        // ledger; the account is then remembered from its stream name.
+        let account = stream_id(event, AccountId::from_stream_name)?;
+        if !self.accounts.contains(&account) {
+            self.accounts.push(account);
+        }
+        match e {
+            BillingEvent::ChargeCreated(_) => self.charges += 1,
+            BillingEvent::RemittancePosted(_) => self.remittances += 1,
+            BillingEvent::PaymentReceived(_) => self.payments += 1,
+            BillingEvent::WrittenOff(_) => self.write_offs += 1,
+            BillingEvent::SuperbillIssued(_) => self.superbills += 1,
+            BillingEvent::AccountOpened(_) | BillingEvent::ClaimSubmitted(_) | BillingEvent::ClaimRejected(_) => {}
+        }
+        self.totals.apply(e);
+        self.balance = self.totals.balance();
+        let transitions = claim_transitions(e);
+        if !transitions.is_empty() {
+            for (claim, status) in transitions {
+                // A new claim is added; a status change for a claim never seen is ignored, as
+                // the domain's fold ignores it.
+                let is_new = matches!(e, BillingEvent::ClaimSubmitted(s) if s.claim_id == claim);
+                if is_new || self.claims.contains_key(&claim) {
+                    self.claims.insert(claim, status);
+                }
+            }
+            self.claims_by_status = BTreeMap::new();
+            for status in self.claims.values() {
+                *self.claims_by_status.entry(*status).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! Sessions in the episode view: the visit, its progress note with addenda, and amendment
+//! requests against the note.
+
+use carelog_domain::sessions::{
+    AddendumKind, AmendmentDecision, CancelledBy, NoteContent, NoteFormat, SessionEvent, SessionKind,
+};
+use carelog_domain::types::{
+    ActorId, AddendumId, AmendmentId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality, NoteText,
+    PatientLocation, Reason, SessionId,
+};
+use carelog_store::RecordedEvent;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::EpisodeView;
+use crate::decode::{orphan, stream_id};
+use crate::error::ViewError;
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Scheduled,
+    Held,
+    Cancelled,
+    NoShow,
+}
+
+/// What happened when the session was held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSession {
+    pub started_at: DateTime<Utc>,
+    pub actual_minutes: Minutes,
+    pub modality: Modality,
+    pub patient_location: Option<PatientLocation>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl HeldSession {
+    /// When the session ended: the note-signing clock starts here.
+    pub fn ended_at(&self) -> DateTime<Utc> {
+        self.started_at + Duration::minutes(i64::from(self.actual_minutes.get()))
+    }
+}
+
+/// Why a session did not take place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancellation {
+    pub cancelled_by: CancelledBy,
+    pub reason: Reason,
+    /// Within 24 hours of the start.
+    pub late: bool,
+    pub cancelled_at: DateTime<Utc>,
+}
+
+/// The client did not attend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoShow {
+    pub recorded_by: ActorId,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Text appended to a signed note; the note itself never changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddendumView {
+    pub addendum_id: AddendumId,
+    pub kind: AddendumKind,
+    pub author: ClinicianId,
+    pub reason: Reason,
+    pub text: NoteText,
+    pub appended_at: DateTime<Utc>,
+}
+
+/// A signed (locked) progress note and what was appended to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressNoteView {
+    pub format: NoteFormat,
+    /// The sections as signed.
+    pub content: NoteContent,
+    pub goals_addressed: Vec<GoalId>,
+    pub content_hash: ContentHash,
+    pub signed_by: ClinicianId,
+    pub signed_at: DateTime<Utc>,
+    /// Addenda, corrections and late entries in the order appended.
+    pub addenda: Vec<AddendumView>,
+}
+
+/// How an amendment request was answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendmentOutcome {
+    pub decision: AmendmentDecision,
+    pub decided_by: ClinicianId,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A HIPAA §164.526 request to amend the note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendmentView {
+    pub amendment_id: AmendmentId,
+    pub requested_by: ActorId,
+    pub requested_change: NoteText,
+    pub reason: Reason,
+    pub requested_at: DateTime<Utc>,
+    pub respond_by: NaiveDate,
+    pub outcome: Option<AmendmentOutcome>,
+}
+
+/// One session and its documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session_id: SessionId,
+    pub episode_id: EpisodeId,
+    pub clinician_id: ClinicianId,
+    pub kind: SessionKind,
+    pub starts_at: DateTime<Utc>,
+    pub planned_minutes: Minutes,
+    pub planned_modality: Modality,
+    pub status: SessionStatus,
+    pub held: Option<HeldSession>,
+    pub cancelled: Option<Cancellation>,
+    pub no_show: Option<NoShow>,
+    pub note: Option<ProgressNoteView>,
+    pub amendments: Vec<AmendmentView>,
+    /// Psychotherapy notes recorded for this session: a count, never their text.
+    pub psychotherapy_notes: u32,
+}
+
+impl EpisodeView {
+    pub(super) fn apply_session(&mut self, event: &RecordedEvent, e: &SessionEvent) -> Result<(), ViewError> {
+        if let SessionEvent::SessionScheduled(e) = e {
+            self.sessions.push(SessionView {
+                session_id: e.session_id,
+                episode_id: e.episode_id,
+                clinician_id: e.clinician_id,
+                kind: e.kind,
+                starts_at: e.starts_at,
+                planned_minutes: e.planned_minutes,
+                planned_modality: e.planned_modality,
+                status: SessionStatus::Scheduled,
+                held: None,
+                cancelled: None,
+                no_show: None,
+                note: None,
+                amendments: Vec::new(),
+                psychotherapy_notes: 0,
+            });
+            return Ok(());
+        }
+        let index = self.session_index(event, stream_id(event, SessionId::from_stream_name)?)?;
+        let session = &mut self.sessions[index];
+        match e {
+            SessionEvent::SessionScheduled(_) | SessionEvent::PsychotherapyNoteRecorded(_) => {}
+            SessionEvent::SessionHeld(e) => {
+                session.status = SessionStatus::Held;
+                session.held = Some(HeldSession {
+                    started_at: e.started_at,
+                    actual_minutes: e.actual_minutes,
+                    modality: e.modality,
+                    patient_location: e.patient_location,
+                    recorded_at: e.recorded_at,
+                });
+            }
+            SessionEvent::SessionCancelled(e) => {
+                session.status = SessionStatus::Cancelled;
+                session.cancelled = Some(Cancellation {
+                    cancelled_by: e.cancelled_by,
+                    reason: e.reason.clone(),
+                    late: e.late,
+                    cancelled_at: e.cancelled_at,
+                });
+            }
+            SessionEvent::NoShowRecorded(e) => {
+                session.status = SessionStatus::NoShow;
+                session.no_show = Some(NoShow { recorded_by: e.recorded_by, recorded_at: e.recorded_at });
+            }
+            SessionEvent::ProgressNoteSigned(e) => {
+                session.note = Some(ProgressNoteView {
+                    format: e.format,
+                    content: e.content.clone(),
+                    goals_addressed: e.goals_addressed.clone(),
+                    content_hash: e.content_hash.clone(),
+                    signed_by: e.signed_by,
+                    signed_at: e.signed_at,
+                    addenda: Vec::new(),
+                });
+            }
+            SessionEvent::NoteAddendumAppended(e) => {
+                let note = session.note.as_mut().ok_or_else(|| orphan(event, "signed progress note"))?;
+                note.addenda.push(AddendumView {
+                    addendum_id: e.addendum_id,
+                    kind: e.kind,
+                    author: e.author,
+                    reason: e.reason.clone(),
+                    text: e.text.clone(),
+                    appended_at: e.appended_at,
+                });
+            }
+            SessionEvent::AmendmentRequested(e) => session.amendments.push(AmendmentView {
+                amendment_id: e.amendment_id,
+                requested_by: e.requested_by,
+                requested_change: e.requested_change.clone(),
+                reason: e.reason.clone(),
+                requested_at: e.requested_at,
+                respond_by: e.respond_by,
+                outcome: None,
+            }),
+            SessionEvent::AmendmentDecided(e) => {
+                let a = session.amendments.iter_mut().find(|a| a.amendment_id == e.amendment_id);
+                let a = a.ok_or_else(|| orphan(event, "amendment request"))?;
+                a.outcome = Some(AmendmentOutcome {
+                    decision: e.decision.clone(),
+                    decided_by: e.decided_by,
+                    decided_at: e.decided_at,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Index of a session in [`sessions`](Self::sessions), or an orphan error.
+    pub(super) fn session_index(&self, event: &RecordedEvent, id: SessionId) -> Result<usize, ViewError> {
+        self.sessions.iter().position(|s| s.session_id == id).ok_or_else(|| orphan(event, "session"))
+    }
+}

@@ -1,0 +1,265 @@
+//! The ledger view: one billing account's charges, claims, remittances, payments, write-offs
+//! and superbills, its balance and its aging.
+
+mod aging;
+#[cfg(test)]
+mod tests;
+mod totals;
+
+use carelog_domain::billing::{
+    BillingEvent, ChargeLine, ClaimFrequency, PaymentMethod, RemittanceLine, WriteOffReason,
+};
+use carelog_domain::intake::Payer;
+use carelog_domain::types::{
+    AccountId, Balance, ChargeId, ClaimId, ClientId, ClinicianId, EpisodeId, Icd10Code, Money, PaymentId, Reason,
+    RemittanceId, SessionId, ShortText, SuperbillId, WriteOffId,
+};
+use carelog_store::{Position, RecordedEvent};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use aging::AgingBuckets;
+pub(crate) use totals::claim_transitions;
+pub use totals::{ClaimStatus, LedgerTotals};
+
+use crate::decode::{decode, stream_id};
+use crate::error::ViewError;
+
+/// A charge for one held, documented session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeEntry {
+    pub charge_id: ChargeId,
+    pub session_id: SessionId,
+    pub episode_id: EpisodeId,
+    pub rendering_clinician: ClinicianId,
+    pub service_date: NaiveDate,
+    /// Diagnoses in pointer order.
+    pub diagnoses: Vec<Icd10Code>,
+    /// CPT lines (codes, modifiers, units, place of service, pointers, fees).
+    pub lines: Vec<ChargeLine>,
+    pub amount: Money,
+    pub plan_review_overdue: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a claim was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRejection {
+    pub reason: Reason,
+    pub rejected_at: DateTime<Utc>,
+}
+
+/// A claim and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimEntry {
+    pub claim_id: ClaimId,
+    pub frequency: ClaimFrequency,
+    /// X12 837 frequency code: 1 original, 7 replacement, 8 void.
+    pub frequency_code: u8,
+    pub charge_ids: Vec<ChargeId>,
+    pub total: Money,
+    pub submitted_at: DateTime<Utc>,
+    pub status: ClaimStatus,
+    pub rejection: Option<ClaimRejection>,
+    /// The replacement or void claim that superseded this one.
+    pub superseded_by: Option<ClaimId>,
+    /// Remittances posted against this claim.
+    pub remittances: Vec<RemittanceId>,
+}
+
+/// A posted remittance (835).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemittanceEntry {
+    pub remittance_id: RemittanceId,
+    pub claim_id: ClaimId,
+    pub payer_claim_number: Option<ShortText>,
+    /// Per charge: charged, paid, patient responsibility, CARC adjustments and RARC remarks.
+    pub lines: Vec<RemittanceLine>,
+    pub paid: Money,
+    pub adjusted: Money,
+    pub patient_responsibility: Money,
+    pub posted_at: DateTime<Utc>,
+}
+
+/// A payment by the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEntry {
+    pub payment_id: PaymentId,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A write-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOffEntry {
+    pub write_off_id: WriteOffId,
+    pub amount: Money,
+    pub reason: WriteOffReason,
+    pub note: Reason,
+    pub written_off_at: DateTime<Utc>,
+}
+
+/// A superbill given to a self-pay client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuperbillEntry {
+    pub superbill_id: SuperbillId,
+    pub charge_ids: Vec<ChargeId>,
+    pub total: Money,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// One billing account as its events say it stands. Start from `Default` (the first account
+/// event decides which account) or [`LedgerView::new`], then [`apply`](Self::apply) the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerView {
+    pub account_id: Option<AccountId>,
+    pub client_id: Option<ClientId>,
+    pub payer: Option<Payer>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub charges: Vec<ChargeEntry>,
+    pub claims: Vec<ClaimEntry>,
+    pub remittances: Vec<RemittanceEntry>,
+    pub payments: Vec<PaymentEntry>,
+    pub write_offs: Vec<WriteOffEntry>,
+    pub superbills: Vec<SuperbillEntry>,
+    pub totals: LedgerTotals,
+    /// Charges − payments − adjustments − write-offs; negative is a credit.
+    pub balance: Balance,
+    pub last_position: Position,
+    pub last_recorded_at: Option<DateTime<Utc>>,
+    /// How many events have been folded in.
+    pub version: u64,
+}
+
+impl LedgerView {
+    /// An empty ledger of `account`; events of other accounts are ignored.
+    pub fn new(account: AccountId) -> Self {
+        Self { account_id: Some(account), ..Self::default() }
+    }
+
+    /// Folds one envelope. Events outside this account's stream, and events at or before
+    /// [`last_position`](Self::last_position) (a redelivery), leave the ledger unchanged.
+    ///
+    /// # Errors
+    /// [`ViewError`] when the envelope cannot be decoded; the ledger is then unchanged.
+    pub fn apply(&mut self, event: &RecordedEvent) -> Result<(), ViewError> {
+        if event.category() != "account" || (self.version > 0 && event.position <= self.last_position) {
+            return Ok(());
+        }
+        let account = stream_id(event, AccountId::from_stream_name)?;
+        if self.account_id.is_some_and(|mine| mine != account) {
+            return Ok(());
+        }
+        let Some(crate::decode::Decoded::Billing(e)) = decode(event)? else {
+            return Ok(());
+        };
+        self.fold(&e);
+        self.account_id = Some(account);
+        self.last_position = event.position;
+        self.last_recorded_at = Some(event.recorded_at);
+        self.version += 1;
+        Ok(())
+    }
+
+    /// A charge by id.
+    pub fn charge(&self, id: ChargeId) -> Option<&ChargeEntry> {
+        self.charges.iter().find(|c| c.charge_id == id)
+    }
+
+    /// A claim by id.
+    pub fn claim(&self, id: ClaimId) -> Option<&ClaimEntry> {
+        self.claims.iter().find(|c| c.claim_id == id)
+    }
+
+    fn fold(&mut self, event: &BillingEvent) {
+        for (claim, status) in claim_transitions(event) {
+            if let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == claim) {
+                c.status = status;
+            }
+        }
+        match event {
+            BillingEvent::AccountOpened(e) => {
+                self.client_id = Some(e.client_id);
+                self.payer = Some(e.payer.clone());
+                self.opened_at = Some(e.opened_at);
+            }
+            BillingEvent::ChargeCreated(e) => self.charges.push(ChargeEntry {
+                charge_id: e.charge_id,
+                session_id: e.session_id,
+                episode_id: e.episode_id,
+                rendering_clinician: e.rendering_clinician,
+                service_date: e.service_date,
+                diagnoses: e.diagnoses.clone(),
+                lines: e.lines.clone(),
+                amount: e.total,
+                plan_review_overdue: e.plan_review_overdue,
+                created_at: e.created_at,
+            }),
+            BillingEvent::ClaimSubmitted(e) => {
+                if let Some(original) = e.frequency.original()
+                    && let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == original)
+                {
+                    c.superseded_by = Some(e.claim_id);
+                }
+                let status = match e.frequency {
+                    ClaimFrequency::Void { .. } => ClaimStatus::VoidRequest,
+                    _ => ClaimStatus::Submitted,
+                };
+                self.claims.push(ClaimEntry {
+                    claim_id: e.claim_id,
+                    frequency: e.frequency,
+                    frequency_code: e.frequency.code(),
+                    charge_ids: e.charge_ids.clone(),
+                    total: e.total,
+                    submitted_at: e.submitted_at,
+                    status,
+                    rejection: None,
+                    superseded_by: None,
+                    remittances: Vec::new(),
+                });
+            }
+            BillingEvent::ClaimRejected(e) => {
+                if let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == e.claim_id) {
+                    c.rejection = Some(ClaimRejection { reason: e.reason.clone(), rejected_at: e.rejected_at });
+                }
+            }
+            BillingEvent::RemittancePosted(e) => {
+                if let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == e.claim_id) {
+                    c.remittances.push(e.remittance_id);
+                }
+                self.remittances.push(RemittanceEntry {
+                    remittance_id: e.remittance_id,
+                    claim_id: e.claim_id,
+                    payer_claim_number: e.payer_claim_number.clone(),
+                    lines: e.lines.clone(),
+                    paid: e.paid,
+                    adjusted: e.adjusted,
+                    patient_responsibility: e.patient_responsibility,
+                    posted_at: e.posted_at,
+                });
+            }
+            BillingEvent::PaymentReceived(e) => self.payments.push(PaymentEntry {
+                payment_id: e.payment_id,
+                amount: e.amount,
+                method: e.method,
+                received_at: e.received_at,
+            }),
+            BillingEvent::WrittenOff(e) => self.write_offs.push(WriteOffEntry {
+                write_off_id: e.write_off_id,
+                amount: e.amount,
+                reason: e.reason,
+                note: e.note.clone(),
+                written_off_at: e.written_off_at,
+            }),
+            BillingEvent::SuperbillIssued(e) => self.superbills.push(SuperbillEntry {
+                superbill_id: e.superbill_id,
+                charge_ids: e.charge_ids.clone(),
+                total: e.total,
+                issued_at: e.issued_at,
+            }),
+        }
+        self.totals.apply(event);
+        self.balance = self.totals.balance();
+    }
+}

@@ -1,0 +1,183 @@
+//! Read-model tables beside the log: documents, audit rows and generation checkpoints, written in
+//! one transaction per batch. Two backends, one behaviour.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::HashMap;
+
+use carelog_store::Database;
+use chrono::{DateTime, Utc};
+
+use crate::ProjectionError;
+
+/// Which document family a row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocKind {
+    Episode,
+    Ledger,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Episode => "episode",
+            DocKind::Ledger => "ledger",
+        }
+    }
+}
+
+/// A read-model document as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    pub kind: DocKind,
+    pub key: String,
+    pub owner: Option<String>,
+    pub body: serde_json::Value,
+    pub position: u64,
+}
+
+/// One audit row: who did what, when and why; never the event's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub position: u64,
+    pub client: Option<String>,
+    pub stream: String,
+    pub revision: u64,
+    pub event_type: String,
+    pub actor_id: String,
+    pub actor_role: String,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub reason: Option<String>,
+    pub correlation_id: String,
+    pub causation_id: Option<String>,
+}
+
+/// Filters of an audit-trail page; rows come in position order after `after`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub client: Option<String>,
+    pub actor_id: Option<String>,
+    pub event_types: Vec<String>,
+    pub correlation_id: Option<String>,
+    pub recorded_from: Option<DateTime<Utc>>,
+    pub recorded_to: Option<DateTime<Utc>>,
+    pub after: u64,
+    pub limit: u32,
+}
+
+/// Everything one batch changes, committed atomically with the checkpoint moving `from` → `to`.
+#[derive(Debug, Clone, Default)]
+pub struct BatchWrite {
+    pub generation: i64,
+    pub from: u64,
+    pub to: u64,
+    pub docs: Vec<Doc>,
+    pub audit: Vec<AuditRow>,
+}
+
+/// A generation of a projection and how far it has read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    pub id: i64,
+    pub checkpoint: u64,
+}
+
+/// The read-model tables of one database.
+#[derive(Debug, Clone)]
+pub enum ReadModels {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $method:ident($($arg:expr),*)) => {
+        match $self {
+            ReadModels::Sqlite(pool) => sqlite::$method(pool, $($arg),*).await,
+            ReadModels::Postgres(pool) => postgres::$method(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl ReadModels {
+    /// Opens the read-model tables in the log's database, creating or upgrading them.
+    pub async fn open(database: Database) -> Result<Self, ProjectionError> {
+        let models = match database {
+            Database::Sqlite(pool) => ReadModels::Sqlite(pool),
+            Database::Postgres(pool) => ReadModels::Postgres(pool),
+        };
+        let borrowed = &models;
+        dispatch!(borrowed, migrate())?;
+        Ok(models)
+    }
+
+    /// The live generation of `projection`, created empty (checkpoint 0) the first time.
+    pub async fn live(&self, projection: &str) -> Result<Generation, ProjectionError> {
+        dispatch!(self, live(projection))
+    }
+
+    /// A new, empty generation to rebuild into while the live one keeps serving.
+    pub async fn start_rebuild(&self, projection: &str) -> Result<Generation, ProjectionError> {
+        dispatch!(self, start_rebuild(projection))
+    }
+
+    /// Makes `generation` live and drops the rows of the one it replaces.
+    pub async fn swap(&self, projection: &str, generation: i64) -> Result<(), ProjectionError> {
+        dispatch!(self, swap(projection, generation))
+    }
+
+    /// The checkpoint of a generation.
+    pub async fn checkpoint(&self, generation: i64) -> Result<u64, ProjectionError> {
+        dispatch!(self, checkpoint(generation))
+    }
+
+    /// The stored documents among `keys`.
+    pub async fn load(
+        &self,
+        generation: i64,
+        kind: DocKind,
+        keys: &[String],
+    ) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+        dispatch!(self, load(generation, kind, keys))
+    }
+
+    /// Writes a batch if the generation's checkpoint is still `batch.from`; otherwise another runner
+    /// (or a swap) moved it, nothing is written, and `StaleCheckpoint` tells the caller to reload.
+    pub async fn commit(&self, batch: &BatchWrite) -> Result<(), ProjectionError> {
+        dispatch!(self, commit(batch))
+    }
+
+    /// One document of the live generation.
+    pub async fn live_doc(&self, projection: &str, kind: DocKind, key: &str) -> Result<Option<Doc>, ProjectionError> {
+        dispatch!(self, live_doc(projection, kind, key))
+    }
+
+    /// Every live document of a kind owned by `owner`, in key order.
+    pub async fn live_docs_owned_by(
+        &self,
+        projection: &str,
+        kind: DocKind,
+        owner: &str,
+    ) -> Result<Vec<Doc>, ProjectionError> {
+        dispatch!(self, live_docs_owned_by(projection, kind, owner))
+    }
+
+    /// Every document of a generation, in (kind, key) order: to compare a rebuild with the live one.
+    pub async fn all_docs(&self, generation: i64) -> Result<Vec<Doc>, ProjectionError> {
+        dispatch!(self, all_docs(generation))
+    }
+
+    /// A page of the live audit trail.
+    pub async fn audit(&self, projection: &str, query: &AuditQuery) -> Result<Vec<AuditRow>, ProjectionError> {
+        dispatch!(self, audit(projection, query))
+    }
+}
+
+pub(crate) fn kind_from(raw: &str) -> Result<DocKind, ProjectionError> {
+    match raw {
+        "episode" => Ok(DocKind::Episode),
+        "ledger" => Ok(DocKind::Ledger),
+        other => Err(ProjectionError::Corrupt(format!("unknown document kind {other:?}"))),
+    }
+}

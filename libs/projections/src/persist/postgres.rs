@@ -1,0 +1,279 @@
+//! Read-model tables on PostgreSQL.
+
+use std::collections::HashMap;
+
+use sqlx::{PgPool, Row};
+
+use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, kind_from};
+use crate::ProjectionError;
+
+pub(super) async fn migrate(pool: &PgPool) -> Result<(), ProjectionError> {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.dangerous_set_table_name("_carelog_projection_migrations");
+    migrator.run(pool).await.map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
+}
+
+fn u(value: i64) -> u64 {
+    value.max(0) as u64
+}
+
+fn i(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+pub(super) async fn live(pool: &PgPool, projection: &str) -> Result<Generation, ProjectionError> {
+    let mut tx = pool.begin().await?;
+    let found: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT g.generation, g.checkpoint FROM projections p
+         JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = $1",
+    )
+    .bind(projection)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let generation = match found {
+        Some((id, checkpoint)) => Generation { id, checkpoint: u(checkpoint) },
+        None => {
+            let id = new_generation(&mut tx, projection, "live").await?;
+            sqlx::query("INSERT INTO projections (name, live_generation) VALUES ($1, $2)")
+                .bind(projection)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Generation { id, checkpoint: 0 }
+        }
+    };
+    tx.commit().await?;
+    Ok(generation)
+}
+
+async fn new_generation(tx: &mut sqlx::PgConnection, projection: &str, state: &str) -> Result<i64, ProjectionError> {
+    // Serialise generation numbering across processes.
+    sqlx::query("LOCK TABLE projection_generations IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(generation), 0) + 1 FROM projection_generations")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO projection_generations (generation, projection, checkpoint, state) VALUES ($1, $2, 0, $3)",
+    )
+    .bind(id)
+    .bind(projection)
+    .bind(state)
+    .execute(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn start_rebuild(pool: &PgPool, projection: &str) -> Result<Generation, ProjectionError> {
+    let mut tx = pool.begin().await?;
+    let id = new_generation(&mut tx, projection, "building").await?;
+    tx.commit().await?;
+    Ok(Generation { id, checkpoint: 0 })
+}
+
+pub(super) async fn swap(pool: &PgPool, projection: &str, generation: i64) -> Result<(), ProjectionError> {
+    let mut tx = pool.begin().await?;
+    let (old,): (i64,) = sqlx::query_as("SELECT live_generation FROM projections WHERE name = $1")
+        .bind(projection)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE projections SET live_generation = $2 WHERE name = $1")
+        .bind(projection)
+        .bind(generation)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE projection_generations SET state = 'live', updated_at = now() WHERE generation = $1")
+        .bind(generation)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE projection_generations SET state = 'retired', updated_at = now() WHERE generation = $1")
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM read_models WHERE generation = $1").bind(old).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM audit_entries WHERE generation = $1").bind(old).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn checkpoint(pool: &PgPool, generation: i64) -> Result<u64, ProjectionError> {
+    let (checkpoint,): (i64,) = sqlx::query_as("SELECT checkpoint FROM projection_generations WHERE generation = $1")
+        .bind(generation)
+        .fetch_one(pool)
+        .await?;
+    Ok(u(checkpoint))
+}
+
+pub(super) async fn load(
+    pool: &PgPool,
+    generation: i64,
+    kind: DocKind,
+    keys: &[String],
+) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT key, doc::text AS doc FROM read_models WHERE generation = $1 AND kind = $2 AND key = ANY($3)",
+    )
+    .bind(generation)
+    .bind(kind.as_str())
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
+}
+
+fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
+    serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
+}
+
+pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), ProjectionError> {
+    let mut tx = pool.begin().await?;
+    let moved = sqlx::query(
+        "UPDATE projection_generations SET checkpoint = $3, updated_at = now() WHERE generation = $1 AND checkpoint = $2 AND state <> 'retired'",
+    )
+    .bind(batch.generation)
+    .bind(i(batch.from))
+    .bind(i(batch.to))
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ProjectionError::StaleCheckpoint { generation: batch.generation });
+    }
+    for doc in &batch.docs {
+        sqlx::query(
+            "INSERT INTO read_models (generation, kind, key, owner, doc, position) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+             ON CONFLICT (generation, kind, key)
+             DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
+        )
+        .bind(batch.generation)
+        .bind(doc.kind.as_str())
+        .bind(&doc.key)
+        .bind(&doc.owner)
+        .bind(doc.body.to_string())
+        .bind(i(doc.position))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for row in &batch.audit {
+        sqlx::query(
+            "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
+                                        actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(batch.generation)
+        .bind(i(row.position))
+        .bind(&row.client)
+        .bind(&row.stream)
+        .bind(i(row.revision))
+        .bind(&row.event_type)
+        .bind(&row.actor_id)
+        .bind(&row.actor_role)
+        .bind(row.occurred_at)
+        .bind(row.recorded_at)
+        .bind(&row.reason)
+        .bind(&row.correlation_id)
+        .bind(&row.causation_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn doc_from(row: &sqlx::postgres::PgRow) -> Result<Doc, ProjectionError> {
+    Ok(Doc {
+        kind: kind_from(row.try_get("kind")?)?,
+        key: row.try_get("key")?,
+        owner: row.try_get("owner")?,
+        body: parse_doc(row.try_get("doc")?)?,
+        position: u(row.try_get("position")?),
+    })
+}
+
+const LIVE: &str = "(SELECT live_generation FROM projections WHERE name = $1)";
+
+pub(super) async fn live_doc(
+    pool: &PgPool,
+    projection: &str,
+    kind: DocKind,
+    key: &str,
+) -> Result<Option<Doc>, ProjectionError> {
+    let sql = format!(
+        "SELECT kind, key, owner, doc::text AS doc, position FROM read_models WHERE generation = {LIVE} AND kind = $2 AND key = $3"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(projection)
+        .bind(kind.as_str())
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(doc_from).transpose()
+}
+
+pub(super) async fn live_docs_owned_by(
+    pool: &PgPool,
+    projection: &str,
+    kind: DocKind,
+    owner: &str,
+) -> Result<Vec<Doc>, ProjectionError> {
+    let sql = format!(
+        "SELECT kind, key, owner, doc::text AS doc, position FROM read_models
+         WHERE generation = {LIVE} AND kind = $2 AND owner = $3 ORDER BY key"
+    );
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(projection).bind(kind.as_str()).bind(owner).fetch_all(pool).await?;
+    rows.iter().map(doc_from).collect()
+}
+
+pub(super) async fn all_docs(pool: &PgPool, generation: i64) -> Result<Vec<Doc>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT kind, key, owner, doc::text AS doc, position FROM read_models WHERE generation = $1 ORDER BY kind, key",
+    )
+    .bind(generation)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(doc_from).collect()
+}
+
+pub(super) async fn audit(pool: &PgPool, projection: &str, q: &AuditQuery) -> Result<Vec<AuditRow>, ProjectionError> {
+    let sql = format!(
+        "SELECT position, client, stream, revision, event_type, actor_id, actor_role, occurred_at, recorded_at,
+                reason, correlation_id, causation_id
+         FROM audit_entries
+         WHERE generation = {LIVE} AND position > $2
+           AND ($3::text IS NULL OR client = $3) AND ($4::text IS NULL OR actor_id = $4)
+           AND ($5::text[] IS NULL OR event_type = ANY($5))
+           AND ($6::text IS NULL OR correlation_id = $6)
+           AND ($7::timestamptz IS NULL OR recorded_at >= $7) AND ($8::timestamptz IS NULL OR recorded_at <= $8)
+         ORDER BY position LIMIT $9"
+    );
+    let types = (!q.event_types.is_empty()).then(|| q.event_types.clone());
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(projection)
+        .bind(i(q.after))
+        .bind(&q.client)
+        .bind(&q.actor_id)
+        .bind(types)
+        .bind(&q.correlation_id)
+        .bind(q.recorded_from)
+        .bind(q.recorded_to)
+        .bind(i64::from(q.limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditRow {
+                position: u(row.try_get("position")?),
+                client: row.try_get("client")?,
+                stream: row.try_get("stream")?,
+                revision: u(row.try_get("revision")?),
+                event_type: row.try_get("event_type")?,
+                actor_id: row.try_get("actor_id")?,
+                actor_role: row.try_get("actor_role")?,
+                occurred_at: row.try_get("occurred_at")?,
+                recorded_at: row.try_get("recorded_at")?,
+                reason: row.try_get("reason")?,
+                correlation_id: row.try_get("correlation_id")?,
+                causation_id: row.try_get("causation_id")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,25 @@
+//! What keeping read models can fail with.
+
+use carelog_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("event store: {0}")]
+    Store(#[from] StoreError),
+    #[error("read-model database: {0}")]
+    Database(String),
+    /// Another runner (or a rebuild's swap) moved this generation's checkpoint: reload and resume.
+    #[error("the checkpoint of generation {generation} moved under this runner")]
+    StaleCheckpoint { generation: i64 },
+    /// An event the views cannot fold: the projection stops rather than serve a wrong record.
+    #[error("event at position {position} cannot be folded: {reason}")]
+    Unfoldable { position: u64, reason: String },
+    #[error("read-model data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for ProjectionError {
+    fn from(error: sqlx::Error) -> Self {
+        ProjectionError::Database(error.to_string())
+    }
+}

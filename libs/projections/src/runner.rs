@@ -1,0 +1,156 @@
+//! The projection runner: follows the log and folds it into the read models, committing each batch
+//! with its checkpoint in one transaction. A crash mid-batch rolls the batch back and the runner
+//! resumes from the last committed checkpoint: no event is lost or applied twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use carelog_store::{EventStore, LogFilter, Position, RecordedEvent, SubscriptionItem};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use crate::ProjectionError;
+use crate::fold::{fold, touched};
+use crate::persist::{BatchWrite, Generation, ReadModels};
+
+/// The projection that keeps the episode views, ledgers and audit trail.
+pub const RECORDS: &str = "records";
+
+/// Most events folded per transaction.
+const BATCH: usize = 500;
+
+/// Progress of a catch-up or rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub checkpoint: u64,
+    pub head: u64,
+    pub applied: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Runner {
+    store: Arc<dyn EventStore>,
+    models: ReadModels,
+}
+
+impl Runner {
+    pub async fn new(store: Arc<dyn EventStore>) -> Result<Self, ProjectionError> {
+        let models = ReadModels::open(store.database()).await?;
+        Ok(Self { store, models })
+    }
+
+    pub fn models(&self) -> &ReadModels {
+        &self.models
+    }
+
+    /// Keeps the live generation up to date until `stop` flips to true. `checkpoints` learns every
+    /// committed checkpoint (for lag metrics and for readers that wait for their own writes).
+    pub async fn run_live(
+        &self,
+        mut stop: watch::Receiver<bool>,
+        checkpoints: watch::Sender<u64>,
+    ) -> Result<(), ProjectionError> {
+        loop {
+            let generation = self.models.live(RECORDS).await?;
+            checkpoints.send_replace(generation.checkpoint);
+            let followed = self.follow(generation, None, |p| {
+                checkpoints.send_replace(p.checkpoint);
+            });
+            tokio::select! {
+                _ = stop.wait_for(|stopped| *stopped) => return Ok(()),
+                outcome = followed => match outcome {
+                    Err(ProjectionError::StaleCheckpoint { .. }) => continue,
+                    Err(error) => return Err(error),
+                    Ok(_) => continue,
+                },
+            }
+        }
+    }
+
+    /// Folds everything up to the current head into `generation`, reporting progress, and returns
+    /// how many events it applied and how long it took.
+    pub async fn catch_up(
+        &self,
+        generation: Generation,
+        progress: impl FnMut(Progress),
+    ) -> Result<(u64, std::time::Duration), ProjectionError> {
+        let started = Instant::now();
+        let head = self.store.head_position().await?.0;
+        let applied = self.follow(generation, Some(head), progress).await?;
+        Ok((applied, started.elapsed()))
+    }
+
+    /// Rebuilds the read models from position 0 into a new generation while the live one keeps
+    /// serving, then swaps it in.
+    pub async fn rebuild(
+        &self,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<(u64, std::time::Duration), ProjectionError> {
+        let started = Instant::now();
+        let generation = self.models.start_rebuild(RECORDS).await?;
+        let (applied, _) = self.catch_up(generation, &mut progress).await?;
+        // Events committed during the rebuild: one more pass, then swap.
+        let checkpoint = self.models.checkpoint(generation.id).await?;
+        let (more, _) = self.catch_up(Generation { id: generation.id, checkpoint }, &mut progress).await?;
+        self.models.swap(RECORDS, generation.id).await?;
+        Ok((applied + more, started.elapsed()))
+    }
+
+    /// Follows the log from the generation's checkpoint; with `until`, returns once it is reached.
+    async fn follow(
+        &self,
+        generation: Generation,
+        until: Option<u64>,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<u64, ProjectionError> {
+        let mut checkpoint = generation.checkpoint;
+        let mut applied = 0;
+        if until.is_some_and(|target| checkpoint >= target) {
+            return Ok(0);
+        }
+        let mut subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
+        let mut batch: Vec<RecordedEvent> = Vec::new();
+        while let Some(item) = subscription.next().await {
+            let flush_to = match item? {
+                SubscriptionItem::Event(event) => {
+                    let position = event.position.0;
+                    batch.push(*event);
+                    let reached = until.is_some_and(|target| position >= target);
+                    (batch.len() >= BATCH || reached).then_some(position)
+                }
+                SubscriptionItem::CaughtUp(position) => Some(position.0),
+            };
+            let Some(to) = flush_to else { continue };
+            if to > checkpoint {
+                applied += batch.len() as u64;
+                self.commit(generation.id, checkpoint, to, &batch).await?;
+                checkpoint = to;
+                batch.clear();
+                let head = until.unwrap_or(to);
+                progress(Progress { checkpoint, head, applied });
+            }
+            if until.is_some_and(|target| checkpoint >= target) {
+                return Ok(applied);
+            }
+        }
+        Ok(applied)
+    }
+
+    async fn commit(
+        &self,
+        generation: i64,
+        from: u64,
+        to: u64,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut loaded = HashMap::new();
+        for (kind, keys) in touched(events) {
+            for (key, doc) in self.models.load(generation, kind, &keys).await? {
+                loaded.insert((kind, key), doc);
+            }
+        }
+        let (docs, audit) = fold(loaded, events)?;
+        self.models.commit(&BatchWrite { generation, from, to, docs, audit }).await
+    }
+}

@@ -1,0 +1,123 @@
+//! Proto ⇄ read-side values.
+
+use carelog_platform::parse::{self, Fields};
+use carelog_platform::{FieldViolation, ServiceError};
+use carelog_projections::ProjectionError;
+use carelog_projections::persist::{AuditQuery, AuditRow};
+use carelog_proto::v1 as proto;
+use carelog_store::{RecordedEvent, VerifyReport};
+use uuid::Uuid;
+
+pub fn not_found(what: &'static str, id: &str) -> ServiceError {
+    ServiceError::NotFound { what, id: id.to_owned() }
+}
+
+pub fn projection_failed(error: ProjectionError) -> ServiceError {
+    tracing::error!(%error, "read-model query failed");
+    ServiceError::Store(carelog_store::StoreError::Unavailable(format!("read models: {error}")))
+}
+
+/// A required UUID field, normalised to its canonical text.
+pub fn id(field: &str, value: &str) -> Result<String, ServiceError> {
+    parse::uuid(field, value).map(|id| id.to_string()).map_err(ServiceError::from)
+}
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+
+pub fn audit_query(r: &proto::ListAuditTrailRequest) -> Result<AuditQuery, ServiceError> {
+    let mut f = Fields::default();
+    let optional_id = |f: &mut Fields, field: &str, raw: &str| -> Option<String> {
+        f.take(field, parse::optional_uuid(field, raw)).flatten().map(|id| id.to_string())
+    };
+    let client = optional_id(&mut f, "client_id", &r.client_id);
+    let actor_id = optional_id(&mut f, "actor_id", &r.actor_id);
+    let correlation_id = optional_id(&mut f, "correlation_id", &r.correlation_id);
+    let recorded_from = f.take("recorded_from", parse::optional_timestamp("recorded_from", r.recorded_from.as_ref()));
+    let recorded_to = f.take("recorded_to", parse::optional_timestamp("recorded_to", r.recorded_to.as_ref()));
+    let limit = match r.page_size {
+        0 => Some(DEFAULT_PAGE),
+        n @ 1..=MAX_PAGE => Some(n),
+        _ => {
+            f.violation("page_size", format!("must be 1 to {MAX_PAGE}"));
+            None
+        }
+    };
+    let after = if r.page_token.is_empty() {
+        Some(0)
+    } else {
+        f.take(
+            "page_token",
+            r.page_token
+                .parse::<u64>()
+                .map_err(|_| FieldViolation::new("page_token", "is not a token from a previous reply")),
+        )
+    };
+    if r.event_types.iter().any(|t| t.trim().is_empty()) {
+        f.violation("event_types", "must not contain empty names");
+    }
+    f.finish(|| {
+        Some(AuditQuery {
+            client: client.clone(),
+            actor_id: actor_id.clone(),
+            event_types: r.event_types.clone(),
+            correlation_id: correlation_id.clone(),
+            recorded_from: recorded_from?,
+            recorded_to: recorded_to?,
+            after: after?,
+            limit: limit?,
+        })
+    })
+}
+
+pub fn audit_entry(row: AuditRow) -> proto::AuditEntry {
+    proto::AuditEntry {
+        position: row.position,
+        stream: row.stream,
+        revision: row.revision,
+        event_type: row.event_type,
+        actor_id: row.actor_id,
+        actor_role: row.actor_role,
+        occurred_at: Some(parse::to_timestamp(row.occurred_at)),
+        recorded_at: Some(parse::to_timestamp(row.recorded_at)),
+        reason: row.reason.unwrap_or_default(),
+        correlation_id: row.correlation_id,
+        causation_id: row.causation_id.unwrap_or_default(),
+        client_id: row.client.unwrap_or_default(),
+    }
+}
+
+pub fn envelope(event: &RecordedEvent) -> proto::EventEnvelope {
+    let m = &event.metadata;
+    proto::EventEnvelope {
+        event_id: event.event_id.to_string(),
+        stream: event.stream.to_string(),
+        revision: event.revision,
+        position: event.position.0,
+        event_type: event.event_type.clone(),
+        schema_version: event.schema_version,
+        data_json: event.data.to_string(),
+        actor: Some(proto::Actor { id: m.actor.id.clone(), role: m.actor.role.clone() }),
+        occurred_at: Some(parse::to_timestamp(m.occurred_at)),
+        recorded_at: Some(parse::to_timestamp(event.recorded_at)),
+        correlation_id: m.correlation_id.to_string(),
+        causation_id: m.causation_id.map(|c: Uuid| c.to_string()).unwrap_or_default(),
+        trace_id: m.trace_id.clone().unwrap_or_default(),
+        reason: m.reason.clone().unwrap_or_default(),
+        prev_hash: event.prev_hash.to_hex(),
+        hash: event.hash.to_hex(),
+    }
+}
+
+pub fn verify_reply(report: &VerifyReport) -> proto::VerifyReply {
+    proto::VerifyReply {
+        intact: report.is_intact(),
+        events_checked: report.events_checked,
+        streams_checked: report.streams_checked,
+        breaks: report
+            .problems
+            .iter()
+            .map(|p| proto::ChainBreak { position: p.position.0, stream: p.stream.clone(), description: p.to_string() })
+            .collect(),
+    }
+}

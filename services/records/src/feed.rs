@@ -1,0 +1,87 @@
+//! `Subscribe`: the log as a server stream for connectors. The store subscription is pulled, so a
+//! slow reader only slows its own feed; a reader stalled past `STALL` is told to resume from its
+//! last safe position rather than being dropped silently.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use carelog_platform::parse;
+use carelog_proto::v1 as proto;
+use carelog_store::{EventStore, LogFilter, Position, SubscriptionItem};
+use futures::{Stream, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::convert::envelope;
+
+/// Items buffered for a reader before the feed waits for it.
+const BUFFER: usize = 256;
+/// A reader that accepts nothing for this long is cut off with a resume position.
+const STALL: Duration = Duration::from_secs(60);
+
+pub type Feed = std::pin::Pin<Box<dyn Stream<Item = Result<proto::SubscribeReply, Status>> + Send>>;
+
+pub fn start(store: Arc<dyn EventStore>, after: Position, filter: LogFilter, heartbeat: Duration) -> Feed {
+    let (items, buffered) = mpsc::channel(BUFFER);
+    let (fail, failure) = oneshot::channel::<Status>();
+    tokio::spawn(async move {
+        if let Err(status) = pump(store, after, filter, heartbeat, &items).await {
+            let _ = fail.send(status);
+        }
+    });
+    // The failure (if any) arrives after everything already buffered.
+    let tail = futures::stream::once(failure).filter_map(|outcome| async move { outcome.ok().map(Err) });
+    Box::pin(ReceiverStream::new(buffered).map(Ok).chain(tail))
+}
+
+async fn pump(
+    store: Arc<dyn EventStore>,
+    after: Position,
+    filter: LogFilter,
+    heartbeat: Duration,
+    items: &mpsc::Sender<proto::SubscribeReply>,
+) -> Result<(), Status> {
+    let mut subscription = store.subscribe(after, filter);
+    let mut safe = after;
+    let mut ticker = tokio::time::interval(heartbeat);
+    ticker.reset();
+    loop {
+        let reply = tokio::select! {
+            item = subscription.next() => match item {
+                None => return Ok(()),
+                Some(Err(error)) => {
+                    return Err(Status::unavailable(format!("{error}; resume with after_position = {safe}")));
+                }
+                Some(Ok(SubscriptionItem::Event(event))) => {
+                    safe = event.position;
+                    ticker.reset();
+                    proto::subscribe_reply::Item::Event(envelope(&event))
+                }
+                Some(Ok(SubscriptionItem::CaughtUp(position))) => {
+                    safe = position;
+                    ticker.reset();
+                    heartbeat_item(position)
+                }
+            },
+            _ = ticker.tick() => heartbeat_item(safe),
+        };
+        match items.send_timeout(proto::SubscribeReply { item: Some(reply) }, STALL).await {
+            Ok(()) => {}
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => return Ok(()),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                return Err(Status::resource_exhausted(format!(
+                    "the subscriber read nothing for {} s; resume with after_position = {safe}",
+                    STALL.as_secs()
+                )));
+            }
+        }
+    }
+}
+
+fn heartbeat_item(position: Position) -> proto::subscribe_reply::Item {
+    proto::subscribe_reply::Item::Heartbeat(proto::Heartbeat {
+        position: position.0,
+        at: Some(parse::to_timestamp(chrono::Utc::now())),
+    })
+}

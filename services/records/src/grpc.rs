@@ -1,0 +1,164 @@
+//! The tonic service: parse, ask, answer.
+
+use std::time::Duration;
+
+use carelog_platform::parse::{self, Fields};
+use carelog_platform::{ServiceError, actor_from};
+use carelog_proto::v1 as proto;
+use carelog_proto::v1::records_service_server::RecordsService;
+use carelog_store::{LogFilter, Position};
+use tonic::{Request, Response, Status};
+
+use crate::convert::{self, id};
+use crate::feed::{self, Feed};
+use crate::queries::Queries;
+
+#[derive(Debug, Clone)]
+pub struct Records {
+    queries: Queries,
+}
+
+impl Records {
+    pub fn new(queries: Queries) -> Self {
+        Self { queries }
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, ServiceError> {
+    serde_json::to_string(value).map_err(|e| ServiceError::Decode(e.to_string()))
+}
+
+#[tonic::async_trait]
+impl RecordsService for Records {
+    async fn get_episode(
+        &self,
+        request: Request<proto::GetEpisodeRequest>,
+    ) -> Result<Response<proto::EpisodeReply>, Status> {
+        actor_from(request.metadata())?;
+        let r = request.get_ref();
+        let client = id("client_id", &r.client_id)?;
+        let found = self.queries.episode(&client, r.min_position).await?;
+        Ok(Response::new(proto::EpisodeReply {
+            client_id: client,
+            position: found.position,
+            last_event_position: found.last_event_position,
+            view_json: found.view.to_string(),
+        }))
+    }
+
+    async fn get_episode_as_of(
+        &self,
+        request: Request<proto::GetEpisodeAsOfRequest>,
+    ) -> Result<Response<proto::EpisodeReply>, Status> {
+        use proto::get_episode_as_of_request::AsOf;
+        actor_from(request.metadata())?;
+        let r = request.get_ref();
+        let client = id("client_id", &r.client_id)?;
+        let position = match &r.as_of {
+            None => return Err(ServiceError::invalid("as_of", "give a position or a recorded_at time").into()),
+            Some(AsOf::Position(position)) => *position,
+            Some(AsOf::RecordedAt(time)) => {
+                let time = parse::timestamp("as_of.recorded_at", Some(time)).map_err(ServiceError::from)?;
+                self.queries.position_at(time).await?
+            }
+        };
+        let found = self.queries.episode_as_of(&client, position).await?;
+        Ok(Response::new(proto::EpisodeReply {
+            client_id: client,
+            position: found.position,
+            last_event_position: found.last_event_position,
+            view_json: to_json(&found.view)?,
+        }))
+    }
+
+    async fn list_audit_trail(
+        &self,
+        request: Request<proto::ListAuditTrailRequest>,
+    ) -> Result<Response<proto::ListAuditTrailReply>, Status> {
+        actor_from(request.metadata())?;
+        let query = convert::audit_query(request.get_ref())?;
+        let rows = self.queries.audit(&query).await?;
+        let next_page_token = match rows.last() {
+            Some(last) if rows.len() == query.limit as usize => last.position.to_string(),
+            _ => String::new(),
+        };
+        let entries = rows.into_iter().map(convert::audit_entry).collect();
+        Ok(Response::new(proto::ListAuditTrailReply { entries, next_page_token }))
+    }
+
+    async fn get_caseload(
+        &self,
+        request: Request<proto::GetCaseloadRequest>,
+    ) -> Result<Response<proto::CaseloadReply>, Status> {
+        actor_from(request.metadata())?;
+        let clinician = id("clinician_id", &request.get_ref().clinician_id)?;
+        let (client_ids, alerts, position) = self.queries.caseload(&clinician, chrono::Utc::now()).await?;
+        Ok(Response::new(proto::CaseloadReply {
+            clinician_id: clinician,
+            client_ids,
+            alert_count: alerts.len() as u32,
+            alerts_json: to_json(&alerts)?,
+            position,
+        }))
+    }
+
+    async fn get_ledger(
+        &self,
+        request: Request<proto::GetLedgerRequest>,
+    ) -> Result<Response<proto::LedgerReply>, Status> {
+        actor_from(request.metadata())?;
+        let r = request.get_ref();
+        let mut f = Fields::default();
+        let account = f.take("account_id", parse::uuid("account_id", &r.account_id));
+        let today = if r.aging_date.is_empty() {
+            Some(chrono::Utc::now().date_naive())
+        } else {
+            f.take("aging_date", parse::date("aging_date", &r.aging_date))
+        };
+        let (account, today) = f.finish(|| Some((account?, today?)))?;
+        let (ledger, aging, position) = self.queries.ledger(&account.to_string(), today, r.min_position).await?;
+        let mut body = serde_json::to_value(&ledger).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        if let Some(object) = body.as_object_mut() {
+            object.insert("aging".into(), aging);
+        }
+        Ok(Response::new(proto::LedgerReply {
+            account_id: account.to_string(),
+            balance_cents: ledger.balance.cents(),
+            ledger_json: body.to_string(),
+            position,
+        }))
+    }
+
+    type SubscribeStream = Feed;
+
+    async fn subscribe(&self, request: Request<proto::SubscribeRequest>) -> Result<Response<Feed>, Status> {
+        actor_from(request.metadata())?;
+        let r = request.into_inner();
+        let head = self.queries.store().head_position().await.map_err(ServiceError::from)?;
+        if r.after_position > head.0 {
+            let message = format!("{} lies beyond the log's head {}", r.after_position, head.0);
+            return Err(ServiceError::invalid("after_position", message).into());
+        }
+        let heartbeat = match r.heartbeat_seconds {
+            0 => 15,
+            s @ 1..=300 => s,
+            _ => return Err(ServiceError::invalid("heartbeat_seconds", "must be 1 to 300").into()),
+        };
+        let filter = LogFilter { categories: r.categories, event_types: r.event_types };
+        let feed = feed::start(
+            std::sync::Arc::clone(self.queries.store()),
+            Position(r.after_position),
+            filter,
+            Duration::from_secs(u64::from(heartbeat)),
+        );
+        Ok(Response::new(feed))
+    }
+
+    async fn verify(&self, request: Request<proto::VerifyRequest>) -> Result<Response<proto::VerifyReply>, Status> {
+        actor_from(request.metadata())?;
+        let r = request.get_ref();
+        let client = if r.client_id.is_empty() { None } else { Some(id("client_id", &r.client_id)?) };
+        let report = self.queries.verify(client.as_deref()).await?;
+        Ok(Response::new(convert::verify_reply(&report)))
+    }
+}

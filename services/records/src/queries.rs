@@ -1,0 +1,187 @@
+//! The read side's questions, answered from the live read models or by replaying the log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use carelog_platform::ServiceError;
+use carelog_projections::persist::{AuditQuery, AuditRow, DocKind, ReadModels};
+use carelog_projections::{EpisodeView, LedgerView, RECORDS, caseload_alerts};
+use carelog_store::{EventStore, LogQuery, Position, VerifyReport, VerifyScope};
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::watch;
+
+use crate::convert::{not_found, projection_failed};
+
+/// Events read per page while replaying a client's record.
+const REPLAY_PAGE: usize = 1000;
+/// Longest wait for the read model to reach a caller's own write.
+const READ_YOUR_WRITES: Duration = Duration::from_secs(5);
+
+/// A view and the log position it reflects.
+#[derive(Debug, Clone)]
+pub struct Reflected<T> {
+    pub view: T,
+    pub position: u64,
+    pub last_event_position: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Queries {
+    store: Arc<dyn EventStore>,
+    models: ReadModels,
+    checkpoints: watch::Receiver<u64>,
+}
+
+impl Queries {
+    pub fn new(store: Arc<dyn EventStore>, models: ReadModels, checkpoints: watch::Receiver<u64>) -> Self {
+        Self { store, models, checkpoints }
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// The client's current record; with `min_position`, waits until the read model has folded it.
+    pub async fn episode(&self, client: &str, min_position: u64) -> Result<Reflected<serde_json::Value>, ServiceError> {
+        let checkpoint = self.wait_for(min_position).await?;
+        let doc = self
+            .models
+            .live_doc(RECORDS, DocKind::Episode, client)
+            .await
+            .map_err(projection_failed)?
+            .ok_or_else(|| not_found("client", client))?;
+        Ok(Reflected { view: doc.body, position: checkpoint.max(doc.position), last_event_position: doc.position })
+    }
+
+    async fn wait_for(&self, position: u64) -> Result<u64, ServiceError> {
+        let mut checkpoints = self.checkpoints.clone();
+        if position == 0 {
+            return Ok(*checkpoints.borrow());
+        }
+        let reached = tokio::time::timeout(READ_YOUR_WRITES, checkpoints.wait_for(|c| *c >= position)).await;
+        match reached {
+            Ok(Ok(checkpoint)) => Ok(*checkpoint),
+            _ => Err(ServiceError::Store(carelog_store::StoreError::Unavailable(format!(
+                "the read model has not reached position {position} within {} s; retry",
+                READ_YOUR_WRITES.as_secs()
+            )))),
+        }
+    }
+
+    /// The client's record as it stood at `position` (inclusive), replayed from the log with the same
+    /// fold the live read model uses — so it equals what the live view showed at that position.
+    pub async fn episode_as_of(&self, client: &str, position: u64) -> Result<Reflected<EpisodeView>, ServiceError> {
+        let head = self.store.head_position().await?.0;
+        if position > head {
+            return Err(ServiceError::invalid(
+                "as_of.position",
+                format!("{position} lies beyond the log's head {head}"),
+            ));
+        }
+        let mut view = EpisodeView::default();
+        let mut from = Position(1);
+        let mut last_event_position = 0;
+        loop {
+            let query =
+                LogQuery { from, up_to: Some(Position(position)), filter: Default::default(), limit: REPLAY_PAGE };
+            let events = self.store.read_client(client, &query).await?;
+            for event in &events {
+                view.apply(event).map_err(|e| ServiceError::Decode(e.to_string()))?;
+                last_event_position = event.position.0;
+            }
+            match events.last() {
+                Some(last) if events.len() == REPLAY_PAGE => from = last.position.next(),
+                _ => break,
+            }
+        }
+        if last_event_position == 0 {
+            return Err(not_found("client", client));
+        }
+        Ok(Reflected { view, position, last_event_position })
+    }
+
+    /// The position of the log as it stood at a recorded time.
+    pub async fn position_at(&self, time: DateTime<Utc>) -> Result<u64, ServiceError> {
+        Ok(self.store.position_at(time).await?.0)
+    }
+
+    pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, ServiceError> {
+        if let Some(client) = &query.client {
+            self.episode(client, 0).await?;
+        }
+        self.models.audit(RECORDS, query).await.map_err(projection_failed)
+    }
+
+    /// The clinician's clients and their alerts at `now`.
+    pub async fn caseload(
+        &self,
+        clinician: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<String>, Vec<serde_json::Value>, u64), ServiceError> {
+        let docs =
+            self.models.live_docs_owned_by(RECORDS, DocKind::Episode, clinician).await.map_err(projection_failed)?;
+        let mut clients = Vec::with_capacity(docs.len());
+        let mut alerts = Vec::new();
+        for doc in docs {
+            let view: EpisodeView =
+                serde_json::from_value(doc.body).map_err(|e| ServiceError::Decode(e.to_string()))?;
+            for alert in caseload_alerts(&view, now) {
+                let mut alert = serde_json::to_value(alert).map_err(|e| ServiceError::Decode(e.to_string()))?;
+                if let Some(object) = alert.as_object_mut() {
+                    object.insert("client_id".into(), doc.key.clone().into());
+                }
+                alerts.push(alert);
+            }
+            clients.push(doc.key);
+        }
+        Ok((clients, alerts, *self.checkpoints.borrow()))
+    }
+
+    /// The account's ledger with aging at `today`.
+    pub async fn ledger(
+        &self,
+        account: &str,
+        today: NaiveDate,
+        min_position: u64,
+    ) -> Result<(LedgerView, serde_json::Value, u64), ServiceError> {
+        self.wait_for(min_position).await?;
+        let key = format!("account-{account}");
+        let doc = self
+            .models
+            .live_doc(RECORDS, DocKind::Ledger, &key)
+            .await
+            .map_err(projection_failed)?
+            .ok_or_else(|| not_found("account", account))?;
+        let ledger: LedgerView = serde_json::from_value(doc.body).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        let aging = serde_json::to_value(ledger.aging(today)).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        Ok((ledger, aging, doc.position))
+    }
+
+    /// Verifies one client's streams, or the whole log.
+    pub async fn verify(&self, client: Option<&str>) -> Result<VerifyReport, ServiceError> {
+        let scope = match client {
+            None => VerifyScope::All,
+            Some(client) => {
+                let mut streams: Vec<String> = Vec::new();
+                let mut from = Position(1);
+                loop {
+                    let events = self.store.read_client(client, &LogQuery::from(from, REPLAY_PAGE)).await?;
+                    for event in &events {
+                        if !streams.contains(&event.stream.to_string()) {
+                            streams.push(event.stream.to_string());
+                        }
+                    }
+                    match events.last() {
+                        Some(last) if events.len() == REPLAY_PAGE => from = last.position.next(),
+                        _ => break,
+                    }
+                }
+                if streams.is_empty() {
+                    return Err(not_found("client", client));
+                }
+                VerifyScope::Streams(streams)
+            }
+        };
+        Ok(self.store.verify(&scope, &|_| {}).await?)
+    }
+}
