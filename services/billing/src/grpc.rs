@@ -1,0 +1,99 @@
+//! The tonic service: parse, then run. Nothing about billing is decided here.
+
+use std::sync::Arc;
+
+use carelog_platform::{CommandMeta, ServiceError, actor_from};
+use carelog_proto::v1 as proto;
+use carelog_proto::v1::billing_service_server::BillingService;
+use carelog_store::EventStore;
+use tonic::{Request, Response, Status};
+
+use crate::commands;
+use crate::config::BillingConfig;
+use crate::convert::{self, AccountRequest};
+
+/// The BillingService over one event store and one practice's billing configuration.
+#[derive(Debug, Clone)]
+pub struct Billing {
+    store: Arc<dyn EventStore>,
+    config: Arc<BillingConfig>,
+}
+
+impl Billing {
+    pub fn new(store: Arc<dyn EventStore>, config: BillingConfig) -> Self {
+        Self { store, config: Arc::new(config) }
+    }
+
+    async fn handle<R>(
+        &self,
+        request: Request<R>,
+        context: impl Fn(&R) -> Option<&proto::CommandContext>,
+        parse: impl Fn(&R, &CommandMeta) -> Result<AccountRequest, ServiceError>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        let actor = actor_from(request.metadata())?;
+        let body = request.get_ref();
+        let meta = CommandMeta::parse(context(body), actor, chrono::Utc::now())?;
+        let parsed = parse(body, &meta)?;
+        let receipt = commands::run(&self.store, &self.config, &meta, parsed).await?;
+        Ok(Response::new(receipt))
+    }
+}
+
+#[tonic::async_trait]
+impl BillingService for Billing {
+    async fn open_account(
+        &self,
+        request: Request<proto::OpenAccountRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::open_account).await
+    }
+
+    async fn create_charge(
+        &self,
+        request: Request<proto::CreateChargeRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::create_charge).await
+    }
+
+    async fn submit_claim(
+        &self,
+        request: Request<proto::SubmitClaimRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::submit_claim).await
+    }
+
+    async fn reject_claim(
+        &self,
+        request: Request<proto::RejectClaimRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::reject_claim).await
+    }
+
+    async fn post_remittance(
+        &self,
+        request: Request<proto::PostRemittanceRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::post_remittance).await
+    }
+
+    async fn receive_payment(
+        &self,
+        request: Request<proto::ReceivePaymentRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::receive_payment).await
+    }
+
+    async fn write_off(
+        &self,
+        request: Request<proto::WriteOffRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::write_off).await
+    }
+
+    async fn issue_superbill(
+        &self,
+        request: Request<proto::IssueSuperbillRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::issue_superbill).await
+    }
+}
