@@ -5,4 +5,5 @@ mod billing;
 mod episode;
 mod intake;
 mod planning;
+mod records;
 mod sessions;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use carelog_proto::v1::CommandContext;
 use carelog_proto::v1::billing_service_client::BillingServiceClient;
 use carelog_proto::v1::intake_service_client::IntakeServiceClient;
+use carelog_proto::v1::records_service_client::RecordsServiceClient;
 use carelog_proto::v1::session_service_client::SessionServiceClient;
 use carelog_proto::v1::treatment_planning_service_client::TreatmentPlanningServiceClient;
 use carelog_store::{EventStore, PostgresOptions, PostgresStore, SqliteStore};
@@ -111,6 +112,40 @@ impl TestApp {
 
     pub fn billing(&self, caller: &Caller) -> BillingServiceClient<Authed> {
         BillingServiceClient::with_interceptor(self.channel.clone(), CallerHeaders(caller.clone()))
+    }
+
+    pub fn records(&self, caller: &Caller) -> RecordsServiceClient<Authed> {
+        RecordsServiceClient::with_interceptor(self.channel.clone(), CallerHeaders(caller.clone()))
+    }
+
+    /// Stops the server (and with it the live projection) but keeps the store for inspection.
+    pub async fn stop_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("server stopped cleanly");
+        }
+    }
+
+    /// Runs SQL behind the services' back, with the guards that keep events immutable switched off:
+    /// what an attacker with database access could do.
+    pub async fn tamper(&self, sql: &str) {
+        match self.store.database() {
+            carelog_store::Database::Sqlite(pool) => {
+                for trigger in ["events_no_update", "events_no_delete"] {
+                    let drop = format!("DROP TRIGGER IF EXISTS {trigger}");
+                    sqlx::query(AssertSqlSafe(drop)).execute(&pool).await.expect("drop trigger");
+                }
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&pool).await.expect("tamper");
+            }
+            carelog_store::Database::Postgres(pool) => {
+                let mut tx = pool.begin().await.expect("begin");
+                sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("alter");
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await.expect("tamper");
+                tx.commit().await.expect("commit");
+            }
+        }
     }
 
     /// A channel without caller headers.

@@ -14,7 +14,7 @@ use crate::error::{FieldViolation, ServiceError};
 use crate::parse;
 
 /// Attempts of a command whose caller gave no expected revision, when other writers keep winning.
-const MAX_ATTEMPTS: usize = 5;
+const MAX_ATTEMPTS: usize = 8;
 const MAX_REASON_LEN: usize = 2000;
 
 /// Maps a command id to its events' ids: a retried command produces the same ids, so the store
@@ -138,6 +138,12 @@ pub async fn execute<A: Aggregate>(
     let mut attempt = 0;
     loop {
         attempt += 1;
+        if attempt > 1 {
+            // Jittered backoff: writers that collided should not collide again in lockstep.
+            let ceiling = 2_u64.pow(attempt.min(6) as u32);
+            let pause = rand::random_range(0..=ceiling);
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
         if let Some(receipt) = already_applied(store, stream, meta).await? {
             return Ok(receipt);
         }

@@ -1,0 +1,200 @@
+//! The episode view, as-of replay, caseload and ledger.
+
+use carelog_blackbox::{Caller, TestApp, assert_invalid_field, assert_rejected, on_both_backends};
+use carelog_proto::v1 as proto;
+use serde_json::Value;
+use tonic::Code;
+use uuid::Uuid;
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+async fn the_episode_view_after_the_demo_matches_its_events(app: &TestApp) {
+    let outcome = carelog::demo::run(app.channel(), |_, _| {}).await.expect("demo");
+    let mut records = app.records(&Caller::new("auditor"));
+    let reply = records
+        .get_episode(proto::GetEpisodeRequest {
+            client_id: outcome.client_id.clone(),
+            min_position: outcome.last_position(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let view = json(&reply.view_json);
+    assert_eq!(reply.position, outcome.last_position());
+    assert_eq!(view["client_id"], outcome.client_id.as_str());
+    assert_eq!(view["demographics"]["legal_name"], "Alexandra Maria Reyes");
+    assert_eq!(view["consents"].as_array().unwrap().len(), 3);
+    assert!(view["consents"].as_array().unwrap().iter().all(|c| c["revoked"].is_null()));
+    let totals: Vec<i64> =
+        view["assessments"].as_array().unwrap().iter().map(|a| a["total"].as_i64().unwrap()).collect();
+    assert_eq!(totals, [12, 12]);
+    assert_eq!(view["diagnoses"][0]["code"], "F41.1");
+    let sessions = view["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 7);
+    assert_eq!(sessions.iter().filter(|s| !s["held"].is_null()).count(), 6);
+    assert_eq!(sessions.iter().filter(|s| !s["no_show"].is_null()).count(), 1);
+    assert!(sessions.iter().filter(|s| !s["held"].is_null()).all(|s| !s["note"].is_null()));
+    let addenda: Vec<&Value> =
+        sessions.iter().flat_map(|s| s["note"]["addenda"].as_array().into_iter().flatten()).collect();
+    assert_eq!(addenda.len(), 1);
+    assert_eq!(addenda[0]["kind"], "late_entry");
+    assert_eq!(view["billing"]["charges"], 6);
+    assert_eq!(view["billing"]["balance"], 0);
+    assert!(!view["episodes"][0]["closed"].is_null());
+    // Field by field against the stored events: every held session's minutes and modality.
+    let events = app
+        .store
+        .read_client(&outcome.client_id, &carelog_store::LogQuery::from(carelog_store::Position(1), 1000))
+        .await
+        .unwrap();
+    for held in events.iter().filter(|e| e.event_type == "SessionHeld") {
+        let session = sessions
+            .iter()
+            .find(|s| format!("session-{}", s["session_id"].as_str().unwrap()) == held.stream.as_str())
+            .unwrap();
+        assert_eq!(session["held"]["actual_minutes"], held.data["actual_minutes"]);
+        assert_eq!(session["held"]["modality"], held.data["modality"]);
+    }
+    assert_eq!(view["last_position"], events.last().unwrap().position.0);
+    let ledger = records
+        .get_ledger(proto::GetLedgerRequest {
+            account_id: outcome.account_id.clone(),
+            aging_date: String::new(),
+            min_position: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ledger.balance_cents, 0);
+    assert_eq!(json(&ledger.ledger_json)["charges"].as_array().unwrap().len(), 6);
+    let caseload = records
+        .get_caseload(proto::GetCaseloadRequest { clinician_id: outcome.clinician_id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(caseload.client_ids, std::slice::from_ref(&outcome.client_id));
+    assert_eq!(caseload.alert_count, 0, "{}", caseload.alerts_json);
+}
+
+/// The record as of each step equals the live view captured right after that step.
+async fn as_of_each_step_equals_the_live_view_then(app: &TestApp) {
+    let (client, positions) = crate::records::short_intake_capturing(app).await;
+    let mut records = app.records(&Caller::new("auditor"));
+    for (position, live) in positions {
+        let as_of = records
+            .get_episode_as_of(proto::GetEpisodeAsOfRequest {
+                client_id: client.clone(),
+                as_of: Some(proto::get_episode_as_of_request::AsOf::Position(position)),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(as_of.position, position);
+        assert_eq!(json(&as_of.view_json), live, "as of position {position}");
+    }
+    let trail = records
+        .list_audit_trail(proto::ListAuditTrailRequest { client_id: client.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let revoked = trail.entries.iter().find(|e| e.event_type == "ConsentRevoked").unwrap();
+    assert_eq!(revoked.reason, "client asked to pause treatment");
+    let by_time = records
+        .get_episode_as_of(proto::GetEpisodeAsOfRequest {
+            client_id: client.clone(),
+            as_of: Some(proto::get_episode_as_of_request::AsOf::RecordedAt(revoked.recorded_at.unwrap())),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_time.position, revoked.position);
+    assert!(!json(&by_time.view_json)["consents"][0]["revoked"].is_null());
+}
+
+async fn bad_reads_are_refused_with_the_field_at_fault(app: &TestApp) {
+    let (client, positions) = crate::records::short_intake(app).await;
+    let mut records = app.records(&Caller::new("auditor"));
+    let unknown = Uuid::now_v7().to_string();
+    let err = records
+        .get_episode(proto::GetEpisodeRequest { client_id: unknown.clone(), min_position: 0 })
+        .await
+        .unwrap_err();
+    assert_rejected(&err, Code::NotFound, "CLIENT_NOT_FOUND");
+    let err =
+        records.get_episode(proto::GetEpisodeRequest { client_id: "nope".into(), min_position: 0 }).await.unwrap_err();
+    assert_invalid_field(&err, "client_id");
+    let beyond = positions.last().unwrap() + 100;
+    let as_of =
+        |client_id: &str, as_of| proto::GetEpisodeAsOfRequest { client_id: client_id.to_owned(), as_of: Some(as_of) };
+    use proto::get_episode_as_of_request::AsOf;
+    let err = records.get_episode_as_of(as_of(&client, AsOf::Position(beyond))).await.unwrap_err();
+    assert_invalid_field(&err, "as_of.position");
+    let malformed = prost_types::Timestamp { seconds: 0, nanos: -5 };
+    let err = records.get_episode_as_of(as_of(&client, AsOf::RecordedAt(malformed))).await.unwrap_err();
+    assert_invalid_field(&err, "as_of.recorded_at");
+    let err = records.get_episode_as_of(as_of(&unknown, AsOf::Position(1))).await.unwrap_err();
+    assert_rejected(&err, Code::NotFound, "CLIENT_NOT_FOUND");
+    let err = records
+        .list_audit_trail(proto::ListAuditTrailRequest { page_size: 5000, ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_invalid_field(&err, "page_size");
+    let err =
+        records.subscribe(proto::SubscribeRequest { after_position: beyond, ..Default::default() }).await.unwrap_err();
+    assert_invalid_field(&err, "after_position");
+    let err = records
+        .get_ledger(proto::GetLedgerRequest { account_id: unknown, aging_date: "31/12/2026".into(), min_position: 0 })
+        .await
+        .unwrap_err();
+    assert_invalid_field(&err, "aging_date");
+}
+
+async fn the_audit_trail_pages_and_filters(app: &TestApp) {
+    let (client, positions) = crate::records::short_intake(app).await;
+    let (_other, _) = crate::records::short_intake(app).await;
+    let mut records = app.records(&Caller::new("auditor"));
+    records
+        .get_episode(proto::GetEpisodeRequest { client_id: client.clone(), min_position: app.event_count().await })
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = records
+            .list_audit_trail(proto::ListAuditTrailRequest {
+                client_id: client.clone(),
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.entries.iter().map(|e| e.position));
+        assert!(page.entries.iter().all(|e| e.client_id == client && !e.actor_id.is_empty()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let first_events: Vec<u64> = positions.clone();
+    assert!(first_events.iter().all(|p| seen.contains(p)), "{seen:?} vs {first_events:?}");
+    let revocations = records
+        .list_audit_trail(proto::ListAuditTrailRequest {
+            event_types: vec!["ConsentRevoked".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(revocations.entries.len(), 2);
+}
+
+on_both_backends!(
+    the_episode_view_after_the_demo_matches_its_events,
+    as_of_each_step_equals_the_live_view_then,
+    bad_reads_are_refused_with_the_field_at_fault,
+    the_audit_trail_pages_and_filters,
+);
