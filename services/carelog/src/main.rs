@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod demo_command;
+mod records_cli;
 mod verify;
 
 use std::process::ExitCode;
@@ -36,6 +37,38 @@ enum Command {
         #[command(flatten)]
         store: StoreArg,
     },
+    /// Prints a client's record (now, or as it stood at a log position or RFC 3339 time) as JSON.
+    Episode {
+        #[command(flatten)]
+        server: records_cli::ServerArg,
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Prints a client's audit trail: every event with who, when, why and its correlation id.
+    Audit {
+        #[command(flatten)]
+        server: records_cli::ServerArg,
+        #[arg(long)]
+        client: String,
+    },
+    /// Follows the log live (after a position), optionally filtered by category or event type.
+    Tail {
+        #[command(flatten)]
+        server: records_cli::ServerArg,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        #[arg(long = "type")]
+        types: Vec<String>,
+    },
+    /// Rebuilds the read models from position 0 beside the live ones, then swaps them in.
+    Rebuild {
+        #[command(flatten)]
+        store: StoreArg,
+    },
     /// Recomputes every hash chain; exits non-zero and names the broken stream and position if a row was altered.
     Verify(verify::VerifyArgs),
 }
@@ -49,6 +82,10 @@ async fn main() -> ExitCode {
         Command::Demo(args) => demo_command::run(args).await,
         Command::Migrate { store } => migrate(store).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Episode { server, client, as_of } => records_cli::episode(server, client, as_of).await,
+        Command::Audit { server, client } => records_cli::audit(server, client).await,
+        Command::Tail { server, from, categories, types } => records_cli::tail(server, from, categories, types).await,
+        Command::Rebuild { store } => records_cli::rebuild(store).await,
     };
     match outcome {
         Ok(code) => code,
@@ -71,7 +108,7 @@ async fn serve(store: StoreArg, listen: std::net::SocketAddr) -> anyhow::Result<
     let url = store.url()?;
     let opened = carelog_store::open(&url).await?;
     let server = carelog::app::start(opened, listen).await?;
-    eprintln!("carelog serving intake, planning, sessions and billing on {} (store {url})", server.addr);
+    eprintln!("carelog serving intake, planning, sessions, billing and records on {} (store {url})", server.addr);
     eprintln!("health: grpc.health.v1.Health; reflection: grpc.reflection.v1; stop with Ctrl-C");
     carelog_platform::server::shutdown_signal().await;
     server.stop().await?;

@@ -76,3 +76,32 @@ fn a_malformed_store_url_says_what_to_write() {
     assert_ne!(code, 0);
     assert!(out.contains("sqlite:PATH or postgres://"), "{out}");
 }
+
+/// The records commands against a running server, and a rebuild of its store from another process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_episode_audit_and_rebuild_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.db");
+    let store: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(SqliteStore::open(&path).await.unwrap());
+    let server = carelog::app::start(store, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
+    let outcome = carelog::demo::run(channel, |_, _| {}).await.unwrap();
+    let url = server.url();
+    let (code, out) = carelog(&["episode", "--server", &url, "--client", &outcome.client_id, "--as-of", "2"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("as of log position 2") && out.contains("\"legal_name\": \"Alexandra Maria Reyes\""), "{out}");
+    let (code, out) = carelog(&["episode", "--server", &url, "--client", &outcome.client_id, "--as-of", "tuesday"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("RFC 3339"), "{out}");
+    let (code, out) = carelog(&["audit", "--server", &url, "--client", &outcome.client_id]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ClientRegistered") && out.contains("EpisodeClosed"), "{out}");
+    let (code, out) = carelog(&["episode", "--server", &url, "--client", &uuid::Uuid::now_v7().to_string()]);
+    assert_ne!(code, 0);
+    assert!(out.contains("NotFound"), "{out}");
+    let store_url = format!("sqlite:{}", path.display());
+    let (code, out) = carelog(&["rebuild", "--store", &store_url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("{} events", outcome.last_position())) && out.contains("events/s"), "{out}");
+    server.stop().await.unwrap();
+}

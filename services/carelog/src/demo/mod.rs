@@ -27,6 +27,12 @@ pub struct As {
     role: &'static str,
 }
 
+impl As {
+    pub fn new(id: Uuid, role: &'static str) -> Self {
+        Self { id, role }
+    }
+}
+
 impl tonic::service::Interceptor for As {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         let bad = |_| tonic::Status::internal("header");

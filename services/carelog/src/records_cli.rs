@@ -1,0 +1,177 @@
+//! Operator commands over the RecordsService (`episode`, `audit`, `tail`) and on the store itself
+//! (`rebuild`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use carelog::demo::As;
+use carelog_platform::config::StoreArg;
+use carelog_proto::v1 as proto;
+use carelog_proto::v1::records_service_client::RecordsServiceClient;
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// Where the RecordsService runs and who is asking.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArg {
+    /// The Carelog server (all-in-one or carelog-records).
+    #[arg(long, env = "CARELOG_SERVER", default_value = "http://127.0.0.1:50051")]
+    server: String,
+    /// Your user id (a UUID), recorded with every read; default: a new id per invocation.
+    #[arg(long, env = "CARELOG_ACTOR")]
+    actor: Option<uuid::Uuid>,
+    /// Your role.
+    #[arg(long, env = "CARELOG_ROLE", default_value = "auditor")]
+    role: String,
+}
+
+impl ServerArg {
+    async fn records(&self) -> anyhow::Result<RecordsServiceClient<InterceptedService<Channel, As>>> {
+        let channel = Channel::from_shared(self.server.clone())
+            .context("--server must be a URL like http://127.0.0.1:50051")?
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach {}; is `carelog serve` running?", self.server))?;
+        let role: &'static str = match self.role.as_str() {
+            "intake" => "intake",
+            "clinician" => "clinician",
+            "supervisor" => "supervisor",
+            "biller" => "biller",
+            "connector" => "connector",
+            "admin" => "admin",
+            "auditor" => "auditor",
+            other => anyhow::bail!(
+                "--role {other:?}: use intake, clinician, supervisor, biller, auditor, connector or admin"
+            ),
+        };
+        Ok(RecordsServiceClient::with_interceptor(
+            channel,
+            As::new(self.actor.unwrap_or_else(uuid::Uuid::now_v7), role),
+        ))
+    }
+}
+
+/// `--as-of`: a log position or an RFC 3339 time.
+fn as_of(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::AsOf> {
+    use proto::get_episode_as_of_request::AsOf;
+    if let Ok(position) = raw.parse::<u64>() {
+        return Ok(AsOf::Position(position));
+    }
+    let time = DateTime::parse_from_rfc3339(raw)
+        .with_context(|| {
+            format!("--as-of {raw:?}: give a log position (e.g. 42) or an RFC 3339 time (e.g. 2026-11-21T09:30:00Z)")
+        })?
+        .with_timezone(&Utc);
+    Ok(AsOf::RecordedAt(carelog_platform::parse::to_timestamp(time)))
+}
+
+pub async fn episode(server: ServerArg, client: String, as_of_raw: Option<String>) -> anyhow::Result<ExitCode> {
+    let mut records = server.records().await?;
+    let reply = match as_of_raw {
+        None => records.get_episode(proto::GetEpisodeRequest { client_id: client, min_position: 0 }).await,
+        Some(raw) => {
+            let request = proto::GetEpisodeAsOfRequest { client_id: client, as_of: Some(as_of(&raw)?) };
+            records.get_episode_as_of(request).await
+        }
+    }
+    .map_err(status_error)?
+    .into_inner();
+    let view: serde_json::Value = serde_json::from_str(&reply.view_json)?;
+    eprintln!(
+        "client {} as of log position {} (last event {})",
+        reply.client_id, reply.position, reply.last_event_position
+    );
+    println!("{}", serde_json::to_string_pretty(&view)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn audit(server: ServerArg, client: String) -> anyhow::Result<ExitCode> {
+    let mut records = server.records().await?;
+    let mut token = String::new();
+    println!(
+        "{:>8}  {:<27}  {:<10}  {:<24}  {:<36}  reason",
+        "position", "recorded at", "role", "event", "correlation"
+    );
+    loop {
+        let page = records
+            .list_audit_trail(proto::ListAuditTrailRequest {
+                client_id: client.clone(),
+                page_size: 500,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        for e in &page.entries {
+            let recorded = e.recorded_at.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+            let recorded = recorded.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default();
+            println!(
+                "{:>8}  {recorded:<27}  {:<10}  {:<24}  {:<36}  {}",
+                e.position, e.actor_role, e.event_type, e.correlation_id, e.reason
+            );
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        token = page.next_page_token;
+    }
+}
+
+pub async fn tail(
+    server: ServerArg,
+    from: u64,
+    categories: Vec<String>,
+    types: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    let mut records = server.records().await?;
+    let request =
+        proto::SubscribeRequest { after_position: from, categories, event_types: types, heartbeat_seconds: 15 };
+    let mut feed = records.subscribe(request).await.map_err(status_error)?.into_inner();
+    while let Some(reply) = feed.message().await.map_err(status_error)? {
+        match reply.item {
+            Some(proto::subscribe_reply::Item::Event(e)) => {
+                let role = e.actor.as_ref().map(|a| a.role.as_str()).unwrap_or_default();
+                println!("{:>8}  {:<48} rev {:>3}  {:<24}  by {role}", e.position, e.stream, e.revision, e.event_type);
+            }
+            Some(proto::subscribe_reply::Item::Heartbeat(beat)) => {
+                eprintln!("  … caught up at position {}", beat.position)
+            }
+            None => {}
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn rebuild(store: StoreArg) -> anyhow::Result<ExitCode> {
+    let url = store.url()?;
+    let store = carelog_store::open(&url).await?;
+    let head = store.head_position().await?.0;
+    let runner = carelog_projections::Runner::new(Arc::clone(&store)).await?;
+    let bar = ProgressBar::new(head);
+    bar.set_style(
+        ProgressStyle::with_template("rebuilding {bar:40} {pos}/{len} events ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (applied, took) = runner
+        .rebuild(|p| {
+            bar.set_length(p.head.max(p.checkpoint));
+            bar.set_position(p.checkpoint);
+        })
+        .await
+        .context("rebuilding the read models; the live ones were left untouched")?;
+    bar.finish_and_clear();
+    let rate = applied as f64 / took.as_secs_f64().max(1e-9);
+    println!(
+        "{url}: read models rebuilt from position 0 and swapped in — {applied} events in {:.2} s ({rate:.0} events/s)",
+        took.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+}
