@@ -1,14 +1,33 @@
-//! Carelog SessionService: scheduling, held sessions, progress notes, addenda, psychotherapy notes, amendments, episode closure (not yet implemented: see issue 3).
+//! Carelog SessionService: one session of care (`session-{uuid}`): scheduling, the session held,
+//! cancelled or missed, its progress note (locked once signed; changed only by addenda and accepted
+//! HIPAA §164.526 amendments), psychotherapy notes in their own `psynote-{uuid}` streams, and
+//! closing the episode of care once every note is signed.
 
 #![forbid(unsafe_code)]
 
+pub mod commands;
+mod content;
+mod convert;
+pub mod episode;
+mod grpc;
+
 use std::sync::Arc;
 
+use carelog_proto::v1::session_service_server::SessionServiceServer;
 use carelog_store::EventStore;
 use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
+pub use grpc::Sessions;
+
+/// The service, ready to add to a tonic router.
+pub fn service(store: Arc<dyn EventStore>) -> SessionServiceServer<Sessions> {
+    SessionServiceServer::new(Sessions::new(store))
+}
+
 /// Adds this service to a router and marks it serving.
-pub fn mount(router: Router, _health: &HealthReporter, _store: Arc<dyn EventStore>) -> Router {
-    router
+pub fn mount(router: Router, health: &HealthReporter, store: Arc<dyn EventStore>) -> Router {
+    let health = health.clone();
+    tokio::spawn(async move { health.set_serving::<SessionServiceServer<Sessions>>().await });
+    router.add_service(service(store))
 }
