@@ -4,6 +4,7 @@
 
 mod demo_command;
 mod records_cli;
+mod seed;
 mod verify;
 
 use std::process::ExitCode;
@@ -64,6 +65,8 @@ enum Command {
         #[arg(long = "type")]
         types: Vec<String>,
     },
+    /// Fills a store with complete demo episodes through the gRPC API (for benchmarks).
+    Seed(seed::SeedArgs),
     /// Rebuilds the read models from position 0 beside the live ones, then swaps them in.
     Rebuild {
         #[command(flatten)]
@@ -86,6 +89,7 @@ async fn main() -> ExitCode {
         Command::Audit { server, client } => records_cli::audit(server, client).await,
         Command::Tail { server, from, categories, types } => records_cli::tail(server, from, categories, types).await,
         Command::Rebuild { store } => records_cli::rebuild(store).await,
+        Command::Seed(args) => seed::run(args).await,
     };
     match outcome {
         Ok(code) => code,

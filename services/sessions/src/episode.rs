@@ -67,7 +67,9 @@ async fn episode_sessions(
     let mut streams: Vec<StreamName> = Vec::new();
     let mut from = Position::START.next();
     loop {
-        let page = store.read_all(&LogQuery::from(from, PAGE).filtered(filter.clone())).await?;
+        // Only this client's events: the client tag is indexed, so closing stays cheap as the log grows.
+        let query = LogQuery::from(from, PAGE).filtered(filter.clone());
+        let page = store.read_client(&client_id.to_string(), &query).await?;
         for recorded in &page {
             let event = Session::decode(recorded).map_err(|e| {
                 ServiceError::Decode(format!("{} revision {}: {e}", recorded.stream, recorded.revision))
