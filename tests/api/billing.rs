@@ -4,6 +4,7 @@
 mod accounts;
 mod charges;
 mod cycle;
+mod overdue;
 
 use carelog_blackbox::{Authed, Caller, TestApp, ctx, ctx_because};
 use carelog_proto::v1 as proto;

@@ -75,6 +75,11 @@ impl TestApp {
     /// Starts every service on a free loopback port over a fresh store. An unreachable PostgreSQL
     /// fails the test: the PostgreSQL half is never skipped.
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, carelog::app::AppConfig::default()).await
+    }
+
+    /// `spawn` with a practice's settings (review interval, fees, overdue-review policy).
+    pub async fn spawn_with(backend: Backend, config: carelog::app::AppConfig) -> Self {
         let (store, cleanup): (Arc<dyn EventStore>, Cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -92,8 +97,9 @@ impl TestApp {
                 (Arc::new(store), Cleanup::Postgres { pool, schema })
             }
         };
-        let server =
-            carelog::app::start(Arc::clone(&store), "127.0.0.1:0".parse().expect("addr")).await.expect("start server");
+        let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse().expect("addr"), config)
+            .await
+            .expect("start server");
         let channel = Channel::from_shared(server.url()).expect("url").connect().await.expect("connect");
         Self { backend, store, server: Some(server), channel, cleanup }
     }

@@ -12,13 +12,20 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
+/// A practice's settings for the all-in-one server.
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    pub planning: carelog_planning::PlanningConfig,
+    pub billing: carelog_billing::BillingConfig,
+}
+
 /// Every Carelog service, health and reflection, on one router; starts the projection runner.
-pub async fn router(store: Arc<dyn EventStore>) -> anyhow::Result<(Router, HealthReporter)> {
+pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Result<(Router, HealthReporter)> {
     let (router, health) = server::router().context("building the reflection service")?;
     let router = carelog_intake::mount(router, &health, Arc::clone(&store));
-    let router = carelog_planning::mount(router, &health, Arc::clone(&store));
+    let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config.planning);
     let router = carelog_sessions::mount(router, &health, Arc::clone(&store));
-    let router = carelog_billing::mount(router, &health, Arc::clone(&store));
+    let router = carelog_billing::mount_with(router, &health, Arc::clone(&store), config.billing);
     let router = carelog_records::mount(router, health.clone(), store).await?;
     Ok((router, health))
 }
@@ -31,9 +38,18 @@ pub struct RunningServer {
     task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
-/// Binds `listen` (port 0 picks a free port) and serves every service on it.
+/// Binds `listen` (port 0 picks a free port) and serves every service on it with default settings.
 pub async fn start(store: Arc<dyn EventStore>, listen: SocketAddr) -> anyhow::Result<RunningServer> {
-    let (router, _health) = router(store).await?;
+    start_with(store, listen, AppConfig::default()).await
+}
+
+/// `start` with a practice's settings.
+pub async fn start_with(
+    store: Arc<dyn EventStore>,
+    listen: SocketAddr,
+    config: AppConfig,
+) -> anyhow::Result<RunningServer> {
+    let (router, _health) = router(store, config).await?;
     let (listener, addr) = server::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server::serve(router, listener, async {

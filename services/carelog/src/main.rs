@@ -30,6 +30,11 @@ enum Command {
         /// Address to serve gRPC on.
         #[arg(long, env = "CARELOG_LISTEN", default_value = carelog_platform::config::DEFAULT_LISTEN)]
         listen: std::net::SocketAddr,
+        /// Days from signing (or a `continue` review) until a treatment plan's next review is due.
+        #[arg(long, env = "CARELOG_PLAN_REVIEW_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(7..=365))]
+        review_interval_days: u32,
+        #[command(flatten)]
+        billing: carelog_billing::BillingArgs,
     },
     /// Drives one realistic care episode through the gRPC API (an embedded server unless --server is given).
     Demo(demo_command::DemoArgs),
@@ -81,7 +86,9 @@ async fn main() -> ExitCode {
     carelog_platform::config::init_tracing();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Serve { store, listen } => serve(store, listen).await,
+        Command::Serve { store, listen, review_interval_days, billing } => {
+            serve(store, listen, review_interval_days, billing).await
+        }
         Command::Demo(args) => demo_command::run(args).await,
         Command::Migrate { store } => migrate(store).await,
         Command::Verify(args) => verify::run(args).await,
@@ -108,10 +115,20 @@ async fn migrate(store: StoreArg) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(store: StoreArg, listen: std::net::SocketAddr) -> anyhow::Result<ExitCode> {
+async fn serve(
+    store: StoreArg,
+    listen: std::net::SocketAddr,
+    review_interval_days: u32,
+    billing: carelog_billing::BillingArgs,
+) -> anyhow::Result<ExitCode> {
     let url = store.url()?;
     let opened = carelog_store::open(&url).await?;
-    let server = carelog::app::start(opened, listen).await?;
+    let config = carelog::app::AppConfig {
+        planning: carelog_planning::PlanningConfig::review_every_days(review_interval_days)
+            .map_err(|e| anyhow::anyhow!("--review-interval-days: {}", e.reason))?,
+        billing: billing.config(),
+    };
+    let server = carelog::app::start_with(opened, listen, config).await?;
     eprintln!("carelog serving intake, planning, sessions, billing and records on {} (store {url})", server.addr);
     eprintln!("health: grpc.health.v1.Health; reflection: grpc.reflection.v1; stop with Ctrl-C");
     carelog_platform::server::shutdown_signal().await;

@@ -26,7 +26,9 @@ pub async fn run(
     execute::<PlanAggregate>(store.as_ref(), &stream, meta, |loaded| {
         // `execute` wants a future that borrows only the loaded plan, so each attempt takes its
         // own handle on the store and its own copy of the command.
-        let (store, command, now) = (Arc::clone(store), command.clone(), meta.now);
+        // Plans are timed by clinical time: a plan signed on paper last week and entered today is due
+        // for review from last week (and may already be overdue).
+        let (store, command, now) = (Arc::clone(store), command.clone(), meta.occurred_at);
         Box::pin(async move {
             let (client_id, episode_id) = subject(plan_id, &command, &loaded.state)?;
             let client = load::<Client>(store.as_ref(), &client_stream(client_id)?).await?;
