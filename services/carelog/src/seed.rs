@@ -43,17 +43,20 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         tasks.push(tokio::spawn(async move {
             let outcome = carelog::demo::run(channel, |_, _| {}).await;
             drop(permit);
+            let waited = outcome.as_ref().map(|o| o.read_your_writes_wait).ok();
             bar.inc(1);
             if let Ok(head) = store.head_position().await {
                 let rate = (head.0 - start_head) as f64 / started.elapsed().as_secs_f64().max(1e-9);
                 bar.set_message(format!("{} events, {rate:.0} events/s", head.0));
             }
-            outcome.map(|_| ())
+            outcome.map(|_| waited)
         }));
     }
+    let mut waits = Vec::new();
     for task in tasks {
-        task.await.context("an episode task panicked")?.context("an episode failed")?;
+        waits.extend(task.await.context("an episode task panicked")?.context("an episode failed")?);
     }
+    waits.sort_unstable();
     bar.finish_and_clear();
     let head = store.head_position().await?.0;
     let took = started.elapsed().as_secs_f64();
@@ -63,6 +66,17 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         args.episodes,
         added as f64 / took
     );
+    if !waits.is_empty() {
+        let at =
+            |q: f64| waits[((waits.len() as f64 * q).ceil() as usize).clamp(1, waits.len()) - 1].as_secs_f64() * 1000.0;
+        println!(
+            "projection lag seen by clients (read-your-writes wait after each episode's last command): \
+             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        );
+    }
     server.stop().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -162,12 +162,14 @@ impl Demo {
     /// Reads the record back through the RecordsService once it reflects every command.
     pub(super) async fn read_back(&mut self) -> anyhow::Result<()> {
         let last = self.outcome.last_position();
+        let asked = std::time::Instant::now();
         let episode = self
             .records
             .get_episode(proto::GetEpisodeRequest { client_id: self.outcome.client_id.clone(), min_position: last })
             .await
             .context("reading the episode back")?
             .into_inner();
+        self.outcome.read_your_writes_wait = asked.elapsed();
         self.outcome.episode = serde_json::from_str(&episode.view_json).context("episode JSON")?;
         let ledger = self
             .records

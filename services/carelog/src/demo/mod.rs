@@ -59,6 +59,9 @@ pub struct Outcome {
     /// The client's record at the end, from the RecordsService.
     pub episode: serde_json::Value,
     pub balance_cents: i64,
+    /// How long the final read waited for the projection to fold the last command: the projection
+    /// lag as a client sees it.
+    pub read_your_writes_wait: std::time::Duration,
 }
 
 impl Outcome {
