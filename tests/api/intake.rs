@@ -48,6 +48,23 @@ async fn a_retried_command_is_applied_once(app: &TestApp) {
     assert_eq!(app.event_count().await, 1);
 }
 
+/// A command id is an idempotency key for one command: a retry (even with a rebuilt context) is
+/// applied once, a different command under the same id is refused and stores nothing.
+async fn a_command_id_reused_for_another_payload_is_refused(app: &TestApp) {
+    let mut intake = app.intake(&Caller::new("intake"));
+    let client_id = Uuid::now_v7();
+    let request = register_request(client_id);
+    intake.register_client(request.clone()).await.unwrap();
+    let mut rebuilt = request.clone();
+    rebuilt.context.as_mut().unwrap().occurred_at = Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 });
+    assert!(intake.register_client(rebuilt).await.unwrap().into_inner().already_applied);
+    let mut other = request;
+    other.legal_name = "Someone Else".into();
+    let err = intake.register_client(other).await.unwrap_err();
+    assert_rejected(&err, Code::AlreadyExists, "COMMAND_ID_REUSED");
+    assert_eq!(app.event_count().await, 1);
+}
+
 async fn registering_a_client_twice_is_already_exists(app: &TestApp) {
     let mut intake = app.intake(&Caller::new("intake"));
     let client_id = Uuid::now_v7();
@@ -170,6 +187,7 @@ impl ParseStream for String {
 on_both_backends!(
     register_client_and_read_it_back,
     a_retried_command_is_applied_once,
+    a_command_id_reused_for_another_payload_is_refused,
     registering_a_client_twice_is_already_exists,
     bad_registration_names_every_bad_field_and_stores_nothing,
     a_call_without_a_caller_is_unauthenticated,

@@ -3,7 +3,8 @@
 
 use carelog_proto::v1 as proto;
 use carelog_store::{
-    Actor, AppendRequest, Condition, EventStore, ExpectedRevision, Metadata, NewEvent, StoreError, StreamName, Tags,
+    Actor, AppendRequest, CommandRef, Condition, EventStore, ExpectedRevision, Metadata, NewEvent, StoreError,
+    StreamName, Tags,
 };
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -34,6 +35,8 @@ pub struct CommandMeta {
     pub actor: Actor,
     /// The service's clock when the command arrived.
     pub now: DateTime<Utc>,
+    /// Hex SHA-256 of the request without its context: a retry has the same one.
+    pub fingerprint: Option<String>,
 }
 
 impl CommandMeta {
@@ -64,12 +67,25 @@ impl CommandMeta {
                     causation_id,
                     actor,
                     now,
+                    fingerprint: None,
                 })
             }
             (a, b, c, d) => Err(ServiceError::Invalid(
                 [a.err(), b.err(), c.err(), d.err(), reason_violation].into_iter().flatten().collect(),
             )),
         }
+    }
+
+    /// Parses a gRPC command: the caller from its metadata, the context, and the payload's
+    /// fingerprint (so reusing a command id for a different command is refused, not ignored).
+    pub fn from_request<R: prost::Message>(
+        request: &tonic::Request<R>,
+        context: Option<&proto::CommandContext>,
+    ) -> Result<Self, ServiceError> {
+        let actor = crate::actor_from(request.metadata())?;
+        let mut meta = Self::parse(context, actor, Utc::now())?;
+        meta.fingerprint = Some(fingerprint(&request.get_ref().encode_to_vec()));
+        Ok(meta)
     }
 
     /// The id of this command's `index`-th event.
@@ -95,8 +111,31 @@ impl CommandMeta {
             trace_id: None,
             reason: self.reason.clone(),
             tags: tags.clone(),
+            command: self.fingerprint.clone().map(|fingerprint| CommandRef { id: self.command_id, fingerprint }),
         }
     }
+}
+
+/// SHA-256 of an encoded request without field 1 (its `CommandContext`): a client that rebuilds
+/// the context on retry (a new clinical time, a new correlation id) still retries the same command.
+/// prost writes fields in number order, so the context, when present, is the leading field.
+fn fingerprint(encoded: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let payload = strip_leading_field_1(encoded).unwrap_or(encoded);
+    hex::encode(Sha256::digest(payload))
+}
+
+fn strip_leading_field_1(encoded: &[u8]) -> Option<&[u8]> {
+    // Tag of field 1, wire type 2 (length-delimited).
+    let rest = encoded.strip_prefix(&[0x0a])?;
+    let mut length: usize = 0;
+    for (i, byte) in rest.iter().enumerate().take(10) {
+        length |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return rest.get(i + 1 + length..);
+        }
+    }
+    None
 }
 
 /// What a decision produced: the events, the other streams it read (still at the revisions read),
@@ -211,7 +250,11 @@ async fn already_applied(
     meta: &CommandMeta,
 ) -> Result<Option<proto::AppendReceipt>, ServiceError> {
     let Some(first) = store.event_by_id(meta.event_id(0)).await? else { return Ok(None) };
-    if first.stream != *stream {
+    let other_payload = match (&first.metadata.command, &meta.fingerprint) {
+        (Some(stored), Some(now)) => stored.fingerprint != *now,
+        _ => false,
+    };
+    if first.stream != *stream || other_payload {
         return Err(ServiceError::CommandIdReused { command_id: meta.command_id.to_string() });
     }
     let mut last = first.clone();
@@ -232,4 +275,32 @@ async fn already_applied(
         already_applied: true,
         event_types: types,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    fn request(command_id: &str, occurred: i64, name: &str) -> Vec<u8> {
+        proto::RegisterClientRequest {
+            context: Some(proto::CommandContext {
+                command_id: command_id.into(),
+                occurred_at: Some(prost_types::Timestamp { seconds: occurred, nanos: 0 }),
+                ..Default::default()
+            }),
+            legal_name: name.into(),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn a_retry_with_a_rebuilt_context_has_the_same_fingerprint_and_another_payload_does_not() {
+        let first = fingerprint(&request("a", 1, "Jo Blake"));
+        assert_eq!(first, fingerprint(&request("a", 99, "Jo Blake")));
+        assert_ne!(first, fingerprint(&request("a", 1, "Jo Black")));
+        let without_context = proto::RegisterClientRequest { legal_name: "Jo Blake".into(), ..Default::default() };
+        assert_eq!(first, fingerprint(&without_context.encode_to_vec()));
+    }
 }

@@ -67,6 +67,7 @@ impl Log {
                 trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".to_owned()),
                 reason: None,
                 tags: Tags { client: client.map(|c| c.to_string()), episode: episode.map(|e| e.to_string()) },
+                command: None,
             },
             recorded_at,
             prev_hash: EventHash::GENESIS,

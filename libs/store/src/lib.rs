@@ -27,9 +27,9 @@ use uuid::Uuid;
 
 pub use error::{InvalidInput, StoreError};
 pub use model::{
-    Actor, AppendRequest, AppendResult, Condition, Direction, EventHash, ExpectedRevision, LogFilter, LogQuery,
-    MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent, StreamName,
-    StreamQuery, SubscriptionItem, Tags,
+    Actor, AppendRequest, AppendResult, CommandRef, Condition, Direction, EventHash, ExpectedRevision, LogFilter,
+    LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent,
+    StreamName, StreamQuery, SubscriptionItem, Tags,
 };
 pub use open::{StoreUrl, open};
 pub use postgres::{PostgresOptions, PostgresStore};

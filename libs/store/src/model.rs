@@ -178,6 +178,18 @@ pub struct Metadata {
     pub reason: Option<String>,
     #[serde(default)]
     pub tags: Tags,
+    /// The client command that produced the event, when it came from one: lets a retry be told
+    /// apart from a different command reusing the same id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandRef>,
+}
+
+/// A client command: its idempotency id and a fingerprint of its payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRef {
+    pub id: Uuid,
+    /// Hex SHA-256 of the request without its context.
+    pub fingerprint: String,
 }
 
 impl Metadata {
@@ -191,6 +203,7 @@ impl Metadata {
             trace_id: None,
             reason: None,
             tags: Tags::default(),
+            command: None,
         }
     }
 }

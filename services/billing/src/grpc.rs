@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError, actor_from};
+use carelog_platform::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::billing_service_server::BillingService;
 use carelog_store::EventStore;
@@ -24,15 +24,14 @@ impl Billing {
         Self { store, config: Arc::new(config) }
     }
 
-    async fn handle<R>(
+    async fn handle<R: prost::Message>(
         &self,
         request: Request<R>,
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<AccountRequest, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
-        let actor = actor_from(request.metadata())?;
+        let meta = CommandMeta::from_request(&request, context(request.get_ref()))?;
         let body = request.get_ref();
-        let meta = CommandMeta::parse(context(body), actor, chrono::Utc::now())?;
         let parsed = parse(body, &meta)?;
         let receipt = commands::run(&self.store, &self.config, &meta, parsed).await?;
         Ok(Response::new(receipt))

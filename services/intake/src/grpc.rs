@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError, actor_from};
+use carelog_platform::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::intake_service_server::IntakeService;
 use carelog_store::EventStore;
@@ -22,15 +22,14 @@ impl Intake {
         Self { store }
     }
 
-    async fn handle<R>(
+    async fn handle<R: prost::Message>(
         &self,
         request: Request<R>,
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<ClientCommand, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
-        let actor = actor_from(request.metadata())?;
+        let meta = CommandMeta::from_request(&request, context(request.get_ref()))?;
         let body = request.get_ref();
-        let meta = CommandMeta::parse(context(body), actor, chrono::Utc::now())?;
         let (client_id, command) = parse(body, &meta)?;
         let receipt = commands::run(self.store.as_ref(), &meta, client_id, command).await?;
         Ok(Response::new(receipt))

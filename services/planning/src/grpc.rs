@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError, actor_from};
+use carelog_platform::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::treatment_planning_service_server::TreatmentPlanningService;
 use carelog_store::EventStore;
@@ -24,15 +24,14 @@ impl Planning {
         Self { store, config }
     }
 
-    async fn handle<R>(
+    async fn handle<R: prost::Message>(
         &self,
         request: Request<R>,
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<PlanCommand, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
-        let actor = actor_from(request.metadata())?;
+        let meta = CommandMeta::from_request(&request, context(request.get_ref()))?;
         let body = request.get_ref();
-        let meta = CommandMeta::parse(context(body), actor, chrono::Utc::now())?;
         let (plan_id, command) = parse(body, &meta)?;
         let receipt = commands::run(&self.store, &meta, self.config.review_rule, plan_id, command).await?;
         Ok(Response::new(receipt))

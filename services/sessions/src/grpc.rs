@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError, actor_from};
+use carelog_platform::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::session_service_server::SessionService;
 use carelog_store::EventStore;
@@ -24,12 +24,14 @@ impl Sessions {
         Self { store }
     }
 
-    fn meta<R>(request: &Request<R>, context: Option<&proto::CommandContext>) -> Result<CommandMeta, ServiceError> {
-        let actor = actor_from(request.metadata())?;
-        CommandMeta::parse(context, actor, chrono::Utc::now())
+    fn meta<R: prost::Message>(
+        request: &Request<R>,
+        context: Option<&proto::CommandContext>,
+    ) -> Result<CommandMeta, ServiceError> {
+        CommandMeta::from_request(request, context)
     }
 
-    async fn handle<R>(
+    async fn handle<R: prost::Message>(
         &self,
         request: Request<R>,
         context: impl Fn(&R) -> Option<&proto::CommandContext>,

@@ -189,6 +189,7 @@ async fn given_episode_closed(app: &TestApp, e: &Episode) {
         trace_id: None,
         reason: None,
         tags: Tags { client: Some(e.client_id.to_string()), episode: Some(e.episode_id.to_string()) },
+        command: None,
     };
     let event =
         NewEvent { event_id: Uuid::now_v7(), event_type: "EpisodeClosed".into(), schema_version: 1, data, metadata };

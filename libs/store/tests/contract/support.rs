@@ -108,6 +108,7 @@ pub fn metadata() -> Metadata {
         trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
         reason: Some("weekly session".into()),
         tags: Tags { client: Some("client-1".into()), episode: Some("episode-1".into()) },
+        command: None,
     }
 }
 
