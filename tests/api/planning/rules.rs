@@ -2,7 +2,6 @@
 
 use carelog_blackbox::{TestApp, assert_rejected, on_both_backends};
 use carelog_proto::v1 as proto;
-use carelog_store::{Actor, AppendRequest, ExpectedRevision, Metadata, NewEvent, StreamName, Tags};
 use proto::change_goal_status_request::Status;
 use proto::review_plan_request::Outcome;
 use tonic::Code;
@@ -172,29 +171,16 @@ async fn no_planning_in_a_closed_episode(app: &TestApp) {
     assert_eq!(app.event_count().await, before);
 }
 
-/// Episodes are closed by the SessionService (it checks the notes first); this test only needs the
-/// fact, so it stores the intake event directly.
+/// Closes the episode through the SessionService (no sessions, so no unsigned notes).
 async fn given_episode_closed(app: &TestApp, e: &Episode) {
-    let data = serde_json::json!({
-        "episode_id": e.episode_id.to_string(),
-        "closed_by": e.clinician_id.to_string(),
-        "discharge_summary": "Goals met; discharged to primary care.",
-        "closed_at": chrono::Utc::now(),
-    });
-    let metadata = Metadata {
-        actor: Actor { id: e.clinician_id.to_string(), role: "clinician".into() },
-        occurred_at: chrono::Utc::now(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        trace_id: None,
-        reason: None,
-        tags: Tags { client: Some(e.client_id.to_string()), episode: Some(e.episode_id.to_string()) },
-        command: None,
+    let close = proto::CloseEpisodeRequest {
+        context: carelog_blackbox::ctx(),
+        client_id: e.client_id.to_string(),
+        episode_id: e.episode_id.to_string(),
+        clinician_id: e.clinician_id.to_string(),
+        discharge_summary: "Goals met; discharged to primary care.".into(),
     };
-    let event =
-        NewEvent { event_id: Uuid::now_v7(), event_type: "EpisodeClosed".into(), schema_version: 1, data, metadata };
-    let stream = StreamName::new(format!("client-{}", e.client_id)).unwrap();
-    app.store.append(AppendRequest::new(stream, ExpectedRevision::StreamExists, vec![event])).await.unwrap();
+    app.sessions(&carelog_blackbox::Caller::new("clinician")).close_episode(close).await.unwrap();
 }
 
 on_both_backends!(
