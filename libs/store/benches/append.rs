@@ -34,14 +34,20 @@ struct Figures {
     p99_ms: f64,
 }
 
-fn main() -> anyhow::Result<()> {
-    let seconds =
-        std::env::args().skip_while(|a| a != "--seconds").nth(1).map(|s| s.parse::<u64>()).transpose()?.unwrap_or(5);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(run(Duration::from_secs(seconds)))
+/// `--name value` from the command line.
+fn arg(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
 }
 
-async fn run(duration: Duration) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let seconds = arg("--seconds").map(|s| s.parse::<u64>()).transpose()?.unwrap_or(5);
+    // `--writers 8` runs only the scenarios with that many writers.
+    let writers = arg("--writers").map(|s| s.parse::<usize>()).transpose()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(Duration::from_secs(seconds), writers))
+}
+
+async fn run(duration: Duration, only_writers: Option<usize>) -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = format!("carelog_bench_{}", Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&url).await?;
@@ -49,7 +55,7 @@ async fn run(duration: Duration) -> anyhow::Result<()> {
     println!("{} s per scenario; positions are dense and commit-ordered on both backends\n", duration.as_secs());
     println!("| backend | writers | events/append | events/s | p50 ms | p99 ms | vs raw PostgreSQL |");
     println!("|---|---|---|---|---|---|---|");
-    for scenario in SCENARIOS {
+    for scenario in SCENARIOS.into_iter().filter(|s| only_writers.is_none_or(|w| w == s.writers)) {
         let baseline = raw_postgres(&url, &schema, scenario, duration).await?;
         print_row("raw PostgreSQL INSERT", scenario, &baseline, &baseline);
         let postgres = PostgresStore::connect_with(

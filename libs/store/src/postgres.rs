@@ -419,39 +419,51 @@ impl BatchWriter for PgWriter {
     }
 }
 
+/// One batch in five round trips: BEGIN, lock the head, read the stream heads and earlier attempts
+/// together, write rows + head + notification together, COMMIT.
 async fn write_batch(
     conn: &mut PgConnection,
     batch: &[&PreparedAppend],
     channel: &str,
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = conn.begin().await?;
+    // The lock comes first, in its own statement: every later statement then reads a snapshot that
+    // includes the previous writer's commit.
     let (head, last_recorded): (i64, Option<DateTime<Utc>>) =
         sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id FOR UPDATE").fetch_one(&mut *tx).await?;
     let streams = streams_touched(batch);
-    let found: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT s.stream, e.revision, e.hash FROM unnest($1::text[]) AS s(stream)
+    let found: Vec<Found> = sqlx::query_as(
+        "SELECT s.stream, e.revision, NULL::bigint AS position, e.hash, NULL::uuid AS event_id,
+                NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
+         FROM unnest($1::text[]) AS s(stream)
          CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
-                             ORDER BY revision DESC LIMIT 1) AS e",
+                             ORDER BY revision DESC LIMIT 1) AS e
+         UNION ALL
+         SELECT stream, revision, position, NULL::bytea, event_id, event_type, schema_version, data::text
+         FROM events WHERE event_id = ANY($2)",
     )
     .bind(&streams)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
-    for (stream, revision, hash) in found {
-        let head = StreamHead::decode(revision, &hash, &stream)?;
-        heads.insert(stream, Some(head));
-    }
-    let known: Vec<(Uuid, String, i64, i64, String, i32, String)> = sqlx::query_as(
-        "SELECT event_id, stream, revision, position, event_type, schema_version, data::text
-         FROM events WHERE event_id = ANY($1)",
-    )
     .bind(event_ids(batch))
     .fetch_all(&mut *tx)
     .await?;
-    let known = known
-        .into_iter()
-        .map(|(event_id, stream, revision, position, event_type, schema_version, data)| {
-            Ok(KnownEvent {
+    let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
+    let mut known = Vec::new();
+    for row in found {
+        match row {
+            Found { stream, revision, hash: Some(hash), event_id: None, .. } => {
+                let head = StreamHead::decode(revision, &hash, &stream)?;
+                heads.insert(stream, Some(head));
+            }
+            Found {
+                stream,
+                revision,
+                position: Some(position),
+                event_id: Some(event_id),
+                event_type: Some(event_type),
+                schema_version: Some(schema_version),
+                data: Some(data),
+                ..
+            } => known.push(KnownEvent {
                 event_id,
                 stream,
                 revision: to_u64(revision, position, "revision")?,
@@ -459,9 +471,12 @@ async fn write_batch(
                 event_type,
                 schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
                 data,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+            }),
+            other => {
+                return Err(StoreError::Corrupt { position: Position(0), reason: format!("unexpected row {other:?}") });
+            }
+        }
+    }
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
     let results: Vec<_> = batch.iter().map(|append| planner.plan(append)).collect();
@@ -472,32 +487,48 @@ async fn write_batch(
         tx.rollback().await?;
         return Ok(BatchOutcome { results, head: Position(head) });
     }
-    insert_rows(&mut tx, &rows, recorded_at).await?;
-    sqlx::query("UPDATE log_head SET position = $1, recorded_at = $2 WHERE id")
-        .bind(to_i64(head))
-        .bind(recorded_at)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(head.to_string()).execute(&mut *tx).await?;
+    insert_rows(&mut tx, &rows, recorded_at, head, channel).await?;
     tx.commit().await?;
     Ok(BatchOutcome { results, head: Position(head) })
 }
 
-/// One round trip for the whole batch: the rows go in as parallel arrays.
+/// A stream head or an earlier attempt of one of the batch's event ids.
+#[derive(Debug, FromRow)]
+struct Found {
+    stream: String,
+    revision: i64,
+    position: Option<i64>,
+    hash: Option<Vec<u8>>,
+    event_id: Option<Uuid>,
+    event_type: Option<String>,
+    schema_version: Option<i32>,
+    data: Option<String>,
+}
+
+/// One round trip for the whole batch: the rows go in as parallel arrays, the head moves, and
+/// subscribers in every process are notified (delivered at COMMIT).
 async fn insert_rows(
     conn: &mut PgConnection,
     rows: &[StoredRow],
     recorded_at: DateTime<Utc>,
+    head: u64,
+    channel: &str,
 ) -> Result<(), StoreError> {
     let column = |f: fn(&StoredRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
     let text = |f: fn(&StoredRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
     sqlx::query(
-        "INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
-                             data, metadata, recorded_at, prev_hash, hash, client_tag)
-         SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h, ct
-         FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
-                     $8::text[], $9::text[], $11::bytea[], $12::bytea[], $13::text[])
-              AS u(p, i, s, c, r, t, v, d, m, ph, h, ct)",
+        "WITH inserted AS (
+             INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
+                                 data, metadata, recorded_at, prev_hash, hash, client_tag)
+             SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h, ct
+             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
+                         $8::text[], $9::text[], $11::bytea[], $12::bytea[], $13::text[])
+                  AS u(p, i, s, c, r, t, v, d, m, ph, h, ct)
+             RETURNING 1
+         ), moved AS (
+             UPDATE log_head SET position = $14, recorded_at = $10 WHERE id RETURNING position
+         )
+         SELECT pg_notify($15, moved.position::text) FROM moved",
     )
     .bind(column(|r| to_i64(r.position)))
     .bind(rows.iter().map(|r| r.event_id).collect::<Vec<Uuid>>())
@@ -512,6 +543,8 @@ async fn insert_rows(
     .bind(rows.iter().map(|r| r.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
     .bind(rows.iter().map(|r| r.hash.clone()).collect::<Vec<Vec<u8>>>())
     .bind(rows.iter().map(|r| r.client_tag.clone()).collect::<Vec<Option<String>>>())
+    .bind(to_i64(head))
+    .bind(channel)
     .execute(conn)
     .await?;
     Ok(())

@@ -15,6 +15,9 @@ use crate::prepare::PreparedAppend;
 const MAX_BATCH_APPENDS: usize = 256;
 /// Most events in one transaction (a single large append may exceed it alone).
 const MAX_BATCH_EVENTS: usize = 4096;
+/// Scheduler turns the writer waits for more appends before committing what it has: microseconds,
+/// never a timer, so a lone caller is not delayed.
+const LINGER_TURNS: usize = 3;
 /// Appends waiting for the writer before callers feel back-pressure.
 const QUEUE_DEPTH: usize = 4096;
 
@@ -77,14 +80,22 @@ async fn run<W: BatchWriter>(mut backend: W, mut queue: mpsc::Receiver<Job>, hea
         };
         let mut events = first.append.events.len();
         let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH_APPENDS {
-            let Ok(job) = queue.try_recv() else { break };
-            if events + job.append.events.len() > MAX_BATCH_EVENTS {
-                carried = Some(job);
-                break;
+        // Callers answered by the last commit are about to send their next append: give them a few
+        // scheduler turns to do so, so one fsync serves them all instead of a trickle of small batches.
+        let mut idle_turns = 0;
+        while jobs.len() < MAX_BATCH_APPENDS && carried.is_none() && idle_turns < LINGER_TURNS {
+            match queue.try_recv() {
+                Ok(job) if events + job.append.events.len() > MAX_BATCH_EVENTS => carried = Some(job),
+                Ok(job) => {
+                    events += job.append.events.len();
+                    jobs.push(job);
+                    idle_turns = 0;
+                }
+                Err(_) => {
+                    idle_turns += 1;
+                    tokio::task::yield_now().await;
+                }
             }
-            events += job.append.events.len();
-            jobs.push(job);
         }
         commit(&mut backend, jobs, &heads).await;
     }
