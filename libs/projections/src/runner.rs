@@ -17,8 +17,11 @@ use crate::persist::{BatchWrite, Generation, ReadModels};
 /// The projection that keeps the episode views, ledgers and audit trail.
 pub const RECORDS: &str = "records";
 
-/// Most events folded per transaction.
-const BATCH: usize = 500;
+/// Most events folded per transaction while following the live log (short transactions, low lag).
+const LIVE_BATCH: usize = 500;
+/// Most events folded per transaction while catching up: each touched document is rewritten once
+/// per batch, so larger batches rewrite the busiest documents far less often.
+const CATCH_UP_BATCH: usize = 10_000;
 
 /// Progress of a catch-up or rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +57,7 @@ impl Runner {
         loop {
             let generation = self.models.live(RECORDS).await?;
             checkpoints.send_replace(generation.checkpoint);
-            let followed = self.follow(generation, None, |p| {
+            let followed = self.follow(generation, None, LIVE_BATCH, |p| {
                 checkpoints.send_replace(p.checkpoint);
             });
             tokio::select! {
@@ -77,7 +80,7 @@ impl Runner {
     ) -> Result<(u64, std::time::Duration), ProjectionError> {
         let started = Instant::now();
         let head = self.store.head_position().await?.0;
-        let applied = self.follow(generation, Some(head), progress).await?;
+        let applied = self.follow(generation, Some(head), CATCH_UP_BATCH, progress).await?;
         Ok((applied, started.elapsed()))
     }
 
@@ -94,7 +97,9 @@ impl Runner {
         let checkpoint = self.models.checkpoint(generation.id).await?;
         let (more, _) = self.catch_up(Generation { id: generation.id, checkpoint }, &mut progress).await?;
         self.models.swap(RECORDS, generation.id).await?;
-        Ok((applied + more, started.elapsed()))
+        let took = started.elapsed();
+        self.models.purge_retired(RECORDS).await?;
+        Ok((applied + more, took))
     }
 
     /// Follows the log from the generation's checkpoint; with `until`, returns once it is reached.
@@ -102,6 +107,7 @@ impl Runner {
         &self,
         generation: Generation,
         until: Option<u64>,
+        batch_size: usize,
         mut progress: impl FnMut(Progress),
     ) -> Result<u64, ProjectionError> {
         let mut checkpoint = generation.checkpoint;
@@ -117,7 +123,7 @@ impl Runner {
                     let position = event.position.0;
                     batch.push(*event);
                     let reached = until.is_some_and(|target| position >= target);
-                    (batch.len() >= BATCH || reached).then_some(position)
+                    (batch.len() >= batch_size || reached).then_some(position)
                 }
                 SubscriptionItem::CaughtUp(position) => Some(position.0),
             };

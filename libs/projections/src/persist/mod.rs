@@ -122,9 +122,14 @@ impl ReadModels {
         dispatch!(self, start_rebuild(projection))
     }
 
-    /// Makes `generation` live and drops the rows of the one it replaces.
+    /// Makes `generation` live and retires the one it replaces (one pointer, one short transaction).
     pub async fn swap(&self, projection: &str, generation: i64) -> Result<(), ProjectionError> {
         dispatch!(self, swap(projection, generation))
+    }
+
+    /// Deletes the rows of retired generations in small transactions; returns how many rows went.
+    pub async fn purge_retired(&self, projection: &str) -> Result<u64, ProjectionError> {
+        dispatch!(self, purge_retired(projection))
     }
 
     /// The checkpoint of a generation.

@@ -89,8 +89,6 @@ pub(super) async fn swap(pool: &PgPool, projection: &str, generation: i64) -> Re
         .bind(old)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM read_models WHERE generation = $1").bind(old).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM audit_entries WHERE generation = $1").bind(old).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -137,43 +135,45 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
     if moved.rows_affected() != 1 {
         return Err(ProjectionError::StaleCheckpoint { generation: batch.generation });
     }
-    for doc in &batch.docs {
-        sqlx::query(
-            "INSERT INTO read_models (generation, kind, key, owner, doc, position) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
-             ON CONFLICT (generation, kind, key)
-             DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
-        )
-        .bind(batch.generation)
-        .bind(doc.kind.as_str())
-        .bind(&doc.key)
-        .bind(&doc.owner)
-        .bind(doc.body.to_string())
-        .bind(i(doc.position))
-        .execute(&mut *tx)
-        .await?;
-    }
-    for row in &batch.audit {
-        sqlx::query(
-            "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
-                                        actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(batch.generation)
-        .bind(i(row.position))
-        .bind(&row.client)
-        .bind(&row.stream)
-        .bind(i(row.revision))
-        .bind(&row.event_type)
-        .bind(&row.actor_id)
-        .bind(&row.actor_role)
-        .bind(row.occurred_at)
-        .bind(row.recorded_at)
-        .bind(&row.reason)
-        .bind(&row.correlation_id)
-        .bind(&row.causation_id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    // One round trip per table: the rows travel as parallel arrays.
+    let docs = &batch.docs;
+    sqlx::query(
+        "INSERT INTO read_models (generation, kind, key, owner, doc, position)
+         SELECT $1, k, key, o, d::jsonb, p FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+              AS u(k, key, o, d, p)
+         ON CONFLICT (generation, kind, key)
+         DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
+    )
+    .bind(batch.generation)
+    .bind(docs.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| d.key.as_str()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| d.owner.as_deref()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| d.body.to_string()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| i(d.position)).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    let rows = &batch.audit;
+    sqlx::query(
+        "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
+                                    actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
+         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                                  $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[])",
+    )
+    .bind(batch.generation)
+    .bind(rows.iter().map(|r| i(r.position)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.client.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.stream.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| i(r.revision)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.actor_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.actor_role.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reason.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.correlation_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.causation_id.as_deref()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -277,3 +277,33 @@ pub(super) async fn audit(pool: &PgPool, projection: &str, q: &AuditQuery) -> Re
         })
         .collect()
 }
+
+/// Deletes the rows of retired generations a chunk per transaction, so writers never wait long.
+pub(super) async fn purge_retired(pool: &PgPool, projection: &str) -> Result<u64, ProjectionError> {
+    let retired: Vec<(i64,)> =
+        sqlx::query_as("SELECT generation FROM projection_generations WHERE projection = $1 AND state = 'retired'")
+            .bind(projection)
+            .fetch_all(pool)
+            .await?;
+    let mut deleted = 0;
+    for (generation,) in retired {
+        for table in ["read_models", "audit_entries"] {
+            let sql =
+                format!("DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE generation = $1 LIMIT $2)");
+            loop {
+                let done = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(generation)
+                    .bind(PURGE_CHUNK)
+                    .execute(pool)
+                    .await?;
+                deleted += done.rows_affected();
+                if done.rows_affected() < PURGE_CHUNK as u64 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+const PURGE_CHUNK: i64 = 5000;

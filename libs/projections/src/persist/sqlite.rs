@@ -107,8 +107,6 @@ pub(super) async fn swap(pool: &SqlitePool, projection: &str, generation: i64) -
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM read_models WHERE generation = ?1").bind(old).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM audit_entries WHERE generation = ?1").bind(old).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -301,3 +299,34 @@ pub(super) async fn audit(
         })
         .collect()
 }
+
+/// Deletes the rows of retired generations a chunk per transaction, so writers never wait long.
+pub(super) async fn purge_retired(pool: &SqlitePool, projection: &str) -> Result<u64, ProjectionError> {
+    let retired: Vec<(i64,)> =
+        sqlx::query_as("SELECT generation FROM projection_generations WHERE projection = ?1 AND state = 'retired'")
+            .bind(projection)
+            .fetch_all(pool)
+            .await?;
+    let mut deleted = 0;
+    for (generation,) in retired {
+        for table in ["read_models", "audit_entries"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE generation = ?1 LIMIT ?2)"
+            );
+            loop {
+                let done = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(generation)
+                    .bind(PURGE_CHUNK)
+                    .execute(pool)
+                    .await?;
+                deleted += done.rows_affected();
+                if done.rows_affected() < PURGE_CHUNK as u64 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+const PURGE_CHUNK: i64 = 5000;
