@@ -3,7 +3,9 @@
 
 mod billing;
 mod episode;
+mod fhir;
 mod intake;
 mod planning;
+mod proofs;
 mod records;
 mod sessions;

@@ -15,6 +15,12 @@ pub struct StoreArg {
 }
 
 impl StoreArg {
+    /// The store the user named (flag or environment), if any.
+    pub fn explicit_url(&self) -> anyhow::Result<Option<StoreUrl>> {
+        let named = self.store.clone().or_else(|| std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()));
+        named.map(|raw| raw.parse::<StoreUrl>().map_err(anyhow::Error::msg).context("--store")).transpose()
+    }
+
     pub fn url(&self) -> anyhow::Result<StoreUrl> {
         let raw = self
             .store

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod merkle;
 mod model;
 mod open;
 mod plan;

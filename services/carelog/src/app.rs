@@ -26,6 +26,7 @@ pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Re
     let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config.planning);
     let router = carelog_sessions::mount(router, &health, Arc::clone(&store));
     let router = carelog_billing::mount_with(router, &health, Arc::clone(&store), config.billing);
+    let router = carelog_proofs::mount(router, health.clone(), Arc::clone(&store)).await?;
     let router = carelog_records::mount(router, health.clone(), store).await?;
     Ok((router, health))
 }

@@ -2,7 +2,10 @@
 
 #![forbid(unsafe_code)]
 
+mod bench;
+mod bench_load;
 mod demo_command;
+mod proofs_cli;
 mod records_cli;
 mod seed;
 mod verify;
@@ -52,13 +55,11 @@ enum Command {
         #[arg(long)]
         as_of: Option<String>,
     },
-    /// Prints a client's audit trail: every event with who, when, why and its correlation id.
-    Audit {
-        #[command(flatten)]
-        server: records_cli::ServerArg,
-        #[arg(long)]
-        client: String,
-    },
+    /// A client's audit trail (`--client ID`), or the tamper-evident log: `prove`, `checkpoint`,
+    /// the offline `check`, `verify-tree`.
+    Audit(proofs_cli::AuditArgs),
+    /// Makes an Ed25519 key pair for signing checkpoints (FILE and FILE.pub).
+    Keygen(proofs_cli::KeygenArgs),
     /// Follows the log live (after a position), optionally filtered by category or event type.
     Tail {
         #[command(flatten)]
@@ -70,12 +71,19 @@ enum Command {
         #[arg(long = "type")]
         types: Vec<String>,
     },
+    /// Load over real gRPC (an embedded server unless --server), optionally against the raw PostgreSQL baseline.
+    Bench(bench::BenchArgs),
     /// Fills a store with complete demo episodes through the gRPC API (for benchmarks).
     Seed(seed::SeedArgs),
     /// Rebuilds the read models from position 0 beside the live ones, then swaps them in.
     Rebuild {
         #[command(flatten)]
         store: StoreArg,
+    },
+    /// Exports FHIR R4: one client's episode as a Bundle, or the whole practice as NDJSON.
+    Export {
+        #[command(subcommand)]
+        command: carelog::export::ExportCommand,
     },
     /// Recomputes every hash chain; exits non-zero and names the broken stream and position if a row was altered.
     Verify(verify::VerifyArgs),
@@ -93,10 +101,13 @@ async fn main() -> ExitCode {
         Command::Migrate { store } => migrate(store).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Episode { server, client, as_of } => records_cli::episode(server, client, as_of).await,
-        Command::Audit { server, client } => records_cli::audit(server, client).await,
+        Command::Audit(args) => proofs_cli::audit(args).await,
+        Command::Keygen(args) => proofs_cli::keygen(args),
         Command::Tail { server, from, categories, types } => records_cli::tail(server, from, categories, types).await,
         Command::Rebuild { store } => records_cli::rebuild(store).await,
         Command::Seed(args) => seed::run(args).await,
+        Command::Export { command } => carelog::export::run(command).await,
+        Command::Bench(args) => bench::run(args).await,
     };
     match outcome {
         Ok(code) => code,

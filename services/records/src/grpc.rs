@@ -161,4 +161,36 @@ impl RecordsService for Records {
         let report = self.queries.verify(client.as_deref()).await?;
         Ok(Response::new(convert::verify_reply(&report)))
     }
+
+    async fn export_episode_fhir(
+        &self,
+        request: Request<proto::ExportEpisodeFhirRequest>,
+    ) -> Result<Response<proto::ExportEpisodeFhirReply>, Status> {
+        use proto::export_episode_fhir_request::AsOf;
+        actor_from(request.metadata())?;
+        let r = request.get_ref();
+        let client = carelog_domain::types::ClientId::parse(&id("client_id", &r.client_id)?)
+            .map_err(|e| ServiceError::invalid("client_id", e.reason))?;
+        let position = match &r.as_of {
+            None => self.queries.store().head_position().await.map_err(ServiceError::from)?.0,
+            Some(AsOf::Position(position)) => {
+                self.queries.check_position("as_of.position", *position).await?;
+                *position
+            }
+            Some(AsOf::RecordedAt(time)) => {
+                let time = parse::timestamp("as_of.recorded_at", Some(time)).map_err(ServiceError::from)?;
+                self.queries.position_at(time).await?
+            }
+        };
+        let record = crate::fhir::episode_record(self.queries.store().as_ref(), client, Position(position)).await?;
+        let bundle = carelog_fhir::bundle(&record);
+        let resource_count = bundle["entry"].as_array().map_or(0, |e| e.len() as u32);
+        Ok(Response::new(proto::ExportEpisodeFhirReply {
+            client_id: client.to_string(),
+            position,
+            last_event_position: record.last_position.0,
+            bundle_json: bundle.to_string(),
+            resource_count,
+        }))
+    }
 }

@@ -7,6 +7,7 @@
 
 mod convert;
 mod feed;
+pub mod fhir;
 mod grpc;
 mod queries;
 

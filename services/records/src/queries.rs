@@ -71,13 +71,7 @@ impl Queries {
     /// The client's record as it stood at `position` (inclusive), replayed from the log with the same
     /// fold the live read model uses — so it equals what the live view showed at that position.
     pub async fn episode_as_of(&self, client: &str, position: u64) -> Result<Reflected<EpisodeView>, ServiceError> {
-        let head = self.store.head_position().await?.0;
-        if position > head {
-            return Err(ServiceError::invalid(
-                "as_of.position",
-                format!("{position} lies beyond the log's head {head}"),
-            ));
-        }
+        self.check_position("as_of.position", position).await?;
         let mut view = EpisodeView::default();
         let mut from = Position(1);
         let mut last_event_position = 0;
@@ -98,6 +92,15 @@ impl Queries {
             return Err(not_found("client", client));
         }
         Ok(Reflected { view, position, last_event_position })
+    }
+
+    /// Refuses a position beyond the log's head as INVALID_ARGUMENT on `field`.
+    pub async fn check_position(&self, field: &str, position: u64) -> Result<(), ServiceError> {
+        let head = self.store.head_position().await?.0;
+        if position > head {
+            return Err(ServiceError::invalid(field, format!("{position} lies beyond the log's head {head}")));
+        }
+        Ok(())
     }
 
     /// The position of the log as it stood at a recorded time.

@@ -1,0 +1,146 @@
+//! Encounter (a session) and DocumentReference (its signed progress note, and each addendum as
+//! a document of its own that `appends` the note).
+//!
+//! docStatus: the note is `amended` once a correction (including an accepted HIPAA amendment)
+//! was appended to it; an addendum or a late entry adds information without changing what was
+//! signed, so the note stays `final` and the addendum points at it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use carelog_domain::sessions::{AddendumKind, SessionKind};
+use carelog_domain::types::Modality;
+use carelog_projections::episode::{AddendumView, ProgressNoteView, SessionStatus, SessionView};
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::bundle::{Ctx, Resource};
+use crate::codes::{ACT_CODE, LOINC, PARTICIPATION, Sensitivity, coding, concept, instant, minutes, person, text};
+use crate::ids;
+
+pub fn encounters(ctx: &Ctx<'_>) -> Vec<Resource> {
+    ctx.record.view.sessions.iter().map(|s| encounter(ctx, s)).collect()
+}
+
+fn encounter(ctx: &Ctx<'_>, s: &SessionView) -> Resource {
+    // R4's Encounter has no no-show status: a missed visit is `cancelled`.
+    let status = match s.status {
+        SessionStatus::Scheduled => "planned",
+        SessionStatus::Held => "finished",
+        SessionStatus::Cancelled | SessionStatus::NoShow => "cancelled",
+    };
+    let (start, length, modality) = match &s.held {
+        Some(h) => (h.started_at, h.actual_minutes.get(), h.modality),
+        None => (s.starts_at, s.planned_minutes.get(), s.planned_modality),
+    };
+    let class = match modality {
+        Modality::InPerson => coding(ACT_CODE, "AMB", "ambulatory"),
+        Modality::Video | Modality::Audio => coding(ACT_CODE, "VR", "virtual"),
+    };
+    let end = start + Duration::minutes(i64::from(length));
+    let mut fields = json!({
+        "status": status,
+        "class": class,
+        "type": [text(kind(s.kind))],
+        "subject": ctx.patient(),
+        "episodeOfCare": [ctx.reference("EpisodeOfCare", &s.episode_id.to_string())],
+        "participant": [{
+            "type": [concept(PARTICIPATION, "PPRF", "primary performer")],
+            "individual": person("Practitioner", &s.clinician_id.to_string()),
+        }],
+        "period": { "start": instant(start), "end": instant(end) },
+    });
+    if let (Some(_), Value::Object(f)) = (&s.held, &mut fields) {
+        f.insert("length".into(), minutes(length));
+    }
+    ctx.resource("Encounter", s.session_id.to_string(), Sensitivity::MentalHealth, fields)
+}
+
+fn kind(k: SessionKind) -> &'static str {
+    match k {
+        SessionKind::Intake => "Psychiatric diagnostic evaluation",
+        SessionKind::Psychotherapy => "Individual psychotherapy",
+        SessionKind::Crisis => "Psychotherapy for crisis",
+        SessionKind::FamilyWithPatient => "Family psychotherapy with patient present",
+        SessionKind::FamilyWithoutPatient => "Family psychotherapy without the patient",
+    }
+}
+
+/// Progress notes and their addenda. Psychotherapy notes are not here and cannot be: the view
+/// holds only their count.
+pub fn documents(ctx: &Ctx<'_>) -> Vec<Resource> {
+    let mut out = Vec::new();
+    for s in &ctx.record.view.sessions {
+        if let Some(note) = &s.note {
+            let note_id = ids::progress_note(s.session_id);
+            out.push(progress_note(ctx, s, &note_id, note));
+            out.extend(note.addenda.iter().map(|a| addendum(ctx, s, &note_id, a)));
+        }
+    }
+    out
+}
+
+fn progress_note(ctx: &Ctx<'_>, s: &SessionView, id: &str, note: &ProgressNoteView) -> Resource {
+    let amended = note.addenda.iter().any(|a| a.kind == AddendumKind::Correction);
+    let body: String = note
+        .content
+        .sections()
+        .iter()
+        .map(|(name, text)| format!("{}:\n{}\n", name.to_ascii_uppercase(), text.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let format = format!("{:?}", note.format).to_ascii_uppercase();
+    let description = format!("{format} progress note");
+    let mut fields = document(ctx, s, note.signed_by.to_string(), note.signed_at, &description, &body);
+    if let Value::Object(f) = &mut fields {
+        f.insert("docStatus".into(), if amended { "amended" } else { "final" }.into());
+        f.insert("authenticator".into(), person("Practitioner", &note.signed_by.to_string()));
+    }
+    ctx.resource("DocumentReference", id.to_owned(), Sensitivity::Psychiatric, fields)
+}
+
+fn addendum(ctx: &Ctx<'_>, s: &SessionView, note_id: &str, a: &AddendumView) -> Resource {
+    let what = match a.kind {
+        AddendumKind::Addendum => "Addendum",
+        AddendumKind::Correction => "Correction",
+        AddendumKind::LateEntry => "Late entry",
+    };
+    let description = format!("{what} to the progress note: {}", a.reason.as_str());
+    let mut fields = document(ctx, s, a.author.to_string(), a.appended_at, &description, a.text.as_str());
+    if let Value::Object(f) = &mut fields {
+        f.insert("docStatus".into(), "final".into());
+        f.insert(
+            "relatesTo".into(),
+            json!([{ "code": "appends", "target": ctx.reference("DocumentReference", note_id) }]),
+        );
+    }
+    ctx.resource("DocumentReference", a.addendum_id.to_string(), Sensitivity::Psychiatric, fields)
+}
+
+/// What a note and an addendum share: LOINC 11506-3 (progress note), the text as a plain-text
+/// attachment, the session as context.
+fn document(
+    ctx: &Ctx<'_>,
+    s: &SessionView,
+    author: String,
+    at: chrono::DateTime<chrono::Utc>,
+    description: &str,
+    body: &str,
+) -> Value {
+    json!({
+        "status": "current",
+        "type": concept(LOINC, "11506-3", "Progress note"),
+        "subject": ctx.patient(),
+        "date": instant(at),
+        "author": [person("Practitioner", &author)],
+        "description": description,
+        "securityLabel": Sensitivity::Psychiatric.labels().as_array().cloned().unwrap_or_default()
+            .into_iter().map(|c| json!({ "coding": [c] })).collect::<Vec<_>>(),
+        "content": [{ "attachment": {
+            "contentType": "text/plain; charset=utf-8",
+            "data": STANDARD.encode(body.as_bytes()),
+            "title": description,
+            "creation": instant(at),
+        } }],
+        "context": { "encounter": [ctx.reference("Encounter", &s.session_id.to_string())] },
+    })
+}

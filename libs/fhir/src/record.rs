@@ -1,0 +1,106 @@
+//! What an export is made from: one client's events folded with the read side's folds.
+
+use carelog_domain::types::ClientId;
+use carelog_projections::{EpisodeView, LedgerView, ViewError};
+use carelog_store::{Position, RecordedEvent};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::stamps::Stamps;
+
+/// Why a record cannot be exported.
+#[derive(Debug, thiserror::Error)]
+pub enum FhirError {
+    /// No event about the client up to the export position.
+    #[error("no record of client {0}")]
+    UnknownClient(String),
+    /// Events exist (e.g. a consent) but the client was never registered: there is no Patient.
+    #[error("client {0} has events but no registration")]
+    NotRegistered(String),
+    /// An event the read side's fold refuses; the same event stops the live projection.
+    #[error("cannot fold the record: {0}")]
+    Fold(#[from] ViewError),
+}
+
+/// One read of the record, for an AuditEvent.
+///
+/// Hook for issue 6: the read-access log (`access-…` streams) does not exist yet, so exports
+/// carry no reads today. Once it does, the records service fills [`EpisodeRecord::reads`] from
+/// it and the AuditEvents appear with no change here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRead {
+    pub read_id: Uuid,
+    pub actor_id: String,
+    pub actor_role: String,
+    pub at: DateTime<Utc>,
+    /// The call that read the record, e.g. `carelog.v1.RecordsService/GetEpisode`.
+    pub operation: String,
+    /// Why, as the caller said (purpose of use).
+    pub purpose: Option<String>,
+}
+
+/// A client's record ready to map: the episode view, the ledgers of the client's accounts, the
+/// per-resource stamps, and the reads of the record.
+#[derive(Debug, Clone)]
+pub struct EpisodeRecord {
+    pub client: ClientId,
+    pub view: EpisodeView,
+    /// One per account, in the order the accounts appear in the view.
+    pub ledgers: Vec<LedgerView>,
+    pub stamps: Stamps,
+    pub reads: Vec<RecordRead>,
+    /// The last event folded in.
+    pub last_position: Position,
+}
+
+impl EpisodeRecord {
+    /// Folds the client's events (in log order, as `EventStore::read_client` returns them) with
+    /// the same folds the live read model uses.
+    ///
+    /// # Errors
+    /// [`FhirError::UnknownClient`] without events, [`FhirError::NotRegistered`] without a
+    /// registration, [`FhirError::Fold`] when an event cannot be folded.
+    pub fn from_events(client: ClientId, events: &[RecordedEvent]) -> Result<Self, FhirError> {
+        let mut view = EpisodeView::new(client);
+        let mut ledgers: Vec<LedgerView> = Vec::new();
+        let mut stamps = Stamps::default();
+        for event in events {
+            view.apply(event)?;
+            if event.category() == "account" {
+                let index = match ledgers.iter().position(|l| l.account_id.is_some_and(|a| stream_is(event, a))) {
+                    Some(index) => index,
+                    None => {
+                        ledgers.push(LedgerView::default());
+                        ledgers.len() - 1
+                    }
+                };
+                ledgers[index].apply(event)?;
+            }
+            stamps.observe(client, &view, event)?;
+        }
+        let last_position = events.last().map(|e| e.position).ok_or_else(|| unknown(client))?;
+        if view.demographics.is_none() {
+            return Err(FhirError::NotRegistered(client.to_string()));
+        }
+        Ok(Self { client, view, ledgers, stamps, reads: Vec::new(), last_position })
+    }
+
+    /// The same record with the reads of it, for AuditEvents.
+    pub fn with_reads(mut self, reads: Vec<RecordRead>) -> Self {
+        self.reads = reads;
+        self
+    }
+
+    /// The recorded time of the last event folded in.
+    pub fn last_recorded_at(&self) -> Option<DateTime<Utc>> {
+        self.view.last_recorded_at
+    }
+}
+
+fn stream_is(event: &RecordedEvent, account: carelog_domain::types::AccountId) -> bool {
+    event.stream.as_str() == account.stream_name()
+}
+
+fn unknown(client: ClientId) -> FhirError {
+    FhirError::UnknownClient(client.to_string())
+}

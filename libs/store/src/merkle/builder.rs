@@ -1,0 +1,111 @@
+//! The tree builder: follows the log like a projection and commits each batch of leaves with the
+//! tree size (its checkpoint) in one transaction. It runs beside the writer, never inside it, so
+//! appends take no extra lock and pay no hashing.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use super::tables;
+use super::tree::{MerkleTree, TreeError};
+use super::{Frontier, event_leaf};
+use crate::{EventStore, LogFilter, Position, SubscriptionItem};
+
+/// Most leaves committed per transaction.
+const BATCH: usize = 2_000;
+
+#[derive(Debug, Clone)]
+pub struct TreeBuilder {
+    store: Arc<dyn EventStore>,
+    tree: MerkleTree,
+}
+
+impl TreeBuilder {
+    pub fn new(store: Arc<dyn EventStore>) -> Self {
+        let tree = MerkleTree::new(store.as_ref());
+        Self { store, tree }
+    }
+
+    pub fn tree(&self) -> &MerkleTree {
+        &self.tree
+    }
+
+    /// Follows the log for ever, publishing every committed tree size on `sizes`. Returns only on
+    /// an error (or once nobody listens to `sizes` any more); a lost race with another builder
+    /// (several services on one PostgreSQL) reloads and carries on.
+    pub async fn run(&self, sizes: &watch::Sender<u64>) -> Result<(), TreeError> {
+        loop {
+            match self.follow(None, sizes).await {
+                Err(TreeError::Stale { .. }) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Builds the tree up to the log's current head and returns its size.
+    pub async fn catch_up(&self) -> Result<u64, TreeError> {
+        let head = self.store.head_position().await?.0;
+        let (sizes, _) = watch::channel(0);
+        loop {
+            match self.follow(Some(head), &sizes).await {
+                Err(TreeError::Stale { .. }) => continue,
+                Err(error) => return Err(error),
+                Ok(()) => return Ok(self.tree.head().await?.0),
+            }
+        }
+    }
+
+    async fn follow(&self, until: Option<u64>, sizes: &watch::Sender<u64>) -> Result<(), TreeError> {
+        let mut frontier = self.tree.frontier().await?;
+        sizes.send_replace(frontier.size());
+        if until.is_some_and(|target| frontier.size() >= target) {
+            return Ok(());
+        }
+        let mut subscription = self.store.subscribe(Position(frontier.size()), LogFilter::all());
+        let mut committed = frontier.clone();
+        let mut nodes = Vec::new();
+        while let Some(item) = subscription.next().await {
+            let flush = match item? {
+                SubscriptionItem::Event(event) => {
+                    // Positions are dense, so anything but the next one means rows moved under us.
+                    let expected = frontier.size() + 1;
+                    if event.position.0 != expected {
+                        return Err(TreeError::Gap { built: frontier.size(), found: event.position.0 });
+                    }
+                    nodes.extend(frontier.push(event_leaf(expected, &event.hash.0)));
+                    nodes.len() >= BATCH || until.is_some_and(|target| expected >= target)
+                }
+                SubscriptionItem::CaughtUp(_) => true,
+            };
+            if !flush || frontier.size() == committed.size() {
+                continue;
+            }
+            self.commit(&committed, &frontier, &nodes).await?;
+            nodes.clear();
+            committed = frontier.clone();
+            if sizes.send(frontier.size()).is_err() && until.is_none() {
+                return Ok(());
+            }
+            if until.is_some_and(|target| frontier.size() >= target) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(
+        &self,
+        from: &Frontier,
+        to: &Frontier,
+        nodes: &[(super::NodeKey, super::Hash)],
+    ) -> Result<(), TreeError> {
+        let db = self.tree.database();
+        if tables::commit(db, from.size(), to.size(), &to.root(), nodes).await? {
+            tracing::debug!(size = to.size(), "Merkle tree extended");
+            Ok(())
+        } else {
+            Err(TreeError::Stale { from: from.size() })
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! `carelog audit …` (the audit trail, proofs, checkpoints, the offline check, the tree recheck)
+//! and `carelog keygen`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use carelog_platform::config::StoreArg;
+use carelog_proofs::checkpoint::SignedCheckpoint;
+use carelog_proofs::offline::{self, ProofFile};
+use carelog_proofs::signed_from_proto;
+use carelog_proto::v1 as proto;
+use carelog_proto::v1::proof_service_client::ProofServiceClient;
+use carelog_store::merkle::{MerkleTree, TreeError};
+use tonic::transport::Channel;
+
+use crate::records_cli::{self, ServerArg};
+
+/// `carelog audit --client ID` prints the trail as before; the subcommands audit the whole log.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    server: ServerArg,
+    /// The client whose audit trail to print (same as `carelog audit trail --client ID`).
+    #[arg(long, required = true)]
+    client: Option<String>,
+    #[command(subcommand)]
+    command: Option<AuditCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AuditCommand {
+    /// Prints a client's audit trail: every event with who, when, why and its correlation id.
+    Trail {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        client: String,
+    },
+    /// Fetches a proof from the server and saves it for `carelog audit check`.
+    #[command(subcommand)]
+    Prove(ProveCommand),
+    /// Saves a signed checkpoint (signed now, or the newest one at --size).
+    Checkpoint {
+        #[command(flatten)]
+        server: ProofServer,
+        /// The newest checkpoint already signed at this tree size, instead of signing one now.
+        #[arg(long)]
+        size: Option<u64>,
+        /// Where to save it (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verifies a saved proof against a saved checkpoint and the log's public key, offline.
+    Check {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[arg(long)]
+        proof: PathBuf,
+        #[arg(long)]
+        public_key: PathBuf,
+    },
+    /// Recomputes the Merkle tree from the log's rows and compares it with the stored tree and
+    /// every stored signed checkpoint; exits non-zero and names the first altered position.
+    VerifyTree {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ProveCommand {
+    /// That the event at --position is in the log of --size events (default: a checkpoint signed now).
+    Inclusion {
+        #[command(flatten)]
+        server: ProofServer,
+        #[arg(long)]
+        position: u64,
+        #[arg(long)]
+        size: Option<u64>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// That the log of --from events is a prefix of the log of --to events (default: signed now).
+    Consistency {
+        #[command(flatten)]
+        server: ProofServer,
+        #[arg(long)]
+        from: u64,
+        #[arg(long)]
+        to: Option<u64>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct ProofServer {
+    /// The Carelog server (all-in-one or carelog-proofs).
+    #[arg(long, env = "CARELOG_SERVER", default_value = "http://127.0.0.1:50051")]
+    server: String,
+}
+
+impl ProofServer {
+    async fn client(&self) -> anyhow::Result<ProofServiceClient<Channel>> {
+        let channel = Channel::from_shared(self.server.clone())
+            .context("--server must be a URL like http://127.0.0.1:50051")?
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach {}; is `carelog serve` running?", self.server))?;
+        Ok(ProofServiceClient::new(channel))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (64 hex characters); the public key goes to FILE.pub.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        None => records_cli::audit(args.server, args.client.context("--client")?).await,
+        Some(AuditCommand::Trail { server, client }) => records_cli::audit(server, client).await,
+        Some(AuditCommand::Prove(prove)) => prove_command(prove).await,
+        Some(AuditCommand::Checkpoint { server, size, out }) => {
+            let checkpoint = fetch_checkpoint(&mut server.client().await?, size).await?;
+            eprintln!("checkpoint: {} events, root {}", checkpoint.tree_size, hex::encode(checkpoint.root));
+            save(out.as_deref(), &checkpoint)
+        }
+        Some(AuditCommand::Check { checkpoint, proof, public_key }) => check(&checkpoint, &proof, &public_key),
+        Some(AuditCommand::VerifyTree { store }) => verify_tree(store).await,
+    }
+}
+
+pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
+    let key = carelog_proofs::keys::generate();
+    let public = carelog_proofs::keys::write_key_pair(&key, &args.out)?;
+    eprintln!("secret key: {} (keep it off the database host; set CARELOG_SIGNING_KEY_FILE)", args.out.display());
+    eprintln!("public key: {} (give it to your auditors)", public.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A checkpoint signed now, or the newest one at `size`.
+async fn fetch_checkpoint(
+    client: &mut ProofServiceClient<Channel>,
+    size: Option<u64>,
+) -> anyhow::Result<SignedCheckpoint> {
+    use proto::get_proof_checkpoint_request::Which;
+    let which = size.map_or(Which::SignNow(true), Which::TreeSize);
+    let reply = client.get_checkpoint(proto::GetProofCheckpointRequest { which: Some(which) }).await;
+    Ok(signed_from_proto(&reply.map_err(status_error)?.into_inner())?)
+}
+
+async fn prove_command(command: ProveCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ProveCommand::Inclusion { server, position, size, out } => {
+            let mut client = server.client().await?;
+            let size = match size {
+                Some(size) => size,
+                None => fetch_checkpoint(&mut client, None).await?.tree_size,
+            };
+            let request = proto::ProveInclusionRequest { position, tree_size: size };
+            let reply = client.prove_inclusion(request).await.map_err(status_error)?.into_inner();
+            save(out.as_deref(), &ProofFile::try_from(&reply)?)
+        }
+        ProveCommand::Consistency { server, from, to, out } => {
+            let mut client = server.client().await?;
+            let to = match to {
+                Some(to) => to,
+                None => fetch_checkpoint(&mut client, None).await?.tree_size,
+            };
+            let request = proto::ProveConsistencyRequest { old_size: from, new_size: to };
+            let reply = client.prove_consistency(request).await.map_err(status_error)?.into_inner();
+            save(out.as_deref(), &ProofFile::try_from(&reply)?)
+        }
+    }
+}
+
+fn save(out: Option<&Path>, value: &impl serde::Serialize) -> anyhow::Result<ExitCode> {
+    let json = serde_json::to_string_pretty(value)?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("saved {}", path.display());
+        }
+        None => println!("{json}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a {what} file", path.display()))
+}
+
+fn check(checkpoint: &Path, proof: &Path, public_key: &Path) -> anyhow::Result<ExitCode> {
+    let checkpoint: SignedCheckpoint = read_json(checkpoint, "Carelog checkpoint")?;
+    let proof: ProofFile = read_json(proof, "Carelog proof")?;
+    let key = carelog_proofs::keys::read_public_key(public_key)?;
+    match offline::check(&checkpoint, &proof, &key) {
+        Ok(checked) => {
+            println!("{checked}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            println!("REJECTED: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn verify_tree(store: StoreArg) -> anyhow::Result<ExitCode> {
+    let url = store.url()?;
+    let opened = carelog_store::open(&url).await?;
+    let tree = MerkleTree::new(opened.as_ref());
+    let (size, _) = tree.head().await?;
+    if size == 0 {
+        println!("the tree is empty: nothing to verify");
+        return Ok(ExitCode::SUCCESS);
+    }
+    match tree.check_rows(size, &[]).await {
+        Ok(check) => {
+            let signed = tree.signed_up_to(size).await?.len();
+            println!("OK: {size} events give the stored tree's roots and all {signed} signed checkpoints' roots");
+            for (at, root) in check.roots.iter().rev().take(1) {
+                println!("root at {at}: {}", hex::encode(root));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(
+            error
+            @ (TreeError::Tampered { .. } | TreeError::RootMismatch { .. } | TreeError::CheckpointMismatch { .. }),
+        ) => {
+            println!("TAMPERED: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn status_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+}

@@ -1,0 +1,121 @@
+//! Service types ⇄ protobuf messages. Proofs going out are plain bytes; nothing coming in but sizes.
+
+use carelog_platform::parse::to_timestamp;
+use carelog_proto::v1 as proto;
+
+use crate::offline::{HexHash, PROOF_FORMAT, ProofFile};
+use crate::prover::{Consistency, Inclusion, Listed};
+
+impl From<Listed> for proto::ProofCheckpoint {
+    fn from(listed: Listed) -> Self {
+        let note = listed.signed.note();
+        let signed = listed.signed;
+        Self {
+            tree_size: signed.tree_size,
+            root: signed.root.to_vec(),
+            signed_at: Some(to_timestamp(signed.signed_at)),
+            public_key: signed.public_key.to_vec(),
+            signature: signed.signature,
+            note,
+            id: listed.id,
+        }
+    }
+}
+
+impl From<Inclusion> for proto::InclusionProofReply {
+    fn from(proof: Inclusion) -> Self {
+        Self {
+            position: proof.position,
+            tree_size: proof.tree_size,
+            event_hash: proof.event_hash.to_vec(),
+            leaf_hash: proof.leaf_hash.to_vec(),
+            path: proof.path.iter().map(|h| h.to_vec()).collect(),
+            root: proof.root.to_vec(),
+            checkpoint: proof.checkpoint.map(Into::into),
+        }
+    }
+}
+
+impl From<Consistency> for proto::ConsistencyProofReply {
+    fn from(proof: Consistency) -> Self {
+        Self {
+            old_size: proof.old_size,
+            new_size: proof.new_size,
+            old_root: proof.old_root.to_vec(),
+            new_root: proof.new_root.to_vec(),
+            path: proof.path.iter().map(|h| h.to_vec()).collect(),
+            checkpoint: proof.checkpoint.map(Into::into),
+        }
+    }
+}
+
+/// A checkpoint received over the wire, back into the form the offline checker verifies.
+/// Fields of the wrong length are an error naming the field, never a silent truncation.
+pub fn signed_from_proto(
+    checkpoint: &proto::ProofCheckpoint,
+) -> Result<crate::checkpoint::SignedCheckpoint, crate::checkpoint::CheckpointError> {
+    use crate::checkpoint::{CHECKPOINT_FORMAT, CheckpointError, SignedCheckpoint};
+    let malformed = |field: &'static str, reason: String| CheckpointError::Malformed { field, reason };
+    let root = <[u8; 32]>::try_from(checkpoint.root.as_slice())
+        .map_err(|_| malformed("root", format!("{} bytes, a root is 32", checkpoint.root.len())))?;
+    let public_key = <[u8; 32]>::try_from(checkpoint.public_key.as_slice())
+        .map_err(|_| malformed("public_key", format!("{} bytes, a key is 32", checkpoint.public_key.len())))?;
+    let time = checkpoint.signed_at.ok_or_else(|| malformed("signed_at", "missing".into()))?;
+    let signed_at = u32::try_from(time.nanos)
+        .ok()
+        .and_then(|nanos| chrono::DateTime::from_timestamp(time.seconds, nanos))
+        .ok_or_else(|| malformed("signed_at", "out of range".into()))?;
+    Ok(SignedCheckpoint {
+        format: CHECKPOINT_FORMAT.to_owned(),
+        tree_size: checkpoint.tree_size,
+        root,
+        signed_at,
+        public_key,
+        signature: checkpoint.signature.clone(),
+    })
+}
+
+/// Why a reply from the server could not be turned into a proof file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("the server sent a {field} of {len} bytes, not 32")]
+    HashLength { field: &'static str, len: usize },
+    #[error("the server's checkpoint: {0}")]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+}
+
+fn hash(bytes: &[u8], field: &'static str) -> Result<[u8; 32], ReplyError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| ReplyError::HashLength { field, len: bytes.len() })
+}
+
+fn path(hashes: &[Vec<u8>]) -> Result<Vec<HexHash>, ReplyError> {
+    hashes.iter().map(|h| hash(h, "proof hash").map(HexHash)).collect()
+}
+
+impl TryFrom<&proto::InclusionProofReply> for ProofFile {
+    type Error = ReplyError;
+    fn try_from(reply: &proto::InclusionProofReply) -> Result<Self, Self::Error> {
+        Ok(ProofFile::Inclusion {
+            format: PROOF_FORMAT.to_owned(),
+            position: reply.position,
+            tree_size: reply.tree_size,
+            event_hash: hash(&reply.event_hash, "event hash")?,
+            leaf_hash: hash(&reply.leaf_hash, "leaf hash")?,
+            path: path(&reply.path)?,
+            checkpoint: reply.checkpoint.as_ref().map(signed_from_proto).transpose()?,
+        })
+    }
+}
+
+impl TryFrom<&proto::ConsistencyProofReply> for ProofFile {
+    type Error = ReplyError;
+    fn try_from(reply: &proto::ConsistencyProofReply) -> Result<Self, Self::Error> {
+        Ok(ProofFile::Consistency {
+            format: PROOF_FORMAT.to_owned(),
+            old_size: reply.old_size,
+            new_size: reply.new_size,
+            path: path(&reply.path)?,
+            checkpoint: reply.checkpoint.as_ref().map(signed_from_proto).transpose()?,
+        })
+    }
+}

@@ -1,0 +1,83 @@
+//! The tonic ProofService: thin. Proofs reveal hashes and positions, never event data, so they need
+//! no clinical role; anyone who can reach the service can audit the log.
+
+use std::sync::Arc;
+
+use carelog_proto::v1 as proto;
+use carelog_proto::v1::proof_service_server::ProofService;
+use tonic::{Request, Response, Status};
+
+use crate::error::ProofServiceError;
+use crate::prover::Prover;
+
+/// Default and largest page of ListCheckpoints.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 1000;
+
+#[derive(Debug, Clone)]
+pub struct Proofs {
+    prover: Arc<Prover>,
+}
+
+impl Proofs {
+    pub fn new(prover: Arc<Prover>) -> Self {
+        Self { prover }
+    }
+}
+
+#[tonic::async_trait]
+impl ProofService for Proofs {
+    #[tracing::instrument(skip_all, err)]
+    async fn get_checkpoint(
+        &self,
+        request: Request<proto::GetProofCheckpointRequest>,
+    ) -> Result<Response<proto::ProofCheckpoint>, Status> {
+        use proto::get_proof_checkpoint_request::Which;
+        let listed = match request.into_inner().which {
+            Some(Which::SignNow(true)) => self.prover.sign_now().await,
+            Some(Which::TreeSize(0)) => {
+                Err(ProofServiceError::invalid("tree_size", "must be at least 1; leave it unset for the newest"))
+            }
+            Some(Which::TreeSize(size)) => self.prover.checkpoint(Some(size)).await,
+            Some(Which::SignNow(false)) | None => self.prover.checkpoint(None).await,
+        }?;
+        Ok(Response::new(listed.into()))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_checkpoints(
+        &self,
+        request: Request<proto::ListProofCheckpointsRequest>,
+    ) -> Result<Response<proto::ListProofCheckpointsReply>, Status> {
+        let request = request.into_inner();
+        if request.limit > MAX_PAGE {
+            let reason = format!("{} is more than {MAX_PAGE}", request.limit);
+            return Err(ProofServiceError::invalid("limit", reason).into());
+        }
+        let limit = if request.limit == 0 { DEFAULT_PAGE } else { request.limit };
+        let listed = self.prover.list(request.before_id, limit).await?;
+        Ok(Response::new(proto::ListProofCheckpointsReply {
+            checkpoints: listed.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err, fields(position = request.get_ref().position, size = request.get_ref().tree_size))]
+    async fn prove_inclusion(
+        &self,
+        request: Request<proto::ProveInclusionRequest>,
+    ) -> Result<Response<proto::InclusionProofReply>, Status> {
+        let request = request.into_inner();
+        let proof = self.prover.inclusion(request.position, request.tree_size).await?;
+        Ok(Response::new(proof.into()))
+    }
+
+    #[tracing::instrument(skip_all, err, fields(old = request.get_ref().old_size, new = request.get_ref().new_size))]
+    async fn prove_consistency(
+        &self,
+        request: Request<proto::ProveConsistencyRequest>,
+    ) -> Result<Response<proto::ConsistencyProofReply>, Status> {
+        let request = request.into_inner();
+        let proof = self.prover.consistency(request.old_size, request.new_size).await?;
+        Ok(Response::new(proof.into()))
+    }
+}

@@ -1,0 +1,115 @@
+//! Carelog ProofService: the tamper-evident log. A background builder keeps an RFC 6962 Merkle tree
+//! over every event in global order beside the log; a signer signs (size, root, time) checkpoints
+//! with an Ed25519 key at an interval and on demand; the service proves inclusion and consistency.
+//! [`offline`] checks a saved proof against a saved checkpoint with no database at all.
+//!
+//! The tree covers each event's stored chain hash, which covers the stored (encrypted) PHI, so
+//! shredding a client's key changes no leaf and every proof stays valid.
+
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+mod convert;
+mod error;
+mod grpc;
+pub mod keys;
+pub mod offline;
+mod prover;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use carelog_proto::v1::proof_service_server::ProofServiceServer;
+use carelog_store::EventStore;
+use carelog_store::merkle::TreeBuilder;
+use tokio::sync::watch;
+use tonic::transport::server::Router;
+use tonic_health::server::HealthReporter;
+
+pub use convert::{ReplyError, signed_from_proto};
+pub use error::ProofServiceError;
+pub use grpc::Proofs;
+pub use keys::KeySource;
+pub use prover::Prover;
+
+/// How often the signer looks for a grown tree, unless `CARELOG_CHECKPOINT_INTERVAL_SECS` says
+/// otherwise (0 turns interval signing off; on-demand signing always works).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+pub const INTERVAL_ENV: &str = "CARELOG_CHECKPOINT_INTERVAL_SECS";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofsConfig {
+    pub key: KeySource,
+    pub interval: Option<Duration>,
+}
+
+impl ProofsConfig {
+    /// The key from `CARELOG_SIGNING_KEY_FILE` / `CARELOG_SIGNING_KEY` (or a development key) and the
+    /// interval from `CARELOG_CHECKPOINT_INTERVAL_SECS`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let interval = match std::env::var(INTERVAL_ENV) {
+            Ok(raw) => {
+                let secs: u64 =
+                    raw.trim().parse().map_err(|_| anyhow::anyhow!("{INTERVAL_ENV}={raw:?}: give seconds"))?;
+                (secs > 0).then(|| Duration::from_secs(secs))
+            }
+            Err(_) => Some(DEFAULT_INTERVAL),
+        };
+        Ok(Self { key: KeySource::Auto, interval })
+    }
+}
+
+/// Starts the tree builder and the interval signer and adds the ProofService to a router, with the
+/// key and interval from the environment.
+pub async fn mount(router: Router, health: HealthReporter, store: Arc<dyn EventStore>) -> anyhow::Result<Router> {
+    mount_with(router, health, store, ProofsConfig::from_env()?).await
+}
+
+pub async fn mount_with(
+    router: Router,
+    health: HealthReporter,
+    store: Arc<dyn EventStore>,
+    config: ProofsConfig,
+) -> anyhow::Result<Router> {
+    let key = keys::load(&config.key, store.as_ref()).await?;
+    let (sizes_tx, sizes) = watch::channel(0);
+    let prover = Arc::new(Prover::new(Arc::clone(&store), key, sizes));
+    tokio::spawn(keep_building(TreeBuilder::new(store), sizes_tx, health));
+    if let Some(interval) = config.interval {
+        tokio::spawn(sign_every(Arc::downgrade(&prover), interval));
+    }
+    Ok(router.add_service(ProofServiceServer::new(Proofs::new(prover))))
+}
+
+/// Runs the builder for as long as the service lives; after a failure (a gap in the log, a tree
+/// table that disagrees with its root) it reports NOT_SERVING, waits and retries from the last commit.
+async fn keep_building(builder: TreeBuilder, sizes: watch::Sender<u64>, health: HealthReporter) {
+    loop {
+        health.set_serving::<ProofServiceServer<Proofs>>().await;
+        let outcome = tokio::select! {
+            () = sizes.closed() => return,
+            outcome = builder.run(&sizes) => outcome,
+        };
+        match outcome {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::error!(%error, "Merkle tree builder stopped; retrying in 5 s");
+                health.set_not_serving::<ProofServiceServer<Proofs>>().await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}
+
+/// Signs a checkpoint every `interval` if the tree grew; ends when the service is dropped.
+async fn sign_every(prover: std::sync::Weak<Prover>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(prover) = prover.upgrade() else { return };
+        if let Err(error) = prover.sign_if_grown().await {
+            tracing::warn!(%error, "could not sign a checkpoint");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! FHIR R4 export: a client's record replayed from the log up to a position and mapped by
+//! `carelog-fhir`.
+//!
+//! Why replay rather than read the live episode document: `meta.versionId` is the stream
+//! revision of the event that last changed each resource, which only the events carry, and a
+//! replay gives the as-of export for free with the same folds as `GetEpisodeAsOf`. Reading one
+//! client's events is an indexed range scan (`client_tag`), the same cost as an as-of view.
+//! The bulk NDJSON export (`carelog export ndjson`) uses the same loader for every client.
+
+use carelog_domain::types::ClientId;
+use carelog_fhir::{EpisodeRecord, FhirError};
+use carelog_platform::ServiceError;
+use carelog_store::{EventStore, LogQuery, Position, RecordedEvent};
+
+use crate::convert::not_found;
+
+/// Events read per page.
+const PAGE: usize = 1000;
+
+/// The client's record as it stood at `up_to` (inclusive).
+///
+/// # Errors
+/// NOT_FOUND for a client with no registered record up to `up_to`; the store's errors; a
+/// decode error if an event cannot be folded (the live projection would stop on it too).
+pub async fn episode_record(
+    store: &dyn EventStore,
+    client: ClientId,
+    up_to: Position,
+) -> Result<EpisodeRecord, ServiceError> {
+    let events = client_events(store, &client.to_string(), up_to).await?;
+    EpisodeRecord::from_events(client, &events).map_err(|error| match error {
+        FhirError::UnknownClient(id) | FhirError::NotRegistered(id) => not_found("client", &id),
+        FhirError::Fold(e) => ServiceError::Decode(e.to_string()),
+    })
+}
+
+/// Every event about `client` up to `up_to`, in log order.
+async fn client_events(
+    store: &dyn EventStore,
+    client: &str,
+    up_to: Position,
+) -> Result<Vec<RecordedEvent>, ServiceError> {
+    let mut events = Vec::new();
+    let mut from = Position(1);
+    loop {
+        let query = LogQuery { from, up_to: Some(up_to), filter: Default::default(), limit: PAGE };
+        let page = store.read_client(client, &query).await?;
+        let full = page.len() == PAGE;
+        let next = page.last().map(|e| e.position.next());
+        events.extend(page);
+        match next {
+            Some(next) if full => from = next,
+            _ => return Ok(events),
+        }
+    }
+}
