@@ -8,9 +8,11 @@ use carelog_store::{
 };
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, Loaded, load};
+use crate::command_telemetry;
 use crate::error::{FieldViolation, ServiceError};
 use crate::parse;
 
@@ -108,7 +110,7 @@ impl CommandMeta {
             occurred_at: self.occurred_at,
             correlation_id: self.correlation_id,
             causation_id: self.causation_id,
-            trace_id: None,
+            trace_id: crate::telemetry::current_trace_id(),
             reason: self.reason.clone(),
             tags: tags.clone(),
             command: self.fingerprint.clone().map(|fingerprint| CommandRef { id: self.command_id, fingerprint }),
@@ -164,11 +166,23 @@ impl<E> Plan<E> {
     }
 }
 
-/// Runs one command against `stream`: returns the receipt of the first run if this command id was
-/// already applied; otherwise loads the stream, decides, and appends, retrying on conflicts.
+/// Runs one command against `stream`: loads the stream, decides, and appends, retrying on conflicts;
+/// a command id that was already applied gets the receipt of its first run.
 /// `decide` may read other streams (boxed so the future stays `Send` for tonic); it returns the
 /// conditions that keep what it read true until the append commits.
 pub async fn execute<A: Aggregate>(
+    store: &dyn EventStore,
+    stream: &StreamName,
+    meta: &CommandMeta,
+    decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Plan<A::Event>, ServiceError>>,
+) -> Result<proto::AppendReceipt, ServiceError> {
+    let span = command_telemetry::execute_span(stream.as_str(), meta);
+    let result = attempt::<A>(store, stream, meta, decide).instrument(span.clone()).await;
+    command_telemetry::record_outcome(&span, stream.as_str(), &result);
+    result
+}
+
+async fn attempt<A: Aggregate>(
     store: &dyn EventStore,
     stream: &StreamName,
     meta: &CommandMeta,
@@ -183,13 +197,15 @@ pub async fn execute<A: Aggregate>(
             let pause = rand::random_range(0..=ceiling);
             tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         }
-        if let Some(receipt) = already_applied(store, stream, meta).await? {
-            return Ok(receipt);
-        }
-        let loaded = load::<A>(store, stream).await?;
+        // A retry is recognised lazily: on the happy path the store itself finds the command's
+        // event ids already stored; only a refusal needs to ask whether this command already ran.
+        let loaded = load::<A>(store, stream).instrument(tracing::info_span!("command.load", stream = %stream)).await?;
         if let Some(expected) = meta.expected_revision
             && loaded.revision != Some(expected)
         {
+            if let Some(receipt) = already_applied(store, stream, meta).await? {
+                return Ok(receipt);
+            }
             return Err(StoreError::Conflict {
                 stream: stream.to_string(),
                 expected: ExpectedRevision::Exact(expected),
@@ -197,7 +213,15 @@ pub async fn execute<A: Aggregate>(
             }
             .into());
         }
-        let plan = decide(&loaded).await?;
+        let plan = match decide(&loaded).instrument(tracing::info_span!("command.decide")).await {
+            Ok(plan) => plan,
+            Err(refused) => {
+                return match already_applied(store, stream, meta).await? {
+                    Some(receipt) => Ok(receipt),
+                    None => Err(refused),
+                };
+            }
+        };
         let metadata = meta.metadata(&plan.tags);
         let mut events = Vec::with_capacity(plan.events.len());
         let mut types = Vec::with_capacity(plan.events.len());
@@ -215,7 +239,7 @@ pub async fn execute<A: Aggregate>(
         }
         let request =
             AppendRequest { stream: stream.clone(), expected: loaded.expected(), events, conditions: plan.conditions };
-        match store.append(request).await {
+        match command_telemetry::timed_append(store, request).await {
             Ok(result) => {
                 return Ok(proto::AppendReceipt {
                     stream: stream.to_string(),

@@ -156,43 +156,49 @@ pub(super) async fn commit(pool: &SqlitePool, batch: &BatchWrite) -> Result<(), 
     if moved.rows_affected() != 1 {
         return Err(ProjectionError::StaleCheckpoint { generation: batch.generation });
     }
-    for doc in &batch.docs {
-        sqlx::query(
-            "INSERT INTO read_models (generation, kind, key, owner, doc, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (generation, kind, key)
-             DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
-        )
-        .bind(batch.generation)
-        .bind(doc.kind.as_str())
-        .bind(&doc.key)
-        .bind(&doc.owner)
-        .bind(doc.body.to_string())
-        .bind(i(doc.position))
-        .execute(&mut *tx)
-        .await?;
-    }
-    for row in &batch.audit {
-        sqlx::query(
-            "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
-                                        actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )
-        .bind(batch.generation)
-        .bind(i(row.position))
-        .bind(&row.client)
-        .bind(&row.stream)
-        .bind(i(row.revision))
-        .bind(&row.event_type)
-        .bind(&row.actor_id)
-        .bind(&row.actor_role)
-        .bind(micros(row.occurred_at))
-        .bind(micros(row.recorded_at))
-        .bind(&row.reason)
-        .bind(&row.correlation_id)
-        .bind(&row.causation_id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    // One statement per table: the rows travel as one JSON array (each statement crosses to the
+    // SQLite worker thread, so fewer statements is fewer thread hand-offs).
+    let docs: Vec<serde_json::Value> = batch
+        .docs
+        .iter()
+        .map(|d| {
+            serde_json::json!({"kind": d.kind.as_str(), "key": d.key, "owner": d.owner,
+                               "doc": d.body.to_string(), "position": i(d.position)})
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO read_models (generation, kind, key, owner, doc, position)
+         SELECT ?1, value->>'kind', value->>'key', value->>'owner', value->>'doc', value->>'position'
+         FROM json_each(?2) WHERE true
+         ON CONFLICT (generation, kind, key)
+         DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
+    )
+    .bind(batch.generation)
+    .bind(serde_json::Value::Array(docs).to_string())
+    .execute(&mut *tx)
+    .await?;
+    let audit: Vec<serde_json::Value> = batch
+        .audit
+        .iter()
+        .map(|r| {
+            serde_json::json!({"position": i(r.position), "client": r.client, "stream": r.stream,
+                "revision": i(r.revision), "event_type": r.event_type, "actor_id": r.actor_id,
+                "actor_role": r.actor_role, "occurred_at": micros(r.occurred_at), "recorded_at": micros(r.recorded_at),
+                "reason": r.reason, "correlation_id": r.correlation_id, "causation_id": r.causation_id})
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
+                                    actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
+         SELECT ?1, value->>'position', value->>'client', value->>'stream', value->>'revision',
+                value->>'event_type', value->>'actor_id', value->>'actor_role', value->>'occurred_at',
+                value->>'recorded_at', value->>'reason', value->>'correlation_id', value->>'causation_id'
+         FROM json_each(?2)",
+    )
+    .bind(batch.generation)
+    .bind(serde_json::Value::Array(audit).to_string())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -122,25 +122,47 @@ pub(super) async fn commit(
             if moved != 1 {
                 return Ok(false);
             }
-            for (key, hash) in nodes {
-                sqlx::query("INSERT INTO merkle_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                    .bind(i64::from(key.level))
-                    .bind(to_i64(key.index))
-                    .bind(hash.as_slice())
-                    .execute(&mut *$tx)
-                    .await?;
-            }
+            insert_nodes!($tx);
             $tx.commit().await?;
         }};
     }
+    // One statement for all of a batch's nodes, not one per node.
     match db {
         // IMMEDIATE: queue behind the log's writer instead of failing on a lock upgrade.
         Database::Sqlite(pool) => {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            macro_rules! insert_nodes {
+                ($t:ident) => {{
+                    let rows: Vec<serde_json::Value> = nodes
+                        .iter()
+                        .map(|(key, hash)| serde_json::json!([key.level, to_i64(key.index), hex::encode(hash)]))
+                        .collect();
+                    sqlx::query(
+                        "INSERT INTO merkle_nodes (level, idx, hash)
+                         SELECT value->>0, value->>1, unhex(value->>2) FROM json_each($1)",
+                    )
+                    .bind(serde_json::Value::Array(rows).to_string())
+                    .execute(&mut *$t)
+                    .await?;
+                }};
+            }
             body!(tx)
         }
         Database::Postgres(pool) => {
             let mut tx = pool.begin().await?;
+            macro_rules! insert_nodes {
+                ($t:ident) => {{
+                    sqlx::query(
+                        "INSERT INTO merkle_nodes (level, idx, hash)
+                         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+                    )
+                    .bind(nodes.iter().map(|(key, _)| i64::from(key.level)).collect::<Vec<_>>())
+                    .bind(nodes.iter().map(|(key, _)| to_i64(key.index)).collect::<Vec<_>>())
+                    .bind(nodes.iter().map(|(_, hash)| hash.to_vec()).collect::<Vec<_>>())
+                    .execute(&mut *$t)
+                    .await?;
+                }};
+            }
             body!(tx)
         }
     }
