@@ -34,9 +34,8 @@ impl StoreArg {
 /// Where a service listens by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
-/// Logs go to stderr; `RUST_LOG` filters them (default `info` for Carelog, `warn` for dependencies).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,carelog=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+/// Logs, traces and metrics for a binary named `service`: see [`crate::telemetry::init`]. Keep the
+/// guard until exit so buffered spans and metrics are flushed.
+pub fn init_tracing(service: &str) -> Result<crate::telemetry::TelemetryGuard, crate::telemetry::TelemetryError> {
+    crate::telemetry::init(service)
 }

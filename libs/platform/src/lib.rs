@@ -7,10 +7,14 @@
 pub mod actor;
 pub mod aggregate;
 pub mod command;
+mod command_telemetry;
 pub mod config;
 pub mod error;
+pub mod grpc_telemetry;
+mod metrics;
 pub mod parse;
 pub mod server;
+pub mod telemetry;
 
 pub use actor::actor_from;
 pub use aggregate::{Aggregate, Loaded, load};

@@ -7,13 +7,18 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
-use tonic::transport::server::Router;
+use tower_layer::{Identity, Stack};
 
 use anyhow::Context;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 
-use crate::config::{DEFAULT_LISTEN, StoreArg, init_tracing};
+use crate::config::{DEFAULT_LISTEN, StoreArg};
+use crate::grpc_telemetry::GrpcTelemetryLayer;
+use crate::telemetry;
+
+/// Every Carelog router: each call gets a server span joined to the caller's trace.
+pub type Router = tonic::transport::server::Router<Stack<GrpcTelemetryLayer, Identity>>;
 
 /// A router with grpc.health.v1 and server reflection (v1 and v1alpha) already mounted.
 pub fn router() -> Result<(Router, HealthReporter), tonic_reflection::server::Error> {
@@ -26,7 +31,11 @@ pub fn router() -> Result<(Router, HealthReporter), tonic_reflection::server::Er
         .register_encoded_file_descriptor_set(carelog_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let router = Server::builder().add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
+    let router = Server::builder()
+        .layer(GrpcTelemetryLayer)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     Ok((router, reporter))
 }
 
@@ -94,7 +103,7 @@ pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
     name: &str,
     mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
 ) -> anyhow::Result<()> {
-    init_tracing();
+    let _telemetry = telemetry::init(name)?;
     let url = args.store.url()?;
     let store = carelog_store::open(&url).await.with_context(|| format!("opening the event store at {url}"))?;
     let (router, reporter) = router()?;

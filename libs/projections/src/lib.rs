@@ -20,6 +20,7 @@ pub mod episode;
 mod error;
 mod fold;
 pub mod ledger;
+mod metrics;
 pub mod persist;
 mod projection_error;
 mod runner;

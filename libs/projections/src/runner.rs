@@ -9,9 +9,11 @@ use std::time::Instant;
 use carelog_store::{EventStore, LogFilter, Position, RecordedEvent, SubscriptionItem};
 use futures::StreamExt;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::ProjectionError;
 use crate::fold::{fold, touched};
+use crate::metrics;
 use crate::persist::{BatchWrite, Generation, ReadModels};
 
 /// The projection that keeps the episode views, ledgers and audit trail.
@@ -116,8 +118,10 @@ impl Runner {
             return Ok(0);
         }
         let mut subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
+        let _active = metrics::ActiveSubscription::start(RECORDS);
         let mut batch: Vec<RecordedEvent> = Vec::new();
         while let Some(item) = subscription.next().await {
+            let mut known_head = until;
             let flush_to = match item? {
                 SubscriptionItem::Event(event) => {
                     let position = event.position.0;
@@ -125,7 +129,10 @@ impl Runner {
                     let reached = until.is_some_and(|target| position >= target);
                     (batch.len() >= batch_size || reached).then_some(position)
                 }
-                SubscriptionItem::CaughtUp(position) => Some(position.0),
+                SubscriptionItem::CaughtUp(position) => {
+                    known_head = Some(position.0);
+                    Some(position.0)
+                }
             };
             let Some(to) = flush_to else { continue };
             if to > checkpoint {
@@ -133,6 +140,13 @@ impl Runner {
                 self.commit(generation.id, checkpoint, to, &batch).await?;
                 checkpoint = to;
                 batch.clear();
+                // A full batch while following live means the runner is behind by an unknown
+                // amount: one head query per full batch (not per event) measures it.
+                let head = match known_head {
+                    Some(head) => head,
+                    None => self.store.head_position().await?.0,
+                };
+                metrics::lag_events(RECORDS, head, checkpoint);
                 let head = until.unwrap_or(to);
                 progress(Progress { checkpoint, head, applied });
             }
@@ -144,6 +158,27 @@ impl Runner {
     }
 
     async fn commit(
+        &self,
+        generation: i64,
+        from: u64,
+        to: u64,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let span = tracing::info_span!(
+            "projection.batch",
+            projection = RECORDS,
+            generation,
+            // As i64: the OpenTelemetry layer records u64 fields as strings.
+            from = from as i64,
+            to = to as i64,
+            event_count = events.len() as i64
+        );
+        self.commit_batch(generation, from, to, events).instrument(span).await?;
+        metrics::batch_committed(RECORDS, events);
+        Ok(())
+    }
+
+    async fn commit_batch(
         &self,
         generation: i64,
         from: u64,

@@ -11,9 +11,9 @@ mod grpc;
 
 use std::sync::Arc;
 
+use carelog_platform::server::Router;
 use carelog_proto::v1::billing_service_server::BillingServiceServer;
 use carelog_store::EventStore;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 pub use config::{BillingArgs, BillingConfig};

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use carelog_platform::server;
+use carelog_platform::server::Router;
 use carelog_store::EventStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 /// A practice's settings for the all-in-one server.

@@ -91,8 +91,15 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    carelog_platform::config::init_tracing();
     let cli = Cli::parse();
+    // Held to the end of `main`: dropping it flushes buffered spans and metrics.
+    let _telemetry = match carelog_platform::telemetry::init("carelog") {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let outcome = match cli.command {
         Command::Serve { store, listen, review_interval_days, billing } => {
             serve(store, listen, review_interval_days, billing).await

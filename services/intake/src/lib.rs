@@ -9,9 +9,9 @@ mod grpc;
 
 use std::sync::Arc;
 
+use carelog_platform::server::Router;
 use carelog_proto::v1::intake_service_server::IntakeServiceServer;
 use carelog_store::EventStore;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 pub use grpc::Intake;

@@ -19,11 +19,11 @@ mod prover;
 use std::sync::Arc;
 use std::time::Duration;
 
+use carelog_platform::server::Router;
 use carelog_proto::v1::proof_service_server::ProofServiceServer;
 use carelog_store::EventStore;
 use carelog_store::merkle::TreeBuilder;
 use tokio::sync::watch;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 pub use convert::{ReplyError, signed_from_proto};

@@ -14,11 +14,11 @@ mod queries;
 use std::sync::Arc;
 use std::time::Duration;
 
+use carelog_platform::server::Router;
 use carelog_projections::Runner;
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use carelog_store::EventStore;
 use tokio::sync::watch;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 pub use grpc::Records;

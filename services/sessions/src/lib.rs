@@ -13,9 +13,9 @@ mod grpc;
 
 use std::sync::Arc;
 
+use carelog_platform::server::Router;
 use carelog_proto::v1::session_service_server::SessionServiceServer;
 use carelog_store::EventStore;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 
 pub use grpc::Sessions;

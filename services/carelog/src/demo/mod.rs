@@ -18,6 +18,7 @@ use proto::session_service_client::SessionServiceClient;
 use proto::treatment_planning_service_client::TreatmentPlanningServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Adds the caller's identity headers to every request.
@@ -38,6 +39,8 @@ impl tonic::service::Interceptor for As {
         let bad = |_| tonic::Status::internal("header");
         request.metadata_mut().insert("x-carelog-actor", self.id.to_string().parse().map_err(bad)?);
         request.metadata_mut().insert("x-carelog-role", self.role.parse().map_err(bad)?);
+        // The server's span joins the caller's trace: one demo step, one trace across services.
+        carelog_platform::telemetry::inject_trace_context(request.metadata_mut());
         Ok(request)
     }
 }
@@ -138,12 +141,15 @@ pub async fn run(
         start: Utc::now() - Duration::weeks(8),
         progress: Box::new(progress),
     };
-    demo.intake_and_consent().await?;
-    let goals = demo.treatment_plan().await?;
-    let charges = demo.weekly_sessions(&goals).await?;
-    demo.bill(&charges).await?;
-    demo.review_and_close(&goals).await?;
-    demo.read_back().await?;
+    // One trace per phase of the episode (each call a server span inside it): small enough to
+    // read in a trace viewer, whole enough to follow a step from the call to the stored event.
+    let phase = |name: &'static str| tracing::info_span!("demo.phase", otel.name = name, demo.phase = name);
+    demo.intake_and_consent().instrument(phase("demo intake and consent")).await?;
+    let goals = demo.treatment_plan().instrument(phase("demo treatment plan")).await?;
+    let charges = demo.weekly_sessions(&goals).instrument(phase("demo weekly sessions")).await?;
+    demo.bill(&charges).instrument(phase("demo billing")).await?;
+    demo.review_and_close(&goals).instrument(phase("demo review and close")).await?;
+    demo.read_back().instrument(phase("demo read back")).await?;
     Ok(demo.outcome)
 }
 

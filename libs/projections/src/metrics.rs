@@ -1,0 +1,70 @@
+//! How far the read models trail the log, and how many subscriptions follow it: the numbers an
+//! operator watches to know whether a read is fresh.
+
+use std::sync::OnceLock;
+
+use carelog_store::RecordedEvent;
+use chrono::Utc;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Gauge, UpDownCounter};
+
+#[derive(Debug)]
+struct Instruments {
+    lag_events: Gauge<u64>,
+    lag_seconds: Gauge<f64>,
+    subscriptions: UpDownCounter<i64>,
+}
+
+/// Bound to the meter provider installed when first used (telemetry is set up before any runner).
+fn instruments() -> &'static Instruments {
+    static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+    INSTRUMENTS.get_or_init(|| {
+        let meter = opentelemetry::global::meter("carelog.projections");
+        Instruments {
+            lag_events: meter
+                .u64_gauge("carelog.projection.lag.events")
+                .with_unit("{event}")
+                .with_description("Events in the log not yet folded into the read models")
+                .build(),
+            lag_seconds: meter
+                .f64_gauge("carelog.projection.lag.seconds")
+                .with_unit("s")
+                .with_description("Age of the last event folded when its batch committed")
+                .build(),
+            subscriptions: meter
+                .i64_up_down_counter("carelog.subscriptions.active")
+                .with_description("Subscriptions following the log")
+                .build(),
+        }
+    })
+}
+
+/// After a batch commit: the lag in time, from the newest event's recording time.
+pub(crate) fn batch_committed(projection: &'static str, events: &[RecordedEvent]) {
+    if let Some(last) = events.last() {
+        let age = (Utc::now() - last.recorded_at).to_std().unwrap_or_default();
+        instruments().lag_seconds.record(age.as_secs_f64(), &[KeyValue::new("projection", projection)]);
+    }
+}
+
+/// The lag in events: head of the log minus the committed checkpoint.
+pub(crate) fn lag_events(projection: &'static str, head: u64, checkpoint: u64) {
+    instruments().lag_events.record(head.saturating_sub(checkpoint), &[KeyValue::new("projection", projection)]);
+}
+
+/// Counts one active subscription until dropped (however the follow loop ends).
+#[derive(Debug)]
+pub(crate) struct ActiveSubscription(&'static str);
+
+impl ActiveSubscription {
+    pub(crate) fn start(projection: &'static str) -> Self {
+        instruments().subscriptions.add(1, &[KeyValue::new("projection", projection)]);
+        Self(projection)
+    }
+}
+
+impl Drop for ActiveSubscription {
+    fn drop(&mut self) {
+        instruments().subscriptions.add(-1, &[KeyValue::new("projection", self.0)]);
+    }
+}
