@@ -32,13 +32,17 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 64)]
     clients: usize,
     /// append: one RegisterClient per call (a single-event append to a new stream);
-    /// sessions: schedule → hold → sign note → charge; mixed: both.
+    /// sessions: schedule → hold → sign note → charge; mixed: both; reads: GetEpisode;
+    /// as-of: GetEpisodeAsOf over a --history-event record.
     #[arg(long, value_enum, default_value_t = Workload::Mixed)]
     mix: Workload,
     /// Also measure raw single-row INSERTs into PostgreSQL at the same concurrency (needs a PostgreSQL
     /// URL: --baseline-url, else DATABASE_URL) and report Carelog's events/s over its rows/s as `ratio`.
     #[arg(long)]
     baseline: bool,
+    /// Events in the replayed record of the as-of workload.
+    #[arg(long, default_value_t = 2000)]
+    history: usize,
     #[arg(long, env = "CARELOG_BASELINE_URL")]
     baseline_url: Option<String>,
 }
@@ -56,7 +60,12 @@ pub struct Tally {
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let (channel, embedded) = connect(&args).await?;
     eprintln!("preparing {} clients …", args.clients);
-    let load = Arc::new(Load::prepare(channel, args.clients.max(1)).await?);
+    let mut load = Load::prepare(channel, args.clients.max(1)).await?;
+    if args.mix == Workload::AsOf {
+        eprintln!("recording a {}-event history …", args.history);
+        load = load.with_history(args.history).await?;
+    }
+    let load = Arc::new(load);
     let tally = Arc::new(Tally::default());
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);

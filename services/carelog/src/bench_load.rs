@@ -8,6 +8,7 @@ use carelog_proto::v1 as proto;
 use chrono::Utc;
 use proto::billing_service_client::BillingServiceClient;
 use proto::intake_service_client::IntakeServiceClient;
+use proto::records_service_client::RecordsServiceClient;
 use proto::session_service_client::SessionServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -22,6 +23,10 @@ pub enum Workload {
     Append,
     Sessions,
     Mixed,
+    /// GetEpisode of the prepared clients (read-model lookups).
+    Reads,
+    /// GetEpisodeAsOf at the head for one client with a long history (replays from the log).
+    AsOf,
 }
 
 /// A client ready for sessions and charges.
@@ -37,6 +42,8 @@ struct Prepared {
 pub struct Load {
     channel: Channel,
     clients: Vec<Prepared>,
+    /// A client with a long history and the log position after it, for as-of replays.
+    history: Option<(String, u64)>,
 }
 
 fn id() -> String {
@@ -51,6 +58,7 @@ struct Callers {
     intake: IntakeServiceClient<Authed>,
     sessions: SessionServiceClient<Authed>,
     billing: BillingServiceClient<Authed>,
+    records: RecordsServiceClient<Authed>,
 }
 
 impl Callers {
@@ -60,6 +68,7 @@ impl Callers {
             intake: IntakeServiceClient::with_interceptor(channel.clone(), As::new(Uuid::now_v7(), "intake")),
             sessions: SessionServiceClient::with_interceptor(channel.clone(), clinician),
             billing: BillingServiceClient::with_interceptor(channel.clone(), As::new(Uuid::now_v7(), "biller")),
+            records: RecordsServiceClient::with_interceptor(channel.clone(), As::new(Uuid::now_v7(), "auditor")),
         }
     }
 }
@@ -118,7 +127,27 @@ impl Load {
             c.billing.open_account(account).await?;
             clients.push(p);
         }
-        Ok(Self { channel, clients })
+        Ok(Self { channel, clients, history: None })
+    }
+
+    /// Gives the first prepared client `events` more events (PHQ-9 administrations), for as-of replays.
+    pub async fn with_history(mut self, events: usize) -> anyhow::Result<Self> {
+        let mut c = Callers::new(&self.channel);
+        let client = self.clients[0].client_id.clone();
+        let mut position = 0;
+        for _ in 0..events {
+            let assessment = proto::RecordAssessmentRequest {
+                context: ctx(),
+                client_id: client.clone(),
+                assessment_id: id(),
+                instrument: proto::record_assessment_request::Instrument::Phq9 as i32,
+                item_scores: vec![1, 1, 1, 1, 1, 1, 1, 1, 0],
+                administered_at: None,
+            };
+            position = c.intake.record_assessment(assessment).await?.into_inner().position;
+        }
+        self.history = Some((client, position));
+        Ok(self)
     }
 
     /// One caller: commands until `deadline`, each timed and counted.
@@ -127,18 +156,32 @@ impl Load {
         let mut latencies = Vec::new();
         let mut round = 0;
         while Instant::now() < deadline {
-            let sessions = match mix {
-                Workload::Append => false,
-                Workload::Sessions => true,
-                Workload::Mixed => round % 2 == 1,
-            };
-            if sessions {
-                let client = &self.clients[(caller + round) % self.clients.len()];
-                session_round(&mut c, client, tally, &mut latencies).await;
-            } else {
-                let started = Instant::now();
-                let outcome = c.intake.register_client(registration(&id())).await;
-                record(outcome, started, tally, &mut latencies);
+            let client = &self.clients[(caller + round) % self.clients.len()];
+            match (mix, round % 2) {
+                (Workload::Sessions, _) | (Workload::Mixed, 1) => {
+                    session_round(&mut c, client, tally, &mut latencies).await;
+                }
+                (Workload::Append | Workload::Mixed, _) => {
+                    let started = Instant::now();
+                    let outcome = c.intake.register_client(registration(&id())).await;
+                    record(outcome, started, tally, &mut latencies);
+                }
+                (Workload::Reads, _) => {
+                    let request = proto::GetEpisodeRequest { client_id: client.client_id.clone(), min_position: 0 };
+                    let started = Instant::now();
+                    let outcome = c.records.get_episode(request).await;
+                    record(outcome, started, tally, &mut latencies);
+                }
+                (Workload::AsOf, _) => {
+                    let Some((history, position)) = &self.history else { break };
+                    let request = proto::GetEpisodeAsOfRequest {
+                        client_id: history.clone(),
+                        as_of: Some(proto::get_episode_as_of_request::AsOf::Position(*position)),
+                    };
+                    let started = Instant::now();
+                    let outcome = c.records.get_episode_as_of(request).await;
+                    record(outcome, started, tally, &mut latencies);
+                }
             }
             round += 1;
         }
@@ -208,9 +251,26 @@ async fn session_round(c: &mut Callers, p: &Prepared, tally: &Tally, latencies: 
     record(c.billing.create_charge(charge).await, started, tally, latencies);
 }
 
+/// What a call added to the log.
+trait Appended {
+    fn events(&self) -> u64;
+}
+
+impl Appended for proto::AppendReceipt {
+    fn events(&self) -> u64 {
+        self.event_types.len() as u64
+    }
+}
+
+impl Appended for proto::EpisodeReply {
+    fn events(&self) -> u64 {
+        0
+    }
+}
+
 /// Counts one call; true when it succeeded.
-fn record(
-    outcome: Result<tonic::Response<proto::AppendReceipt>, tonic::Status>,
+fn record<T: Appended>(
+    outcome: Result<tonic::Response<T>, tonic::Status>,
     started: Instant,
     tally: &Tally,
     latencies: &mut Vec<Duration>,
@@ -219,7 +279,7 @@ fn record(
     match outcome {
         Ok(receipt) => {
             tally.commands.fetch_add(1, Ordering::Relaxed);
-            tally.events.fetch_add(receipt.get_ref().event_types.len() as u64, Ordering::Relaxed);
+            tally.events.fetch_add(receipt.get_ref().events(), Ordering::Relaxed);
             true
         }
         Err(status) if status.code() == tonic::Code::Aborted => {
