@@ -43,6 +43,12 @@ impl Caller {
 #[derive(Debug, Clone)]
 pub struct CallerHeaders(Caller);
 
+impl CallerHeaders {
+    pub fn new(caller: Caller) -> Self {
+        Self(caller)
+    }
+}
+
 impl tonic::service::Interceptor for CallerHeaders {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let id = self.0.id.to_string().parse().map_err(|_| Status::internal("caller id"))?;
@@ -61,6 +67,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub store: Arc<dyn EventStore>,
     server: Option<carelog::app::RunningServer>,
+    addr: std::net::SocketAddr,
     channel: Channel,
     cleanup: Cleanup,
 }
@@ -101,7 +108,8 @@ impl TestApp {
             .await
             .expect("start server");
         let channel = Channel::from_shared(server.url()).expect("url").connect().await.expect("connect");
-        Self { backend, store, server: Some(server), channel, cleanup }
+        let addr = server.addr;
+        Self { backend, store, server: Some(server), addr, channel, cleanup }
     }
 
     pub fn intake(&self, caller: &Caller) -> IntakeServiceClient<Authed> {
@@ -152,6 +160,11 @@ impl TestApp {
                 tx.commit().await.expect("commit");
             }
         }
+    }
+
+    /// Where the server under test listens.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.addr
     }
 
     /// A channel without caller headers.

@@ -17,6 +17,7 @@ use tonic_health::server::HealthReporter;
 pub struct AppConfig {
     pub planning: carelog_planning::PlanningConfig,
     pub billing: carelog_billing::BillingConfig,
+    pub records: carelog_records::RecordsConfig,
 }
 
 /// Every Carelog service, health and reflection, on one router; starts the projection runner.
@@ -27,7 +28,7 @@ pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Re
     let router = carelog_sessions::mount(router, &health, Arc::clone(&store));
     let router = carelog_billing::mount_with(router, &health, Arc::clone(&store), config.billing);
     let router = carelog_proofs::mount(router, health.clone(), Arc::clone(&store)).await?;
-    let router = carelog_records::mount(router, health.clone(), store).await?;
+    let router = carelog_records::mount_with(router, health.clone(), store, config.records).await?;
     Ok((router, health))
 }
 

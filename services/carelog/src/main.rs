@@ -145,6 +145,7 @@ async fn serve(
         planning: carelog_planning::PlanningConfig::review_every_days(review_interval_days)
             .map_err(|e| anyhow::anyhow!("--review-interval-days: {}", e.reason))?,
         billing: billing.config(),
+        records: carelog_records::RecordsConfig::default(),
     };
     let server = carelog::app::start_with(opened, listen, config).await?;
     eprintln!("carelog serving intake, planning, sessions, billing and records on {} (store {url})", server.addr);

@@ -1,5 +1,5 @@
 //! `Subscribe`: the log as a server stream for connectors. The store subscription is pulled, so a
-//! slow reader only slows its own feed; a reader stalled past `STALL` is told to resume from its
+//! slow reader only slows its own feed; a reader stalled past the configured stall time is told to resume from its
 //! last safe position rather than being dropped silently.
 
 use std::sync::Arc;
@@ -17,16 +17,22 @@ use crate::convert::envelope;
 
 /// Items buffered for a reader before the feed waits for it.
 const BUFFER: usize = 256;
-/// A reader that accepts nothing for this long is cut off with a resume position.
-const STALL: Duration = Duration::from_secs(60);
+/// A reader that accepts nothing for this long is cut off with a resume position (default).
+pub const DEFAULT_STALL: Duration = Duration::from_secs(60);
 
 pub type Feed = std::pin::Pin<Box<dyn Stream<Item = Result<proto::SubscribeReply, Status>> + Send>>;
 
-pub fn start(store: Arc<dyn EventStore>, after: Position, filter: LogFilter, heartbeat: Duration) -> Feed {
+pub fn start(
+    store: Arc<dyn EventStore>,
+    after: Position,
+    filter: LogFilter,
+    heartbeat: Duration,
+    stall: Duration,
+) -> Feed {
     let (items, buffered) = mpsc::channel(BUFFER);
     let (fail, failure) = oneshot::channel::<Status>();
     tokio::spawn(async move {
-        if let Err(status) = pump(store, after, filter, heartbeat, &items).await {
+        if let Err(status) = pump(store, after, filter, heartbeat, stall, &items).await {
             let _ = fail.send(status);
         }
     });
@@ -40,39 +46,40 @@ async fn pump(
     after: Position,
     filter: LogFilter,
     heartbeat: Duration,
+    stall: Duration,
     items: &mpsc::Sender<proto::SubscribeReply>,
 ) -> Result<(), Status> {
     let mut subscription = store.subscribe(after, filter);
+    // Every matching event up to `safe` has been handed to the reader's buffer, which is delivered
+    // in full before any error: the position a reader may resume from.
     let mut safe = after;
     let mut ticker = tokio::time::interval(heartbeat);
     ticker.reset();
     loop {
-        let reply = tokio::select! {
+        let (reply, reached) = tokio::select! {
             item = subscription.next() => match item {
                 None => return Ok(()),
                 Some(Err(error)) => {
                     return Err(Status::unavailable(format!("{error}; resume with after_position = {safe}")));
                 }
                 Some(Ok(SubscriptionItem::Event(event))) => {
-                    safe = event.position;
                     ticker.reset();
-                    proto::subscribe_reply::Item::Event(envelope(&event))
+                    (proto::subscribe_reply::Item::Event(envelope(&event)), event.position)
                 }
                 Some(Ok(SubscriptionItem::CaughtUp(position))) => {
-                    safe = position;
                     ticker.reset();
-                    heartbeat_item(position)
+                    (heartbeat_item(position), position)
                 }
             },
-            _ = ticker.tick() => heartbeat_item(safe),
+            _ = ticker.tick() => (heartbeat_item(safe), safe),
         };
-        match items.send_timeout(proto::SubscribeReply { item: Some(reply) }, STALL).await {
-            Ok(()) => {}
+        match items.send_timeout(proto::SubscribeReply { item: Some(reply) }, stall).await {
+            Ok(()) => safe = reached,
             Err(mpsc::error::SendTimeoutError::Closed(_)) => return Ok(()),
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
                 return Err(Status::resource_exhausted(format!(
                     "the subscriber read nothing for {} s; resume with after_position = {safe}",
-                    STALL.as_secs()
+                    stall.as_secs_f64()
                 )));
             }
         }

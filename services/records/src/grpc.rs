@@ -16,11 +16,25 @@ use crate::queries::Queries;
 #[derive(Debug, Clone)]
 pub struct Records {
     queries: Queries,
+    config: RecordsConfig,
 }
 
 impl Records {
-    pub fn new(queries: Queries) -> Self {
-        Self { queries }
+    pub fn new(queries: Queries, config: RecordsConfig) -> Self {
+        Self { queries, config }
+    }
+}
+
+/// What an operator can tune about the read side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordsConfig {
+    /// A subscriber that accepts nothing for this long is told to resume from its last safe position.
+    pub subscriber_stall: Duration,
+}
+
+impl Default for RecordsConfig {
+    fn default() -> Self {
+        Self { subscriber_stall: feed::DEFAULT_STALL }
     }
 }
 
@@ -150,6 +164,7 @@ impl RecordsService for Records {
             Position(r.after_position),
             filter,
             Duration::from_secs(u64::from(heartbeat)),
+            self.config.subscriber_stall,
         );
         Ok(Response::new(feed))
     }

@@ -21,16 +21,26 @@ use carelog_store::EventStore;
 use tokio::sync::watch;
 use tonic_health::server::HealthReporter;
 
-pub use grpc::Records;
+pub use grpc::{Records, RecordsConfig};
 pub use queries::Queries;
 
 /// Starts the projection runner and adds the RecordsService to a router.
 pub async fn mount(router: Router, health: HealthReporter, store: Arc<dyn EventStore>) -> anyhow::Result<Router> {
+    mount_with(router, health, store, RecordsConfig::default()).await
+}
+
+/// `mount` with an operator's settings.
+pub async fn mount_with(
+    router: Router,
+    health: HealthReporter,
+    store: Arc<dyn EventStore>,
+    config: RecordsConfig,
+) -> anyhow::Result<Router> {
     let runner = Runner::new(Arc::clone(&store)).await?;
     let (checkpoints_tx, checkpoints) = watch::channel(0);
     let queries = Queries::new(store, runner.models().clone(), checkpoints);
     tokio::spawn(keep_projecting(runner, checkpoints_tx, health));
-    Ok(router.add_service(RecordsServiceServer::new(Records::new(queries))))
+    Ok(router.add_service(RecordsServiceServer::new(Records::new(queries, config))))
 }
 
 /// Runs the live projection for as long as the process lives; after a failure it reports the

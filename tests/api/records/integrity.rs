@@ -171,3 +171,75 @@ on_both_backends!(
     a_subscriber_resumes_and_receives_every_event_once,
     verify_reports_a_tampered_row_by_stream_and_position,
 );
+
+/// A connector that stops reading is not dropped silently: once its buffer stays full past the
+/// stall time it receives everything already buffered, then RESOURCE_EXHAUSTED naming the position
+/// to resume from; resuming there delivers the rest exactly once.
+async fn a_stalled_subscriber_is_told_where_to_resume(backend: Backend) {
+    let mut config = carelog::app::AppConfig::default();
+    config.records.subscriber_stall = Duration::from_millis(500);
+    let app = TestApp::spawn_with(backend, config).await;
+    for _ in 0..7 {
+        carelog::demo::run(app.channel(), |_, _| {}).await.expect("demo");
+    }
+    let head = app.event_count().await;
+    assert!(head > 300, "more events than the feed buffers ({head})");
+    // A tiny HTTP/2 window: the server can push only a few bytes before the reader drains them.
+    let url = format!("http://{}", app.address());
+    let channel = tonic::transport::Endpoint::from_shared(url)
+        .unwrap()
+        .initial_stream_window_size(Some(1024))
+        .connect()
+        .await
+        .unwrap();
+    let mut records = proto::records_service_client::RecordsServiceClient::with_interceptor(
+        channel,
+        carelog_blackbox::CallerHeaders::new(Caller::new("connector")),
+    );
+    let mut feed = records.subscribe(proto::SubscribeRequest::default()).await.unwrap().into_inner();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut received = Vec::new();
+    let status = loop {
+        match tokio::time::timeout(Duration::from_secs(30), feed.message()).await.expect("feed stalled") {
+            Ok(Some(reply)) => {
+                if let Some(proto::subscribe_reply::Item::Event(event)) = reply.item {
+                    received.push(event.position);
+                }
+            }
+            Ok(None) => panic!("the feed ended without saying why"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    let resume: u64 = status.message().rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(resume, *received.last().unwrap(), "{}", status.message());
+    assert!((received.len() as u64) < head, "the stall cut the feed short");
+    let mut rest = records
+        .subscribe(proto::SubscribeRequest { after_position: resume, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    // Until the heartbeat that says the feed has caught up with the head.
+    loop {
+        let reply = tokio::time::timeout(Duration::from_secs(30), rest.message()).await.expect("feed stalled");
+        match reply.unwrap().unwrap().item.unwrap() {
+            proto::subscribe_reply::Item::Event(event) => received.push(event.position),
+            proto::subscribe_reply::Item::Heartbeat(beat) if beat.position >= head => break,
+            proto::subscribe_reply::Item::Heartbeat(_) => {}
+        }
+    }
+    assert_eq!(received, (1..=head).collect::<Vec<_>>());
+    // Open streams would hold the graceful shutdown.
+    drop((rest, feed, records));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_stalled_subscriber_is_told_where_to_resume() {
+    a_stalled_subscriber_is_told_where_to_resume(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_stalled_subscriber_is_told_where_to_resume() {
+    a_stalled_subscriber_is_told_where_to_resume(Backend::Postgres).await;
+}
