@@ -141,6 +141,15 @@ async fn report_progress(tally: Arc<Tally>, started: Instant, deadline: Instant)
     }
 }
 
+/// The nearest-rank `q` quantile of sorted durations, in milliseconds (0 when there are none).
+pub fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
 fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -148,13 +157,7 @@ fn round(x: f64) -> f64 {
 async fn summarise(tally: &Tally, elapsed: f64, args: &BenchArgs) -> serde_json::Value {
     let mut latencies = tally.latencies.lock().await.clone();
     latencies.sort_unstable();
-    let at = |q: f64| {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-        round(latencies[index].as_secs_f64() * 1000.0)
-    };
+    let at = |q: f64| round(percentile_ms(&latencies, q));
     let commands = tally.commands.load(Ordering::Relaxed);
     let events = tally.events.load(Ordering::Relaxed);
     json!({

@@ -67,8 +67,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         added as f64 / took
     );
     if !waits.is_empty() {
-        let at =
-            |q: f64| waits[((waits.len() as f64 * q).ceil() as usize).clamp(1, waits.len()) - 1].as_secs_f64() * 1000.0;
+        let at = |q: f64| crate::bench::percentile_ms(&waits, q);
         println!(
             "projection lag seen by clients (read-your-writes wait after each episode's last command): \
              p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
