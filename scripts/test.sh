@@ -4,7 +4,8 @@
 # server fails the PostgreSQL tests, it never skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# Unset DATABASE_URL: the harness (libs/testkit) starts PostgreSQL with testcontainers when Docker is
+# there, else uses the local default; it prints its choice once per test process.
 if command -v cargo-nextest >/dev/null 2>&1; then
   exec cargo nextest run --workspace --no-fail-fast "$@"
 fi

@@ -16,6 +16,8 @@ use proto::schedule_session_request::Kind;
 use proto::session_service_client::SessionServiceClient;
 use uuid::Uuid;
 
+use crate::given;
+
 fn id() -> String {
     Uuid::now_v7().to_string()
 }
@@ -38,7 +40,8 @@ enum Stage {
 }
 
 /// A registered client with an open episode (treatment and telehealth consents given, the listed
-/// diagnoses recorded) and an open billing account, with the calls to drive them.
+/// diagnoses recorded) and an open billing account, with the calls to drive them: `intake` and
+/// `sessions` as the episode's own clinician, `billing` as a biller.
 struct Clinic {
     intake: IntakeServiceClient<Authed>,
     sessions: SessionServiceClient<Authed>,
@@ -50,52 +53,37 @@ struct Clinic {
 }
 
 async fn clinic(app: &TestApp, payer: Payer, diagnoses: &[&str]) -> Clinic {
-    let clinician = Caller::new("clinician");
-    let (mut intake, sessions) = (app.intake(&clinician), app.sessions(&clinician));
-    let client = Uuid::now_v7();
-    let mut registration = crate::intake::register_request(client);
+    let mut registration = crate::intake::register_request(Uuid::now_v7());
     if payer == Payer::SelfPay {
         use proto::register_client_request::{Payer, SelfPay};
         registration.payer = Some(Payer::SelfPay(SelfPay {}));
     }
-    intake.register_client(registration).await.unwrap();
-    let (client_id, episode_id, clinician_id) = (client.to_string(), id(), id());
-    let open = proto::OpenEpisodeRequest {
-        context: ctx(),
-        client_id: client_id.clone(),
-        episode_id: episode_id.clone(),
-        clinician_id: clinician_id.clone(),
-        opened_at: None,
-    };
-    intake.open_episode(open).await.unwrap();
+    let e = given::open_episode_with(app, registration, Uuid::now_v7()).await;
     use proto::give_consent_request::{Kind, Telehealth, Treatment};
     for kind in [Kind::Treatment(Treatment {}), Kind::Telehealth(Telehealth {})] {
-        let consent = proto::GiveConsentRequest {
-            context: ctx(),
-            client_id: client_id.clone(),
-            consent_id: id(),
-            given_at: None,
-            kind: Some(kind),
-        };
-        intake.give_consent(consent).await.unwrap();
+        given::consent(app, e.client_id, kind).await;
     }
-    for code in diagnoses {
-        let diagnosis = proto::RecordDiagnosisRequest {
-            context: ctx(),
-            client_id: client_id.clone(),
-            icd10_code: (*code).into(),
-            code_set_version: "2026".into(),
-            clinician_id: clinician_id.clone(),
-        };
-        intake.record_diagnosis(diagnosis).await.unwrap();
-    }
+    given::diagnosed(app, &e, diagnoses).await;
+    let (client_id, account_id) = (e.client_id.to_string(), id());
     let mut billing = app.billing(&Caller::new("biller"));
-    let account_id = id();
     billing.open_account(open_account(&account_id, &client_id)).await.unwrap();
-    Clinic { intake, sessions, billing, client_id, episode_id, clinician_id, account_id }
+    Clinic {
+        intake: app.intake(&e.clinician()),
+        sessions: app.sessions(&e.clinician()),
+        billing,
+        client_id,
+        episode_id: e.episode_id.to_string(),
+        clinician_id: e.clinician_id.to_string(),
+        account_id,
+    }
 }
 
 impl Clinic {
+    /// The episode's own clinician.
+    fn clinician(&self) -> Caller {
+        Caller::clinician(&self.clinician_id)
+    }
+
     /// A session booked an hour ago and taken to `stage`. The patient was at home for telehealth.
     async fn session(&mut self, kind: Kind, minutes: u32, modality: proto::SessionModality, stage: Stage) -> String {
         let location = proto::hold_session_request::PatientLocation::Home;

@@ -48,8 +48,8 @@ pub struct Demo {
 }
 
 pub async fn demo(app: &TestApp) -> Demo {
-    let outcome = carelog::demo::run(app.channel(), |_, _| {}).await.expect("demo");
-    let clinician = Caller::new("clinician");
+    let outcome = app.run_demo().await;
+    let clinician = Caller::clinician(&outcome.clinician_id);
     let view = &outcome.episode;
     let revoked_consent = view["consents"][1]["consent_id"].as_str().expect("a second consent").to_owned();
     let revoked_position = app
@@ -169,6 +169,15 @@ async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
     let addenda: usize =
         view["sessions"].as_array().expect("sessions").iter().map(|s| count(s, &["note", "addenda"])).sum();
     assert_eq!((notes, addenda), (6, 2), "six signed notes, a late entry and the accepted amendment");
+    let events = app
+        .store
+        .read_client(&demo.client_id, &carelog_store::LogQuery::from(carelog_store::Position(1), 1000))
+        .await
+        .expect("events");
+    // Each read of the record up to the exported position is an AuditEvent (the demo's and this
+    // test's reads; the export's own is logged after it); each other resource has its Provenance.
+    let reads = events.iter().filter(|e| e.event_type == "RecordAccessed" && e.position.0 <= reply.position).count();
+    assert_eq!(reads, 5, "the demo's three reads, then the view and the ledger read above");
     let expected: BTreeMap<&str, usize> = BTreeMap::from([
         ("Patient", 1),
         ("EpisodeOfCare", count(view, &["episodes"])),
@@ -181,7 +190,8 @@ async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
         ("DocumentReference", notes + addenda),
         ("Coverage", 1),
         ("Claim", count(&demo.ledger, &["claims"])),
-        ("Provenance", resources.len() / 2),
+        ("Provenance", (resources.len() - reads) / 2),
+        ("AuditEvent", reads),
     ]);
     assert_eq!(by_type, expected);
     assert!(expected.values().all(|n| *n > 0), "{expected:?}");
@@ -203,11 +213,6 @@ async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
     let consent = find("Consent", &demo.revoked_consent);
     assert_eq!(consent["status"], "inactive");
     assert!(consent["provision"]["period"]["end"].is_string());
-    let events = app
-        .store
-        .read_client(&demo.client_id, &carelog_store::LogQuery::from(carelog_store::Position(1), 1000))
-        .await
-        .expect("events");
     let revoked = events.iter().find(|e| e.position.0 == demo.revoked_position).expect("revocation");
     assert_eq!(consent["meta"]["versionId"], revoked.revision.to_string());
     let recorded = chrono::DateTime::parse_from_rfc3339(consent["meta"]["lastUpdated"].as_str().expect("time"));

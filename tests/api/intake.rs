@@ -5,6 +5,8 @@ use carelog_proto::v1 as proto;
 use tonic::Code;
 use uuid::Uuid;
 
+use crate::given;
+
 pub fn register_request(client_id: Uuid) -> proto::RegisterClientRequest {
     proto::RegisterClientRequest {
         context: ctx(),
@@ -103,17 +105,9 @@ async fn a_call_without_a_caller_is_unauthenticated(app: &TestApp) {
 }
 
 async fn a_phq9_with_item_9_raises_a_risk_flag(app: &TestApp) {
-    let mut intake = app.intake(&Caller::new("clinician"));
-    let client_id = Uuid::now_v7();
-    intake.register_client(register_request(client_id)).await.unwrap();
-    let episode = proto::OpenEpisodeRequest {
-        context: ctx(),
-        client_id: client_id.to_string(),
-        episode_id: Uuid::now_v7().to_string(),
-        clinician_id: Uuid::now_v7().to_string(),
-        opened_at: None,
-    };
-    intake.open_episode(episode).await.unwrap();
+    let e = given::open_episode(app).await;
+    let client_id = e.client_id;
+    let mut intake = app.intake(&e.clinician());
     let assessment = |scores: Vec<u32>| proto::RecordAssessmentRequest {
         context: ctx(),
         client_id: client_id.to_string(),
@@ -159,14 +153,27 @@ async fn revoking_a_consent_needs_a_reason(app: &TestApp) {
 }
 
 async fn commands_on_an_unknown_client_are_not_found(app: &TestApp) {
-    let mut intake = app.intake(&Caller::new("clinician"));
-    let err = intake
+    let unknown = Uuid::now_v7().to_string();
+    let assessment = proto::RecordAssessmentRequest {
+        context: ctx(),
+        client_id: unknown.clone(),
+        assessment_id: Uuid::now_v7().to_string(),
+        instrument: proto::record_assessment_request::Instrument::Gad7 as i32,
+        item_scores: vec![1, 1, 1, 1, 1, 1, 1],
+        administered_at: None,
+    };
+    let err = app.intake(&given::front_desk()).record_assessment(assessment).await.unwrap_err();
+    assert_rejected(&err, Code::NotFound, "CLIENT_NOT_FOUND");
+    // A supervisor reaches any client, so for them an unknown one is simply not found.
+    let supervisor = Caller::new("supervisor");
+    let err = app
+        .intake(&supervisor)
         .record_diagnosis(proto::RecordDiagnosisRequest {
             context: ctx(),
-            client_id: Uuid::now_v7().to_string(),
+            client_id: unknown,
             icd10_code: "F32.1".into(),
             code_set_version: "2026".into(),
-            clinician_id: Uuid::now_v7().to_string(),
+            clinician_id: supervisor.id.to_string(),
         })
         .await
         .unwrap_err();

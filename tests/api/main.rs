@@ -1,11 +1,15 @@
 //! Black-box tests of the gRPC API: every service on port 0, driven by the generated clients, on
 //! a fresh SQLite file and a fresh PostgreSQL schema.
 
+mod access;
 mod billing;
 mod episode;
+mod erasure;
 mod fhir;
+mod given;
 mod intake;
 mod planning;
 mod proofs;
 mod records;
 mod sessions;
+mod transport;

@@ -7,44 +7,28 @@ mod input;
 mod races;
 mod rules;
 
-use carelog_blackbox::{Authed, Caller, TestApp, ctx, ctx_because};
+use carelog_blackbox::{Authed, TestApp, ctx, ctx_because};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::treatment_planning_service_client::TreatmentPlanningServiceClient;
 use carelog_store::{RecordedEvent, StreamName, StreamQuery};
 use uuid::Uuid;
 
+use crate::given;
+
 use proto::review_plan_request::{GoalProgress, Outcome, Rating};
 
 /// A registered client with an open episode of care.
-pub struct Episode {
-    pub client_id: Uuid,
-    pub episode_id: Uuid,
-    pub clinician_id: Uuid,
-}
+pub use crate::given::OpenEpisode as Episode;
 
 /// Given a registered client with an open episode in which F32.1 and F41.1 are active.
 pub async fn given_episode(app: &TestApp) -> Episode {
-    let mut intake = app.intake(&Caller::new("clinician"));
-    let e = Episode { client_id: Uuid::now_v7(), episode_id: Uuid::now_v7(), clinician_id: Uuid::now_v7() };
-    intake.register_client(crate::intake::register_request(e.client_id)).await.expect("register");
-    let open = proto::OpenEpisodeRequest {
-        context: ctx(),
-        client_id: e.client_id.to_string(),
-        episode_id: e.episode_id.to_string(),
-        clinician_id: e.clinician_id.to_string(),
-        opened_at: None,
-    };
-    intake.open_episode(open).await.expect("open episode");
-    for code in ["F32.1", "F41.1"] {
-        let diagnosis = proto::RecordDiagnosisRequest {
-            context: ctx(),
-            client_id: e.client_id.to_string(),
-            icd10_code: code.into(),
-            code_set_version: "2026".into(),
-            clinician_id: e.clinician_id.to_string(),
-        };
-        intake.record_diagnosis(diagnosis).await.expect("record diagnosis");
-    }
+    given_episode_of(app, Uuid::now_v7()).await
+}
+
+/// `given_episode` with `clinician_id` as the episode's clinician.
+pub async fn given_episode_of(app: &TestApp, clinician_id: Uuid) -> Episode {
+    let e = given::open_episode_with(app, crate::intake::register_request(Uuid::now_v7()), clinician_id).await;
+    given::diagnosed(app, &e, &["F32.1", "F41.1"]).await;
     e
 }
 
@@ -61,8 +45,9 @@ pub fn resolve(e: &Episode, code: &str) -> proto::ReviseDiagnosisRequest {
     }
 }
 
-pub fn planning(app: &TestApp) -> TreatmentPlanningServiceClient<Authed> {
-    app.planning(&Caller::new("clinician"))
+/// The planning calls of the episode's own clinician.
+pub fn planning(app: &TestApp, e: &Episode) -> TreatmentPlanningServiceClient<Authed> {
+    app.planning(&e.clinician())
 }
 
 /// `YYYY-MM-DD`, `days` from today (UTC, the service's calendar).
@@ -163,7 +148,7 @@ pub fn termination(e: &Episode, plan_id: Uuid, planned_end_on: String) -> proto:
 pub async fn given_signed_plan(app: &TestApp) -> (Episode, Uuid, Uuid) {
     let e = given_episode(app).await;
     let (plan_id, goal_id) = (Uuid::now_v7(), Uuid::now_v7());
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     planning.draft_plan(draft(&e, plan_id, &["F32.1"])).await.expect("draft");
     planning.set_goal(goal(plan_id, goal_id)).await.expect("goal");
     planning.sign_plan(sign(&e, plan_id)).await.expect("sign");

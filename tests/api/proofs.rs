@@ -1,7 +1,9 @@
 //! The tamper-evident log over gRPC: inclusion and consistency proofs that verify for every
 //! position and size, rejections with a reason, the offline check, and tampering caught.
 
-use carelog_blackbox::{Backend, TestApp, assert_invalid_field, assert_rejected, on_both_backends};
+use carelog_blackbox::{
+    Authed, Backend, Caller, CallerHeaders, TestApp, assert_invalid_field, assert_rejected, on_both_backends,
+};
 use carelog_proofs::checkpoint::{CheckpointError, SignedCheckpoint};
 use carelog_proofs::offline::{self, CheckError, Checked, ProofFile};
 use carelog_proofs::signed_from_proto;
@@ -10,10 +12,10 @@ use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_store::merkle::{ProofError, event_leaf, verify_consistency, verify_inclusion};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use tonic::Code;
-use tonic::transport::Channel;
 
-fn proofs(app: &TestApp) -> ProofServiceClient<Channel> {
-    ProofServiceClient::new(app.channel())
+/// The proof calls of an auditor.
+fn proofs(app: &TestApp) -> ProofServiceClient<Authed> {
+    ProofServiceClient::with_interceptor(app.channel(), CallerHeaders::new(Caller::new("auditor")))
 }
 
 /// Grows the log by one short intake (five events) through the real services.

@@ -13,11 +13,14 @@ use proto::SessionModality::{Audio, InPerson, Video};
 use tonic::{Code, Status};
 use uuid::Uuid;
 
+use crate::given;
+
 mod flow;
 mod input;
 mod races;
 
-/// A registered client with an open episode and a treatment consent, and the calls to drive it.
+/// A registered client with an open episode and a treatment consent, and the calls to drive it:
+/// `intake` as the front desk, `sessions` as the episode's own clinician.
 struct Episode {
     intake: IntakeServiceClient<Authed>,
     sessions: SessionServiceClient<Authed>,
@@ -28,38 +31,26 @@ struct Episode {
 }
 
 async fn episode(app: &TestApp, telehealth: bool) -> Episode {
-    let caller = Caller::new("clinician");
-    let (mut intake, sessions) = (app.intake(&caller), app.sessions(&caller));
-    let client = Uuid::now_v7();
-    intake.register_client(crate::intake::register_request(client)).await.unwrap();
-    let (client_id, episode_id, clinician_id) = (client.to_string(), id(), id());
-    let open = proto::OpenEpisodeRequest {
-        context: ctx(),
-        client_id: client_id.clone(),
-        episode_id: episode_id.clone(),
-        clinician_id: clinician_id.clone(),
-        opened_at: None,
-    };
-    intake.open_episode(open).await.unwrap();
-    let mut ep = Episode { intake, sessions, client_id, episode_id, clinician_id, treatment_consent: id() };
     use proto::give_consent_request::{Kind, Telehealth, Treatment};
-    ep.consent(ep.treatment_consent.clone(), Kind::Treatment(Treatment {})).await;
+    let given = given::open_episode(app).await;
+    let treatment_consent = given::consent(app, given.client_id, Kind::Treatment(Treatment {})).await;
     if telehealth {
-        ep.consent(id(), Kind::Telehealth(Telehealth {})).await;
+        given::consent(app, given.client_id, Kind::Telehealth(Telehealth {})).await;
     }
-    ep
+    Episode {
+        intake: app.intake(&given::front_desk()),
+        sessions: app.sessions(&given.clinician()),
+        client_id: given.client_id.to_string(),
+        episode_id: given.episode_id.to_string(),
+        clinician_id: given.clinician_id.to_string(),
+        treatment_consent,
+    }
 }
 
 impl Episode {
-    async fn consent(&mut self, consent_id: String, kind: proto::give_consent_request::Kind) {
-        let request = proto::GiveConsentRequest {
-            context: ctx(),
-            client_id: self.client_id.clone(),
-            consent_id,
-            given_at: None,
-            kind: Some(kind),
-        };
-        self.intake.give_consent(request).await.unwrap();
+    /// The episode's own clinician.
+    fn clinician(&self) -> Caller {
+        Caller::clinician(&self.clinician_id)
     }
 
     async fn revoke_treatment_consent(&mut self) -> Result<proto::AppendReceipt, Status> {

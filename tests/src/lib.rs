@@ -5,9 +5,12 @@
 
 use std::sync::Arc;
 
+use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use carelog_platform::auth::{Authenticator, CallAs, Credentials, TokenIssuer, TokenVerifier};
 use carelog_proto::v1::CommandContext;
 use carelog_proto::v1::billing_service_client::BillingServiceClient;
 use carelog_proto::v1::intake_service_client::IntakeServiceClient;
+use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_proto::v1::records_service_client::RecordsServiceClient;
 use carelog_proto::v1::session_service_client::SessionServiceClient;
 use carelog_proto::v1::treatment_planning_service_client::TreatmentPlanningServiceClient;
@@ -26,7 +29,7 @@ pub enum Backend {
     Postgres,
 }
 
-/// A caller: the headers every request carries until bearer tokens arrive.
+/// A caller: a user in a role. Clinicians and supervisors act as the clinician whose id is `id`.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub id: Uuid,
@@ -37,25 +40,46 @@ impl Caller {
     pub fn new(role: &'static str) -> Self {
         Self { id: Uuid::now_v7(), role }
     }
+
+    /// A caller with a known id: for a clinician, the clinician id they act as.
+    pub fn with_id(role: &'static str, id: Uuid) -> Self {
+        Self { id, role }
+    }
+
+    /// The clinician `id` (as a string, the way requests carry it).
+    pub fn clinician(id: &str) -> Self {
+        Self { id: Uuid::parse_str(id).expect("a clinician id is a UUID"), role: "clinician" }
+    }
 }
 
-/// Adds the caller's headers to every request.
+/// The shared secret of every server the harness starts: tests mint their callers' tokens from it.
+pub const TEST_SECRET: &str = "carelog-black-box-tests-shared-secret-0123456789";
+
+/// The minter of test tokens.
+pub fn test_issuer() -> TokenIssuer {
+    TokenIssuer::hs256(TEST_SECRET.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).expect("test secret")
+}
+
+/// The server side of `TEST_SECRET`.
+pub fn test_authenticator() -> Authenticator {
+    let verifier = TokenVerifier::hs256(TEST_SECRET.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).expect("test secret");
+    Authenticator::Tokens(Box::new(verifier))
+}
+
+/// Sends a bearer token minted for the caller with every request.
 #[derive(Debug, Clone)]
-pub struct CallerHeaders(Caller);
+pub struct CallerHeaders(CallAs);
 
 impl CallerHeaders {
     pub fn new(caller: Caller) -> Self {
-        Self(caller)
+        let role = caller.role.parse().unwrap_or_else(|e| panic!("test caller: {e}"));
+        Self(Credentials::Issuer(test_issuer()).caller(caller.id, role))
     }
 }
 
 impl tonic::service::Interceptor for CallerHeaders {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let id = self.0.id.to_string().parse().map_err(|_| Status::internal("caller id"))?;
-        let role = self.0.role.parse().map_err(|_| Status::internal("caller role"))?;
-        request.metadata_mut().insert("x-carelog-actor", id);
-        request.metadata_mut().insert("x-carelog-role", role);
-        Ok(request)
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        self.0.call(request)
     }
 }
 
@@ -66,6 +90,8 @@ pub type Authed = InterceptedService<Channel, CallerHeaders>;
 pub struct TestApp {
     pub backend: Backend,
     pub store: Arc<dyn EventStore>,
+    /// The same store with its key store (erasure tests shred through it).
+    pub sealed: Arc<carelog_vault::SealedStore>,
     server: Option<carelog::app::RunningServer>,
     addr: std::net::SocketAddr,
     channel: Channel,
@@ -86,7 +112,8 @@ impl TestApp {
     }
 
     /// `spawn` with a practice's settings (review interval, fees, overdue-review policy).
-    pub async fn spawn_with(backend: Backend, config: carelog::app::AppConfig) -> Self {
+    pub async fn spawn_with(backend: Backend, mut config: carelog::app::AppConfig) -> Self {
+        config.server.authenticator = test_authenticator();
         let (store, cleanup): (Arc<dyn EventStore>, Cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -94,8 +121,8 @@ impl TestApp {
                 (Arc::new(store), Cleanup::Sqlite(dir))
             }
             Backend::Postgres => {
-                let url = std::env::var("DATABASE_URL")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+                // DATABASE_URL, else a testcontainers PostgreSQL when Docker is there, else the local server.
+                let url = carelog_testkit::postgres_url().await;
                 let schema = format!("carelog_api_{}", Uuid::new_v4().simple());
                 let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
                     .await
@@ -104,32 +131,55 @@ impl TestApp {
                 (Arc::new(store), Cleanup::Postgres { pool, schema })
             }
         };
+        // PHI sealed under per-client keys, as every binary opens the store.
+        let sealed = carelog_vault::seal(store, carelog_vault::SecretKey::generate()).await.expect("open key store");
+        let store: Arc<dyn EventStore> = sealed.clone();
         let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse().expect("addr"), config)
             .await
             .expect("start server");
         let channel = Channel::from_shared(server.url()).expect("url").connect().await.expect("connect");
         let addr = server.addr;
-        Self { backend, store, server: Some(server), addr, channel, cleanup }
+        Self { backend, store, sealed, server: Some(server), addr, channel, cleanup }
+    }
+
+    /// The folder holding the SQLite file and its WAL (None on PostgreSQL).
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => Some(dir.path()),
+            Cleanup::Postgres { .. } => None,
+        }
     }
 
     pub fn intake(&self, caller: &Caller) -> IntakeServiceClient<Authed> {
-        IntakeServiceClient::with_interceptor(self.channel.clone(), CallerHeaders(caller.clone()))
+        IntakeServiceClient::with_interceptor(self.channel.clone(), CallerHeaders::new(caller.clone()))
     }
 
     pub fn planning(&self, caller: &Caller) -> TreatmentPlanningServiceClient<Authed> {
-        TreatmentPlanningServiceClient::with_interceptor(self.channel.clone(), CallerHeaders(caller.clone()))
+        TreatmentPlanningServiceClient::with_interceptor(self.channel.clone(), CallerHeaders::new(caller.clone()))
     }
 
     pub fn sessions(&self, caller: &Caller) -> SessionServiceClient<Authed> {
-        SessionServiceClient::with_interceptor(self.channel.clone(), CallerHeaders(caller.clone()))
+        SessionServiceClient::with_interceptor(self.channel.clone(), CallerHeaders::new(caller.clone()))
     }
 
     pub fn billing(&self, caller: &Caller) -> BillingServiceClient<Authed> {
-        BillingServiceClient::with_interceptor(self.channel.clone(), CallerHeaders(caller.clone()))
+        BillingServiceClient::with_interceptor(self.channel.clone(), CallerHeaders::new(caller.clone()))
+    }
+
+    pub fn proofs(&self, caller: &Caller) -> ProofServiceClient<Authed> {
+        ProofServiceClient::with_interceptor(self.channel.clone(), CallerHeaders::new(caller.clone()))
     }
 
     pub fn records(&self, caller: &Caller) -> RecordsServiceClient<Authed> {
-        RecordsServiceClient::with_interceptor(self.channel.clone(), CallerHeaders(caller.clone()))
+        RecordsServiceClient::with_interceptor(self.channel.clone(), CallerHeaders::new(caller.clone()))
+    }
+
+    /// Runs the demo episode against this server with callers holding test tokens.
+    pub async fn run_demo(&self) -> carelog::demo::Outcome {
+        let credentials = Credentials::Issuer(test_issuer());
+        carelog::demo::run_with(self.channel().into(), &credentials, |_, _| {})
+            .await
+            .expect("the demo episode completes")
     }
 
     /// Stops the server (and with it the live projection) but keeps the store for inspection.

@@ -170,6 +170,18 @@ pub enum DomainError {
     SelfPayOnly,
     #[error("{0} progress note(s) are still unsigned")]
     UnsignedNotes(u32),
+    #[error("a legal hold is active since {0}; release it first")]
+    LegalHoldActive(String),
+    #[error("no legal hold is active")]
+    LegalHoldNotActive,
+    #[error("an episode of care is open; close it first")]
+    EpisodeOpen,
+    #[error("the retention period runs until {0}")]
+    RetentionPeriodActive(String),
+    #[error("the client's record is already erased")]
+    AlreadyErased,
+    #[error("the client's record was erased; it takes no new entries")]
+    ClientErased,
 
     // Sessions
     #[error("the client has no active treatment consent")]
@@ -263,6 +275,12 @@ impl DomainError {
             Self::DiagnosisNotActive(_) => "DIAGNOSIS_NOT_ACTIVE",
             Self::SelfPayOnly => "SELF_PAY_ONLY",
             Self::UnsignedNotes(_) => "UNSIGNED_NOTES",
+            Self::LegalHoldActive(_) => "LEGAL_HOLD_ACTIVE",
+            Self::LegalHoldNotActive => "LEGAL_HOLD_NOT_ACTIVE",
+            Self::EpisodeOpen => "EPISODE_OPEN",
+            Self::RetentionPeriodActive(_) => "RETENTION_PERIOD_ACTIVE",
+            Self::AlreadyErased => "ALREADY_ERASED",
+            Self::ClientErased => "CLIENT_ERASED",
             Self::ConsentNotActive => "CONSENT_NOT_ACTIVE",
             Self::TelehealthConsentRequired => "TELEHEALTH_CONSENT_REQUIRED",
             Self::SessionAlreadyConcluded(_) => "SESSION_ALREADY_CONCLUDED",

@@ -18,7 +18,7 @@
 //! | DocumentReference | a signed progress note; each addendum on its own | derived from the session; addendum id |
 //! | Coverage, Claim | a billing account's payer; a submitted claim | account id; claim id |
 //! | Provenance | one per resource version: who, when, why | derived from (type, id, version) |
-//! | AuditEvent | a read of the record (hook: the access log arrives with issue 6) | the read's id |
+//! | AuditEvent | an allowed read of the record (a `RecordAccessed` entry of the access log) | the read's event id |
 //!
 //! Ids are the domain's UUIDs (or UUIDv5s derived from them), so a resource keeps its id across
 //! exports and a connector can upsert. `meta.versionId` is the revision (within its stream) of the

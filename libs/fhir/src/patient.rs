@@ -22,7 +22,9 @@ pub fn patient(ctx: &Ctx<'_>) -> Resource {
             names.push(json!({ "use": "usual", "text": preferred.as_str() }));
         }
         f.insert("name".into(), names.into());
-        f.insert("birthDate".into(), date(d.date_of_birth).into());
+        if let Some(birth) = d.date_of_birth {
+            f.insert("birthDate".into(), date(birth).into());
+        }
         let mut telecom = Vec::new();
         if let Some(phone) = &d.contact.phone {
             telecom.push(json!({ "system": "phone", "value": phone.as_str() }));

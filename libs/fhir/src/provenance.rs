@@ -46,8 +46,7 @@ pub fn provenance(ctx: &Ctx<'_>, target: &Resource) -> Option<Resource> {
     Some(ctx.finish("Provenance", id, Sensitivity::Restricted, fields, version, at))
 }
 
-/// AuditEvents for the reads of the record. Empty until the read-access log exists (issue 6);
-/// see [`RecordRead`].
+/// AuditEvents for the reads of the record, from the access log; see [`RecordRead`].
 pub fn audit_events(ctx: &Ctx<'_>) -> Vec<Resource> {
     ctx.record.reads.iter().map(|r| audit_event(ctx, r)).collect()
 }

@@ -22,11 +22,8 @@ pub enum FhirError {
     Fold(#[from] ViewError),
 }
 
-/// One read of the record, for an AuditEvent.
-///
-/// Hook for issue 6: the read-access log (`access-…` streams) does not exist yet, so exports
-/// carry no reads today. Once it does, the records service fills [`EpisodeRecord::reads`] from
-/// it and the AuditEvents appear with no change here.
+/// One read of the record, for an AuditEvent: an allowed `RecordAccessed` entry of the access log
+/// (`access-{client}` streams, tagged with the client, so they arrive with the client's events).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordRead {
     pub read_id: Uuid,
@@ -37,6 +34,25 @@ pub struct RecordRead {
     pub operation: String,
     /// Why, as the caller said (purpose of use).
     pub purpose: Option<String>,
+}
+
+impl RecordRead {
+    /// The read an access-log event records; `None` for any other event and for denied attempts
+    /// (those read nothing).
+    pub fn from_access_log(event: &RecordedEvent) -> Option<Self> {
+        if event.category() != "access" || event.event_type != "RecordAccessed" {
+            return None;
+        }
+        let text = |key: &str| event.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        (text("outcome").as_deref() == Some("allowed")).then(|| Self {
+            read_id: event.event_id,
+            actor_id: event.metadata.actor.id.clone(),
+            actor_role: event.metadata.actor.role.clone(),
+            at: event.recorded_at,
+            operation: text("rpc").map(|rpc| format!("carelog.v1.{rpc}")).unwrap_or_default(),
+            purpose: text("purpose_of_use"),
+        })
+    }
 }
 
 /// A client's record ready to map: the episode view, the ledgers of the client's accounts, the
@@ -64,7 +80,12 @@ impl EpisodeRecord {
         let mut view = EpisodeView::new(client);
         let mut ledgers: Vec<LedgerView> = Vec::new();
         let mut stamps = Stamps::default();
+        let mut reads = Vec::new();
         for event in events {
+            if let Some(read) = RecordRead::from_access_log(event) {
+                reads.push(read);
+                continue;
+            }
             view.apply(event)?;
             if event.category() == "account" {
                 let index = match ledgers.iter().position(|l| l.account_id.is_some_and(|a| stream_is(event, a))) {
@@ -82,7 +103,7 @@ impl EpisodeRecord {
         if view.demographics.is_none() {
             return Err(FhirError::NotRegistered(client.to_string()));
         }
-        Ok(Self { client, view, ledgers, stamps, reads: Vec::new(), last_position })
+        Ok(Self { client, view, ledgers, stamps, reads, last_position })
     }
 
     /// The same record with the reads of it, for AuditEvents.

@@ -97,7 +97,8 @@ fn touched(client: ClientId, view: &EpisodeView, event: &RecordedEvent) -> Resul
     let stream_uuid = || event.stream.as_str().split_once('-').map(|(_, id)| id.to_owned()).unwrap_or_default();
     Ok(match event.category() {
         "client" => match IntakeEvent::from_stored(kind, version, data).map_err(decode_error)? {
-            IntakeEvent::ClientRegistered(_) => vec![key("Patient", client)],
+            // Erasure rewrites the Patient (and every PHI field elsewhere) to erased markers.
+            IntakeEvent::ClientRegistered(_) | IntakeEvent::ClientErased(_) => vec![key("Patient", client)],
             IntakeEvent::EpisodeOpened(e) => vec![key("EpisodeOfCare", e.episode_id)],
             IntakeEvent::EpisodeClosed(e) => vec![key("EpisodeOfCare", e.episode_id)],
             IntakeEvent::ConsentGiven(e) => vec![key("Consent", e.consent_id)],
@@ -117,7 +118,9 @@ fn touched(client: ClientId, view: &EpisodeView, event: &RecordedEvent) -> Resul
                 .unwrap_or_default(),
             IntakeEvent::RiskFlagRaised(_)
             | IntakeEvent::RiskFlagAcknowledged(_)
-            | IntakeEvent::GoodFaithEstimateIssued(_) => Vec::new(),
+            | IntakeEvent::GoodFaithEstimateIssued(_)
+            | IntakeEvent::LegalHoldPlaced(_)
+            | IntakeEvent::LegalHoldReleased(_) => Vec::new(),
         },
         "plan" => match PlanningEvent::from_stored(kind, version, data).map_err(decode_error)? {
             PlanningEvent::GoalSet(e) => vec![key("Goal", e.goal_id), key("CarePlan", stream_uuid())],

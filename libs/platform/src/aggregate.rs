@@ -12,6 +12,8 @@ pub trait Aggregate {
 
     fn decode(event: &RecordedEvent) -> Result<Self::Event, DecodeError>;
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
+    /// The client whose record the stream belongs to, once the stream says.
+    fn client(state: &Self::State) -> Option<uuid::Uuid>;
     /// Type name, schema version and JSON data for the envelope.
     fn encode(event: &Self::Event) -> Result<(&'static str, u32, serde_json::Value), serde_json::Error>;
 }
@@ -32,6 +34,10 @@ macro_rules! aggregate {
 
             fn evolve(state: Self::State, event: &Self::Event) -> Self::State {
                 $module::evolve(state, event)
+            }
+
+            fn client(state: &Self::State) -> Option<uuid::Uuid> {
+                state.client_id.map(|id| id.as_uuid())
             }
 
             fn encode(event: &Self::Event) -> Result<(&'static str, u32, serde_json::Value), serde_json::Error> {

@@ -12,6 +12,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, Loaded, load};
+use crate::auth::{Pass, Scope, access};
 use crate::command_telemetry;
 use crate::error::{FieldViolation, ServiceError};
 use crate::parse;
@@ -39,6 +40,11 @@ pub struct CommandMeta {
     pub now: DateTime<Utc>,
     /// Hex SHA-256 of the request without its context: a retry has the same one.
     pub fingerprint: Option<String>,
+    /// What the policy granted the caller; `None` for commands a trusted process runs itself.
+    pub pass: Option<Pass>,
+    /// The client a command that starts a new stream is for, so the caller's reach is checked
+    /// before the decision (which could otherwise reveal facts about another clinician's client).
+    pub client_hint: Option<Uuid>,
 }
 
 impl CommandMeta {
@@ -70,6 +76,8 @@ impl CommandMeta {
                     actor,
                     now,
                     fingerprint: None,
+                    pass: None,
+                    client_hint: None,
                 })
             }
             (a, b, c, d) => Err(ServiceError::Invalid(
@@ -78,16 +86,26 @@ impl CommandMeta {
         }
     }
 
-    /// Parses a gRPC command: the caller from its metadata, the context, and the payload's
-    /// fingerprint (so reusing a command id for a different command is refused, not ignored).
+    /// Parses a gRPC command the gate let through: the caller from its pass, the context, and the
+    /// payload's fingerprint (so reusing a command id for a different command is refused, not ignored).
     pub fn from_request<R: prost::Message>(
         request: &tonic::Request<R>,
         context: Option<&proto::CommandContext>,
+        pass: Pass,
     ) -> Result<Self, ServiceError> {
-        let actor = crate::actor_from(request.metadata())?;
-        let mut meta = Self::parse(context, actor, Utc::now())?;
+        let mut meta = Self::parse(context, pass.principal.actor(), Utc::now())?;
         meta.fingerprint = Some(fingerprint(&request.get_ref().encode_to_vec()));
+        meta.pass = Some(pass);
         Ok(meta)
+    }
+
+    /// Checks that the caller reaches `client` (a clinician: only assigned clients), for a command
+    /// whose target stream does not name its client.
+    pub async fn reach(&self, store: &dyn EventStore, client: Uuid) -> Result<(), ServiceError> {
+        match &self.pass {
+            Some(pass) => access::reach(store, pass, client).await,
+            None => Ok(()),
+        }
     }
 
     /// The id of this command's `index`-th event.
@@ -134,7 +152,8 @@ fn strip_leading_field_1(encoded: &[u8]) -> Option<&[u8]> {
     for (i, byte) in rest.iter().enumerate().take(10) {
         length |= usize::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
-            return rest.get(i + 1 + length..);
+            // Two steps: `i + 1 + length` overflows for a 10-byte varint near u64::MAX.
+            return rest.get(i + 1..)?.get(length..);
         }
     }
     None
@@ -213,6 +232,15 @@ async fn attempt<A: Aggregate>(
             }
             .into());
         }
+        // A clinician writes only for clients assigned to them: checked before the decision, so a
+        // refusal reveals nothing about the record.
+        let reached = match (&meta.pass, A::client(&loaded.state).or(meta.client_hint)) {
+            (Some(pass), Some(client)) if pass.scope == Scope::AssignedClients => {
+                access::reach(store, pass, client).await?;
+                true
+            }
+            _ => false,
+        };
         let plan = match decide(&loaded).instrument(tracing::info_span!("command.decide")).await {
             Ok(plan) => plan,
             Err(refused) => {
@@ -222,6 +250,14 @@ async fn attempt<A: Aggregate>(
                 };
             }
         };
+        if let Some(pass) = meta.pass.as_ref().filter(|p| p.scope == Scope::AssignedClients && !reached) {
+            // A new stream: the client is known only from the decision's tags.
+            let client = plan.tags.client.as_deref().and_then(|c| Uuid::parse_str(c).ok());
+            match client {
+                Some(client) => access::reach(store, pass, client).await?,
+                None => return Err(access::deny(store, pass, None, "CLIENT_NOT_ASSIGNED", "no client".into()).await),
+            }
+        }
         let metadata = meta.metadata(&plan.tags);
         let mut events = Vec::with_capacity(plan.events.len());
         let mut types = Vec::with_capacity(plan.events.len());
@@ -305,6 +341,7 @@ async fn already_applied(
 mod tests {
     use super::*;
     use prost::Message;
+    use sha2::Digest;
 
     fn request(command_id: &str, occurred: i64, name: &str) -> Vec<u8> {
         proto::RegisterClientRequest {
@@ -317,6 +354,17 @@ mod tests {
             ..Default::default()
         }
         .encode_to_vec()
+    }
+
+    /// A length past the end (or near usize::MAX) means "no context to strip", never an overflow.
+    #[test]
+    fn a_context_length_beyond_the_bytes_is_not_stripped() {
+        let mut huge = vec![0x0a];
+        huge.extend([0xff; 9]);
+        huge.push(0x01);
+        for encoded in [huge, vec![0x0a, 0x05, 0x01], vec![0x0a], vec![0x0a, 0x80]] {
+            assert_eq!(fingerprint(&encoded), hex::encode(sha2::Sha256::digest(&encoded)), "{encoded:?}");
+        }
     }
 
     #[test]

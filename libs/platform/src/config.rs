@@ -12,6 +12,10 @@ pub struct StoreArg {
     /// Falls back to CARELOG_STORE, then DATABASE_URL.
     #[arg(long, env = "CARELOG_STORE")]
     store: Option<String>,
+    /// File holding the master key (base64 of 32 bytes) that wraps every client's data key.
+    /// Without it: CARELOG_MASTER_KEY, else (SQLite only) `<database>.master-key`, created once.
+    #[arg(long, env = "CARELOG_MASTER_KEY_FILE")]
+    master_key_file: Option<std::path::PathBuf>,
 }
 
 impl StoreArg {
@@ -19,6 +23,19 @@ impl StoreArg {
     pub fn explicit_url(&self) -> anyhow::Result<Option<StoreUrl>> {
         let named = self.store.clone().or_else(|| std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()));
         named.map(|raw| raw.parse::<StoreUrl>().map_err(anyhow::Error::msg).context("--store")).transpose()
+    }
+
+    /// Opens the store the user named with PHI sealed under per-client keys (see carelog-vault).
+    pub async fn open(&self) -> anyhow::Result<(std::sync::Arc<dyn carelog_store::EventStore>, StoreUrl)> {
+        let (sealed, url) = self.open_sealed().await?;
+        Ok((sealed, url))
+    }
+
+    /// [`open`](Self::open), keeping the vault's type: for commands that manage keys (`erase`).
+    pub async fn open_sealed(&self) -> anyhow::Result<(std::sync::Arc<carelog_vault::SealedStore>, StoreUrl)> {
+        let url = self.url()?;
+        let store = carelog_store::open(&url).await.with_context(|| format!("opening the event store at {url}"))?;
+        Ok((seal_store(store, &url, self.master_key_file.as_deref()).await?, url))
     }
 
     pub fn url(&self) -> anyhow::Result<StoreUrl> {
@@ -29,6 +46,28 @@ impl StoreArg {
             .unwrap_or_else(|| DEFAULT_STORE.to_owned());
         raw.parse::<StoreUrl>().map_err(anyhow::Error::msg).context("--store")
     }
+}
+
+/// Wraps an opened store in the vault: PHI is sealed on append and opened (or shown erased) on read.
+pub async fn seal_store(
+    store: std::sync::Arc<dyn carelog_store::EventStore>,
+    url: &StoreUrl,
+    master_key_file: Option<&std::path::Path>,
+) -> anyhow::Result<std::sync::Arc<carelog_vault::SealedStore>> {
+    let sqlite = match url {
+        StoreUrl::Sqlite(path) => Some(path.as_path()),
+        _ => None,
+    };
+    let (master, source) = carelog_vault::load_master_key(master_key_file, sqlite).map_err(anyhow::Error::msg)?;
+    if let carelog_vault::MasterKeySource::CreatedBeside(path) = &source {
+        eprintln!(
+            "WARNING: no master key given; created {} to wrap client keys. Anyone with that file and the \
+             database can read the PHI: keep it elsewhere in production (CARELOG_MASTER_KEY or --master-key-file).",
+            path.display()
+        );
+    }
+    tracing::info!(source = ?source, "master key loaded");
+    carelog_vault::seal(store, master).await.context("opening the client key store")
 }
 
 /// Where a service listens by default.

@@ -43,6 +43,9 @@ pub enum ServiceError {
     NotFound { what: &'static str, id: String },
     #[error("missing caller identity: {0}")]
     Unauthenticated(String),
+    /// The policy refused the caller (already written to the access log).
+    #[error("permission denied: {message}")]
+    PermissionDenied { code: &'static str, message: String },
     #[error("command id {command_id} was already used for a different command")]
     CommandIdReused { command_id: String },
     #[error("a stored event cannot be decoded: {0}")]
@@ -91,6 +94,9 @@ impl From<ServiceError> for Status {
                 with_reason(Code::NotFound, &message, &reason, HashMap::new())
             }
             ServiceError::Unauthenticated(_) => Status::unauthenticated(message),
+            ServiceError::PermissionDenied { code, .. } => {
+                with_reason(Code::PermissionDenied, &message, code, HashMap::new())
+            }
             ServiceError::CommandIdReused { .. } => {
                 with_reason(Code::AlreadyExists, &message, "COMMAND_ID_REUSED", HashMap::new())
             }
@@ -123,6 +129,9 @@ fn store_status(message: &str, error: StoreError) -> Status {
             with_reason(Code::AlreadyExists, message, "COMMAND_ID_REUSED", HashMap::new())
         }
         StoreError::Unavailable(_) => with_reason(Code::Unavailable, message, "STORE_UNAVAILABLE", HashMap::new()),
+        StoreError::Unsupported { .. } => {
+            with_reason(Code::Unimplemented, message, "STORE_UNSUPPORTED", HashMap::new())
+        }
         StoreError::Corrupt { .. } | StoreError::Database(_) => {
             tracing::error!(%message, "event store failure");
             with_reason(Code::Internal, "event store failure; see the server log", "STORE_FAILURE", HashMap::new())

@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod aggregate;
+pub mod auth;
 pub mod command;
 mod command_telemetry;
 pub mod config;
@@ -15,8 +16,10 @@ mod metrics;
 pub mod parse;
 pub mod server;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-pub use actor::actor_from;
 pub use aggregate::{Aggregate, Loaded, load};
+pub use auth::{Gate, Pass, Principal, Role};
 pub use command::{CommandMeta, Plan, execute};
 pub use error::{FieldViolation, ServiceError};

@@ -25,10 +25,14 @@ pub fn optional_uuid(field: &str, value: &str) -> Parsed<Option<Uuid>> {
     if value.trim().is_empty() { Ok(None) } else { uuid(field, value).map(Some) }
 }
 
-/// A required timestamp.
+/// A required timestamp. Nanos must be 0 to 999,999,999 as protobuf defines them: chrono alone
+/// would take 1e9 and more as a leap second at any minute's end.
 pub fn timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Parsed<DateTime<Utc>> {
     let value = value.ok_or_else(|| FieldViolation::new(field, "is required"))?;
-    let nanos = u32::try_from(value.nanos).map_err(|_| FieldViolation::new(field, "has negative nanos"))?;
+    let nanos = u32::try_from(value.nanos)
+        .ok()
+        .filter(|nanos| *nanos < 1_000_000_000)
+        .ok_or_else(|| FieldViolation::new(field, format!("nanos {} is not 0 to 999,999,999", value.nanos)))?;
     DateTime::from_timestamp(value.seconds, nanos).ok_or_else(|| FieldViolation::new(field, "is out of range"))
 }
 

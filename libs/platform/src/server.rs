@@ -3,26 +3,130 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Server, ServerTlsConfig};
 use tower_layer::{Identity, Stack};
 
 use anyhow::Context;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 
+use crate::auth::{AuthArgs, AuthLayer, Authenticator};
 use crate::config::{DEFAULT_LISTEN, StoreArg};
 use crate::grpc_telemetry::GrpcTelemetryLayer;
 use crate::telemetry;
 
-/// Every Carelog router: each call gets a server span joined to the caller's trace.
-pub type Router = tonic::transport::server::Router<Stack<GrpcTelemetryLayer, Identity>>;
+/// Every Carelog router: each call gets a server span joined to the caller's trace, then is authenticated.
+pub type Router = tonic::transport::server::Router<Stack<AuthLayer, Stack<GrpcTelemetryLayer, Identity>>>;
+
+/// Largest request a service decodes, and largest reply it sends (a long episode's FHIR bundle).
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+
+/// How a server protects itself: who may call, over what transport, and how much they may ask.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SecurityArgs {
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// TLS for the server; with a client CA, mutual TLS (clients must present a certificate it signed).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// PEM certificate chain the server presents.
+    #[arg(long, env = "CARELOG_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of that certificate.
+    #[arg(long, env = "CARELOG_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate that signs client certificates: turns on mutual TLS.
+    #[arg(long, env = "CARELOG_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve without TLS. Local use only.
+    #[arg(long, env = "CARELOG_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
+}
+
+impl TlsArgs {
+    /// The server's TLS settings, or `None` for plaintext (refused unless allowed).
+    pub fn config(&self) -> anyhow::Result<Option<ServerTlsConfig>> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            anyhow::ensure!(
+                self.allow_plaintext,
+                "no TLS certificate configured: set --tls-cert and --tls-key (CARELOG_TLS_CERT/KEY), \
+                 or pass --allow-plaintext for local use"
+            );
+            tracing::warn!("TLS is OFF (--allow-plaintext): traffic is readable on the network; local use only");
+            eprintln!("warning: serving without TLS (--allow-plaintext); never expose this server");
+            return Ok(None);
+        };
+        let read = |path: &PathBuf, what: &str| {
+            std::fs::read(path).with_context(|| format!("reading the {what} {}", path.display()))
+        };
+        let mut config = ServerTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(read(cert, "TLS certificate")?, read(key, "TLS key")?));
+        if let Some(ca) = &self.tls_client_ca {
+            config = config.client_ca_root(tonic::transport::Certificate::from_pem(read(ca, "client CA")?));
+        }
+        Ok(Some(config))
+    }
+}
+
+/// Bounds on what one caller can hold.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Longest a unary call may run, whatever deadline the caller sets.
+    #[arg(long, env = "CARELOG_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    /// Concurrent calls (HTTP/2 streams) one connection may have open.
+    #[arg(long, env = "CARELOG_MAX_STREAMS_PER_CONNECTION", default_value_t = 128)]
+    pub max_streams_per_connection: u32,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self { request_timeout_seconds: 30, max_streams_per_connection: 128 }
+    }
+}
+
+/// Everything `router` needs, resolved from the arguments.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub authenticator: Authenticator,
+    pub tls: Option<ServerTlsConfig>,
+    pub limits: LimitArgs,
+}
+
+impl ServerSettings {
+    pub fn from_args(args: &SecurityArgs) -> anyhow::Result<Self> {
+        Ok(Self { authenticator: args.auth.authenticator()?, tls: args.tls.config()?, limits: args.limits.clone() })
+    }
+
+    /// Plaintext on loopback with the given authenticator: the embedded demo and tests.
+    pub fn local(authenticator: Authenticator) -> Self {
+        Self { authenticator, tls: None, limits: LimitArgs::default() }
+    }
+}
+
+/// Plaintext and self-named callers: what code that embeds a server for itself gets unless it says
+/// otherwise. The command line never falls back to it: `carelog serve` needs explicit flags.
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self::local(Authenticator::Anonymous)
+    }
+}
 
 /// A router with grpc.health.v1 and server reflection (v1 and v1alpha) already mounted.
-pub fn router() -> Result<(Router, HealthReporter), tonic_reflection::server::Error> {
+pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReporter)> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(carelog_proto::FILE_DESCRIPTOR_SET)
@@ -32,8 +136,15 @@ pub fn router() -> Result<(Router, HealthReporter), tonic_reflection::server::Er
         .register_encoded_file_descriptor_set(carelog_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let router = Server::builder()
+    let mut builder = Server::builder()
+        .timeout(Duration::from_secs(settings.limits.request_timeout_seconds))
+        .max_concurrent_streams(settings.limits.max_streams_per_connection);
+    if let Some(tls) = &settings.tls {
+        builder = builder.tls_config(tls.clone()).context("configuring TLS")?;
+    }
+    let router = builder
         .layer(GrpcTelemetryLayer)
+        .layer(AuthLayer::new(settings.authenticator.clone()))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -96,6 +207,8 @@ pub struct StandaloneArgs {
     /// Address to serve gRPC on.
     #[arg(long, env = "CARELOG_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 /// Runs one service until Ctrl-C/SIGTERM: opens the store, mounts the service, serves.
@@ -114,9 +227,9 @@ pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
     mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
 ) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(name)?;
-    let url = args.store.url()?;
-    let store = carelog_store::open(&url).await.with_context(|| format!("opening the event store at {url}"))?;
-    let (router, reporter) = router()?;
+    let (store, url) = args.store.open().await?;
+    let settings = ServerSettings::from_args(&args.security)?;
+    let (router, reporter) = router(&settings)?;
     let router = mount(router, reporter, store).await?;
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");

@@ -5,6 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Event types whose reason stays readable after their client's erasure: the vault never seals
+/// them (their reasons must hold no PHI), so a rebuild reads them in clear too.
+pub(crate) const REASONS_KEPT_AFTER_ERASURE: &[&str] = &["LegalHoldPlaced", "LegalHoldReleased", "ClientErased"];
+
 /// One line of the audit trail, taken from an envelope's metadata alone. It deliberately has no
 /// field for the event's data: the audit index is read by auditors and connectors who must see
 /// the trail without the PHI in it.

@@ -1,7 +1,7 @@
 //! Folding a batch of envelopes into the documents they touch. Pure: the runner loads the
 //! documents before and writes them after, in one transaction with the checkpoint.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use carelog_store::RecordedEvent;
 
@@ -12,7 +12,7 @@ use crate::{AuditEntry, EpisodeView, LedgerView, ProjectionError};
 pub fn touched(events: &[RecordedEvent]) -> BTreeMap<DocKind, Vec<String>> {
     let mut keys: BTreeMap<DocKind, Vec<String>> = BTreeMap::new();
     for event in events {
-        for (kind, key) in routes(event) {
+        for (kind, key) in routes(event, &Owned::new()) {
             let list = keys.entry(kind).or_default();
             if !list.contains(&key) {
                 list.push(key);
@@ -22,23 +22,56 @@ pub fn touched(events: &[RecordedEvent]) -> BTreeMap<DocKind, Vec<String>> {
     keys
 }
 
-/// Which documents an event changes: its client's episode view, and an account's ledger.
-fn routes(event: &RecordedEvent) -> Vec<(DocKind, String)> {
+/// The clients whose erasure the batch records. Their ledgers are not named by the event: the
+/// runner asks the persist layer which ledgers each one owns and passes them to [`fold`].
+pub fn erased_clients(events: &[RecordedEvent]) -> Vec<String> {
+    let mut clients: Vec<String> = Vec::new();
+    for event in events.iter().filter(|e| is_erasure(e)) {
+        if let Some(client) = &event.metadata.tags.client
+            && !clients.contains(client)
+        {
+            clients.push(client.clone());
+        }
+    }
+    clients
+}
+
+fn is_erasure(event: &RecordedEvent) -> bool {
+    event.category() == "client" && event.event_type == "ClientErased"
+}
+
+/// Ledger keys per owning client: those stored before the batch (from the persist layer) and
+/// those the batch itself opened.
+pub type Owned = BTreeMap<String, BTreeSet<String>>;
+
+/// Which documents an event changes: its client's episode view, and an account's ledger; a
+/// client's erasure also changes every ledger the client owns.
+fn routes(event: &RecordedEvent, owned: &Owned) -> Vec<(DocKind, String)> {
     let mut routes = Vec::new();
-    if let Some(client) = &event.metadata.tags.client {
+    // A read of the record (an `access` event) is in the audit trail, but changes no document.
+    if let Some(client) = &event.metadata.tags.client
+        && event.category() != "access"
+    {
         routes.push((DocKind::Episode, client.clone()));
     }
     if event.category() == "account" {
         routes.push((DocKind::Ledger, event.stream.to_string()));
     }
+    if is_erasure(event)
+        && let Some(ledgers) = event.metadata.tags.client.as_ref().and_then(|client| owned.get(client))
+    {
+        routes.extend(ledgers.iter().map(|key| (DocKind::Ledger, key.clone())));
+    }
     routes
 }
 
 /// Folds `events` into the `loaded` documents (missing ones start empty) and returns every changed
-/// document plus one audit row per event.
+/// document plus one audit row per event. `owned` lists the stored ledgers of each client in
+/// [`erased_clients`] (their documents are in `loaded`).
 pub fn fold(
     loaded: HashMap<(DocKind, String), serde_json::Value>,
     events: &[RecordedEvent],
+    mut owned: Owned,
 ) -> Result<(Vec<Doc>, Vec<AuditRow>), ProjectionError> {
     let mut episodes: BTreeMap<String, EpisodeView> = BTreeMap::new();
     let mut ledgers: BTreeMap<String, (LedgerView, Option<String>)> = BTreeMap::new();
@@ -49,7 +82,12 @@ pub fn fold(
     let mut audit = Vec::with_capacity(events.len());
     for event in events {
         let unfoldable = |reason: String| ProjectionError::Unfoldable { position: event.position.0, reason };
-        for (kind, key) in routes(event) {
+        if event.category() == "account"
+            && let Some(client) = &event.metadata.tags.client
+        {
+            owned.entry(client.clone()).or_default().insert(event.stream.to_string());
+        }
+        for (kind, key) in routes(event, &owned) {
             match kind {
                 DocKind::Episode => {
                     if !episodes.contains_key(&key) {
@@ -119,3 +157,7 @@ fn audit_row(event: &RecordedEvent) -> AuditRow {
         causation_id: entry.causation_id.map(|c| c.to_string()),
     }
 }
+
+#[cfg(test)]
+#[path = "fold_tests.rs"]
+mod tests;

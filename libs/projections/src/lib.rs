@@ -19,10 +19,12 @@ mod decode;
 pub mod episode;
 mod error;
 mod fold;
+pub mod leader;
 pub mod ledger;
 mod metrics;
 pub mod persist;
 mod projection_error;
+mod projector;
 mod runner;
 #[cfg(test)]
 mod testing;
@@ -33,4 +35,5 @@ pub use episode::EpisodeView;
 pub use error::ViewError;
 pub use ledger::{AgingBuckets, LedgerView};
 pub use projection_error::ProjectionError;
+pub use projector::{Projector, ProjectorOptions, Role};
 pub use runner::{Progress, RECORDS, Runner};

@@ -13,6 +13,7 @@ struct Instruments {
     lag_events: Gauge<u64>,
     lag_seconds: Gauge<f64>,
     subscriptions: UpDownCounter<i64>,
+    leader: Gauge<u64>,
 }
 
 /// Bound to the meter provider installed when first used (telemetry is set up before any runner).
@@ -35,6 +36,10 @@ fn instruments() -> &'static Instruments {
                 .i64_up_down_counter("carelog.subscriptions.active")
                 .with_description("Subscriptions following the log")
                 .build(),
+            leader: meter
+                .u64_gauge("carelog.projection.leader")
+                .with_description("1 while this process holds the projection lock and projects, else 0")
+                .build(),
         }
     })
 }
@@ -50,6 +55,11 @@ pub(crate) fn batch_committed(projection: &'static str, events: &[RecordedEvent]
 /// The lag in events: head of the log minus the committed checkpoint.
 pub(crate) fn lag_events(projection: &'static str, head: u64, checkpoint: u64) {
     instruments().lag_events.record(head.saturating_sub(checkpoint), &[KeyValue::new("projection", projection)]);
+}
+
+/// Whether this process leads the projection (the others serve what it writes).
+pub(crate) fn leading(projection: &'static str, leading: bool) {
+    instruments().leader.record(u64::from(leading), &[KeyValue::new("projection", projection)]);
 }
 
 /// Counts one active subscription until dropped (however the follow loop ends).

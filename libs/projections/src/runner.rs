@@ -12,9 +12,9 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::ProjectionError;
-use crate::fold::{fold, touched};
+use crate::fold::{Owned, erased_clients, fold, touched};
 use crate::metrics;
-use crate::persist::{BatchWrite, Generation, ReadModels};
+use crate::persist::{BatchWrite, DocKind, Generation, ReadModels};
 
 /// The projection that keeps the episode views, ledgers and audit trail.
 pub const RECORDS: &str = "records";
@@ -84,6 +84,22 @@ impl Runner {
         let head = self.store.head_position().await?.0;
         let applied = self.follow(generation, Some(head), CATCH_UP_BATCH, progress).await?;
         Ok((applied, started.elapsed()))
+    }
+
+    /// Folds the live generation up to at least `position` and returns its checkpoint. Another
+    /// runner (a server's projector) may be folding the same generation: whichever commits a batch
+    /// first wins it and the other resumes after it, so this is safe beside a running server.
+    pub async fn catch_up_live_to(&self, position: u64) -> Result<u64, ProjectionError> {
+        loop {
+            let generation = self.models.live(RECORDS).await?;
+            if generation.checkpoint >= position {
+                return Ok(generation.checkpoint);
+            }
+            match self.follow(generation, Some(position), LIVE_BATCH, |_| {}).await {
+                Ok(_) | Err(ProjectionError::StaleCheckpoint { .. }) => continue,
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Rebuilds the read models from position 0 into a new generation while the live one keeps
@@ -191,7 +207,15 @@ impl Runner {
                 loaded.insert((kind, key), doc);
             }
         }
-        let (docs, audit) = fold(loaded, events)?;
-        self.models.commit(&BatchWrite { generation, from, to, docs, audit }).await
+        // An erasure also scrubs the client's ledgers, which only the stored owners name.
+        let mut owned = Owned::new();
+        for client in erased_clients(events) {
+            let ledgers = self.models.load_owned(generation, DocKind::Ledger, &client).await?;
+            owned.insert(client, ledgers.keys().cloned().collect());
+            loaded.extend(ledgers.into_iter().map(|(key, doc)| ((DocKind::Ledger, key), doc)));
+        }
+        let (docs, audit) = fold(loaded, events, owned.clone())?;
+        let erased = owned.into_keys().collect();
+        self.models.commit(&BatchWrite { generation, from, to, docs, audit, erased }).await
     }
 }

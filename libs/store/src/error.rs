@@ -90,6 +90,9 @@ pub enum StoreError {
     Corrupt { position: Position, reason: String },
     #[error("database error: {0}")]
     Database(String),
+    /// The backend cannot do what was asked without weakening a guarantee (e.g. conditions on KurrentDB).
+    #[error("not supported on the {backend} backend: {what}")]
+    Unsupported { backend: &'static str, what: String },
 }
 
 fn describe_revision(revision: Option<u64>) -> String {

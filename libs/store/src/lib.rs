@@ -10,9 +10,12 @@
 #![forbid(unsafe_code)]
 
 mod error;
+#[cfg(feature = "kurrentdb")]
+mod kurrentdb;
 pub mod merkle;
 mod model;
 mod open;
+mod open_kurrentdb;
 mod plan;
 mod postgres;
 mod prepare;
@@ -26,6 +29,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+#[cfg(feature = "kurrentdb")]
+pub use crate::kurrentdb::{KurrentDbOptions, KurrentDbStore, install_crypto_provider};
 pub use error::{InvalidInput, StoreError};
 pub use model::{
     Actor, AppendRequest, AppendResult, CommandRef, Condition, Direction, EventHash, ExpectedRevision, LogFilter,
@@ -33,6 +38,7 @@ pub use model::{
     StreamName, StreamQuery, SubscriptionItem, Tags,
 };
 pub use open::{StoreUrl, open};
+pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};

@@ -12,12 +12,20 @@ use crate::{EventStore, PostgresOptions, PostgresStore, SqliteStore, StoreError}
 pub enum StoreUrl {
     Sqlite(PathBuf),
     Postgres(String),
+    /// A KurrentDB connection string (`kurrentdb://…`, `esdb://…`): see `open_kurrentdb.rs`.
+    KurrentDb(String),
 }
 
 impl FromStr for StoreUrl {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(kurrentdb) = crate::open_kurrentdb::parse(s) {
+            return kurrentdb;
+        }
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            if let Some(schema) = schema_parameter(s).1 {
+                validate_schema(&schema)?;
+            }
             return Ok(StoreUrl::Postgres(s.to_owned()));
         }
         let path = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")).unwrap_or(s);
@@ -36,7 +44,7 @@ impl fmt::Display for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreUrl::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            StoreUrl::Postgres(url) => f.write_str(&redact_password(url)),
+            StoreUrl::Postgres(url) | StoreUrl::KurrentDb(url) => f.write_str(&redact_password(url)),
         }
     }
 }
@@ -56,12 +64,52 @@ pub(crate) fn redact_password(url: &str) -> String {
     }
 }
 
-/// Opens the store a URL names, applying migrations.
+/// Opens the store a URL names, applying migrations. A PostgreSQL URL may name the schema the log
+/// lives in with `schema=NAME` (created if missing): several logs can then share one database.
 pub async fn open(url: &StoreUrl) -> Result<Arc<dyn EventStore>, StoreError> {
     Ok(match url {
         StoreUrl::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
-        StoreUrl::Postgres(url) => Arc::new(PostgresStore::connect_with(PostgresOptions::new(url)).await?),
+        StoreUrl::Postgres(url) => {
+            let (url, schema) = schema_parameter(url);
+            let options = PostgresOptions::new(url);
+            let options = match schema {
+                Some(schema) => options.schema(schema),
+                None => options,
+            };
+            Arc::new(PostgresStore::connect_with(options).await?)
+        }
+        StoreUrl::KurrentDb(url) => crate::open_kurrentdb::open(url).await?,
     })
+}
+
+/// Splits `schema=NAME` off a PostgreSQL URL's query (the driver does not know the parameter).
+fn schema_parameter(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_owned(), None) };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("schema=") {
+            Some(name) => {
+                schema = Some(name.to_owned());
+                false
+            }
+            None => !pair.is_empty(),
+        })
+        .collect();
+    let url = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    (url, schema)
+}
+
+/// A schema name must be a plain lower-case identifier: it is quoted into DDL and search_path.
+fn validate_schema(schema: &str) -> Result<(), String> {
+    let plain = schema.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && schema.len() <= 63
+        && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        Ok(())
+    } else {
+        Err(format!("schema={schema:?}: a schema must be 1-63 characters of a-z, 0-9 and _, not starting with a digit"))
+    }
 }
 
 #[cfg(test)]
@@ -77,5 +125,26 @@ mod tests {
         assert_eq!(pg.to_string(), "postgres://carelog:***@db:5432/carelog");
         assert!("mysql://x".parse::<StoreUrl>().is_err());
         assert!("sqlite:".parse::<StoreUrl>().is_err());
+    }
+
+    #[test]
+    fn a_postgres_url_may_name_its_schema() {
+        let split = |url: &str| schema_parameter(url);
+        assert_eq!(split("postgres://u@h/db?schema=carelog_a"), ("postgres://u@h/db".into(), Some("carelog_a".into())));
+        assert_eq!(
+            split("postgres://u@h/db?sslmode=require&schema=s1&application_name=x"),
+            ("postgres://u@h/db?sslmode=require&application_name=x".into(), Some("s1".into()))
+        );
+        assert_eq!(split("postgres://u@h/db?sslmode=disable"), ("postgres://u@h/db?sslmode=disable".into(), None));
+        assert_eq!(split("postgres://u@h/db"), ("postgres://u@h/db".into(), None));
+    }
+
+    #[test]
+    fn a_schema_that_is_not_a_plain_identifier_is_refused_naming_it() {
+        for bad in ["Carelog", "1st", "a-b", "x\"; DROP", ""] {
+            let error = format!("postgres://u@h/db?schema={bad}").parse::<StoreUrl>().expect_err(bad);
+            assert!(error.starts_with("schema="), "{error}");
+        }
+        assert!("postgres://u@h/db?schema=carelog_api_01".parse::<StoreUrl>().is_ok());
     }
 }

@@ -151,7 +151,7 @@ impl BatchPlanner {
     }
 
     /// A retry of an append that is already stored succeeds with the original result and stores nothing.
-    fn replay(&self, append: &PreparedAppend) -> Result<Option<AppendResult>, StoreError> {
+    pub(crate) fn replay(&self, append: &PreparedAppend) -> Result<Option<AppendResult>, StoreError> {
         let found: Vec<Option<&KnownEvent>> = append.events.iter().map(|e| self.known.get(&e.event_id)).collect();
         let Some(first_found) = found.iter().flatten().next() else {
             return Ok(None);

@@ -109,7 +109,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(options.busy_timeout)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Freed bytes are zeroed, so PHI a read model rewrote on erasure does not linger in the file.
+            .pragma("secure_delete", "ON");
         let unavailable =
             |e: sqlx::Error| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", path.display()));
         let mut writer_conn = SqliteConnection::connect_with(&connect).await.map_err(unavailable)?;

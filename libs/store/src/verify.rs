@@ -139,12 +139,17 @@ impl ChainVerifier {
     }
 
     pub fn check(&mut self, row: &StoredRow) {
+        self.check_at(row, Position(row.position));
+    }
+
+    /// Checks a row whose hash does not cover its position (KurrentDB assigns it at commit), reporting
+    /// problems at `position`.
+    pub fn check_at(&mut self, row: &StoredRow, position: Position) {
         self.events += 1;
-        let position = Position(row.position);
-        if self.check_global_order && row.position != self.next_position {
-            self.report(position, row, ProblemKind::PositionGap { expected: self.next_position, found: row.position });
+        if self.check_global_order && position.0 != self.next_position {
+            self.report(position, row, ProblemKind::PositionGap { expected: self.next_position, found: position.0 });
         }
-        self.next_position = row.position + 1;
+        self.next_position = position.0 + 1;
         let (expected_revision, expected_prev) = match self.streams.get(&row.stream) {
             Some((revision, hash)) => (revision + 1, *hash),
             None => (0, EventHash::GENESIS),

@@ -17,6 +17,9 @@ use proto::receive_payment_request::Method;
 use proto::submit_claim_request::Kind;
 use proto::write_off_request::Reason as ProtoWriteOffReason;
 
+#[cfg(test)]
+mod fuzz;
+
 /// A parsed request: the account it writes to and what it needs to read first.
 #[derive(Debug, Clone)]
 pub struct AccountRequest {

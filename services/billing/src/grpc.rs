@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_platform::{CommandMeta, Gate, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::billing_service_server::BillingService;
 use carelog_store::EventStore;
@@ -16,12 +16,13 @@ use crate::convert::{self, AccountRequest};
 #[derive(Debug, Clone)]
 pub struct Billing {
     store: Arc<dyn EventStore>,
+    gate: Gate,
     config: Arc<BillingConfig>,
 }
 
 impl Billing {
     pub fn new(store: Arc<dyn EventStore>, config: BillingConfig) -> Self {
-        Self { store, config: Arc::new(config) }
+        Self { gate: Gate::new(Arc::clone(&store)), store, config: Arc::new(config) }
     }
 
     async fn handle<R: prost::Message>(
@@ -30,7 +31,8 @@ impl Billing {
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<AccountRequest, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
-        let meta = CommandMeta::from_request(&request, context(request.get_ref()))?;
+        let pass = self.gate.enter(&request).await?;
+        let meta = CommandMeta::from_request(&request, context(request.get_ref()), pass)?;
         let body = request.get_ref();
         let parsed = parse(body, &meta)?;
         let receipt = commands::run(&self.store, &self.config, &meta, parsed).await?;

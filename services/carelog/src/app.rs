@@ -18,11 +18,13 @@ pub struct AppConfig {
     pub planning: carelog_planning::PlanningConfig,
     pub billing: carelog_billing::BillingConfig,
     pub records: carelog_records::RecordsConfig,
+    /// Authentication, TLS and limits.
+    pub server: server::ServerSettings,
 }
 
 /// Every Carelog service, health and reflection, on one router; starts the projection runner.
 pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Result<(Router, HealthReporter)> {
-    let (router, health) = server::router().context("building the reflection service")?;
+    let (router, health) = server::router(&config.server).context("building the server")?;
     let router = carelog_intake::mount(router, &health, Arc::clone(&store));
     let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config.planning);
     let router = carelog_sessions::mount(router, &health, Arc::clone(&store));

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use carelog::demo::As;
+use carelog_platform::Role;
 use carelog_proto::v1 as proto;
 use chrono::Utc;
 use proto::billing_service_client::BillingServiceClient;
@@ -63,12 +64,21 @@ struct Callers {
 
 impl Callers {
     fn new(channel: &Channel) -> Self {
-        let clinician = As::new(Uuid::now_v7(), "clinician");
+        let clinician = carelog::demo::caller(Uuid::now_v7(), Role::Clinician);
         Self {
-            intake: IntakeServiceClient::with_interceptor(channel.clone(), As::new(Uuid::now_v7(), "intake")),
+            intake: IntakeServiceClient::with_interceptor(
+                channel.clone(),
+                carelog::demo::caller(Uuid::now_v7(), Role::Intake),
+            ),
             sessions: SessionServiceClient::with_interceptor(channel.clone(), clinician),
-            billing: BillingServiceClient::with_interceptor(channel.clone(), As::new(Uuid::now_v7(), "biller")),
-            records: RecordsServiceClient::with_interceptor(channel.clone(), As::new(Uuid::now_v7(), "auditor")),
+            billing: BillingServiceClient::with_interceptor(
+                channel.clone(),
+                carelog::demo::caller(Uuid::now_v7(), Role::Biller),
+            ),
+            records: RecordsServiceClient::with_interceptor(
+                channel.clone(),
+                carelog::demo::caller(Uuid::now_v7(), Role::Auditor),
+            ),
         }
     }
 }

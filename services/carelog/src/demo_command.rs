@@ -9,37 +9,57 @@ use carelog_store::{EventStore, SqliteStore, VerifyScope};
 use tonic::transport::Channel;
 
 use carelog::demo;
+use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use carelog_platform::auth::{Authenticator, Credentials, TokenIssuer, TokenVerifier};
+use carelog_platform::server::ServerSettings;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// A running Carelog server (e.g. http://127.0.0.1:50051); default: start one on a temporary SQLite file.
     #[arg(long)]
     server: Option<String>,
+    /// Afterwards keep the embedded server running and serve the audit console on this address
+    /// (e.g. 127.0.0.1:8080), printing ready sign-in tokens; stop with Ctrl-C.
+    #[arg(long, conflicts_with = "server")]
+    http: Option<std::net::SocketAddr>,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (channel, embedded) = match &args.server {
+    let (channel, embedded, credentials) = match &args.server {
         Some(url) => {
             let channel = Channel::from_shared(url.clone())
                 .context("--server must be a URL like http://127.0.0.1:50051")?
                 .connect()
                 .await
                 .with_context(|| format!("cannot reach {url}; is `carelog serve` running there?"))?;
-            (channel, None)
+            (channel, None, Credentials::from_env()?)
         }
         None => {
             let dir = tempfile::tempdir().context("creating a temporary directory")?;
             let path = dir.path().join("demo.db");
             let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&path).await?);
-            let server = carelog::app::start(Arc::clone(&store), "127.0.0.1:0".parse()?).await?;
+            let url = carelog_store::StoreUrl::Sqlite(path.clone());
+            let store: Arc<dyn EventStore> = carelog_platform::config::seal_store(store, &url, None).await?;
+            // Authentication stays on: the embedded server trusts a secret only this process knows,
+            // and the demo's callers carry tokens minted from it.
+            let secret = hex::encode(rand::random::<[u8; 32]>());
+            let verifier = TokenVerifier::hs256(secret.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+                .map_err(anyhow::Error::msg)?;
+            let issuer =
+                TokenIssuer::hs256(secret.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(anyhow::Error::msg)?;
+            let config = carelog::app::AppConfig {
+                server: ServerSettings::local(Authenticator::Tokens(Box::new(verifier))),
+                ..Default::default()
+            };
+            let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse()?, config).await?;
             println!("embedded Carelog server on {} (SQLite file {})", server.addr, path.display());
             let channel = Channel::from_shared(server.url())?.connect().await?;
-            (channel, Some((dir, store, server)))
+            (channel, Some((dir, store, server)), Credentials::Issuer(issuer.clone()))
         }
     };
     println!("driving one outpatient care episode through the gRPC API …\n");
-    let outcome = demo::run(channel, |step, receipt| {
+    let outcome = demo::run_with(demo::Channels::from(channel), &credentials, |step, receipt| {
         println!(
             "  {step:<48} {:<44} rev {:>2}  pos {:>3}{}",
             receipt.stream,
@@ -75,6 +95,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     if let Some((_dir, store, server)) = embedded {
+        if let (Some(http), Credentials::Issuer(issuer)) = (args.http, &credentials) {
+            serve_console(http, &server, issuer, &outcome).await?;
+        }
         let report = store.verify(&VerifyScope::All, &|_| {}).await?;
         server.stop().await?;
         if !report.is_intact() {
@@ -84,4 +107,29 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("hash chains verified: {} events in {} streams intact", report.events_checked, report.streams_checked);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the audit console over the embedded server until Ctrl-C, with tokens to sign in.
+async fn serve_console(
+    http: std::net::SocketAddr,
+    server: &carelog::app::RunningServer,
+    issuer: &TokenIssuer,
+    outcome: &demo::Outcome,
+) -> anyhow::Result<()> {
+    use carelog_platform::auth::Role;
+    let console = carelog_console::start(http, &server.url()).await?;
+    let valid = std::time::Duration::from_secs(12 * 3600);
+    let clinician = uuid::Uuid::parse_str(&outcome.clinician_id).unwrap_or_else(|_| uuid::Uuid::now_v7());
+    println!("\naudit console: {}  (open it in a browser, paste a token, open the client)", console.url());
+    println!("client id: {}", outcome.client_id);
+    for (label, subject, role) in [
+        ("an auditor", uuid::Uuid::now_v7(), Role::Auditor),
+        ("a biller (note text withheld)", uuid::Uuid::now_v7(), Role::Biller),
+        ("the client's clinician", clinician, Role::Clinician),
+    ] {
+        println!("\ntoken for {label}, valid 12 h:\n{}", issuer.mint(subject, role, None, valid));
+    }
+    println!("\nserving until Ctrl-C …");
+    carelog_platform::server::shutdown_signal().await;
+    console.stop().await
 }

@@ -22,8 +22,6 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::transport::Channel;
 
-use crate::demo::As;
-
 pub use ndjson::{NdjsonOptions, Progress};
 
 /// Why an export failed.
@@ -114,7 +112,7 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot reach {}; is `carelog serve` running?", args.server))?;
     // An export is what a connector does; the role header says so.
-    let caller = As::new(args.actor.unwrap_or_else(uuid::Uuid::now_v7), "connector");
+    let caller = crate::demo::caller(args.actor.unwrap_or_else(uuid::Uuid::now_v7), carelog_platform::Role::Connector);
     let mut records = RecordsServiceClient::with_interceptor(channel, caller);
     let request = proto::ExportEpisodeFhirRequest { client_id: args.client, as_of };
     let reply = records
@@ -136,8 +134,7 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn bulk(args: NdjsonArgs) -> anyhow::Result<ExitCode> {
-    let url = args.store.url()?;
-    let store = carelog_store::open(&url).await?;
+    let (store, _url) = args.store.open().await?;
     let options = NdjsonOptions { out: args.out, since: args.since, force: args.force };
     // Ctrl-C stops between two clients, so the export ends cleanly rather than mid-file.
     let stop = Arc::new(AtomicBool::new(false));

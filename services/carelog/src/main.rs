@@ -8,6 +8,7 @@ mod demo_command;
 mod proofs_cli;
 mod records_cli;
 mod seed;
+mod token_command;
 mod verify;
 
 use std::process::ExitCode;
@@ -38,7 +39,16 @@ enum Command {
         review_interval_days: u32,
         #[command(flatten)]
         billing: carelog_billing::BillingArgs,
+        #[command(flatten)]
+        projector: carelog_records::ProjectorArgs,
+        #[command(flatten)]
+        security: carelog_platform::server::SecurityArgs,
+        /// Also serve the audit console (a read-only web view of care episodes) on this address.
+        #[arg(long, env = "CARELOG_HTTP")]
+        http: Option<std::net::SocketAddr>,
     },
+    /// Mints a bearer token from the configured shared secret (CARELOG_AUTH_SECRET), for local use.
+    Token(token_command::TokenArgs),
     /// Drives one realistic care episode through the gRPC API (an embedded server unless --server is given).
     Demo(demo_command::DemoArgs),
     /// Creates or upgrades the event store schema (also done on every start).
@@ -60,6 +70,9 @@ enum Command {
     Audit(proofs_cli::AuditArgs),
     /// Makes an Ed25519 key pair for signing checkpoints (FILE and FILE.pub).
     Keygen(proofs_cli::KeygenArgs),
+    /// Erase a client's PHI (crypto-shredding): refused under a legal hold, with an open
+    /// episode, or inside the retention period; hashes and proofs keep verifying.
+    Erase(carelog::erase::EraseArgs),
     /// Follows the log live (after a position), optionally filtered by category or event type.
     Tail {
         #[command(flatten)]
@@ -101,15 +114,17 @@ async fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Serve { store, listen, review_interval_days, billing } => {
-            serve(store, listen, review_interval_days, billing).await
+        Command::Serve { store, listen, review_interval_days, billing, projector, security, http } => {
+            serve(store, listen, review_interval_days, billing, projector, security, http).await
         }
+        Command::Token(args) => token_command::run(args),
         Command::Demo(args) => demo_command::run(args).await,
         Command::Migrate { store } => migrate(store).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Episode { server, client, as_of } => records_cli::episode(server, client, as_of).await,
         Command::Audit(args) => proofs_cli::audit(args).await,
         Command::Keygen(args) => proofs_cli::keygen(args),
+        Command::Erase(args) => carelog::erase::run(args).await,
         Command::Tail { server, from, categories, types } => records_cli::tail(server, from, categories, types).await,
         Command::Rebuild { store } => records_cli::rebuild(store).await,
         Command::Seed(args) => seed::run(args).await,
@@ -126,8 +141,7 @@ async fn main() -> ExitCode {
 }
 
 async fn migrate(store: StoreArg) -> anyhow::Result<ExitCode> {
-    let url = store.url()?;
-    let opened = carelog_store::open(&url).await?;
+    let (opened, url) = store.open().await?;
     let head = opened.head_position().await?;
     println!("{url}: schema up to date ({} backend, {head} events)", opened.backend_name());
     Ok(ExitCode::SUCCESS)
@@ -138,19 +152,39 @@ async fn serve(
     listen: std::net::SocketAddr,
     review_interval_days: u32,
     billing: carelog_billing::BillingArgs,
+    projector: carelog_records::ProjectorArgs,
+    security: carelog_platform::server::SecurityArgs,
+    http: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
-    let url = store.url()?;
-    let opened = carelog_store::open(&url).await?;
+    let server = carelog_platform::server::ServerSettings::from_args(&security)?;
+    anyhow::ensure!(
+        http.is_none() || server.tls.is_none(),
+        "--http: the console reaches the gRPC services over plaintext loopback; run it with --allow-plaintext \
+         (and put TLS in front of the console), or run it beside a TLS server with `carelog-records --http`"
+    );
+    let (opened, url) = store.open().await?;
     let config = carelog::app::AppConfig {
         planning: carelog_planning::PlanningConfig::review_every_days(review_interval_days)
             .map_err(|e| anyhow::anyhow!("--review-interval-days: {}", e.reason))?,
         billing: billing.config(),
-        records: carelog_records::RecordsConfig::default(),
+        records: carelog_records::RecordsConfig { projector: projector.options(), ..Default::default() },
+        server,
     };
     let server = carelog::app::start_with(opened, listen, config).await?;
     eprintln!("carelog serving intake, planning, sessions, billing and records on {} (store {url})", server.addr);
     eprintln!("health: grpc.health.v1.Health; reflection: grpc.reflection.v1; stop with Ctrl-C");
+    let console = match http {
+        Some(addr) => {
+            let console = carelog_console::start(addr, &carelog_console::local_grpc_url(server.addr)).await?;
+            eprintln!("audit console on {} (sign in with a token from `carelog token --role auditor`)", console.url());
+            Some(console)
+        }
+        None => None,
+    };
     carelog_platform::server::shutdown_signal().await;
+    if let Some(console) = console {
+        console.stop().await?;
+    }
     server.stop().await?;
     Ok(ExitCode::SUCCESS)
 }

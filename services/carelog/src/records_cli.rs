@@ -35,21 +35,10 @@ impl ServerArg {
             .connect()
             .await
             .with_context(|| format!("cannot reach {}; is `carelog serve` running?", self.server))?;
-        let role: &'static str = match self.role.as_str() {
-            "intake" => "intake",
-            "clinician" => "clinician",
-            "supervisor" => "supervisor",
-            "biller" => "biller",
-            "connector" => "connector",
-            "admin" => "admin",
-            "auditor" => "auditor",
-            other => anyhow::bail!(
-                "--role {other:?}: use intake, clinician, supervisor, biller, auditor, connector or admin"
-            ),
-        };
+        let role: carelog_platform::Role = self.role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
         Ok(RecordsServiceClient::with_interceptor(
             channel,
-            As::new(self.actor.unwrap_or_else(uuid::Uuid::now_v7), role),
+            carelog::demo::caller(self.actor.unwrap_or_else(uuid::Uuid::now_v7), role),
         ))
     }
 }
@@ -147,8 +136,7 @@ pub async fn tail(
 }
 
 pub async fn rebuild(store: StoreArg) -> anyhow::Result<ExitCode> {
-    let url = store.url()?;
-    let store = carelog_store::open(&url).await?;
+    let (store, url) = store.open().await?;
     let head = store.head_position().await?.0;
     let runner = carelog_projections::Runner::new(Arc::clone(&store)).await?;
     let bar = ProgressBar::new(head);

@@ -24,8 +24,7 @@ pub struct SeedArgs {
 }
 
 pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
-    let url = args.store.url()?;
-    let store = carelog_store::open(&url).await?;
+    let (store, url) = args.store.open().await?;
     let start_head = store.head_position().await?.0;
     let server = carelog::app::start(Arc::clone(&store), "127.0.0.1:0".parse()?).await?;
     let channel = Channel::from_shared(server.url())?.connect().await?;

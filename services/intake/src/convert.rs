@@ -14,6 +14,9 @@ use carelog_proto::v1 as proto;
 use proto::give_consent_request::Kind;
 use proto::record_assessment_request::Instrument as ProtoInstrument;
 
+#[cfg(test)]
+mod fuzz;
+
 /// A command on one client's stream.
 pub type ClientCommand = (ClientId, IntakeCommand);
 
@@ -61,7 +64,7 @@ pub fn register_client(r: &proto::RegisterClientRequest, meta: &CommandMeta) -> 
         let demographics = Demographics {
             legal_name: legal_name?,
             preferred_name: preferred_name?,
-            date_of_birth: date_of_birth?,
+            date_of_birth: Some(date_of_birth?),
             contact: Contact { phone: phone?, email: email?, address: address? },
             payer: payer?,
         };
@@ -303,5 +306,26 @@ pub fn issue_good_faith_estimate(
     f.finish(|| {
         let lines = lines.into_iter().collect::<Option<Vec<_>>>()?;
         Some((client_id?, IntakeCommand::IssueGoodFaithEstimate { estimate_id: estimate_id?, lines, issued_by }))
+    })
+}
+
+/// `PlaceLegalHold` (`release` false) or `ReleaseLegalHold`: the reason comes from the context.
+pub fn legal_hold(
+    r: &proto::LegalHoldRequest,
+    meta: &CommandMeta,
+    release: bool,
+) -> Result<ClientCommand, ServiceError> {
+    let mut f = Fields::default();
+    let client_id = f.take("client_id", ClientId::parse(&r.client_id));
+    let reason = f.take("context.reason", Reason::parse(meta.reason.as_deref().unwrap_or_default()));
+    let by = actor(meta)?;
+    f.finish(|| {
+        let reason = reason?;
+        let command = if release {
+            IntakeCommand::ReleaseLegalHold { reason, released_by: by }
+        } else {
+            IntakeCommand::PlaceLegalHold { reason, placed_by: by }
+        };
+        Some((client_id?, command))
     })
 }

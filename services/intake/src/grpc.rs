@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_platform::{CommandMeta, Gate, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::intake_service_server::IntakeService;
 use carelog_store::EventStore;
@@ -15,11 +15,12 @@ use crate::convert::{self, ClientCommand};
 #[derive(Debug, Clone)]
 pub struct Intake {
     store: Arc<dyn EventStore>,
+    gate: Gate,
 }
 
 impl Intake {
     pub fn new(store: Arc<dyn EventStore>) -> Self {
-        Self { store }
+        Self { gate: Gate::new(Arc::clone(&store)), store }
     }
 
     async fn handle<R: prost::Message>(
@@ -28,9 +29,16 @@ impl Intake {
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<ClientCommand, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
-        let meta = CommandMeta::from_request(&request, context(request.get_ref()))?;
+        let pass = self.gate.enter(&request).await?;
+        let mut meta = CommandMeta::from_request(&request, context(request.get_ref()), pass)?;
         let body = request.get_ref();
         let (client_id, command) = parse(body, &meta)?;
+        // Checked before the decision even for a client with no record yet: to a clinician, an
+        // unknown client and another clinician's client look the same.
+        meta.client_hint = Some(client_id.as_uuid());
+        if let (Some(pass), Some((field, clinician))) = (&meta.pass, command.signer()) {
+            self.gate.acting_as(pass, field, clinician.as_uuid()).await?;
+        }
         let receipt = commands::run(self.store.as_ref(), &meta, client_id, command).await?;
         Ok(Response::new(receipt))
     }
@@ -38,6 +46,20 @@ impl Intake {
 
 #[tonic::async_trait]
 impl IntakeService for Intake {
+    async fn place_legal_hold(
+        &self,
+        request: Request<proto::LegalHoldRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, meta| convert::legal_hold(r, meta, false)).await
+    }
+
+    async fn release_legal_hold(
+        &self,
+        request: Request<proto::LegalHoldRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), |r, meta| convert::legal_hold(r, meta, true)).await
+    }
+
     async fn register_client(
         &self,
         request: Request<proto::RegisterClientRequest>,

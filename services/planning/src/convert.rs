@@ -19,6 +19,9 @@ use proto::change_goal_status_request::Status as ProtoStatus;
 use proto::plan_termination_request::TerminationReason as ProtoTerminationReason;
 use proto::review_plan_request::{Outcome as ProtoOutcome, Rating as ProtoRating};
 
+#[cfg(test)]
+mod fuzz;
+
 /// A command on one plan's stream.
 pub type PlanCommand = (PlanId, PlanningCommand);
 

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_domain::planning::PlanningCommand;
+use carelog_platform::{CommandMeta, Gate, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::treatment_planning_service_server::TreatmentPlanningService;
 use carelog_store::EventStore;
@@ -16,12 +17,13 @@ use crate::convert::{self, PlanCommand};
 #[derive(Debug, Clone)]
 pub struct Planning {
     store: Arc<dyn EventStore>,
+    gate: Gate,
     config: PlanningConfig,
 }
 
 impl Planning {
     pub fn new(store: Arc<dyn EventStore>, config: PlanningConfig) -> Self {
-        Self { store, config }
+        Self { gate: Gate::new(Arc::clone(&store)), store, config }
     }
 
     async fn handle<R: prost::Message>(
@@ -30,9 +32,16 @@ impl Planning {
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<PlanCommand, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
-        let meta = CommandMeta::from_request(&request, context(request.get_ref()))?;
+        let pass = self.gate.enter(&request).await?;
+        let mut meta = CommandMeta::from_request(&request, context(request.get_ref()), pass)?;
         let body = request.get_ref();
         let (plan_id, command) = parse(body, &meta)?;
+        if let PlanningCommand::DraftPlan { client_id, .. } = &command {
+            meta.client_hint = Some(client_id.as_uuid());
+        }
+        if let (Some(pass), Some((field, clinician))) = (&meta.pass, command.signer()) {
+            self.gate.acting_as(pass, field, clinician.as_uuid()).await?;
+        }
         let receipt = commands::run(&self.store, &meta, self.config.review_rule, plan_id, command).await?;
         Ok(Response::new(receipt))
     }

@@ -14,13 +14,18 @@ use tonic::Request;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-/// A request from a clinician, with a fresh command id in `context`.
+/// The supervising clinician who registers, diagnoses and plans in this test (a supervisor may do
+/// all three; the server runs without tokens, so the caller names itself in headers).
+const CLINICIAN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0042);
+
+/// A request from that clinician, with a fresh command id in `context`.
 fn call<T>(build: impl FnOnce(Option<proto::CommandContext>) -> T) -> Request<T> {
     let context = proto::CommandContext { command_id: Uuid::now_v7().to_string(), ..Default::default() };
     let mut request = Request::new(build(Some(context)));
     let metadata = request.metadata_mut();
-    metadata.insert("x-carelog-actor", Uuid::now_v7().to_string().parse().expect("ascii"));
-    metadata.insert("x-carelog-role", "clinician".parse().expect("ascii"));
+    metadata.insert("x-carelog-actor", CLINICIAN.to_string().parse().expect("ascii"));
+    metadata.insert("x-carelog-role", "supervisor".parse().expect("ascii"));
+    metadata.insert("x-carelog-clinician", CLINICIAN.to_string().parse().expect("ascii"));
     request
 }
 
@@ -32,7 +37,7 @@ fn day(days: i64) -> String {
 async fn a_thirty_day_rule_schedules_reviews_thirty_days_out() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(dir.path().join("carelog.db")).await.expect("sqlite"));
-    let (router, health) = server::router().expect("router");
+    let (router, health) = server::router(&server::ServerSettings::default()).expect("router");
     let router = carelog_intake::mount(router, &health, Arc::clone(&store));
     let config = PlanningConfig::review_every_days(30).expect("30 days is allowed");
     let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config);
@@ -45,8 +50,8 @@ async fn a_thirty_day_rule_schedules_reviews_thirty_days_out() {
     let mut intake = IntakeServiceClient::new(channel.clone());
     let mut planning = TreatmentPlanningServiceClient::new(channel);
 
-    let (client, episode, clinician) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string(), Uuid::now_v7());
-    let clinician = clinician.to_string();
+    let (client, episode) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    let clinician = CLINICIAN.to_string();
     let (plan, goal) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
     intake
         .register_client(call(|context| proto::RegisterClientRequest {

@@ -6,6 +6,9 @@ use carelog_proto::v1 as proto;
 use crate::offline::{HexHash, PROOF_FORMAT, ProofFile};
 use crate::prover::{Consistency, Inclusion, Listed};
 
+#[cfg(test)]
+mod fuzz;
+
 impl From<Listed> for proto::ProofCheckpoint {
     fn from(listed: Listed) -> Self {
         let note = listed.signed.note();
@@ -60,11 +63,9 @@ pub fn signed_from_proto(
         .map_err(|_| malformed("root", format!("{} bytes, a root is 32", checkpoint.root.len())))?;
     let public_key = <[u8; 32]>::try_from(checkpoint.public_key.as_slice())
         .map_err(|_| malformed("public_key", format!("{} bytes, a key is 32", checkpoint.public_key.len())))?;
-    let time = checkpoint.signed_at.ok_or_else(|| malformed("signed_at", "missing".into()))?;
-    let signed_at = u32::try_from(time.nanos)
-        .ok()
-        .and_then(|nanos| chrono::DateTime::from_timestamp(time.seconds, nanos))
-        .ok_or_else(|| malformed("signed_at", "out of range".into()))?;
+    // The API's one reading of a Timestamp: nanos past 999,999,999 are refused, not taken as a leap second.
+    let signed_at = carelog_platform::parse::timestamp("signed_at", checkpoint.signed_at.as_ref())
+        .map_err(|violation| malformed("signed_at", violation.description))?;
     Ok(SignedCheckpoint {
         format: CHECKPOINT_FORMAT.to_owned(),
         tree_size: checkpoint.tree_size,
@@ -78,7 +79,8 @@ pub fn signed_from_proto(
 /// Why a reply from the server could not be turned into a proof file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyError {
-    #[error("the server sent a {field} of {len} bytes, not 32")]
+    /// `field` is the reply's proto field (`event_hash`, `leaf_hash`, `path`).
+    #[error("the server's {field} has {len} bytes, not 32")]
     HashLength { field: &'static str, len: usize },
     #[error("the server's checkpoint: {0}")]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
@@ -89,7 +91,7 @@ fn hash(bytes: &[u8], field: &'static str) -> Result<[u8; 32], ReplyError> {
 }
 
 fn path(hashes: &[Vec<u8>]) -> Result<Vec<HexHash>, ReplyError> {
-    hashes.iter().map(|h| hash(h, "proof hash").map(HexHash)).collect()
+    hashes.iter().map(|h| hash(h, "path").map(HexHash)).collect()
 }
 
 impl TryFrom<&proto::InclusionProofReply> for ProofFile {
@@ -99,8 +101,8 @@ impl TryFrom<&proto::InclusionProofReply> for ProofFile {
             format: PROOF_FORMAT.to_owned(),
             position: reply.position,
             tree_size: reply.tree_size,
-            event_hash: hash(&reply.event_hash, "event hash")?,
-            leaf_hash: hash(&reply.leaf_hash, "leaf hash")?,
+            event_hash: hash(&reply.event_hash, "event_hash")?,
+            leaf_hash: hash(&reply.leaf_hash, "leaf_hash")?,
             path: path(&reply.path)?,
             checkpoint: reply.checkpoint.as_ref().map(signed_from_proto).transpose()?,
         })

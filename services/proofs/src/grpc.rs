@@ -1,8 +1,9 @@
-//! The tonic ProofService: thin. Proofs reveal hashes and positions, never event data, so they need
-//! no clinical role; anyone who can reach the service can audit the log.
+//! The tonic ProofService: thin. Proofs reveal hashes and positions, never event data; the policy
+//! gives them to the roles that audit or follow the log (auditor, connector, admin).
 
 use std::sync::Arc;
 
+use carelog_platform::Gate;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_server::ProofService;
 use tonic::{Request, Response, Status};
@@ -17,11 +18,12 @@ const MAX_PAGE: u32 = 1000;
 #[derive(Debug, Clone)]
 pub struct Proofs {
     prover: Arc<Prover>,
+    gate: Gate,
 }
 
 impl Proofs {
-    pub fn new(prover: Arc<Prover>) -> Self {
-        Self { prover }
+    pub fn new(prover: Arc<Prover>, gate: Gate) -> Self {
+        Self { prover, gate }
     }
 }
 
@@ -33,6 +35,7 @@ impl ProofService for Proofs {
         request: Request<proto::GetProofCheckpointRequest>,
     ) -> Result<Response<proto::ProofCheckpoint>, Status> {
         use proto::get_proof_checkpoint_request::Which;
+        self.gate.enter(&request).await?;
         let listed = match request.into_inner().which {
             Some(Which::SignNow(true)) => self.prover.sign_now().await,
             Some(Which::TreeSize(0)) => {
@@ -49,6 +52,7 @@ impl ProofService for Proofs {
         &self,
         request: Request<proto::ListProofCheckpointsRequest>,
     ) -> Result<Response<proto::ListProofCheckpointsReply>, Status> {
+        self.gate.enter(&request).await?;
         let request = request.into_inner();
         if request.limit > MAX_PAGE {
             let reason = format!("{} is more than {MAX_PAGE}", request.limit);
@@ -66,6 +70,7 @@ impl ProofService for Proofs {
         &self,
         request: Request<proto::ProveInclusionRequest>,
     ) -> Result<Response<proto::InclusionProofReply>, Status> {
+        self.gate.enter(&request).await?;
         let request = request.into_inner();
         let proof = self.prover.inclusion(request.position, request.tree_size).await?;
         Ok(Response::new(proof.into()))
@@ -76,6 +81,7 @@ impl ProofService for Proofs {
         &self,
         request: Request<proto::ProveConsistencyRequest>,
     ) -> Result<Response<proto::ConsistencyProofReply>, Status> {
+        self.gate.enter(&request).await?;
         let request = request.into_inner();
         let proof = self.prover.consistency(request.old_size, request.new_size).await?;
         Ok(Response::new(proof.into()))

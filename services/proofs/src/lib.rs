@@ -74,11 +74,12 @@ pub async fn mount_with(
     let key = keys::load(&config.key, store.as_ref()).await?;
     let (sizes_tx, sizes) = watch::channel(0);
     let prover = Arc::new(Prover::new(Arc::clone(&store), key, sizes));
+    let gate = carelog_platform::Gate::new(Arc::clone(&store));
     tokio::spawn(keep_building(TreeBuilder::new(store), sizes_tx, health));
     if let Some(interval) = config.interval {
         tokio::spawn(sign_every(Arc::downgrade(&prover), interval));
     }
-    Ok(router.add_service(ProofServiceServer::new(Proofs::new(prover))))
+    Ok(router.add_service(ProofServiceServer::new(Proofs::new(prover, gate))))
 }
 
 /// Runs the builder for as long as the service lives; after a failure (a gap in the log, a tree

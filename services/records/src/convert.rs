@@ -8,6 +8,9 @@ use carelog_proto::v1 as proto;
 use carelog_store::{RecordedEvent, VerifyReport};
 use uuid::Uuid;
 
+#[cfg(test)]
+mod fuzz;
+
 pub fn not_found(what: &'static str, id: &str) -> ServiceError {
     ServiceError::NotFound { what, id: id.to_owned() }
 }
@@ -119,5 +122,34 @@ pub fn verify_reply(report: &VerifyReport) -> proto::VerifyReply {
             .iter()
             .map(|p| proto::ChainBreak { position: p.position.0, stream: p.stream.clone(), description: p.to_string() })
             .collect(),
+    }
+}
+
+/// What a biller sees of an episode: everything but the clinical text of notes, addenda, amendment
+/// requests and discharge summaries (the minimum necessary for payment).
+pub fn withhold_note_text(view: &mut serde_json::Value) {
+    const WITHHELD: &str = "[withheld: note text is not shown to this role]";
+    let withhold = |value: Option<&mut serde_json::Value>| {
+        if let Some(value) = value {
+            *value = serde_json::Value::String(WITHHELD.to_owned());
+        }
+    };
+    if let Some(sessions) = view.get_mut("sessions").and_then(|s| s.as_array_mut()) {
+        for session in sessions {
+            if let Some(note) = session.get_mut("note").filter(|n| n.is_object()) {
+                withhold(note.get_mut("content"));
+                for addendum in note.get_mut("addenda").and_then(|a| a.as_array_mut()).into_iter().flatten() {
+                    withhold(addendum.get_mut("text"));
+                }
+            }
+            for amendment in session.get_mut("amendments").and_then(|a| a.as_array_mut()).into_iter().flatten() {
+                withhold(amendment.get_mut("requested_change"));
+            }
+        }
+    }
+    for episode in view.get_mut("episodes").and_then(|e| e.as_array_mut()).into_iter().flatten() {
+        if let Some(closed) = episode.get_mut("closed").filter(|c| c.is_object()) {
+            withhold(closed.get_mut("discharge_summary"));
+        }
     }
 }

@@ -2,12 +2,15 @@
 
 use std::time::Duration;
 
+use carelog_platform::auth::Scope;
 use carelog_platform::parse::{self, Fields};
-use carelog_platform::{ServiceError, actor_from};
+use carelog_platform::{Gate, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::records_service_server::RecordsService;
 use carelog_store::{LogFilter, Position};
+use serde_json::json;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::convert::{self, id};
 use crate::feed::{self, Feed};
@@ -16,13 +19,21 @@ use crate::queries::Queries;
 #[derive(Debug, Clone)]
 pub struct Records {
     queries: Queries,
+    gate: Gate,
     config: RecordsConfig,
 }
 
 impl Records {
     pub fn new(queries: Queries, config: RecordsConfig) -> Self {
-        Self { queries, config }
+        Self { gate: Gate::new(std::sync::Arc::clone(queries.store())), queries, config }
     }
+}
+
+/// A client id from a request that the gate will check.
+fn client_uuid(raw: &str) -> Result<(String, Uuid), ServiceError> {
+    let client = id("client_id", raw)?;
+    let uuid = Uuid::parse_str(&client).map_err(|_| ServiceError::invalid("client_id", "is not a UUID"))?;
+    Ok((client, uuid))
 }
 
 /// What an operator can tune about the read side.
@@ -30,11 +41,13 @@ impl Records {
 pub struct RecordsConfig {
     /// A subscriber that accepts nothing for this long is told to resume from its last safe position.
     pub subscriber_stall: Duration,
+    /// Leader election and checkpoint polling of the projection.
+    pub projector: carelog_projections::ProjectorOptions,
 }
 
 impl Default for RecordsConfig {
     fn default() -> Self {
-        Self { subscriber_stall: feed::DEFAULT_STALL }
+        Self { subscriber_stall: feed::DEFAULT_STALL, projector: Default::default() }
     }
 }
 
@@ -48,15 +61,21 @@ impl RecordsService for Records {
         &self,
         request: Request<proto::GetEpisodeRequest>,
     ) -> Result<Response<proto::EpisodeReply>, Status> {
-        actor_from(request.metadata())?;
+        let pass = self.gate.enter(&request).await?;
         let r = request.get_ref();
-        let client = id("client_id", &r.client_id)?;
+        let (client, uuid) = client_uuid(&r.client_id)?;
+        self.gate.reach(&pass, uuid).await?;
         let found = self.queries.episode(&client, r.min_position).await?;
+        self.gate.log_read(&pass, Some(uuid), json!({"position": found.position})).await?;
+        let mut view = found.view;
+        if pass.scope == Scope::WithoutNoteText {
+            convert::withhold_note_text(&mut view);
+        }
         Ok(Response::new(proto::EpisodeReply {
             client_id: client,
             position: found.position,
             last_event_position: found.last_event_position,
-            view_json: found.view.to_string(),
+            view_json: view.to_string(),
         }))
     }
 
@@ -65,9 +84,10 @@ impl RecordsService for Records {
         request: Request<proto::GetEpisodeAsOfRequest>,
     ) -> Result<Response<proto::EpisodeReply>, Status> {
         use proto::get_episode_as_of_request::AsOf;
-        actor_from(request.metadata())?;
+        let pass = self.gate.enter(&request).await?;
         let r = request.get_ref();
-        let client = id("client_id", &r.client_id)?;
+        let (client, uuid) = client_uuid(&r.client_id)?;
+        self.gate.reach(&pass, uuid).await?;
         let position = match &r.as_of {
             None => return Err(ServiceError::invalid("as_of", "give a position or a recorded_at time").into()),
             Some(AsOf::Position(position)) => *position,
@@ -77,11 +97,16 @@ impl RecordsService for Records {
             }
         };
         let found = self.queries.episode_as_of(&client, position).await?;
+        self.gate.log_read(&pass, Some(uuid), json!({"as_of_position": found.position})).await?;
+        let mut view = serde_json::to_value(&found.view).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        if pass.scope == Scope::WithoutNoteText {
+            convert::withhold_note_text(&mut view);
+        }
         Ok(Response::new(proto::EpisodeReply {
             client_id: client,
             position: found.position,
             last_event_position: found.last_event_position,
-            view_json: to_json(&found.view)?,
+            view_json: view.to_string(),
         }))
     }
 
@@ -89,9 +114,19 @@ impl RecordsService for Records {
         &self,
         request: Request<proto::ListAuditTrailRequest>,
     ) -> Result<Response<proto::ListAuditTrailReply>, Status> {
-        actor_from(request.metadata())?;
+        let pass = self.gate.enter(&request).await?;
         let query = convert::audit_query(request.get_ref())?;
+        let client = query.client.as_deref().and_then(|c| Uuid::parse_str(c).ok());
+        match client {
+            Some(client) => self.gate.reach(&pass, client).await?,
+            None if pass.scope == Scope::AssignedClients => {
+                let reason = "is required for a clinician: the audit trail of one assigned client";
+                return Err(ServiceError::invalid("client_id", reason).into());
+            }
+            None => {}
+        }
         let rows = self.queries.audit(&query).await?;
+        self.gate.log_read(&pass, client, json!({"entries": rows.len()})).await?;
         let next_page_token = match rows.last() {
             Some(last) if rows.len() == query.limit as usize => last.position.to_string(),
             _ => String::new(),
@@ -104,9 +139,16 @@ impl RecordsService for Records {
         &self,
         request: Request<proto::GetCaseloadRequest>,
     ) -> Result<Response<proto::CaseloadReply>, Status> {
-        actor_from(request.metadata())?;
+        let pass = self.gate.enter(&request).await?;
         let clinician = id("clinician_id", &request.get_ref().clinician_id)?;
+        if pass.scope == Scope::OwnCaseload
+            && pass.principal.clinician.map(|c| c.to_string()) != Some(clinician.clone())
+        {
+            let reason = format!("a clinician sees only their own caseload, not {clinician}'s");
+            return Err(self.gate.deny(&pass, None, "NOT_OWN_CASELOAD", reason).await.into());
+        }
         let (client_ids, alerts, position) = self.queries.caseload(&clinician, chrono::Utc::now()).await?;
+        self.gate.log_read(&pass, None, json!({"caseload_of": clinician, "clients": client_ids.len()})).await?;
         Ok(Response::new(proto::CaseloadReply {
             clinician_id: clinician,
             client_ids,
@@ -120,7 +162,7 @@ impl RecordsService for Records {
         &self,
         request: Request<proto::GetLedgerRequest>,
     ) -> Result<Response<proto::LedgerReply>, Status> {
-        actor_from(request.metadata())?;
+        let pass = self.gate.enter(&request).await?;
         let r = request.get_ref();
         let mut f = Fields::default();
         let account = f.take("account_id", parse::uuid("account_id", &r.account_id));
@@ -131,6 +173,8 @@ impl RecordsService for Records {
         };
         let (account, today) = f.finish(|| Some((account?, today?)))?;
         let (ledger, aging, position) = self.queries.ledger(&account.to_string(), today, r.min_position).await?;
+        let owner = ledger.client_id.map(|c| c.as_uuid());
+        self.gate.log_read(&pass, owner, json!({"account_id": account, "position": position})).await?;
         let mut body = serde_json::to_value(&ledger).map_err(|e| ServiceError::Decode(e.to_string()))?;
         if let Some(object) = body.as_object_mut() {
             object.insert("aging".into(), aging);
@@ -146,7 +190,7 @@ impl RecordsService for Records {
     type SubscribeStream = Feed;
 
     async fn subscribe(&self, request: Request<proto::SubscribeRequest>) -> Result<Response<Feed>, Status> {
-        actor_from(request.metadata())?;
+        let pass = self.gate.enter(&request).await?;
         let r = request.into_inner();
         let head = self.queries.store().head_position().await.map_err(ServiceError::from)?;
         if r.after_position > head.0 {
@@ -158,6 +202,9 @@ impl RecordsService for Records {
             s @ 1..=300 => s,
             _ => return Err(ServiceError::invalid("heartbeat_seconds", "must be 1 to 300").into()),
         };
+        let detail =
+            json!({"after_position": r.after_position, "categories": r.categories, "event_types": r.event_types});
+        self.gate.log_read(&pass, None, detail).await?;
         let filter = LogFilter { categories: r.categories, event_types: r.event_types };
         let feed = feed::start(
             std::sync::Arc::clone(self.queries.store()),
@@ -170,7 +217,7 @@ impl RecordsService for Records {
     }
 
     async fn verify(&self, request: Request<proto::VerifyRequest>) -> Result<Response<proto::VerifyReply>, Status> {
-        actor_from(request.metadata())?;
+        self.gate.enter(&request).await?;
         let r = request.get_ref();
         let client = if r.client_id.is_empty() { None } else { Some(id("client_id", &r.client_id)?) };
         let report = self.queries.verify(client.as_deref()).await?;
@@ -182,10 +229,11 @@ impl RecordsService for Records {
         request: Request<proto::ExportEpisodeFhirRequest>,
     ) -> Result<Response<proto::ExportEpisodeFhirReply>, Status> {
         use proto::export_episode_fhir_request::AsOf;
-        actor_from(request.metadata())?;
+        let pass = self.gate.enter(&request).await?;
         let r = request.get_ref();
         let client = carelog_domain::types::ClientId::parse(&id("client_id", &r.client_id)?)
             .map_err(|e| ServiceError::invalid("client_id", e.reason))?;
+        self.gate.reach(&pass, client.as_uuid()).await?;
         let position = match &r.as_of {
             None => self.queries.store().head_position().await.map_err(ServiceError::from)?.0,
             Some(AsOf::Position(position)) => {
@@ -198,6 +246,7 @@ impl RecordsService for Records {
             }
         };
         let record = crate::fhir::episode_record(self.queries.store().as_ref(), client, Position(position)).await?;
+        self.gate.log_read(&pass, Some(client.as_uuid()), json!({"export": "fhir", "position": position})).await?;
         let bundle = carelog_fhir::bundle(&record);
         let resource_count = bundle["entry"].as_array().map_or(0, |e| e.len() as u32);
         Ok(Response::new(proto::ExportEpisodeFhirReply {
@@ -207,5 +256,22 @@ impl RecordsService for Records {
             bundle_json: bundle.to_string(),
             resource_count,
         }))
+    }
+
+    async fn get_psychotherapy_note(
+        &self,
+        request: Request<proto::GetPsychotherapyNoteRequest>,
+    ) -> Result<Response<proto::PsychotherapyNoteReply>, Status> {
+        let pass = self.gate.enter(&request).await?;
+        let note_id = carelog_domain::types::PsychotherapyNoteId::parse(&request.get_ref().note_id)
+            .map_err(|e| ServiceError::invalid("note_id", e.reason))?;
+        let note = crate::notes::psychotherapy_note(self.queries.store().as_ref(), note_id).await?;
+        let client = Uuid::parse_str(&note.client_id).ok();
+        if pass.scope != Scope::OwnAuthorship || pass.principal.clinician != Some(note.author) {
+            let reason = "a psychotherapy note is readable by its author alone".to_owned();
+            return Err(self.gate.deny(&pass, client, "NOT_THE_AUTHOR", reason).await.into());
+        }
+        self.gate.log_read(&pass, client, json!({"psychotherapy_note_id": note.reply.note_id})).await?;
+        Ok(Response::new(note.reply))
     }
 }

@@ -1,9 +1,41 @@
-//! `carelog-records`: the RecordsService (and the projection runner) alone.
+//! `carelog-records`: the RecordsService alone. Run several against one PostgreSQL: all serve
+//! reads, one (elected through an advisory lock) runs the projection.
 
 use carelog_platform::server::{self, StandaloneArgs};
+use carelog_records::{ProjectorArgs, RecordsConfig};
 use clap::Parser;
+
+/// The shared standalone options plus the projector's election settings.
+#[derive(Debug, Parser)]
+#[command(name = "carelog-records", about = "Carelog RecordsService")]
+struct Args {
+    #[command(flatten)]
+    server: StandaloneArgs,
+    #[command(flatten)]
+    projector: ProjectorArgs,
+    /// Also serve the audit console on this address; it reads from this process's gRPC port over
+    /// plaintext loopback (so it needs a fixed --listen and --allow-plaintext).
+    #[arg(long, env = "CARELOG_HTTP")]
+    http: Option<std::net::SocketAddr>,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    server::run_standalone_async(StandaloneArgs::parse(), "RecordsService", carelog_records::mount).await
+    let args = Args::parse();
+    let config = RecordsConfig { projector: args.projector.options(), ..RecordsConfig::default() };
+    let _console = match args.http {
+        Some(addr) => {
+            let grpc = args.server.listen;
+            anyhow::ensure!(grpc.port() != 0, "--http needs a fixed --listen port for the console to call");
+            anyhow::ensure!(args.server.security.tls.tls_cert.is_none(), "--http needs the gRPC port on plaintext");
+            let console = carelog_console::start(addr, &carelog_console::local_grpc_url(grpc)).await?;
+            eprintln!("audit console on {}", console.url());
+            Some(console)
+        }
+        None => None,
+    };
+    server::run_standalone_async(args.server, "RecordsService", |router, health, store| {
+        carelog_records::mount_with(router, health, store, config)
+    })
+    .await
 }

@@ -55,6 +55,10 @@ async fn psychotherapy_note(
     note_stream: &StreamName,
     command: SessionCommand,
 ) -> Result<AppendReceipt, ServiceError> {
+    // The note's own stream is new: the caller's reach is checked on the session's client first.
+    if let Some(client) = load::<Session>(store.as_ref(), &session_stream).await?.state.client_id {
+        meta.reach(store.as_ref(), client.as_uuid()).await?;
+    }
     execute::<Session>(store.as_ref(), note_stream, meta, |note| {
         let (store, session_stream, command, arrived) =
             (Arc::clone(store), session_stream.clone(), command.clone(), meta.now);

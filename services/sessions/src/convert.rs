@@ -12,6 +12,9 @@ use carelog_proto::v1 as proto;
 
 use crate::content;
 
+#[cfg(test)]
+mod fuzz;
+
 /// A command on one session, with the treatment plan whose goals a progress note addresses.
 #[derive(Debug)]
 pub struct SessionRequest {

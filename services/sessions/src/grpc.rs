@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_domain::sessions::SessionCommand;
+use carelog_domain::types::ClinicianId;
+use carelog_platform::{CommandMeta, Gate, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::session_service_server::SessionService;
 use carelog_store::EventStore;
@@ -17,18 +19,29 @@ type Reply = Result<Response<proto::AppendReceipt>, Status>;
 #[derive(Debug, Clone)]
 pub struct Sessions {
     store: Arc<dyn EventStore>,
+    gate: Gate,
 }
 
 impl Sessions {
     pub fn new(store: Arc<dyn EventStore>) -> Self {
-        Self { store }
+        Self { gate: Gate::new(Arc::clone(&store)), store }
     }
 
-    fn meta<R: prost::Message>(
+    async fn meta<R: prost::Message>(
+        &self,
         request: &Request<R>,
         context: Option<&proto::CommandContext>,
     ) -> Result<CommandMeta, ServiceError> {
-        CommandMeta::from_request(request, context)
+        let pass = self.gate.enter(request).await?;
+        CommandMeta::from_request(request, context, pass)
+    }
+
+    /// Only the clinician a command names as its signer or author may send it.
+    async fn check_signer(&self, meta: &CommandMeta, signer: Option<(&str, ClinicianId)>) -> Result<(), ServiceError> {
+        match (&meta.pass, signer) {
+            (Some(pass), Some((field, clinician))) => self.gate.acting_as(pass, field, clinician.as_uuid()).await,
+            _ => Ok(()),
+        }
     }
 
     async fn handle<R: prost::Message>(
@@ -37,8 +50,12 @@ impl Sessions {
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<SessionRequest, ServiceError>,
     ) -> Reply {
-        let meta = Self::meta(&request, context(request.get_ref()))?;
+        let mut meta = self.meta(&request, context(request.get_ref())).await?;
         let command = parse(request.get_ref(), &meta)?;
+        if let SessionCommand::ScheduleSession { client_id, .. } = &command.command {
+            meta.client_hint = Some(client_id.as_uuid());
+        }
+        self.check_signer(&meta, command.command.signer()).await?;
         let receipt = commands::run(&self.store, &meta, command).await?;
         Ok(Response::new(receipt))
     }
@@ -83,8 +100,9 @@ impl SessionService for Sessions {
     }
 
     async fn close_episode(&self, request: Request<proto::CloseEpisodeRequest>) -> Reply {
-        let meta = Self::meta(&request, request.get_ref().context.as_ref())?;
+        let meta = self.meta(&request, request.get_ref().context.as_ref()).await?;
         let command = convert::close_episode(request.get_ref())?;
+        self.check_signer(&meta, command.command.signer()).await?;
         let receipt = episode::close(&self.store, &meta, command).await?;
         Ok(Response::new(receipt))
     }

@@ -120,7 +120,7 @@ async fn a_session_is_charged_once_to_its_own_clients_account_and_active_diagnos
 
 async fn a_charge_reads_the_review_status_of_the_clients_own_plan(app: &TestApp) {
     let mut c = clinic(app, Payer::Insured, &["F41.1"]).await;
-    let mut planning = app.planning(&carelog_blackbox::Caller::new("clinician"));
+    let mut planning = app.planning(&c.clinician());
     let plan_id = id();
     let draft = proto::DraftPlanRequest {
         context: ctx(),
@@ -157,6 +157,7 @@ async fn a_charge_reads_the_review_status_of_the_clients_own_plan(app: &TestApp)
 
 async fn plan_id_of_another_client(app: &TestApp) -> String {
     let other = clinic(app, Payer::Insured, &["F32.1"]).await;
+    let mut planning = app.planning(&other.clinician());
     let plan_id = id();
     let draft = proto::DraftPlanRequest {
         context: ctx(),
@@ -166,7 +167,7 @@ async fn plan_id_of_another_client(app: &TestApp) -> String {
         icd10_codes: vec!["F32.1".into()],
         clinician_id: other.clinician_id,
     };
-    app.planning(&carelog_blackbox::Caller::new("clinician")).draft_plan(draft).await.unwrap();
+    planning.draft_plan(draft).await.unwrap();
     plan_id
 }
 

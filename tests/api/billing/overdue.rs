@@ -1,6 +1,6 @@
 //! An overdue treatment-plan review is flagged on new charges, or blocks them, as the practice chose.
 
-use carelog_blackbox::{Backend, Caller, TestApp, assert_rejected};
+use carelog_blackbox::{Backend, TestApp, assert_rejected};
 use carelog_proto::v1 as proto;
 use chrono::{Duration, Utc};
 use tonic::Code;
@@ -10,7 +10,7 @@ use super::{Clinic, Payer, clinic, id, stored};
 /// A plan signed on paper 100 days ago and entered now: under the default 90-day rule its review
 /// fell due 10 days ago.
 async fn overdue_plan(app: &TestApp, clinic: &Clinic) -> String {
-    let mut planning = app.planning(&Caller::new("clinician"));
+    let mut planning = app.planning(&clinic.clinician());
     let long_ago = |days: i64| {
         let at = Utc::now() - Duration::days(days);
         Some(proto::CommandContext {
@@ -61,7 +61,10 @@ async fn warn_flags_the_charge(backend: Backend) {
     let created = stored(&app, &receipt.stream).await.pop().unwrap();
     assert_eq!(created.event_type, "ChargeCreated");
     assert_eq!(created.data["plan_review_overdue"], true);
-    let mut records = app.records(&Caller::new("supervisor"));
+    let mut records = app.records(&clinic.clinician());
+    // GetCaseload has no read-your-writes wait: open the chart once the read model holds the charge.
+    let chart = proto::GetEpisodeRequest { client_id: clinic.client_id.clone(), min_position: receipt.position };
+    records.get_episode(chart).await.unwrap();
     let caseload = records
         .get_caseload(proto::GetCaseloadRequest { clinician_id: clinic.clinician_id.clone() })
         .await

@@ -11,7 +11,7 @@ use super::*;
 
 async fn a_plan_is_drafted_signed_reviewed_revised_and_ended(app: &TestApp) {
     let e = given_episode(app).await;
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     let (plan_id, g1, g2, g3) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let before = app.event_count().await;
 
@@ -77,7 +77,7 @@ async fn a_plan_is_drafted_signed_reviewed_revised_and_ended(app: &TestApp) {
 
 async fn a_retried_command_is_applied_once(app: &TestApp) {
     let e = given_episode(app).await;
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     let plan_id = Uuid::now_v7();
     let request = draft(&e, plan_id, &["F32.1"]);
     let first = planning.draft_plan(request.clone()).await.unwrap().into_inner();
@@ -101,7 +101,7 @@ async fn a_retried_command_is_applied_once(app: &TestApp) {
 
 async fn a_command_id_reused_for_another_plan_is_refused(app: &TestApp) {
     let e = given_episode(app).await;
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     let first = draft(&e, Uuid::now_v7(), &["F32.1"]);
     planning.draft_plan(first.clone()).await.unwrap();
     let mut other = draft(&e, Uuid::now_v7(), &["F32.1"]);
@@ -112,7 +112,7 @@ async fn a_command_id_reused_for_another_plan_is_refused(app: &TestApp) {
 
 async fn a_stale_expected_revision_is_aborted(app: &TestApp) {
     let e = given_episode(app).await;
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     let plan_id = Uuid::now_v7();
     planning.draft_plan(draft(&e, plan_id, &["F32.1"])).await.unwrap();
     let mut set = goal(plan_id, Uuid::now_v7());

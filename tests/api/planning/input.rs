@@ -18,7 +18,7 @@ fn assert_invalid_fields(status: &tonic::Status, fields: &[&str]) {
 
 async fn a_bad_draft_names_every_bad_field(app: &TestApp) {
     let e = given_episode(app).await;
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     let before = app.event_count().await;
     let mut request = draft(&e, Uuid::new_v4(), &["F32.1", "X12", "f32.1"]);
     request.client_id = "client-1".into();
@@ -44,7 +44,7 @@ async fn a_bad_draft_names_every_bad_field(app: &TestApp) {
 
 async fn bad_goals_objectives_and_interventions_are_refused(app: &TestApp) {
     let e = given_episode(app).await;
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     let plan_id = Uuid::now_v7();
     planning.draft_plan(draft(&e, plan_id, &["F32.1"])).await.unwrap();
     let before = app.event_count().await;
@@ -82,7 +82,7 @@ async fn bad_goals_objectives_and_interventions_are_refused(app: &TestApp) {
 
 async fn bad_reviews_status_changes_and_terminations_are_refused(app: &TestApp) {
     let (e, plan_id, goal_id) = given_signed_plan(app).await;
-    let mut planning = planning(app);
+    let mut planning = planning(app, &e);
     let before = app.event_count().await;
     let mut request = review(&e, plan_id, &[goal_id, goal_id], Outcome::Continue);
     request.outcome = 0;

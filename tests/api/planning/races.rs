@@ -1,6 +1,6 @@
 //! Concurrent commands: the cross-stream rule holds under races, and nothing is lost or doubled.
 
-use carelog_blackbox::{Caller, TestApp, assert_rejected, on_both_backends};
+use carelog_blackbox::{TestApp, assert_rejected, on_both_backends};
 use tonic::Code;
 use uuid::Uuid;
 
@@ -15,8 +15,8 @@ async fn a_diagnosis_resolved_while_a_plan_is_drafted_is_never_addressed_after(a
     let mut refused = 0;
     for _ in 0..ROUNDS {
         let e = given_episode(app).await;
-        let mut intake = app.intake(&Caller::new("clinician"));
-        let mut planning = planning(app);
+        let mut intake = app.intake(&e.clinician());
+        let mut planning = planning(app, &e);
         let plan_id = Uuid::now_v7();
         let (resolved, plan) = tokio::join!(
             intake.revise_diagnosis(resolve(&e, "F32.1")),
@@ -43,8 +43,8 @@ async fn a_diagnosis_resolved_while_a_plan_is_drafted_is_never_addressed_after(a
 async fn a_diagnosis_resolved_while_a_plan_is_signed_is_never_signed_after(app: &TestApp) {
     for _ in 0..ROUNDS {
         let e = given_episode(app).await;
-        let mut intake = app.intake(&Caller::new("clinician"));
-        let mut planning = planning(app);
+        let mut intake = app.intake(&e.clinician());
+        let mut planning = planning(app, &e);
         let plan_id = Uuid::now_v7();
         planning.draft_plan(draft(&e, plan_id, &["F32.1"])).await.unwrap();
         planning.set_goal(goal(plan_id, Uuid::now_v7())).await.unwrap();
@@ -62,12 +62,12 @@ async fn a_diagnosis_resolved_while_a_plan_is_signed_is_never_signed_after(app: 
 async fn concurrent_goals_on_one_plan_are_each_stored_once(app: &TestApp) {
     let e = given_episode(app).await;
     let plan_id = Uuid::now_v7();
-    planning(app).draft_plan(draft(&e, plan_id, &["F32.1"])).await.unwrap();
+    planning(app, &e).draft_plan(draft(&e, plan_id, &["F32.1"])).await.unwrap();
     // Four writers: each conflict round lets at least one through, within the five attempts a
     // command gets.
     let goals: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
     let calls = goals.iter().map(|g| {
-        let mut client = planning(app);
+        let mut client = planning(app, &e);
         let request = goal(plan_id, *g);
         async move { client.set_goal(request).await }
     });

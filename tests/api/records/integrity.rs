@@ -21,7 +21,7 @@ async fn live_docs(runner: &Runner) -> Vec<Doc> {
 
 /// Rebuilding from position 0 beside the live model, then swapping, gives the same documents.
 async fn a_rebuild_from_zero_is_identical_to_the_live_model(app: &TestApp) {
-    let outcome = carelog::demo::run(app.channel(), |_, _| {}).await.expect("demo");
+    let outcome = app.run_demo().await;
     let mut app_view = app.records(&Caller::new("auditor"));
     app_view
         .get_episode(proto::GetEpisodeRequest {
@@ -30,13 +30,15 @@ async fn a_rebuild_from_zero_is_identical_to_the_live_model(app: &TestApp) {
         })
         .await
         .unwrap();
+    // The log's head: the demo's changes and every read of the record, this one included.
+    let head = app.event_count().await;
     let runner = Runner::new(Arc::clone(&app.store)).await.unwrap();
     let before = comparable(live_docs(&runner).await);
     assert!(before.len() >= 2, "an episode view and a ledger");
     let mut reports = Vec::new();
     let (applied, _) = runner.rebuild(|p| reports.push(p)).await.unwrap();
-    assert_eq!(applied, outcome.last_position());
-    assert_eq!(reports.last().map(|p| p.checkpoint), Some(outcome.last_position()));
+    assert_eq!(applied, head);
+    assert_eq!(reports.last().map(|p| p.checkpoint), Some(head));
     assert_eq!(comparable(live_docs(&runner).await), before);
     // The server keeps serving from the swapped-in generation.
     let again = app_view
@@ -44,13 +46,13 @@ async fn a_rebuild_from_zero_is_identical_to_the_live_model(app: &TestApp) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(again.last_event_position, outcome.last_position());
+    assert_eq!(again.last_event_position, outcome.last_position(), "reads are not changes to the record");
 }
 
 /// A projection killed at random points mid-run resumes from its committed checkpoint and ends
 /// with exactly the documents and audit rows of an uninterrupted run.
 async fn a_killed_projection_resumes_without_loss_or_double_count(app: &TestApp) {
-    let outcome = carelog::demo::run(app.channel(), |_, _| {}).await.expect("demo");
+    let outcome = app.run_demo().await;
     let mut records = app.records(&Caller::new("auditor"));
     records
         .get_episode(proto::GetEpisodeRequest {
@@ -59,6 +61,7 @@ async fn a_killed_projection_resumes_without_loss_or_double_count(app: &TestApp)
         })
         .await
         .unwrap();
+    let head = app.event_count().await;
     let runner = Runner::new(Arc::clone(&app.store)).await.unwrap();
     let expected = comparable(live_docs(&runner).await);
     let models = runner.models().clone();
@@ -78,21 +81,36 @@ async fn a_killed_projection_resumes_without_loss_or_double_count(app: &TestApp)
     }
     let checkpoint = models.checkpoint(generation.id).await.unwrap();
     runner.catch_up(Generation { id: generation.id, checkpoint }, |_| {}).await.unwrap();
-    assert_eq!(models.checkpoint(generation.id).await.unwrap(), outcome.last_position());
+    assert_eq!(models.checkpoint(generation.id).await.unwrap(), head);
     assert_eq!(comparable(models.all_docs(generation.id).await.unwrap()), expected, "after {kills} kills");
+    // The live trail, once it has folded the last read of the record: every position once, reads included.
+    live_reaches(&runner, head).await;
     let audit = records
         .list_audit_trail(proto::ListAuditTrailRequest { page_size: 1000, ..Default::default() })
         .await
         .unwrap()
         .into_inner();
     let positions: Vec<u64> = audit.entries.iter().map(|e| e.position).collect();
-    assert_eq!(positions, (1..=outcome.last_position()).collect::<Vec<_>>());
+    assert_eq!(positions, (1..=head).collect::<Vec<_>>());
+}
+
+/// Waits (up to 10 s) until the live read model has folded the log up to `position`.
+async fn live_reaches(runner: &Runner, position: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let live = runner.models().live(RECORDS).await.unwrap();
+        if live.checkpoint >= position {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the live model stays at {}", live.checkpoint);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A connector reads part of the log, disconnects, resumes from its last position and receives every
 /// later event exactly once, including events committed while it was away.
 async fn a_subscriber_resumes_and_receives_every_event_once(app: &TestApp) {
-    let (first_client, _) = crate::records::short_intake(app).await;
+    let (first_client, first_intake) = crate::records::short_intake(app).await;
     let mut records = app.records(&Caller::new("connector"));
     let mut feed = records.subscribe(proto::SubscribeRequest::default()).await.unwrap().into_inner();
     let mut received = Vec::new();
@@ -103,17 +121,22 @@ async fn a_subscriber_resumes_and_receives_every_event_once(app: &TestApp) {
     }
     drop(feed);
     let (_second_client, _) = crate::records::short_intake(app).await;
-    let head = app.event_count().await;
     let mut resumed = records
         .subscribe(proto::SubscribeRequest { after_position: *received.last().unwrap(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
+    // Each subscription is logged before its feed starts, so the head includes this one.
+    let head = app.event_count().await;
     let mut heartbeat = None;
+    let mut logged_reads = Vec::new();
     while heartbeat.is_none() {
         match resumed.next().await.unwrap().unwrap().item.unwrap() {
             proto::subscribe_reply::Item::Event(event) => {
                 assert_eq!(event.data_json.contains("legal_name"), event.event_type == "ClientRegistered");
+                if event.event_type == "RecordAccessed" {
+                    logged_reads.push(event.position);
+                }
                 received.push(event.position);
             }
             proto::subscribe_reply::Item::Heartbeat(beat) => heartbeat = Some(beat.position),
@@ -122,12 +145,15 @@ async fn a_subscriber_resumes_and_receives_every_event_once(app: &TestApp) {
     assert_eq!(heartbeat, Some(head), "the heartbeat carries the position caught up to");
     assert_eq!(received, (1..=head).collect::<Vec<_>>());
     assert_eq!(received.iter().collect::<HashSet<_>>().len(), received.len());
+    let first_subscription = first_intake.last().unwrap() + 1;
+    assert_eq!(logged_reads, [first_subscription, head], "the two subscriptions, as the access log records them");
     // Filtered: only consent events, with the checkpoint still moving past the rest.
     let mut consents = records
         .subscribe(proto::SubscribeRequest { event_types: vec!["ConsentGiven".into()], ..Default::default() })
         .await
         .unwrap()
         .into_inner();
+    let head = app.event_count().await;
     let mut types = Vec::new();
     loop {
         match consents.next().await.unwrap().unwrap().item.unwrap() {
@@ -180,10 +206,10 @@ async fn a_stalled_subscriber_is_told_where_to_resume(backend: Backend) {
     config.records.subscriber_stall = Duration::from_millis(500);
     let app = TestApp::spawn_with(backend, config).await;
     for _ in 0..7 {
-        carelog::demo::run(app.channel(), |_, _| {}).await.expect("demo");
+        app.run_demo().await;
     }
-    let head = app.event_count().await;
-    assert!(head > 300, "more events than the feed buffers ({head})");
+    let logged = app.event_count().await;
+    assert!(logged > 300, "more events than the feed buffers ({logged})");
     // A tiny HTTP/2 window: the server can push only a few bytes before the reader drains them.
     let url = format!("http://{}", app.address());
     let channel = tonic::transport::Endpoint::from_shared(url)
@@ -213,12 +239,15 @@ async fn a_stalled_subscriber_is_told_where_to_resume(backend: Backend) {
     assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
     let resume: u64 = status.message().rsplit(' ').next().unwrap().parse().unwrap();
     assert_eq!(resume, *received.last().unwrap(), "{}", status.message());
-    assert!((received.len() as u64) < head, "the stall cut the feed short");
+    assert!((received.len() as u64) < logged, "the stall cut the feed short");
     let mut rest = records
         .subscribe(proto::SubscribeRequest { after_position: resume, ..Default::default() })
         .await
         .unwrap()
         .into_inner();
+    // Both subscriptions are in the log they stream: the access log records each before it starts.
+    let head = app.event_count().await;
+    assert_eq!(head, logged + 2);
     // Until the heartbeat that says the feed has caught up with the head.
     loop {
         let reply = tokio::time::timeout(Duration::from_secs(30), rest.message()).await.expect("feed stalled");

@@ -133,9 +133,13 @@ async fn a_visit_ends_once_and_only_as_it_can(app: &TestApp) {
     let mut unknown = ep.schedule_at(&id(), Duration::hours(1));
     unknown.episode_id = id();
     assert_rejected(&ep.sessions.schedule_session(unknown).await.unwrap_err(), Code::NotFound, "EPISODE_NOT_FOUND");
+    // An unknown client is not found by the front desk; to a clinician it is just not theirs.
     let mut unknown = ep.schedule_at(&id(), Duration::hours(1));
     unknown.client_id = id();
-    assert_rejected(&ep.sessions.schedule_session(unknown).await.unwrap_err(), Code::NotFound, "CLIENT_NOT_FOUND");
+    let err = app.sessions(&given::front_desk()).schedule_session(unknown.clone()).await.unwrap_err();
+    assert_rejected(&err, Code::NotFound, "CLIENT_NOT_FOUND");
+    let err = ep.sessions.schedule_session(unknown).await.unwrap_err();
+    assert_rejected(&err, Code::PermissionDenied, "CLIENT_NOT_ASSIGNED");
 }
 
 async fn a_signed_note_is_locked_and_changed_only_by_addenda(app: &TestApp) {
@@ -148,9 +152,13 @@ async fn a_signed_note_is_locked_and_changed_only_by_addenda(app: &TestApp) {
     assert_rejected(&err, Code::FailedPrecondition, "NOTE_NOT_SIGNED");
     let err = ep.sessions.request_amendment(ep.request_amendment(&session_id, &id())).await.unwrap_err();
     assert_rejected(&err, Code::FailedPrecondition, "NOTE_NOT_SIGNED");
+    // Nobody signs for someone else; a supervisor signing as themselves still signs only sessions they held.
+    let supervisor = Caller::new("supervisor");
     let mut stranger = ep.sign(&session_id);
-    stranger.clinician_id = id();
-    let err = ep.sessions.sign_progress_note(stranger).await.unwrap_err();
+    stranger.clinician_id = supervisor.id.to_string();
+    let err = ep.sessions.sign_progress_note(stranger.clone()).await.unwrap_err();
+    assert_rejected(&err, Code::PermissionDenied, "NOT_THE_CALLER");
+    let err = app.sessions(&supervisor).sign_progress_note(stranger).await.unwrap_err();
     assert_rejected(&err, Code::FailedPrecondition, "NOT_SESSION_CLINICIAN");
     ep.sessions.sign_progress_note(ep.sign(&session_id)).await.unwrap();
     let err = ep.sessions.sign_progress_note(ep.sign(&session_id)).await.unwrap_err();
@@ -161,7 +169,10 @@ async fn a_signed_note_is_locked_and_changed_only_by_addenda(app: &TestApp) {
     let err = ep.sessions.append_addendum(addendum).await.unwrap_err();
     assert_rejected(&err, Code::AlreadyExists, "ADDENDUM_ALREADY_EXISTS");
 
-    let err = ep.sessions.record_psychotherapy_note(ep.psychotherapy_note(&session_id, &id())).await.unwrap_err();
+    let by_supervisor = ep.psychotherapy_note(&session_id, &supervisor.id.to_string());
+    let err = ep.sessions.record_psychotherapy_note(by_supervisor.clone()).await.unwrap_err();
+    assert_rejected(&err, Code::PermissionDenied, "NOT_THE_CALLER");
+    let err = app.sessions(&supervisor).record_psychotherapy_note(by_supervisor).await.unwrap_err();
     assert_rejected(&err, Code::FailedPrecondition, "NOT_SESSION_CLINICIAN");
     let mut again = ep.psychotherapy_note(&session_id, &ep.clinician_id.clone());
     ep.sessions.record_psychotherapy_note(again.clone()).await.unwrap();

@@ -84,7 +84,7 @@ async fn a_retried_command_is_applied_once(app: &TestApp) {
 /// A treatment plan for the episode with one active goal, signed or a draft, made through the
 /// TreatmentPlanningService.
 async fn plan(app: &TestApp, ep: &Episode, goal: &str, signed: bool) -> String {
-    let caller = Caller::new("clinician");
+    let caller = ep.clinician();
     let diagnosis = proto::RecordDiagnosisRequest {
         context: ctx(),
         client_id: ep.client_id.clone(),

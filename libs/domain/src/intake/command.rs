@@ -60,6 +60,22 @@ pub enum IntakeCommand {
         lines: Vec<EstimateRequestLine>,
         issued_by: ActorId,
     },
+    PlaceLegalHold {
+        reason: Reason,
+        placed_by: ActorId,
+    },
+    ReleaseLegalHold {
+        reason: Reason,
+        released_by: ActorId,
+    },
+    /// Erase the client's PHI (the key is shredded after this is recorded): refused while a
+    /// legal hold applies, an episode is open, or within `retention_years` of the last episode's
+    /// close (of registration, if no episode was opened).
+    EraseClient {
+        reason: Reason,
+        erased_by: ActorId,
+        retention_years: u32,
+    },
     /// Sent by the sessions service; see the module docs.
     CloseEpisode {
         episode_id: EpisodeId,
@@ -97,5 +113,19 @@ impl IntakeContext {
     pub fn with_unsigned_notes(mut self, n: u32) -> Self {
         self.unsigned_notes = n;
         self
+    }
+}
+
+impl IntakeCommand {
+    /// The clinician who attests this command (it is recorded as theirs), with the request field
+    /// naming them: only that clinician may send it.
+    pub fn signer(&self) -> Option<(&'static str, ClinicianId)> {
+        match self {
+            Self::AcknowledgeRiskFlag { clinician_id, .. }
+            | Self::RecordDiagnosis { clinician_id, .. }
+            | Self::ReviseDiagnosis { clinician_id, .. }
+            | Self::CloseEpisode { clinician_id, .. } => Some(("clinician_id", *clinician_id)),
+            _ => None,
+        }
     }
 }

@@ -14,6 +14,20 @@ pub fn evolve(mut state: ClientState, event: &IntakeEvent) -> ClientState {
     state
 }
 
+/// Erasure is refused while a legal hold applies, an episode is open, or the retention period
+/// (counted from the last episode's close) has not passed.
+fn check_erasable(state: &ClientState, retention_years: u32, now: DateTime<Utc>) -> Result<(), DomainError> {
+    if let Some(since) = state.legal_hold_since {
+        return Err(DomainError::LegalHoldActive(since.to_rfc3339()));
+    }
+    let start = state.retention_start().ok_or(DomainError::EpisodeOpen)?;
+    let until = start.checked_add_months(chrono::Months::new(retention_years.saturating_mul(12))).unwrap_or(start);
+    if until > now {
+        return Err(DomainError::RetentionPeriodActive(until.date_naive().to_string()));
+    }
+    Ok(())
+}
+
 /// Decides which events a command produces, or which rule refuses it.
 pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> Result<Vec<IntakeEvent>, DomainError> {
     let now = ctx.now;
@@ -21,12 +35,16 @@ pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> 
     if !registering && !state.is_registered() {
         return Err(DomainError::not_found(Entity::Client, "in this stream"));
     }
+    if state.erased_at.is_some() {
+        let erasing = matches!(cmd, IntakeCommand::EraseClient { .. });
+        return Err(if erasing { DomainError::AlreadyErased } else { DomainError::ClientErased });
+    }
     let events: Vec<IntakeEvent> = match cmd {
         IntakeCommand::RegisterClient { client_id, demographics, registered_by } => {
             if let Some(existing) = state.client_id {
                 return Err(DomainError::exists(Entity::Client, existing));
             }
-            if demographics.date_of_birth > now.date_naive() {
+            if demographics.date_of_birth.is_some_and(|dob| dob > now.date_naive()) {
                 return Err(DomainError::invalid("date_of_birth", "must not be in the future"));
             }
             vec![
@@ -38,6 +56,22 @@ pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> 
                 }
                 .into(),
             ]
+        }
+        IntakeCommand::PlaceLegalHold { reason, placed_by } => {
+            if let Some(since) = state.legal_hold_since {
+                return Err(DomainError::LegalHoldActive(since.to_rfc3339()));
+            }
+            vec![LegalHoldPlaced { reason: reason.clone(), placed_by: *placed_by, placed_at: now }.into()]
+        }
+        IntakeCommand::ReleaseLegalHold { reason, released_by } => {
+            if state.legal_hold_since.is_none() {
+                return Err(DomainError::LegalHoldNotActive);
+            }
+            vec![LegalHoldReleased { reason: reason.clone(), released_by: *released_by, released_at: now }.into()]
+        }
+        IntakeCommand::EraseClient { reason, erased_by, retention_years } => {
+            check_erasable(state, *retention_years, now)?;
+            vec![ClientErased { reason: reason.clone(), erased_by: *erased_by, erased_at: now }.into()]
         }
         IntakeCommand::OpenEpisode { episode_id, clinician_id, opened_at } => {
             if state.episode(*episode_id).is_some() {

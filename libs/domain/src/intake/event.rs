@@ -23,6 +23,9 @@ event_enum! {
         DiagnosisRevised,
         GoodFaithEstimateIssued,
         EpisodeClosed,
+        LegalHoldPlaced,
+        LegalHoldReleased,
+        ClientErased,
     }
 }
 
@@ -47,7 +50,9 @@ pub struct Contact {
 pub struct Demographics {
     pub legal_name: PersonName,
     pub preferred_name: Option<PersonName>,
-    pub date_of_birth: NaiveDate,
+    /// `None` only once the record was erased (crypto-shredded).
+    #[serde(deserialize_with = "crate::types::erasable_date")]
+    pub date_of_birth: Option<NaiveDate>,
     pub contact: Contact,
     pub payer: Payer,
 }
@@ -219,4 +224,29 @@ pub struct EpisodeClosed {
     pub closed_by: ClinicianId,
     pub discharge_summary: NoteText,
     pub closed_at: DateTime<Utc>,
+}
+
+/// A legal hold (litigation, subpoena, investigation) now bars erasure of the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalHoldPlaced {
+    pub reason: Reason,
+    pub placed_by: ActorId,
+    pub placed_at: DateTime<Utc>,
+}
+
+/// The legal hold was lifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalHoldReleased {
+    pub reason: Reason,
+    pub released_by: ActorId,
+    pub released_at: DateTime<Utc>,
+}
+
+/// The client's PHI was erased by shredding their data key. The events stay (their hashes still
+/// verify); their PHI fields read as the erased marker from now on. The reason must hold no PHI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientErased {
+    pub reason: Reason,
+    pub erased_by: ActorId,
+    pub erased_at: DateTime<Utc>,
 }

@@ -16,9 +16,9 @@ mod tests;
 pub use command::{EstimateRequestLine, IntakeCommand, IntakeContext};
 pub use decide::{decide, evolve};
 pub use event::{
-    AssessmentRecorded, ClientRegistered, ConsentExpiry, ConsentGiven, ConsentKind, ConsentRevoked, Contact,
-    Demographics, DiagnosisRecorded, DiagnosisRevised, DiagnosisRevision, EpisodeClosed, EpisodeOpened, EstimateLine,
-    GoodFaithEstimateIssued, IntakeEvent, Part2Consent, Payer, ReleaseOfInformation, RiskFlagAcknowledged,
-    RiskFlagRaised,
+    AssessmentRecorded, ClientErased, ClientRegistered, ConsentExpiry, ConsentGiven, ConsentKind, ConsentRevoked,
+    Contact, Demographics, DiagnosisRecorded, DiagnosisRevised, DiagnosisRevision, EpisodeClosed, EpisodeOpened,
+    EstimateLine, GoodFaithEstimateIssued, IntakeEvent, LegalHoldPlaced, LegalHoldReleased, Part2Consent, Payer,
+    ReleaseOfInformation, RiskFlagAcknowledged, RiskFlagRaised,
 };
 pub use state::{AssessmentSummary, ClientState, ConsentRecord, ConsentType, EpisodeRecord, EpisodeStatus, RiskFlag};

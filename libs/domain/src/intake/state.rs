@@ -23,6 +23,10 @@ pub struct ClientState {
     /// Active diagnoses per episode, in the order recorded (the order claims point into).
     pub diagnoses: BTreeMap<EpisodeId, Vec<Diagnosis>>,
     pub estimates: BTreeSet<EstimateId>,
+    pub registered_at: Option<DateTime<Utc>>,
+    /// When the active legal hold was placed.
+    pub legal_hold_since: Option<DateTime<Utc>>,
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 /// One episode of care.
@@ -118,6 +122,15 @@ impl ClientState {
         self.client_id.is_some()
     }
 
+    /// Where the retention period starts: the last episode's close, or registration if no
+    /// episode was opened. `None` while an episode is open.
+    pub fn retention_start(&self) -> Option<DateTime<Utc>> {
+        if self.open_episode().is_some() {
+            return None;
+        }
+        self.episodes.iter().filter_map(|e| e.closed_at).max().or(self.registered_at)
+    }
+
     /// Whether the client pays for themselves.
     pub fn is_self_pay(&self) -> bool {
         matches!(self.payer, Some(Payer::SelfPay))
@@ -168,6 +181,7 @@ impl ClientState {
             IntakeEvent::ClientRegistered(e) => {
                 self.client_id = Some(e.client_id);
                 self.payer = Some(e.demographics.payer.clone());
+                self.registered_at = Some(e.registered_at);
             }
             IntakeEvent::EpisodeOpened(e) => self.episodes.push(EpisodeRecord {
                 episode_id: e.episode_id,
@@ -231,6 +245,9 @@ impl ClientState {
                     ep.closed_at = Some(e.closed_at);
                 }
             }
+            IntakeEvent::LegalHoldPlaced(e) => self.legal_hold_since = Some(e.placed_at),
+            IntakeEvent::LegalHoldReleased(_) => self.legal_hold_since = None,
+            IntakeEvent::ClientErased(e) => self.erased_at = Some(e.erased_at),
         }
     }
 }

@@ -115,3 +115,17 @@ impl PlanningContext {
         }
     }
 }
+
+impl PlanningCommand {
+    /// The clinician who attests this command, with the request field naming them: only that
+    /// clinician may send it. (A draft names the treating clinician, who need not be the author.)
+    pub fn signer(&self) -> Option<(&'static str, ClinicianId)> {
+        match self {
+            Self::SignPlan { clinician_id, .. }
+            | Self::ReviewPlan { clinician_id, .. }
+            | Self::ChangeGoalStatus { clinician_id, .. }
+            | Self::PlanTermination { clinician_id, .. } => Some(("clinician_id", *clinician_id)),
+            _ => None,
+        }
+    }
+}

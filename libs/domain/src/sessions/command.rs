@@ -113,3 +113,19 @@ impl SessionContext {
         self
     }
 }
+
+impl SessionCommand {
+    /// The clinician who attests this command, with the request field naming them: only that
+    /// clinician may send it. (A schedule names the treating clinician, who need not be the author.)
+    pub fn signer(&self) -> Option<(&'static str, ClinicianId)> {
+        match self {
+            Self::SignProgressNote { clinician_id, .. } | Self::DecideAmendment { clinician_id, .. } => {
+                Some(("clinician_id", *clinician_id))
+            }
+            Self::AppendAddendum { author, .. } | Self::RecordPsychotherapyNote { author, .. } => {
+                Some(("author_id", *author))
+            }
+            _ => None,
+        }
+    }
+}

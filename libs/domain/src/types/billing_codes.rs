@@ -29,6 +29,11 @@ impl MemberId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The erased marker: what a read model keeps once the client's PHI was shredded.
+    pub fn erased() -> Self {
+        Self(super::ERASED.to_owned())
+    }
 }
 
 /// A claim line's pointer (1-based, CMS-1500 box 24E letters A–L) into the claim's diagnoses.
@@ -129,7 +134,37 @@ impl RarcCode {
     }
 }
 
-string_codec!(MemberId, CarcCode, RarcCode);
+string_codec!(CarcCode, RarcCode);
+
+impl FromStr for MemberId {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// Decoding also accepts the erased marker, so an erased history still loads.
+impl TryFrom<String> for MemberId {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s == super::ERASED {
+            return Ok(Self(s));
+        }
+        Self::parse(&s)
+    }
+}
+
+impl From<MemberId> for String {
+    fn from(v: MemberId) -> Self {
+        v.0
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,7 @@ pub use ids::{
 };
 pub use money::{Balance, Money};
 pub use session::{ContentHash, Minutes, Modality, PatientLocation};
-pub use text::{Email, NoteText, PersonName, PhoneNumber, Reason, ShortText};
+pub use text::{ERASED, Email, NoteText, PersonName, PhoneNumber, Reason, ShortText};
 
 use crate::error::ValidationError;
 
@@ -34,4 +34,14 @@ pub(crate) fn not_after(
         return Err(ValidationError::new(field, "must not be in the future"));
     }
     Ok(())
+}
+
+/// Decodes an erasable date: a date, or `None` when it was erased (the marker) or is absent (null).
+pub fn erasable_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    use serde::Deserialize as _;
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) if s == ERASED => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }

@@ -6,6 +6,10 @@ use std::str::FromStr;
 
 use crate::error::ValidationError;
 
+/// What a PHI value reads as once its client's key was shredded. Stored events keep their
+/// ciphertext; the read path puts this in its place, and every text type decodes it.
+pub const ERASED: &str = "[erased]";
+
 macro_rules! bounded_text {
     ($(#[$meta:meta])* $name:ident, $field:literal, $max:expr, multiline: $multi:expr, shape: $shape:expr) => {
         $(#[$meta])*
@@ -19,8 +23,11 @@ macro_rules! bounded_text {
             /// Maximum length in characters.
             pub const MAX_CHARS: usize = $max;
 
-            /// Trims and validates.
+            /// Trims and validates. The erased marker is refused: only a shredded record shows it.
             pub fn parse(s: &str) -> Result<Self, ValidationError> {
+                if s.trim() == ERASED {
+                    return Err(ValidationError::new($field, "is reserved for erased records"));
+                }
                 let t = check_text(s, $field, $max, $multi)?;
                 let shape: fn(&str) -> Result<(), ValidationError> = $shape;
                 shape(&t)?;
@@ -30,6 +37,16 @@ macro_rules! bounded_text {
             /// The text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// Whether the value was crypto-shredded and only the marker is left.
+            pub fn is_erased(&self) -> bool {
+                self.0 == ERASED
+            }
+
+            /// The erased marker: what a read model keeps once the client's PHI was shredded.
+            pub fn erased() -> Self {
+                Self(ERASED.to_owned())
             }
         }
 
@@ -46,9 +63,13 @@ macro_rules! bounded_text {
             }
         }
 
+        /// Decoding (serde) also accepts the erased marker, so an erased history still loads.
         impl TryFrom<String> for $name {
             type Error = ValidationError;
             fn try_from(s: String) -> Result<Self, Self::Error> {
+                if s == ERASED {
+                    return Ok(Self(s));
+                }
                 Self::parse(&s)
             }
         }
@@ -157,6 +178,16 @@ mod tests {
         for bad in ["ada", "@example.org", "ada@example", "ada@.org", "a da@example.org", "a@b@c.org"] {
             assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
         }
+    }
+
+    #[test]
+    fn the_erased_marker_decodes_but_is_refused_as_input() {
+        let name: PersonName = serde_json::from_str("\"[erased]\"").unwrap();
+        assert!(name.is_erased());
+        let phone: PhoneNumber = serde_json::from_str("\"[erased]\"").unwrap();
+        assert!(phone.is_erased());
+        assert_eq!(PersonName::parse(" [erased] ").unwrap_err().reason, "is reserved for erased records");
+        assert!(!PersonName::parse("Ada").unwrap().is_erased());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! from position 0 must be indistinguishable from the live view.
 
 mod billing;
+mod erasure;
 mod plan;
 mod record;
 mod session;
@@ -78,6 +79,9 @@ pub struct EpisodeView {
     pub last_recorded_at: Option<DateTime<Utc>>,
     /// How many events have been folded in: goes up by one per event, so it serves as an ETag.
     pub version: u64,
+    /// When the client's PHI was erased (crypto-shredded); every PHI field then reads `[erased]`.
+    #[serde(default)]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl EpisodeView {

@@ -183,6 +183,11 @@ impl EpisodeView {
                 status: EpisodeStatus::Open,
                 closed: None,
             }),
+            IntakeEvent::LegalHoldPlaced(_) | IntakeEvent::LegalHoldReleased(_) => {}
+            IntakeEvent::ClientErased(e) => {
+                self.erase_phi(event)?;
+                self.erased_at = Some(e.erased_at);
+            }
             IntakeEvent::EpisodeClosed(e) => {
                 let ep = self.episodes.iter_mut().find(|x| x.episode_id == e.episode_id);
                 let ep = ep.ok_or_else(|| orphan(event, "episode"))?;

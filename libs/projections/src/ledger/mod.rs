@@ -2,6 +2,7 @@
 //! and superbills, its balance and its aging.
 
 mod aging;
+mod erasure;
 #[cfg(test)]
 mod tests;
 mod totals;
@@ -130,6 +131,9 @@ pub struct LedgerView {
     pub last_recorded_at: Option<DateTime<Utc>>,
     /// How many events have been folded in.
     pub version: u64,
+    /// When the client's PHI was erased: payer and free texts then read `[erased]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl LedgerView {
@@ -139,11 +143,15 @@ impl LedgerView {
     }
 
     /// Folds one envelope. Events outside this account's stream, and events at or before
-    /// [`last_position`](Self::last_position) (a redelivery), leave the ledger unchanged.
+    /// [`last_position`](Self::last_position) (a redelivery), leave the ledger unchanged; the
+    /// erasure of the account's client ([`erase`](Self::erase)) scrubs it.
     ///
     /// # Errors
     /// [`ViewError`] when the envelope cannot be decoded; the ledger is then unchanged.
     pub fn apply(&mut self, event: &RecordedEvent) -> Result<(), ViewError> {
+        if event.category() == "client" {
+            return self.apply_client_event(event);
+        }
         if event.category() != "account" || (self.version > 0 && event.position <= self.last_position) {
             return Ok(());
         }
@@ -155,6 +163,10 @@ impl LedgerView {
             return Ok(());
         };
         self.fold(&e);
+        if let Some(at) = self.erased_at {
+            // Nothing folded after the erasure may bring free text back (a claim rejection's reason).
+            self.erase(at);
+        }
         self.account_id = Some(account);
         self.last_position = event.position;
         self.last_recorded_at = Some(event.recorded_at);

@@ -153,3 +153,81 @@ fn events_of_another_account_are_ignored_and_the_fold_is_deterministic() {
     assert_eq!(json, again);
     assert_eq!(serde_json::from_str::<LedgerView>(&json).expect("round trip"), alone);
 }
+
+/// An insured account with the standard history, its client erased at `erased_at`.
+fn insured_then_erased() -> (Account, LedgerView, LedgerView) {
+    use carelog_domain::billing::AccountOpened;
+    use carelog_domain::intake::{ClientErased, IntakeEvent, Payer};
+    use carelog_domain::types::{ActorId, MemberId};
+    let (mut account, _) = Account::with_history();
+    let payer =
+        Payer::Insurance { payer_name: short("Quetzal Mutual"), member_id: MemberId::parse("QZ-99812").unwrap() };
+    let opened = AccountOpened { account_id: account.id, client_id: account.client, payer, opened_at: at(0, 9) };
+    let data = BillingEvent::from(opened).to_data().unwrap();
+    account.log.events[0].data = data;
+    let before = account.ledger();
+    let erased = ClientErased { reason: reason("erasure request"), erased_by: ActorId::new_v4(), erased_at: at(50, 9) };
+    let client = account.client;
+    account.log.append::<IntakeEvent>(&client.stream_name(), Some(client), None, erased);
+    let after = account.ledger();
+    (account, before, after)
+}
+
+#[test]
+fn an_erased_clients_ledger_keeps_its_money_and_loses_payer_ids_and_free_text() {
+    let (_, before, after) = insured_then_erased();
+
+    let json = serde_json::to_string(&after).unwrap();
+    for phi in ["Quetzal Mutual", "QZ-99812", "Courtesy", "Invalid member id"] {
+        assert!(serde_json::to_string(&before).unwrap().contains(phi), "{phi} was there before");
+        assert!(!json.contains(phi), "{phi} survived the erasure: {json}");
+    }
+    assert_eq!(after.erased_at, Some(at(50, 9)));
+    assert!(matches!(&after.payer, Some(Payer::Insurance { payer_name, member_id })
+        if payer_name.is_erased() && member_id.as_str() == "[erased]"));
+    assert!(after.write_offs[0].note.is_erased());
+    assert!(after.claims.iter().filter_map(|c| c.rejection.as_ref()).all(|r| r.reason.is_erased()));
+    // Money, codes, ids and dates stay: the ledger still balances.
+    assert_eq!((after.balance, &after.totals, &after.charges), (before.balance, &before.totals, &before.charges));
+    assert_eq!((after.write_offs[0].amount, after.write_offs[0].reason), (cents(1_000), WriteOffReason::SmallBalance));
+    assert_eq!((&after.remittances, &after.payments), (&before.remittances, &before.payments));
+    assert_eq!((after.last_position, after.version), (before.last_position, before.version));
+}
+
+#[test]
+fn erasing_twice_changes_nothing_and_later_free_text_is_scrubbed_too() {
+    use carelog_domain::billing::{ClaimRejected, ClaimSubmitted};
+    let (mut account, _, once) = insured_then_erased();
+    let mut twice = once.clone();
+    twice.erase(at(60, 9));
+    assert_eq!(twice, once, "idempotent, and the first erasure's time stays");
+
+    let claim = ClaimId::new_v4();
+    let charge_ids = vec![once.charges[2].charge_id];
+    account.post(ClaimSubmitted {
+        claim_id: claim,
+        frequency: ClaimFrequency::Original,
+        charge_ids,
+        total: cents(15_000),
+        submitted_at: at(51, 9),
+    });
+    account.post(ClaimRejected {
+        claim_id: claim,
+        reason: reason("Subscriber Zarkov unknown"),
+        rejected_at: at(52, 9),
+    });
+    let later = account.ledger();
+    assert!(later.claim(claim).and_then(|c| c.rejection.as_ref()).is_some_and(|r| r.reason.is_erased()));
+}
+
+#[test]
+fn the_erasure_of_another_client_leaves_the_ledger_alone() {
+    use carelog_domain::intake::{ClientErased, IntakeEvent};
+    use carelog_domain::types::ActorId;
+    let (mut account, _) = Account::with_history();
+    let before = account.ledger();
+    let other = ClientId::new_v7();
+    let erased = ClientErased { reason: reason("erasure request"), erased_by: ActorId::new_v4(), erased_at: at(50, 9) };
+    account.log.append::<IntakeEvent>(&other.stream_name(), Some(other), None, erased);
+    assert_eq!(account.ledger(), before);
+}

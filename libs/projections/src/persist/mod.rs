@@ -75,6 +75,9 @@ pub struct BatchWrite {
     pub to: u64,
     pub docs: Vec<Doc>,
     pub audit: Vec<AuditRow>,
+    /// Clients whose erasure the batch folds: their audit rows' reasons become the erased marker,
+    /// in the same transaction (the reasons of the erasure bookkeeping itself stay).
+    pub erased: Vec<String>,
 }
 
 /// A generation of a projection and how far it has read.
@@ -147,6 +150,16 @@ impl ReadModels {
         dispatch!(self, load(generation, kind, keys))
     }
 
+    /// The documents of a kind in `generation` owned by `owner` (a ledger's owner is its client).
+    pub async fn load_owned(
+        &self,
+        generation: i64,
+        kind: DocKind,
+        owner: &str,
+    ) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+        dispatch!(self, load_owned(generation, kind, owner))
+    }
+
     /// Writes a batch if the generation's checkpoint is still `batch.from`; otherwise another runner
     /// (or a swap) moved it, nothing is written, and `StaleCheckpoint` tells the caller to reload.
     pub async fn commit(&self, batch: &BatchWrite) -> Result<(), ProjectionError> {
@@ -171,6 +184,13 @@ impl ReadModels {
     /// Every document of a generation, in (kind, key) order: to compare a rebuild with the live one.
     pub async fn all_docs(&self, generation: i64) -> Result<Vec<Doc>, ProjectionError> {
         dispatch!(self, all_docs(generation))
+    }
+
+    /// After an erasure was folded: leaves no pre-scrub copy of a rewritten row where the database
+    /// keeps old versions — SQLite truncates its WAL, PostgreSQL vacuums the read-model tables.
+    /// `false` when a reader's older snapshot kept some from being reclaimed (run it again).
+    pub async fn reclaim_rewritten(&self) -> Result<bool, ProjectionError> {
+        dispatch!(self, reclaim_rewritten())
     }
 
     /// A page of the live audit trail.

@@ -4,8 +4,11 @@ use std::collections::HashMap;
 
 use sqlx::{PgPool, Row};
 
+use carelog_domain::types::ERASED;
+
 use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, kind_from};
 use crate::ProjectionError;
+use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), ProjectionError> {
     let mut migrator = sqlx::migrate!("./migrations/postgres");
@@ -118,6 +121,22 @@ pub(super) async fn load(
     rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
 }
 
+pub(super) async fn load_owned(
+    pool: &PgPool,
+    generation: i64,
+    kind: DocKind,
+    owner: &str,
+) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+    let rows =
+        sqlx::query("SELECT key, doc::text AS doc FROM read_models WHERE generation = $1 AND kind = $2 AND owner = $3")
+            .bind(generation)
+            .bind(kind.as_str())
+            .bind(owner)
+            .fetch_all(pool)
+            .await?;
+    rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
+}
+
 fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
     serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
 }
@@ -174,9 +193,50 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
     .bind(rows.iter().map(|r| r.causation_id.as_deref()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
+    if !batch.erased.is_empty() {
+        sqlx::query(
+            "UPDATE audit_entries SET reason = $4
+             WHERE generation = $1 AND client = ANY($2) AND reason IS NOT NULL AND reason <> $4
+               AND NOT (event_type = ANY($3))",
+        )
+        .bind(batch.generation)
+        .bind(&batch.erased)
+        .bind(REASONS_KEPT_AFTER_ERASURE)
+        .bind(ERASED)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
+
+/// An UPDATE leaves the old row version in the table until vacuum reclaims it: vacuum the
+/// read-model tables (and their TOAST tables) now rather than whenever autovacuum comes by. Vacuum
+/// keeps a version that an older snapshot may still read, so first wait (a bounded while) until
+/// every transaction of this database that began before now has ended; `false` if one outlived it.
+pub(super) async fn reclaim_rewritten(pool: &PgPool) -> Result<bool, ProjectionError> {
+    let (now,): (String,) = sqlx::query_as("SELECT pg_current_xact_id()::xid::text").fetch_one(pool).await?;
+    let mut waited = 0;
+    let settled = loop {
+        let (older,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::xid)",
+        )
+        .bind(&now)
+        .fetch_one(pool)
+        .await?;
+        if older == 0 || waited >= RECLAIM_WAIT_MS {
+            break older == 0;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(RECLAIM_POLL_MS)).await;
+        waited += RECLAIM_POLL_MS;
+    };
+    sqlx::query("VACUUM read_models, audit_entries").execute(pool).await?;
+    Ok(settled)
+}
+
+const RECLAIM_WAIT_MS: u64 = 10_000;
+const RECLAIM_POLL_MS: u64 = 50;
 
 fn doc_from(row: &sqlx::postgres::PgRow) -> Result<Doc, ProjectionError> {
     Ok(Doc {

@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, SqlitePool};
 
+use carelog_domain::types::ERASED;
+
 use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, kind_from};
 use crate::ProjectionError;
+use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
 pub(super) async fn migrate(pool: &SqlitePool) -> Result<(), ProjectionError> {
     let mut migrator = sqlx::migrate!("./migrations/sqlite");
@@ -138,6 +141,21 @@ pub(super) async fn load(
     rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
 }
 
+pub(super) async fn load_owned(
+    pool: &SqlitePool,
+    generation: i64,
+    kind: DocKind,
+    owner: &str,
+) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+    let rows = sqlx::query("SELECT key, doc FROM read_models WHERE generation = ?1 AND kind = ?2 AND owner = ?3")
+        .bind(generation)
+        .bind(kind.as_str())
+        .bind(owner)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
+}
+
 fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
     serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
 }
@@ -199,9 +217,42 @@ pub(super) async fn commit(pool: &SqlitePool, batch: &BatchWrite) -> Result<(), 
     .bind(serde_json::Value::Array(audit).to_string())
     .execute(&mut *tx)
     .await?;
+    if !batch.erased.is_empty() {
+        sqlx::query(
+            "UPDATE audit_entries SET reason = ?4
+             WHERE generation = ?1 AND client IN (SELECT value FROM json_each(?2)) AND reason IS NOT NULL
+               AND reason <> ?4 AND event_type NOT IN (SELECT value FROM json_each(?3))",
+        )
+        .bind(batch.generation)
+        .bind(serde_json::Value::from(batch.erased.clone()).to_string())
+        .bind(serde_json::Value::from(REASONS_KEPT_AFTER_ERASURE).to_string())
+        .bind(ERASED)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
+
+/// The pool runs with `secure_delete` on, so a rewritten row leaves no bytes in the main file;
+/// the WAL may still hold the pages as they were before. A TRUNCATE checkpoint copies the newest
+/// pages into the main file and empties the WAL. Readers of an older snapshot keep it from
+/// finishing: it is retried a few times, then reported.
+pub(super) async fn reclaim_rewritten(pool: &SqlitePool) -> Result<bool, ProjectionError> {
+    for attempt in 0..RECLAIM_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // (busy, log frames, checkpointed frames): busy = 1 when a reader kept it from finishing.
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+        if busy == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+const RECLAIM_ATTEMPTS: u32 = 20;
 
 fn doc_from(row: &sqlx::sqlite::SqliteRow) -> Result<Doc, ProjectionError> {
     Ok(Doc {

@@ -1,6 +1,9 @@
 //! The event store contract: every backend runs the same suite. Test names start with the backend
-//! (`sqlite::…`, `postgres::…`) so either half can be run alone.
+//! (`sqlite::…`, `postgres::…`) so either half can be run alone. With the feature `kurrentdb`, the
+//! `kurrentdb::…` tests run against KURRENTDB_URL (skipped with a printed notice when it is unset).
 
+#[cfg(feature = "kurrentdb")]
+mod kurrentdb;
 mod reads;
 mod support;
 mod verification;

@@ -21,8 +21,9 @@ enum Backend {
     Postgres { url: String, schema: String, pool: sqlx::PgPool },
 }
 
-pub fn postgres_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+/// DATABASE_URL, else a testcontainers PostgreSQL when Docker is there, else the local server.
+pub async fn postgres_url() -> String {
+    carelog_testkit::postgres_url().await
 }
 
 pub async fn sqlite() -> Harness {
@@ -36,7 +37,7 @@ pub async fn sqlite() -> Harness {
 /// A fresh schema per test on the configured server. An unreachable server fails the test: the
 /// PostgreSQL half of the contract is never skipped silently.
 pub async fn postgres() -> Harness {
-    let url = postgres_url();
+    let url = postgres_url().await;
     let schema = format!("carelog_test_{}", Uuid::new_v4().simple());
     let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema)).await.unwrap_or_else(|e| {
         panic!("the PostgreSQL contract tests need a server: {e}\nstart it (see README) or set DATABASE_URL")

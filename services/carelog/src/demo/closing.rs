@@ -164,7 +164,7 @@ impl Demo {
         let last = self.outcome.last_position();
         let asked = std::time::Instant::now();
         let episode = self
-            .records
+            .chart
             .get_episode(proto::GetEpisodeRequest { client_id: self.outcome.client_id.clone(), min_position: last })
             .await
             .context("reading the episode back")?

@@ -9,6 +9,8 @@ mod closing;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use carelog_platform::Role;
+use carelog_platform::auth::{CallAs, Credentials};
 use carelog_proto::v1 as proto;
 use chrono::{DateTime, Duration, Utc};
 use proto::billing_service_client::BillingServiceClient;
@@ -21,28 +23,21 @@ use tonic::transport::Channel;
 use tracing::Instrument;
 use uuid::Uuid;
 
-/// Adds the caller's identity headers to every request.
-#[derive(Debug, Clone)]
-pub struct As {
-    id: Uuid,
-    role: &'static str,
-}
+/// A caller: its credentials (a token, or self-named headers) go with every request.
+pub type As = CallAs;
 
-impl As {
-    pub fn new(id: Uuid, role: &'static str) -> Self {
-        Self { id, role }
-    }
-}
-
-impl tonic::service::Interceptor for As {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        let bad = |_| tonic::Status::internal("header");
-        request.metadata_mut().insert("x-carelog-actor", self.id.to_string().parse().map_err(bad)?);
-        request.metadata_mut().insert("x-carelog-role", self.role.parse().map_err(bad)?);
-        // The server's span joins the caller's trace: one demo step, one trace across services.
-        carelog_platform::telemetry::inject_trace_context(request.metadata_mut());
-        Ok(request)
-    }
+/// A caller with the credentials this process was given (`CARELOG_TOKEN`, `CARELOG_AUTH_SECRET`,
+/// or none: self-named, for servers started with `--allow-anonymous`).
+pub fn caller(id: Uuid, role: Role) -> As {
+    static CREDENTIALS: std::sync::OnceLock<Credentials> = std::sync::OnceLock::new();
+    CREDENTIALS
+        .get_or_init(|| {
+            Credentials::from_env().unwrap_or_else(|error| {
+                eprintln!("warning: {error:#}; calling without a token");
+                Credentials::SelfNamed
+            })
+        })
+        .caller(id, role)
 }
 
 type Authed = InterceptedService<Channel, As>;
@@ -85,10 +80,15 @@ impl Outcome {
 
 struct Demo {
     intake: IntakeServiceClient<Authed>,
+    /// The treating clinician's intake calls (diagnoses are the clinician's to make).
+    diagnosing: IntakeServiceClient<Authed>,
     planning: TreatmentPlanningServiceClient<Authed>,
     sessions: SessionServiceClient<Authed>,
     billing: BillingServiceClient<Authed>,
+    /// The biller's reads (ledgers; episodes without note text).
     records: RecordsServiceClient<Authed>,
+    /// The treating clinician's reads of the chart.
+    chart: RecordsServiceClient<Authed>,
     outcome: Outcome,
     episode_id: String,
     start: DateTime<Utc>,
@@ -116,25 +116,67 @@ fn because(at_time: DateTime<Utc>, reason: &str) -> Option<proto::CommandContext
     context
 }
 
+/// Where each service is reached: one channel for the all-in-one server, or one per process.
+#[derive(Debug, Clone)]
+pub struct Channels {
+    pub intake: Channel,
+    pub planning: Channel,
+    pub sessions: Channel,
+    pub billing: Channel,
+    pub records: Channel,
+}
+
+impl From<Channel> for Channels {
+    fn from(channel: Channel) -> Self {
+        Self {
+            intake: channel.clone(),
+            planning: channel.clone(),
+            sessions: channel.clone(),
+            billing: channel.clone(),
+            records: channel,
+        }
+    }
+}
+
 /// Runs the episode over `channel`; `progress` sees every step as it completes.
 pub async fn run(
     channel: Channel,
     progress: impl FnMut(&str, &proto::AppendReceipt) + Send + 'static,
 ) -> anyhow::Result<Outcome> {
-    let clinician = As { id: Uuid::now_v7(), role: "clinician" };
-    let front_desk = As { id: Uuid::now_v7(), role: "intake" };
-    let biller = As { id: Uuid::now_v7(), role: "biller" };
+    run_on(Channels::from(channel), progress).await
+}
+
+/// Runs the episode against services that may each live in a process of their own.
+pub async fn run_on(
+    channels: Channels,
+    progress: impl FnMut(&str, &proto::AppendReceipt) + Send + 'static,
+) -> anyhow::Result<Outcome> {
+    let credentials = Credentials::from_env()?;
+    run_with(channels, &credentials, progress).await
+}
+
+/// `run_on` with the given credentials (the embedded demo mints its own tokens).
+pub async fn run_with(
+    channels: Channels,
+    credentials: &Credentials,
+    progress: impl FnMut(&str, &proto::AppendReceipt) + Send + 'static,
+) -> anyhow::Result<Outcome> {
+    let clinician = credentials.caller(Uuid::now_v7(), Role::Clinician);
+    let front_desk = credentials.caller(Uuid::now_v7(), Role::Intake);
+    let biller = credentials.caller(Uuid::now_v7(), Role::Biller);
     let mut demo = Demo {
-        intake: IntakeServiceClient::with_interceptor(channel.clone(), front_desk),
-        planning: TreatmentPlanningServiceClient::with_interceptor(channel.clone(), clinician.clone()),
-        sessions: SessionServiceClient::with_interceptor(channel.clone(), clinician.clone()),
-        billing: BillingServiceClient::with_interceptor(channel.clone(), biller.clone()),
-        records: RecordsServiceClient::with_interceptor(channel, biller),
+        diagnosing: IntakeServiceClient::with_interceptor(channels.intake.clone(), clinician.clone()),
+        intake: IntakeServiceClient::with_interceptor(channels.intake, front_desk),
+        planning: TreatmentPlanningServiceClient::with_interceptor(channels.planning, clinician.clone()),
+        sessions: SessionServiceClient::with_interceptor(channels.sessions, clinician.clone()),
+        billing: BillingServiceClient::with_interceptor(channels.billing, biller.clone()),
+        chart: RecordsServiceClient::with_interceptor(channels.records.clone(), clinician.clone()),
+        records: RecordsServiceClient::with_interceptor(channels.records, biller),
         outcome: Outcome {
             client_id: id(),
             account_id: id(),
             plan_id: id(),
-            clinician_id: clinician.id.to_string(),
+            clinician_id: clinician.subject.to_string(),
             ..Outcome::default()
         },
         episode_id: String::new(),
@@ -240,7 +282,7 @@ impl Demo {
             self.record(label, r);
         }
         let r = self
-            .intake
+            .diagnosing
             .record_diagnosis(proto::RecordDiagnosisRequest {
                 context: at(self.day(0, 11)),
                 client_id: client,

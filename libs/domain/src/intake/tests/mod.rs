@@ -1,6 +1,7 @@
 //! Given/when/then tests of the client aggregate's rules.
 
 mod clinical;
+mod erasure;
 mod registration;
 mod stored;
 
@@ -30,7 +31,7 @@ fn demographics(payer: Payer) -> Demographics {
     Demographics {
         legal_name: name("Jordan Rivera"),
         preferred_name: Some(name("Jo")),
-        date_of_birth: date(1990, 5, 17),
+        date_of_birth: Some(date(1990, 5, 17)),
         contact: Contact {
             phone: Some(PhoneNumber::parse("+1 555 010 0199").unwrap()),
             email: Some(Email::parse("jo@example.org").unwrap()),

@@ -25,7 +25,7 @@ fn a_date_of_birth_in_the_future_is_invalid() {
     else {
         unreachable!()
     };
-    demographics.date_of_birth = date(2030, 1, 1);
+    demographics.date_of_birth = Some(date(2030, 1, 1));
     let r = when(&IntakeCommand::RegisterClient { client_id, demographics, registered_by }, &ClientState::default());
     assert!(matches!(r, Err(crate::DomainError::Invalid(e)) if e.field == "date_of_birth"));
 }

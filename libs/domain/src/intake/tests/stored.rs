@@ -26,6 +26,9 @@ fn every_intake_event_round_trips_through_stored_json() {
         c.diagnose("F32.1"),
         recode,
         c.close(),
+        c.hold(),
+        c.release(),
+        c.erase(0),
     ];
     let mut state = ClientState::default();
     let mut samples = Vec::new();

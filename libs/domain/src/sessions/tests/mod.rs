@@ -127,7 +127,7 @@ fn client_record(v: &Visit, consents: &[(ConsentId, ConsentKind)], revoke: Optio
     let demographics = intake::Demographics {
         legal_name: name("Sam Lee"),
         preferred_name: None,
-        date_of_birth: date(1985, 1, 1),
+        date_of_birth: Some(date(1985, 1, 1)),
         contact: intake::Contact::default(),
         payer: intake::Payer::SelfPay,
     };

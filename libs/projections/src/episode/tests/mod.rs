@@ -1,5 +1,6 @@
 //! Given/when/then tests of the episode view, fed real envelopes.
 
+mod erasure;
 mod fold;
 mod plans;
 mod record;
@@ -74,7 +75,7 @@ impl Chart {
         let demographics = Demographics {
             legal_name: name("Ada Lovelace"),
             preferred_name: Some(name("Ada")),
-            date_of_birth: date(1990, 12, 10),
+            date_of_birth: Some(date(1990, 12, 10)),
             contact: Contact {
                 phone: Some(PhoneNumber::parse("+1 555 010 0199").expect("phone")),
                 email: Some(Email::parse("ada@example.org").expect("email")),

@@ -17,7 +17,7 @@ fn registration_and_episode_fill_demographics_payer_and_clinician() {
 
     let demographics = view.demographics.as_ref().expect("demographics");
     assert_eq!(demographics.legal_name.as_str(), "Ada Lovelace");
-    assert_eq!(demographics.date_of_birth, date(1990, 12, 10));
+    assert_eq!(demographics.date_of_birth, Some(date(1990, 12, 10)));
     assert!(matches!(view.payer(), Some(Payer::Insurance { .. })));
     assert_eq!(view.registered_at, Some(at(0, 9)));
     assert!(view.registered_by.is_some());

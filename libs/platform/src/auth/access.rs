@@ -1,0 +1,275 @@
+//! The gate every RPC passes: the policy decides, the clinician–client assignment is checked
+//! against the client's own stream, and every read of PHI and every denial is appended to the
+//! access log (`access-{client}` streams, tagged with the client so they show in its audit trail)
+//! before the answer leaves.
+
+use std::sync::Arc;
+
+use carelog_domain::intake::ClientState;
+use carelog_store::{AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, StreamName, Tags};
+use serde_json::json;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::layer::RpcName;
+use super::policy::{self, Access, Scope};
+use super::{Principal, Role};
+use crate::aggregate::{Client, load};
+use crate::error::ServiceError;
+
+pub const RECORD_ACCESSED: &str = "RecordAccessed";
+/// Why the caller reads (HL7 v3 PurposeOfUse); defaults by role.
+pub const PURPOSE_HEADER: &str = "x-carelog-purpose-of-use";
+/// With `--allow-anonymous`: the clinician id a self-named clinician acts as.
+pub const CLINICIAN_HEADER: &str = "x-carelog-clinician";
+
+/// HL7 v3 PurposeOfUse codes a caller may declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurposeOfUse {
+    /// Treatment.
+    Treat,
+    /// Emergency treatment ("break the glass").
+    Etreat,
+    /// Payment.
+    Hpaymt,
+    /// Healthcare operations (audit, quality).
+    Hoperat,
+    /// System administration.
+    Hsysadmin,
+    /// Legal proceedings.
+    Legal,
+    /// The patient's own request (e.g. a copy of their record).
+    Patrqt,
+    /// Coordination of care (exports to another provider's EHR).
+    Coc,
+}
+
+impl PurposeOfUse {
+    const ALL: [PurposeOfUse; 8] =
+        [Self::Treat, Self::Etreat, Self::Hpaymt, Self::Hoperat, Self::Hsysadmin, Self::Legal, Self::Patrqt, Self::Coc];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Treat => "TREAT",
+            Self::Etreat => "ETREAT",
+            Self::Hpaymt => "HPAYMT",
+            Self::Hoperat => "HOPERAT",
+            Self::Hsysadmin => "HSYSADMIN",
+            Self::Legal => "LEGAL",
+            Self::Patrqt => "PATRQT",
+            Self::Coc => "COC",
+        }
+    }
+
+    pub fn default_for(role: Role) -> Self {
+        match role {
+            Role::Clinician | Role::Supervisor => Self::Treat,
+            Role::Biller => Self::Hpaymt,
+            Role::Intake | Role::Auditor => Self::Hoperat,
+            Role::Connector => Self::Coc,
+            Role::Admin => Self::Hsysadmin,
+        }
+    }
+
+    fn parse(code: &str) -> Result<Self, ServiceError> {
+        Self::ALL.into_iter().find(|p| p.code().eq_ignore_ascii_case(code)).ok_or_else(|| {
+            let codes: Vec<&str> = Self::ALL.iter().map(|p| p.code()).collect();
+            ServiceError::invalid(
+                PURPOSE_HEADER,
+                format!("unknown purpose of use {code:?}; one of {}", codes.join(", ")),
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessOutcome {
+    Allowed,
+    Denied(String),
+}
+
+/// One line of the access log.
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    pub principal: Principal,
+    pub rpc: String,
+    pub purpose: PurposeOfUse,
+    pub client: Option<Uuid>,
+    pub outcome: AccessOutcome,
+    /// What was read, e.g. `{"as_of_position": 42}`; never PHI.
+    pub detail: serde_json::Value,
+}
+
+/// A call the policy let through, with how far it reaches.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    pub principal: Principal,
+    pub rpc: String,
+    pub scope: Scope,
+    pub purpose: PurposeOfUse,
+}
+
+/// Policy, assignment and access log over one event store.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    store: Arc<dyn EventStore>,
+}
+
+impl Gate {
+    pub fn new(store: Arc<dyn EventStore>) -> Self {
+        Self { store }
+    }
+
+    /// The caller of `request` and what the policy grants them for this RPC; a denial is logged.
+    pub async fn enter<R>(&self, request: &Request<R>) -> Result<Pass, ServiceError> {
+        let principal = request.extensions().get::<Principal>().cloned().ok_or_else(|| {
+            ServiceError::Unauthenticated("the server was started without its authentication layer".into())
+        })?;
+        let rpc = request.extensions().get::<RpcName>().map(|r| r.0.clone()).unwrap_or_default();
+        let purpose = match request.metadata().get(PURPOSE_HEADER).and_then(|v| v.to_str().ok()) {
+            Some(code) => PurposeOfUse::parse(code.trim())?,
+            None => PurposeOfUse::default_for(principal.role),
+        };
+        match policy::access(&rpc, principal.role) {
+            Access::Granted(scope) => Ok(Pass { principal, rpc, scope, purpose }),
+            Access::Denied => {
+                let pass = Pass { principal, rpc, scope: Scope::AnyClient, purpose };
+                let reason = format!("the {} role may not call {}", pass.principal.role, pass.rpc);
+                Err(deny(self.store.as_ref(), &pass, None, "ROLE_NOT_ALLOWED", reason).await)
+            }
+        }
+    }
+
+    /// Checks that the pass reaches `client`: a clinician only reaches clients assigned to them.
+    pub async fn reach(&self, pass: &Pass, client: Uuid) -> Result<(), ServiceError> {
+        reach(self.store.as_ref(), pass, client).await
+    }
+
+    /// A signature or authorship field must name the caller: nobody signs for someone else.
+    pub async fn acting_as(&self, pass: &Pass, field: &str, clinician: Uuid) -> Result<(), ServiceError> {
+        if pass.principal.clinician == Some(clinician) {
+            return Ok(());
+        }
+        let reason = format!("`{field}` must be the caller's own clinician id {}", display(pass.principal.clinician));
+        Err(self.deny(pass, None, "NOT_THE_CALLER", reason).await)
+    }
+
+    /// Logs an allowed read of PHI; the caller answers only once it is stored.
+    pub async fn log_read(
+        &self,
+        pass: &Pass,
+        client: Option<Uuid>,
+        detail: serde_json::Value,
+    ) -> Result<(), ServiceError> {
+        append(self.store.as_ref(), access_record(pass, client, AccessOutcome::Allowed, detail)).await
+    }
+
+    /// Logs a denial and returns the error for the caller.
+    pub async fn deny(&self, pass: &Pass, client: Option<Uuid>, code: &'static str, reason: String) -> ServiceError {
+        deny(self.store.as_ref(), pass, client, code, reason).await
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+}
+
+/// Checks that the pass reaches `client`: a clinician only reaches clients assigned to them.
+pub async fn reach(store: &dyn EventStore, pass: &Pass, client: Uuid) -> Result<(), ServiceError> {
+    if pass.scope != Scope::AssignedClients {
+        return Ok(());
+    }
+    let assigned = assigned_clinician(store, client).await?;
+    if assigned.is_some() && assigned == pass.principal.clinician {
+        return Ok(());
+    }
+    let reason = format!("client {client} is not assigned to clinician {}", display(pass.principal.clinician));
+    Err(deny(store, pass, Some(client), "CLIENT_NOT_ASSIGNED", reason).await)
+}
+
+/// The clinician of the client's current (latest) episode.
+pub async fn assigned_clinician(store: &dyn EventStore, client: Uuid) -> Result<Option<Uuid>, ServiceError> {
+    let stream =
+        StreamName::new(format!("client-{client}")).map_err(|e| ServiceError::invalid("client_id", e.to_string()))?;
+    let loaded = load::<Client>(store, &stream).await?;
+    Ok(current_clinician(&loaded.state))
+}
+
+/// Logs a denial and returns the error for the caller. The denial stands even if logging fails.
+pub async fn deny(
+    store: &dyn EventStore,
+    pass: &Pass,
+    client: Option<Uuid>,
+    code: &'static str,
+    reason: String,
+) -> ServiceError {
+    let record = access_record(pass, client, AccessOutcome::Denied(reason.clone()), json!({"code": code}));
+    if let Err(error) = append(store, record).await {
+        tracing::error!(%error, rpc = pass.rpc, "could not log an access denial");
+    }
+    tracing::info!(rpc = pass.rpc, role = %pass.principal.role, code, "permission denied");
+    ServiceError::PermissionDenied { code, message: reason }
+}
+
+async fn append(store: &dyn EventStore, record: AccessRecord) -> Result<(), ServiceError> {
+    store.append(access_event(&record)?).await?;
+    Ok(())
+}
+
+fn display(clinician: Option<Uuid>) -> String {
+    clinician.map_or_else(|| "(none: this role acts as no clinician)".to_owned(), |c| c.to_string())
+}
+
+fn current_clinician(state: &ClientState) -> Option<Uuid> {
+    state.episodes.last().map(|episode| episode.clinician_id.as_uuid())
+}
+
+fn access_record(pass: &Pass, client: Option<Uuid>, outcome: AccessOutcome, detail: serde_json::Value) -> AccessRecord {
+    AccessRecord {
+        principal: pass.principal.clone(),
+        rpc: pass.rpc.clone(),
+        purpose: pass.purpose,
+        client,
+        outcome,
+        detail,
+    }
+}
+
+/// The append of one access-log entry: to the client's access stream, or the caller's own when the
+/// access concerned no single client (a log subscription, a denied call).
+pub fn access_event(record: &AccessRecord) -> Result<AppendRequest, ServiceError> {
+    let stream_id = record.client.unwrap_or(record.principal.subject);
+    let stream = StreamName::new(format!("access-{stream_id}")).map_err(|e| ServiceError::Decode(e.to_string()))?;
+    let (outcome, reason) = match &record.outcome {
+        AccessOutcome::Allowed => ("allowed", None),
+        AccessOutcome::Denied(reason) => ("denied", Some(reason.clone())),
+    };
+    let data = json!({
+        "rpc": record.rpc,
+        "role": record.principal.role.as_str(),
+        "clinician_id": record.principal.clinician,
+        "purpose_of_use": record.purpose.code(),
+        "client_id": record.client,
+        "outcome": outcome,
+        "detail": record.detail,
+    });
+    let now = chrono::Utc::now();
+    let metadata = Metadata {
+        actor: record.principal.actor(),
+        occurred_at: now,
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        trace_id: crate::telemetry::current_trace_id(),
+        reason,
+        tags: Tags { client: record.client.map(|c| c.to_string()), episode: None },
+        command: None,
+    };
+    let event = NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: RECORD_ACCESSED.to_owned(),
+        schema_version: 1,
+        data,
+        metadata,
+    };
+    Ok(AppendRequest { stream, expected: ExpectedRevision::Any, events: vec![event], conditions: Vec::new() })
+}

@@ -1,0 +1,14 @@
+-- One data key per client, wrapped (AES-256-GCM) by the master key. Deleting a row shreds the
+-- client's PHI: every ciphertext sealed under it becomes unreadable, in backups too.
+CREATE TABLE client_keys (
+    client_id   TEXT    PRIMARY KEY,
+    wrapped_key BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL       -- microseconds since the Unix epoch
+) STRICT;
+
+-- A shredded client never gets a new key: later events about them could not be erased again.
+CREATE TABLE shredded_clients (
+    client_id   TEXT    PRIMARY KEY,
+    shredded_at INTEGER NOT NULL,
+    reason      TEXT    NOT NULL
+) STRICT;

@@ -1,0 +1,245 @@
+//! `SealedStore`: an [`EventStore`] decorator that seals PHI fields on the way in and opens them
+//! on the way out. The inner store only ever sees ciphertext, so its hashes cover the ciphertext
+//! and `verify` passes before and after a key is shredded.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use carelog_domain::types::ERASED;
+use carelog_store::{
+    AppendRequest, AppendResult, Database, EventStore, EventSubscription, LogFilter, LogQuery, Metadata, NewEvent,
+    Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress, VerifyReport,
+    VerifyScope,
+};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::cipher::{self, CipherError};
+use crate::keys::{ClientKey, KeyStore};
+use crate::phi;
+
+/// The event log with PHI sealed under per-client keys.
+#[derive(Debug, Clone)]
+pub struct SealedStore {
+    inner: Arc<dyn EventStore>,
+    keys: KeyStore,
+}
+
+impl SealedStore {
+    pub fn new(inner: Arc<dyn EventStore>, keys: KeyStore) -> Self {
+        Self { inner, keys }
+    }
+
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The undecorated store: ciphertext as stored.
+    pub fn inner(&self) -> &Arc<dyn EventStore> {
+        &self.inner
+    }
+
+    async fn seal(&self, event: &mut NewEvent) -> Result<(), StoreError> {
+        if phi::is_erasure_record(&event.event_type) {
+            return Ok(());
+        }
+        let paths = phi::data_paths(&event.event_type);
+        let Some(client) = event.metadata.tags.client.clone() else {
+            if carries_phi(&mut event.data, paths) {
+                return Err(StoreError::Database(format!(
+                    "event {} ({}) carries PHI but names no client in metadata.tags.client; it would be stored \
+                     unsealed and could never be erased",
+                    event.event_id, event.event_type
+                )));
+            }
+            return Ok(());
+        };
+        let key = match self.keys.key_for_writing(&client).await.map_err(|e| e.into_store_error(Position::START))? {
+            ClientKey::Key(key) => key,
+            ClientKey::Shredded => {
+                if carries_phi(&mut event.data, paths) {
+                    return Err(StoreError::Database(format!(
+                        "client {client} was erased: event {} ({}) carries PHI that could not be erased again",
+                        event.event_id, event.event_type
+                    )));
+                }
+                // Nothing of an erased client's is kept readable, not even a reason or fingerprint.
+                event.metadata.reason = None;
+                event.metadata.command = None;
+                return Ok(());
+            }
+        };
+        let id = event.event_id;
+        let mut seal =
+            |path: &str, value: &Value| Ok::<_, StoreError>(Value::from(cipher::seal(&key, id, path, value)));
+        for path in paths {
+            phi::rewrite(&mut event.data, path, &mut seal)?;
+        }
+        rewrite_metadata(&mut event.metadata, |meta| {
+            for path in phi::METADATA_PATHS {
+                phi::rewrite(meta, path, &mut |p: &str, v: &Value| seal(&format!("metadata.{p}"), v))?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn open(&self, mut event: RecordedEvent) -> Result<RecordedEvent, StoreError> {
+        let Some(client) = event.metadata.tags.client.clone() else { return Ok(event) };
+        if phi::is_erasure_record(&event.event_type) || !is_sealed_anywhere(&mut event) {
+            return Ok(event);
+        }
+        let position = event.position;
+        let corrupt = |e: CipherError| StoreError::Corrupt { position, reason: e.to_string() };
+        let key = match self.keys.key_for_reading(&client).await.map_err(|e| e.into_store_error(position))? {
+            Some(ClientKey::Key(key)) => Some(key),
+            Some(ClientKey::Shredded) => None,
+            None => {
+                return Err(StoreError::Corrupt {
+                    position,
+                    reason: format!("sealed PHI of client {client} but no key for them in the key store"),
+                });
+            }
+        };
+        let id = event.event_id;
+        let mut open = |path: &str, value: &Value| -> Result<Value, StoreError> {
+            match (value.as_str().filter(|_| cipher::is_sealed(value)), &key) {
+                (Some(sealed), Some(key)) => cipher::open(key, id, path, sealed).map_err(corrupt),
+                (Some(_), None) => Ok(Value::from(ERASED)),
+                (None, _) => Ok(value.clone()),
+            }
+        };
+        for path in phi::data_paths(&event.event_type) {
+            phi::rewrite(&mut event.data, path, &mut open)?;
+        }
+        rewrite_metadata(&mut event.metadata, |meta| {
+            for path in phi::METADATA_PATHS {
+                phi::rewrite(meta, path, &mut |p: &str, v: &Value| open(&format!("metadata.{p}"), v))?;
+            }
+            Ok(())
+        })?;
+        Ok(event)
+    }
+
+    async fn open_all(&self, events: Vec<RecordedEvent>) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut opened = Vec::with_capacity(events.len());
+        for event in events {
+            opened.push(self.open(event).await?);
+        }
+        Ok(opened)
+    }
+}
+
+fn carries_phi(data: &mut Value, paths: &[&str]) -> bool {
+    let mut found = false;
+    for path in paths {
+        let _ = phi::rewrite(data, path, &mut |_: &str, v: &Value| {
+            found = true;
+            Ok::<_, ()>(v.clone())
+        });
+    }
+    found
+}
+
+fn is_sealed_anywhere(event: &mut RecordedEvent) -> bool {
+    let mut found = event.metadata.reason.as_deref().is_some_and(|r| r.starts_with(cipher::SEALED_PREFIX));
+    for path in phi::data_paths(&event.event_type) {
+        let _ = phi::rewrite(&mut event.data, path, &mut |_: &str, v: &Value| {
+            found |= cipher::is_sealed(v);
+            Ok::<_, ()>(v.clone())
+        });
+    }
+    found || event.metadata.command.as_ref().is_some_and(|c| c.fingerprint.starts_with(cipher::SEALED_PREFIX))
+}
+
+/// Edits metadata as JSON (its sealed paths are strings either way) and reads it back.
+fn rewrite_metadata(
+    metadata: &mut Metadata,
+    edit: impl FnOnce(&mut Value) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let bad = |e: serde_json::Error| StoreError::Database(format!("metadata: {e}"));
+    let mut json = serde_json::to_value(&*metadata).map_err(bad)?;
+    edit(&mut json)?;
+    *metadata = serde_json::from_value(json).map_err(bad)?;
+    Ok(())
+}
+
+#[async_trait]
+impl EventStore for SealedStore {
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+
+    fn database(&self) -> Database {
+        self.inner.database()
+    }
+
+    async fn append(&self, mut request: AppendRequest) -> Result<AppendResult, StoreError> {
+        for event in &mut request.events {
+            self.seal(event).await?;
+        }
+        self.inner.append(request).await
+    }
+
+    async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = self.inner.read_stream(stream, query).await?;
+        self.open_all(events).await
+    }
+
+    async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = self.inner.read_all(query).await?;
+        self.open_all(events).await
+    }
+
+    async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = self.inner.read_client(client, query).await?;
+        self.open_all(events).await
+    }
+
+    async fn position_at(&self, time: DateTime<Utc>) -> Result<Position, StoreError> {
+        self.inner.position_at(time).await
+    }
+
+    async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError> {
+        self.inner.stream_revision(stream).await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        self.inner.head_position().await
+    }
+
+    async fn event_by_id(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        match self.inner.event_by_id(event_id).await? {
+            Some(event) => Ok(Some(self.open(event).await?)),
+            None => Ok(None),
+        }
+    }
+
+    fn subscribe(&self, after: Position, filter: LogFilter) -> EventSubscription {
+        let this = self.clone();
+        self.inner
+            .subscribe(after, filter)
+            .then(move |item| {
+                let this = this.clone();
+                async move {
+                    match item? {
+                        SubscriptionItem::Event(event) => {
+                            Ok(SubscriptionItem::Event(Box::new(this.open(*event).await?)))
+                        }
+                        caught_up => Ok(caught_up),
+                    }
+                }
+            })
+            .boxed()
+    }
+
+    /// Hashes cover the stored ciphertext: verification needs no key and survives shredding.
+    async fn verify(
+        &self,
+        scope: &VerifyScope,
+        progress: &(dyn Fn(VerifyProgress) + Send + Sync),
+    ) -> Result<VerifyReport, StoreError> {
+        self.inner.verify(scope, progress).await
+    }
+}

@@ -1,0 +1,191 @@
+//! The sealed store over the real SQLite file and the real PostgreSQL: no plaintext PHI at rest,
+//! retries still recognised, shredding erases the PHI everywhere while every chain verifies.
+
+use std::sync::Arc;
+
+use carelog_domain::intake::{ClientRegistered, Contact, Demographics, IntakeEvent, Payer};
+use carelog_domain::types::{ActorId, ClientId, Email, MemberId, PersonName, ShortText};
+use carelog_store::{
+    Actor, AppendRequest, Database, EventStore, ExpectedRevision, Metadata, NewEvent, PostgresOptions, PostgresStore,
+    SqliteStore, StoreError, StreamName, StreamQuery, VerifyScope,
+};
+use carelog_vault::{KeyStore, SealedStore, SecretKey};
+use chrono::{NaiveDate, Utc};
+use uuid::Uuid;
+
+const NAME: &str = "Zephyrine Quillfeather";
+const EMAIL: &str = "zq.vault.test@example.org";
+
+struct Fixture {
+    store: SealedStore,
+    sqlite_dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn EventStore> = Arc::new(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
+    let keys = KeyStore::open(inner.database(), SecretKey::generate()).await.unwrap();
+    Fixture { store: SealedStore::new(inner, keys), sqlite_dir: Some(dir) }
+}
+
+async fn postgres() -> Fixture {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("carelog_vault_{}", Uuid::new_v4().simple());
+    let inner: Arc<dyn EventStore> = Arc::new(
+        PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
+            .await
+            .unwrap_or_else(|e| panic!("these tests need PostgreSQL: {e}")),
+    );
+    let keys = KeyStore::open(inner.database(), SecretKey::generate()).await.unwrap();
+    Fixture { store: SealedStore::new(inner, keys), sqlite_dir: None }
+}
+
+fn registration(client: ClientId) -> NewEvent {
+    let event: IntakeEvent = ClientRegistered {
+        client_id: client,
+        demographics: Demographics {
+            legal_name: PersonName::parse(NAME).unwrap(),
+            preferred_name: None,
+            date_of_birth: NaiveDate::from_ymd_opt(1979, 4, 1),
+            contact: Contact { phone: None, email: Some(Email::parse(EMAIL).unwrap()), address: None },
+            payer: Payer::Insurance {
+                payer_name: ShortText::parse("Blue Plan").unwrap(),
+                member_id: MemberId::parse("QZV-778812").unwrap(),
+            },
+        },
+        registered_by: ActorId::new_v4(),
+        registered_at: Utc::now(),
+    }
+    .into();
+    let mut metadata = Metadata::by(Actor { id: Uuid::now_v7().to_string(), role: "intake".into() }, Utc::now());
+    metadata.tags.client = Some(client.to_string());
+    metadata.reason = Some(format!("walk-in, {NAME} asked for evening slots"));
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: event.event_type().into(),
+        schema_version: event.schema_version(),
+        data: event.to_data().unwrap(),
+        metadata,
+    }
+}
+
+/// Every byte of the SQLite file and its WAL, or every row of every table in the PostgreSQL schema.
+async fn everything_at_rest(f: &Fixture) -> String {
+    match (&f.sqlite_dir, f.store.database()) {
+        (Some(dir), _) => {
+            let mut all = Vec::new();
+            for entry in std::fs::read_dir(dir.path()).unwrap() {
+                all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        }
+        (None, Database::Postgres(pool)) => {
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            let mut all = String::new();
+            for (table,) in tables {
+                let sql = format!("SELECT coalesce(string_agg(t::text, ' '), '') FROM \"{table}\" t");
+                let (rows,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+                all.push_str(&rows);
+            }
+            all
+        }
+        _ => unreachable!(),
+    }
+}
+
+async fn phi_is_sealed_at_rest_readable_through_the_vault_and_erased_by_shredding(f: Fixture) {
+    let client = ClientId::new_v7();
+    let stream = StreamName::new(format!("client-{client}")).unwrap();
+    let event = registration(client);
+    let request = AppendRequest::new(stream.clone(), ExpectedRevision::NoStream, vec![event.clone()]);
+    f.store.append(request.clone()).await.unwrap();
+
+    let stored = &f.store.inner().read_stream(&stream, StreamQuery::all()).await.unwrap()[0];
+    let raw = stored.data.to_string();
+    assert!(!raw.contains(NAME) && !raw.contains(EMAIL) && !raw.contains("1979-04-01"), "{raw}");
+    assert!(raw.contains("enc:v1:") && raw.contains("Blue Plan"), "payer names are not PHI: {raw}");
+    assert!(!stored.metadata.reason.as_deref().unwrap().contains(NAME));
+    let at_rest = everything_at_rest(&f).await;
+    assert!(!at_rest.contains(NAME) && !at_rest.contains(EMAIL));
+
+    let read = &f.store.read_stream(&stream, StreamQuery::all()).await.unwrap()[0];
+    assert_eq!(read.data, event.data);
+    assert_eq!(read.metadata, event.metadata);
+    assert!(f.store.append(request).await.unwrap().already_stored, "a retry seals to the same bytes");
+
+    let report = f.store.keys().shred(&client.to_string(), "test erasure").await.unwrap();
+    assert!(report.key_deleted);
+    let erased = &f.store.read_stream(&stream, StreamQuery::all()).await.unwrap()[0];
+    let IntakeEvent::ClientRegistered(e) =
+        IntakeEvent::from_stored(&erased.event_type, erased.schema_version, &erased.data).unwrap()
+    else {
+        unreachable!()
+    };
+    assert!(e.demographics.legal_name.is_erased());
+    assert_eq!(e.demographics.date_of_birth, None);
+    assert!(e.demographics.contact.email.unwrap().is_erased());
+    assert_eq!(erased.metadata.reason.as_deref(), Some("[erased]"));
+    assert_eq!(erased.hash, stored.hash, "the stored event is untouched");
+    assert!(f.store.verify(&VerifyScope::All, &|_| {}).await.unwrap().problems.is_empty());
+    assert!(!f.store.keys().shred(&client.to_string(), "again").await.unwrap().key_deleted);
+
+    // An erased client gets no new key: PHI about them is refused, not stored readable.
+    let later = registration(client);
+    let refused = f.store.append(AppendRequest::new(stream, ExpectedRevision::Any, vec![later])).await;
+    assert!(matches!(&refused, Err(StoreError::Database(m)) if m.contains("was erased")), "{refused:?}");
+}
+
+async fn a_tampered_ciphertext_is_a_corrupt_event_not_a_panic(f: Fixture) {
+    let client = ClientId::new_v7();
+    let stream = StreamName::new(format!("client-{client}")).unwrap();
+    f.store
+        .append(AppendRequest::new(stream.clone(), ExpectedRevision::NoStream, vec![registration(client)]))
+        .await
+        .unwrap();
+    let sql_sqlite = "UPDATE events SET data = json_set(data, '$.demographics.legal_name',
+                      'enc:v1:' || substr(json_extract(data, '$.demographics.legal_name'), 9))";
+    match f.store.database() {
+        Database::Sqlite(pool) => {
+            // The log refuses updates; an attacker with the file drops the guard first.
+            sqlx::query("DROP TRIGGER IF EXISTS events_no_update").execute(&pool).await.unwrap();
+            sqlx::query(sql_sqlite).execute(&pool).await.unwrap();
+        }
+        Database::Postgres(pool) => {
+            sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable").execute(&pool).await.unwrap();
+            sqlx::query(
+                "UPDATE events SET data = jsonb_set(data::jsonb, '{demographics,legal_name}',
+                 to_jsonb('enc:v1:' || substr(data::jsonb #>> '{demographics,legal_name}', 9)))::json",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    }
+    let err = f.store.read_stream(&stream, StreamQuery::all()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { reason, .. } if reason.contains("demographics.legal_name")), "{err}");
+}
+
+#[tokio::test]
+async fn sqlite_phi_is_sealed_and_shredded() {
+    phi_is_sealed_at_rest_readable_through_the_vault_and_erased_by_shredding(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_phi_is_sealed_and_shredded() {
+    phi_is_sealed_at_rest_readable_through_the_vault_and_erased_by_shredding(postgres().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_tampered_ciphertext_is_corrupt() {
+    a_tampered_ciphertext_is_a_corrupt_event_not_a_panic(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_tampered_ciphertext_is_corrupt() {
+    a_tampered_ciphertext_is_a_corrupt_event_not_a_panic(postgres().await).await;
+}

@@ -1,0 +1,37 @@
+//! `carelog token`: a bearer token for local use, minted from the configured shared secret.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use carelog_platform::Role;
+use carelog_platform::auth::AuthArgs;
+use uuid::Uuid;
+
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// intake, clinician, supervisor, biller, auditor, connector or admin.
+    #[arg(long)]
+    role: Role,
+    /// The user the token speaks for (a UUID); a new one by default.
+    #[arg(long)]
+    subject: Option<Uuid>,
+    /// For clinicians and supervisors: the clinician id they act as (default: the subject).
+    #[arg(long)]
+    clinician: Option<Uuid>,
+    /// Lifetime in hours.
+    #[arg(long, default_value_t = 8)]
+    hours: u64,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
+    let Some(issuer) = args.auth.issuer()? else {
+        anyhow::bail!("no shared secret: set CARELOG_AUTH_SECRET (the same one `carelog serve` uses)");
+    };
+    let subject = args.subject.unwrap_or_else(Uuid::now_v7);
+    let token = issuer.mint(subject, args.role, args.clinician, Duration::from_secs(args.hours * 3600));
+    eprintln!("token for {} {subject}, valid {} h; send it as `authorization: Bearer <token>`", args.role, args.hours);
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}

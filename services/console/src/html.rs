@@ -1,0 +1,141 @@
+//! HTML building blocks: escaping, the page frame, and a plain table for JSON rows. Every value
+//! from the API passes through `esc` before it reaches a page.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::session::Session;
+
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A JSON scalar as text ("" for null; nested values as compact JSON).
+pub fn text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `value[key]` as escaped text.
+pub fn field(value: &Value, key: &str) -> String {
+    esc(&text(&value[key]))
+}
+
+/// Cents as dollars.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}${}.{:02}", cents.abs() / 100, cents.abs() % 100)
+}
+
+/// A form posting to `action` with the session's CSRF token.
+pub fn form_open(action: &str, session: &Session, class: &str) -> String {
+    format!(
+        r#"<form method="post" action="{action}" class="{class}"><input type="hidden" name="csrf" value="{}">"#,
+        esc(&session.csrf)
+    )
+}
+
+/// A button opening a client's record (by POST: the id never goes into a URL).
+pub fn open_client_button(session: &Session, client_id: &str) -> String {
+    format!(
+        r#"{}<input type="hidden" name="client_id" value="{}"><button type="submit">Open</button></form>"#,
+        form_open("/client", session, "inline"),
+        esc(client_id)
+    )
+}
+
+/// Rows of JSON objects as a table of their scalar fields.
+pub fn json_table(rows: &[Value], id: &str) -> String {
+    let mut columns: Vec<String> = Vec::new();
+    for row in rows {
+        if let Value::Object(map) = row {
+            for key in map.keys() {
+                if !columns.contains(key) {
+                    columns.push(key.clone());
+                }
+            }
+        }
+    }
+    let mut out = format!(r#"<table id="{id}"><thead><tr>"#);
+    for column in &columns {
+        let _ = write!(out, "<th>{}</th>", esc(&column.replace('_', " ")));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for column in &columns {
+            let _ = write!(out, "<td>{}</td>", field(row, column));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// The page frame: header with navigation and the signed-in user, then `body`.
+pub fn page(title: &str, session: Option<&Session>, body: &str) -> String {
+    let mut out = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{} · Carelog audit console</title><link rel="stylesheet" href="/static/console.css"><script src="/static/console.js" defer></script></head><body><header><a class="brand" href="/">Carelog <span>audit console</span></a>"#,
+        esc(title)
+    );
+    if let Some(session) = session {
+        out.push_str(
+            r#"<nav><a href="/">Find a client</a><a href="/episode">Episode</a><a href="/ledger">Ledger</a><a href="/caseload">Caseload</a></nav>"#,
+        );
+        let _ = write!(
+            out,
+            r#"<div class="who"><span id="who-role">{}</span> <code>{}</code>{}<button type="submit">Sign out</button></form></div>"#,
+            esc(session.who.role.as_str()),
+            esc(&session.who.subject.to_string()[..8]),
+            form_open("/signout", session, "inline"),
+        );
+    }
+    let _ = write!(
+        out,
+        "</header><main>{body}</main><footer>Read-only. Every view of a record is itself recorded in the audit trail.</footer></body></html>"
+    );
+    out
+}
+
+/// A message box for the user.
+pub fn notice(kind: &str, message: &str) -> String {
+    format!(r#"<p class="notice {kind}" role="alert">{}</p>"#, esc(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_values_is_escaped() {
+        assert_eq!(
+            esc(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+        let table = json_table(&[serde_json::json!({"note": "<b>bold</b>"})], "t");
+        assert!(table.contains("&lt;b&gt;bold&lt;/b&gt;") && !table.contains("<b>"), "{table}");
+    }
+
+    #[test]
+    fn money_prints_dollars_and_cents() {
+        assert_eq!(money(95000), "$950.00");
+        assert_eq!(money(-5), "-$0.05");
+    }
+}

@@ -1,0 +1,392 @@
+//! HTTP handlers: each reads the session, calls the API as the signed-in user, and renders.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use carelog_platform::auth::policy::{self, Access, Scope};
+use serde::Deserialize;
+use tonic::{Code, Status};
+
+use crate::api::Api;
+use crate::episode::{self, EpisodePage, Integrity, Trail};
+use crate::pages;
+use crate::security;
+use crate::session::{self, Session, Sessions, TokenProblem};
+
+#[derive(Debug)]
+pub struct Console {
+    pub api: Api,
+    pub sessions: Sessions,
+}
+
+type Shared = State<Arc<Console>>;
+
+/// Why there is no session: never had one, or it ended (the token expired).
+#[derive(Debug)]
+struct SignedOut {
+    expired: bool,
+}
+
+impl IntoResponse for SignedOut {
+    fn into_response(self) -> Response {
+        to_sign_in(self.expired)
+    }
+}
+
+/// The signed-in session, or the way back to sign-in.
+fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(String, Session), SignedOut> {
+    let id = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::cookie_value);
+    match id.and_then(|id| console.sessions.get(id, session::now()).map(|s| (id.to_owned(), s))) {
+        Some(found) => Ok(found),
+        // A cookie naming no live session: it expired.
+        None => Err(SignedOut { expired: id.is_some() }),
+    }
+}
+
+fn to_sign_in(expired: bool) -> Response {
+    let target = if expired { "/signin?expired=1" } else { "/signin" };
+    ([(header::SET_COOKIE, security::clear_cookie())], Redirect::to(target)).into_response()
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// An API failure as a page: an expired or revoked token sends the user back to sign-in.
+fn failure(console: &Console, id: &str, session: &Session, status: &Status) -> Response {
+    let (code, title) = match status.code() {
+        Code::Unauthenticated => {
+            console.sessions.remove(id);
+            return to_sign_in(true);
+        }
+        Code::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+        Code::PermissionDenied => (StatusCode::FORBIDDEN, "Not permitted for your role"),
+        Code::InvalidArgument => (StatusCode::BAD_REQUEST, "Not understood"),
+        Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "The records service is unreachable"),
+        _ => (StatusCode::BAD_GATEWAY, "The records service failed"),
+    };
+    let message = if status.code() == Code::NotFound {
+        format!("No such record: {}", status.message())
+    } else {
+        status.message().to_owned()
+    };
+    (code, Html(pages::error(Some(session), title, &message))).into_response()
+}
+
+fn forbidden_post() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html(pages::error(
+            None,
+            "Refused",
+            "This form did not come from this console's own page; reload and try again.",
+        )),
+    )
+        .into_response()
+}
+
+pub async fn sign_in_page(Query(query): Query<HashMap<String, String>>) -> Response {
+    let expired = query.contains_key("expired");
+    let message = expired.then_some("Your session has ended or the token expired; sign in again.");
+    Html(pages::sign_in(message)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignIn {
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn sign_in(State(console): Shared, headers: HeaderMap, Form(form): Form<SignIn>) -> Response {
+    if !security::same_origin(&headers) {
+        return forbidden_post();
+    }
+    let refuse = |message: &str| (StatusCode::UNAUTHORIZED, Html(pages::sign_in(Some(message)))).into_response();
+    let token = form.token.trim().trim_start_matches("Bearer ").trim().to_owned();
+    let who = match session::read_token(&token, session::now()) {
+        Ok(who) => who,
+        Err(problem @ (TokenProblem::Malformed | TokenProblem::Expired | TokenProblem::Unusable(_))) => {
+            return refuse(&problem.to_string());
+        }
+    };
+    let candidate = Session::new(token, who.clone());
+    match console.api.as_user(&candidate).probe(who.clinician, who.subject).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(&format!("token: the {} role cannot read records", who.role)),
+        Err(status) if status.code() == Code::Unauthenticated => {
+            return refuse(&format!("token: the server refused it ({})", status.message()));
+        }
+        Err(status) => return refuse(&format!("The records service is unreachable: {}", status.message())),
+    }
+    let now = session::now();
+    let max_age = who.expires_at.saturating_sub(now);
+    let id = console.sessions.create(candidate, now);
+    tracing::info!(role = %who.role, subject = %who.subject, "console sign-in");
+    ([(header::SET_COOKIE, security::session_cookie(&id, max_age, &headers))], Redirect::to("/")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn sign_out(State(console): Shared, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    if !security::post_allowed(&headers, &session, &form.csrf) {
+        return forbidden_post();
+    }
+    console.sessions.remove(&id);
+    to_sign_in(false)
+}
+
+pub async fn home(State(console): Shared, headers: HeaderMap) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    let flash = session.flash.clone();
+    console.sessions.update(&id, |s| s.flash = None);
+    // The practice-wide list only for roles that may read any client's trail (no logged denials).
+    let list = policy::access("RecordsService/ListAuditTrail", session.who.role) == Access::Granted(Scope::AnyClient);
+    let clients = if list {
+        match console.api.as_user(&session).recent_clients().await {
+            Err(status) if status.code() == Code::Unauthenticated => return failure(&console, &id, &session, &status),
+            other => Some(other.map_err(|s| s.message().to_owned())),
+        }
+    } else {
+        None
+    };
+    Html(pages::home(&session, clients, flash.as_deref())).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OpenClient {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+pub async fn open_client(State(console): Shared, headers: HeaderMap, Form(form): Form<OpenClient>) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    if !security::post_allowed(&headers, &session, &form.csrf) {
+        return forbidden_post();
+    }
+    let client = form.client_id.trim().to_owned();
+    if uuid::Uuid::parse_str(&client).is_err() {
+        console.sessions.update(&id, |s| s.flash = Some("client id: enter the client's id (a UUID)".into()));
+        return see_other("/");
+    }
+    console.sessions.update(&id, |s| {
+        s.client = Some(client);
+        s.as_of = None;
+        s.accounts.clear();
+        s.clinician_of_client = None;
+    });
+    see_other("/episode")
+}
+
+pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    let Some(client) = session.client.clone() else {
+        console.sessions.update(&id, |s| s.flash = Some("Choose a client first.".into()));
+        return see_other("/");
+    };
+    let mut api = console.api.as_user(&session);
+    let reply = match api.episode(&client, session.as_of).await {
+        Ok(reply) => reply,
+        // A point the log cannot show (beyond its head, or before the client existed): say why, show now.
+        Err(status) if session.as_of.is_some() && matches!(status.code(), Code::InvalidArgument | Code::NotFound) => {
+            let point = session.as_of.map(|a| a.to_string()).unwrap_or_default();
+            console.sessions.update(&id, |s| {
+                s.as_of = None;
+                s.flash = Some(format!("as of {point}: {}", status.message()));
+            });
+            return see_other("/episode");
+        }
+        Err(status) => return failure(&console, &id, &session, &status),
+    };
+    let view: serde_json::Value = serde_json::from_str(&reply.view_json).unwrap_or(serde_json::Value::Null);
+    let integrity = if api.may("RecordsService/Verify") {
+        let verify = api.verify(&client).await.map_err(|s| s.message().to_owned());
+        let checkpoint = if api.may("ProofService/GetCheckpoint") {
+            api.checkpoint().await.map_err(|s| s.message().to_owned())
+        } else {
+            Err("not available to your role".to_owned())
+        };
+        Integrity::Checked { verify, checkpoint }
+    } else {
+        Integrity::NotForRole
+    };
+    let trail = if api.may("RecordsService/ListAuditTrail") {
+        match api.audit_trail(&client).await {
+            Ok((entries, truncated)) => Trail::Entries { entries, truncated },
+            Err(status) => Trail::Failed(status.message().to_owned()),
+        }
+    } else {
+        Trail::NotForRole
+    };
+    let accounts: Vec<String> = view["billing"]["accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    let clinician =
+        view["episodes"].as_array().and_then(|e| e.last()).and_then(|e| e["clinician_id"].as_str()).map(str::to_owned);
+    console.sessions.update(&id, |s| {
+        s.flash = None;
+        s.accounts = accounts;
+        s.clinician_of_client = clinician;
+    });
+    let page = EpisodePage {
+        session: &session,
+        reply: &reply,
+        view: &view,
+        as_of: session.as_of,
+        integrity,
+        trail,
+        flash: session.flash.clone(),
+    };
+    let name = "Episode";
+    Html(crate::html::page(name, Some(&session), &episode::render(&page))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetAsOf {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    as_of: String,
+    #[serde(default)]
+    now: Option<String>,
+}
+
+pub async fn set_as_of(State(console): Shared, headers: HeaderMap, Form(form): Form<SetAsOf>) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    if !security::post_allowed(&headers, &session, &form.csrf) {
+        return forbidden_post();
+    }
+    let parsed = if form.now.is_some() { Ok(None) } else { crate::asof::parse(&form.as_of) };
+    console.sessions.update(&id, |s| match parsed {
+        Ok(point) => s.as_of = point,
+        Err(message) => s.flash = Some(message),
+    });
+    see_other("/episode")
+}
+
+pub async fn ledger(State(console): Shared, headers: HeaderMap) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    if session.client.is_none() {
+        console.sessions.update(&id, |s| s.flash = Some("Choose a client first.".into()));
+        return see_other("/");
+    }
+    let mut api = console.api.as_user(&session);
+    if !api.may("RecordsService/GetLedger") {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(pages::error(Some(&session), "Not permitted for your role", "Ledgers are for billers and auditors.")),
+        )
+            .into_response();
+    }
+    let mut ledgers = Vec::new();
+    for account in &session.accounts {
+        match api.ledger(account).await {
+            Err(status) if status.code() == Code::Unauthenticated => return failure(&console, &id, &session, &status),
+            other => ledgers.push(other.map_err(|s| s.message().to_owned())),
+        }
+    }
+    Html(pages::ledger(&session, &ledgers)).into_response()
+}
+
+pub async fn caseload(State(console): Shared, headers: HeaderMap) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    let mut api = console.api.as_user(&session);
+    if !api.may("RecordsService/GetCaseload") {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(pages::error(
+                Some(&session),
+                "Not permitted for your role",
+                "Caseloads are for clinicians, supervisors and auditors.",
+            )),
+        )
+            .into_response();
+    }
+    // A clinician sees their own; others the one they chose, or the open client's clinician.
+    let clinician = match session.who.role {
+        carelog_platform::auth::Role::Clinician => {
+            Some(session.who.clinician.unwrap_or(session.who.subject).to_string())
+        }
+        _ => session.caseload_of.clone().or(session.clinician_of_client.clone()),
+    };
+    let reply = match &clinician {
+        None => None,
+        Some(c) => match api.caseload(c).await {
+            Err(status) if status.code() == Code::Unauthenticated => return failure(&console, &id, &session, &status),
+            other => Some(other.map_err(|s| s.message().to_owned())),
+        },
+    };
+    Html(pages::caseload(&session, clinician.as_deref(), reply)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChooseClinician {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    clinician_id: String,
+}
+
+pub async fn choose_clinician(
+    State(console): Shared,
+    headers: HeaderMap,
+    Form(form): Form<ChooseClinician>,
+) -> Response {
+    let (id, session) = match signed_in(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return out.into_response(),
+    };
+    if !security::post_allowed(&headers, &session, &form.csrf) {
+        return forbidden_post();
+    }
+    let chosen = form.clinician_id.trim().to_owned();
+    console.sessions.update(&id, |s| s.caseload_of = (!chosen.is_empty()).then_some(chosen));
+    see_other("/caseload")
+}
+
+pub async fn not_found(State(console): Shared, headers: HeaderMap) -> Response {
+    let session = signed_in(&console, &headers).ok().map(|(_, s)| s);
+    (StatusCode::NOT_FOUND, Html(pages::error(session.as_ref(), "Not found", "There is no such page."))).into_response()
+}
+
+pub async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/console.css")).into_response()
+}
+
+pub async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../static/console.js")).into_response()
+}

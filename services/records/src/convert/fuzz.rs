@@ -1,0 +1,32 @@
+//! The read side's request parsing in this module, on generated requests: a query or violations
+//! naming the request's fields; never a panic. (The rest of RecordsService parses inline in grpc.rs.)
+
+use carelog_platform::testing::{fuzz, uuid};
+use proptest::prelude::*;
+
+use super::*;
+
+#[test]
+fn audit_query_never_panics() {
+    fuzz("ListAuditTrailRequest", audit_query, |r, query| {
+        prop_assert!((1..=MAX_PAGE).contains(&query.limit), "limit {}", query.limit);
+        let canonical = |raw: &str| (!raw.trim().is_empty()).then(|| uuid(raw).to_string());
+        prop_assert_eq!(&query.client, &canonical(&r.client_id));
+        prop_assert_eq!(&query.actor_id, &canonical(&r.actor_id));
+        prop_assert_eq!(&query.correlation_id, &canonical(&r.correlation_id));
+        prop_assert_eq!(&query.event_types, &r.event_types);
+        Ok(())
+    });
+}
+
+#[test]
+fn ids_are_canonical_uuids_or_a_violation_of_their_field() {
+    fuzz(
+        "GetEpisodeRequest",
+        |r: &proto::GetEpisodeRequest| id("client_id", &r.client_id),
+        |r, id| {
+            prop_assert_eq!(id, &uuid(&r.client_id).hyphenated().to_string());
+            Ok(())
+        },
+    );
+}

@@ -1,0 +1,66 @@
+//! The records service's part in the projection: its command-line settings, and its role (leading,
+//! following, stalled) shown on grpc.health.v1.
+
+use std::time::Duration;
+
+use carelog_projections::leader::ElectionOptions;
+use carelog_projections::{ProjectorOptions, Role};
+use carelog_proto::v1::records_service_server::RecordsServiceServer;
+use tokio::sync::watch;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::Records;
+
+/// The health service name that is SERVING only in the process that currently projects.
+pub const PROJECTOR_HEALTH: &str = "carelog.projector";
+
+/// Leader election settings (PostgreSQL; with SQLite the one process always projects).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProjectorArgs {
+    /// How often a standby records process tries to take the projection lock, in milliseconds.
+    #[arg(long, env = "CARELOG_PROJECTOR_RETRY_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub projector_retry_ms: u64,
+    /// How often the projecting process checks its lock session is alive, in milliseconds.
+    #[arg(long, env = "CARELOG_PROJECTOR_CHECK_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub projector_check_ms: u64,
+    /// How often a standby reads the committed checkpoint (bounds read-your-writes latency), in milliseconds.
+    #[arg(long, env = "CARELOG_CHECKPOINT_POLL_MS", default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(5..=10_000))]
+    pub checkpoint_poll_ms: u64,
+}
+
+impl ProjectorArgs {
+    pub fn options(&self) -> ProjectorOptions {
+        ProjectorOptions {
+            election: ElectionOptions {
+                retry: Duration::from_millis(self.projector_retry_ms),
+                check: Duration::from_millis(self.projector_check_ms),
+            },
+            checkpoint_poll: Duration::from_millis(self.checkpoint_poll_ms),
+        }
+    }
+}
+
+/// Mirrors the projector's role into health: the RecordsService serves unless the projection is
+/// stalled here; `carelog.projector` is SERVING only where it leads.
+pub(crate) async fn report_health(mut roles: watch::Receiver<Role>, health: HealthReporter) {
+    loop {
+        let role = *roles.borrow_and_update();
+        let (records, projector) = match role {
+            Role::Leading => (ServingStatus::Serving, ServingStatus::Serving),
+            Role::Starting | Role::Following => (ServingStatus::Serving, ServingStatus::NotServing),
+            Role::Stalled => (ServingStatus::NotServing, ServingStatus::NotServing),
+        };
+        match records {
+            ServingStatus::Serving => health.set_serving::<RecordsServiceServer<Records>>().await,
+            _ => health.set_not_serving::<RecordsServiceServer<Records>>().await,
+        }
+        health.set_service_status(PROJECTOR_HEALTH, projector).await;
+        if roles.changed().await.is_err() {
+            return;
+        }
+    }
+}
