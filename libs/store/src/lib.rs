@@ -39,7 +39,7 @@ pub use model::{
 };
 pub use open::{StoreUrl, open};
 pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{PostgresOptions, PostgresStore, begin_uncancellable};
 pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use subscription::EventSubscription;

@@ -549,3 +549,18 @@ async fn insert_rows(
     .await?;
     Ok(())
 }
+
+/// `pool.begin()` that a cancelled caller cannot break. sqlx 0.9.0 (issue #4393) leaves a pooled
+/// PostgreSQL connection inside an open transaction when the future is dropped during `BEGIN`,
+/// and hands it to the next borrower, whose statements then hold that transaction's locks
+/// indefinitely. Here `BEGIN` runs in a task of its own: if the caller goes away, the task still
+/// finishes and its `Transaction` is dropped normally, which rolls back.
+pub async fn begin_uncancellable(
+    pool: &sqlx::PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin().await }).await {
+        Ok(begun) => begun,
+        Err(join) => Err(sqlx::Error::Io(std::io::Error::other(format!("BEGIN task failed: {join}")))),
+    }
+}

@@ -25,7 +25,7 @@ fn i(value: u64) -> i64 {
 }
 
 pub(super) async fn live(pool: &PgPool, projection: &str) -> Result<Generation, ProjectionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = carelog_store::begin_uncancellable(pool).await?;
     let found: Option<(i64, i64)> = sqlx::query_as(
         "SELECT g.generation, g.checkpoint FROM projections p
          JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = $1",
@@ -67,14 +67,14 @@ async fn new_generation(tx: &mut sqlx::PgConnection, projection: &str, state: &s
 }
 
 pub(super) async fn start_rebuild(pool: &PgPool, projection: &str) -> Result<Generation, ProjectionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = carelog_store::begin_uncancellable(pool).await?;
     let id = new_generation(&mut tx, projection, "building").await?;
     tx.commit().await?;
     Ok(Generation { id, checkpoint: 0 })
 }
 
 pub(super) async fn swap(pool: &PgPool, projection: &str, generation: i64) -> Result<(), ProjectionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = carelog_store::begin_uncancellable(pool).await?;
     let (old,): (i64,) = sqlx::query_as("SELECT live_generation FROM projections WHERE name = $1")
         .bind(projection)
         .fetch_one(&mut *tx)
@@ -142,7 +142,7 @@ fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
 }
 
 pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), ProjectionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = carelog_store::begin_uncancellable(pool).await?;
     let moved = sqlx::query(
         "UPDATE projection_generations SET checkpoint = $3, updated_at = now() WHERE generation = $1 AND checkpoint = $2 AND state <> 'retired'",
     )
