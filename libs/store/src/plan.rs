@@ -118,22 +118,9 @@ impl BatchPlanner {
         let first_position = self.last_position + 1;
         let mut prev_hash = head.map_or(EventHash::GENESIS, |h| h.hash);
         for (offset, event) in append.events.iter().enumerate() {
-            let mut row = StoredRow {
-                position: first_position + offset as u64,
-                event_id: event.event_id,
-                stream: append.stream.to_string(),
-                revision: first_revision + offset as u64,
-                event_type: event.event_type.clone(),
-                schema_version: event.schema_version,
-                data: event.data.clone(),
-                metadata: event.metadata.clone(),
-                client_tag: event.client_tag.clone(),
-                recorded_at: self.recorded_at,
-                prev_hash: prev_hash.0.to_vec(),
-                hash: Vec::new(),
-            };
-            prev_hash = row.compute_hash(&row.prev_hash);
-            row.hash = prev_hash.0.to_vec();
+            let at = (first_revision + offset as u64, first_position + offset as u64);
+            let (row, hash) = StoredRow::chained(event, append.stream.as_str(), at, self.recorded_at, prev_hash);
+            prev_hash = hash;
             self.known.insert(row.event_id, known_from(&row));
             self.rows.push(row);
         }

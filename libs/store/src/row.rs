@@ -31,6 +31,33 @@ const HASH_DOMAIN: &[u8] = b"carelog.event.v1\0";
 impl StoredRow {
     /// SHA-256 over the canonical envelope and the previous hash in the stream.
     /// Every variable-length field is length-prefixed, so no two envelopes share an encoding.
+    /// The row of `event` at `revision` and `position`, chained to `prev` (its hash computed).
+    pub fn chained(
+        event: &crate::prepare::PreparedEvent,
+        stream: &str,
+        (revision, position): (u64, u64),
+        recorded_at: DateTime<Utc>,
+        prev: EventHash,
+    ) -> (Self, EventHash) {
+        let mut row = Self {
+            position,
+            event_id: event.event_id,
+            stream: stream.to_owned(),
+            revision,
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            data: event.data.clone(),
+            metadata: event.metadata.clone(),
+            client_tag: event.client_tag.clone(),
+            recorded_at,
+            prev_hash: prev.0.to_vec(),
+            hash: Vec::new(),
+        };
+        let hash = row.compute_hash(&row.prev_hash);
+        row.hash = hash.0.to_vec();
+        (row, hash)
+    }
+
     pub fn compute_hash(&self, prev_hash: &[u8]) -> EventHash {
         let mut hasher = Sha256::new();
         hasher.update(HASH_DOMAIN);

@@ -136,7 +136,7 @@ impl KeyStore {
                 ShredReport { key_deleted: deleted.rows_affected() > 0, wal_truncated: Some(busy == 0) }
             }
             Database::Postgres(pool) => {
-                let mut tx = carelog_store::begin_uncancellable(&pool).await?;
+                let mut tx = carelog_store::begin_uncancellable(pool).await?;
                 sqlx::query(
                     "INSERT INTO shredded_clients (client_id, shredded_at, reason) VALUES ($1, $2, $3)
                      ON CONFLICT (client_id) DO NOTHING",

@@ -169,22 +169,10 @@ pub(super) fn plan_append(
     let mut prev_hash = head.map_or(EventHash::GENESIS, |h| h.hash);
     let mut rows = Vec::with_capacity(append.events.len());
     for (offset, event) in append.events.iter().enumerate() {
-        let mut row = StoredRow {
-            position: 0,
-            event_id: event.event_id,
-            stream: append.stream.to_string(),
-            revision: first_revision + offset as u64,
-            event_type: event.event_type.clone(),
-            schema_version: event.schema_version,
-            data: event.data.clone(),
-            metadata: event.metadata.clone(),
-            client_tag: event.client_tag.clone(),
-            recorded_at,
-            prev_hash: prev_hash.0.to_vec(),
-            hash: Vec::new(),
-        };
-        prev_hash = row.compute_hash(&row.prev_hash);
-        row.hash = prev_hash.0.to_vec();
+        // The position is the server's to assign: 0 until the append reports it.
+        let at = (first_revision + offset as u64, 0);
+        let (row, hash) = StoredRow::chained(event, append.stream.as_str(), at, recorded_at, prev_hash);
+        prev_hash = hash;
         rows.push(row);
     }
     Ok(Plan::Write { pinned: actual, rows })

@@ -149,7 +149,7 @@ pub(super) async fn commit(
             body!(tx)
         }
         Database::Postgres(pool) => {
-            let mut tx = crate::begin_uncancellable(&pool).await?;
+            let mut tx = crate::begin_uncancellable(pool).await?;
             macro_rules! insert_nodes {
                 ($t:ident) => {{
                     sqlx::query(
