@@ -256,7 +256,19 @@ async fn erasure_shreds_phi_everywhere_and_chains_still_verify(app: &TestApp) {
     if !reclaimed {
         eprintln!("another session's old snapshot kept dead row versions: searching live rows only");
     }
-    let at_rest = everything_at_rest(app, reclaimed).await;
+    let mut at_rest = everything_at_rest(app, reclaimed).await;
+    // On a PostgreSQL server shared with other tests, a snapshot taken after the erasure's own check
+    // can still pin a dead row version through its VACUUM: compact again a few times before calling
+    // a byte left on disk a failure.
+    for _ in 0..20 {
+        if !PHI.iter().any(|phi| at_rest.contains(phi)) {
+            break;
+        }
+        let Database::Postgres(pool) = app.store.database() else { break };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        sqlx::query("VACUUM FULL read_models, audit_entries").execute(&pool).await.unwrap();
+        at_rest = everything_at_rest(app, reclaimed).await;
+    }
     for phi in PHI {
         let found: Vec<String> =
             at_rest.split("\n[").filter(|part| part.contains(phi)).map(|p| p.chars().take(40).collect()).collect();
