@@ -54,6 +54,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             };
             let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse()?, config).await?;
             println!("embedded Carelog server on {} (SQLite file {})", server.addr, path.display());
+            println!(
+                "authentication on: the front desk, the clinician and the biller call with their own tokens; \
+                 every read of the record is logged"
+            );
             let channel = Channel::from_shared(server.url())?.connect().await?;
             (channel, Some((dir, store, server)), Credentials::Issuer(issuer.clone()))
         }
