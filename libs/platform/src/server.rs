@@ -226,6 +226,17 @@ pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
     name: &str,
     mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
 ) -> anyhow::Result<()> {
+    run_standalone_closing(args, name, tokio::sync::watch::channel(false).0, mount).await
+}
+
+/// `run_standalone_async` that also tells long-lived calls (log subscriptions) when shutdown begins
+/// through `closing`, so they end with a resume position instead of holding the server open.
+pub async fn run_standalone_closing<F: Future<Output = anyhow::Result<Router>>>(
+    args: StandaloneArgs,
+    name: &str,
+    closing: tokio::sync::watch::Sender<bool>,
+    mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
+) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(name)?;
     let (store, url) = args.store.open().await?;
     let settings = ServerSettings::from_args(&args.security)?;
@@ -234,6 +245,10 @@ pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");
     eprintln!("{name} listening on {addr} (store {url})");
-    serve(router, listener, shutdown_signal()).await?;
+    serve(router, listener, async move {
+        shutdown_signal().await;
+        let _ = closing.send(true);
+    })
+    .await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use carelog_platform::parse;
 use carelog_proto::v1 as proto;
 use carelog_store::{EventStore, LogFilter, Position, SubscriptionItem};
 use futures::{Stream, StreamExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
@@ -28,11 +28,12 @@ pub fn start(
     filter: LogFilter,
     heartbeat: Duration,
     stall: Duration,
+    closing: Option<watch::Receiver<bool>>,
 ) -> Feed {
     let (items, buffered) = mpsc::channel(BUFFER);
     let (fail, failure) = oneshot::channel::<Status>();
     tokio::spawn(async move {
-        if let Err(status) = pump(store, after, filter, heartbeat, stall, &items).await {
+        if let Err(status) = pump(store, after, filter, (heartbeat, stall), closing, &items).await {
             let _ = fail.send(status);
         }
     });
@@ -45,10 +46,11 @@ async fn pump(
     store: Arc<dyn EventStore>,
     after: Position,
     filter: LogFilter,
-    heartbeat: Duration,
-    stall: Duration,
+    (heartbeat, stall): (Duration, Duration),
+    closing: Option<watch::Receiver<bool>>,
     items: &mpsc::Sender<proto::SubscribeReply>,
 ) -> Result<(), Status> {
+    let mut closing = closing.unwrap_or_else(|| watch::channel(false).1);
     let mut subscription = store.subscribe(after, filter);
     // Every matching event up to `safe` has been handed to the reader's buffer, which is delivered
     // in full before any error: the position a reader may resume from.
@@ -72,6 +74,11 @@ async fn pump(
                 }
             },
             _ = ticker.tick() => (heartbeat_item(safe), safe),
+            () = shutting_down(&mut closing) => {
+                return Err(Status::unavailable(format!(
+                    "the server is shutting down; resume with after_position = {safe}"
+                )));
+            }
         };
         match items.send_timeout(proto::SubscribeReply { item: Some(reply) }, stall).await {
             Ok(()) => safe = reached,
@@ -83,6 +90,13 @@ async fn pump(
                 )));
             }
         }
+    }
+}
+
+/// Resolves once the server begins to shut down; never, if nobody can tell it to.
+async fn shutting_down(closing: &mut watch::Receiver<bool>) {
+    if closing.wait_for(|closing| *closing).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -37,17 +37,20 @@ fn client_uuid(raw: &str) -> Result<(String, Uuid), ServiceError> {
 }
 
 /// What an operator can tune about the read side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RecordsConfig {
     /// A subscriber that accepts nothing for this long is told to resume from its last safe position.
     pub subscriber_stall: Duration,
     /// Leader election and checkpoint polling of the projection.
     pub projector: carelog_projections::ProjectorOptions,
+    /// Flips to true when the server begins to shut down: open log subscriptions then end with
+    /// UNAVAILABLE and their resume position instead of keeping the server from stopping.
+    pub closing: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for RecordsConfig {
     fn default() -> Self {
-        Self { subscriber_stall: feed::DEFAULT_STALL, projector: Default::default() }
+        Self { subscriber_stall: feed::DEFAULT_STALL, projector: Default::default(), closing: None }
     }
 }
 
@@ -212,6 +215,7 @@ impl RecordsService for Records {
             filter,
             Duration::from_secs(u64::from(heartbeat)),
             self.config.subscriber_stall,
+            self.config.closing.clone(),
         );
         Ok(Response::new(feed))
     }

@@ -22,7 +22,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let config = RecordsConfig { projector: args.projector.options(), ..RecordsConfig::default() };
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
+    let config =
+        RecordsConfig { projector: args.projector.options(), closing: Some(closing_rx), ..RecordsConfig::default() };
     let _console = match args.http {
         Some(addr) => {
             let grpc = args.server.listen;
@@ -34,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
-    server::run_standalone_async(args.server, "RecordsService", |router, health, store| {
+    server::run_standalone_closing(args.server, "RecordsService", closing, |router, health, store| {
         carelog_records::mount_with(router, health, store, config)
     })
     .await

@@ -272,3 +272,34 @@ async fn sqlite_a_stalled_subscriber_is_told_where_to_resume() {
 async fn postgres_a_stalled_subscriber_is_told_where_to_resume() {
     a_stalled_subscriber_is_told_where_to_resume(Backend::Postgres).await;
 }
+
+/// Stopping the server ends open log subscriptions with UNAVAILABLE and the position to resume
+/// from, rather than waiting for connectors to hang up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_server_stops_promptly_under_open_subscriptions_and_says_where_to_resume() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    app.run_demo().await;
+    let mut records = app.records(&Caller::new("connector"));
+    let request = proto::SubscribeRequest { after_position: 0, heartbeat_seconds: 1, ..Default::default() };
+    let mut feed = records.subscribe(request).await.expect("subscribe").into_inner();
+    let mut last = 0;
+    while let Some(Ok(reply)) = feed.next().await {
+        if let Some(proto::subscribe_reply::Item::Heartbeat(beat)) = reply.item {
+            last = beat.position;
+            break;
+        }
+    }
+    assert!(last > 0, "caught up before the stop");
+    tokio::time::timeout(Duration::from_secs(10), app.stop_server()).await.expect("the server stops within 10 s");
+    let mut ended = None;
+    while let Some(item) = feed.next().await {
+        if let Err(status) = item {
+            ended = Some(status);
+            break;
+        }
+    }
+    let status = ended.expect("the feed ends with a status");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("resume with after_position"), "{status:?}");
+    app.stop().await;
+}
