@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use carelog_store::{EventStore, LogFilter, Position, RecordedEvent, SubscriptionItem};
+use carelog_store::{EventStore, EventSubscription, LogFilter, Position, RecordedEvent, StoreError, SubscriptionItem};
 use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -133,7 +133,11 @@ impl Runner {
         if until.is_some_and(|target| checkpoint >= target) {
             return Ok(0);
         }
-        let mut subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
+        let subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
+        let mut subscription = match until {
+            Some(_) => Items::read_ahead(subscription, batch_size),
+            None => Items::Direct(subscription),
+        };
         let _active = metrics::ActiveSubscription::start(RECORDS);
         let mut batch: Vec<RecordedEvent> = Vec::new();
         while let Some(item) = subscription.next().await {
@@ -217,5 +221,45 @@ impl Runner {
         let (docs, audit) = fold(loaded, events, owned.clone())?;
         let erased = owned.into_keys().collect();
         self.models.commit(&BatchWrite { generation, from, to, docs, audit, erased }).await
+    }
+}
+
+/// The log as the runner takes it. Catching up (a rebuild, a target position), it is read on a
+/// task of its own, up to `depth` items ahead: reading, decoding and opening the sealed fields of
+/// the next batch overlap with folding and committing this one (on two cores a rebuild otherwise
+/// kept one of them idle). Following live, it is read directly: there read-ahead only competed
+/// with the server's calls for the cores (GetEpisode p99 rose from about 20 to 35 ms).
+enum Items {
+    Direct(EventSubscription),
+    Ahead { items: tokio::sync::mpsc::Receiver<Result<SubscriptionItem, StoreError>>, reader: tokio::task::AbortHandle },
+}
+
+impl Items {
+    fn read_ahead(mut subscription: EventSubscription, depth: usize) -> Self {
+        let (sender, items) = tokio::sync::mpsc::channel(depth.max(1));
+        let reader = tokio::spawn(async move {
+            while let Some(item) = subscription.next().await {
+                if sender.send(item).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Self::Ahead { items, reader: reader.abort_handle() }
+    }
+
+    async fn next(&mut self) -> Option<Result<SubscriptionItem, StoreError>> {
+        match self {
+            Self::Direct(subscription) => subscription.next().await,
+            Self::Ahead { items, .. } => items.recv().await,
+        }
+    }
+}
+
+/// The reading task ends with the runner's use of it (it may be waiting for new commits).
+impl Drop for Items {
+    fn drop(&mut self) {
+        if let Self::Ahead { reader, .. } = self {
+            reader.abort();
+        }
     }
 }

@@ -255,16 +255,23 @@ pub(crate) async fn run<R: RowSource>(
             // Read the head first: rows committed while we walk lie beyond it and are left for next time.
             let head = source.recorded_head().await?;
             let mut verifier = ChainVerifier::new(true);
-            let mut after = 0;
-            loop {
-                let page = source.log_page(after, VERIFY_PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.as_ref().map_or_else(|(p, _)| *p, |row| row.position);
-                let beyond_head = page_into(&mut verifier, page, head);
+            let mut page = source.log_page(0, VERIFY_PAGE).await?;
+            // A pipeline over the two cores: the next page is read and decoded while this one is hashed
+            // on a blocking thread. The checks stay in log order, so the global-order check is unchanged.
+            while let Some(last) = page.last() {
+                let after = last.as_ref().map_or_else(|(p, _)| *p, |row| row.position);
+                let checking = tokio::task::spawn_blocking(move || {
+                    let beyond_head = page_into(&mut verifier, page, head);
+                    (verifier, beyond_head)
+                });
+                let (next, checked) = tokio::join!(source.log_page(after, VERIFY_PAGE), checking);
+                let beyond_head;
+                (verifier, beyond_head) = checked.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
                 progress(VerifyProgress { checked: verifier.checked(), head: Position(head) });
                 if beyond_head {
                     break;
                 }
+                page = next?;
             }
             Ok(verifier.finish(Some(head)))
         }

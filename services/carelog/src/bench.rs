@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use carelog_platform::config::StoreArg;
+use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use carelog_platform::auth::{Authenticator, Credentials, TokenIssuer, TokenVerifier};
+use carelog_platform::config::{StoreArg, seal_store};
+use carelog_platform::server::ServerSettings;
 use serde_json::json;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
@@ -58,9 +61,9 @@ pub struct Tally {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let (channel, embedded) = connect(&args).await?;
+    let (channel, embedded, credentials) = connect(&args).await?;
     eprintln!("preparing {} clients …", args.clients);
-    let mut load = Load::prepare(channel, args.clients.max(1)).await?;
+    let mut load = Load::prepare(channel, credentials, args.clients.max(1)).await?;
     if args.mix == Workload::AsOf {
         eprintln!("recording a {}-event history …", args.history);
         load = load.with_history(args.history).await?;
@@ -101,11 +104,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn connect(args: &BenchArgs) -> anyhow::Result<(Channel, Option<carelog::app::RunningServer>)> {
+/// The channel to load, the embedded server if one was started, and the callers' credentials.
+type Target = (Channel, Option<carelog::app::RunningServer>, Credentials);
+
+/// A running server (`--server`, with the credentials of the environment), or one started here as
+/// production runs it: PHI sealed by the vault and every call checked against a bearer token minted
+/// from a secret only this process knows (as the embedded demo does).
+async fn connect(args: &BenchArgs) -> anyhow::Result<Target> {
     if let Some(url) = &args.server {
         let channel =
             Channel::from_shared(url.clone())?.connect().await.with_context(|| format!("cannot reach {url}"))?;
-        return Ok((channel, None));
+        return Ok((channel, None, Credentials::from_env()?));
     }
     let url = match args.store.explicit_url()? {
         Some(url) => url,
@@ -115,11 +124,20 @@ async fn connect(args: &BenchArgs) -> anyhow::Result<(Channel, Option<carelog::a
             carelog_store::StoreUrl::Sqlite(dir.join("bench.db"))
         }
     };
-    eprintln!("embedded server on {url}");
+    eprintln!("embedded server on {url} (PHI sealed, bearer tokens checked)");
     let store = carelog_store::open(&url).await?;
-    let server = carelog::app::start(store, "127.0.0.1:0".parse()?).await?;
+    let store: Arc<dyn carelog_store::EventStore> = seal_store(store, &url, None).await?;
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let verifier =
+        TokenVerifier::hs256(secret.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(anyhow::Error::msg)?;
+    let issuer = TokenIssuer::hs256(secret.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(anyhow::Error::msg)?;
+    let config = carelog::app::AppConfig {
+        server: ServerSettings::local(Authenticator::Tokens(Box::new(verifier))),
+        ..Default::default()
+    };
+    let server = carelog::app::start_with(store, "127.0.0.1:0".parse()?, config).await?;
     let channel = Channel::from_shared(server.url())?.connect().await?;
-    Ok((channel, Some(server)))
+    Ok((channel, Some(server), Credentials::Issuer(issuer)))
 }
 
 async fn report_progress(tally: Arc<Tally>, started: Instant, deadline: Instant) {

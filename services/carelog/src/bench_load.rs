@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use carelog::demo::As;
 use carelog_platform::Role;
+use carelog_platform::auth::Credentials;
 use carelog_proto::v1 as proto;
 use chrono::Utc;
 use proto::billing_service_client::BillingServiceClient;
@@ -37,11 +38,16 @@ struct Prepared {
     episode_id: String,
     clinician_id: String,
     account_id: String,
+    /// The log position of its last preparation: reads wait for the projection to reach it.
+    ready_at: u64,
 }
 
 #[derive(Debug)]
 pub struct Load {
     channel: Channel,
+    credentials: Credentials,
+    /// The one clinician every prepared client is assigned to, so session commands are theirs to make.
+    clinician: Uuid,
     clients: Vec<Prepared>,
     /// A client with a long history and the log position after it, for as-of replays.
     history: Option<(String, u64)>,
@@ -57,28 +63,28 @@ fn ctx() -> Option<proto::CommandContext> {
 
 struct Callers {
     intake: IntakeServiceClient<Authed>,
+    /// Intake calls only the assigned clinician may make (diagnoses).
+    clinical: IntakeServiceClient<Authed>,
     sessions: SessionServiceClient<Authed>,
     billing: BillingServiceClient<Authed>,
     records: RecordsServiceClient<Authed>,
 }
 
 impl Callers {
-    fn new(channel: &Channel) -> Self {
-        let clinician = carelog::demo::caller(Uuid::now_v7(), Role::Clinician);
+    fn new(channel: &Channel, credentials: &Credentials, clinician: Uuid) -> Self {
+        let with = |role| credentials.caller(Uuid::now_v7(), role);
         Self {
-            intake: IntakeServiceClient::with_interceptor(
+            intake: IntakeServiceClient::with_interceptor(channel.clone(), with(Role::Intake)),
+            clinical: IntakeServiceClient::with_interceptor(
                 channel.clone(),
-                carelog::demo::caller(Uuid::now_v7(), Role::Intake),
+                credentials.caller(clinician, Role::Clinician),
             ),
-            sessions: SessionServiceClient::with_interceptor(channel.clone(), clinician),
-            billing: BillingServiceClient::with_interceptor(
+            sessions: SessionServiceClient::with_interceptor(
                 channel.clone(),
-                carelog::demo::caller(Uuid::now_v7(), Role::Biller),
+                credentials.caller(clinician, Role::Clinician),
             ),
-            records: RecordsServiceClient::with_interceptor(
-                channel.clone(),
-                carelog::demo::caller(Uuid::now_v7(), Role::Auditor),
-            ),
+            billing: BillingServiceClient::with_interceptor(channel.clone(), with(Role::Biller)),
+            records: RecordsServiceClient::with_interceptor(channel.clone(), with(Role::Auditor)),
         }
     }
 }
@@ -99,11 +105,18 @@ fn registration(client_id: &str) -> proto::RegisterClientRequest {
 
 impl Load {
     /// Registers `count` clients with an open episode, treatment consent, a diagnosis and an account.
-    pub async fn prepare(channel: Channel, count: usize) -> anyhow::Result<Self> {
-        let mut c = Callers::new(&channel);
+    pub async fn prepare(channel: Channel, credentials: Credentials, count: usize) -> anyhow::Result<Self> {
+        let clinician = Uuid::now_v7();
+        let mut c = Callers::new(&channel, &credentials, clinician);
         let mut clients = Vec::with_capacity(count);
         for _ in 0..count {
-            let p = Prepared { client_id: id(), episode_id: id(), clinician_id: id(), account_id: id() };
+            let p = Prepared {
+                client_id: id(),
+                episode_id: id(),
+                clinician_id: clinician.to_string(),
+                account_id: id(),
+                ready_at: 0,
+            };
             c.intake.register_client(registration(&p.client_id)).await?;
             let open = proto::OpenEpisodeRequest {
                 context: ctx(),
@@ -128,21 +141,21 @@ impl Load {
                 code_set_version: "2026".into(),
                 clinician_id: p.clinician_id.clone(),
             };
-            c.intake.record_diagnosis(diagnosis).await?;
+            c.clinical.record_diagnosis(diagnosis).await?;
             let account = proto::OpenAccountRequest {
                 context: ctx(),
                 account_id: p.account_id.clone(),
                 client_id: p.client_id.clone(),
             };
-            c.billing.open_account(account).await?;
-            clients.push(p);
+            let opened = c.billing.open_account(account).await?;
+            clients.push(Prepared { ready_at: opened.into_inner().position, ..p });
         }
-        Ok(Self { channel, clients, history: None })
+        Ok(Self { channel, credentials, clinician, clients, history: None })
     }
 
     /// Gives the first prepared client `events` more events (PHQ-9 administrations), for as-of replays.
     pub async fn with_history(mut self, events: usize) -> anyhow::Result<Self> {
-        let mut c = Callers::new(&self.channel);
+        let mut c = Callers::new(&self.channel, &self.credentials, self.clinician);
         let client = self.clients[0].client_id.clone();
         let mut position = 0;
         for _ in 0..events {
@@ -162,7 +175,7 @@ impl Load {
 
     /// One caller: commands until `deadline`, each timed and counted.
     pub async fn drive(&self, caller: usize, mix: Workload, deadline: Instant, tally: &Tally) {
-        let mut c = Callers::new(&self.channel);
+        let mut c = Callers::new(&self.channel, &self.credentials, self.clinician);
         let mut latencies = Vec::new();
         let mut round = 0;
         while Instant::now() < deadline {
@@ -177,7 +190,8 @@ impl Load {
                     record(outcome, started, tally, &mut latencies);
                 }
                 (Workload::Reads, _) => {
-                    let request = proto::GetEpisodeRequest { client_id: client.client_id.clone(), min_position: 0 };
+                    let request =
+                        proto::GetEpisodeRequest { client_id: client.client_id.clone(), min_position: client.ready_at };
                     let started = Instant::now();
                     let outcome = c.records.get_episode(request).await;
                     record(outcome, started, tally, &mut latencies);

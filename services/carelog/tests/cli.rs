@@ -108,3 +108,27 @@ async fn sqlite_episode_audit_and_rebuild_from_the_command_line() {
     assert!(out.contains(&format!("{head} events")) && out.contains("events/s"), "{out}");
     server.stop().await.unwrap();
 }
+
+/// `carelog bench` starts its own server as production runs it (tokens checked, PHI sealed) and
+/// drives every workload through it without a refused call: a role the policy denies, or a
+/// clinician not assigned to the prepared clients, would show as errors in the summary.
+#[test]
+fn bench_drives_each_workload_through_an_authenticated_server() {
+    let dir = tempfile::tempdir().unwrap();
+    for mix in ["mixed", "reads"] {
+        let url = format!("sqlite:{}", dir.path().join(format!("{mix}.db")).display());
+        let output = Command::new(env!("CARGO_BIN_EXE_carelog"))
+            .args(["bench", "--store", &url, "--mix", mix, "--concurrency", "2", "--duration", "1", "--clients", "1"])
+            .env_remove("DATABASE_URL")
+            .env_remove("CARELOG_TOKEN")
+            .env_remove("CARELOG_AUTH_SECRET")
+            .output()
+            .expect("run carelog bench");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{mix}: {stderr}");
+        assert!(stderr.contains("bearer tokens checked"), "{mix}: {stderr}");
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON summary");
+        assert_eq!(summary["errors"], 0, "{mix}: {summary}\n{stderr}");
+        assert!(summary["commands"].as_u64().unwrap() > 0, "{mix}: {summary}");
+    }
+}

@@ -87,6 +87,10 @@ async fn every_read_of_phi_is_logged_and_shows_in_the_audit_trail(app: &TestApp)
     }
     // An auditor finds the reads in the client's audit trail — and the audit trail read itself next time.
     let mut auditor = app.records(&Caller::new("auditor"));
+    // The trail is a read model: wait until the projection has folded the second read (a read itself).
+    let folded = new.last().map(|entry| entry.position.0).unwrap_or_default();
+    let caught_up = proto::GetEpisodeRequest { client_id: w.client.clone(), min_position: folded };
+    auditor.get_episode(caught_up).await.expect("projection caught up");
     let request = proto::ListAuditTrailRequest {
         client_id: w.client.clone(),
         event_types: vec!["RecordAccessed".into()],

@@ -176,12 +176,15 @@ pub(super) async fn commit(pool: &SqlitePool, batch: &BatchWrite) -> Result<(), 
     }
     // One statement per table: the rows travel as one JSON array (each statement crosses to the
     // SQLite worker thread, so fewer statements is fewer thread hand-offs).
-    let docs: Vec<serde_json::Value> = batch
+    let docs: Vec<DocJson> = batch
         .docs
         .iter()
-        .map(|d| {
-            serde_json::json!({"kind": d.kind.as_str(), "key": d.key, "owner": d.owner,
-                               "doc": d.body.to_string(), "position": i(d.position)})
+        .map(|d| DocJson {
+            kind: d.kind.as_str(),
+            key: &d.key,
+            owner: d.owner.as_deref(),
+            doc: d.body.to_string(),
+            position: i(d.position),
         })
         .collect();
     sqlx::query(
@@ -192,19 +195,10 @@ pub(super) async fn commit(pool: &SqlitePool, batch: &BatchWrite) -> Result<(), 
          DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
     )
     .bind(batch.generation)
-    .bind(serde_json::Value::Array(docs).to_string())
+    .bind(to_json(&docs)?)
     .execute(&mut *tx)
     .await?;
-    let audit: Vec<serde_json::Value> = batch
-        .audit
-        .iter()
-        .map(|r| {
-            serde_json::json!({"position": i(r.position), "client": r.client, "stream": r.stream,
-                "revision": i(r.revision), "event_type": r.event_type, "actor_id": r.actor_id,
-                "actor_role": r.actor_role, "occurred_at": micros(r.occurred_at), "recorded_at": micros(r.recorded_at),
-                "reason": r.reason, "correlation_id": r.correlation_id, "causation_id": r.causation_id})
-        })
-        .collect();
+    let audit: Vec<AuditJson> = batch.audit.iter().map(AuditJson::from).collect();
     sqlx::query(
         "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
                                     actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
@@ -214,7 +208,7 @@ pub(super) async fn commit(pool: &SqlitePool, batch: &BatchWrite) -> Result<(), 
          FROM json_each(?2)",
     )
     .bind(batch.generation)
-    .bind(serde_json::Value::Array(audit).to_string())
+    .bind(to_json(&audit)?)
     .execute(&mut *tx)
     .await?;
     if !batch.erased.is_empty() {
@@ -232,6 +226,57 @@ pub(super) async fn commit(pool: &SqlitePool, batch: &BatchWrite) -> Result<(), 
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A document as one element of the JSON array a commit binds (serialised straight to text: no
+/// intermediate `serde_json::Value` map per row).
+#[derive(serde::Serialize)]
+struct DocJson<'a> {
+    kind: &'a str,
+    key: &'a str,
+    owner: Option<&'a str>,
+    doc: String,
+    position: i64,
+}
+
+/// An audit row as one element of the JSON array a commit binds.
+#[derive(serde::Serialize)]
+struct AuditJson<'a> {
+    position: i64,
+    client: Option<&'a str>,
+    stream: &'a str,
+    revision: i64,
+    event_type: &'a str,
+    actor_id: &'a str,
+    actor_role: &'a str,
+    occurred_at: i64,
+    recorded_at: i64,
+    reason: Option<&'a str>,
+    correlation_id: &'a str,
+    causation_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a AuditRow> for AuditJson<'a> {
+    fn from(r: &'a AuditRow) -> Self {
+        Self {
+            position: i(r.position),
+            client: r.client.as_deref(),
+            stream: &r.stream,
+            revision: i(r.revision),
+            event_type: &r.event_type,
+            actor_id: &r.actor_id,
+            actor_role: &r.actor_role,
+            occurred_at: micros(r.occurred_at),
+            recorded_at: micros(r.recorded_at),
+            reason: r.reason.as_deref(),
+            correlation_id: &r.correlation_id,
+            causation_id: r.causation_id.as_deref(),
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(rows: &[T]) -> Result<String, ProjectionError> {
+    serde_json::to_string(rows).map_err(|e| ProjectionError::Database(format!("serialising a batch: {e}")))
 }
 
 /// The pool runs with `secure_delete` on, so a rewritten row leaves no bytes in the main file;

@@ -56,6 +56,7 @@ both_backends!(
     verification::an_edited_row_is_reported,
     verification::a_deleted_row_is_reported,
     verification::reordered_rows_are_reported,
+    verification::breaks_beyond_the_first_page_are_reported,
     verification::a_truncated_tail_is_reported,
     verification::verifying_one_stream_checks_only_that_stream,
     verification::a_retagged_row_is_reported,

@@ -50,6 +50,31 @@ pub async fn a_deleted_row_is_reported(h: &Harness) {
     assert!(matches!(in_stream.kind, ProblemKind::RevisionOutOfOrder { expected: 1, found: 2 }));
 }
 
+/// Verification reads the log in pages and hashes one page while reading the next: breaks in a
+/// later page are still reported at their stream and position, and every row is checked once.
+pub async fn breaks_beyond_the_first_page_are_reported(h: &Harness) {
+    for _ in 0..21 {
+        let request = AppendRequest::new(stream("client-p"), ExpectedRevision::Any, events(1000));
+        h.store.append(request).await.unwrap();
+    }
+    h.tamper("UPDATE events SET data = '{\"n\":-1}' WHERE position = 15000; DELETE FROM events WHERE position = 20500")
+        .await;
+    let report = verify_all(h).await;
+    assert_eq!(report.events_checked, 20_999);
+    let edited = report.first_problem().unwrap();
+    assert_eq!(
+        (edited.position, edited.stream.as_str(), edited.revision),
+        (Position(15_000), "client-p", Some(14_999))
+    );
+    assert!(matches!(edited.kind, ProblemKind::HashMismatch { .. }), "{edited}");
+    let after_gap: Vec<_> = report.problems.iter().filter(|p| p.position == Position(20_501)).collect();
+    assert!(after_gap.iter().any(|p| matches!(p.kind, ProblemKind::PositionGap { expected: 20_500, found: 20_501 })));
+    assert!(
+        after_gap.iter().any(|p| matches!(p.kind, ProblemKind::RevisionOutOfOrder { expected: 20_499, found: 20_500 }))
+    );
+    assert_eq!(report.problems.len(), 4, "{:?}", report.problems);
+}
+
 pub async fn reordered_rows_are_reported(h: &Harness) {
     seed(h).await;
     // Swap the first two events of client-t (positions 1 and 4) by exchanging their revisions.
