@@ -99,15 +99,6 @@ impl CommandMeta {
         Ok(meta)
     }
 
-    /// Checks that the caller reaches `client` (a clinician: only assigned clients), for a command
-    /// whose target stream does not name its client.
-    pub async fn reach(&self, store: &dyn EventStore, client: Uuid) -> Result<(), ServiceError> {
-        match &self.pass {
-            Some(pass) => access::reach(store, pass, client).await,
-            None => Ok(()),
-        }
-    }
-
     /// The id of this command's `index`-th event.
     pub fn event_id(&self, index: usize) -> Uuid {
         let mut name = self.command_id.as_bytes().to_vec();

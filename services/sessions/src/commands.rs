@@ -55,10 +55,11 @@ async fn psychotherapy_note(
     note_stream: &StreamName,
     command: SessionCommand,
 ) -> Result<AppendReceipt, ServiceError> {
-    // The note's own stream is new: the caller's reach is checked on the session's client first.
-    if let Some(client) = load::<Session>(store.as_ref(), &session_stream).await?.state.client_id {
-        meta.reach(store.as_ref(), client.as_uuid()).await?;
-    }
+    // The note's own stream is new and names no client: the session's client is the hint that
+    // `execute` checks the caller's reach on, before deciding.
+    let mut meta = meta.clone();
+    meta.client_hint = load::<Session>(store.as_ref(), &session_stream).await?.state.client_id.map(|c| c.as_uuid());
+    let meta = &meta;
     execute::<Session>(store.as_ref(), note_stream, meta, |note| {
         let (store, session_stream, command, arrived) =
             (Arc::clone(store), session_stream.clone(), command.clone(), meta.now);

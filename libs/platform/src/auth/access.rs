@@ -168,10 +168,6 @@ impl Gate {
     pub async fn deny(&self, pass: &Pass, client: Option<Uuid>, code: &'static str, reason: String) -> ServiceError {
         deny(self.store.as_ref(), pass, client, code, reason).await
     }
-
-    pub fn store(&self) -> &Arc<dyn EventStore> {
-        &self.store
-    }
 }
 
 /// Checks that the pass reaches `client`: a clinician only reaches clients assigned to them.
