@@ -8,3 +8,17 @@ pub mod v1 {
 
 /// The encoded file descriptor set, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("carelog_descriptor");
+
+/// Every RPC of `carelog.v1`, as `Service/Method` (e.g. `IntakeService/RegisterClient`): the names
+/// the access policy is keyed by.
+pub fn rpc_names() -> Vec<String> {
+    use prost::Message;
+    // The set is compiled into this crate by its build script: it always decodes.
+    let set = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).expect("the compiled descriptor set");
+    set.file
+        .iter()
+        .filter(|f| f.package() == "carelog.v1")
+        .flat_map(|f| f.service.iter())
+        .flat_map(|s| s.method.iter().map(move |m| format!("{}/{}", s.name(), m.name())))
+        .collect()
+}
