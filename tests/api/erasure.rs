@@ -134,7 +134,7 @@ async fn schedule(sessions: &mut SessionServiceClient<Authed>, e: &given::OpenEp
 async fn events_text(app: &TestApp) -> String {
     let sql = "SELECT data, metadata FROM events";
     let rows: Vec<(String, String)> = match app.store.database() {
-        Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(&pool).await.unwrap(),
+        Database::Sqlite(db) => sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap(),
         Database::Postgres(pool) => {
             sqlx::query_as("SELECT data::text, metadata::text FROM events").fetch_all(&pool).await.unwrap()
         }

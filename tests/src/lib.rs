@@ -193,7 +193,8 @@ impl TestApp {
     /// what an attacker with database access could do.
     pub async fn tamper(&self, sql: &str) {
         match self.store.database() {
-            carelog_store::Database::Sqlite(pool) => {
+            carelog_store::Database::Sqlite(db) => {
+                let pool = db.pool().clone();
                 for trigger in ["events_no_update", "events_no_delete"] {
                     let drop = format!("DROP TRIGGER IF EXISTS {trigger}");
                     sqlx::query(AssertSqlSafe(drop)).execute(&pool).await.expect("drop trigger");

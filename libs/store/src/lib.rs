@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+mod database;
 mod error;
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
@@ -31,11 +32,12 @@ use uuid::Uuid;
 
 #[cfg(feature = "kurrentdb")]
 pub use crate::kurrentdb::{KurrentDbOptions, KurrentDbStore, install_crypto_provider};
+pub use database::{Database, SqliteDatabase, SqliteWrite, WriteTurn};
 pub use error::{InvalidInput, StoreError};
 pub use model::{
     Actor, AppendRequest, AppendResult, CommandRef, Condition, Direction, EventHash, ExpectedRevision, LogFilter,
-    LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent,
-    StreamName, StreamQuery, SubscriptionItem, Tags,
+    LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewClientKey, NewEvent, Position, ReadFrom,
+    RecordedEvent, StreamName, StreamQuery, SubscriptionItem, Tags,
 };
 pub use open::{StoreUrl, open};
 pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
@@ -44,13 +46,6 @@ pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use subscription::EventSubscription;
 pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, VerifyScope};
-
-/// A handle on the database behind a store.
-#[derive(Debug, Clone)]
-pub enum Database {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-}
 
 /// The event log every service appends to and every projection follows.
 #[async_trait]
@@ -61,6 +56,12 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// The database the log lives in, for read models kept beside it (and committed with their
     /// checkpoints in one transaction).
     fn database(&self) -> Database;
+
+    /// Whether an append may carry a new client's data key ([`AppendRequest::client_key`]) to store
+    /// in its own transaction: where the log and the key table share one database.
+    fn stores_client_keys(&self) -> bool {
+        false
+    }
 
     /// Appends events to one stream atomically, if the stream and every condition are as expected.
     /// Re-appending events whose ids are already stored in that stream returns the original result.

@@ -22,11 +22,11 @@ use uuid::Uuid;
 use crate::EventStore;
 use crate::error::{InvalidInput, StoreError};
 use crate::model::{
-    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
-    StreamQuery, category_of,
+    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, NewClientKey, Position, ReadFrom, RecordedEvent,
+    StreamName, StreamQuery, category_of,
 };
 use crate::open::redact_password;
-use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
 use crate::prepare::{Limits, PreparedAppend};
 use crate::row::{StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
@@ -307,6 +307,10 @@ impl EventStore for PostgresStore {
         crate::Database::Postgres(self.inner.pool.clone())
     }
 
+    fn stores_client_keys(&self) -> bool {
+        true
+    }
+
     #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
         let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
@@ -477,9 +481,10 @@ async fn write_batch(
             }
         }
     }
+    let stored_keys = store_client_keys(&mut tx, batch).await?;
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
-    let results: Vec<_> = batch.iter().map(|append| planner.plan(append)).collect();
+    let results = planner.plan_batch(batch, &stored_keys);
     let head = planner.last_position();
     let recorded_at = planner.recorded_at();
     let rows = planner.into_rows();
@@ -490,6 +495,30 @@ async fn write_batch(
     insert_rows(&mut tx, &rows, recorded_at, head, channel).await?;
     tx.commit().await?;
     Ok(BatchOutcome { results, head: Position(head) })
+}
+
+/// Stores the batch's new client keys where the client has none and was never erased; returns
+/// the ones stored (of two keys for one client, the first).
+async fn store_client_keys(
+    conn: &mut PgConnection,
+    batch: &[&PreparedAppend],
+) -> Result<Vec<NewClientKey>, StoreError> {
+    let keys = new_client_keys(batch);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stored: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "INSERT INTO client_keys (client_id, wrapped_key, created_at)
+         SELECT k.client_id, k.wrapped_key, now() FROM unnest($1::text[], $2::bytea[]) AS k(client_id, wrapped_key)
+         WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = k.client_id)
+         ON CONFLICT (client_id) DO NOTHING
+         RETURNING client_id, wrapped_key",
+    )
+    .bind(keys.iter().map(|k| k.client.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.wrapped.as_slice()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(stored.into_iter().map(|(client, wrapped)| NewClientKey { client, wrapped }).collect())
 }
 
 /// A stream head or an earlier attempt of one of the batch's event ids.

@@ -14,13 +14,14 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::EventStore;
+use crate::database::SqliteDatabase;
 use crate::error::StoreError;
 use crate::model::category_of;
 use crate::model::{
-    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
-    StreamQuery,
+    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, NewClientKey, Position, ReadFrom, RecordedEvent,
+    StreamName, StreamQuery,
 };
-use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
 use crate::prepare::{Limits, PreparedAppend};
 use crate::row::{StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
@@ -90,6 +91,8 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     readers: SqlitePool,
+    /// The readers as a [`Database`], with the writer turns the log's writer takes too.
+    database: SqliteDatabase,
     writer: Writer,
     heads: watch::Receiver<Position>,
     options: SqliteOptions,
@@ -123,8 +126,9 @@ impl SqliteStore {
             .map_err(unavailable)?;
         let head = read_head(&readers).await?;
         let (head_tx, heads) = watch::channel(Position(head));
-        let writer = Writer::spawn(SqliteWriter { conn: writer_conn }, Arc::new(head_tx));
-        Ok(Self { inner: Arc::new(Inner { path, readers, writer, heads, options }) })
+        let database = SqliteDatabase::new(readers.clone());
+        let writer = Writer::spawn(SqliteWriter { conn: writer_conn, database: database.clone() }, Arc::new(head_tx));
+        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -235,7 +239,11 @@ impl EventStore for SqliteStore {
     }
 
     fn database(&self) -> crate::Database {
-        crate::Database::Sqlite(self.inner.readers.clone())
+        crate::Database::Sqlite(self.inner.database.clone())
+    }
+
+    fn stores_client_keys(&self) -> bool {
+        true
     }
 
     #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
@@ -334,10 +342,13 @@ impl RowSource for SqliteStore {
 #[derive(Debug)]
 struct SqliteWriter {
     conn: SqliteConnection,
+    /// Taken per batch, so read models and the Merkle tree writing beside the log queue with it.
+    database: SqliteDatabase,
 }
 
 impl BatchWriter for SqliteWriter {
     async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
+        let _turn = self.database.write_turn().await;
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let (head, last_recorded): (i64, Option<i64>) =
             sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id = 1").fetch_one(&mut *tx).await?;
@@ -371,10 +382,11 @@ impl BatchWriter for SqliteWriter {
                 });
             }
         }
+        let stored_keys = store_client_keys(&mut tx, batch).await?;
         let last_recorded = last_recorded.and_then(DateTime::from_timestamp_micros);
         let mut planner =
             BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
-        let results: Vec<_> = batch.iter().map(|append| planner.plan(append)).collect();
+        let results = planner.plan_batch(batch, &stored_keys);
         let head = planner.last_position();
         let recorded_at = planner.recorded_at().timestamp_micros();
         let rows = planner.into_rows();
@@ -412,4 +424,31 @@ impl BatchWriter for SqliteWriter {
         }
         Ok(BatchOutcome { results, head: Position(head) })
     }
+}
+
+/// Stores the batch's new client keys where the client has none and was never erased; returns
+/// the ones stored (of two keys for one client, the first).
+async fn store_client_keys(
+    conn: &mut SqliteConnection,
+    batch: &[&PreparedAppend],
+) -> Result<Vec<NewClientKey>, StoreError> {
+    let keys = new_client_keys(batch);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<serde_json::Value> =
+        keys.iter().map(|key| serde_json::json!([key.client, hex::encode(&key.wrapped)])).collect();
+    // `WHERE` before `ON CONFLICT`: SQLite's parser needs it after an INSERT … SELECT.
+    let stored: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "INSERT INTO client_keys (client_id, wrapped_key, created_at)
+         SELECT value->>0, unhex(value->>1), ?2 FROM json_each(?1)
+         WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = value->>0)
+         ON CONFLICT (client_id) DO NOTHING
+         RETURNING client_id, wrapped_key",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .bind(Utc::now().timestamp_micros())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(stored.into_iter().map(|(client, wrapped)| NewClientKey { client, wrapped }).collect())
 }

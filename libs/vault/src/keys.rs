@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use carelog_store::Database;
+use carelog_store::{Database, NewClientKey};
 use chrono::{DateTime, Utc};
 
 use crate::cipher::{self, SecretKey};
@@ -49,10 +49,10 @@ impl KeyStore {
     /// Opens the key tables in `db`, creating them if needed.
     pub async fn open(db: Database, master: SecretKey) -> Result<Self, VaultError> {
         match &db {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(db) => {
                 let mut migrator = sqlx::migrate!("./migrations/sqlite");
                 migrator.dangerous_set_table_name("_carelog_vault_migrations");
-                migrator.run(pool).await?;
+                migrator.run(db.pool()).await?;
             }
             Database::Postgres(pool) => {
                 let mut migrator = sqlx::migrate!("./migrations/postgres");
@@ -72,7 +72,8 @@ impl KeyStore {
         let now = Utc::now();
         // Race-safe: concurrent creators insert at most one row and all read that row back.
         match &self.db {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(db) => {
+                let _turn = db.write_turn().await;
                 sqlx::query(
                     "INSERT INTO client_keys (client_id, wrapped_key, created_at)
                      SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)
@@ -81,7 +82,7 @@ impl KeyStore {
                 .bind(client)
                 .bind(&wrapped)
                 .bind(now.timestamp_micros())
-                .execute(pool)
+                .execute(db.pool())
                 .await?;
             }
             Database::Postgres(pool) => {
@@ -100,6 +101,21 @@ impl KeyStore {
         self.load(client).await?.ok_or_else(|| VaultError::Database(format!("no key row for client {client}")))
     }
 
+    /// A fresh key for a client who has none, and its row for the store to write with the append
+    /// that first uses it ([`NewClientKey`]). Pass the key to [`remember`](Self::remember) once
+    /// that append is stored.
+    pub fn new_key(&self, client: &str) -> (SecretKey, NewClientKey) {
+        let key = SecretKey::generate();
+        let wrapped = cipher::wrap(&self.master, client, &key);
+        (key, NewClientKey { client: client.to_owned(), wrapped })
+    }
+
+    /// Caches a key the store has just written.
+    pub fn remember(&self, client: &str, key: SecretKey) {
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        cache.keys.insert(client.to_owned(), (key, Instant::now()));
+    }
+
     /// The client's key for reading: `None` if no PHI was ever sealed for them.
     pub async fn key_for_reading(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
         if let Some(found) = self.cached(client) {
@@ -114,8 +130,9 @@ impl KeyStore {
     pub async fn shred(&self, client: &str, reason: &str) -> Result<ShredReport, VaultError> {
         let now = Utc::now();
         let report = match &self.db {
-            Database::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
+            Database::Sqlite(db) => {
+                let _turn = db.write_turn().await;
+                let mut conn = db.pool().acquire().await?;
                 sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 sqlx::query(
@@ -162,11 +179,11 @@ impl KeyStore {
     /// When the client was shredded, if they were.
     pub async fn shredded_at(&self, client: &str) -> Result<Option<DateTime<Utc>>, VaultError> {
         Ok(match &self.db {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(db) => {
                 let row: Option<(i64,)> =
                     sqlx::query_as("SELECT shredded_at FROM shredded_clients WHERE client_id = ?1")
                         .bind(client)
-                        .fetch_optional(pool)
+                        .fetch_optional(db.pool())
                         .await?;
                 row.and_then(|(micros,)| DateTime::from_timestamp_micros(micros))
             }
@@ -191,13 +208,13 @@ impl KeyStore {
 
     async fn load(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
         let (wrapped, shredded): (Option<Vec<u8>>, bool) = match &self.db {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(db) => {
                 sqlx::query_as(
                     "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = ?1),
                         EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)",
                 )
                 .bind(client)
-                .fetch_one(pool)
+                .fetch_one(db.pool())
                 .await?
             }
             Database::Postgres(pool) => {

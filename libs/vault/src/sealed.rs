@@ -2,20 +2,25 @@
 //! on the way out. The inner store only ever sees ciphertext, so its hashes cover the ciphertext
 //! and `verify` passes before and after a key is shredded.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Appends that may lose the race for a new client's first key before giving up.
+const KEY_RACE_ATTEMPTS: usize = 3;
 
 use async_trait::async_trait;
 use carelog_domain::types::ERASED;
 use carelog_store::{
-    AppendRequest, AppendResult, Database, EventStore, EventSubscription, LogFilter, LogQuery, Metadata, NewEvent,
-    Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress, VerifyReport,
-    VerifyScope,
+    AppendRequest, AppendResult, Database, EventStore, EventSubscription, LogFilter, LogQuery, Metadata, NewClientKey,
+    NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress,
+    VerifyReport, VerifyScope,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::cipher::SecretKey;
 use crate::cipher::{self, CipherError};
 use crate::keys::{ClientKey, KeyStore};
 use crate::phi;
@@ -41,7 +46,32 @@ impl SealedStore {
         &self.inner
     }
 
-    async fn seal(&self, event: &mut NewEvent) -> Result<(), StoreError> {
+    /// The key of every client the request's events name. A client without one gets a fresh key,
+    /// which the store writes in the append's own transaction where it can (one commit, not two);
+    /// otherwise, or for a second new client in one request, the key is written first on its own.
+    async fn writing_keys(&self, request: &AppendRequest) -> Result<WritingKeys, StoreError> {
+        let mut keys = WritingKeys::default();
+        for event in &request.events {
+            let Some(client) = event.metadata.tags.client.as_deref() else { continue };
+            if phi::is_erasure_record(&event.event_type) || keys.by_client.contains_key(client) {
+                continue;
+            }
+            let store_error = |e: crate::error::VaultError| e.into_store_error(Position::START);
+            let key = match self.keys.key_for_reading(client).await.map_err(store_error)? {
+                Some(key) => key,
+                None if keys.new.is_none() && self.inner.stores_client_keys() => {
+                    let (key, record) = self.keys.new_key(client);
+                    keys.new = Some((record, key.clone()));
+                    ClientKey::Key(key)
+                }
+                None => self.keys.key_for_writing(client).await.map_err(store_error)?,
+            };
+            keys.by_client.insert(client.to_owned(), key);
+        }
+        Ok(keys)
+    }
+
+    fn seal(event: &mut NewEvent, keys: &WritingKeys) -> Result<(), StoreError> {
         if phi::is_erasure_record(&event.event_type) {
             return Ok(());
         }
@@ -56,7 +86,7 @@ impl SealedStore {
             }
             return Ok(());
         };
-        let key = match self.keys.key_for_writing(&client).await.map_err(|e| e.into_store_error(Position::START))? {
+        let key = match keys.by_client.get(&client).ok_or_else(|| missing_key(&client))? {
             ClientKey::Key(key) => key,
             ClientKey::Shredded => {
                 if carries_phi(&mut event.data, paths) {
@@ -72,8 +102,7 @@ impl SealedStore {
             }
         };
         let id = event.event_id;
-        let mut seal =
-            |path: &str, value: &Value| Ok::<_, StoreError>(Value::from(cipher::seal(&key, id, path, value)));
+        let mut seal = |path: &str, value: &Value| Ok::<_, StoreError>(Value::from(cipher::seal(key, id, path, value)));
         for path in paths {
             phi::rewrite(&mut event.data, path, &mut seal)?;
         }
@@ -131,6 +160,17 @@ impl SealedStore {
     }
 }
 
+/// The keys one append seals with, and the new client key the store is to write with it.
+#[derive(Default)]
+struct WritingKeys {
+    by_client: HashMap<String, ClientKey>,
+    new: Option<(NewClientKey, SecretKey)>,
+}
+
+fn missing_key(client: &str) -> StoreError {
+    StoreError::Database(format!("no data key was looked up for client {client}"))
+}
+
 fn carries_phi(data: &mut Value, paths: &[&str]) -> bool {
     let mut found = false;
     for path in paths {
@@ -176,10 +216,28 @@ impl EventStore for SealedStore {
     }
 
     async fn append(&self, mut request: AppendRequest) -> Result<AppendResult, StoreError> {
-        for event in &mut request.events {
-            self.seal(event).await?;
+        // A race for a new client's first key is lost at most once: the retry finds the winner's key.
+        for _ in 0..KEY_RACE_ATTEMPTS {
+            let keys = self.writing_keys(&request).await?;
+            let plain = keys.new.is_some().then(|| request.clone());
+            for event in &mut request.events {
+                Self::seal(event, &keys)?;
+            }
+            request.client_key = keys.new.as_ref().map(|(record, _)| record.clone());
+            match (self.inner.append(request).await, plain) {
+                (Err(StoreError::ClientKeyTaken { .. }), Some(plain)) => request = plain,
+                (outcome, _) => {
+                    if let (Ok(_), Some((record, key))) = (&outcome, keys.new) {
+                        self.keys.remember(&record.client, key);
+                    }
+                    return outcome;
+                }
+            }
         }
-        self.inner.append(request).await
+        Err(StoreError::Unavailable(format!(
+            "the first data key of client {:?} kept being taken by other writers; retry",
+            request.events.iter().find_map(|e| e.metadata.tags.client.clone())
+        )))
     }
 
     async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {

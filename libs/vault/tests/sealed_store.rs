@@ -18,14 +18,16 @@ const EMAIL: &str = "zq.vault.test@example.org";
 
 struct Fixture {
     store: SealedStore,
+    master: SecretKey,
     sqlite_dir: Option<tempfile::TempDir>,
 }
 
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let inner: Arc<dyn EventStore> = Arc::new(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
-    let keys = KeyStore::open(inner.database(), SecretKey::generate()).await.unwrap();
-    Fixture { store: SealedStore::new(inner, keys), sqlite_dir: Some(dir) }
+    let master = SecretKey::generate();
+    let keys = KeyStore::open(inner.database(), master.clone()).await.unwrap();
+    Fixture { store: SealedStore::new(inner, keys), master, sqlite_dir: Some(dir) }
 }
 
 async fn postgres() -> Fixture {
@@ -36,8 +38,9 @@ async fn postgres() -> Fixture {
             .await
             .unwrap_or_else(|e| panic!("these tests need PostgreSQL: {e}")),
     );
-    let keys = KeyStore::open(inner.database(), SecretKey::generate()).await.unwrap();
-    Fixture { store: SealedStore::new(inner, keys), sqlite_dir: None }
+    let master = SecretKey::generate();
+    let keys = KeyStore::open(inner.database(), master.clone()).await.unwrap();
+    Fixture { store: SealedStore::new(inner, keys), master, sqlite_dir: None }
 }
 
 fn registration(client: ClientId) -> NewEvent {
@@ -150,7 +153,8 @@ async fn a_tampered_ciphertext_is_a_corrupt_event_not_a_panic(f: Fixture) {
     let sql_sqlite = "UPDATE events SET data = json_set(data, '$.demographics.legal_name',
                       'enc:v1:' || substr(json_extract(data, '$.demographics.legal_name'), 9))";
     match f.store.database() {
-        Database::Sqlite(pool) => {
+        Database::Sqlite(db) => {
+            let pool = db.pool().clone();
             // The log refuses updates; an attacker with the file drops the guard first.
             sqlx::query("DROP TRIGGER IF EXISTS events_no_update").execute(&pool).await.unwrap();
             sqlx::query(sql_sqlite).execute(&pool).await.unwrap();
@@ -168,6 +172,71 @@ async fn a_tampered_ciphertext_is_a_corrupt_event_not_a_panic(f: Fixture) {
     }
     let err = f.store.read_stream(&stream, StreamQuery::all()).await.unwrap_err();
     assert!(matches!(&err, StoreError::Corrupt { reason, .. } if reason.contains("demographics.legal_name")), "{err}");
+}
+
+async fn stored_keys(f: &Fixture, client: ClientId) -> i64 {
+    let (count,): (i64,) = match f.store.database() {
+        Database::Sqlite(db) => sqlx::query_as("SELECT count(*) FROM client_keys WHERE client_id = ?1")
+            .bind(client.to_string())
+            .fetch_one(db.pool())
+            .await
+            .unwrap(),
+        Database::Postgres(pool) => sqlx::query_as("SELECT count(*) FROM client_keys WHERE client_id = $1")
+            .bind(client.to_string())
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    };
+    count
+}
+
+/// A new client's key is written in the transaction of the first append sealed with it: a refused
+/// append leaves no key, concurrent first appends all land under the one key that was stored, and
+/// the store refuses a second key for the client without storing the append.
+async fn a_new_clients_key_is_stored_with_its_first_append(f: Fixture) {
+    let client = ClientId::new_v7();
+    let stream = |i: usize| StreamName::new(format!("client-{client}-{i}")).unwrap();
+    let refused = AppendRequest::new(stream(0), ExpectedRevision::Exact(3), vec![registration(client)]);
+    assert!(matches!(f.store.append(refused).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(stored_keys(&f, client).await, 0, "a refused append stores no key");
+
+    let firsts = (0..8).map(|i| {
+        let store = f.store.clone();
+        let request = AppendRequest::new(stream(i), ExpectedRevision::NoStream, vec![registration(client)]);
+        async move { store.append(request).await }
+    });
+    for outcome in futures::future::join_all(firsts).await {
+        outcome.expect("every concurrent first append is stored");
+    }
+    assert_eq!(stored_keys(&f, client).await, 1);
+
+    // A vault with an empty cache opens every stream with the stored key: none was sealed with a
+    // key that lost the race.
+    let fresh = SealedStore::new(
+        Arc::clone(f.store.inner()),
+        KeyStore::open(f.store.database(), f.master.clone()).await.unwrap(),
+    );
+    for i in 0..8 {
+        let events = fresh.read_stream(&stream(i), StreamQuery::all()).await.unwrap();
+        assert_eq!(events[0].data["demographics"]["legal_name"], NAME, "stream {i}");
+    }
+
+    let mut second_key = AppendRequest::new(stream(9), ExpectedRevision::NoStream, vec![registration(client)]);
+    second_key.client_key = Some(f.store.keys().new_key(&client.to_string()).1);
+    let taken = f.store.inner().append(second_key).await;
+    assert!(matches!(&taken, Err(StoreError::ClientKeyTaken { client: c }) if *c == client.to_string()), "{taken:?}");
+    assert_eq!(f.store.inner().stream_revision(&stream(9)).await.unwrap(), None, "nothing of it stored");
+    assert_eq!(stored_keys(&f, client).await, 1);
+}
+
+#[tokio::test]
+async fn sqlite_new_client_key_is_stored_with_its_first_append() {
+    a_new_clients_key_is_stored_with_its_first_append(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_new_client_key_is_stored_with_its_first_append() {
+    a_new_clients_key_is_stored_with_its_first_append(postgres().await).await;
 }
 
 #[tokio::test]

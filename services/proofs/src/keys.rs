@@ -113,9 +113,9 @@ pub async fn load(source: &KeySource, store: &dyn EventStore) -> Result<SigningK
 
 /// The file behind an embedded store, if the log lives in one.
 async fn sqlite_file(store: &dyn EventStore) -> Option<PathBuf> {
-    let Database::Sqlite(pool) = store.database() else { return None };
+    let Database::Sqlite(db) = store.database() else { return None };
     let row: Option<(String,)> = sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
-        .fetch_optional(&pool)
+        .fetch_optional(db.pool())
         .await
         .ok()
         .flatten();

@@ -267,5 +267,5 @@ pub fn access_event(record: &AccessRecord) -> Result<AppendRequest, ServiceError
         data,
         metadata,
     };
-    Ok(AppendRequest { stream, expected: ExpectedRevision::Any, events: vec![event], conditions: Vec::new() })
+    Ok(AppendRequest::new(stream, ExpectedRevision::Any, vec![event]))
 }

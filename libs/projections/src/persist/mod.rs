@@ -90,7 +90,7 @@ pub struct Generation {
 /// The read-model tables of one database.
 #[derive(Debug, Clone)]
 pub enum ReadModels {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(carelog_store::SqliteDatabase),
     Postgres(sqlx::PgPool),
 }
 
@@ -107,7 +107,7 @@ impl ReadModels {
     /// Opens the read-model tables in the log's database, creating or upgrading them.
     pub async fn open(database: Database) -> Result<Self, ProjectionError> {
         let models = match database {
-            Database::Sqlite(pool) => ReadModels::Sqlite(pool),
+            Database::Sqlite(db) => ReadModels::Sqlite(db),
             Database::Postgres(pool) => ReadModels::Postgres(pool),
         };
         let borrowed = &models;

@@ -1,10 +1,11 @@
-//! Read-model tables on SQLite. Writes use `BEGIN IMMEDIATE` so they queue behind the log's writer
-//! instead of failing on a lock upgrade.
+//! Read-model tables on SQLite. Writes take the process's writer turn (see `SqliteDatabase`), so
+//! they queue with the log's writer instead of sleeping in SQLite's busy handler.
 
 use std::collections::HashMap;
 
+use carelog_store::SqliteDatabase;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
 use carelog_domain::types::ERASED;
 
@@ -12,10 +13,10 @@ use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, kind_fro
 use crate::ProjectionError;
 use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
-pub(super) async fn migrate(pool: &SqlitePool) -> Result<(), ProjectionError> {
+pub(super) async fn migrate(db: &SqliteDatabase) -> Result<(), ProjectionError> {
     let mut migrator = sqlx::migrate!("./migrations/sqlite");
     migrator.dangerous_set_table_name("_carelog_projection_migrations");
-    migrator.run(pool).await.map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
+    migrator.run(db.pool()).await.map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
 }
 
 fn micros(time: DateTime<Utc>) -> i64 {
@@ -34,8 +35,8 @@ fn i(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-pub(super) async fn live(pool: &SqlitePool, projection: &str) -> Result<Generation, ProjectionError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+pub(super) async fn live(db: &SqliteDatabase, projection: &str) -> Result<Generation, ProjectionError> {
+    let mut tx = db.begin_write().await?;
     let found: Option<(i64, i64)> = sqlx::query_as(
         "SELECT g.generation, g.checkpoint FROM projections p
          JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = ?1",
@@ -81,15 +82,15 @@ async fn new_generation(
     Ok(id)
 }
 
-pub(super) async fn start_rebuild(pool: &SqlitePool, projection: &str) -> Result<Generation, ProjectionError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+pub(super) async fn start_rebuild(db: &SqliteDatabase, projection: &str) -> Result<Generation, ProjectionError> {
+    let mut tx = db.begin_write().await?;
     let id = new_generation(&mut tx, projection, "building").await?;
     tx.commit().await?;
     Ok(Generation { id, checkpoint: 0 })
 }
 
-pub(super) async fn swap(pool: &SqlitePool, projection: &str, generation: i64) -> Result<(), ProjectionError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+pub(super) async fn swap(db: &SqliteDatabase, projection: &str, generation: i64) -> Result<(), ProjectionError> {
+    let mut tx = db.begin_write().await?;
     let (old,): (i64,) = sqlx::query_as("SELECT live_generation FROM projections WHERE name = ?1")
         .bind(projection)
         .fetch_one(&mut *tx)
@@ -114,16 +115,16 @@ pub(super) async fn swap(pool: &SqlitePool, projection: &str, generation: i64) -
     Ok(())
 }
 
-pub(super) async fn checkpoint(pool: &SqlitePool, generation: i64) -> Result<u64, ProjectionError> {
+pub(super) async fn checkpoint(db: &SqliteDatabase, generation: i64) -> Result<u64, ProjectionError> {
     let (checkpoint,): (i64,) = sqlx::query_as("SELECT checkpoint FROM projection_generations WHERE generation = ?1")
         .bind(generation)
-        .fetch_one(pool)
+        .fetch_one(db.pool())
         .await?;
     Ok(u(checkpoint))
 }
 
 pub(super) async fn load(
-    pool: &SqlitePool,
+    db: &SqliteDatabase,
     generation: i64,
     kind: DocKind,
     keys: &[String],
@@ -136,13 +137,13 @@ pub(super) async fn load(
     .bind(generation)
     .bind(kind.as_str())
     .bind(keys_json)
-    .fetch_all(pool)
+    .fetch_all(db.pool())
     .await?;
     rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
 }
 
 pub(super) async fn load_owned(
-    pool: &SqlitePool,
+    db: &SqliteDatabase,
     generation: i64,
     kind: DocKind,
     owner: &str,
@@ -151,7 +152,7 @@ pub(super) async fn load_owned(
         .bind(generation)
         .bind(kind.as_str())
         .bind(owner)
-        .fetch_all(pool)
+        .fetch_all(db.pool())
         .await?;
     rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
 }
@@ -160,8 +161,8 @@ fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
     serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
 }
 
-pub(super) async fn commit(pool: &SqlitePool, batch: &BatchWrite) -> Result<(), ProjectionError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+pub(super) async fn commit(db: &SqliteDatabase, batch: &BatchWrite) -> Result<(), ProjectionError> {
+    let mut tx = db.begin_write().await?;
     let moved = sqlx::query(
         "UPDATE projection_generations SET checkpoint = ?3, updated_at = ?4 WHERE generation = ?1 AND checkpoint = ?2 AND state <> 'retired'",
     )
@@ -283,13 +284,15 @@ fn to_json<T: serde::Serialize>(rows: &[T]) -> Result<String, ProjectionError> {
 /// the WAL may still hold the pages as they were before. A TRUNCATE checkpoint copies the newest
 /// pages into the main file and empties the WAL. Readers of an older snapshot keep it from
 /// finishing: it is retried a few times, then reported.
-pub(super) async fn reclaim_rewritten(pool: &SqlitePool) -> Result<bool, ProjectionError> {
+pub(super) async fn reclaim_rewritten(db: &SqliteDatabase) -> Result<bool, ProjectionError> {
     for attempt in 0..RECLAIM_ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         // (busy, log frames, checkpointed frames): busy = 1 when a reader kept it from finishing.
-        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+        let _turn = db.write_turn().await;
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(db.pool()).await?;
         if busy == 0 {
             return Ok(true);
         }
@@ -312,7 +315,7 @@ fn doc_from(row: &sqlx::sqlite::SqliteRow) -> Result<Doc, ProjectionError> {
 const LIVE: &str = "(SELECT live_generation FROM projections WHERE name = ?1)";
 
 pub(super) async fn live_doc(
-    pool: &SqlitePool,
+    db: &SqliteDatabase,
     projection: &str,
     kind: DocKind,
     key: &str,
@@ -324,13 +327,13 @@ pub(super) async fn live_doc(
         .bind(projection)
         .bind(kind.as_str())
         .bind(key)
-        .fetch_optional(pool)
+        .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(doc_from).transpose()
 }
 
 pub(super) async fn live_docs_owned_by(
-    pool: &SqlitePool,
+    db: &SqliteDatabase,
     projection: &str,
     kind: DocKind,
     owner: &str,
@@ -339,22 +342,26 @@ pub(super) async fn live_docs_owned_by(
         "SELECT kind, key, owner, doc, position FROM read_models
          WHERE generation = {LIVE} AND kind = ?2 AND owner = ?3 ORDER BY key"
     );
-    let rows =
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(projection).bind(kind.as_str()).bind(owner).fetch_all(pool).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(projection)
+        .bind(kind.as_str())
+        .bind(owner)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter().map(doc_from).collect()
 }
 
-pub(super) async fn all_docs(pool: &SqlitePool, generation: i64) -> Result<Vec<Doc>, ProjectionError> {
+pub(super) async fn all_docs(db: &SqliteDatabase, generation: i64) -> Result<Vec<Doc>, ProjectionError> {
     let rows =
         sqlx::query("SELECT kind, key, owner, doc, position FROM read_models WHERE generation = ?1 ORDER BY kind, key")
             .bind(generation)
-            .fetch_all(pool)
+            .fetch_all(db.pool())
             .await?;
     rows.iter().map(doc_from).collect()
 }
 
 pub(super) async fn audit(
-    pool: &SqlitePool,
+    db: &SqliteDatabase,
     projection: &str,
     q: &AuditQuery,
 ) -> Result<Vec<AuditRow>, ProjectionError> {
@@ -380,7 +387,7 @@ pub(super) async fn audit(
         .bind(q.recorded_from.map(micros))
         .bind(q.recorded_to.map(micros))
         .bind(i64::from(q.limit))
-        .fetch_all(pool)
+        .fetch_all(db.pool())
         .await?;
     rows.iter()
         .map(|row| {
@@ -403,11 +410,11 @@ pub(super) async fn audit(
 }
 
 /// Deletes the rows of retired generations a chunk per transaction, so writers never wait long.
-pub(super) async fn purge_retired(pool: &SqlitePool, projection: &str) -> Result<u64, ProjectionError> {
+pub(super) async fn purge_retired(db: &SqliteDatabase, projection: &str) -> Result<u64, ProjectionError> {
     let retired: Vec<(i64,)> =
         sqlx::query_as("SELECT generation FROM projection_generations WHERE projection = ?1 AND state = 'retired'")
             .bind(projection)
-            .fetch_all(pool)
+            .fetch_all(db.pool())
             .await?;
     let mut deleted = 0;
     for (generation,) in retired {
@@ -416,10 +423,11 @@ pub(super) async fn purge_retired(pool: &SqlitePool, projection: &str) -> Result
                 "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE generation = ?1 LIMIT ?2)"
             );
             loop {
+                let _turn = db.write_turn().await;
                 let done = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(generation)
                     .bind(PURGE_CHUNK)
-                    .execute(pool)
+                    .execute(db.pool())
                     .await?;
                 deleted += done.rows_affected();
                 if done.rows_affected() < PURGE_CHUNK as u64 {

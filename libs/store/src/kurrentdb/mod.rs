@@ -377,6 +377,13 @@ impl EventStore for KurrentDbStore {
 
     #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
+        if request.client_key.is_some() {
+            // The key table is in the read-model database: no transaction spans it and KurrentDB.
+            return Err(StoreError::Unsupported {
+                backend: codec::BACKEND,
+                what: "storing a client key with an append".into(),
+            });
+        }
         let prepared = PreparedAppend::new(request, &self.inner.limits)?;
         let mut last_seen = None;
         for _ in 0..APPEND_ATTEMPTS {

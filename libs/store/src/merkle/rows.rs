@@ -31,9 +31,9 @@ const POSTGRES: &str = "SELECT position, event_id, stream, revision, event_type,
 pub(super) async fn leaf_rows(db: &Database, after: u64, until: u64, limit: u64) -> Result<Vec<LeafRow>, StoreError> {
     let (after, until, limit) = (to_i64(after), to_i64(until), to_i64(limit));
     match db {
-        Database::Sqlite(pool) => {
+        Database::Sqlite(db) => {
             let rows: Vec<SqliteRow> =
-                sqlx::query_as(SQLITE).bind(after).bind(until).bind(limit).fetch_all(pool).await?;
+                sqlx::query_as(SQLITE).bind(after).bind(until).bind(limit).fetch_all(db.pool()).await?;
             Ok(rows
                 .into_iter()
                 .map(|r| {

@@ -12,7 +12,10 @@ use crate::row::to_i64;
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            Database::Sqlite($pool) => $body,
+            Database::Sqlite(db) => {
+                let $pool = db.pool();
+                $body
+            }
             Database::Postgres($pool) => $body,
         }
     };
@@ -128,9 +131,9 @@ pub(super) async fn commit(
     }
     // One statement for all of a batch's nodes, not one per node.
     match db {
-        // IMMEDIATE: queue behind the log's writer instead of failing on a lock upgrade.
-        Database::Sqlite(pool) => {
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        // In turn with the log's writer, and IMMEDIATE: never failing on a lock upgrade.
+        Database::Sqlite(db) => {
+            let mut tx = db.begin_write().await?;
             macro_rules! insert_nodes {
                 ($t:ident) => {{
                     let rows: Vec<serde_json::Value> = nodes
