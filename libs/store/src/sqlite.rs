@@ -352,36 +352,8 @@ impl BatchWriter for SqliteWriter {
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let (head, last_recorded): (i64, Option<i64>) =
             sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id = 1").fetch_one(&mut *tx).await?;
-        let mut heads = HashMap::new();
-        for stream in streams_touched(batch) {
-            let row: Option<(i64, Vec<u8>)> =
-                sqlx::query_as("SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1")
-                    .bind(&stream)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let head = row.map(|(revision, hash)| StreamHead::decode(revision, &hash, &stream)).transpose()?;
-            heads.insert(stream, head);
-        }
-        let mut known = Vec::new();
-        for event_id in event_ids(batch) {
-            let row: Option<(String, i64, i64, String, i64, String)> = sqlx::query_as(
-                "SELECT stream, revision, position, event_type, schema_version, data FROM events WHERE event_id = ?1",
-            )
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((stream, revision, position, event_type, schema_version, data)) = row {
-                known.push(KnownEvent {
-                    event_id,
-                    stream,
-                    revision: to_u64(revision, position, "revision")?,
-                    position: to_u64(position, position, "position")?,
-                    event_type,
-                    schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
-                    data,
-                });
-            }
-        }
+        let heads = stream_heads(&mut tx, batch).await?;
+        let known = known_events(&mut tx, batch).await?;
         let stored_keys = store_client_keys(&mut tx, batch).await?;
         let last_recorded = last_recorded.and_then(DateTime::from_timestamp_micros);
         let mut planner =
@@ -393,28 +365,7 @@ impl BatchWriter for SqliteWriter {
         if rows.is_empty() {
             tx.rollback().await?;
         } else {
-            for row in &rows {
-                sqlx::query(
-                    "INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
-                                         data, metadata, recorded_at, prev_hash, hash, client_tag)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )
-                .bind(to_i64(row.position))
-                .bind(row.event_id)
-                .bind(&row.stream)
-                .bind(category_of(&row.stream))
-                .bind(to_i64(row.revision))
-                .bind(&row.event_type)
-                .bind(i64::from(row.schema_version))
-                .bind(&row.data)
-                .bind(&row.metadata)
-                .bind(recorded_at)
-                .bind(&row.prev_hash)
-                .bind(&row.hash)
-                .bind(&row.client_tag)
-                .execute(&mut *tx)
-                .await?;
-            }
+            insert_rows(&mut tx, &rows, recorded_at).await?;
             sqlx::query("UPDATE log_head SET position = ?1, recorded_at = ?2 WHERE id = 1")
                 .bind(to_i64(head))
                 .bind(recorded_at)
@@ -451,4 +402,86 @@ async fn store_client_keys(
     .fetch_all(&mut *conn)
     .await?;
     Ok(stored.into_iter().map(|(client, wrapped)| NewClientKey { client, wrapped }).collect())
+}
+
+/// The head of every stream the batch touches (None: no stream yet), in one statement: each
+/// statement is a round trip to the driver's worker thread.
+async fn stream_heads(
+    conn: &mut SqliteConnection,
+    batch: &[&PreparedAppend],
+) -> Result<HashMap<String, Option<StreamHead>>, StoreError> {
+    let streams = streams_touched(batch);
+    let found: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT e.stream, e.revision, e.hash FROM json_each(?1) AS s
+         JOIN events AS e ON e.stream = s.value
+          AND e.revision = (SELECT revision FROM events WHERE stream = s.value ORDER BY revision DESC LIMIT 1)",
+    )
+    .bind(serde_json::to_string(&streams).map_err(|e| StoreError::Database(e.to_string()))?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
+    for (stream, revision, hash) in found {
+        let head = StreamHead::decode(revision, &hash, &stream)?;
+        heads.insert(stream, Some(head));
+    }
+    Ok(heads)
+}
+
+/// Events already stored under any of the batch's ids (retries, or clashes), in one statement.
+async fn known_events(conn: &mut SqliteConnection, batch: &[&PreparedAppend]) -> Result<Vec<KnownEvent>, StoreError> {
+    let ids: Vec<String> = event_ids(batch).iter().map(|id| id.simple().to_string()).collect();
+    let rows: Vec<(Uuid, String, i64, i64, String, i64, String)> = sqlx::query_as(
+        "SELECT event_id, stream, revision, position, event_type, schema_version, data FROM events
+         WHERE event_id IN (SELECT unhex(value) FROM json_each(?1))",
+    )
+    .bind(serde_json::to_string(&ids).map_err(|e| StoreError::Database(e.to_string()))?)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(event_id, stream, revision, position, event_type, schema_version, data)| {
+            Ok(KnownEvent {
+                event_id,
+                stream,
+                revision: to_u64(revision, position, "revision")?,
+                position: to_u64(position, position, "position")?,
+                event_type,
+                schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
+                data,
+            })
+        })
+        .collect()
+}
+
+/// Rows per INSERT statement: 13 parameters each stays far below SQLite's limit of 32,766, and a
+/// fixed size keeps the number of distinct prepared statements small.
+const ROWS_PER_INSERT: usize = 32;
+
+/// Inserts the planned rows, many per statement.
+async fn insert_rows(conn: &mut SqliteConnection, rows: &[StoredRow], recorded_at: i64) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
+                                 data, metadata, recorded_at, prev_hash, hash, client_tag) VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            insert = insert
+                .bind(to_i64(row.position))
+                .bind(row.event_id)
+                .bind(&row.stream)
+                .bind(category_of(&row.stream))
+                .bind(to_i64(row.revision))
+                .bind(&row.event_type)
+                .bind(i64::from(row.schema_version))
+                .bind(&row.data)
+                .bind(&row.metadata)
+                .bind(recorded_at)
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
+                .bind(&row.client_tag);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
