@@ -57,6 +57,13 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// checkpoints in one transaction).
     fn database(&self) -> Database;
 
+    /// The log exactly as stored, when this store is a decorator that rewrites events on the way
+    /// out (the vault opening sealed PHI): for followers that need only positions and hashes, such
+    /// as the Merkle tree builder, and would pay for the rewriting for nothing.
+    fn as_stored(&self) -> Option<std::sync::Arc<dyn EventStore>> {
+        None
+    }
+
     /// Whether an append may carry a new client's data key ([`AppendRequest::client_key`]) to store
     /// in its own transaction: where the log and the key table share one database.
     fn stores_client_keys(&self) -> bool {

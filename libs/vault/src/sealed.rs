@@ -106,12 +106,7 @@ impl SealedStore {
         for path in paths {
             phi::rewrite(&mut event.data, path, &mut seal)?;
         }
-        rewrite_metadata(&mut event.metadata, |meta| {
-            for path in phi::METADATA_PATHS {
-                phi::rewrite(meta, path, &mut |p: &str, v: &Value| seal(&format!("metadata.{p}"), v))?;
-            }
-            Ok(())
-        })
+        rewrite_metadata(&mut event.metadata, &mut seal)
     }
 
     async fn open(&self, mut event: RecordedEvent) -> Result<RecordedEvent, StoreError> {
@@ -142,12 +137,7 @@ impl SealedStore {
         for path in phi::data_paths(&event.event_type) {
             phi::rewrite(&mut event.data, path, &mut open)?;
         }
-        rewrite_metadata(&mut event.metadata, |meta| {
-            for path in phi::METADATA_PATHS {
-                phi::rewrite(meta, path, &mut |p: &str, v: &Value| open(&format!("metadata.{p}"), v))?;
-            }
-            Ok(())
-        })?;
+        rewrite_metadata(&mut event.metadata, &mut open)?;
         Ok(event)
     }
 
@@ -193,15 +183,27 @@ fn is_sealed_anywhere(event: &mut RecordedEvent) -> bool {
     found || event.metadata.command.as_ref().is_some_and(|c| c.fingerprint.starts_with(cipher::SEALED_PREFIX))
 }
 
-/// Edits metadata as JSON (its sealed paths are strings either way) and reads it back.
+/// The metadata fields of [`phi::METADATA_PATHS`], each with the path its ciphertext is bound to.
+fn sealed_metadata(metadata: &mut Metadata) -> [(&'static str, Option<&mut String>); 2] {
+    [
+        ("metadata.reason", metadata.reason.as_mut()),
+        ("metadata.command.fingerprint", metadata.command.as_mut().map(|c| &mut c.fingerprint)),
+    ]
+}
+
+/// Seals or opens the metadata's PHI in place (a JSON round trip of the whole metadata per event
+/// cost more than the cipher).
 fn rewrite_metadata(
     metadata: &mut Metadata,
-    edit: impl FnOnce(&mut Value) -> Result<(), StoreError>,
+    rewrite: &mut impl FnMut(&str, &Value) -> Result<Value, StoreError>,
 ) -> Result<(), StoreError> {
-    let bad = |e: serde_json::Error| StoreError::Database(format!("metadata: {e}"));
-    let mut json = serde_json::to_value(&*metadata).map_err(bad)?;
-    edit(&mut json)?;
-    *metadata = serde_json::from_value(json).map_err(bad)?;
+    for (path, field) in sealed_metadata(metadata) {
+        let Some(text) = field else { continue };
+        match rewrite(path, &Value::from(text.as_str()))? {
+            Value::String(rewritten) => *text = rewritten,
+            other => return Err(StoreError::Database(format!("{path}: sealed text opened to {other}, not text"))),
+        }
+    }
     Ok(())
 }
 
@@ -213,6 +215,10 @@ impl EventStore for SealedStore {
 
     fn database(&self) -> Database {
         self.inner.database()
+    }
+
+    fn as_stored(&self) -> Option<Arc<dyn EventStore>> {
+        Some(Arc::clone(&self.inner))
     }
 
     async fn append(&self, mut request: AppendRequest) -> Result<AppendResult, StoreError> {
@@ -299,5 +305,24 @@ impl EventStore for SealedStore {
         progress: &(dyn Fn(VerifyProgress) + Send + Sync),
     ) -> Result<VerifyReport, StoreError> {
         self.inner.verify(scope, progress).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use carelog_store::{Actor, CommandRef};
+    use chrono::Utc;
+
+    use super::*;
+
+    #[test]
+    fn the_sealed_metadata_fields_are_the_listed_phi_paths() {
+        let mut metadata = Metadata::by(Actor { id: "a".into(), role: "intake".into() }, Utc::now());
+        metadata.reason = Some("r".into());
+        metadata.command = Some(CommandRef { id: Uuid::nil(), fingerprint: "f".into() });
+        let fields = sealed_metadata(&mut metadata);
+        let paths: Vec<_> = fields.iter().map(|(path, field)| (*path, field.is_some())).collect();
+        let listed: Vec<_> = phi::METADATA_PATHS.iter().map(|p| (format!("metadata.{p}"), true)).collect();
+        assert_eq!(paths.iter().map(|(p, s)| (p.to_string(), *s)).collect::<Vec<_>>(), listed);
     }
 }

@@ -75,7 +75,9 @@ pub async fn mount_with(
     let (sizes_tx, sizes) = watch::channel(0);
     let prover = Arc::new(Prover::new(Arc::clone(&store), key, sizes));
     let gate = carelog_platform::Gate::new(Arc::clone(&store));
-    tokio::spawn(keep_building(TreeBuilder::new(store), sizes_tx, health));
+    // Leaves are stored hashes: the builder has no use for opened PHI.
+    let log = store.as_stored().unwrap_or(store);
+    tokio::spawn(keep_building(TreeBuilder::new(log), sizes_tx, health));
     if let Some(interval) = config.interval {
         tokio::spawn(sign_every(Arc::downgrade(&prover), interval));
     }
