@@ -3,9 +3,11 @@
 //! appends take no extra lock and pay no hashing.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::tables;
 use super::tree::{MerkleTree, TreeError};
@@ -14,6 +16,10 @@ use crate::{EventStore, LogFilter, Position, SubscriptionItem};
 
 /// Most leaves committed per transaction.
 const BATCH: usize = 2_000;
+/// Following a busy log, the tree commits at most this often: every group commit of the log would
+/// otherwise be followed by one of the tree, and on SQLite each is a turn on the one write lock
+/// that appends wait behind. Proofs wait for the tree up to seconds; this costs them little.
+const LIVE_COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone)]
 pub struct TreeBuilder {
@@ -65,18 +71,35 @@ impl TreeBuilder {
         let mut subscription = self.store.subscribe(Position(frontier.size()), LogFilter::all());
         let mut committed = frontier.clone();
         let mut nodes = Vec::new();
-        while let Some(item) = subscription.next().await {
-            let flush = match item? {
-                SubscriptionItem::Event(event) => {
-                    // Positions are dense, so anything but the next one means rows moved under us.
-                    let expected = frontier.size() + 1;
-                    if event.position.0 != expected {
-                        return Err(TreeError::Gap { built: frontier.size(), found: event.position.0 });
+        let mut last_commit: Option<Instant> = None;
+        let mut due: Option<Instant> = None;
+        loop {
+            let next = match due {
+                // `None`: the wait ran out, and what is pending is committed now.
+                Some(due) => tokio::time::timeout_at(due, subscription.next()).await.ok(),
+                None => Some(subscription.next().await),
+            };
+            let flush = match next {
+                None => true,
+                Some(None) => break,
+                Some(Some(item)) => match item? {
+                    SubscriptionItem::Event(event) => {
+                        // Positions are dense, so anything but the next one means rows moved under us.
+                        let expected = frontier.size() + 1;
+                        if event.position.0 != expected {
+                            return Err(TreeError::Gap { built: frontier.size(), found: event.position.0 });
+                        }
+                        nodes.extend(frontier.push(event_leaf(expected, &event.hash.0)));
+                        nodes.len() >= BATCH || until.is_some_and(|target| expected >= target)
                     }
-                    nodes.extend(frontier.push(event_leaf(expected, &event.hash.0)));
-                    nodes.len() >= BATCH || until.is_some_and(|target| expected >= target)
-                }
-                SubscriptionItem::CaughtUp(_) => true,
+                    SubscriptionItem::CaughtUp(_) => match last_commit {
+                        Some(at) if until.is_none() && at.elapsed() < LIVE_COMMIT_INTERVAL => {
+                            due = Some(at + LIVE_COMMIT_INTERVAL);
+                            false
+                        }
+                        _ => true,
+                    },
+                },
             };
             if !flush || frontier.size() == committed.size() {
                 continue;
@@ -84,6 +107,8 @@ impl TreeBuilder {
             self.commit(&committed, &frontier, &nodes).await?;
             nodes.clear();
             committed = frontier.clone();
+            last_commit = Some(Instant::now());
+            due = None;
             if sizes.send(frontier.size()).is_err() && until.is_none() {
                 return Ok(());
             }
