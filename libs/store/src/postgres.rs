@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection, FromRow, PgConnection, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Connection, FromRow, PgConnection, PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ use crate::model::{
 use crate::open::redact_password;
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
 use crate::prepare::{Limits, PreparedAppend};
-use crate::row::{StoredRow, to_i64, to_u64};
+use crate::row::{RowRef, StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
 use crate::writer::{BatchOutcome, BatchWriter, Writer};
@@ -225,11 +225,6 @@ impl EventRow {
             hash: self.hash,
         })
     }
-
-    fn into_scanned(self) -> ScannedRow {
-        let position = self.position.max(0) as u64;
-        self.into_stored().map_err(|e| (position, e.to_string()))
-    }
 }
 
 fn decode(rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -379,21 +374,51 @@ impl EventStore for PostgresStore {
     }
 }
 
+/// A row of a `select_events!` query, borrowed, its columns read by index.
+fn row_ref(row: &PgRow, position: i64) -> Result<RowRef<'_>, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt { position: Position(position.max(0) as u64), reason };
+    let column = |e: sqlx::Error| corrupt(e.to_string());
+    let revision: i64 = row.try_get(3).map_err(column)?;
+    let schema_version: i32 = row.try_get(5).map_err(column)?;
+    Ok(RowRef {
+        position: to_u64(position, position, "position")?,
+        event_id: row.try_get(1).map_err(column)?,
+        stream: row.try_get(2).map_err(column)?,
+        revision: to_u64(revision, position, "revision")?,
+        event_type: row.try_get(4).map_err(column)?,
+        schema_version: u32::try_from(schema_version)
+            .map_err(|_| corrupt(format!("schema_version is {schema_version}")))?,
+        data: row.try_get(6).map_err(column)?,
+        metadata: row.try_get(7).map_err(column)?,
+        client_tag: row.try_get(8).map_err(column)?,
+        recorded_at: row.try_get(9).map_err(column)?,
+        prev_hash: row.try_get(10).map_err(column)?,
+        hash: row.try_get(11).map_err(column)?,
+    })
+}
+
+/// Verification keeps rows as fetched and decodes them on the hashing thread, borrowing text and
+/// bytes from the row's buffer (by column index, in `select_events!` order) instead of copying each
+/// column on the thread that reads the connection.
 impl RowSource for PostgresStore {
-    async fn log_page(&self, after: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
-        let rows: Vec<EventRow> =
-            sqlx::query_as(LOG_PAGE).bind(to_i64(after)).bind(sql_limit(limit)).fetch_all(&self.inner.pool).await?;
-        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
+    type Row = PgRow;
+
+    fn scan(row: &PgRow) -> ScannedRow<'_> {
+        let position: i64 = row.try_get(0).map_err(|e| (0, format!("position: {e}")))?;
+        row_ref(row, position).map_err(|e| (position.max(0) as u64, e.to_string()))
     }
 
-    async fn stream_page(&self, stream: &str, offset: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
-        let rows: Vec<EventRow> = sqlx::query_as(STREAM_PAGE)
+    async fn log_page(&self, after: u64, limit: usize) -> Result<Vec<PgRow>, StoreError> {
+        Ok(sqlx::query(LOG_PAGE).bind(to_i64(after)).bind(sql_limit(limit)).fetch_all(&self.inner.pool).await?)
+    }
+
+    async fn stream_page(&self, stream: &str, offset: u64, limit: usize) -> Result<Vec<PgRow>, StoreError> {
+        Ok(sqlx::query(STREAM_PAGE)
             .bind(stream)
             .bind(to_i64(offset))
             .bind(sql_limit(limit))
             .fetch_all(&self.inner.pool)
-            .await?;
-        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
+            .await?)
     }
 
     async fn recorded_head(&self) -> Result<u64, StoreError> {

@@ -29,8 +29,6 @@ pub(crate) struct StoredRow {
 const HASH_DOMAIN: &[u8] = b"carelog.event.v1\0";
 
 impl StoredRow {
-    /// SHA-256 over the canonical envelope and the previous hash in the stream.
-    /// Every variable-length field is length-prefixed, so no two envelopes share an encoding.
     /// The row of `event` at `revision` and `position`, chained to `prev` (its hash computed).
     pub fn chained(
         event: &crate::prepare::PreparedEvent,
@@ -58,6 +56,58 @@ impl StoredRow {
         (row, hash)
     }
 
+    /// See [`RowRef::compute_hash`].
+    pub fn compute_hash(&self, prev_hash: &[u8]) -> EventHash {
+        self.view().compute_hash(prev_hash)
+    }
+
+    /// The row borrowed, for hashing and checking.
+    pub fn view(&self) -> RowRef<'_> {
+        RowRef {
+            position: self.position,
+            event_id: self.event_id,
+            stream: &self.stream,
+            revision: self.revision,
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            data: &self.data,
+            metadata: &self.metadata,
+            client_tag: self.client_tag.as_deref(),
+            recorded_at: self.recorded_at,
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
+        }
+    }
+
+    pub fn into_recorded(mut self) -> Result<RecordedEvent, StoreError> {
+        // Moved out, not copied: the event owns them.
+        let stream = std::mem::take(&mut self.stream);
+        let event_type = std::mem::take(&mut self.event_type);
+        self.view().recorded_with(stream, event_type)
+    }
+}
+
+/// A stored row borrowed from wherever it was read (an owned [`StoredRow`], or the current row of a
+/// SQLite statement), so it can be hashed, checked and decoded without copying its columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowRef<'a> {
+    pub position: u64,
+    pub event_id: Uuid,
+    pub stream: &'a str,
+    pub revision: u64,
+    pub event_type: &'a str,
+    pub schema_version: u32,
+    pub data: &'a str,
+    pub metadata: &'a str,
+    pub client_tag: Option<&'a str>,
+    pub recorded_at: DateTime<Utc>,
+    pub prev_hash: &'a [u8],
+    pub hash: &'a [u8],
+}
+
+impl RowRef<'_> {
+    /// SHA-256 over the canonical envelope and the previous hash in the stream.
+    /// Every variable-length field is length-prefixed, so no two envelopes share an encoding.
     pub fn compute_hash(&self, prev_hash: &[u8]) -> EventHash {
         let mut hasher = Sha256::new();
         hasher.update(HASH_DOMAIN);
@@ -74,22 +124,27 @@ impl StoredRow {
         EventHash(hasher.finalize().into())
     }
 
-    pub fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
+    pub fn to_recorded(self) -> Result<RecordedEvent, StoreError> {
+        self.recorded_with(self.stream.to_owned(), self.event_type.to_owned())
+    }
+
+    /// The event, with the row's stream and event type already owned by the caller.
+    fn recorded_with(self, stream: String, event_type: String) -> Result<RecordedEvent, StoreError> {
         let position = Position(self.position);
         let corrupt = |reason: String| StoreError::Corrupt { position, reason };
         Ok(RecordedEvent {
             event_id: self.event_id,
-            stream: StreamName::new(self.stream).map_err(|e| corrupt(e.to_string()))?,
+            stream: StreamName::new(stream).map_err(|e| corrupt(e.to_string()))?,
             revision: self.revision,
             position,
-            event_type: self.event_type,
+            event_type,
             schema_version: self.schema_version,
-            data: serde_json::from_str(&self.data).map_err(|e| corrupt(format!("data: {e}")))?,
-            metadata: serde_json::from_str(&self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?,
+            data: serde_json::from_str(self.data).map_err(|e| corrupt(format!("data: {e}")))?,
+            metadata: serde_json::from_str(self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?,
             recorded_at: self.recorded_at,
-            prev_hash: EventHash::from_slice(&self.prev_hash)
+            prev_hash: EventHash::from_slice(self.prev_hash)
                 .ok_or_else(|| corrupt("prev_hash is not 32 bytes".into()))?,
-            hash: EventHash::from_slice(&self.hash).ok_or_else(|| corrupt("hash is not 32 bytes".into()))?,
+            hash: EventHash::from_slice(self.hash).ok_or_else(|| corrupt("hash is not 32 bytes".into()))?,
         })
     }
 }

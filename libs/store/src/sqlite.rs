@@ -24,8 +24,9 @@ use crate::model::{
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
 use crate::prepare::{Limits, PreparedAppend};
 use crate::row::{StoredRow, to_i64, to_u64};
+use crate::sqlite_reader::LogReader;
 use crate::subscription::{EventSubscription, follow};
-use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
+use crate::verify::{VerifyProgress, VerifyReport, VerifyScope};
 use crate::writer::{BatchOutcome, BatchWriter, Writer};
 
 macro_rules! select_events {
@@ -40,23 +41,9 @@ macro_rules! select_events {
 
 const FORWARD: &str = select_events!("WHERE stream = ?1 AND revision >= ?2 ORDER BY revision ASC LIMIT ?3");
 const BACKWARD: &str = select_events!("WHERE stream = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT ?3");
-const READ_ALL: &str = select_events!(
-    "WHERE position >= ?1 AND position <= ?2
-       AND (?3 IS NULL OR category IN (SELECT value FROM json_each(?3)))
-       AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
-     ORDER BY position LIMIT ?5"
-);
-const READ_CLIENT: &str = select_events!(
-    "WHERE client_tag = ?6 AND position >= ?1 AND position <= ?2
-       AND (?3 IS NULL OR category IN (SELECT value FROM json_each(?3)))
-       AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
-     ORDER BY position LIMIT ?5"
-);
 const POSITION_AT: &str =
     "SELECT position FROM events WHERE recorded_at <= ?1 ORDER BY recorded_at DESC, position DESC LIMIT 1";
 const BY_ID: &str = select_events!("WHERE event_id = ?1");
-const LOG_PAGE: &str = select_events!("WHERE position > ?1 ORDER BY position LIMIT ?2");
-const STREAM_PAGE: &str = select_events!("WHERE stream = ?1 ORDER BY revision LIMIT ?3 OFFSET ?2");
 const HEAD_REVISION: &str = "SELECT revision FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1";
 
 /// Settings of the SQLite backend.
@@ -96,6 +83,8 @@ struct Inner {
     writer: Writer,
     heads: watch::Receiver<Position>,
     options: SqliteOptions,
+    /// Synchronous connections for `verify` and forward log reads.
+    log_reader: LogReader,
 }
 
 impl SqliteStore {
@@ -128,7 +117,8 @@ impl SqliteStore {
         let (head_tx, heads) = watch::channel(Position(head));
         let database = SqliteDatabase::new(readers.clone());
         let writer = Writer::spawn(SqliteWriter { conn: writer_conn, database: database.clone() }, Arc::new(head_tx));
-        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options }) })
+        let log_reader = LogReader::new(path.clone(), options.busy_timeout);
+        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options, log_reader }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -182,11 +172,6 @@ impl EventRow {
             hash: self.hash,
         })
     }
-
-    fn into_scanned(self) -> ScannedRow {
-        let position = self.position.max(0) as u64;
-        self.into_stored().map_err(|e| (position, e.to_string()))
-    }
 }
 
 fn corrupt(position: i64, reason: String) -> StoreError {
@@ -197,39 +182,8 @@ fn decode(rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
     rows.into_iter().map(|row| row.into_stored()?.into_recorded()).collect()
 }
 
-/// A filter list as a JSON array for `json_each`, or NULL for "no filter".
-fn json_list(values: &[String]) -> Option<String> {
-    (!values.is_empty()).then(|| serde_json::Value::from(values.to_vec()).to_string())
-}
-
 fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-impl SqliteStore {
-    /// A forward log read; `client` binds `?6` of the client-scoped query.
-    async fn read_log(
-        &self,
-        sql: &'static str,
-        client: Option<&str>,
-        query: &LogQuery,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        if query.limit == 0 {
-            return Err(crate::InvalidInput::ZeroLimit.into());
-        }
-        let LogFilter { categories, event_types } = &query.filter;
-        let mut select = sqlx::query_as(sql)
-            .bind(to_i64(query.from.0))
-            .bind(query.up_to.map_or(i64::MAX, |p| to_i64(p.0)))
-            .bind(json_list(categories))
-            .bind(json_list(event_types))
-            .bind(sql_limit(query.limit));
-        if let Some(client) = client {
-            select = select.bind(client.to_owned());
-        }
-        let rows: Vec<EventRow> = select.fetch_all(&self.inner.readers).await?;
-        decode(rows)
-    }
 }
 
 #[async_trait]
@@ -274,11 +228,11 @@ impl EventStore for SqliteStore {
     }
 
     async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.read_log(READ_ALL, None, query).await
+        self.inner.log_reader.read_all(query).await
     }
 
     async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.read_log(READ_CLIENT, Some(client), query).await
+        self.inner.log_reader.read_client(client, query).await
     }
 
     async fn position_at(&self, time: DateTime<Utc>) -> Result<Position, StoreError> {
@@ -311,29 +265,7 @@ impl EventStore for SqliteStore {
         scope: &VerifyScope,
         progress: &(dyn Fn(VerifyProgress) + Send + Sync),
     ) -> Result<VerifyReport, StoreError> {
-        verify::run(self, scope, progress).await
-    }
-}
-
-impl RowSource for SqliteStore {
-    async fn log_page(&self, after: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
-        let rows: Vec<EventRow> =
-            sqlx::query_as(LOG_PAGE).bind(to_i64(after)).bind(sql_limit(limit)).fetch_all(&self.inner.readers).await?;
-        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
-    }
-
-    async fn stream_page(&self, stream: &str, offset: u64, limit: usize) -> Result<Vec<ScannedRow>, StoreError> {
-        let rows: Vec<EventRow> = sqlx::query_as(STREAM_PAGE)
-            .bind(stream)
-            .bind(to_i64(offset))
-            .bind(sql_limit(limit))
-            .fetch_all(&self.inner.readers)
-            .await?;
-        Ok(rows.into_iter().map(EventRow::into_scanned).collect())
-    }
-
-    async fn recorded_head(&self) -> Result<u64, StoreError> {
-        read_head(&self.inner.readers).await
+        self.inner.log_reader.verify(scope, progress).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::future::Future;
 use crate::error::StoreError;
 
 use crate::model::{EventHash, Position};
-use crate::row::StoredRow;
+use crate::row::RowRef;
 
 /// Keep reports bounded: a wholesale rewrite would otherwise list every row.
 const MAX_PROBLEMS: usize = 1000;
@@ -138,48 +138,53 @@ impl ChainVerifier {
         self.events
     }
 
-    pub fn check(&mut self, row: &StoredRow) {
-        self.check_at(row, Position(row.position));
+    pub fn check(&mut self, row: RowRef<'_>) {
+        self.check_row(row, Position(row.position));
     }
 
     /// Checks a row whose hash does not cover its position (KurrentDB assigns it at commit), reporting
     /// problems at `position`.
-    pub fn check_at(&mut self, row: &StoredRow, position: Position) {
+    #[cfg(feature = "kurrentdb")]
+    pub fn check_at(&mut self, row: &crate::row::StoredRow, position: Position) {
+        self.check_row(row.view(), position);
+    }
+
+    fn check_row(&mut self, row: RowRef<'_>, position: Position) {
         self.events += 1;
         if self.check_global_order && position.0 != self.next_position {
-            self.report(position, row, ProblemKind::PositionGap { expected: self.next_position, found: position.0 });
+            self.report(position, &row, ProblemKind::PositionGap { expected: self.next_position, found: position.0 });
         }
         self.next_position = position.0 + 1;
-        let (expected_revision, expected_prev) = match self.streams.get(&row.stream) {
+        let (expected_revision, expected_prev) = match self.streams.get(row.stream) {
             Some((revision, hash)) => (revision + 1, *hash),
             None => (0, EventHash::GENESIS),
         };
         if row.revision != expected_revision {
             self.report(
                 position,
-                row,
+                &row,
                 ProblemKind::RevisionOutOfOrder { expected: expected_revision, found: row.revision },
             );
         }
         if row.prev_hash != expected_prev.0 {
-            self.report(position, row, ProblemKind::BrokenLink);
+            self.report(position, &row, ProblemKind::BrokenLink);
         }
-        let computed = row.compute_hash(&row.prev_hash);
+        let computed = row.compute_hash(row.prev_hash);
         if row.hash != computed.0 {
-            let stored = hex::encode(&row.hash);
-            self.report(position, row, ProblemKind::HashMismatch { stored, computed: computed.to_hex() });
+            let stored = hex::encode(row.hash);
+            self.report(position, &row, ProblemKind::HashMismatch { stored, computed: computed.to_hex() });
         }
-        let tagged = client_tag_of(&row.metadata);
-        if tagged != row.client_tag {
-            let kind = ProblemKind::ClientTagMismatch { column: row.client_tag.clone(), metadata: tagged };
-            self.report(position, row, kind);
+        let tagged = client_tag_of(row.metadata);
+        if tagged.as_deref() != row.client_tag {
+            let kind = ProblemKind::ClientTagMismatch { column: row.client_tag.map(str::to_owned), metadata: tagged };
+            self.report(position, &row, kind);
         }
         // Continue from the row as stored, so one edited row is reported once, not for every later row.
-        let stored_hash = EventHash::from_slice(&row.hash).unwrap_or(computed);
-        match self.streams.get_mut(&row.stream) {
+        let stored_hash = EventHash::from_slice(row.hash).unwrap_or(computed);
+        match self.streams.get_mut(row.stream) {
             Some(link) => *link = (row.revision, stored_hash),
             None => {
-                self.streams.insert(row.stream.clone(), (row.revision, stored_hash));
+                self.streams.insert(row.stream.to_owned(), (row.revision, stored_hash));
             }
         }
     }
@@ -213,8 +218,8 @@ impl ChainVerifier {
         }
     }
 
-    fn report(&mut self, position: Position, row: &StoredRow, kind: ProblemKind) {
-        self.push(ChainProblem { position, stream: row.stream.clone(), revision: Some(row.revision), kind });
+    fn report(&mut self, position: Position, row: &RowRef<'_>, kind: ProblemKind) {
+        self.push(ChainProblem { position, stream: row.stream.to_owned(), revision: Some(row.revision), kind });
     }
 
     fn push(&mut self, problem: ChainProblem) {
@@ -224,23 +229,29 @@ impl ChainVerifier {
     }
 }
 
-/// Rows per page while verifying.
-const VERIFY_PAGE: usize = 10_000;
+/// Rows per page while verifying (and between progress reports).
+pub(crate) const VERIFY_PAGE: usize = 10_000;
 
-/// A row as read for verification: decoded, or the position and reason it could not be.
-pub(crate) type ScannedRow = Result<StoredRow, (u64, String)>;
+/// A row as checked: borrowed from the row as fetched, or the position and reason it cannot be read.
+pub(crate) type ScannedRow<'a> = Result<RowRef<'a>, (u64, String)>;
 
-/// What a backend provides so the shared verification can walk its rows.
+/// What a backend provides so the shared verification can walk its rows. (SQLite walks one
+/// snapshot of its own on synchronous connections: `sqlite_reader`.)
 pub(crate) trait RowSource: Sync {
+    /// A row as fetched, handed whole to the hashing thread.
+    type Row: Send + 'static;
+
+    /// Decodes a fetched row there, borrowing its text and bytes.
+    fn scan(row: &Self::Row) -> ScannedRow<'_>;
     /// Rows with position > `after`, in position order.
-    fn log_page(&self, after: u64, limit: usize) -> impl Future<Output = Result<Vec<ScannedRow>, StoreError>> + Send;
+    fn log_page(&self, after: u64, limit: usize) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
     /// One stream's rows in revision order, skipping the first `offset`.
     fn stream_page(
         &self,
         stream: &str,
         offset: u64,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<ScannedRow>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
     /// The head position the store recorded with its last commit.
     fn recorded_head(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
@@ -256,12 +267,12 @@ pub(crate) async fn run<R: RowSource>(
             let head = source.recorded_head().await?;
             let mut verifier = ChainVerifier::new(true);
             let mut page = source.log_page(0, VERIFY_PAGE).await?;
-            // A pipeline over the two cores: the next page is read and decoded while this one is hashed
+            // A pipeline over the two cores: the next page is read while this one is decoded and hashed
             // on a blocking thread. The checks stay in log order, so the global-order check is unchanged.
             while let Some(last) = page.last() {
-                let after = last.as_ref().map_or_else(|(p, _)| *p, |row| row.position);
+                let after = R::scan(last).map_or_else(|(p, _)| p, |row| row.position);
                 let checking = tokio::task::spawn_blocking(move || {
-                    let beyond_head = page_into(&mut verifier, page, head);
+                    let beyond_head = page_into::<R>(&mut verifier, &page, head);
                     (verifier, beyond_head)
                 });
                 let (next, checked) = tokio::join!(source.log_page(after, VERIFY_PAGE), checking);
@@ -283,12 +294,7 @@ pub(crate) async fn run<R: RowSource>(
                     let page = source.stream_page(stream, offset, VERIFY_PAGE).await?;
                     let full = page.len() == VERIFY_PAGE;
                     offset += page.len() as u64;
-                    for row in page {
-                        match row {
-                            Ok(row) => verifier.check(&row),
-                            Err((position, reason)) => verifier.unreadable(Position(position), reason),
-                        }
-                    }
+                    page_into::<R>(&mut verifier, &page, u64::MAX);
                     progress(VerifyProgress { checked: verifier.checked(), head: Position(0) });
                     if !full {
                         break;
@@ -301,11 +307,11 @@ pub(crate) async fn run<R: RowSource>(
 }
 
 /// Feeds a page to the verifier; true once it reached rows committed after the walk began.
-fn page_into(verifier: &mut ChainVerifier, page: Vec<ScannedRow>, head: u64) -> bool {
+fn page_into<R: RowSource>(verifier: &mut ChainVerifier, page: &[R::Row], head: u64) -> bool {
     for row in page {
-        match row {
+        match R::scan(row) {
             Ok(row) if row.position > head => return true,
-            Ok(row) => verifier.check(&row),
+            Ok(row) => verifier.check(row),
             Err((position, _)) if position > head => return true,
             Err((position, reason)) => verifier.unreadable(Position(position), reason),
         }

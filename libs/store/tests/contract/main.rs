@@ -60,4 +60,6 @@ both_backends!(
     verification::a_truncated_tail_is_reported,
     verification::verifying_one_stream_checks_only_that_stream,
     verification::a_retagged_row_is_reported,
+    verification::payloads_are_checked_byte_exact,
+    verification::an_unreadable_row_is_reported_and_checking_goes_on,
 );

@@ -1,8 +1,9 @@
 //! Tamper evidence: rows edited, deleted, reordered or cut off behind the store's back are reported.
 
-use carelog_store::{AppendRequest, ExpectedRevision, Position, ProblemKind, VerifyReport, VerifyScope};
+use carelog_store::{AppendRequest, ExpectedRevision, LogQuery, Position, ProblemKind, VerifyReport, VerifyScope};
+use serde_json::json;
 
-use crate::support::{Harness, events, stream};
+use crate::support::{Harness, event, events, stream};
 
 /// Three streams interleaved: positions 1–9, `client-t` at 1, 4, 7.
 async fn seed(h: &Harness) {
@@ -114,4 +115,43 @@ pub async fn a_retagged_row_is_reported(h: &Harness) {
     let report = verify_all(h).await;
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(matches!(report.problems[0].kind, ProblemKind::ClientTagMismatch { .. }), "{}", report.problems[0]);
+}
+
+/// The hash covers the stored bytes: non-ASCII text and escapes read back unchanged and verify, as
+/// does an event without a client tag (a NULL column); the same JSON value stored as other bytes
+/// (an escape instead of the character) is reported as changed.
+pub async fn payloads_are_checked_byte_exact(h: &Harness) {
+    let mut untagged = event("Noted", json!({ "note": "Zoë — «naïve» 💬 \"quoted\" \\ \t\u{1}\u{2028}" }));
+    untagged.metadata.tags.client = None;
+    let batch = vec![event("Noted", json!({ "note": "Zoë" })), untagged];
+    let written: Vec<_> = batch.iter().map(|e| e.data.clone()).collect();
+    h.store.append(AppendRequest::new(stream("client-u"), ExpectedRevision::NoStream, batch)).await.unwrap();
+    let read = h.store.read_all(&LogQuery::from(Position(1), 10)).await.unwrap();
+    assert_eq!(read.iter().map(|e| e.data.clone()).collect::<Vec<_>>(), written);
+    assert_eq!(read[1].metadata.tags.client, None);
+    let report = verify_all(h).await;
+    assert!(report.is_intact(), "{:?}", report.problems);
+    h.tamper(r#"UPDATE events SET data = '{"note":"Zo\u00eb"}' WHERE position = 1"#).await;
+    let report = verify_all(h).await;
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(matches!(report.problems[0].kind, ProblemKind::HashMismatch { .. }), "{}", report.problems[0]);
+}
+
+/// A row holding what no event can (a negative revision) is reported as unreadable at its
+/// position, and the rows after it are still checked.
+pub async fn an_unreadable_row_is_reported_and_checking_goes_on(h: &Harness) {
+    seed(h).await;
+    h.tamper("UPDATE events SET revision = -1 WHERE position = 4").await;
+    let report = verify_all(h).await;
+    assert_eq!(report.events_checked, 9);
+    let first = report.first_problem().unwrap();
+    assert_eq!(first.position, Position(4));
+    assert!(matches!(first.kind, ProblemKind::Unreadable(_)), "{first}");
+    // client-t goes on at position 7 without its revision 1.
+    assert!(
+        report.problems.iter().any(|p| p.position == Position(7)
+            && matches!(p.kind, ProblemKind::RevisionOutOfOrder { expected: 1, found: 2 })),
+        "{:?}",
+        report.problems
+    );
 }

@@ -1,0 +1,217 @@
+//! Reads that walk many rows of the SQLite log — `verify` and forward log reads (projection
+//! catch-up and rebuild) — on synchronous connections of their own, stepped on a blocking thread.
+//!
+//! The async driver runs each statement on a worker thread and hands every row over to the async
+//! side: a wake-up and a copy of each column per row, which bounded both reads (see BENCHMARKS.md).
+//! Here a row is checked or decoded where SQLite holds it. rusqlite links the same libsqlite3-sys
+//! as sqlx (one `sqlite3` per binary, Cargo's `links` rule), so this is the same SQLite.
+
+mod verify;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::DateTime;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::{LogQuery, Position, RecordedEvent};
+use crate::row::{RowRef, to_i64, to_u64};
+use crate::verify::{VerifyProgress, VerifyReport, VerifyScope};
+
+/// The columns every statement here selects, in the order [`row_ref`] reads them.
+macro_rules! select_columns {
+    ($rest:literal) => {
+        concat!(
+            "SELECT position, event_id, stream, revision, event_type, schema_version, data, metadata, client_tag, ",
+            "recorded_at, prev_hash, hash FROM events ",
+            $rest
+        )
+    };
+}
+
+const READ_ALL: &str = select_columns!(
+    "WHERE position >= ?1 AND position <= ?2
+       AND (?3 IS NULL OR category IN (SELECT value FROM json_each(?3)))
+       AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
+     ORDER BY position LIMIT ?5"
+);
+const READ_CLIENT: &str = select_columns!(
+    "WHERE client_tag = ?6 AND position >= ?1 AND position <= ?2
+       AND (?3 IS NULL OR category IN (SELECT value FROM json_each(?3)))
+       AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
+     ORDER BY position LIMIT ?5"
+);
+/// The whole log up to the head read in the same transaction.
+const LOG_UP_TO: &str = select_columns!("WHERE position > 0 AND position <= ?1 ORDER BY position");
+const STREAM: &str = select_columns!("WHERE stream = ?1 ORDER BY revision");
+
+/// Connections kept open between reads (opening one and preparing its statements costs ~0.4 ms).
+const IDLE_CONNECTIONS: usize = 4;
+
+/// Read-only connections to one SQLite file. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct LogReader {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl LogReader {
+    pub fn new(path: PathBuf, busy_timeout: Duration) -> Self {
+        Self { shared: Arc::new(Shared { path, busy_timeout, idle: Mutex::default() }) }
+    }
+
+    /// The log forward in position order, within the query's range and filters.
+    pub async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_log(READ_ALL, None, query).await
+    }
+
+    /// [`Self::read_all`] restricted to the events about one client.
+    pub async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_log(READ_CLIENT, Some(client), query).await
+    }
+
+    /// A forward log read; `client` binds `?6` of the client-scoped query.
+    async fn read_log(
+        &self,
+        sql: &'static str,
+        client: Option<&str>,
+        query: &LogQuery,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if query.limit == 0 {
+            return Err(crate::InvalidInput::ZeroLimit.into());
+        }
+        let (query, client) = (query.clone(), client.map(str::to_owned));
+        self.with_connection(move |conn| {
+            let mut statement = conn.prepare_cached(sql).map_err(store_error)?;
+            let filter = |values: &[String]| (!values.is_empty()).then(|| serde_json::json!(values).to_string());
+            statement.raw_bind_parameter(1, to_i64(query.from.0)).map_err(store_error)?;
+            statement.raw_bind_parameter(2, query.up_to.map_or(i64::MAX, |p| to_i64(p.0))).map_err(store_error)?;
+            statement.raw_bind_parameter(3, filter(&query.filter.categories)).map_err(store_error)?;
+            statement.raw_bind_parameter(4, filter(&query.filter.event_types)).map_err(store_error)?;
+            statement.raw_bind_parameter(5, i64::try_from(query.limit).unwrap_or(i64::MAX)).map_err(store_error)?;
+            if let Some(client) = &client {
+                statement.raw_bind_parameter(6, client).map_err(store_error)?;
+            }
+            let mut rows = statement.raw_query();
+            let mut events = Vec::new();
+            while let Some(row) = rows.next().map_err(store_error)? {
+                events.push(row_ref(row)?.to_recorded()?);
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    /// Recomputes the chains in scope. The whole log is read in one transaction, so the rows and the
+    /// head they are checked against are one snapshot; progress is reported every page of rows.
+    pub async fn verify(
+        &self,
+        scope: &VerifyScope,
+        progress: &(dyn Fn(VerifyProgress) + Send + Sync),
+    ) -> Result<VerifyReport, StoreError> {
+        let (sender, mut updates) = mpsc::unbounded_channel();
+        let scope = scope.clone();
+        // Sending fails once the caller stopped listening (the verification was dropped): stop there.
+        let walk =
+            self.with_connection(move |conn| verify::walk(conn, &scope, &mut |update| sender.send(update).is_ok()));
+        // The sender is dropped when the walk ends, which ends this loop.
+        while let Some(update) = updates.recv().await {
+            progress(update);
+        }
+        walk.await
+    }
+
+    /// Runs `read` on a blocking thread with a connection of the pool.
+    fn with_connection<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, StoreError>> {
+        let shared = Arc::clone(&self.shared);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut conn = shared.take()?;
+            let result = read(&mut conn);
+            shared.put_back(conn);
+            result
+        });
+        async move {
+            match task.await {
+                Ok(result) => result,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => Err(StoreError::Unavailable(format!("SQLite read cancelled: {e}"))),
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(conn);
+        }
+        // Each connection stays on the thread using it, so SQLite's own locking is not needed.
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", self.path.display())))?;
+        conn.busy_timeout(self.busy_timeout).map_err(store_error)?;
+        Ok(conn)
+    }
+
+    fn put_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_CONNECTIONS {
+            idle.push(conn);
+        }
+    }
+}
+
+/// The current row of a [`select_columns!`] statement, borrowed from SQLite's buffers. A value the
+/// schema forbids (only a row altered behind the store's back holds one) is `Corrupt` at its position.
+fn row_ref<'a>(row: &'a rusqlite::Row<'_>) -> Result<RowRef<'a>, StoreError> {
+    let position = row.get_ref(0).and_then(|v| Ok(v.as_i64()?)).map_err(store_error)?;
+    let corrupt = |column: &str, reason: String| StoreError::Corrupt {
+        position: Position(position.max(0) as u64),
+        reason: format!("{column}: {reason}"),
+    };
+    let value = |i: usize, column: &str| row.get_ref(i).map_err(|e| corrupt(column, e.to_string()));
+    let text = |i: usize, column: &str| value(i, column)?.as_str().map_err(|e| corrupt(column, e.to_string()));
+    let blob = |i: usize, column: &str| value(i, column)?.as_blob().map_err(|e| corrupt(column, e.to_string()));
+    let integer = |i: usize, column: &str| value(i, column)?.as_i64().map_err(|e| corrupt(column, e.to_string()));
+    let event_id = blob(1, "event_id")?;
+    let schema_version = integer(5, "schema_version")?;
+    let recorded_at = integer(9, "recorded_at")?;
+    Ok(RowRef {
+        position: to_u64(position, position, "position")?,
+        event_id: Uuid::from_slice(event_id).map_err(|e| corrupt("event_id", e.to_string()))?,
+        stream: text(2, "stream")?,
+        revision: to_u64(integer(3, "revision")?, position, "revision")?,
+        event_type: text(4, "event_type")?,
+        schema_version: u32::try_from(schema_version)
+            .map_err(|_| corrupt("schema_version", format!("{schema_version} is out of range")))?,
+        data: text(6, "data")?,
+        metadata: text(7, "metadata")?,
+        client_tag: value(8, "client_tag")?.as_str_or_null().map_err(|e| corrupt("client_tag", e.to_string()))?,
+        recorded_at: DateTime::from_timestamp_micros(recorded_at)
+            .ok_or_else(|| corrupt("recorded_at", format!("{recorded_at} is out of range")))?,
+        prev_hash: blob(10, "prev_hash")?,
+        hash: blob(11, "hash")?,
+    })
+}
+
+/// Busy or locked (another process holds the file) is an outage a retry may clear.
+fn store_error(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
+    match error.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked | CannotOpen) => StoreError::Unavailable(error.to_string()),
+        _ => StoreError::Database(error.to_string()),
+    }
+}
