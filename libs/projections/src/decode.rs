@@ -43,6 +43,21 @@ pub(crate) fn decode(event: &RecordedEvent) -> Result<Option<Decoded>, ViewError
     Ok(Some(decoded))
 }
 
+/// An envelope's domain event, decoded the first time a view asks for it: an account event is
+/// folded into its client's episode view and into the account's ledger, but decoded once.
+#[derive(Debug, Default)]
+pub(crate) struct DecodeOnce(Option<Option<Decoded>>);
+
+impl DecodeOnce {
+    /// The domain event of `event` (always the same envelope for one `DecodeOnce`).
+    pub(crate) fn get(&mut self, event: &RecordedEvent) -> Result<Option<&Decoded>, ViewError> {
+        if self.0.is_none() {
+            self.0 = Some(decode(event)?);
+        }
+        Ok(self.0.as_ref().and_then(Option::as_ref))
+    }
+}
+
 pub(crate) fn decode_error(event: &RecordedEvent, source: DecodeError) -> ViewError {
     ViewError::Decode {
         position: event.position,

@@ -1,29 +1,276 @@
-//! Folding a batch of envelopes into the documents they touch. Pure: the runner loads the
-//! documents before and writes them after, in one transaction with the checkpoint.
+//! Folding the log into the documents it touches, held in memory across batches. Pure: the runner
+//! loads what a batch needs that is not held yet ([`Views::missing`], [`Views::hold`]), folds the
+//! batch, and at each commit takes the changed documents and the audit rows ([`Views::take`]) to
+//! write them with the checkpoint in one transaction.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use carelog_store::RecordedEvent;
+use serde::Serialize;
 
-use crate::persist::{AuditRow, Doc, DocKind};
+use crate::decode::DecodeOnce;
+use crate::persist::{AuditRow, DocKind, DocWrite, StoredDoc};
 use crate::{AuditEntry, EpisodeView, LedgerView, ProjectionError};
 
-/// The documents a batch touches, keyed by (kind, key).
-pub fn touched(events: &[RecordedEvent]) -> BTreeMap<DocKind, Vec<String>> {
-    let mut keys: BTreeMap<DocKind, Vec<String>> = BTreeMap::new();
-    for event in events {
-        for (kind, key) in routes(event, &Owned::new()) {
-            let list = keys.entry(kind).or_default();
-            if !list.contains(&key) {
-                list.push(key);
+/// The documents folded so far and what the next commit writes.
+#[derive(Debug)]
+pub struct Views {
+    episodes: BTreeMap<String, Held<EpisodeView>>,
+    ledgers: BTreeMap<String, Held<LedgerView>>,
+    /// JSON size of the held documents when last loaded or written.
+    held_bytes: usize,
+    /// Whether a document not held may be stored. Not for a generation that was empty when the
+    /// fold began: there only the documents dropped since are, so the others need no query.
+    stored_before: bool,
+    dropped: HashSet<(DocKind, String)>,
+    /// Since the last commit: one audit row per event, and the clients erased.
+    audit: Vec<AuditRow>,
+    erased: Vec<String>,
+}
+
+/// One held document.
+#[derive(Debug)]
+struct Held<V> {
+    view: V,
+    /// A ledger's client (from its first tagged event); an episode's is worked out when written.
+    owner: Option<String>,
+    /// Position of the last event routed to it.
+    position: u64,
+    /// Folded into since the last commit.
+    changed: bool,
+    /// Its JSON size when last loaded or written: roughly what holding it costs.
+    bytes: usize,
+}
+
+/// What one commit writes.
+#[derive(Debug, Default)]
+pub struct Taken {
+    pub docs: Vec<DocWrite>,
+    pub audit: Vec<AuditRow>,
+    pub erased: Vec<String>,
+}
+
+impl Default for Views {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Views {
+    /// Views to fold into a generation that may store documents already.
+    pub fn new() -> Self {
+        Self::with_stored(true)
+    }
+
+    /// Views to fold into a generation that stores no document yet (its checkpoint is 0).
+    pub fn for_empty_generation() -> Self {
+        Self::with_stored(false)
+    }
+
+    fn with_stored(stored_before: bool) -> Self {
+        Self {
+            episodes: BTreeMap::new(),
+            ledgers: BTreeMap::new(),
+            held_bytes: 0,
+            stored_before,
+            dropped: HashSet::new(),
+            audit: Vec::new(),
+            erased: Vec::new(),
+        }
+    }
+
+    /// Events folded since the last [`take`](Self::take).
+    pub fn pending(&self) -> usize {
+        self.audit.len()
+    }
+
+    /// The documents `events` route to that are not held but may be stored: the runner loads them.
+    pub fn missing(&self, events: &[RecordedEvent]) -> BTreeMap<DocKind, Vec<String>> {
+        let mut missing: BTreeMap<DocKind, BTreeSet<&str>> = BTreeMap::new();
+        for event in events {
+            if let Some(client) = episode_key(event)
+                && !self.episodes.contains_key(client)
+                && self.may_be_stored(DocKind::Episode, client)
+            {
+                missing.entry(DocKind::Episode).or_default().insert(client);
+            }
+            if let Some(account) = ledger_key(event)
+                && !self.ledgers.contains_key(account)
+                && self.may_be_stored(DocKind::Ledger, account)
+            {
+                missing.entry(DocKind::Ledger).or_default().insert(account);
+            }
+        }
+        missing.into_iter().map(|(kind, keys)| (kind, keys.into_iter().map(str::to_owned).collect())).collect()
+    }
+
+    fn may_be_stored(&self, kind: DocKind, key: &str) -> bool {
+        self.stored_before || self.dropped.contains(&(kind, key.to_owned()))
+    }
+
+    /// Holds a stored document, unless a newer copy of it is held already.
+    pub fn hold(&mut self, kind: DocKind, stored: StoredDoc) -> Result<(), ProjectionError> {
+        let corrupt = |e| corrupt(&stored.key, e);
+        match kind {
+            DocKind::Episode if !self.episodes.contains_key(&stored.key) => {
+                let view = serde_json::from_str(&stored.json).map_err(corrupt)?;
+                self.held_bytes += stored.json.len();
+                self.episodes.insert(stored.key, Held::loaded(view, stored.owner, stored.json.len()));
+            }
+            DocKind::Ledger if !self.ledgers.contains_key(&stored.key) => {
+                let view = serde_json::from_str(&stored.json).map_err(corrupt)?;
+                self.held_bytes += stored.json.len();
+                self.ledgers.insert(stored.key, Held::loaded(view, stored.owner, stored.json.len()));
+            }
+            DocKind::Episode | DocKind::Ledger => {}
+        }
+        Ok(())
+    }
+
+    /// Folds `events` in position order into the held documents (missing ones start empty) and
+    /// keeps one audit row per event. On an error the views are left part-folded: drop them.
+    pub fn fold(&mut self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        for event in events {
+            let unfoldable =
+                |e: crate::ViewError| ProjectionError::Unfoldable { position: event.position.0, reason: e.to_string() };
+            let mut decoding = DecodeOnce::default();
+            let position = event.position.0;
+            let tag = event.metadata.tags.client.as_ref();
+            if let Some(client) = episode_key(event) {
+                let held = held_or_new(&mut self.episodes, client);
+                held.view.apply_once(event, &mut decoding).map_err(unfoldable)?;
+                held.touched(position);
+            }
+            if let Some(account) = ledger_key(event) {
+                fold_ledger(held_or_new(&mut self.ledgers, account), event, &mut decoding).map_err(unfoldable)?;
+            }
+            // An erasure also scrubs every ledger its client owns (held, or loaded by the runner).
+            if is_erasure(event)
+                && let Some(client) = tag
+            {
+                let owned = self.ledgers.values_mut().filter(|held| held.owner.as_ref() == Some(client));
+                for held in owned {
+                    fold_ledger(held, event, &mut decoding).map_err(unfoldable)?;
+                }
+                if !self.erased.contains(client) {
+                    self.erased.push(client.clone());
+                }
+            }
+            self.audit.push(audit_row(event));
+        }
+        Ok(())
+    }
+
+    /// Serialises every document changed since the last commit (once each) and hands them over
+    /// with the audit rows and erasures of the events folded since.
+    pub fn take(&mut self) -> Result<Taken, ProjectionError> {
+        let mut docs = Vec::new();
+        for (key, held) in self.episodes.iter_mut().filter(|(_, held)| held.changed) {
+            let owner = held.view.assigned_clinician().map(|c| c.to_string());
+            docs.push(write(DocKind::Episode, key, held, owner, &mut self.held_bytes)?);
+        }
+        for (key, held) in self.ledgers.iter_mut().filter(|(_, held)| held.changed) {
+            let owner = held.owner.clone();
+            docs.push(write(DocKind::Ledger, key, held, owner, &mut self.held_bytes)?);
+        }
+        Ok(Taken { docs, audit: std::mem::take(&mut self.audit), erased: std::mem::take(&mut self.erased) })
+    }
+
+    /// After a commit: drops the documents changed least recently until those held weigh at
+    /// most `bytes` of JSON (they are stored, so a later batch loads them again if it needs them).
+    pub fn shrink_to(&mut self, bytes: usize) {
+        if self.held_bytes <= bytes {
+            return;
+        }
+        let episodes = self.episodes.iter().map(|(key, held)| (held.position, held.changed, DocKind::Episode, key));
+        let ledgers = self.ledgers.iter().map(|(key, held)| (held.position, held.changed, DocKind::Ledger, key));
+        let mut by_age: Vec<(u64, DocKind, String)> = episodes
+            .chain(ledgers)
+            .filter(|(_, changed, _, _)| !changed)
+            .map(|(position, _, kind, key)| (position, kind, key.clone()))
+            .collect();
+        by_age.sort_unstable();
+        for (_, kind, key) in by_age {
+            if self.held_bytes <= bytes {
+                break;
+            }
+            let freed = match kind {
+                DocKind::Episode => self.episodes.remove(&key).map(|held| held.bytes),
+                DocKind::Ledger => self.ledgers.remove(&key).map(|held| held.bytes),
+            };
+            self.held_bytes -= freed.unwrap_or_default();
+            if !self.stored_before {
+                self.dropped.insert((kind, key));
             }
         }
     }
-    keys
+
+    /// How many documents are held (for tests of the bound).
+    #[cfg(test)]
+    pub fn held_count(&self) -> usize {
+        self.episodes.len() + self.ledgers.len()
+    }
 }
 
-/// The clients whose erasure the batch records. Their ledgers are not named by the event: the
-/// runner asks the persist layer which ledgers each one owns and passes them to [`fold`].
+impl<V> Held<V> {
+    fn loaded(view: V, owner: Option<String>, bytes: usize) -> Self {
+        Self { view, owner, position: 0, changed: false, bytes }
+    }
+
+    fn touched(&mut self, position: u64) {
+        self.position = position;
+        self.changed = true;
+    }
+}
+
+/// The held document under `key`, created empty if there is none.
+fn held_or_new<'a, V: Default>(docs: &'a mut BTreeMap<String, Held<V>>, key: &str) -> &'a mut Held<V> {
+    if !docs.contains_key(key) {
+        docs.insert(key.to_owned(), Held::loaded(V::default(), None, 0));
+    }
+    docs.get_mut(key).expect("inserted above")
+}
+
+fn fold_ledger(
+    held: &mut Held<LedgerView>,
+    event: &RecordedEvent,
+    decoding: &mut DecodeOnce,
+) -> Result<(), crate::ViewError> {
+    held.view.apply_once(event, decoding)?;
+    if held.owner.is_none() {
+        held.owner.clone_from(&event.metadata.tags.client);
+    }
+    held.touched(event.position.0);
+    Ok(())
+}
+
+fn write<V: Serialize>(
+    kind: DocKind,
+    key: &str,
+    held: &mut Held<V>,
+    owner: Option<String>,
+    held_bytes: &mut usize,
+) -> Result<DocWrite, ProjectionError> {
+    let json = serde_json::to_string(&held.view).map_err(|e| corrupt(key, e))?;
+    *held_bytes = *held_bytes - held.bytes + json.len();
+    held.bytes = json.len();
+    held.changed = false;
+    Ok(DocWrite { kind, key: key.to_owned(), owner, json, position: held.position })
+}
+
+/// The episode view an event changes: its client's. A read of the record (an `access` event) is
+/// in the audit trail, but changes no document.
+fn episode_key(event: &RecordedEvent) -> Option<&str> {
+    event.metadata.tags.client.as_deref().filter(|_| event.category() != "access")
+}
+
+/// The ledger an event changes: its account's.
+fn ledger_key(event: &RecordedEvent) -> Option<&str> {
+    (event.category() == "account").then(|| event.stream.as_str())
+}
+
+/// The clients whose erasure `events` record. Their ledgers are not named by the event: the
+/// runner loads the stored ledgers each one owns before folding.
 pub fn erased_clients(events: &[RecordedEvent]) -> Vec<String> {
     let mut clients: Vec<String> = Vec::new();
     for event in events.iter().filter(|e| is_erasure(e)) {
@@ -38,102 +285,6 @@ pub fn erased_clients(events: &[RecordedEvent]) -> Vec<String> {
 
 fn is_erasure(event: &RecordedEvent) -> bool {
     event.category() == "client" && event.event_type == "ClientErased"
-}
-
-/// Ledger keys per owning client: those stored before the batch (from the persist layer) and
-/// those the batch itself opened.
-pub type Owned = BTreeMap<String, BTreeSet<String>>;
-
-/// Which documents an event changes: its client's episode view, and an account's ledger; a
-/// client's erasure also changes every ledger the client owns.
-fn routes(event: &RecordedEvent, owned: &Owned) -> Vec<(DocKind, String)> {
-    let mut routes = Vec::new();
-    // A read of the record (an `access` event) is in the audit trail, but changes no document.
-    if let Some(client) = &event.metadata.tags.client
-        && event.category() != "access"
-    {
-        routes.push((DocKind::Episode, client.clone()));
-    }
-    if event.category() == "account" {
-        routes.push((DocKind::Ledger, event.stream.to_string()));
-    }
-    if is_erasure(event)
-        && let Some(ledgers) = event.metadata.tags.client.as_ref().and_then(|client| owned.get(client))
-    {
-        routes.extend(ledgers.iter().map(|key| (DocKind::Ledger, key.clone())));
-    }
-    routes
-}
-
-/// Folds `events` into the `loaded` documents (missing ones start empty) and returns every changed
-/// document plus one audit row per event. `owned` lists the stored ledgers of each client in
-/// [`erased_clients`] (their documents are in `loaded`).
-pub fn fold(
-    loaded: HashMap<(DocKind, String), serde_json::Value>,
-    events: &[RecordedEvent],
-    mut owned: Owned,
-) -> Result<(Vec<Doc>, Vec<AuditRow>), ProjectionError> {
-    let mut episodes: BTreeMap<String, EpisodeView> = BTreeMap::new();
-    let mut ledgers: BTreeMap<String, (LedgerView, Option<String>)> = BTreeMap::new();
-    let mut positions: BTreeMap<(DocKind, String), u64> = BTreeMap::new();
-    let decode = |kind: DocKind, key: &str| -> Result<Option<serde_json::Value>, ProjectionError> {
-        Ok(loaded.get(&(kind, key.to_owned())).cloned())
-    };
-    let mut audit = Vec::with_capacity(events.len());
-    for event in events {
-        let unfoldable = |reason: String| ProjectionError::Unfoldable { position: event.position.0, reason };
-        if event.category() == "account"
-            && let Some(client) = &event.metadata.tags.client
-        {
-            owned.entry(client.clone()).or_default().insert(event.stream.to_string());
-        }
-        for (kind, key) in routes(event, &owned) {
-            match kind {
-                DocKind::Episode => {
-                    if !episodes.contains_key(&key) {
-                        let view = match decode(kind, &key)? {
-                            Some(doc) => serde_json::from_value(doc).map_err(|e| corrupt(&key, e))?,
-                            None => EpisodeView::default(),
-                        };
-                        episodes.insert(key.clone(), view);
-                    }
-                    if let Some(view) = episodes.get_mut(&key) {
-                        view.apply(event).map_err(|e| unfoldable(e.to_string()))?;
-                    }
-                }
-                DocKind::Ledger => {
-                    if !ledgers.contains_key(&key) {
-                        let view = match decode(kind, &key)? {
-                            Some(doc) => serde_json::from_value(doc).map_err(|e| corrupt(&key, e))?,
-                            None => LedgerView::default(),
-                        };
-                        ledgers.insert(key.clone(), (view, None));
-                    }
-                    if let Some((view, owner)) = ledgers.get_mut(&key) {
-                        view.apply(event).map_err(|e| unfoldable(e.to_string()))?;
-                        if owner.is_none() {
-                            owner.clone_from(&event.metadata.tags.client);
-                        }
-                    }
-                }
-            }
-            positions.insert((kind, key), event.position.0);
-        }
-        audit.push(audit_row(event));
-    }
-    let mut docs = Vec::with_capacity(episodes.len() + ledgers.len());
-    for (key, view) in episodes {
-        let position = positions.get(&(DocKind::Episode, key.clone())).copied().unwrap_or_default();
-        let owner = view.assigned_clinician().map(|c| c.to_string());
-        let body = serde_json::to_value(&view).map_err(|e| corrupt(&key, e))?;
-        docs.push(Doc { kind: DocKind::Episode, key, owner, body, position });
-    }
-    for (key, (view, owner)) in ledgers {
-        let position = positions.get(&(DocKind::Ledger, key.clone())).copied().unwrap_or_default();
-        let body = serde_json::to_value(&view).map_err(|e| corrupt(&key, e))?;
-        docs.push(Doc { kind: DocKind::Ledger, key, owner, body, position });
-    }
-    Ok((docs, audit))
 }
 
 fn corrupt(key: &str, error: serde_json::Error) -> ProjectionError {

@@ -15,6 +15,7 @@
 
 mod audit;
 mod caseload;
+mod catch_up;
 mod decode;
 pub mod episode;
 mod error;

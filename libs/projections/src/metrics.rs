@@ -3,8 +3,7 @@
 
 use std::sync::OnceLock;
 
-use carelog_store::RecordedEvent;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Gauge, UpDownCounter};
 
@@ -45,9 +44,9 @@ fn instruments() -> &'static Instruments {
 }
 
 /// After a batch commit: the lag in time, from the newest event's recording time.
-pub(crate) fn batch_committed(projection: &'static str, events: &[RecordedEvent]) {
-    if let Some(last) = events.last() {
-        let age = (Utc::now() - last.recorded_at).to_std().unwrap_or_default();
+pub(crate) fn batch_committed(projection: &'static str, last_recorded: Option<DateTime<Utc>>) {
+    if let Some(last) = last_recorded {
+        let age = (Utc::now() - last).to_std().unwrap_or_default();
         instruments().lag_seconds.record(age.as_secs_f64(), &[KeyValue::new("projection", projection)]);
     }
 }

@@ -1,29 +1,48 @@
 //! The projection runner: follows the log and folds it into the read models, committing each batch
 //! with its checkpoint in one transaction. A crash mid-batch rolls the batch back and the runner
 //! resumes from the last committed checkpoint: no event is lost or applied twice.
+//!
+//! Following the live log, each small batch is folded and committed before the next is read.
+//! Catching up ([`catch_up`](crate::catch_up)), reading, folding and committing overlap, and the
+//! documents stay in memory from one commit to the next.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use carelog_store::{EventStore, EventSubscription, LogFilter, Position, RecordedEvent, StoreError, SubscriptionItem};
+use carelog_store::{EventStore, LogFilter, Position, RecordedEvent, SubscriptionItem};
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::ProjectionError;
-use crate::fold::{Owned, erased_clients, fold, touched};
-use crate::metrics;
+use crate::fold::{Taken, Views, erased_clients};
 use crate::persist::{BatchWrite, DocKind, Generation, ReadModels};
+use crate::{ProjectionError, catch_up, metrics};
 
 /// The projection that keeps the episode views, ledgers and audit trail.
 pub const RECORDS: &str = "records";
 
 /// Most events folded per transaction while following the live log (short transactions, low lag).
 const LIVE_BATCH: usize = 500;
-/// Most events folded per transaction while catching up: each touched document is rewritten once
-/// per batch, so larger batches rewrite the busiest documents far less often.
-const CATCH_UP_BATCH: usize = 10_000;
+
+/// How a catch-up reads, folds and commits the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pace {
+    /// Positions read per page; the documents a page touches are loaded (one query per kind)
+    /// before it is folded.
+    pub batch: usize,
+    /// Events folded in memory before they are committed with every document they changed.
+    pub commit_every: usize,
+    /// JSON bytes of documents kept in memory after a commit, for the pages that follow.
+    pub hold_bytes: usize,
+}
+
+/// Catching up, a document is loaded once, folded in memory across pages and serialised once per
+/// commit. A commit every 20,000 events bounds what a crash loses (the next run resumes from the
+/// checkpoint) and what the documents changed since the last commit weigh in memory, and keeps
+/// the last commit, which nothing overlaps, short. Up to 64 MiB (as JSON) of unchanged documents
+/// stay in memory for the commits after.
+const CATCH_UP: Pace = Pace { batch: 2_000, commit_every: 20_000, hold_bytes: 64 << 20 };
 
 /// Progress of a catch-up or rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +56,19 @@ pub struct Progress {
 pub struct Runner {
     store: Arc<dyn EventStore>,
     models: ReadModels,
+    catch_up_pace: Pace,
 }
 
 impl Runner {
     pub async fn new(store: Arc<dyn EventStore>) -> Result<Self, ProjectionError> {
         let models = ReadModels::open(store.database()).await?;
-        Ok(Self { store, models })
+        Ok(Self { store, models, catch_up_pace: CATCH_UP })
+    }
+
+    /// The same runner catching up at another pace (tests of commits and eviction).
+    #[cfg(test)]
+    pub(crate) fn with_catch_up_pace(self, catch_up_pace: Pace) -> Self {
+        Self { catch_up_pace, ..self }
     }
 
     pub fn models(&self) -> &ReadModels {
@@ -59,7 +85,7 @@ impl Runner {
         loop {
             let generation = self.models.live(RECORDS).await?;
             checkpoints.send_replace(generation.checkpoint);
-            let followed = self.follow(generation, None, LIVE_BATCH, |p| {
+            let followed = self.follow(generation, None, |p| {
                 checkpoints.send_replace(p.checkpoint);
             });
             tokio::select! {
@@ -73,8 +99,8 @@ impl Runner {
         }
     }
 
-    /// Folds everything up to the current head into `generation`, reporting progress, and returns
-    /// how many events it applied and how long it took.
+    /// Folds everything up to the current head into `generation`, reporting progress after each
+    /// commit, and returns how many events it applied and how long it took.
     pub async fn catch_up(
         &self,
         generation: Generation,
@@ -82,7 +108,8 @@ impl Runner {
     ) -> Result<(u64, std::time::Duration), ProjectionError> {
         let started = Instant::now();
         let head = self.store.head_position().await?.0;
-        let applied = self.follow(generation, Some(head), CATCH_UP_BATCH, progress).await?;
+        let store = Arc::clone(&self.store);
+        let applied = catch_up::run(store, &self.models, generation, head, self.catch_up_pace, progress).await?;
         Ok((applied, started.elapsed()))
     }
 
@@ -95,7 +122,7 @@ impl Runner {
             if generation.checkpoint >= position {
                 return Ok(generation.checkpoint);
             }
-            match self.follow(generation, Some(position), LIVE_BATCH, |_| {}).await {
+            match self.follow(generation, Some(position), |_| {}).await {
                 Ok(_) | Err(ProjectionError::StaleCheckpoint { .. }) => continue,
                 Err(error) => return Err(error),
             }
@@ -120,45 +147,44 @@ impl Runner {
         Ok((applied + more, took))
     }
 
-    /// Follows the log from the generation's checkpoint; with `until`, returns once it is reached.
+    /// Follows the live log from the generation's checkpoint; with `until`, returns once it is
+    /// reached. Each batch is loaded, folded and committed before the next is read, and nothing
+    /// is held between batches.
     async fn follow(
         &self,
         generation: Generation,
         until: Option<u64>,
-        batch_size: usize,
         mut progress: impl FnMut(Progress),
     ) -> Result<u64, ProjectionError> {
         let mut checkpoint = generation.checkpoint;
-        let mut applied = 0;
         if until.is_some_and(|target| checkpoint >= target) {
             return Ok(0);
         }
-        let subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
-        let mut subscription = match until {
-            Some(_) => Items::read_ahead(subscription, batch_size),
-            None => Items::Direct(subscription),
-        };
+        let mut subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
         let _active = metrics::ActiveSubscription::start(RECORDS);
-        let mut batch: Vec<RecordedEvent> = Vec::new();
+        let (mut batch, mut applied) = (Vec::new(), 0);
         while let Some(item) = subscription.next().await {
             let mut known_head = until;
-            let flush_to = match item? {
+            let to = match item? {
                 SubscriptionItem::Event(event) => {
                     let position = event.position.0;
                     batch.push(*event);
-                    let reached = until.is_some_and(|target| position >= target);
-                    (batch.len() >= batch_size || reached).then_some(position)
+                    if batch.len() < LIVE_BATCH && until.is_none_or(|target| position < target) {
+                        continue;
+                    }
+                    position
                 }
                 SubscriptionItem::CaughtUp(position) => {
                     known_head = Some(position.0);
-                    Some(position.0)
+                    position.0
                 }
             };
-            let Some(to) = flush_to else { continue };
             if to > checkpoint {
-                applied += batch.len() as u64;
-                self.commit(generation.id, checkpoint, to, &batch).await?;
-                checkpoint = to;
+                let mut views = Views::new();
+                load_and_fold(&self.models, &mut views, generation.id, &batch).await?;
+                let last_recorded = batch.last().map(|e| e.recorded_at);
+                commit(&self.models, generation.id, (checkpoint, to), views.take()?, last_recorded).await?;
+                (checkpoint, applied) = (to, applied + batch.len() as u64);
                 batch.clear();
                 // A full batch while following live means the runner is behind by an unknown
                 // amount: one head query per full batch (not per event) measures it.
@@ -167,8 +193,7 @@ impl Runner {
                     None => self.store.head_position().await?.0,
                 };
                 metrics::lag_events(RECORDS, head, checkpoint);
-                let head = until.unwrap_or(to);
-                progress(Progress { checkpoint, head, applied });
+                progress(Progress { checkpoint, head: until.unwrap_or(to), applied });
             }
             if until.is_some_and(|target| checkpoint >= target) {
                 return Ok(applied);
@@ -176,90 +201,54 @@ impl Runner {
         }
         Ok(applied)
     }
-
-    async fn commit(
-        &self,
-        generation: i64,
-        from: u64,
-        to: u64,
-        events: &[RecordedEvent],
-    ) -> Result<(), ProjectionError> {
-        let span = tracing::info_span!(
-            "projection.batch",
-            projection = RECORDS,
-            generation,
-            // As i64: the OpenTelemetry layer records u64 fields as strings.
-            from = from as i64,
-            to = to as i64,
-            event_count = events.len() as i64
-        );
-        self.commit_batch(generation, from, to, events).instrument(span).await?;
-        metrics::batch_committed(RECORDS, events);
-        Ok(())
-    }
-
-    async fn commit_batch(
-        &self,
-        generation: i64,
-        from: u64,
-        to: u64,
-        events: &[RecordedEvent],
-    ) -> Result<(), ProjectionError> {
-        let mut loaded = HashMap::new();
-        for (kind, keys) in touched(events) {
-            for (key, doc) in self.models.load(generation, kind, &keys).await? {
-                loaded.insert((kind, key), doc);
-            }
-        }
-        // An erasure also scrubs the client's ledgers, which only the stored owners name.
-        let mut owned = Owned::new();
-        for client in erased_clients(events) {
-            let ledgers = self.models.load_owned(generation, DocKind::Ledger, &client).await?;
-            owned.insert(client, ledgers.keys().cloned().collect());
-            loaded.extend(ledgers.into_iter().map(|(key, doc)| ((DocKind::Ledger, key), doc)));
-        }
-        let (docs, audit) = fold(loaded, events, owned.clone())?;
-        let erased = owned.into_keys().collect();
-        self.models.commit(&BatchWrite { generation, from, to, docs, audit, erased }).await
-    }
 }
 
-/// The log as the runner takes it. Catching up (a rebuild, a target position), it is read on a
-/// task of its own, up to `depth` items ahead: reading, decoding and opening the sealed fields of
-/// the next batch overlap with folding and committing this one (on two cores a rebuild otherwise
-/// kept one of them idle). Following live, it is read directly: there read-ahead only competed
-/// with the server's calls for the cores (GetEpisode p99 rose from about 20 to 35 ms).
-enum Items {
-    Direct(EventSubscription),
-    Ahead { items: tokio::sync::mpsc::Receiver<Result<SubscriptionItem, StoreError>>, reader: tokio::task::AbortHandle },
-}
-
-impl Items {
-    fn read_ahead(mut subscription: EventSubscription, depth: usize) -> Self {
-        let (sender, items) = tokio::sync::mpsc::channel(depth.max(1));
-        let reader = tokio::spawn(async move {
-            while let Some(item) = subscription.next().await {
-                if sender.send(item).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Self::Ahead { items, reader: reader.abort_handle() }
-    }
-
-    async fn next(&mut self) -> Option<Result<SubscriptionItem, StoreError>> {
-        match self {
-            Self::Direct(subscription) => subscription.next().await,
-            Self::Ahead { items, .. } => items.recv().await,
+/// Loads the stored documents `events` touch that `views` do not hold, then folds the events.
+pub(crate) async fn load_and_fold(
+    models: &ReadModels,
+    views: &mut Views,
+    generation: i64,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
+    for (kind, keys) in views.missing(events) {
+        for stored in models.load(generation, kind, &keys).await? {
+            views.hold(kind, stored)?;
         }
     }
-}
-
-/// The reading task ends with the runner's use of it (it may be waiting for new commits).
-impl Drop for Items {
-    fn drop(&mut self) {
-        if let Self::Ahead { reader, .. } = self {
-            reader.abort();
+    // An erasure also scrubs the client's ledgers, which only the stored owners name.
+    for client in erased_clients(events) {
+        for stored in models.load_owned(generation, DocKind::Ledger, &client).await? {
+            views.hold(DocKind::Ledger, stored)?;
         }
     }
+    views.fold(events)
 }
+
+/// Writes what the events from `from` (exclusive) to `to` changed, moving the checkpoint.
+pub(crate) async fn commit(
+    models: &ReadModels,
+    generation: i64,
+    (from, to): (u64, u64),
+    taken: Taken,
+    last_recorded: Option<DateTime<Utc>>,
+) -> Result<(), ProjectionError> {
+    let span = tracing::info_span!(
+        "projection.batch",
+        projection = RECORDS,
+        generation,
+        // As i64: the OpenTelemetry layer records u64 fields as strings.
+        from = from as i64,
+        to = to as i64,
+        event_count = taken.audit.len() as i64,
+        doc_count = taken.docs.len() as i64
+    );
+    let Taken { docs, audit, erased } = taken;
+    let batch = BatchWrite { generation, from, to, docs, audit, erased };
+    models.commit(&batch).instrument(span).await?;
+    metrics::batch_committed(RECORDS, last_recorded);
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

@@ -252,3 +252,39 @@ pub fn billing_history(
     ];
     (events, claims)
 }
+
+/// `clients` charts (registration, consent, a held session with its signed note, a year of
+/// billing) interleaved event by event, as concurrent episodes are in the log; the client at index
+/// `erased` is erased after its chart. Positions from 1.
+pub fn interleaved_charts(clients: usize, erased: Option<usize>) -> Vec<RecordedEvent> {
+    use carelog_domain::intake::{ClientErased, ConsentKind};
+    use carelog_domain::types::ActorId;
+
+    let charts: Vec<Vec<RecordedEvent>> = (0..clients)
+        .map(|i| {
+            let mut chart = crate::episode::tests::Chart::new();
+            chart.register();
+            chart.consent(ConsentKind::Treatment);
+            let session = chart.schedule(at(7, 15));
+            chart.hold(session, at(7, 15), 50);
+            chart.sign_note(session, Vec::new(), at(7, 17));
+            for e in billing_history(chart.account, chart.client, chart.episode).0 {
+                chart.billing(e);
+            }
+            if erased == Some(i) {
+                let (erased_by, erased_at) = (ActorId::new_v4(), at(50, 9));
+                chart.intake(ClientErased { reason: reason("erasure request"), erased_by, erased_at });
+            }
+            chart.log.events
+        })
+        .collect();
+    let mut log = Vec::new();
+    let longest = charts.iter().map(Vec::len).max().unwrap_or_default();
+    for i in 0..longest {
+        for event in charts.iter().filter_map(|chart| chart.get(i)) {
+            let position = Position(log.len() as u64 + 1);
+            log.push(RecordedEvent { position, ..event.clone() });
+        }
+    }
+    log
+}

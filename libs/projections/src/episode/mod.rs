@@ -37,7 +37,7 @@ pub use session::{
     SessionView,
 };
 
-use crate::decode::{CLINICAL_CATEGORIES, Decoded, decode, stream_id};
+use crate::decode::{CLINICAL_CATEGORIES, DecodeOnce, Decoded, stream_id};
 use crate::error::ViewError;
 
 /// One client's record as the events say it stands.
@@ -102,6 +102,11 @@ impl EpisodeView {
     /// [`ViewError`] when the envelope cannot be decoded or refers to something the record
     /// never saw; the view is then unchanged.
     pub fn apply(&mut self, event: &RecordedEvent) -> Result<(), ViewError> {
+        self.apply_once(event, &mut DecodeOnce::default())
+    }
+
+    /// [`apply`](Self::apply), with the envelope decoded at most once across the views folding it.
+    pub(crate) fn apply_once(&mut self, event: &RecordedEvent, decoding: &mut DecodeOnce) -> Result<(), ViewError> {
         if !CLINICAL_CATEGORIES.contains(&event.category()) {
             return Ok(());
         }
@@ -112,12 +117,12 @@ impl EpisodeView {
         if tagged.is_some() && self.client_id.is_some() && tagged != self.client_id {
             return Ok(());
         }
-        let Some(decoded) = decode(event)? else {
+        let Some(decoded) = decoding.get(event)? else {
             return Ok(());
         };
         let owner = match tagged {
             Some(client) => Some(client),
-            None => self.untagged_owner(event, &decoded)?,
+            None => self.untagged_owner(event, decoded)?,
         };
         let Some(owner) = owner else {
             return Ok(());
@@ -125,7 +130,7 @@ impl EpisodeView {
         if self.client_id.is_some_and(|mine| mine != owner) {
             return Ok(());
         }
-        match &decoded {
+        match decoded {
             Decoded::Intake(e) => self.apply_intake(event, e)?,
             Decoded::Planning(e) => self.apply_planning(event, e)?,
             Decoded::Session(e) => self.apply_session(event, e)?,

@@ -7,7 +7,7 @@ use carelog_store::RecordedEvent;
 use chrono::{DateTime, Utc};
 
 use super::LedgerView;
-use crate::decode::{Decoded, decode, stream_id};
+use crate::decode::{DecodeOnce, Decoded, stream_id};
 use crate::error::ViewError;
 
 impl LedgerView {
@@ -29,7 +29,11 @@ impl LedgerView {
     }
 
     /// A client-stream event: only the erasure of this ledger's own client matters here.
-    pub(super) fn apply_client_event(&mut self, event: &RecordedEvent) -> Result<(), ViewError> {
+    pub(super) fn apply_client_event(
+        &mut self,
+        event: &RecordedEvent,
+        decoding: &mut DecodeOnce,
+    ) -> Result<(), ViewError> {
         if event.event_type != "ClientErased" {
             return Ok(());
         }
@@ -37,7 +41,7 @@ impl LedgerView {
         if self.client_id != Some(client) {
             return Ok(());
         }
-        if let Some(Decoded::Intake(IntakeEvent::ClientErased(e))) = decode(event)? {
+        if let Some(Decoded::Intake(IntakeEvent::ClientErased(e))) = decoding.get(event)? {
             self.erase(e.erased_at);
         }
         Ok(())

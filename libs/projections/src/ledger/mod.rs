@@ -23,7 +23,7 @@ pub use aging::AgingBuckets;
 pub(crate) use totals::claim_transitions;
 pub use totals::{ClaimStatus, LedgerTotals};
 
-use crate::decode::{decode, stream_id};
+use crate::decode::{DecodeOnce, Decoded, stream_id};
 use crate::error::ViewError;
 
 /// A charge for one held, documented session.
@@ -149,8 +149,13 @@ impl LedgerView {
     /// # Errors
     /// [`ViewError`] when the envelope cannot be decoded; the ledger is then unchanged.
     pub fn apply(&mut self, event: &RecordedEvent) -> Result<(), ViewError> {
+        self.apply_once(event, &mut DecodeOnce::default())
+    }
+
+    /// [`apply`](Self::apply), with the envelope decoded at most once across the views folding it.
+    pub(crate) fn apply_once(&mut self, event: &RecordedEvent, decoding: &mut DecodeOnce) -> Result<(), ViewError> {
         if event.category() == "client" {
-            return self.apply_client_event(event);
+            return self.apply_client_event(event, decoding);
         }
         if event.category() != "account" || (self.version > 0 && event.position <= self.last_position) {
             return Ok(());
@@ -159,10 +164,10 @@ impl LedgerView {
         if self.account_id.is_some_and(|mine| mine != account) {
             return Ok(());
         }
-        let Some(crate::decode::Decoded::Billing(e)) = decode(event)? else {
+        let Some(Decoded::Billing(e)) = decoding.get(event)? else {
             return Ok(());
         };
-        self.fold(&e);
+        self.fold(e);
         if let Some(at) = self.erased_at {
             // Nothing folded after the erasure may bring free text back (a claim rejection's reason).
             self.erase(at);

@@ -4,8 +4,6 @@
 mod postgres;
 mod sqlite;
 
-use std::collections::HashMap;
-
 use carelog_store::Database;
 use chrono::{DateTime, Utc};
 
@@ -34,6 +32,25 @@ pub struct Doc {
     pub key: String,
     pub owner: Option<String>,
     pub body: serde_json::Value,
+    pub position: u64,
+}
+
+/// A stored document as a runner loads it to fold more events into: its JSON text, parsed once
+/// straight into the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    pub key: String,
+    pub owner: Option<String>,
+    pub json: String,
+}
+
+/// A document as a batch writes it: the view serialised to JSON text once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocWrite {
+    pub kind: DocKind,
+    pub key: String,
+    pub owner: Option<String>,
+    pub json: String,
     pub position: u64,
 }
 
@@ -73,7 +90,7 @@ pub struct BatchWrite {
     pub generation: i64,
     pub from: u64,
     pub to: u64,
-    pub docs: Vec<Doc>,
+    pub docs: Vec<DocWrite>,
     pub audit: Vec<AuditRow>,
     /// Clients whose erasure the batch folds: their audit rows' reasons become the erased marker,
     /// in the same transaction (the reasons of the erasure bookkeeping itself stay).
@@ -146,7 +163,7 @@ impl ReadModels {
         generation: i64,
         kind: DocKind,
         keys: &[String],
-    ) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+    ) -> Result<Vec<StoredDoc>, ProjectionError> {
         dispatch!(self, load(generation, kind, keys))
     }
 
@@ -156,7 +173,7 @@ impl ReadModels {
         generation: i64,
         kind: DocKind,
         owner: &str,
-    ) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+    ) -> Result<Vec<StoredDoc>, ProjectionError> {
         dispatch!(self, load_owned(generation, kind, owner))
     }
 

@@ -1,12 +1,10 @@
 //! Read-model tables on PostgreSQL.
 
-use std::collections::HashMap;
-
 use sqlx::{PgPool, Row};
 
 use carelog_domain::types::ERASED;
 
-use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, kind_from};
+use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, kind_from};
 use crate::ProjectionError;
 use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
@@ -109,16 +107,16 @@ pub(super) async fn load(
     generation: i64,
     kind: DocKind,
     keys: &[String],
-) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+) -> Result<Vec<StoredDoc>, ProjectionError> {
     let rows = sqlx::query(
-        "SELECT key, doc::text AS doc FROM read_models WHERE generation = $1 AND kind = $2 AND key = ANY($3)",
+        "SELECT key, owner, doc::text AS doc FROM read_models WHERE generation = $1 AND kind = $2 AND key = ANY($3)",
     )
     .bind(generation)
     .bind(kind.as_str())
     .bind(keys)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
+    rows.iter().map(stored_from).collect()
 }
 
 pub(super) async fn load_owned(
@@ -126,15 +124,20 @@ pub(super) async fn load_owned(
     generation: i64,
     kind: DocKind,
     owner: &str,
-) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
-    let rows =
-        sqlx::query("SELECT key, doc::text AS doc FROM read_models WHERE generation = $1 AND kind = $2 AND owner = $3")
-            .bind(generation)
-            .bind(kind.as_str())
-            .bind(owner)
-            .fetch_all(pool)
-            .await?;
-    rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
+) -> Result<Vec<StoredDoc>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT key, owner, doc::text AS doc FROM read_models WHERE generation = $1 AND kind = $2 AND owner = $3",
+    )
+    .bind(generation)
+    .bind(kind.as_str())
+    .bind(owner)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(stored_from).collect()
+}
+
+fn stored_from(row: &sqlx::postgres::PgRow) -> Result<StoredDoc, ProjectionError> {
+    Ok(StoredDoc { key: row.try_get("key")?, owner: row.try_get("owner")?, json: row.try_get("doc")? })
 }
 
 fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
@@ -167,7 +170,7 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
     .bind(docs.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| d.key.as_str()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| d.owner.as_deref()).collect::<Vec<_>>())
-    .bind(docs.iter().map(|d| d.body.to_string()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| d.json.as_str()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| i(d.position)).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;

@@ -1,17 +1,15 @@
 //! Read-model tables on SQLite. Writes take the process's writer turn (see `SqliteDatabase`), so
 //! they queue with the log's writer instead of sleeping in SQLite's busy handler.
 
-use std::collections::HashMap;
-
 use carelog_store::SqliteDatabase;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use carelog_domain::types::ERASED;
-
-use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, kind_from};
+use super::{AuditQuery, AuditRow, Doc, DocKind, Generation, StoredDoc, kind_from};
 use crate::ProjectionError;
-use crate::audit::REASONS_KEPT_AFTER_ERASURE;
+
+mod batch;
+pub(super) use batch::commit;
 
 pub(super) async fn migrate(db: &SqliteDatabase) -> Result<(), ProjectionError> {
     let mut migrator = sqlx::migrate!("./migrations/sqlite");
@@ -128,10 +126,10 @@ pub(super) async fn load(
     generation: i64,
     kind: DocKind,
     keys: &[String],
-) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
+) -> Result<Vec<StoredDoc>, ProjectionError> {
     let keys_json = serde_json::Value::from(keys.to_vec()).to_string();
     let rows = sqlx::query(
-        "SELECT key, doc FROM read_models
+        "SELECT key, owner, doc FROM read_models
          WHERE generation = ?1 AND kind = ?2 AND key IN (SELECT value FROM json_each(?3))",
     )
     .bind(generation)
@@ -139,7 +137,7 @@ pub(super) async fn load(
     .bind(keys_json)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
+    rows.iter().map(stored_from).collect()
 }
 
 pub(super) async fn load_owned(
@@ -147,137 +145,23 @@ pub(super) async fn load_owned(
     generation: i64,
     kind: DocKind,
     owner: &str,
-) -> Result<HashMap<String, serde_json::Value>, ProjectionError> {
-    let rows = sqlx::query("SELECT key, doc FROM read_models WHERE generation = ?1 AND kind = ?2 AND owner = ?3")
-        .bind(generation)
-        .bind(kind.as_str())
-        .bind(owner)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|row| Ok((row.try_get("key")?, parse_doc(row.try_get("doc")?)?))).collect()
+) -> Result<Vec<StoredDoc>, ProjectionError> {
+    let rows =
+        sqlx::query("SELECT key, owner, doc FROM read_models WHERE generation = ?1 AND kind = ?2 AND owner = ?3")
+            .bind(generation)
+            .bind(kind.as_str())
+            .bind(owner)
+            .fetch_all(db.pool())
+            .await?;
+    rows.iter().map(stored_from).collect()
+}
+
+fn stored_from(row: &sqlx::sqlite::SqliteRow) -> Result<StoredDoc, ProjectionError> {
+    Ok(StoredDoc { key: row.try_get("key")?, owner: row.try_get("owner")?, json: row.try_get("doc")? })
 }
 
 fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
     serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
-}
-
-pub(super) async fn commit(db: &SqliteDatabase, batch: &BatchWrite) -> Result<(), ProjectionError> {
-    let mut tx = db.begin_write().await?;
-    let moved = sqlx::query(
-        "UPDATE projection_generations SET checkpoint = ?3, updated_at = ?4 WHERE generation = ?1 AND checkpoint = ?2 AND state <> 'retired'",
-    )
-    .bind(batch.generation)
-    .bind(i(batch.from))
-    .bind(i(batch.to))
-    .bind(micros(Utc::now()))
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Err(ProjectionError::StaleCheckpoint { generation: batch.generation });
-    }
-    // One statement per table: the rows travel as one JSON array (each statement crosses to the
-    // SQLite worker thread, so fewer statements is fewer thread hand-offs).
-    let docs: Vec<DocJson> = batch
-        .docs
-        .iter()
-        .map(|d| DocJson {
-            kind: d.kind.as_str(),
-            key: &d.key,
-            owner: d.owner.as_deref(),
-            doc: d.body.to_string(),
-            position: i(d.position),
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO read_models (generation, kind, key, owner, doc, position)
-         SELECT ?1, value->>'kind', value->>'key', value->>'owner', value->>'doc', value->>'position'
-         FROM json_each(?2) WHERE true
-         ON CONFLICT (generation, kind, key)
-         DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
-    )
-    .bind(batch.generation)
-    .bind(to_json(&docs)?)
-    .execute(&mut *tx)
-    .await?;
-    let audit: Vec<AuditJson> = batch.audit.iter().map(AuditJson::from).collect();
-    sqlx::query(
-        "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
-                                    actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
-         SELECT ?1, value->>'position', value->>'client', value->>'stream', value->>'revision',
-                value->>'event_type', value->>'actor_id', value->>'actor_role', value->>'occurred_at',
-                value->>'recorded_at', value->>'reason', value->>'correlation_id', value->>'causation_id'
-         FROM json_each(?2)",
-    )
-    .bind(batch.generation)
-    .bind(to_json(&audit)?)
-    .execute(&mut *tx)
-    .await?;
-    if !batch.erased.is_empty() {
-        sqlx::query(
-            "UPDATE audit_entries SET reason = ?4
-             WHERE generation = ?1 AND client IN (SELECT value FROM json_each(?2)) AND reason IS NOT NULL
-               AND reason <> ?4 AND event_type NOT IN (SELECT value FROM json_each(?3))",
-        )
-        .bind(batch.generation)
-        .bind(serde_json::Value::from(batch.erased.clone()).to_string())
-        .bind(serde_json::Value::from(REASONS_KEPT_AFTER_ERASURE).to_string())
-        .bind(ERASED)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// A document as one element of the JSON array a commit binds (serialised straight to text: no
-/// intermediate `serde_json::Value` map per row).
-#[derive(serde::Serialize)]
-struct DocJson<'a> {
-    kind: &'a str,
-    key: &'a str,
-    owner: Option<&'a str>,
-    doc: String,
-    position: i64,
-}
-
-/// An audit row as one element of the JSON array a commit binds.
-#[derive(serde::Serialize)]
-struct AuditJson<'a> {
-    position: i64,
-    client: Option<&'a str>,
-    stream: &'a str,
-    revision: i64,
-    event_type: &'a str,
-    actor_id: &'a str,
-    actor_role: &'a str,
-    occurred_at: i64,
-    recorded_at: i64,
-    reason: Option<&'a str>,
-    correlation_id: &'a str,
-    causation_id: Option<&'a str>,
-}
-
-impl<'a> From<&'a AuditRow> for AuditJson<'a> {
-    fn from(r: &'a AuditRow) -> Self {
-        Self {
-            position: i(r.position),
-            client: r.client.as_deref(),
-            stream: &r.stream,
-            revision: i(r.revision),
-            event_type: &r.event_type,
-            actor_id: &r.actor_id,
-            actor_role: &r.actor_role,
-            occurred_at: micros(r.occurred_at),
-            recorded_at: micros(r.recorded_at),
-            reason: r.reason.as_deref(),
-            correlation_id: &r.correlation_id,
-            causation_id: r.causation_id.as_deref(),
-        }
-    }
-}
-
-fn to_json<T: serde::Serialize>(rows: &[T]) -> Result<String, ProjectionError> {
-    serde_json::to_string(rows).map_err(|e| ProjectionError::Database(format!("serialising a batch: {e}")))
 }
 
 /// The pool runs with `secure_delete` on, so a rewritten row leaves no bytes in the main file;

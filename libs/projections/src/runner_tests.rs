@@ -1,0 +1,193 @@
+//! The runner on real databases (a SQLite file, a fresh PostgreSQL schema): a rebuild that
+//! commits often and drops its documents between commits ends where one that holds them all
+//! ends; a catch-up stopped between commits, or by an event it cannot fold, leaves a consistent
+//! generation that resumes.
+
+use std::sync::Arc;
+
+use carelog_store::{
+    AppendRequest, EventStore, ExpectedRevision, NewEvent, PostgresOptions, PostgresStore, SqliteStore,
+};
+
+use super::*;
+use crate::persist::{AuditQuery, AuditRow, Doc};
+use crate::testing::interleaved_charts;
+
+/// A pace that commits every three events and keeps nothing between commits: each commit covers
+/// three of the five interleaved clients, so the other two are dropped and loaded back later.
+const TIGHT: Pace = Pace { batch: 1, commit_every: 3, hold_bytes: 0 };
+
+/// A store holding five interleaved charts (one client erased), appended in log order.
+async fn filled(store: Arc<dyn EventStore>) -> Arc<dyn EventStore> {
+    for event in interleaved_charts(5, Some(2)) {
+        append(&*store, event).await;
+    }
+    store
+}
+
+async fn append(store: &dyn EventStore, event: RecordedEvent) {
+    let new = NewEvent {
+        event_id: event.event_id,
+        event_type: event.event_type,
+        schema_version: event.schema_version,
+        data: event.data,
+        metadata: event.metadata,
+    };
+    store.append(AppendRequest::new(event.stream, ExpectedRevision::Any, vec![new])).await.expect("append");
+}
+
+/// A runner beside a live generation (as a server keeps one), so that a rebuild has one to replace.
+async fn beside_live(store: Arc<dyn EventStore>) -> Runner {
+    let runner = Runner::new(store).await.expect("runner");
+    runner.models().live(RECORDS).await.expect("live generation");
+    runner
+}
+
+async fn sqlite() -> (Arc<dyn EventStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("carelog.db")).await.expect("open sqlite");
+    (filled(Arc::new(store)).await, dir)
+}
+
+/// A fresh schema on the configured server, dropped when the test is done with it.
+struct Schema {
+    store: Arc<dyn EventStore>,
+    pool: sqlx::PgPool,
+    name: String,
+}
+
+impl Schema {
+    async fn new() -> Self {
+        let url = carelog_testkit::postgres_url().await;
+        let name = format!("carelog_projections_{}", uuid::Uuid::new_v4().simple());
+        let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&name)).await.expect("connect");
+        let pool = store.pool().clone();
+        Self { store: filled(Arc::new(store)).await, pool, name }
+    }
+
+    async fn drop_schema(self) {
+        let sql = format!("DROP SCHEMA {} CASCADE", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&self.pool).await.expect("drop schema");
+    }
+}
+
+/// The live documents and audit trail.
+async fn live_state(runner: &Runner) -> (Vec<Doc>, Vec<AuditRow>) {
+    let live = runner.models().live(RECORDS).await.expect("live generation");
+    let docs = runner.models().all_docs(live.id).await.expect("documents");
+    let audit = runner.models().audit(RECORDS, &AuditQuery { limit: 10_000, ..AuditQuery::default() }).await;
+    (docs, audit.expect("audit trail"))
+}
+
+async fn rebuilt_at_both_paces_is_the_same(store: Arc<dyn EventStore>) {
+    let head = store.head_position().await.expect("head").0;
+    let runner = beside_live(store).await;
+    let mut commits = 0;
+    runner.rebuild(|_| commits += 1).await.expect("rebuild holding every document");
+    assert_eq!(commits, 1, "{head} events fit one commit");
+    let expected = live_state(&runner).await;
+    assert_eq!(expected.0.len(), 10, "five episode views and five ledgers");
+    assert_eq!(expected.1.len() as u64, head);
+
+    let tight = runner.clone().with_catch_up_pace(TIGHT);
+    let mut reports = Vec::new();
+    let (applied, _) = tight.rebuild(|p| reports.push(p)).await.expect("rebuild committing every 3 events");
+    assert_eq!(applied, head);
+    assert_eq!(reports.len() as u64, head.div_ceil(3));
+    assert!(reports.windows(2).all(|w| w[0].checkpoint < w[1].checkpoint), "{reports:?}");
+    assert_eq!(live_state(&runner).await, expected);
+}
+
+#[tokio::test]
+async fn sqlite_a_rebuild_committing_often_and_dropping_documents_equals_one_holding_them() {
+    let (store, _dir) = sqlite().await;
+    rebuilt_at_both_paces_is_the_same(store).await;
+}
+
+#[tokio::test]
+async fn postgres_a_rebuild_committing_often_and_dropping_documents_equals_one_holding_them() {
+    let schema = Schema::new().await;
+    rebuilt_at_both_paces_is_the_same(Arc::clone(&schema.store)).await;
+    schema.drop_schema().await;
+}
+
+/// Stops a catch-up right after its second commit (a panic in the progress callback unwinds
+/// through the runner like a crash), then checks the generation left behind and resumes it.
+async fn stopped_between_commits_resumes(store: Arc<dyn EventStore>) {
+    let head = store.head_position().await.expect("head").0;
+    let runner = beside_live(store).await;
+    runner.rebuild(|_| {}).await.expect("reference rebuild");
+    let expected = live_state(&runner).await;
+
+    let models = runner.models().clone();
+    let generation = models.start_rebuild(RECORDS).await.expect("generation");
+    let tight = runner.clone().with_catch_up_pace(TIGHT);
+    let crashed = tokio::spawn(async move {
+        let mut commits = 0;
+        tight
+            .catch_up(generation, |_| {
+                commits += 1;
+                assert!(commits < 2, "simulated crash after the second commit");
+            })
+            .await
+    })
+    .await;
+    assert!(crashed.is_err_and(|e| e.is_panic()));
+
+    // What the crash left: the events of two commits, every document as of its checkpoint.
+    let checkpoint = models.checkpoint(generation.id).await.expect("checkpoint");
+    assert_eq!(checkpoint, 6);
+    let partial = models.all_docs(generation.id).await.expect("documents");
+    assert!(!partial.is_empty() && partial.iter().all(|d| d.position <= checkpoint), "{partial:?}");
+
+    let (applied, _) = runner.catch_up(Generation { id: generation.id, checkpoint }, |_| {}).await.expect("resume");
+    assert_eq!(applied, head - checkpoint);
+    models.swap(RECORDS, generation.id).await.expect("swap");
+    assert_eq!(live_state(&runner).await, expected);
+}
+
+#[tokio::test]
+async fn sqlite_a_catch_up_stopped_between_commits_resumes_to_the_same_read_models() {
+    let (store, _dir) = sqlite().await;
+    stopped_between_commits_resumes(store).await;
+}
+
+#[tokio::test]
+async fn postgres_a_catch_up_stopped_between_commits_resumes_to_the_same_read_models() {
+    let schema = Schema::new().await;
+    stopped_between_commits_resumes(Arc::clone(&schema.store)).await;
+    schema.drop_schema().await;
+}
+
+/// An event no view can fold (a type the client stream never had) ends the catch-up with its
+/// position; every window before the one holding it is committed, and nothing after.
+async fn stops_at_an_unfoldable_event(store: Arc<dyn EventStore>) {
+    let runner = beside_live(Arc::clone(&store)).await.with_catch_up_pace(TIGHT);
+    let mut bogus = interleaved_charts(1, None).remove(0);
+    bogus.event_id = uuid::Uuid::now_v7();
+    bogus.event_type = "ClientTeleported".to_owned();
+    append(&*store, bogus).await;
+    let head = store.head_position().await.expect("head").0;
+    let generation = runner.models().start_rebuild(RECORDS).await.expect("generation");
+
+    let failed = runner.catch_up(generation, |_| {}).await;
+
+    assert!(matches!(failed, Err(ProjectionError::Unfoldable { position, .. }) if position == head), "{failed:?}");
+    let checkpoint = runner.models().checkpoint(generation.id).await.expect("checkpoint");
+    assert_eq!(checkpoint, (head - 1) / 3 * 3, "the windows before the one holding position {head}");
+    let docs = runner.models().all_docs(generation.id).await.expect("documents");
+    assert!(docs.iter().all(|d| d.position <= checkpoint), "{docs:?}");
+}
+
+#[tokio::test]
+async fn sqlite_a_catch_up_stops_at_an_unfoldable_event_with_the_windows_before_it_committed() {
+    let (store, _dir) = sqlite().await;
+    stops_at_an_unfoldable_event(store).await;
+}
+
+#[tokio::test]
+async fn postgres_a_catch_up_stops_at_an_unfoldable_event_with_the_windows_before_it_committed() {
+    let schema = Schema::new().await;
+    stops_at_an_unfoldable_event(Arc::clone(&schema.store)).await;
+    schema.drop_schema().await;
+}
