@@ -269,6 +269,12 @@ fn ledger_key(event: &RecordedEvent) -> Option<&str> {
     (event.category() == "account").then(|| event.stream.as_str())
 }
 
+/// Whether any of `events` changes a document (all others only add audit rows, such as the reads
+/// the access log records).
+pub fn changes_documents(events: &[RecordedEvent]) -> bool {
+    events.iter().any(|event| episode_key(event).is_some() || ledger_key(event).is_some() || is_erasure(event))
+}
+
 /// The clients whose erasure `events` record. Their ledgers are not named by the event: the
 /// runner loads the stored ledgers each one owns before folding.
 pub fn erased_clients(events: &[RecordedEvent]) -> Vec<String> {

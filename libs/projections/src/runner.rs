@@ -7,7 +7,7 @@
 //! documents stay in memory from one commit to the next.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use carelog_store::{EventStore, LogFilter, Position, RecordedEvent, SubscriptionItem};
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::fold::{Taken, Views, erased_clients};
+use crate::fold::{Taken, Views, changes_documents, erased_clients};
 use crate::persist::{BatchWrite, DocKind, Generation, ReadModels};
 use crate::{ProjectionError, catch_up, metrics};
 
@@ -24,6 +24,12 @@ pub const RECORDS: &str = "records";
 
 /// Most events folded per transaction while following the live log (short transactions, low lag).
 const LIVE_BATCH: usize = 500;
+/// How long a live batch that changes no document (only audit rows: the reads the access log
+/// records) may wait for more events before it is committed. Every read of PHI appends such an
+/// event, and committing each batch of them at once took the file's write lock as often as the
+/// log did, doubling the wait of the reads' own access-log appends. A document change commits at
+/// once, with whatever waits before it.
+const AUDIT_ONLY_DELAY: Duration = Duration::from_millis(50);
 
 /// How a catch-up reads, folds and commits the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,22 +169,44 @@ impl Runner {
         let mut subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
         let _active = metrics::ActiveSubscription::start(RECORDS);
         let (mut batch, mut applied) = (Vec::new(), 0);
-        while let Some(item) = subscription.next().await {
-            let mut known_head = until;
-            let to = match item? {
-                SubscriptionItem::Event(event) => {
-                    let position = event.position.0;
-                    batch.push(*event);
-                    if batch.len() < LIVE_BATCH && until.is_none_or(|target| position < target) {
-                        continue;
-                    }
-                    position
-                }
-                SubscriptionItem::CaughtUp(position) => {
-                    known_head = Some(position.0);
-                    position.0
-                }
+        // A batch of audit rows only, held back until then (following live).
+        let mut held: Option<(tokio::time::Instant, u64)> = None;
+        loop {
+            let next = match held {
+                Some((deadline, _)) => tokio::time::timeout_at(deadline, subscription.next()).await.ok(),
+                None => Some(subscription.next().await),
             };
+            let (waited, mut known_head) = (next.is_none(), until);
+            let to = match next {
+                // The wait is over: commit what arrived (events may have come after the last catch-up).
+                None => {
+                    let last = batch.last().map_or(checkpoint, |e: &RecordedEvent| e.position.0);
+                    held.take().map_or(last, |(_, to)| to.max(last))
+                }
+                Some(None) => break,
+                Some(Some(item)) => match item? {
+                    SubscriptionItem::Event(event) => {
+                        let position = event.position.0;
+                        batch.push(*event);
+                        if batch.len() < LIVE_BATCH && until.is_none_or(|target| position < target) {
+                            continue;
+                        }
+                        position
+                    }
+                    SubscriptionItem::CaughtUp(position) => {
+                        known_head = Some(position.0);
+                        position.0
+                    }
+                },
+            };
+            if !waited && to > checkpoint && until.is_none() && batch.len() < LIVE_BATCH && !changes_documents(&batch) {
+                let deadline = held.map_or_else(|| tokio::time::Instant::now() + AUDIT_ONLY_DELAY, |(d, _)| d);
+                if tokio::time::Instant::now() < deadline {
+                    held = Some((deadline, to));
+                    continue;
+                }
+            }
+            held = None;
             if to > checkpoint {
                 let mut views = Views::new();
                 load_and_fold(&self.models, &mut views, generation.id, &batch).await?;

@@ -191,3 +191,56 @@ async fn postgres_a_catch_up_stops_at_an_unfoldable_event_with_the_windows_befor
     stops_at_an_unfoldable_event(Arc::clone(&schema.store)).await;
     schema.drop_schema().await;
 }
+
+/// A read of the record as the access log stores it: audit trail only, no document.
+fn access_event(client_of: &RecordedEvent) -> RecordedEvent {
+    let mut access = client_of.clone();
+    access.event_id = uuid::Uuid::now_v7();
+    access.stream = carelog_store::StreamName::new(format!("access-{}", uuid::Uuid::new_v4())).expect("stream");
+    access.event_type = "RecordAccessed".to_owned();
+    access.data = serde_json::json!({"outcome": "allowed"});
+    access
+}
+
+/// Following live, a batch of access-log events alone is held back for a moment (it would take
+/// the write lock once per read otherwise) and then committed; an event that changes a document
+/// commits what waits before it at once. Every event is in the audit trail exactly once.
+#[tokio::test]
+async fn sqlite_live_audit_only_batches_are_held_back_then_committed_exactly_once() {
+    let (store, _dir) = sqlite().await;
+    let runner = Arc::new(beside_live(Arc::clone(&store)).await);
+    let (stop_tx, stop) = watch::channel(false);
+    let (checkpoints_tx, mut checkpoints) = watch::channel(0);
+    let following = tokio::spawn({
+        let runner = Arc::clone(&runner);
+        async move { runner.run_live(stop, checkpoints_tx).await }
+    });
+    let reached = |target: u64| move |checkpoint: &u64| *checkpoint >= target;
+    let head = store.head_position().await.expect("head").0;
+    tokio::time::timeout(Duration::from_secs(20), checkpoints.wait_for(reached(head))).await.expect("caught up").ok();
+
+    let chart = interleaved_charts(1, None);
+    let appended = std::time::Instant::now();
+    append(&*store, access_event(&chart[0])).await;
+    tokio::time::timeout(Duration::from_secs(20), checkpoints.wait_for(reached(head + 1)))
+        .await
+        .expect("committed")
+        .ok();
+    assert!(appended.elapsed() >= AUDIT_ONLY_DELAY, "an access-only batch waits {AUDIT_ONLY_DELAY:?} for company");
+
+    // Two reads, then a new client's registration (a document changes): all three land, once each.
+    append(&*store, access_event(&chart[0])).await;
+    append(&*store, access_event(&chart[0])).await;
+    append(&*store, chart[0].clone()).await;
+    let head = store.head_position().await.expect("head").0;
+    tokio::time::timeout(Duration::from_secs(20), checkpoints.wait_for(reached(head))).await.expect("committed").ok();
+    stop_tx.send_replace(true);
+    following.await.expect("runner task").expect("runner");
+
+    let (docs, audit) = live_state(&runner).await;
+    let client = chart[0].metadata.tags.client.clone().expect("a client's event");
+    assert!(docs.iter().any(|doc| doc.key == client), "the new client's episode is stored");
+    let mut positions: Vec<u64> = audit.iter().map(|row| row.position).collect();
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=head).collect::<Vec<_>>(), "every event once in the audit trail");
+}

@@ -24,6 +24,7 @@ mod row;
 mod row_page;
 mod sqlite;
 mod sqlite_reader;
+mod sqlite_writer;
 mod subscription;
 mod verify;
 mod writer;

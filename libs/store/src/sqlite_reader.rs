@@ -45,12 +45,15 @@ const READ_CLIENT: &str = select_columns!(
        AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))
      ORDER BY position LIMIT ?5"
 );
+const STREAM_FORWARD: &str = select_columns!("WHERE stream = ?1 AND revision >= ?2 ORDER BY revision ASC LIMIT ?3");
+const STREAM_BACKWARD: &str = select_columns!("WHERE stream = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT ?3");
 /// The whole log up to the head read in the same transaction.
 const LOG_UP_TO: &str = select_columns!("WHERE position > 0 AND position <= ?1 ORDER BY position");
 const STREAM: &str = select_columns!("WHERE stream = ?1 ORDER BY revision");
 
-/// Connections kept open between reads (opening one and preparing its statements costs ~0.4 ms).
-const IDLE_CONNECTIONS: usize = 4;
+/// Connections kept open between reads (opening one and preparing its statements costs ~0.4 ms):
+/// as many as concurrent command loads commonly need.
+const IDLE_CONNECTIONS: usize = 16;
 
 /// Read-only connections to one SQLite file. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -78,6 +81,32 @@ impl LogReader {
     /// [`Self::read_all`] restricted to the events about one client.
     pub async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
         self.read_log(READ_CLIENT, Some(client), query).await
+    }
+
+    /// Up to `limit` events of one stream from revision `from`, forward or backward: every command
+    /// loads its stream this way, so a load is one hand-off to a blocking thread, not one per row.
+    pub async fn read_stream(
+        &self,
+        stream: &str,
+        direction: crate::model::Direction,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = match direction {
+            crate::model::Direction::Forward => STREAM_FORWARD,
+            crate::model::Direction::Backward => STREAM_BACKWARD,
+        };
+        let stream = stream.to_owned();
+        self.with_connection(move |conn| {
+            let mut statement = conn.prepare_cached(sql).map_err(store_error)?;
+            let mut rows = statement.query(rusqlite::params![stream, from, limit]).map_err(store_error)?;
+            let mut events = Vec::new();
+            while let Some(row) = rows.next().map_err(store_error)? {
+                events.push(row_ref(row)?.to_recorded()?);
+            }
+            Ok(events)
+        })
+        .await
     }
 
     /// A forward log read; `client` binds `?6` of the client-scoped query.
@@ -208,7 +237,7 @@ fn row_ref<'a>(row: &'a rusqlite::Row<'_>) -> Result<RowRef<'a>, StoreError> {
 }
 
 /// Busy or locked (another process holds the file) is an outage a retry may clear.
-fn store_error(error: rusqlite::Error) -> StoreError {
+pub(crate) fn store_error(error: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
     match error.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked | CannotOpen) => StoreError::Unavailable(error.to_string()),
