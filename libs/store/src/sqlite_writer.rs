@@ -51,6 +51,11 @@ impl SqliteWriter {
              PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(store_error)?;
+        // An acknowledgement means durable: refuse to write with any weaker setting in force.
+        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0)).map_err(store_error)?;
+        if synchronous != 2 {
+            return Err(StoreError::Unavailable(format!("SQLite kept synchronous={synchronous}, not FULL (2)")));
+        }
         Ok(Self { conn: Arc::new(Mutex::new(conn)), database })
     }
 }
