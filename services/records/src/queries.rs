@@ -108,10 +108,14 @@ impl Queries {
         Ok(self.store.position_at(time).await?.0)
     }
 
+    /// The audit trail holds every event committed before the request: the projector holds
+    /// access-log events back for a moment (`AUDIT_ONLY_DELAY`), so wait until it has them.
     pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, ServiceError> {
         if let Some(client) = &query.client {
             self.episode(client, 0).await?;
         }
+        let head = self.store.head_position().await?.0;
+        self.wait_for(head).await?;
         self.models.audit(RECORDS, query).await.map_err(projection_failed)
     }
 
