@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::model::{AppendResult, EventHash, NewClientKey, Position};
 use crate::prepare::PreparedAppend;
-use crate::row::StoredRow;
+use crate::row::{StoredRow, to_u64};
 
 /// The last event of a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,29 @@ pub(crate) struct KnownEvent {
     pub event_type: String,
     pub schema_version: u32,
     pub data: String,
+}
+
+impl KnownEvent {
+    /// Decodes a stored event as a backend's query returns its columns.
+    pub fn decode(
+        event_id: Uuid,
+        stream: String,
+        revision: i64,
+        position: i64,
+        event_type: String,
+        schema_version: i64,
+        data: String,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            event_id,
+            stream,
+            revision: to_u64(revision, position, "revision")?,
+            position: to_u64(position, position, "position")?,
+            event_type,
+            schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
+            data,
+        })
+    }
 }
 
 #[derive(Debug)]

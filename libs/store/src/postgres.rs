@@ -492,15 +492,15 @@ async fn write_batch(
                 schema_version: Some(schema_version),
                 data: Some(data),
                 ..
-            } => known.push(KnownEvent {
+            } => known.push(KnownEvent::decode(
                 event_id,
                 stream,
-                revision: to_u64(revision, position, "revision")?,
-                position: to_u64(position, position, "position")?,
+                revision,
+                position,
                 event_type,
-                schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
+                i64::from(schema_version),
                 data,
-            }),
+            )?),
             other => {
                 return Err(StoreError::Corrupt { position: Position(0), reason: format!("unexpected row {other:?}") });
             }

@@ -79,7 +79,7 @@ struct Inner {
     writer: Writer,
     heads: watch::Receiver<Position>,
     options: SqliteOptions,
-    /// Synchronous connections for `verify` and forward log reads.
+    /// Synchronous connections for `verify`, forward log reads and stream loads.
     log_reader: LogReader,
 }
 

@@ -218,15 +218,8 @@ fn known_events(conn: &Connection, batch: &[&PreparedAppend]) -> Result<Vec<Know
                 position: Position(position.max(0) as u64),
                 reason: format!("event_id: {e}"),
             };
-            Ok(KnownEvent {
-                event_id: Uuid::from_slice(&event_id).map_err(corrupt)?,
-                stream,
-                revision: to_u64(revision, position, "revision")?,
-                position: to_u64(position, position, "position")?,
-                event_type,
-                schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
-                data,
-            })
+            let event_id = Uuid::from_slice(&event_id).map_err(corrupt)?;
+            KnownEvent::decode(event_id, stream, revision, position, event_type, schema_version, data)
         })
         .collect()
 }

@@ -216,6 +216,11 @@ impl ReadModels {
     }
 }
 
+/// A stored document's JSON text, parsed for a reader.
+fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
+    serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
+}
+
 pub(crate) fn kind_from(raw: &str) -> Result<DocKind, ProjectionError> {
     match raw {
         "episode" => Ok(DocKind::Episode),

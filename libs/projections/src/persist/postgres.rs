@@ -4,7 +4,7 @@ use sqlx::{PgPool, Row};
 
 use carelog_domain::types::ERASED;
 
-use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, kind_from};
+use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, kind_from, parse_doc};
 use crate::ProjectionError;
 use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
@@ -138,10 +138,6 @@ pub(super) async fn load_owned(
 
 fn stored_from(row: &sqlx::postgres::PgRow) -> Result<StoredDoc, ProjectionError> {
     Ok(StoredDoc { key: row.try_get("key")?, owner: row.try_get("owner")?, json: row.try_get("doc")? })
-}
-
-fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
-    serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
 }
 
 pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), ProjectionError> {

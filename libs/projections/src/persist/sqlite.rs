@@ -5,7 +5,7 @@ use carelog_store::SqliteDatabase;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{AuditQuery, AuditRow, Doc, DocKind, Generation, StoredDoc, kind_from};
+use super::{AuditQuery, AuditRow, Doc, DocKind, Generation, StoredDoc, kind_from, parse_doc};
 use crate::ProjectionError;
 
 mod batch;
@@ -158,10 +158,6 @@ pub(super) async fn load_owned(
 
 fn stored_from(row: &sqlx::sqlite::SqliteRow) -> Result<StoredDoc, ProjectionError> {
     Ok(StoredDoc { key: row.try_get("key")?, owner: row.try_get("owner")?, json: row.try_get("doc")? })
-}
-
-fn parse_doc(text: String) -> Result<serde_json::Value, ProjectionError> {
-    serde_json::from_str(&text).map_err(|e| ProjectionError::Corrupt(format!("read-model document: {e}")))
 }
 
 /// The pool runs with `secure_delete` on, so a rewritten row leaves no bytes in the main file;
