@@ -23,3 +23,9 @@ impl From<sqlx::Error> for ProjectionError {
         ProjectionError::Database(error.to_string())
     }
 }
+
+impl From<rusqlite::Error> for ProjectionError {
+    fn from(error: rusqlite::Error) -> Self {
+        ProjectionError::Database(error.to_string())
+    }
+}

@@ -272,7 +272,7 @@ pub(crate) async fn commit(
     );
     let Taken { docs, audit, erased } = taken;
     let batch = BatchWrite { generation, from, to, docs, audit, erased };
-    models.commit(&batch).instrument(span).await?;
+    models.commit(batch).instrument(span).await?;
     metrics::batch_committed(RECORDS, last_recorded);
     Ok(())
 }

@@ -2,10 +2,16 @@
 //! beside the log.
 
 use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use rusqlite::{OpenFlags, TransactionBehavior};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::StoreError;
+use crate::sqlite_reader::{LogReader, store_error};
 
 /// A handle on the database behind a store.
 #[derive(Debug, Clone)]
@@ -23,6 +29,18 @@ pub enum Database {
 pub struct SqliteDatabase {
     pool: SqlitePool,
     turns: Arc<Mutex<()>>,
+    blocking: Arc<BlockingConnection>,
+    /// Read-only synchronous connections, shared with the log's reads.
+    reader: LogReader,
+}
+
+/// A synchronous read-write connection to the file, opened on first use, for transactions made
+/// whole on a blocking thread.
+#[derive(Debug)]
+struct BlockingConnection {
+    path: PathBuf,
+    busy_timeout: Duration,
+    conn: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
 /// The right to write to the file until dropped.
@@ -30,8 +48,28 @@ pub type WriteTurn = OwnedMutexGuard<()>;
 
 impl SqliteDatabase {
     /// A database with its own writer turns: for a file no other handle of this process writes.
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, turns: Arc::default() }
+    /// `path` is the file `pool` opens, with the same busy timeout.
+    pub fn new(pool: SqlitePool, path: PathBuf, busy_timeout: Duration) -> Self {
+        let reader = LogReader::new(path.clone(), busy_timeout);
+        let blocking = BlockingConnection { path, busy_timeout, conn: std::sync::Mutex::default() };
+        Self { pool, turns: Arc::default(), blocking: Arc::new(blocking), reader }
+    }
+
+    pub(crate) fn log_reader(&self) -> &LogReader {
+        &self.reader
+    }
+
+    /// Runs `read` on a blocking thread with a read-only synchronous connection (the file mapped):
+    /// one hand-off for the whole query instead of one per statement and row.
+    pub async fn read_blocking<T, E>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.reader.with_connection(move |conn| read(conn)).await
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -49,6 +87,55 @@ impl SqliteDatabase {
         let turn = self.write_turn().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(SqliteWrite { tx, _turn: turn })
+    }
+
+    /// Runs `write` in one `BEGIN IMMEDIATE` transaction on a blocking thread, in turn, and commits
+    /// if it succeeds. Through the pool each statement is a hand-off to the driver's worker thread
+    /// and back (and each bound row a copy); here the whole transaction is one. The turn is held
+    /// until the transaction has ended on its thread, even if the caller stops waiting.
+    pub async fn write_blocking<T, E>(
+        &self,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let turn = self.write_turn().await;
+        let blocking = Arc::clone(&self.blocking);
+        let task = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            let mut conn = blocking.conn.lock().unwrap_or_else(|e| e.into_inner());
+            let conn = match &mut *conn {
+                Some(conn) => conn,
+                empty => empty.insert(blocking.open()?),
+            };
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(store_error)?;
+            let written = write(&tx)?;
+            tx.commit().map_err(store_error)?;
+            Ok(written)
+        });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Unavailable(format!("SQLite write cancelled: {e}")).into()),
+        }
+    }
+}
+
+impl BlockingConnection {
+    /// With the settings of the pool's connections (see `SqliteStore::open_with`).
+    fn open(&self) -> Result<rusqlite::Connection, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(&self.path, flags).map_err(|e| {
+            StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", self.path.display()))
+        })?;
+        conn.busy_timeout(self.busy_timeout).map_err(store_error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )
+        .map_err(store_error)?;
+        Ok(conn)
     }
 }
 

@@ -112,11 +112,11 @@ impl SqliteStore {
             .map_err(unavailable)?;
         let head = read_head(&readers).await?;
         let (head_tx, heads) = watch::channel(Position(head));
-        let database = SqliteDatabase::new(readers.clone());
+        let database = SqliteDatabase::new(readers.clone(), path.clone(), options.busy_timeout);
         let writer = SqliteWriter::open(&path, options.busy_timeout, database.clone())?;
         let writer = Writer::spawn(writer, Arc::new(head_tx));
         spawn_checkpointer(path.clone(), options.busy_timeout, heads.clone());
-        let log_reader = LogReader::new(path.clone(), options.busy_timeout);
+        let log_reader = database.log_reader().clone();
         Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options, log_reader }) })
     }
 

@@ -167,13 +167,17 @@ impl LogReader {
     }
 
     /// Runs `read` on a blocking thread with a connection of the pool.
-    fn with_connection<T: Send + 'static>(
+    pub(crate) fn with_connection<T, E>(
         &self,
-        read: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> impl Future<Output = Result<T, StoreError>> {
+        read: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> impl Future<Output = Result<T, E>>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let shared = Arc::clone(&self.shared);
         let task = tokio::task::spawn_blocking(move || {
-            let mut conn = shared.take()?;
+            let mut conn = shared.take().map_err(E::from)?;
             let result = read(&mut conn);
             shared.put_back(conn);
             result
@@ -182,7 +186,7 @@ impl LogReader {
             match task.await {
                 Ok(result) => result,
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(e) => Err(StoreError::Unavailable(format!("SQLite read cancelled: {e}"))),
+                Err(e) => Err(StoreError::Unavailable(format!("SQLite read cancelled: {e}")).into()),
             }
         }
     }

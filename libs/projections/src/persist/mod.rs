@@ -179,8 +179,11 @@ impl ReadModels {
 
     /// Writes a batch if the generation's checkpoint is still `batch.from`; otherwise another runner
     /// (or a swap) moved it, nothing is written, and `StaleCheckpoint` tells the caller to reload.
-    pub async fn commit(&self, batch: &BatchWrite) -> Result<(), ProjectionError> {
-        dispatch!(self, commit(batch))
+    pub async fn commit(&self, batch: BatchWrite) -> Result<(), ProjectionError> {
+        match self {
+            ReadModels::Sqlite(db) => sqlite::commit(db, batch).await,
+            ReadModels::Postgres(pool) => postgres::commit(pool, &batch).await,
+        }
     }
 
     /// One document of the live generation.

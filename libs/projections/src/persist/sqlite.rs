@@ -128,16 +128,15 @@ pub(super) async fn load(
     keys: &[String],
 ) -> Result<Vec<StoredDoc>, ProjectionError> {
     let keys_json = serde_json::Value::from(keys.to_vec()).to_string();
-    let rows = sqlx::query(
-        "SELECT key, owner, doc FROM read_models
-         WHERE generation = ?1 AND kind = ?2 AND key IN (SELECT value FROM json_each(?3))",
-    )
-    .bind(generation)
-    .bind(kind.as_str())
-    .bind(keys_json)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(stored_from).collect()
+    db.read_blocking(move |conn| {
+        let mut statement = conn.prepare_cached(
+            "SELECT key, owner, doc FROM read_models
+             WHERE generation = ?1 AND kind = ?2 AND key IN (SELECT value FROM json_each(?3))",
+        )?;
+        let rows = statement.query_map(rusqlite::params![generation, kind.as_str(), keys_json], stored_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    })
+    .await
 }
 
 pub(super) async fn load_owned(
@@ -146,18 +145,19 @@ pub(super) async fn load_owned(
     kind: DocKind,
     owner: &str,
 ) -> Result<Vec<StoredDoc>, ProjectionError> {
-    let rows =
-        sqlx::query("SELECT key, owner, doc FROM read_models WHERE generation = ?1 AND kind = ?2 AND owner = ?3")
-            .bind(generation)
-            .bind(kind.as_str())
-            .bind(owner)
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(stored_from).collect()
+    let owner = owner.to_owned();
+    db.read_blocking(move |conn| {
+        let mut statement = conn.prepare_cached(
+            "SELECT key, owner, doc FROM read_models WHERE generation = ?1 AND kind = ?2 AND owner = ?3",
+        )?;
+        let rows = statement.query_map(rusqlite::params![generation, kind.as_str(), owner], stored_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    })
+    .await
 }
 
-fn stored_from(row: &sqlx::sqlite::SqliteRow) -> Result<StoredDoc, ProjectionError> {
-    Ok(StoredDoc { key: row.try_get("key")?, owner: row.try_get("owner")?, json: row.try_get("doc")? })
+fn stored_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDoc> {
+    Ok(StoredDoc { key: row.get(0)?, owner: row.get(1)?, json: row.get(2)? })
 }
 
 /// The pool runs with `secure_delete` on, so a rewritten row leaves no bytes in the main file;
@@ -182,14 +182,23 @@ pub(super) async fn reclaim_rewritten(db: &SqliteDatabase) -> Result<bool, Proje
 
 const RECLAIM_ATTEMPTS: u32 = 20;
 
-fn doc_from(row: &sqlx::sqlite::SqliteRow) -> Result<Doc, ProjectionError> {
+/// A document row's columns, read by index: kind, key, owner, doc, position.
+fn doc_from(row: &rusqlite::Row<'_>) -> Result<Doc, ProjectionError> {
     Ok(Doc {
-        kind: kind_from(row.try_get("kind")?)?,
-        key: row.try_get("key")?,
-        owner: row.try_get("owner")?,
-        body: parse_doc(row.try_get("doc")?)?,
-        position: u(row.try_get("position")?),
+        kind: kind_from(&row.get::<_, String>(0)?)?,
+        key: row.get(1)?,
+        owner: row.get(2)?,
+        body: parse_doc(row.get(3)?)?,
+        position: u(row.get(4)?),
     })
+}
+
+fn docs_from(mut rows: rusqlite::Rows<'_>) -> Result<Vec<Doc>, ProjectionError> {
+    let mut docs = Vec::new();
+    while let Some(row) = rows.next()? {
+        docs.push(doc_from(row)?);
+    }
+    Ok(docs)
 }
 
 const LIVE: &str = "(SELECT live_generation FROM projections WHERE name = ?1)";
@@ -200,16 +209,16 @@ pub(super) async fn live_doc(
     kind: DocKind,
     key: &str,
 ) -> Result<Option<Doc>, ProjectionError> {
-    let sql = format!(
-        "SELECT kind, key, owner, doc, position FROM read_models WHERE generation = {LIVE} AND kind = ?2 AND key = ?3"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(projection)
-        .bind(kind.as_str())
-        .bind(key)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(doc_from).transpose()
+    let (projection, key) = (projection.to_owned(), key.to_owned());
+    db.read_blocking(move |conn| {
+        let sql = format!(
+            "SELECT kind, key, owner, doc, position FROM read_models WHERE generation = {LIVE} AND kind = ?2 AND key = ?3"
+        );
+        let mut statement = conn.prepare_cached(&sql)?;
+        let mut rows = statement.query(rusqlite::params![projection, kind.as_str(), key])?;
+        rows.next()?.map(doc_from).transpose()
+    })
+    .await
 }
 
 pub(super) async fn live_docs_owned_by(
@@ -218,26 +227,26 @@ pub(super) async fn live_docs_owned_by(
     kind: DocKind,
     owner: &str,
 ) -> Result<Vec<Doc>, ProjectionError> {
-    let sql = format!(
-        "SELECT kind, key, owner, doc, position FROM read_models
-         WHERE generation = {LIVE} AND kind = ?2 AND owner = ?3 ORDER BY key"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(projection)
-        .bind(kind.as_str())
-        .bind(owner)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(doc_from).collect()
+    let (projection, owner) = (projection.to_owned(), owner.to_owned());
+    db.read_blocking(move |conn| {
+        let sql = format!(
+            "SELECT kind, key, owner, doc, position FROM read_models
+             WHERE generation = {LIVE} AND kind = ?2 AND owner = ?3 ORDER BY key"
+        );
+        let mut statement = conn.prepare_cached(&sql)?;
+        docs_from(statement.query(rusqlite::params![projection, kind.as_str(), owner])?)
+    })
+    .await
 }
 
 pub(super) async fn all_docs(db: &SqliteDatabase, generation: i64) -> Result<Vec<Doc>, ProjectionError> {
-    let rows =
-        sqlx::query("SELECT kind, key, owner, doc, position FROM read_models WHERE generation = ?1 ORDER BY kind, key")
-            .bind(generation)
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(doc_from).collect()
+    db.read_blocking(move |conn| {
+        let mut statement = conn.prepare_cached(
+            "SELECT kind, key, owner, doc, position FROM read_models WHERE generation = ?1 ORDER BY kind, key",
+        )?;
+        docs_from(statement.query([generation])?)
+    })
+    .await
 }
 
 pub(super) async fn audit(
