@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{OpenFlags, TransactionBehavior};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use crate::error::StoreError;
 use crate::sqlite_reader::{LogReader, store_error};
@@ -32,6 +32,9 @@ pub struct SqliteDatabase {
     blocking: Arc<BlockingConnection>,
     /// Read-only synchronous connections, shared with the log's reads.
     reader: LogReader,
+    /// Counts the commits of the synchronous writers, which leave the WAL checkpoint to the
+    /// checkpointer (see `sqlite_writer::spawn_checkpointer`).
+    commits: Arc<watch::Sender<u64>>,
 }
 
 /// A synchronous read-write connection to the file, opened on first use, for transactions made
@@ -52,7 +55,18 @@ impl SqliteDatabase {
     pub fn new(pool: SqlitePool, path: PathBuf, busy_timeout: Duration) -> Self {
         let reader = LogReader::new(path.clone(), busy_timeout);
         let blocking = BlockingConnection { path, busy_timeout, conn: std::sync::Mutex::default() };
-        Self { pool, turns: Arc::default(), blocking: Arc::new(blocking), reader }
+        let commits = Arc::new(watch::Sender::new(0));
+        Self { pool, turns: Arc::default(), blocking: Arc::new(blocking), reader, commits }
+    }
+
+    /// Tells the checkpointer a synchronous writer committed.
+    pub(crate) fn committed(&self) {
+        self.commits.send_modify(|count| *count += 1);
+    }
+
+    /// The commits of the synchronous writers, as they happen.
+    pub(crate) fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     pub(crate) fn log_reader(&self) -> &LogReader {
@@ -102,7 +116,7 @@ impl SqliteDatabase {
         E: From<StoreError> + Send + 'static,
     {
         let turn = self.write_turn().await;
-        let blocking = Arc::clone(&self.blocking);
+        let (blocking, database) = (Arc::clone(&self.blocking), self.clone());
         let task = tokio::task::spawn_blocking(move || {
             let _turn = turn;
             let mut conn = blocking.conn.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,6 +127,7 @@ impl SqliteDatabase {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(store_error)?;
             let written = write(&tx)?;
             tx.commit().map_err(store_error)?;
+            database.committed();
             Ok(written)
         });
         match task.await {
@@ -122,6 +137,9 @@ impl SqliteDatabase {
         }
     }
 }
+
+/// The blocking writer's page cache, in KiB as `cache_size` takes it (negative).
+const WRITE_CACHE_KIB: i64 = -65_536;
 
 impl BlockingConnection {
     /// With the settings of the pool's connections (see `SqliteStore::open_with`).
@@ -135,6 +153,11 @@ impl BlockingConnection {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )
         .map_err(store_error)?;
+        // A rebuild's window dirties tens of MiB of pages: with the default 2 MiB cache SQLite
+        // spills them to the WAL mid-transaction and reads them back. Pages are allocated as used.
+        conn.pragma_update(None, "cache_size", WRITE_CACHE_KIB).map_err(store_error)?;
+        // The checkpointer copies the WAL into the file beside the writers, not inside a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(store_error)?;
         Ok(conn)
     }
 }
