@@ -145,9 +145,8 @@ impl BlockingConnection {
     /// With the settings of the pool's connections (see `SqliteStore::open_with`).
     fn open(&self) -> Result<rusqlite::Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = rusqlite::Connection::open_with_flags(&self.path, flags).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", self.path.display()))
-        })?;
+        let conn = rusqlite::Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", self.path.display())))?;
         conn.busy_timeout(self.busy_timeout).map_err(store_error)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",

@@ -7,6 +7,7 @@ use super::{Hash, NodeKey};
 use crate::Database;
 use crate::error::StoreError;
 use crate::row::to_i64;
+use crate::sqlite_reader::store_error;
 
 /// Runs the same query code against whichever pool the log lives in.
 macro_rules! on_pool {
@@ -112,64 +113,59 @@ pub(super) async fn commit(
     nodes: &[(NodeKey, Hash)],
 ) -> Result<bool, StoreError> {
     let now = Utc::now().timestamp_micros();
-    macro_rules! body {
-        ($tx:ident) => {{
-            let moved = sqlx::query("UPDATE merkle_tree SET size = $1, root = $2, updated_at = $3 WHERE size = $4")
+    const MOVE: &str = "UPDATE merkle_tree SET size = $1, root = $2, updated_at = $3 WHERE size = $4";
+    match db {
+        // In turn with the log's writer, IMMEDIATE (never failing on a lock upgrade), and whole on
+        // a blocking thread: the turn is held for the SQL only.
+        Database::Sqlite(db) => {
+            let (root, nodes) = (*root, nodes.to_vec());
+            db.write_blocking(move |tx| {
+                let moved = tx
+                    .prepare_cached(MOVE)
+                    .and_then(|mut s| s.execute(rusqlite::params![to_i64(to), root.as_slice(), now, to_i64(from)]))
+                    .map_err(store_error)?;
+                if moved != 1 {
+                    return Ok(false); // Commits an empty transaction: nothing was written.
+                }
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+                    .map_err(store_error)?;
+                for (key, hash) in &nodes {
+                    insert
+                        .execute(rusqlite::params![key.level, to_i64(key.index), hash.as_slice()])
+                        .map_err(store_error)?;
+                }
+                Ok(true)
+            })
+            .await
+        }
+        Database::Postgres(pool) => {
+            let mut tx = crate::begin_uncancellable(pool).await?;
+            let moved = sqlx::query(MOVE)
                 .bind(to_i64(to))
                 .bind(root.as_slice())
                 .bind(now)
                 .bind(to_i64(from))
-                .execute(&mut *$tx)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
             if moved != 1 {
                 return Ok(false);
             }
-            insert_nodes!($tx);
-            $tx.commit().await?;
-        }};
-    }
-    // One statement for all of a batch's nodes, not one per node.
-    match db {
-        // In turn with the log's writer, and IMMEDIATE: never failing on a lock upgrade.
-        Database::Sqlite(db) => {
-            let mut tx = db.begin_write().await?;
-            macro_rules! insert_nodes {
-                ($t:ident) => {{
-                    let rows: Vec<serde_json::Value> = nodes
-                        .iter()
-                        .map(|(key, hash)| serde_json::json!([key.level, to_i64(key.index), hex::encode(hash)]))
-                        .collect();
-                    sqlx::query(
-                        "INSERT INTO merkle_nodes (level, idx, hash)
-                         SELECT value->>0, value->>1, unhex(value->>2) FROM json_each($1)",
-                    )
-                    .bind(serde_json::Value::Array(rows).to_string())
-                    .execute(&mut *$t)
-                    .await?;
-                }};
-            }
-            body!(tx)
-        }
-        Database::Postgres(pool) => {
-            let mut tx = crate::begin_uncancellable(pool).await?;
-            macro_rules! insert_nodes {
-                ($t:ident) => {{
-                    sqlx::query(
-                        "INSERT INTO merkle_nodes (level, idx, hash)
-                         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
-                    )
-                    .bind(nodes.iter().map(|(key, _)| i64::from(key.level)).collect::<Vec<_>>())
-                    .bind(nodes.iter().map(|(key, _)| to_i64(key.index)).collect::<Vec<_>>())
-                    .bind(nodes.iter().map(|(_, hash)| hash.to_vec()).collect::<Vec<_>>())
-                    .execute(&mut *$t)
-                    .await?;
-                }};
-            }
-            body!(tx)
+            // One statement for all of a batch's nodes, not one per node.
+            sqlx::query(
+                "INSERT INTO merkle_nodes (level, idx, hash)
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+            )
+            .bind(nodes.iter().map(|(key, _)| i64::from(key.level)).collect::<Vec<_>>())
+            .bind(nodes.iter().map(|(key, _)| to_i64(key.index)).collect::<Vec<_>>())
+            .bind(nodes.iter().map(|(_, hash)| hash.to_vec()).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
         }
     }
-    Ok(true)
 }
 
 pub(super) async fn insert_checkpoint(db: &Database, checkpoint: &StoredCheckpoint) -> Result<i64, StoreError> {
