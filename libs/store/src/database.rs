@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{OpenFlags, TransactionBehavior};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::StoreError;
 use crate::sqlite_reader::{LogReader, store_error};
@@ -32,9 +32,6 @@ pub struct SqliteDatabase {
     blocking: Arc<BlockingConnection>,
     /// Read-only synchronous connections, shared with the log's reads.
     reader: LogReader,
-    /// Counts the commits of the synchronous writers, which leave the WAL checkpoint to the
-    /// checkpointer (see `sqlite_writer::spawn_checkpointer`).
-    commits: Arc<watch::Sender<u64>>,
 }
 
 /// A synchronous read-write connection to the file, opened on first use, for transactions made
@@ -55,18 +52,7 @@ impl SqliteDatabase {
     pub fn new(pool: SqlitePool, path: PathBuf, busy_timeout: Duration) -> Self {
         let reader = LogReader::new(path.clone(), busy_timeout);
         let blocking = BlockingConnection { path, busy_timeout, conn: std::sync::Mutex::default() };
-        let commits = Arc::new(watch::Sender::new(0));
-        Self { pool, turns: Arc::default(), blocking: Arc::new(blocking), reader, commits }
-    }
-
-    /// Tells the checkpointer a synchronous writer committed.
-    pub(crate) fn committed(&self) {
-        self.commits.send_modify(|count| *count += 1);
-    }
-
-    /// The commits of the synchronous writers, as they happen.
-    pub(crate) fn commits(&self) -> watch::Receiver<u64> {
-        self.commits.subscribe()
+        Self { pool, turns: Arc::default(), blocking: Arc::new(blocking), reader }
     }
 
     pub(crate) fn log_reader(&self) -> &LogReader {
@@ -116,7 +102,7 @@ impl SqliteDatabase {
         E: From<StoreError> + Send + 'static,
     {
         let turn = self.write_turn().await;
-        let (blocking, database) = (Arc::clone(&self.blocking), self.clone());
+        let blocking = Arc::clone(&self.blocking);
         let task = tokio::task::spawn_blocking(move || {
             let _turn = turn;
             let mut conn = blocking.conn.lock().unwrap_or_else(|e| e.into_inner());
@@ -127,7 +113,6 @@ impl SqliteDatabase {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(store_error)?;
             let written = write(&tx)?;
             tx.commit().map_err(store_error)?;
-            database.committed();
             Ok(written)
         });
         match task.await {
@@ -154,9 +139,9 @@ impl BlockingConnection {
         .map_err(store_error)?;
         // A rebuild's window dirties tens of MiB of pages: with the default 2 MiB cache SQLite
         // spills them to the WAL mid-transaction and reads them back. Pages are allocated as used.
+        // Its commits keep SQLite's automatic checkpoint: left to the log's checkpointer, a
+        // rebuild's WAL grew to 834 MB (75 MB this way), as readers kept it from restarting.
         conn.pragma_update(None, "cache_size", WRITE_CACHE_KIB).map_err(store_error)?;
-        // The checkpointer copies the WAL into the file beside the writers, not inside a commit.
-        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(store_error)?;
         Ok(conn)
     }
 }

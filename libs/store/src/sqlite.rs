@@ -115,7 +115,7 @@ impl SqliteStore {
         let database = SqliteDatabase::new(readers.clone(), path.clone(), options.busy_timeout);
         let writer = SqliteWriter::open(&path, options.busy_timeout, database.clone())?;
         let writer = Writer::spawn(writer, Arc::new(head_tx));
-        spawn_checkpointer(path.clone(), options.busy_timeout, database.commits());
+        spawn_checkpointer(path.clone(), options.busy_timeout, heads.clone());
         let log_reader = database.log_reader().clone();
         Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options, log_reader }) })
     }

@@ -73,12 +73,7 @@ impl BatchWriter for SqliteWriter {
         // If this future is dropped the transaction still ends on its thread, committed or rolled
         // back as a whole; its callers, unanswered, learn the writer stopped.
         match task.await {
-            Ok(outcome) => {
-                if outcome.is_ok() {
-                    self.database.committed();
-                }
-                outcome
-            }
+            Ok(outcome) => outcome,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => Err(StoreError::Unavailable(format!("SQLite write cancelled: {e}"))),
         }
@@ -92,13 +87,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// quarter second after commits arrive. SQLite's automatic checkpoint, which the writer
 /// connection no longer runs, ran inside a commit every thousand pages: the writer held the write
 /// lock while it copied and synced the file, and every append queued behind it waited. A passive
-/// checkpoint runs beside the writer and the readers without blocking either. The read models'
-/// synchronous writer leaves its checkpoints here too. The task ends with the database (when the
-/// last handle on it, and so the commit counter's sender, is dropped).
-pub(crate) fn spawn_checkpointer(path: PathBuf, busy_timeout: Duration, mut commits: watch::Receiver<u64>) {
+/// checkpoint runs beside the writer and the readers without blocking either. The task ends with
+/// the store (when the log's head sender is dropped).
+pub(crate) fn spawn_checkpointer(path: PathBuf, busy_timeout: Duration, mut heads: watch::Receiver<Position>) {
     tokio::spawn(async move {
         let conn = Arc::new(Mutex::new(None::<Connection>));
-        while commits.changed().await.is_ok() {
+        while heads.changed().await.is_ok() {
             tokio::time::sleep(CHECKPOINT_EVERY).await;
             let (conn, path) = (Arc::clone(&conn), path.clone());
             let checkpointed = tokio::task::spawn_blocking(move || {
