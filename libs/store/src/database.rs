@@ -126,6 +126,9 @@ impl SqliteDatabase {
 /// The blocking writer's page cache, in KiB as `cache_size` takes it (negative).
 const WRITE_CACHE_KIB: i64 = -65_536;
 
+/// WAL pages after which this writer's commit checkpoints (SQLite's default is 1,000).
+const WRITE_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
 impl BlockingConnection {
     /// With the settings of the pool's connections (see `SqliteStore::open_with`).
     fn open(&self) -> Result<rusqlite::Connection, StoreError> {
@@ -139,9 +142,12 @@ impl BlockingConnection {
         .map_err(store_error)?;
         // A rebuild's window dirties tens of MiB of pages: with the default 2 MiB cache SQLite
         // spills them to the WAL mid-transaction and reads them back. Pages are allocated as used.
-        // Its commits keep SQLite's automatic checkpoint: left to the log's checkpointer, a
-        // rebuild's WAL grew to 834 MB (75 MB this way), as readers kept it from restarting.
         conn.pragma_update(None, "cache_size", WRITE_CACHE_KIB).map_err(store_error)?;
+        // Small commits (the live projector's, the Merkle builder's) leave the WAL to the log's
+        // passive checkpointer, so no checkpoint runs inside them while reads wait to append their
+        // access records; a rebuild's large windows still checkpoint in their commits, or the WAL
+        // never restarts under the checkpointer and grew to 834 MB.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITE_AUTOCHECKPOINT_PAGES).map_err(store_error)?;
         Ok(conn)
     }
 }
