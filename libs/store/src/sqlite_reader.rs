@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 
 use crate::error::StoreError;
@@ -51,8 +51,8 @@ const STREAM_BACKWARD: &str = select_columns!("WHERE stream = ?1 AND revision <=
 const LOG_UP_TO: &str = select_columns!("WHERE position > 0 AND position <= ?1 ORDER BY position");
 const STREAM: &str = select_columns!("WHERE stream = ?1 ORDER BY revision");
 
-/// Connections kept open between reads (opening one and preparing its statements costs ~0.4 ms):
-/// as many as concurrent command loads commonly need.
+/// Connections kept open between reads (opening one and preparing its statements costs ~0.4 ms),
+/// and the most in use at once: as many as concurrent command loads commonly need.
 const IDLE_CONNECTIONS: usize = 16;
 
 /// How much of the file these connections read through a memory map instead of `pread` into
@@ -72,11 +72,15 @@ struct Shared {
     path: PathBuf,
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
+    /// One per connection in use: reads beyond that many wait here, not on connections opened
+    /// for them alone (the two cores gain nothing from more at once).
+    permits: Arc<Semaphore>,
 }
 
 impl LogReader {
     pub fn new(path: PathBuf, busy_timeout: Duration) -> Self {
-        Self { shared: Arc::new(Shared { path, busy_timeout, idle: Mutex::default() }) }
+        let permits = Arc::new(Semaphore::new(IDLE_CONNECTIONS));
+        Self { shared: Arc::new(Shared { path, busy_timeout, idle: Mutex::default(), permits }) }
     }
 
     /// The log forward in position order, within the query's range and filters.
@@ -160,10 +164,12 @@ impl LogReader {
         let walk =
             self.with_connection(move |conn| verify::walk(conn, &scope, &mut |update| sender.send(update).is_ok()));
         // The sender is dropped when the walk ends, which ends this loop.
-        while let Some(update) = updates.recv().await {
-            progress(update);
-        }
-        walk.await
+        let report = async {
+            while let Some(update) = updates.recv().await {
+                progress(update);
+            }
+        };
+        tokio::join!(walk, report).0
     }
 
     /// Runs `read` on a blocking thread with a connection of the pool.
@@ -176,13 +182,16 @@ impl LogReader {
         E: From<StoreError> + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
-        let task = tokio::task::spawn_blocking(move || {
-            let mut conn = shared.take().map_err(E::from)?;
-            let result = read(&mut conn);
-            shared.put_back(conn);
-            result
-        });
         async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let permit = Arc::clone(&shared.permits).acquire_owned().await.ok();
+            let task = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let mut conn = shared.take().map_err(E::from)?;
+                let result = read(&mut conn);
+                shared.put_back(conn);
+                result
+            });
             match task.await {
                 Ok(result) => result,
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
