@@ -11,7 +11,7 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::StoreError;
-use crate::sqlite_reader::{LogReader, store_error};
+use crate::sqlite_reader::{LogReader, open_connection, run_blocking, store_error};
 
 /// A handle on the database behind a store.
 #[derive(Debug, Clone)]
@@ -55,6 +55,7 @@ impl SqliteDatabase {
         Self { pool, turns: Arc::default(), blocking: Arc::new(blocking), reader }
     }
 
+    /// Synchronous connections for `verify`, forward log reads and stream loads.
     pub(crate) fn log_reader(&self) -> &LogReader {
         &self.reader
     }
@@ -103,7 +104,7 @@ impl SqliteDatabase {
     {
         let turn = self.write_turn().await;
         let blocking = Arc::clone(&self.blocking);
-        let task = tokio::task::spawn_blocking(move || {
+        run_blocking("write", move || {
             let _turn = turn;
             let mut conn = blocking.conn.lock().unwrap_or_else(|e| e.into_inner());
             let conn = match &mut *conn {
@@ -114,12 +115,8 @@ impl SqliteDatabase {
             let written = write(&tx)?;
             tx.commit().map_err(store_error)?;
             Ok(written)
-        });
-        match task.await {
-            Ok(outcome) => outcome,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Unavailable(format!("SQLite write cancelled: {e}")).into()),
-        }
+        })
+        .await
     }
 }
 
@@ -130,16 +127,8 @@ const WRITE_CACHE_KIB: i64 = -65_536;
 const WRITE_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 
 impl BlockingConnection {
-    /// With the settings of the pool's connections (see `SqliteStore::open_with`).
     fn open(&self) -> Result<rusqlite::Connection, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = rusqlite::Connection::open_with_flags(&self.path, flags)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", self.path.display())))?;
-        conn.busy_timeout(self.busy_timeout).map_err(store_error)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
-        )
-        .map_err(store_error)?;
+        let conn = open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE, self.busy_timeout)?;
         // A rebuild's window dirties tens of MiB of pages: with the default 2 MiB cache SQLite
         // spills them to the WAL mid-transaction and reads them back. Pages are allocated as used.
         conn.pragma_update(None, "cache_size", WRITE_CACHE_KIB).map_err(store_error)?;

@@ -21,7 +21,6 @@ use crate::model::{
 };
 use crate::prepare::{Limits, PreparedAppend};
 use crate::row::{StoredRow, to_i64, to_u64};
-use crate::sqlite_reader::LogReader;
 use crate::sqlite_writer::{SqliteWriter, spawn_checkpointer};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{VerifyProgress, VerifyReport, VerifyScope};
@@ -79,8 +78,6 @@ struct Inner {
     writer: Writer,
     heads: watch::Receiver<Position>,
     options: SqliteOptions,
-    /// Synchronous connections for `verify`, forward log reads and stream loads.
-    log_reader: LogReader,
 }
 
 impl SqliteStore {
@@ -116,8 +113,7 @@ impl SqliteStore {
         let writer = SqliteWriter::open(&path, options.busy_timeout, database.clone())?;
         let writer = Writer::spawn(writer, Arc::new(head_tx));
         spawn_checkpointer(path.clone(), options.busy_timeout, heads.clone());
-        let log_reader = database.log_reader().clone();
-        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options, log_reader }) })
+        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -211,15 +207,19 @@ impl EventStore for SqliteStore {
             (_, ReadFrom::Revision(r)) => to_i64(r),
             (Direction::Backward, ReadFrom::End) => i64::MAX,
         };
-        self.inner.log_reader.read_stream(stream.as_str(), query.direction, from, sql_limit(query.limit)).await
+        self.inner
+            .database
+            .log_reader()
+            .read_stream(stream.as_str(), query.direction, from, sql_limit(query.limit))
+            .await
     }
 
     async fn read_all(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.log_reader.read_all(query).await
+        self.inner.database.log_reader().read_all(query).await
     }
 
     async fn read_client(&self, client: &str, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.log_reader.read_client(client, query).await
+        self.inner.database.log_reader().read_client(client, query).await
     }
 
     async fn position_at(&self, time: DateTime<Utc>) -> Result<Position, StoreError> {
@@ -252,6 +252,6 @@ impl EventStore for SqliteStore {
         scope: &VerifyScope,
         progress: &(dyn Fn(VerifyProgress) + Send + Sync),
     ) -> Result<VerifyReport, StoreError> {
-        self.inner.log_reader.verify(scope, progress).await
+        self.inner.database.log_reader().verify(scope, progress).await
     }
 }

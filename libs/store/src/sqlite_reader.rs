@@ -8,7 +8,7 @@
 
 mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -109,12 +109,7 @@ impl LogReader {
         let stream = stream.to_owned();
         self.with_connection(move |conn| {
             let mut statement = conn.prepare_cached(sql).map_err(store_error)?;
-            let mut rows = statement.query(rusqlite::params![stream, from, limit]).map_err(store_error)?;
-            let mut events = Vec::new();
-            while let Some(row) = rows.next().map_err(store_error)? {
-                events.push(row_ref(row)?.to_recorded()?);
-            }
-            Ok(events)
+            recorded_from(statement.query(rusqlite::params![stream, from, limit]).map_err(store_error)?)
         })
         .await
     }
@@ -141,12 +136,7 @@ impl LogReader {
             if let Some(client) = &client {
                 statement.raw_bind_parameter(6, client).map_err(store_error)?;
             }
-            let mut rows = statement.raw_query();
-            let mut events = Vec::new();
-            while let Some(row) = rows.next().map_err(store_error)? {
-                events.push(row_ref(row)?.to_recorded()?);
-            }
-            Ok(events)
+            recorded_from(statement.raw_query())
         })
         .await
     }
@@ -185,18 +175,14 @@ impl LogReader {
         async move {
             // The semaphore is never closed, so acquiring only waits.
             let permit = Arc::clone(&shared.permits).acquire_owned().await.ok();
-            let task = tokio::task::spawn_blocking(move || {
+            run_blocking("read", move || {
                 let _permit = permit;
                 let mut conn = shared.take().map_err(E::from)?;
                 let result = read(&mut conn);
                 shared.put_back(conn);
                 result
-            });
-            match task.await {
-                Ok(result) => result,
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(e) => Err(StoreError::Unavailable(format!("SQLite read cancelled: {e}")).into()),
-            }
+            })
+            .await
         }
     }
 }
@@ -207,10 +193,7 @@ impl Shared {
             return Ok(conn);
         }
         // Each connection stays on the thread using it, so SQLite's own locking is not needed.
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", self.path.display())))?;
-        conn.busy_timeout(self.busy_timeout).map_err(store_error)?;
+        let conn = open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY, self.busy_timeout)?;
         conn.pragma_update(None, "mmap_size", MMAP_BYTES).map_err(store_error)?;
         Ok(conn)
     }
@@ -254,6 +237,48 @@ fn row_ref<'a>(row: &'a rusqlite::Row<'_>) -> Result<RowRef<'a>, StoreError> {
         prev_hash: blob(10, "prev_hash")?,
         hash: blob(11, "hash")?,
     })
+}
+
+/// The events of a [`select_columns!`] query's rows, in order.
+fn recorded_from(mut rows: rusqlite::Rows<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        events.push(row_ref(row)?.to_recorded()?);
+    }
+    Ok(events)
+}
+
+/// A synchronous connection to the store's file, used only by the thread holding it (so without
+/// SQLite's own mutex). Read-write ones take the settings every connection of the store has (see
+/// `SqliteStore::open_with`): WAL, `synchronous=FULL`, foreign keys, freed bytes zeroed.
+pub(crate) fn open_connection(path: &Path, flags: OpenFlags, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", path.display())))?;
+    conn.busy_timeout(busy_timeout).map_err(store_error)?;
+    if flags.contains(OpenFlags::SQLITE_OPEN_READ_WRITE) {
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )
+        .map_err(store_error)?;
+    }
+    Ok(conn)
+}
+
+/// Runs `work` (a `what`: read or write) on a blocking thread. If the caller stops waiting, it
+/// still runs to its end there; a panic in it resumes in the caller.
+pub(crate) async fn run_blocking<T, E>(
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(outcome) => outcome,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(StoreError::Unavailable(format!("SQLite {what} cancelled: {e}")).into()),
+    }
 }
 
 /// Busy or locked (another process holds the file) is an outage a retry may clear.

@@ -21,7 +21,7 @@ use crate::model::{NewClientKey, Position, category_of};
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_i64, to_u64};
-use crate::sqlite_reader::store_error;
+use crate::sqlite_reader::{open_connection, run_blocking, store_error};
 use crate::writer::{BatchOutcome, BatchWriter};
 
 /// Rows per INSERT statement: 13 parameters each stays far below SQLite's limit of 32,766, and a
@@ -41,16 +41,8 @@ impl SqliteWriter {
     /// Opens the writer connection on a file the store has migrated, with the store's durability
     /// settings (`synchronous=FULL` on the WAL: a commit returns once it is on disk).
     pub fn open(path: &Path, busy_timeout: Duration, database: SqliteDatabase) -> Result<Self, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", path.display())))?;
-        conn.busy_timeout(busy_timeout).map_err(store_error)?;
-        // Freed bytes are zeroed, as on every connection of the store (see `SqliteStore::open_with`).
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;
-             PRAGMA wal_autocheckpoint = 0;",
-        )
-        .map_err(store_error)?;
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE, busy_timeout)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(store_error)?;
         // An acknowledgement means durable: refuse to write with any weaker setting in force.
         let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0)).map_err(store_error)?;
         if synchronous != 2 {
@@ -62,21 +54,19 @@ impl SqliteWriter {
 
 impl BatchWriter for SqliteWriter {
     async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
-        let _turn = self.database.write_turn().await;
+        let turn = self.database.write_turn().await;
         // Owned copies for the blocking thread: a few hundred bytes an event, next to a commit.
         let batch: Vec<PreparedAppend> = batch.iter().map(|append| (*append).clone()).collect();
         let conn = Arc::clone(&self.conn);
-        let task = tokio::task::spawn_blocking(move || {
+        // If this future is dropped the transaction still ends on its thread, committed or rolled
+        // back as a whole, holding the turn until then; its callers, unanswered, learn the writer
+        // stopped.
+        run_blocking("write", move || {
+            let _turn = turn;
             let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
             write(&mut conn, &batch.iter().collect::<Vec<_>>())
-        });
-        // If this future is dropped the transaction still ends on its thread, committed or rolled
-        // back as a whole; its callers, unanswered, learn the writer stopped.
-        match task.await {
-            Ok(outcome) => outcome,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Unavailable(format!("SQLite write cancelled: {e}"))),
-        }
+        })
+        .await
     }
 }
 
