@@ -137,3 +137,9 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
         StoreError::Database(format!("migration failed: {error}"))
     }
 }
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        crate::sqlite_reader::store_error(error)
+    }
+}

@@ -23,6 +23,15 @@ impl From<sqlx::Error> for VaultError {
     }
 }
 
+impl From<StoreError> for VaultError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(e) => VaultError::Unavailable(e),
+            other => VaultError::Database(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for VaultError {
     fn from(error: sqlx::migrate::MigrateError) -> Self {
         VaultError::Database(format!("key store migration failed: {error}"))

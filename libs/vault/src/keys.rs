@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use carelog_store::{Database, NewClientKey};
+use carelog_store::{Database, NewClientKey, StoreError};
 use chrono::{DateTime, Utc};
 
 use crate::cipher::{self, SecretKey};
@@ -198,7 +198,7 @@ impl KeyStore {
         })
     }
 
-    fn cached(&self, client: &str) -> Option<ClientKey> {
+    pub(crate) fn cached(&self, client: &str) -> Option<ClientKey> {
         let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
         if cache.shredded.contains(client) {
             return Some(ClientKey::Shredded);
@@ -208,13 +208,17 @@ impl KeyStore {
 
     async fn load(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
         let (wrapped, shredded): (Option<Vec<u8>>, bool) = match &self.db {
+            // On the log's synchronous readers: a new client's first command misses the cache,
+            // and through the pool each lookup is a hand-off to the driver's thread and back.
             Database::Sqlite(db) => {
-                sqlx::query_as(
-                    "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = ?1),
-                        EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)",
-                )
-                .bind(client)
-                .fetch_one(db.pool())
+                let client = client.to_owned();
+                db.read_blocking(move |conn| {
+                    let mut lookup = conn.prepare_cached(
+                        "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = ?1),
+                            EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)",
+                    )?;
+                    Ok::<_, StoreError>(lookup.query_row([&client], |row| Ok((row.get(0)?, row.get(1)?)))?)
+                })
                 .await?
             }
             Database::Postgres(pool) => {

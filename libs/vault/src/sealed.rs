@@ -9,11 +9,11 @@ use std::sync::Arc;
 const KEY_RACE_ATTEMPTS: usize = 3;
 
 use async_trait::async_trait;
-use carelog_domain::types::ERASED;
+use carelog_domain::types::{ClientId, ERASED};
 use carelog_store::{
-    AppendRequest, AppendResult, Database, EventStore, EventSubscription, LogFilter, LogQuery, Metadata, NewClientKey,
-    NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress,
-    VerifyReport, VerifyScope,
+    AppendRequest, AppendResult, Database, EventStore, EventSubscription, ExpectedRevision, LogFilter, LogQuery,
+    Metadata, NewClientKey, NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem,
+    VerifyProgress, VerifyReport, VerifyScope,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -49,17 +49,27 @@ impl SealedStore {
     /// The key of every client the request's events name. A client without one gets a fresh key,
     /// which the store writes in the append's own transaction where it can (one commit, not two);
     /// otherwise, or for a second new client in one request, the key is written first on its own.
-    async fn writing_keys(&self, request: &AppendRequest) -> Result<WritingKeys, StoreError> {
+    ///
+    /// With `guess_new`, a client whose own stream this request starts gets a fresh key without
+    /// looking for one first: the store refuses the key (`ClientKeyTaken`, nothing stored) if the
+    /// client has one or was erased, and the retry looks it up.
+    async fn writing_keys(&self, request: &AppendRequest, guess_new: bool) -> Result<WritingKeys, StoreError> {
         let mut keys = WritingKeys::default();
+        let can_store_key = self.inner.stores_client_keys();
         for event in &request.events {
             let Some(client) = event.metadata.tags.client.as_deref() else { continue };
             if phi::is_erasure_record(&event.event_type) || keys.by_client.contains_key(client) {
                 continue;
             }
             let store_error = |e: crate::error::VaultError| e.into_store_error(Position::START);
-            let key = match self.keys.key_for_reading(client).await.map_err(store_error)? {
+            let known = match self.keys.cached(client) {
+                Some(key) => Some(key),
+                None if guess_new && can_store_key && keys.new.is_none() && starts_own_stream(request, client) => None,
+                None => self.keys.key_for_reading(client).await.map_err(store_error)?,
+            };
+            let key = match known {
                 Some(key) => key,
-                None if keys.new.is_none() && self.inner.stores_client_keys() => {
+                None if keys.new.is_none() && can_store_key => {
                     let (key, record) = self.keys.new_key(client);
                     keys.new = Some((record, key.clone()));
                     ClientKey::Key(key)
@@ -223,8 +233,8 @@ impl EventStore for SealedStore {
 
     async fn append(&self, mut request: AppendRequest) -> Result<AppendResult, StoreError> {
         // A race for a new client's first key is lost at most once: the retry finds the winner's key.
-        for _ in 0..KEY_RACE_ATTEMPTS {
-            let keys = self.writing_keys(&request).await?;
+        for attempt in 0..KEY_RACE_ATTEMPTS {
+            let keys = self.writing_keys(&request, attempt == 0).await?;
             let plain = keys.new.is_some().then(|| request.clone());
             for event in &mut request.events {
                 Self::seal(event, &keys)?;
@@ -325,4 +335,11 @@ mod tests {
         let listed: Vec<_> = phi::METADATA_PATHS.iter().map(|p| (format!("metadata.{p}"), true)).collect();
         assert_eq!(paths.iter().map(|(p, s)| (p.to_string(), *s)).collect::<Vec<_>>(), listed);
     }
+}
+
+/// Whether `request` creates the stream of `client` itself (the client's registration): the one
+/// append where the client almost surely has no key yet.
+fn starts_own_stream(request: &AppendRequest, client: &str) -> bool {
+    request.expected == ExpectedRevision::NoStream
+        && ClientId::from_stream_name(request.stream.as_str()).is_ok_and(|id| id.to_string() == client)
 }

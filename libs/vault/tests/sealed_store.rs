@@ -229,6 +229,54 @@ async fn a_new_clients_key_is_stored_with_its_first_append(f: Fixture) {
     assert_eq!(stored_keys(&f, client).await, 1);
 }
 
+/// A vault that has not seen the client guesses that the append starting the client's own stream
+/// brings their first key; the store refuses the guess when a key exists or the client was erased,
+/// and the append then goes ahead with the stored key, or is refused, as if looked up first.
+async fn a_wrong_guess_of_a_first_key_is_corrected_by_the_store(f: Fixture) {
+    let fresh_vault = || async {
+        SealedStore::new(
+            Arc::clone(f.store.inner()),
+            KeyStore::open(f.store.database(), f.master.clone()).await.unwrap(),
+        )
+    };
+    let own_stream = |client: ClientId| StreamName::new(client.stream_name()).unwrap();
+    let other_stream = |client: ClientId| StreamName::new(format!("client-{client}-earlier")).unwrap();
+
+    let keyed = ClientId::new_v7();
+    f.store
+        .append(AppendRequest::new(other_stream(keyed), ExpectedRevision::NoStream, vec![registration(keyed)]))
+        .await
+        .unwrap();
+    let registration_request =
+        AppendRequest::new(own_stream(keyed), ExpectedRevision::NoStream, vec![registration(keyed)]);
+    fresh_vault().await.append(registration_request).await.expect("stored under the existing key");
+    assert_eq!(stored_keys(&f, keyed).await, 1);
+    let read = fresh_vault().await.read_stream(&own_stream(keyed), StreamQuery::all()).await.unwrap();
+    assert_eq!(read[0].data["demographics"]["legal_name"], NAME);
+
+    let erased = ClientId::new_v7();
+    f.store
+        .append(AppendRequest::new(other_stream(erased), ExpectedRevision::NoStream, vec![registration(erased)]))
+        .await
+        .unwrap();
+    f.store.keys().shred(&erased.to_string(), "test erasure").await.unwrap();
+    let request = AppendRequest::new(own_stream(erased), ExpectedRevision::NoStream, vec![registration(erased)]);
+    let refused = fresh_vault().await.append(request).await;
+    assert!(matches!(&refused, Err(StoreError::Database(m)) if m.contains("was erased")), "{refused:?}");
+    assert_eq!(f.store.inner().stream_revision(&own_stream(erased)).await.unwrap(), None);
+    assert_eq!(stored_keys(&f, erased).await, 0);
+}
+
+#[tokio::test]
+async fn sqlite_wrong_first_key_guess_is_corrected() {
+    a_wrong_guess_of_a_first_key_is_corrected_by_the_store(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_wrong_first_key_guess_is_corrected() {
+    a_wrong_guess_of_a_first_key_is_corrected_by_the_store(postgres().await).await;
+}
+
 #[tokio::test]
 async fn sqlite_new_client_key_is_stored_with_its_first_append() {
     a_new_clients_key_is_stored_with_its_first_append(sqlite().await).await;
