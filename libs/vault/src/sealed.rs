@@ -318,6 +318,13 @@ impl EventStore for SealedStore {
     }
 }
 
+/// Whether `request` creates the stream of `client` itself (the client's registration): the one
+/// append where the client almost surely has no key yet.
+fn starts_own_stream(request: &AppendRequest, client: &str) -> bool {
+    request.expected == ExpectedRevision::NoStream
+        && ClientId::from_stream_name(request.stream.as_str()).is_ok_and(|id| id.to_string() == client)
+}
+
 #[cfg(test)]
 mod tests {
     use carelog_store::{Actor, CommandRef};
@@ -335,11 +342,4 @@ mod tests {
         let listed: Vec<_> = phi::METADATA_PATHS.iter().map(|p| (format!("metadata.{p}"), true)).collect();
         assert_eq!(paths.iter().map(|(p, s)| (p.to_string(), *s)).collect::<Vec<_>>(), listed);
     }
-}
-
-/// Whether `request` creates the stream of `client` itself (the client's registration): the one
-/// append where the client almost surely has no key yet.
-fn starts_own_stream(request: &AppendRequest, client: &str) -> bool {
-    request.expected == ExpectedRevision::NoStream
-        && ClientId::from_stream_name(request.stream.as_str()).is_ok_and(|id| id.to_string() == client)
 }
