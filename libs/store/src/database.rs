@@ -137,6 +137,11 @@ impl BlockingConnection {
         // access records; a rebuild's large windows still checkpoint in their commits, or the WAL
         // never restarts under the checkpointer and grew to 834 MB.
         conn.pragma_update(None, "wal_autocheckpoint", WRITE_AUTOCHECKPOINT_PAGES).map_err(store_error)?;
+        // What this connection writes (read models, the Merkle tree's nodes) is derived from the
+        // log, in the log's WAL: the log's next commit syncs these frames with its own, and a
+        // power cut before it loses only derived rows (with their checkpoint) that are derived
+        // again. Without the fsync of its own the log's commits no longer queue behind it.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(store_error)?;
         Ok(conn)
     }
 }

@@ -65,7 +65,10 @@ impl<S: EventStore> Follower<S> {
             if let Some(event) = self.buffer.pop_front() {
                 return Ok(SubscriptionItem::Event(Box::new(event)));
             }
-            let head = self.store.head_position().await?;
+            // A head this process was told of (its own commit, or another's notification) is
+            // committed: no need to ask the database. Only a wait that ran out asks it.
+            let told = *self.wake.borrow();
+            let head = if told > self.scanned { told } else { self.store.head_position().await? };
             if head > self.scanned {
                 self.fetch_up_to(head).await?;
                 self.announced_caught_up = false;

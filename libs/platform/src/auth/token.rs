@@ -1,7 +1,9 @@
 //! Bearer tokens: JWTs signed with a shared secret (HS256) or a key pair (RS256/ES256, the server
 //! holds only the public key), carrying subject, role and clinician id.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -17,6 +19,8 @@ pub const DEFAULT_AUDIENCE: &str = "carelog";
 const LEEWAY_SECONDS: u64 = 30;
 /// The shortest shared secret accepted: HS256 with less is brute-forceable.
 const MIN_SECRET_BYTES: usize = 32;
+/// Tokens remembered as verified; past it the memory starts over.
+const VERIFIED_CAPACITY: usize = 4096;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
@@ -47,6 +51,10 @@ pub enum TokenError {
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    /// A client sends the same bearer token with every call until it expires: its signature and
+    /// claims are checked once (an HMAC, or an RSA/ECDSA verification) and the principal is kept
+    /// beside the token's expiry, compared with the clock on every use.
+    verified: Arc<Mutex<HashMap<String, (Principal, u64)>>>,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -80,15 +88,34 @@ impl TokenVerifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        Self { key, validation }
+        Self { key, validation, verified: Arc::default() }
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        match verified.get(token) {
+            // The same bound the validation applies: expiry plus the tolerated clock skew.
+            Some((principal, exp)) if now < exp.saturating_add(self.validation.leeway) => {
+                return Ok(principal.clone());
+            }
+            Some(_) => {
+                verified.remove(token);
+            }
+            None => {}
+        }
+        drop(verified);
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
             kind => TokenError::Invalid(format!("{kind:?}")),
         })?;
-        principal_of(&data.claims)
+        let principal = principal_of(&data.claims)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), (principal.clone(), data.claims.exp));
+        Ok(principal)
     }
 }
 
@@ -242,6 +269,20 @@ mod tests {
         assert_eq!(principal, Principal { subject, role: Role::Clinician, clinician: Some(subject) });
         let biller = verifier.verify(&issuer.mint(subject, Role::Biller, None, Duration::from_secs(60))).unwrap();
         assert_eq!(biller.clinician, None, "only clinical roles act as a clinician");
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_expires() {
+        let (issuer, mut verifier) = pair();
+        verifier.validation.leeway = 0;
+        let subject = Uuid::now_v7();
+        let token = issuer.mint(subject, Role::Auditor, None, Duration::from_secs(1));
+        let first = verifier.verify(&token).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap(), first, "remembered: the same principal");
+        assert_eq!(verifier.verified.lock().unwrap().len(), 1);
+        std::thread::sleep(Duration::from_millis(2100));
+        assert_eq!(verifier.verify(&token), Err(TokenError::Expired));
+        assert!(verifier.verified.lock().unwrap().is_empty(), "forgotten once expired");
     }
 
     #[test]
