@@ -86,7 +86,12 @@ impl PostgresStore {
     pub async fn connect_with(options: PostgresOptions) -> Result<Self, StoreError> {
         let shown = redact_password(&options.url);
         let mut connect = PgConnectOptions::from_str(&options.url)
-            .map_err(|e| StoreError::Unavailable(format!("{shown} is not a PostgreSQL URL: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("{shown} is not a PostgreSQL URL: {e}")))?
+            // A prepared statement's generic plan is made once, from the table's size at the time:
+            // planned while a new store's tables were nearly empty, the lookups by `= ANY($1)` (event
+            // ids, document ids) kept scanning whole tables as they grew, until the next ANALYZE.
+            // Each execution is planned for its own values instead (tens of microseconds).
+            .options([("plan_cache_mode", "force_custom_plan")]);
         if let Some(schema) = &options.schema {
             if !is_plain_identifier(schema) {
                 return Err(StoreError::Invalid(InvalidInput::StreamNameCharacter {
