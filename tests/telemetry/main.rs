@@ -149,6 +149,8 @@ async fn a_command_is_one_trace_from_the_call_to_the_stored_event_with_metrics_a
     for step in ["command.load", "command.decide", "command.append"] {
         assert_eq!(named(&ended, step).parent_span_id, execute.span_context.span_id(), "{step}");
     }
+    // A registration starts its stream: decided on an empty one without reading it.
+    assert_eq!(attribute(named(&ended, "command.load"), "assumed_new"), Some(&Value::Bool(true)));
     let append = named(&ended, "command.append");
     assert_eq!(attribute(append, "stream"), Some(&Value::from(receipt.stream.clone())));
     assert_eq!(attribute(append, "event_count"), Some(&Value::I64(1)));

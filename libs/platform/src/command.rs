@@ -45,6 +45,10 @@ pub struct CommandMeta {
     /// The client a command that starts a new stream is for, so the caller's reach is checked
     /// before the decision (which could otherwise reveal facts about another clinician's client).
     pub client_hint: Option<Uuid>,
+    /// The command normally starts its stream (a registration): the first attempt decides on an
+    /// empty stream without reading it. If the stream exists after all, the append conflicts and
+    /// the next attempt reads it, as for any other race.
+    pub expects_new_stream: bool,
 }
 
 impl CommandMeta {
@@ -78,6 +82,7 @@ impl CommandMeta {
                     fingerprint: None,
                     pass: None,
                     client_hint: None,
+                    expects_new_stream: false,
                 })
             }
             (a, b, c, d) => Err(ServiceError::Invalid(
@@ -198,10 +203,13 @@ async fn attempt<A: Aggregate>(
     meta: &CommandMeta,
     decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Plan<A::Event>, ServiceError>>,
 ) -> Result<proto::AppendReceipt, ServiceError> {
+    let guess_new = meta.expects_new_stream && meta.expected_revision.is_none();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        if attempt > 1 {
+        let guessed_new = guess_new && attempt == 1;
+        // After a wrong guess of a new stream the second attempt reads it at once: no collision.
+        if attempt > 1 && !(guess_new && attempt == 2) {
             // Jittered backoff: writers that collided should not collide again in lockstep.
             let ceiling = 2_u64.pow(attempt.min(6) as u32);
             let pause = rand::random_range(0..=ceiling);
@@ -209,7 +217,15 @@ async fn attempt<A: Aggregate>(
         }
         // A retry is recognised lazily: on the happy path the store itself finds the command's
         // event ids already stored; only a refusal needs to ask whether this command already ran.
-        let loaded = load::<A>(store, stream).instrument(tracing::info_span!("command.load", stream = %stream)).await?;
+        let loading = tracing::info_span!("command.load", stream = %stream, assumed_new = guessed_new);
+        let loaded = async {
+            match guessed_new {
+                true => Ok(Loaded { stream: stream.clone(), state: A::State::default(), revision: None }),
+                false => load::<A>(store, stream).await,
+            }
+        }
+        .instrument(loading)
+        .await?;
         if let Some(expected) = meta.expected_revision
             && loaded.revision != Some(expected)
         {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use carelog_domain::intake::IntakeCommand;
 use carelog_platform::{CommandMeta, Gate, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::intake_service_server::IntakeService;
@@ -36,6 +37,7 @@ impl Intake {
         // Checked before the decision even for a client with no record yet: to a clinician, an
         // unknown client and another clinician's client look the same.
         meta.client_hint = Some(client_id.as_uuid());
+        meta.expects_new_stream = matches!(command, IntakeCommand::RegisterClient { .. });
         if let (Some(pass), Some((field, clinician))) = (&meta.pass, command.signer()) {
             self.gate.acting_as(pass, field, clinician.as_uuid()).await?;
         }
