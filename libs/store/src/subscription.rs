@@ -26,6 +26,8 @@ struct Follower<S> {
     announced_caught_up: bool,
     wake: watch::Receiver<Position>,
     poll: Duration,
+    /// The next look for a head asks the database (not only what `wake` was told).
+    ask_database: bool,
     failed: bool,
 }
 
@@ -46,6 +48,7 @@ pub(crate) fn follow<S: EventStore + Clone + 'static>(
         announced_caught_up: false,
         wake,
         poll,
+        ask_database: true,
         failed: false,
     };
     stream::unfold(follower, |mut f| async move {
@@ -66,9 +69,16 @@ impl<S: EventStore> Follower<S> {
                 return Ok(SubscriptionItem::Event(Box::new(event)));
             }
             // A head this process was told of (its own commit, or another's notification) is
-            // committed: no need to ask the database. Only a wait that ran out asks it.
+            // committed: no need to ask the database. It is asked at the start and after a wait
+            // that ran out, for commits nobody told of.
             let told = *self.wake.borrow();
-            let head = if told > self.scanned { told } else { self.store.head_position().await? };
+            let head = if told > self.scanned {
+                told
+            } else if std::mem::take(&mut self.ask_database) {
+                self.store.head_position().await?
+            } else {
+                self.scanned
+            };
             if head > self.scanned {
                 self.fetch_up_to(head).await?;
                 self.announced_caught_up = false;
@@ -97,10 +107,11 @@ impl<S: EventStore> Follower<S> {
     async fn wait_for_commit(&mut self) {
         let scanned = self.scanned;
         let local_commit = self.wake.wait_for(|head| *head > scanned);
-        let writer_gone = matches!(tokio::time::timeout(self.poll, local_commit).await, Ok(Err(_)));
-        if writer_gone {
-            // Keep polling for other processes' commits.
+        let waited = tokio::time::timeout(self.poll, local_commit).await.map(|told| told.is_ok());
+        if waited == Ok(false) {
+            // The writer is gone: keep polling for other processes' commits.
             tokio::time::sleep(self.poll).await;
         }
+        self.ask_database = waited != Ok(true);
     }
 }
