@@ -16,10 +16,7 @@ pub enum VaultError {
 
 impl From<sqlx::Error> for VaultError {
     fn from(error: sqlx::Error) -> Self {
-        match StoreError::from(error) {
-            StoreError::Unavailable(e) => VaultError::Unavailable(e),
-            other => VaultError::Database(other.to_string()),
-        }
+        VaultError::from(StoreError::from(error))
     }
 }
 

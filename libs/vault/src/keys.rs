@@ -206,7 +206,8 @@ impl KeyStore {
         cache.keys.get(client).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(key, _)| ClientKey::Key(key.clone()))
     }
 
-    async fn load(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
+    /// The client's key as stored, cached once found.
+    pub(crate) async fn load(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
         let (wrapped, shredded): (Option<Vec<u8>>, bool) = match &self.db {
             // On the log's synchronous readers: a new client's first command misses the cache,
             // and through the pool each lookup is a hand-off to the driver's thread and back.

@@ -65,7 +65,7 @@ impl SealedStore {
             let known = match self.keys.cached(client) {
                 Some(key) => Some(key),
                 None if guess_new && can_store_key && keys.new.is_none() && starts_own_stream(request, client) => None,
-                None => self.keys.key_for_reading(client).await.map_err(store_error)?,
+                None => self.keys.load(client).await.map_err(store_error)?,
             };
             let key = match known {
                 Some(key) => key,
