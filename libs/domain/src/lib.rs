@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod billing;
+pub mod disclosure;
 pub mod error;
 pub mod event;
 pub mod intake;

@@ -76,6 +76,7 @@ where
         let (version, data, back) = codec(e);
         assert_eq!(version, 1);
         assert!(data.is_object(), "{} data must be a JSON object", kind(e));
+        crate::disclosure::assert_classified(kind(e), &data, &crate::disclosure::event_classes(kind(e)));
         assert_eq!(&back, e, "{} did not round-trip", kind(e));
     }
 }

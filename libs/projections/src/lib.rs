@@ -16,6 +16,7 @@
 mod audit;
 mod caseload;
 mod catch_up;
+pub mod classes;
 mod decode;
 pub mod episode;
 mod error;

@@ -1,7 +1,10 @@
 //! Proto ⇄ read-side values.
 
+use carelog_domain::disclosure::redaction_mark;
+use carelog_platform::auth::disclose::reason_class;
+use carelog_platform::auth::{Outbound, sees};
 use carelog_platform::parse::{self, Fields};
-use carelog_platform::{FieldViolation, ServiceError};
+use carelog_platform::{FieldViolation, Pass, ServiceError};
 use carelog_projections::ProjectionError;
 use carelog_projections::persist::{AuditQuery, AuditRow};
 use carelog_proto::v1 as proto;
@@ -73,8 +76,22 @@ pub fn audit_query(r: &proto::ListAuditTrailRequest) -> Result<AuditQuery, Servi
     })
 }
 
-pub fn audit_entry(row: AuditRow) -> proto::AuditEntry {
+/// The start of every redaction mark.
+pub const REDACTED: &str = "[redacted";
+
+/// An envelope's free-text reason as the caller may see it.
+fn reason_for(pass: &Pass, event_type: &str, reason: Option<String>) -> String {
+    match reason {
+        Some(_) if !sees(pass.principal.role, reason_class(event_type)) => {
+            redaction_mark(Some(reason_class(event_type))).as_str().unwrap_or(REDACTED).to_owned()
+        }
+        reason => reason.unwrap_or_default(),
+    }
+}
+
+pub fn audit_entry(row: AuditRow, pass: &Pass) -> proto::AuditEntry {
     proto::AuditEntry {
+        reason: reason_for(pass, &row.event_type, row.reason),
         position: row.position,
         stream: row.stream,
         revision: row.revision,
@@ -83,15 +100,17 @@ pub fn audit_entry(row: AuditRow) -> proto::AuditEntry {
         actor_role: row.actor_role,
         occurred_at: Some(parse::to_timestamp(row.occurred_at)),
         recorded_at: Some(parse::to_timestamp(row.recorded_at)),
-        reason: row.reason.unwrap_or_default(),
         correlation_id: row.correlation_id,
         causation_id: row.causation_id.unwrap_or_default(),
         client_id: row.client.unwrap_or_default(),
     }
 }
 
-pub fn envelope(event: &RecordedEvent) -> proto::EventEnvelope {
+/// One event as the caller may see it: its data and reason cut to the caller's role by the gate.
+pub fn envelope(event: &RecordedEvent, pass: &Pass) -> proto::EventEnvelope {
     let m = &event.metadata;
+    let mut data = event.data.clone();
+    pass.redact(Outbound::Event(&event.event_type), &mut data);
     proto::EventEnvelope {
         event_id: event.event_id.to_string(),
         stream: event.stream.to_string(),
@@ -99,14 +118,14 @@ pub fn envelope(event: &RecordedEvent) -> proto::EventEnvelope {
         position: event.position.0,
         event_type: event.event_type.clone(),
         schema_version: event.schema_version,
-        data_json: event.data.to_string(),
+        data_json: data.to_string(),
         actor: Some(proto::Actor { id: m.actor.id.clone(), role: m.actor.role.clone() }),
         occurred_at: Some(parse::to_timestamp(m.occurred_at)),
         recorded_at: Some(parse::to_timestamp(event.recorded_at)),
         correlation_id: m.correlation_id.to_string(),
         causation_id: m.causation_id.map(|c: Uuid| c.to_string()).unwrap_or_default(),
         trace_id: m.trace_id.clone().unwrap_or_default(),
-        reason: m.reason.clone().unwrap_or_default(),
+        reason: reason_for(pass, &event.event_type, m.reason.clone()),
         prev_hash: event.prev_hash.to_hex(),
         hash: event.hash.to_hex(),
     }
@@ -122,34 +141,5 @@ pub fn verify_reply(report: &VerifyReport) -> proto::VerifyReply {
             .iter()
             .map(|p| proto::ChainBreak { position: p.position.0, stream: p.stream.clone(), description: p.to_string() })
             .collect(),
-    }
-}
-
-/// What a biller sees of an episode: everything but the clinical text of notes, addenda, amendment
-/// requests and discharge summaries (the minimum necessary for payment).
-pub fn withhold_note_text(view: &mut serde_json::Value) {
-    const WITHHELD: &str = "[withheld: note text is not shown to this role]";
-    let withhold = |value: Option<&mut serde_json::Value>| {
-        if let Some(value) = value {
-            *value = serde_json::Value::String(WITHHELD.to_owned());
-        }
-    };
-    if let Some(sessions) = view.get_mut("sessions").and_then(|s| s.as_array_mut()) {
-        for session in sessions {
-            if let Some(note) = session.get_mut("note").filter(|n| n.is_object()) {
-                withhold(note.get_mut("content"));
-                for addendum in note.get_mut("addenda").and_then(|a| a.as_array_mut()).into_iter().flatten() {
-                    withhold(addendum.get_mut("text"));
-                }
-            }
-            for amendment in session.get_mut("amendments").and_then(|a| a.as_array_mut()).into_iter().flatten() {
-                withhold(amendment.get_mut("requested_change"));
-            }
-        }
-    }
-    for episode in view.get_mut("episodes").and_then(|e| e.as_array_mut()).into_iter().flatten() {
-        if let Some(closed) = episode.get_mut("closed").filter(|c| c.is_object()) {
-            withhold(closed.get_mut("discharge_summary"));
-        }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carelog_platform::parse;
+use carelog_platform::{Pass, parse};
 use carelog_proto::v1 as proto;
 use carelog_store::{EventStore, LogFilter, Position, SubscriptionItem};
 use futures::{Stream, StreamExt};
@@ -23,6 +23,7 @@ pub const DEFAULT_STALL: Duration = Duration::from_secs(60);
 pub type Feed = std::pin::Pin<Box<dyn Stream<Item = Result<proto::SubscribeReply, Status>> + Send>>;
 
 pub fn start(
+    pass: Pass,
     store: Arc<dyn EventStore>,
     after: Position,
     filter: LogFilter,
@@ -33,7 +34,7 @@ pub fn start(
     let (items, buffered) = mpsc::channel(BUFFER);
     let (fail, failure) = oneshot::channel::<Status>();
     tokio::spawn(async move {
-        if let Err(status) = pump(store, after, filter, (heartbeat, stall), closing, &items).await {
+        if let Err(status) = pump(&pass, store, after, filter, (heartbeat, stall), closing, &items).await {
             let _ = fail.send(status);
         }
     });
@@ -43,6 +44,7 @@ pub fn start(
 }
 
 async fn pump(
+    pass: &Pass,
     store: Arc<dyn EventStore>,
     after: Position,
     filter: LogFilter,
@@ -66,7 +68,8 @@ async fn pump(
                 }
                 Some(Ok(SubscriptionItem::Event(event))) => {
                     ticker.reset();
-                    (proto::subscribe_reply::Item::Event(envelope(&event)), event.position)
+                    // Each event leaves through the gate as it is sent: cut to the subscriber's role.
+                    (proto::subscribe_reply::Item::Event(envelope(&event, pass)), event.position)
                 }
                 Some(Ok(SubscriptionItem::CaughtUp(position))) => {
                     ticker.reset();

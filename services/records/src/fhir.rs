@@ -7,10 +7,14 @@
 //! client's events is an indexed range scan (`client_tag`), the same cost as an as-of view.
 //! The bulk NDJSON export (`carelog export ndjson`) uses the same loader for every client.
 
+use carelog_domain::disclosure::Classes;
 use carelog_domain::types::ClientId;
 use carelog_fhir::{EpisodeRecord, FhirError};
-use carelog_platform::ServiceError;
+use carelog_platform::auth::Outbound;
+use carelog_platform::{Gate, Pass, ServiceError};
+use carelog_projections::classes::{EPISODE_VIEW, LEDGER};
 use carelog_store::{EventStore, LogQuery, Position, RecordedEvent};
+use serde_json::Value;
 
 use crate::convert::not_found;
 
@@ -53,4 +57,26 @@ async fn client_events(
             _ => return Ok(events),
         }
     }
+}
+
+/// The gate's exit for an export: the record is checked against what the caller's role may see
+/// (the same field classes as every view), and the read logged. FHIR resources are typed, so a
+/// record with any field the role may not see is refused whole rather than mapped with holes.
+pub async fn release(gate: &Gate, pass: &Pass, detail: Value, record: &EpisodeRecord) -> Result<(), ServiceError> {
+    let mut withheld = withheld_from(pass, &EPISODE_VIEW, &record.view)?;
+    for ledger in &record.ledgers {
+        withheld += withheld_from(pass, &LEDGER, ledger)?;
+    }
+    let client = Some(record.client.as_uuid());
+    if withheld > 0 {
+        let reason = format!("the {} role may not see {withheld} fields of this record", pass.principal.role);
+        return Err(gate.deny(pass, client, "RECORD_NOT_WHOLE", reason).await);
+    }
+    gate.log_read(pass, client, detail).await
+}
+
+/// How many of `value`'s fields the caller may not see.
+fn withheld_from(pass: &Pass, classes: &Classes, value: &impl serde::Serialize) -> Result<usize, ServiceError> {
+    let mut value = serde_json::to_value(value).map_err(|e| ServiceError::Decode(e.to_string()))?;
+    Ok(pass.redact(Outbound::View(classes), &mut value))
 }

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use carelog_platform::auth::Scope;
+use carelog_platform::auth::{Outbound, Scope};
 use carelog_platform::parse::{self, Fields};
 use carelog_platform::{Gate, ServiceError};
+use carelog_projections::classes::{CASELOAD_ALERTS, EPISODE_VIEW, LEDGER};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::records_service_server::RecordsService;
 use carelog_store::{LogFilter, Position};
@@ -12,7 +13,7 @@ use serde_json::json;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::convert::{self, id};
+use crate::convert::{self, REDACTED, id};
 use crate::feed::{self, Feed};
 use crate::queries::Queries;
 
@@ -54,10 +55,6 @@ impl Default for RecordsConfig {
     }
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, ServiceError> {
-    serde_json::to_string(value).map_err(|e| ServiceError::Decode(e.to_string()))
-}
-
 #[tonic::async_trait]
 impl RecordsService for Records {
     async fn get_episode(
@@ -69,11 +66,9 @@ impl RecordsService for Records {
         let (client, uuid) = client_uuid(&r.client_id)?;
         self.gate.reach(&pass, uuid).await?;
         let found = self.queries.episode(&client, r.min_position).await?;
-        self.gate.log_read(&pass, Some(uuid), json!({"position": found.position})).await?;
         let mut view = found.view;
-        if pass.scope == Scope::WithoutNoteText {
-            convert::withhold_note_text(&mut view);
-        }
+        let detail = json!({"position": found.position});
+        self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
         Ok(Response::new(proto::EpisodeReply {
             client_id: client,
             position: found.position,
@@ -100,11 +95,9 @@ impl RecordsService for Records {
             }
         };
         let found = self.queries.episode_as_of(&client, position).await?;
-        self.gate.log_read(&pass, Some(uuid), json!({"as_of_position": found.position})).await?;
         let mut view = serde_json::to_value(&found.view).map_err(|e| ServiceError::Decode(e.to_string()))?;
-        if pass.scope == Scope::WithoutNoteText {
-            convert::withhold_note_text(&mut view);
-        }
+        let detail = json!({"as_of_position": found.position});
+        self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
         Ok(Response::new(proto::EpisodeReply {
             client_id: client,
             position: found.position,
@@ -129,12 +122,13 @@ impl RecordsService for Records {
             None => {}
         }
         let rows = self.queries.audit(&query).await?;
-        self.gate.log_read(&pass, client, json!({"entries": rows.len()})).await?;
         let next_page_token = match rows.last() {
             Some(last) if rows.len() == query.limit as usize => last.position.to_string(),
             _ => String::new(),
         };
-        let entries = rows.into_iter().map(convert::audit_entry).collect();
+        let entries: Vec<_> = rows.into_iter().map(|row| convert::audit_entry(row, &pass)).collect();
+        let withheld = entries.iter().filter(|e| e.reason.starts_with(REDACTED)).count();
+        self.gate.log_read(&pass, client, json!({"entries": entries.len(), "withheld": withheld})).await?;
         Ok(Response::new(proto::ListAuditTrailReply { entries, next_page_token }))
     }
 
@@ -151,12 +145,16 @@ impl RecordsService for Records {
             return Err(self.gate.deny(&pass, None, "NOT_OWN_CASELOAD", reason).await.into());
         }
         let (client_ids, alerts, position) = self.queries.caseload(&clinician, chrono::Utc::now()).await?;
-        self.gate.log_read(&pass, None, json!({"caseload_of": clinician, "clients": client_ids.len()})).await?;
+        let mut alerts = serde_json::to_value(&alerts).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        let alert_count = alerts.as_array().map_or(0, |a| a.len() as u32);
+        let detail = json!({"caseload_of": clinician, "clients": client_ids.len()});
+        let what = Outbound::View(&CASELOAD_ALERTS);
+        self.gate.release(&pass, None, detail, what, &mut alerts).await?;
         Ok(Response::new(proto::CaseloadReply {
             clinician_id: clinician,
             client_ids,
-            alert_count: alerts.len() as u32,
-            alerts_json: to_json(&alerts)?,
+            alert_count,
+            alerts_json: alerts.to_string(),
             position,
         }))
     }
@@ -177,11 +175,12 @@ impl RecordsService for Records {
         let (account, today) = f.finish(|| Some((account?, today?)))?;
         let (ledger, aging, position) = self.queries.ledger(&account.to_string(), today, r.min_position).await?;
         let owner = ledger.client_id.map(|c| c.as_uuid());
-        self.gate.log_read(&pass, owner, json!({"account_id": account, "position": position})).await?;
         let mut body = serde_json::to_value(&ledger).map_err(|e| ServiceError::Decode(e.to_string()))?;
         if let Some(object) = body.as_object_mut() {
             object.insert("aging".into(), aging);
         }
+        let detail = json!({"account_id": account, "position": position});
+        self.gate.release(&pass, owner, detail, Outbound::View(&LEDGER), &mut body).await?;
         Ok(Response::new(proto::LedgerReply {
             account_id: account.to_string(),
             balance_cents: ledger.balance.cents(),
@@ -210,6 +209,7 @@ impl RecordsService for Records {
         self.gate.log_read(&pass, None, detail).await?;
         let filter = LogFilter { categories: r.categories, event_types: r.event_types };
         let feed = feed::start(
+            pass,
             std::sync::Arc::clone(self.queries.store()),
             Position(r.after_position),
             filter,
@@ -250,7 +250,8 @@ impl RecordsService for Records {
             }
         };
         let record = crate::fhir::episode_record(self.queries.store().as_ref(), client, Position(position)).await?;
-        self.gate.log_read(&pass, Some(client.as_uuid()), json!({"export": "fhir", "position": position})).await?;
+        let detail = json!({"export": "fhir", "position": position});
+        crate::fhir::release(&self.gate, &pass, detail, &record).await?;
         let bundle = carelog_fhir::bundle(&record);
         let resource_count = bundle["entry"].as_array().map_or(0, |e| e.len() as u32);
         Ok(Response::new(proto::ExportEpisodeFhirReply {

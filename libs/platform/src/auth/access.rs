@@ -11,6 +11,7 @@ use serde_json::json;
 use tonic::Request;
 use uuid::Uuid;
 
+use super::disclose::Outbound;
 use super::layer::RpcName;
 use super::policy::{self, Access, Scope};
 use super::{Principal, Role};
@@ -162,6 +163,23 @@ impl Gate {
         detail: serde_json::Value,
     ) -> Result<(), ServiceError> {
         append(self.store.as_ref(), access_record(pass, client, AccessOutcome::Allowed, detail)).await
+    }
+
+    /// The one exit of a read: cuts `value` to what the caller's role may see, then logs the read
+    /// (with how many values were withheld); the caller answers only once the entry is stored.
+    pub async fn release(
+        &self,
+        pass: &Pass,
+        client: Option<Uuid>,
+        mut detail: serde_json::Value,
+        what: Outbound<'_>,
+        value: &mut serde_json::Value,
+    ) -> Result<(), ServiceError> {
+        let withheld = pass.redact(what, value);
+        if let (Some(detail), true) = (detail.as_object_mut(), withheld > 0) {
+            detail.insert("withheld".into(), withheld.into());
+        }
+        self.log_read(pass, client, detail).await
     }
 
     /// Logs a denial and returns the error for the caller.

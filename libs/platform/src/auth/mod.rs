@@ -4,6 +4,7 @@
 
 pub mod access;
 mod client;
+pub mod disclose;
 mod layer;
 pub mod policy;
 pub mod token;
@@ -12,6 +13,7 @@ pub use access::{
     AccessOutcome, AccessRecord, CLINICIAN_HEADER, Gate, PURPOSE_HEADER, Pass, PurposeOfUse, RECORD_ACCESSED,
 };
 pub use client::{CallAs, Credentials};
+pub use disclose::{Outbound, sees};
 pub use layer::{AuthLayer, AuthService, RpcName, authenticate};
 pub use policy::{Access, Scope};
 pub use token::{AuthArgs, Authenticator, Claims, TokenError, TokenIssuer, TokenVerifier};

@@ -1,8 +1,9 @@
 //! The access policy, in one place: for every RPC, what each role may do.
 //!
 //! Cells: `-` denied · `A` any client · `a` only clients assigned to the caller (the clinician of
-//! the client's current episode) · `o` only the caller's own caseload · `n` any client, note text
-//! removed · `w` only records the caller authored.
+//! the client's current episode) · `o` only the caller's own caseload · `w` only records the caller
+//! authored. What a granted read may show of the record is the role's, whatever the RPC: see
+//! `disclose.rs` (the field classes each role sees).
 
 use super::Role;
 
@@ -19,7 +20,6 @@ pub enum Scope {
     AnyClient,
     AssignedClients,
     OwnCaseload,
-    WithoutNoteText,
     OwnAuthorship,
 }
 
@@ -66,8 +66,8 @@ const TABLE: &[(&str, &str)] = &[
     ("BillingService/ReceivePayment",               "-   -   -   A   -   -   -"),
     ("BillingService/WriteOff",                     "-   -   -   A   -   -   -"),
     ("BillingService/IssueSuperbill",               "-   -   -   A   -   -   -"),
-    ("RecordsService/GetEpisode",                   "-   a   A   n   A   -   -"),
-    ("RecordsService/GetEpisodeAsOf",               "-   a   A   n   A   -   -"),
+    ("RecordsService/GetEpisode",                   "-   a   A   A   A   -   -"),
+    ("RecordsService/GetEpisodeAsOf",               "-   a   A   A   A   -   -"),
     ("RecordsService/ListAuditTrail",               "-   a   A   -   A   -   -"),
     ("RecordsService/GetCaseload",                  "-   o   A   -   A   -   -"),
     ("RecordsService/GetLedger",                    "-   -   -   A   A   -   -"),
@@ -90,7 +90,6 @@ pub fn access(rpc: &str, role: Role) -> Access {
         Some("A") => Access::Granted(Scope::AnyClient),
         Some("a") => Access::Granted(Scope::AssignedClients),
         Some("o") => Access::Granted(Scope::OwnCaseload),
-        Some("n") => Access::Granted(Scope::WithoutNoteText),
         Some("w") => Access::Granted(Scope::OwnAuthorship),
         _ => Access::Denied,
     }
@@ -117,7 +116,7 @@ mod tests {
         for (rpc, cells) in TABLE {
             let marks: Vec<&str> = cells.split_whitespace().collect();
             assert_eq!(marks.len(), COLUMNS.len(), "{rpc}");
-            assert!(marks.iter().all(|m| ["-", "A", "a", "o", "n", "w"].contains(m)), "{rpc}: {cells}");
+            assert!(marks.iter().all(|m| ["-", "A", "a", "o", "w"].contains(m)), "{rpc}: {cells}");
         }
     }
 
@@ -134,7 +133,7 @@ mod tests {
     fn writes_and_reads_follow_the_design() {
         assert_eq!(access("IntakeService/RecordDiagnosis", Role::Clinician), Access::Granted(Scope::AssignedClients));
         assert_eq!(access("IntakeService/RecordDiagnosis", Role::Auditor), Access::Denied);
-        assert_eq!(access("RecordsService/GetEpisode", Role::Biller), Access::Granted(Scope::WithoutNoteText));
+        assert_eq!(access("RecordsService/GetEpisode", Role::Biller), Access::Granted(Scope::AnyClient));
         assert_eq!(access("RecordsService/GetPsychotherapyNote", Role::Auditor), Access::Denied);
         assert_eq!(access("NoSuchService/Anything", Role::Admin), Access::Denied);
         // An auditor writes nothing.

@@ -231,3 +231,12 @@ fn the_erasure_of_another_client_leaves_the_ledger_alone() {
     account.log.append::<IntakeEvent>(&other.stream_name(), Some(other), None, erased);
     assert_eq!(account.ledger(), before);
 }
+
+#[test]
+fn every_field_of_the_ledger_and_its_aging_has_a_class() {
+    let (account, _) = Account::with_history();
+    let ledger = account.ledger();
+    let mut json = serde_json::to_value(&ledger).expect("ledger serializes");
+    json["aging"] = serde_json::to_value(ledger.aging(date(2026, 12, 1))).expect("aging serializes");
+    carelog_domain::disclosure::assert_classified("ledger", &json, &crate::classes::LEDGER);
+}

@@ -197,7 +197,7 @@ async fn an_auditor_and_a_biller_audit_the_demo_episode(stack: &Stack) {
     open_client(&browser, &stack.outcome.client_id).await;
     let sessions = text_of(&browser, "#sessions").await;
     assert!(!sessions.contains(NOTE_TEXT) && !sessions.contains(ADDENDUM_TEXT), "a biller saw note text");
-    assert!(sessions.contains("[withheld: note text is not shown to this role]"));
+    assert!(sessions.contains("[redacted: clinical_text]"));
     browser.goto(&format!("{}#sessions", stack.url("/episode"))).await.unwrap();
     snap(&browser, "09-biller-note-withheld").await;
     browser.close().await.unwrap();

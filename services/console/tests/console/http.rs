@@ -151,7 +151,7 @@ async fn a_biller_sees_the_ledger_but_never_note_text(stack: &Stack) {
     let page = http.open_client(&stack.outcome.client_id).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!page.body.contains(NOTE_TEXT) && !page.body.contains(ADDENDUM_TEXT), "note text shown to a biller");
-    assert!(page.body.contains("[withheld: note text is not shown to this role]"));
+    assert!(page.body.contains("[redacted: clinical_text]"));
     assert!(page.body.contains("The audit trail is not available to your role."));
     let ledger = http.get("/ledger").await;
     assert_eq!(ledger.status, 200);

@@ -188,3 +188,17 @@ fn an_event_for_a_session_never_scheduled_is_an_orphan_error() {
     assert!(matches!(err, ViewError::Orphan { entity: "session", .. }), "{err}");
     assert_eq!(view.version, 2);
 }
+
+#[test]
+fn every_field_of_the_episode_view_and_its_caseload_alerts_has_a_class() {
+    let mut chart = busy_chart();
+    let session = chart.schedule(at(30, 15));
+    chart.hold(session, at(30, 15), 50);
+    let view = chart.view();
+    let json = serde_json::to_value(&view).expect("view serializes");
+    carelog_domain::disclosure::assert_classified("episode view", &json, &crate::classes::EPISODE_VIEW);
+    let alerts = crate::caseload::caseload_alerts(&view, at(60, 9));
+    assert!(!alerts.is_empty(), "an unsigned note and a review make alerts");
+    let json = serde_json::to_value(&alerts).expect("alerts serialize");
+    carelog_domain::disclosure::assert_classified("caseload alerts", &json, &crate::classes::CASELOAD_ALERTS);
+}

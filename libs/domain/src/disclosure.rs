@@ -1,0 +1,313 @@
+//! What kind of data every field holds, declared once: the class of each field of each event
+//! (and, through [`Classes`], of each read-model document), from which the read gate decides what
+//! a role may see (DESIGN.md §5a, "one gate out").
+//!
+//! A field is named by its path in the event's data: keys joined by `.`, `[]` after a key for
+//! each element of its array (`lines[].amount`). A class comes from the event type's own entries
+//! first (a pattern ending in `.*` covers everything under that key), then from the vocabulary of
+//! field names shared by every event ([`KEYS`], matched on the path's last key). A field neither
+//! names is unclassed, and an unclassed field is withheld from everyone: a new field stays closed
+//! until someone declares what it holds, and the round-trip tests of every aggregate fail until
+//! they do ([`assert_classified`]).
+
+use serde_json::Value;
+
+/// What kind of data a field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FieldClass {
+    /// Ids of records and of the people acting on them, hashes: meaningless without the record.
+    Identifier,
+    /// Times, statuses, kinds, counts, versions and the access log's bookkeeping: the shape of
+    /// care, not its content.
+    Administrative,
+    /// Legal and preferred name, date of birth.
+    Demographics,
+    /// Phone, email, address.
+    Contact,
+    /// Payer and member id.
+    Coverage,
+    /// Procedure codes, amounts, claims, payments and billing notes.
+    Financial,
+    /// ICD-10-CM codes and their code sets.
+    Diagnosis,
+    /// Screening instruments: item scores, totals, severity bands, progress ratings.
+    Assessment,
+    /// Clinical free text: note content, addenda, reasons, goals, plans, discharge summaries,
+    /// amendment requests and decisions, risk-flag actions.
+    ClinicalText,
+    /// Consent terms that name third parties: recipients, purposes, signers, programs.
+    ConsentTerms,
+    /// Psychotherapy note text (HIPAA §164.501): its author alone reads it, through
+    /// `GetPsychotherapyNote`; no role sees it anywhere else.
+    PsychotherapyNote,
+}
+
+impl FieldClass {
+    pub const ALL: [FieldClass; 11] = [
+        Self::Identifier,
+        Self::Administrative,
+        Self::Demographics,
+        Self::Contact,
+        Self::Coverage,
+        Self::Financial,
+        Self::Diagnosis,
+        Self::Assessment,
+        Self::ClinicalText,
+        Self::ConsentTerms,
+        Self::PsychotherapyNote,
+    ];
+
+    /// The name users see in redaction marks and docs/security.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Identifier => "identifier",
+            Self::Administrative => "administrative",
+            Self::Demographics => "demographics",
+            Self::Contact => "contact",
+            Self::Coverage => "coverage",
+            Self::Financial => "financial",
+            Self::Diagnosis => "diagnosis",
+            Self::Assessment => "assessment",
+            Self::ClinicalText => "clinical_text",
+            Self::ConsentTerms => "consent_terms",
+            Self::PsychotherapyNote => "psychotherapy_note",
+        }
+    }
+
+    /// Whether the class holds protected health information on its own.
+    pub fn is_phi(self) -> bool {
+        !matches!(self, Self::Identifier | Self::Administrative)
+    }
+}
+
+impl std::fmt::Display for FieldClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+use FieldClass::*;
+
+/// Field names that mean the same thing in every event and view.
+#[rustfmt::skip]
+pub const KEYS: &[(&str, FieldClass)] = &[
+    // Ids of records.
+    ("client_id", Identifier), ("episode_id", Identifier), ("consent_id", Identifier),
+    ("assessment_id", Identifier), ("plan_id", Identifier), ("goal_id", Identifier),
+    ("objective_id", Identifier), ("intervention_id", Identifier), ("session_id", Identifier),
+    ("note_id", Identifier), ("addendum_id", Identifier), ("amendment_id", Identifier),
+    ("account_id", Identifier), ("charge_id", Identifier), ("charge_ids", Identifier),
+    ("claim_id", Identifier), ("payment_id", Identifier), ("remittance_id", Identifier),
+    ("write_off_id", Identifier), ("superbill_id", Identifier), ("estimate_id", Identifier),
+    ("original", Identifier), ("goals_addressed", Identifier), ("content_hash", Identifier),
+    // Ids of the people who acted.
+    ("clinician_id", Identifier), ("registered_by", Identifier), ("recorded_by", Identifier),
+    ("administered_by", Identifier), ("acknowledged_by", Identifier), ("diagnosed_by", Identifier),
+    ("revised_by", Identifier), ("issued_by", Identifier), ("closed_by", Identifier),
+    ("placed_by", Identifier), ("released_by", Identifier), ("erased_by", Identifier),
+    ("drafted_by", Identifier), ("signed_by", Identifier), ("reviewed_by", Identifier),
+    ("changed_by", Identifier), ("planned_by", Identifier), ("author", Identifier),
+    ("requested_by", Identifier), ("decided_by", Identifier), ("rendering_clinician", Identifier),
+    // When, what kind, how long, which status.
+    ("registered_at", Administrative), ("opened_at", Administrative), ("given_at", Administrative),
+    ("revoked_at", Administrative), ("administered_at", Administrative), ("raised_at", Administrative),
+    ("acknowledged_at", Administrative), ("recorded_at", Administrative), ("revised_at", Administrative),
+    ("issued_at", Administrative), ("closed_at", Administrative), ("placed_at", Administrative),
+    ("released_at", Administrative), ("erased_at", Administrative), ("drafted_at", Administrative),
+    ("signed_at", Administrative), ("reviewed_at", Administrative), ("changed_at", Administrative),
+    ("planned_at", Administrative), ("starts_at", Administrative), ("started_at", Administrative),
+    ("cancelled_at", Administrative), ("appended_at", Administrative), ("requested_at", Administrative),
+    ("decided_at", Administrative), ("created_at", Administrative), ("submitted_at", Administrative),
+    ("rejected_at", Administrative), ("posted_at", Administrative), ("received_at", Administrative),
+    ("written_off_at", Administrative), ("service_date", Administrative), ("due_on", Administrative),
+    ("next_review_due", Administrative), ("planned_end_on", Administrative), ("respond_by", Administrative),
+    ("expires_on", Administrative), ("signed_on", Administrative), ("version", Administrative),
+    ("kind", Administrative), ("format", Administrative), ("late", Administrative),
+    ("modality", Administrative), ("planned_modality", Administrative), ("planned_minutes", Administrative),
+    ("actual_minutes", Administrative), ("patient_location", Administrative), ("cancelled_by", Administrative),
+    ("basis", Administrative), ("from", Administrative), ("to", Administrative),
+    ("outcome", Administrative), ("right_to_revoke_acknowledged", Administrative), ("date", Administrative),
+    ("status", Administrative),
+    // Money and the codes a claim carries.
+    ("cpt", Financial), ("modifiers", Financial), ("units", Financial), ("place_of_service", Financial),
+    ("diagnosis_pointers", Financial), ("unit_fee", Financial), ("amount", Financial), ("total", Financial),
+    ("paid", Financial), ("charged", Financial), ("adjusted", Financial),
+    ("patient_responsibility", Financial), ("group", Financial), ("carc", Financial),
+    ("remarks", Financial), ("method", Financial), ("payer_claim_number", Financial),
+    ("plan_review_overdue", Financial),
+    // Diagnoses.
+    ("code", Diagnosis), ("code_set", Diagnosis), ("addresses", Diagnosis), ("diagnoses", Diagnosis),
+    // Screening.
+    ("instrument", Assessment), ("items", Assessment), ("severity", Assessment),
+    ("item9_score", Assessment), ("rating", Assessment),
+    // Who the client is and how to reach them.
+    ("legal_name", Demographics), ("preferred_name", Demographics), ("date_of_birth", Demographics),
+    ("phone", Contact), ("email", Contact), ("address", Contact),
+    ("payer_name", Coverage), ("member_id", Coverage),
+    // Free text written about the client's care.
+    ("reason", ClinicalText), ("description", ClinicalText), ("measurable_target", ClinicalText),
+    ("frequency", ClinicalText), ("aftercare", ClinicalText), ("discharge_summary", ClinicalText),
+    ("text", ClinicalText), ("requested_change", ClinicalText), ("explanation", ClinicalText),
+    ("action_taken", ClinicalText),
+    ("comment", ClinicalText),
+];
+
+/// Fields whose class depends on the event they are in; these win over [`KEYS`].
+#[rustfmt::skip]
+const EVENTS: &[(&str, &[(&str, FieldClass)])] = &[
+    ("ClientRegistered", &[("demographics.payer.kind", Coverage)]),
+    ("ConsentGiven", &[
+        ("kind.kind", Administrative), ("kind.expires_on", Administrative), ("kind.signed_on", Administrative),
+        ("kind.expiry.kind", Administrative), ("kind.expiry.date", Administrative),
+        ("kind.right_to_revoke_acknowledged", Administrative), ("kind.*", ConsentTerms),
+    ]),
+    ("AssessmentRecorded", &[("scores.*", Assessment), ("total", Assessment)]),
+    ("DiagnosisRevised", &[("revision.kind", Diagnosis), ("revision.diagnosis.*", Diagnosis)]),
+    ("DiagnosisRecorded", &[("diagnosis.*", Diagnosis)]),
+    ("LegalHoldPlaced", &[("reason", Administrative)]),
+    ("LegalHoldReleased", &[("reason", Administrative)]),
+    ("ClientErased", &[("reason", Administrative)]),
+    ("TerminationPlanned", &[("reason", ClinicalText)]),
+    ("ProgressNoteSigned", &[("content.*", ClinicalText)]),
+    ("PsychotherapyNoteRecorded", &[("text", PsychotherapyNote)]),
+    ("AccountOpened", &[("payer.*", Coverage)]),
+    ("ClaimSubmitted", &[("frequency.kind", Financial)]),
+    ("ClaimRejected", &[("reason", Financial)]),
+    ("WrittenOff", &[("reason", Financial), ("note", Financial)]),
+    ("RecordAccessed", &[
+        ("rpc", Administrative), ("role", Administrative), ("purpose_of_use", Administrative),
+        ("outcome", Administrative), ("detail.*", Administrative),
+    ]),
+];
+
+/// The entries of one kind of document, with [`KEYS`] behind them.
+#[derive(Debug, Clone, Copy)]
+pub struct Classes {
+    own: &'static [(&'static str, FieldClass)],
+}
+
+impl Classes {
+    pub const fn new(own: &'static [(&'static str, FieldClass)]) -> Self {
+        Self { own }
+    }
+
+    /// The class of the field at `path` (array indexes written `[]`), if one is declared.
+    pub fn of(&self, path: &str) -> Option<FieldClass> {
+        if let Some(class) = self.own.iter().find(|(pattern, _)| covers(pattern, path)).map(|(_, c)| *c) {
+            return Some(class);
+        }
+        let last = path.rsplit('.').next().unwrap_or(path).trim_end_matches("[]");
+        KEYS.iter().find(|(key, _)| *key == last).map(|(_, c)| *c)
+    }
+}
+
+/// The classes of an event type's fields; an unknown type has only the shared vocabulary.
+pub fn event_classes(event_type: &str) -> Classes {
+    Classes::new(EVENTS.iter().find(|(t, _)| *t == event_type).map_or(&[][..], |(_, own)| own))
+}
+
+fn covers(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') || rest.starts_with("[]")),
+        None => pattern == path,
+    }
+}
+
+/// The mark left where a value was withheld: visible, and saying what kind of data it was.
+pub fn redaction_mark(class: Option<FieldClass>) -> Value {
+    match class {
+        Some(class) => Value::String(format!("[redacted: {class}]")),
+        None => Value::String("[redacted: unclassified]".to_owned()),
+    }
+}
+
+/// Replaces every value whose class `visible` refuses (and every unclassed value) with its
+/// [`redaction_mark`]; nulls stay null. Returns how many values were withheld.
+pub fn redact(value: &mut Value, classes: &Classes, visible: &impl Fn(FieldClass) -> bool) -> usize {
+    let mut path = String::new();
+    walk(value, &mut path, &mut |path, leaf| {
+        let class = classes.of(path);
+        if class.is_some_and(visible) || leaf.is_null() {
+            return 0;
+        }
+        *leaf = redaction_mark(class);
+        1
+    })
+}
+
+/// Asserts that every field of `data` has a class under `classes`.
+pub fn assert_classified(what: &str, data: &Value, classes: &Classes) {
+    let mut unclassed = Vec::new();
+    walk(&mut data.clone(), &mut String::new(), &mut |path, leaf| {
+        // An absent optional value has no class of its own: its present form is checked instead.
+        if !leaf.is_null() && classes.of(path).is_none() {
+            unclassed.push(path.to_owned());
+        }
+        0
+    });
+    unclassed.dedup();
+    assert!(
+        unclassed.is_empty(),
+        "{what}: fields without a class (declare each where its type or view is classed): {unclassed:?}"
+    );
+}
+
+fn walk(value: &mut Value, path: &mut String, on_leaf: &mut impl FnMut(&str, &mut Value) -> usize) -> usize {
+    match value {
+        Value::Object(map) => {
+            let mut count = 0;
+            for (key, child) in map.iter_mut() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                count += walk(child, path, on_leaf);
+                path.truncate(len);
+            }
+            count
+        }
+        Value::Array(items) => {
+            let len = path.len();
+            path.push_str("[]");
+            let count = items.iter_mut().map(|item| walk(item, path, on_leaf)).sum();
+            path.truncate(len);
+            count
+        }
+        leaf => on_leaf(path, leaf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_event_entry_wins_over_the_shared_vocabulary_and_patterns_cover_their_subtree() {
+        let consent = event_classes("ConsentGiven");
+        assert_eq!(consent.of("kind.signed_by"), Some(ConsentTerms));
+        assert_eq!(consent.of("kind.kind"), Some(Administrative));
+        assert_eq!(consent.of("recorded_by"), Some(Identifier));
+        assert_eq!(event_classes("TreatmentPlanSigned").of("signed_by"), Some(Identifier));
+        assert_eq!(event_classes("ProgressNoteSigned").of("content.subjective"), Some(ClinicalText));
+        assert_eq!(event_classes("ProgressNoteSigned").of("contents"), None);
+        assert_eq!(event_classes("GoodFaithEstimateIssued").of("lines[].amount"), Some(Financial));
+        assert_eq!(event_classes("Anything").of("mystery_field"), None);
+    }
+
+    #[test]
+    fn redaction_marks_what_the_role_may_not_see_and_withholds_unclassed_fields() {
+        let mut data = json!({
+            "note_id": "n1", "text": "the secret", "author": "c1",
+            "extra": {"nested": [1, 2]}, "reason": null
+        });
+        let withheld = redact(&mut data, &event_classes("PsychotherapyNoteRecorded"), &|c| c != PsychotherapyNote);
+        assert_eq!(withheld, 3);
+        assert_eq!(data["text"], "[redacted: psychotherapy_note]");
+        assert_eq!(data["extra"]["nested"], json!(["[redacted: unclassified]", "[redacted: unclassified]"]));
+        assert_eq!(data["note_id"], "n1");
+        assert_eq!(data["reason"], Value::Null);
+    }
+}

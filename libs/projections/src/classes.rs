@@ -1,0 +1,44 @@
+//! The class of every field of the read models as clients receive them (the episode view, the
+//! ledger, caseload alerts), declared beside the views: the read gate redacts each reply by these
+//! and the role's table, and a field declared nowhere is withheld (see `carelog_domain::disclosure`).
+
+use carelog_domain::disclosure::Classes;
+use carelog_domain::disclosure::FieldClass::*;
+
+/// The client's record as `GetEpisode` and `GetEpisodeAsOf` serve it.
+#[rustfmt::skip]
+pub static EPISODE_VIEW: Classes = Classes::new(&[
+    ("demographics.payer.kind", Coverage),
+    ("consents[].kind.kind", Administrative), ("consents[].kind.expires_on", Administrative),
+    ("consents[].kind.signed_on", Administrative), ("consents[].kind.expiry.kind", Administrative),
+    ("consents[].kind.expiry.date", Administrative),
+    ("consents[].kind.right_to_revoke_acknowledged", Administrative), ("consents[].kind.*", ConsentTerms),
+    ("diagnoses[].status", Diagnosis), ("diagnoses[].history[].previous_code", Diagnosis),
+    ("diagnoses[].history[].previous_code_set", Diagnosis), ("diagnoses[].history[].resolved", Diagnosis),
+    ("assessments[].total", Assessment),
+    ("plans[].signed_version", Administrative), ("plans[].discharged", Administrative),
+    ("plans[].termination.reason", ClinicalText),
+    ("sessions[].note.content.*", ClinicalText),
+    ("sessions[].psychotherapy_notes", Administrative), ("psychotherapy_notes", Administrative),
+    ("billing.*", Financial),
+    ("last_position", Administrative), ("last_recorded_at", Administrative), ("erased_at", Administrative),
+]);
+
+/// An account's ledger with its aging buckets.
+#[rustfmt::skip]
+pub static LEDGER: Classes = Classes::new(&[
+    ("payer.*", Coverage),
+    ("totals.*", Financial), ("balance", Financial), ("aging.*", Financial),
+    ("claims[].frequency.kind", Financial), ("claims[].frequency_code", Financial),
+    ("claims[].superseded_by", Identifier), ("claims[].remittances[]", Identifier),
+    ("claims[].rejection.reason", Financial),
+    ("write_offs[].reason", Financial), ("write_offs[].note", Financial),
+    ("last_position", Administrative), ("last_recorded_at", Administrative), ("erased_at", Administrative),
+]);
+
+/// A caseload's alerts (a JSON array of them).
+#[rustfmt::skip]
+pub static CASELOAD_ALERTS: Classes = Classes::new(&[
+    ("[].kind.kind", Administrative), ("[].kind.ended_at", Administrative), ("[].kind.hours_since", Administrative),
+    ("[].kind.due", Administrative), ("[].kind.days_overdue", Administrative), ("[].kind.days_left", Administrative),
+]);
