@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::types::ClinicianId;
+
 /// A value that failed to parse; `field` names the offending input so the gRPC layer can
 /// report it as a field violation (`INVALID_ARGUMENT`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,6 +158,10 @@ pub enum DomainError {
     EpisodeNotOpen,
     #[error("the episode of care is closed")]
     EpisodeClosed,
+    /// A command names a clinician for the clinical work of an episode that is not its treating
+    /// clinician (who alone may then sign that work).
+    #[error("clinician {named} is not the treating clinician of this episode ({treating})")]
+    NotTreatingClinician { named: String, treating: String },
     #[error("consent {0} is already revoked")]
     ConsentAlreadyRevoked(String),
     #[error("risk flag from assessment {0} is already acknowledged")]
@@ -268,6 +274,7 @@ impl DomainError {
             Self::EpisodeAlreadyOpen => "EPISODE_ALREADY_OPEN",
             Self::EpisodeNotOpen => "EPISODE_NOT_OPEN",
             Self::EpisodeClosed => "EPISODE_CLOSED",
+            Self::NotTreatingClinician { .. } => "NOT_TREATING_CLINICIAN",
             Self::ConsentAlreadyRevoked(_) => "CONSENT_ALREADY_REVOKED",
             Self::RiskFlagAlreadyAcknowledged(_) => "RISK_FLAG_ALREADY_ACKNOWLEDGED",
             Self::RiskFlagUnacknowledged(_) => "RISK_FLAG_UNACKNOWLEDGED",
@@ -387,5 +394,16 @@ mod tests {
         let d: DomainError = e.into();
         assert!(d.is_invalid_argument());
         assert_eq!(d.code(), "INVALID_ARGUMENT");
+    }
+}
+
+/// The clinician a command names for an episode's clinical work must be that episode's treating
+/// clinician; an episode nobody treats (unknown) is left to the episode rules.
+pub fn check_treating(treating: Option<ClinicianId>, named: ClinicianId) -> Result<(), DomainError> {
+    match treating {
+        Some(treating) if treating != named => {
+            Err(DomainError::NotTreatingClinician { named: named.to_string(), treating: treating.to_string() })
+        }
+        _ => Ok(()),
     }
 }

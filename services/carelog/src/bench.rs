@@ -22,6 +22,8 @@ pub struct BenchArgs {
     /// A running server to load; default: start one in this process on --store.
     #[arg(long)]
     server: Option<String>,
+    #[command(flatten)]
+    tls: carelog::connect::TlsClientArgs,
     /// The store of the embedded server (default: a temporary SQLite file).
     #[command(flatten)]
     store: StoreArg,
@@ -112,9 +114,7 @@ type Target = (Channel, Option<carelog::app::RunningServer>, Credentials);
 /// from a secret only this process knows (as the embedded demo does).
 async fn connect(args: &BenchArgs) -> anyhow::Result<Target> {
     if let Some(url) = &args.server {
-        let channel =
-            Channel::from_shared(url.clone())?.connect().await.with_context(|| format!("cannot reach {url}"))?;
-        return Ok((channel, None, Credentials::from_env()?));
+        return Ok((args.tls.connect(url).await?, None, Credentials::from_env()?));
     }
     let url = match args.store.explicit_url()? {
         Some(url) => url,

@@ -18,6 +18,8 @@ pub struct DemoArgs {
     /// A running Carelog server (e.g. http://127.0.0.1:50051); default: start one on a temporary SQLite file.
     #[arg(long)]
     server: Option<String>,
+    #[command(flatten)]
+    tls: carelog::connect::TlsClientArgs,
     /// Afterwards keep the embedded server running and serve the audit console on this address
     /// (e.g. 127.0.0.1:8080), printing ready sign-in tokens; stop with Ctrl-C.
     #[arg(long, conflicts_with = "server")]
@@ -28,11 +30,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (channel, embedded, credentials) = match &args.server {
         Some(url) => {
-            let channel = Channel::from_shared(url.clone())
-                .context("--server must be a URL like http://127.0.0.1:50051")?
-                .connect()
-                .await
-                .with_context(|| format!("cannot reach {url}; is `carelog serve` running there?"))?;
+            let channel = args.tls.connect(url).await?;
             (channel, None, Credentials::from_env()?)
         }
         None => {

@@ -20,7 +20,6 @@ use carelog_proto::v1 as proto;
 use carelog_proto::v1::records_service_client::RecordsServiceClient;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use tonic::transport::Channel;
 
 pub use ndjson::{NdjsonOptions, Progress};
 
@@ -51,9 +50,11 @@ pub enum ExportCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct FhirArgs {
-    /// The Carelog server (all-in-one or carelog-records).
+    /// The Carelog server (all-in-one or carelog-records): http:// or https://.
     #[arg(long, env = "CARELOG_SERVER", default_value = "http://127.0.0.1:50051")]
     server: String,
+    #[command(flatten)]
+    tls: crate::connect::TlsClientArgs,
     /// Your user id (a UUID), recorded as the connector reading the record; default: a new id.
     #[arg(long, env = "CARELOG_ACTOR")]
     actor: Option<uuid::Uuid>,
@@ -106,11 +107,7 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
             )),
         }),
     };
-    let channel = Channel::from_shared(args.server.clone())
-        .context("--server must be a URL like http://127.0.0.1:50051")?
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach {}; is `carelog serve` running?", args.server))?;
+    let channel = args.tls.connect(&args.server).await?;
     // An export is what a connector does; the role header says so.
     let caller = crate::demo::caller(args.actor.unwrap_or_else(uuid::Uuid::now_v7), carelog_platform::Role::Connector);
     let mut records = RecordsServiceClient::with_interceptor(channel, caller);

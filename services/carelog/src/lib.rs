@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod connect;
 pub mod demo;
 pub mod erase;
 pub mod export;

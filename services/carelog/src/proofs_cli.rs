@@ -12,6 +12,7 @@ use carelog_proofs::signed_from_proto;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_store::merkle::{MerkleTree, TreeError};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::records_cli::{self, ServerArg};
@@ -44,7 +45,7 @@ enum AuditCommand {
     /// Saves a signed checkpoint (signed now, or the newest one at --size).
     Checkpoint {
         #[command(flatten)]
-        server: ProofServer,
+        server: ServerArg,
         /// The newest checkpoint already signed at this tree size, instead of signing one now.
         #[arg(long)]
         size: Option<u64>,
@@ -74,7 +75,7 @@ enum ProveCommand {
     /// That the event at --position is in the log of --size events (default: a checkpoint signed now).
     Inclusion {
         #[command(flatten)]
-        server: ProofServer,
+        server: ServerArg,
         #[arg(long)]
         position: u64,
         #[arg(long)]
@@ -85,7 +86,7 @@ enum ProveCommand {
     /// That the log of --from events is a prefix of the log of --to events (default: signed now).
     Consistency {
         #[command(flatten)]
-        server: ProofServer,
+        server: ServerArg,
         #[arg(long)]
         from: u64,
         #[arg(long)]
@@ -95,23 +96,13 @@ enum ProveCommand {
     },
 }
 
-#[derive(Debug, Clone, clap::Args)]
-struct ProofServer {
-    /// The Carelog server (all-in-one or carelog-proofs).
-    #[arg(long, env = "CARELOG_SERVER", default_value = "http://127.0.0.1:50051")]
-    server: String,
+/// The ProofService over the connection (TLS and token included) the server arguments name.
+async fn proof_client(server: &ServerArg) -> anyhow::Result<Proofs> {
+    let (channel, caller) = server.connect().await?;
+    Ok(ProofServiceClient::with_interceptor(channel, caller))
 }
 
-impl ProofServer {
-    async fn client(&self) -> anyhow::Result<ProofServiceClient<Channel>> {
-        let channel = Channel::from_shared(self.server.clone())
-            .context("--server must be a URL like http://127.0.0.1:50051")?
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach {}; is `carelog serve` running?", self.server))?;
-        Ok(ProofServiceClient::new(channel))
-    }
-}
+type Proofs = ProofServiceClient<InterceptedService<Channel, carelog::demo::As>>;
 
 #[derive(Debug, clap::Args)]
 pub struct KeygenArgs {
@@ -126,7 +117,7 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Some(AuditCommand::Trail { server, client }) => records_cli::audit(server, client).await,
         Some(AuditCommand::Prove(prove)) => prove_command(prove).await,
         Some(AuditCommand::Checkpoint { server, size, out }) => {
-            let checkpoint = fetch_checkpoint(&mut server.client().await?, size).await?;
+            let checkpoint = fetch_checkpoint(&mut proof_client(&server).await?, size).await?;
             eprintln!("checkpoint: {} events, root {}", checkpoint.tree_size, hex::encode(checkpoint.root));
             save(out.as_deref(), &checkpoint)
         }
@@ -144,10 +135,7 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A checkpoint signed now, or the newest one at `size`.
-async fn fetch_checkpoint(
-    client: &mut ProofServiceClient<Channel>,
-    size: Option<u64>,
-) -> anyhow::Result<SignedCheckpoint> {
+async fn fetch_checkpoint(client: &mut Proofs, size: Option<u64>) -> anyhow::Result<SignedCheckpoint> {
     use proto::get_proof_checkpoint_request::Which;
     let which = size.map_or(Which::SignNow(true), Which::TreeSize);
     let reply = client.get_checkpoint(proto::GetProofCheckpointRequest { which: Some(which) }).await;
@@ -157,7 +145,7 @@ async fn fetch_checkpoint(
 async fn prove_command(command: ProveCommand) -> anyhow::Result<ExitCode> {
     match command {
         ProveCommand::Inclusion { server, position, size, out } => {
-            let mut client = server.client().await?;
+            let mut client = proof_client(&server).await?;
             let size = match size {
                 Some(size) => size,
                 None => fetch_checkpoint(&mut client, None).await?.tree_size,
@@ -167,7 +155,7 @@ async fn prove_command(command: ProveCommand) -> anyhow::Result<ExitCode> {
             save(out.as_deref(), &ProofFile::try_from(&reply)?)
         }
         ProveCommand::Consistency { server, from, to, out } => {
-            let mut client = server.client().await?;
+            let mut client = proof_client(&server).await?;
             let to = match to {
                 Some(to) => to,
                 None => fetch_checkpoint(&mut client, None).await?.tree_size,

@@ -17,29 +17,30 @@ use tonic::transport::Channel;
 /// Where the RecordsService runs and who is asking.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArg {
-    /// The Carelog server (all-in-one or carelog-records).
+    /// The Carelog server (all-in-one, carelog-records or carelog-proofs): http:// or https://.
     #[arg(long, env = "CARELOG_SERVER", default_value = "http://127.0.0.1:50051")]
     server: String,
+    #[command(flatten)]
+    tls: carelog::connect::TlsClientArgs,
     /// Your user id (a UUID), recorded with every read; default: a new id per invocation.
     #[arg(long, env = "CARELOG_ACTOR")]
     actor: Option<uuid::Uuid>,
-    /// Your role.
+    /// Your role (with a bearer token, the token's role is the one that counts).
     #[arg(long, env = "CARELOG_ROLE", default_value = "auditor")]
     role: String,
 }
 
 impl ServerArg {
-    async fn records(&self) -> anyhow::Result<RecordsServiceClient<InterceptedService<Channel, As>>> {
-        let channel = Channel::from_shared(self.server.clone())
-            .context("--server must be a URL like http://127.0.0.1:50051")?
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach {}; is `carelog serve` running?", self.server))?;
+    /// A channel to the server and the caller every request names (with its token).
+    pub async fn connect(&self) -> anyhow::Result<(Channel, As)> {
+        let channel = self.tls.connect(&self.server).await?;
         let role: carelog_platform::Role = self.role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
-        Ok(RecordsServiceClient::with_interceptor(
-            channel,
-            carelog::demo::caller(self.actor.unwrap_or_else(uuid::Uuid::now_v7), role),
-        ))
+        Ok((channel, carelog::demo::caller(self.actor.unwrap_or_else(uuid::Uuid::now_v7), role)))
+    }
+
+    async fn records(&self) -> anyhow::Result<RecordsServiceClient<InterceptedService<Channel, As>>> {
+        let (channel, caller) = self.connect().await?;
+        Ok(RecordsServiceClient::with_interceptor(channel, caller))
     }
 }
 

@@ -152,6 +152,7 @@ fn bare_context(now: DateTime<Utc>) -> SessionContext {
         now,
         client_registered: false,
         episode: EpisodeStatus::Unknown,
+        episode_clinician: None,
         treatment_consent_active: false,
         telehealth_consent_active: false,
         active_goals: Vec::new(),

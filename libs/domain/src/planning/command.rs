@@ -99,6 +99,8 @@ pub struct PlanningContext {
     pub now: DateTime<Utc>,
     /// Status of the plan's episode (of the command's episode for `DraftPlan` on a new plan).
     pub episode: EpisodeStatus,
+    /// The treating clinician of that episode: a plan is drafted for them alone.
+    pub episode_clinician: Option<ClinicianId>,
     /// Diagnoses active in that episode.
     pub active_diagnoses: Vec<Icd10Code>,
     pub review_rule: ReviewRule,
@@ -110,6 +112,7 @@ impl PlanningContext {
         Self {
             now,
             episode: client.episode_status(episode),
+            episode_clinician: client.episode(episode).map(|e| e.clinician_id),
             active_diagnoses: client.active_diagnoses(episode).iter().map(|d| d.code.clone()).collect(),
             review_rule,
         }
@@ -117,11 +120,13 @@ impl PlanningContext {
 }
 
 impl PlanningCommand {
-    /// The clinician who attests this command, with the request field naming them: only that
-    /// clinician may send it. (A draft names the treating clinician, who need not be the author.)
+    /// The clinician this command names as doing or attesting clinical work, with the request
+    /// field naming them: the service checks them against the caller (a draft names the treating
+    /// clinician, which only the roles the policy lets act for a clinician may name for another).
     pub fn signer(&self) -> Option<(&'static str, ClinicianId)> {
         match self {
-            Self::SignPlan { clinician_id, .. }
+            Self::DraftPlan { clinician_id, .. }
+            | Self::SignPlan { clinician_id, .. }
             | Self::ReviewPlan { clinician_id, .. }
             | Self::ChangeGoalStatus { clinician_id, .. }
             | Self::PlanTermination { clinician_id, .. } => Some(("clinician_id", *clinician_id)),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::command::{PlanningCommand, PlanningContext};
 use super::event::*;
 use super::state::PlanState;
-use crate::error::{DomainError, Entity};
+use crate::error::{DomainError, Entity, check_treating};
 use crate::intake::EpisodeStatus;
 use crate::types::{GoalId, Icd10Code};
 
@@ -45,6 +45,7 @@ pub fn decide(
             return Err(DomainError::invalid("addresses", "a plan must address at least one diagnosis"));
         }
         check_addressed_active(addresses, ctx)?;
+        check_treating(ctx.episode_clinician, *clinician_id)?;
         return Ok(vec![
             TreatmentPlanDrafted {
                 plan_id: *plan_id,

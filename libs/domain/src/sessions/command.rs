@@ -86,6 +86,8 @@ pub struct SessionContext {
     pub client_registered: bool,
     /// Status of the session's episode (of the command's episode when scheduling).
     pub episode: EpisodeStatus,
+    /// The treating clinician of that episode: a session is scheduled with them alone.
+    pub episode_clinician: Option<ClinicianId>,
     pub treatment_consent_active: bool,
     pub telehealth_consent_active: bool,
     /// Active goals of the client's treatment plan; a note may only address these.
@@ -100,6 +102,7 @@ impl SessionContext {
             now,
             client_registered: client.is_registered(),
             episode: client.episode_status(episode),
+            episode_clinician: client.episode(episode).map(|e| e.clinician_id),
             treatment_consent_active: client.has_active_consent(ConsentType::Treatment, now),
             telehealth_consent_active: client.has_active_consent(ConsentType::Telehealth, now),
             active_goals: Vec::new(),
@@ -115,13 +118,15 @@ impl SessionContext {
 }
 
 impl SessionCommand {
-    /// The clinician who attests this command, with the request field naming them: only that
-    /// clinician may send it. (A schedule names the treating clinician, who need not be the author.)
+    /// The clinician this command names as doing or attesting clinical work, with the request
+    /// field naming them: the service checks them against the caller (a schedule names the
+    /// treating clinician, which only the roles the policy lets act for a clinician may name for
+    /// another).
     pub fn signer(&self) -> Option<(&'static str, ClinicianId)> {
         match self {
-            Self::SignProgressNote { clinician_id, .. } | Self::DecideAmendment { clinician_id, .. } => {
-                Some(("clinician_id", *clinician_id))
-            }
+            Self::ScheduleSession { clinician_id, .. }
+            | Self::SignProgressNote { clinician_id, .. }
+            | Self::DecideAmendment { clinician_id, .. } => Some(("clinician_id", *clinician_id)),
             Self::AppendAddendum { author, .. } | Self::RecordPsychotherapyNote { author, .. } => {
                 Some(("author_id", *author))
             }

@@ -6,7 +6,7 @@ use super::command::{AmendmentResponse, SessionCommand, SessionContext};
 use super::event::*;
 use super::note::{AddendumKind, AmendmentDecision};
 use super::state::{SessionState, SessionStatus};
-use crate::error::{DomainError, Entity};
+use crate::error::{DomainError, Entity, check_treating};
 use crate::intake::EpisodeStatus;
 use crate::types::{AmendmentId, ClinicianId, Reason, not_after};
 
@@ -41,6 +41,7 @@ pub fn decide(
             return Err(DomainError::not_found(Entity::Client, client_id));
         }
         episode_open(ctx)?;
+        check_treating(ctx.episode_clinician, *clinician_id)?;
         return Ok(vec![
             SessionScheduled {
                 session_id: *session_id,

@@ -146,9 +146,11 @@ impl Gate {
         reach(self.store.as_ref(), pass, client).await
     }
 
-    /// A signature or authorship field must name the caller: nobody signs for someone else.
+    /// A field naming who does or attests clinical work must name the caller — nobody signs for
+    /// someone else — unless the policy lets the caller's role act for a clinician in this RPC
+    /// (the event then records both: the caller as its actor, the clinician in the field).
     pub async fn acting_as(&self, pass: &Pass, field: &str, clinician: Uuid) -> Result<(), ServiceError> {
-        if pass.principal.clinician == Some(clinician) {
+        if pass.principal.clinician == Some(clinician) || policy::acts_for(&pass.rpc, pass.principal.role) {
             return Ok(());
         }
         let reason = format!("`{field}` must be the caller's own clinician id {}", display(pass.principal.clinician));

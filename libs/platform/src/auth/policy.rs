@@ -95,6 +95,19 @@ pub fn access(rpc: &str, role: Role) -> Access {
     }
 }
 
+/// Where a role may name a clinician other than the caller (the domain then holds the named one
+/// to the episode's treating clinician). Signatures are never in this table: nobody signs for
+/// someone else.
+const ACTS_FOR: &[(&str, &[Role])] = &[
+    ("TreatmentPlanningService/DraftPlan", &[Role::Supervisor]),
+    ("SessionService/ScheduleSession", &[Role::Intake, Role::Supervisor]),
+];
+
+/// Whether `role` may name a clinician other than the caller in `rpc`.
+pub fn acts_for(rpc: &str, role: Role) -> bool {
+    ACTS_FOR.iter().any(|(name, roles)| *name == rpc && roles.contains(&role))
+}
+
 /// Every RPC the table names.
 pub fn rpcs() -> impl Iterator<Item = &'static str> {
     TABLE.iter().map(|(name, _)| *name)

@@ -123,3 +123,13 @@ fn given_the_diagnosis_was_resolved_when_the_plan_is_signed_then_diagnosis_not_a
     let resolved = PlanningContext { active_diagnoses: vec![code("F32.1")], ..ctx() };
     assert_eq!(code_of(decide(&p.sign(), &s, &resolved)), "DIAGNOSIS_NOT_ACTIVE");
 }
+
+#[test]
+fn given_an_episode_treated_by_one_clinician_when_a_plan_is_drafted_for_another_then_refused() {
+    let p = plan();
+    let treated_by_them = PlanningContext { episode_clinician: Some(p.clinician), ..ctx() };
+    assert!(decide(&p.draft(&["F32.1"]), &PlanState::default(), &treated_by_them).is_ok());
+    let treated_elsewhere = PlanningContext { episode_clinician: Some(ClinicianId::new_v4()), ..ctx() };
+    let refused = decide(&p.draft(&["F32.1"]), &PlanState::default(), &treated_elsewhere);
+    assert_eq!(code_of(refused), "NOT_TREATING_CLINICIAN");
+}

@@ -33,6 +33,7 @@ fn ctx() -> PlanningContext {
     PlanningContext {
         now: now(),
         episode: EpisodeStatus::Open,
+        episode_clinician: None,
         active_diagnoses: vec![code("F32.1"), code("F41.1")],
         review_rule: ReviewRule::default(),
     }

@@ -35,6 +35,7 @@ impl Visit {
             now: now(),
             client_registered: true,
             episode: EpisodeStatus::Open,
+            episode_clinician: Some(self.clinician),
             treatment_consent_active: true,
             telehealth_consent_active: true,
             active_goals: vec![self.goal],

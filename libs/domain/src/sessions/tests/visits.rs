@@ -113,3 +113,11 @@ fn a_no_show_is_recorded_only_after_the_start_time_and_ends_the_session() {
     assert_eq!(code_of(v.when(&v.hold(Modality::InPerson, None), &s)), "SESSION_ALREADY_CONCLUDED");
     assert_eq!(code_of(v.when(&v.sign(), &s)), "SESSION_NOT_HELD");
 }
+
+#[test]
+fn given_an_episode_treated_by_one_clinician_when_a_session_is_scheduled_with_another_then_refused() {
+    let v = visit();
+    let treated_elsewhere = SessionContext { episode_clinician: Some(ClinicianId::new_v4()), ..v.ctx() };
+    let refused = decide(&v.schedule(), &SessionState::default(), &treated_elsewhere);
+    assert_eq!(code_of(refused), "NOT_TREATING_CLINICIAN");
+}
