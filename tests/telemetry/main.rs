@@ -127,6 +127,11 @@ async fn a_command_is_one_trace_from_the_call_to_the_stored_event_with_metrics_a
     let refused = intake.register_client(traced(register(Uuid::now_v7(), "not a date"), REFUSED_TRACE_ID)).await;
     assert_eq!(refused.expect_err("an invalid date of birth is refused").code(), tonic::Code::InvalidArgument);
 
+    // A call without credentials is refused before any policy check, counted and logged with its source.
+    let mut anonymous = carelog_proto::v1::intake_service_client::IntakeServiceClient::new(app.channel());
+    let unauthenticated = anonymous.register_client(register(Uuid::now_v7(), "1987-02-11")).await;
+    assert_eq!(unauthenticated.expect_err("no token").code(), tonic::Code::Unauthenticated);
+
     // The stored event names the caller's trace.
     let stream = carelog_store::StreamName::new(receipt.stream.clone()).expect("stream name");
     let stored = app.store.read_stream(&stream, StreamQuery::all()).await.unwrap();
@@ -182,6 +187,7 @@ async fn a_command_is_one_trace_from_the_call_to_the_stored_event_with_metrics_a
         "carelog.subscriptions.active",
         "carelog.projection.lag.seconds",
         "carelog.projection.lag.events",
+        "carelog.auth.unauthenticated",
     ] {
         assert!(metric_names.iter().any(|name| name == expected), "{expected} missing from {metric_names:?}");
     }
@@ -189,6 +195,11 @@ async fn a_command_is_one_trace_from_the_call_to_the_stored_event_with_metrics_a
     // The refused call is in the log under its trace id; no PHI anywhere.
     let log = logs.text();
     assert!(log.lines().any(|line| line.contains("call refused") && line.contains(REFUSED_TRACE_ID)), "{log}");
+    let refused_unauthenticated = log.lines().find(|line| line.contains("call refused: not authenticated"));
+    let refused_unauthenticated =
+        refused_unauthenticated.unwrap_or_else(|| panic!("no unauthenticated refusal in {log}"));
+    assert!(refused_unauthenticated.contains("127.0.0.1"), "the source address: {refused_unauthenticated}");
+    assert!(refused_unauthenticated.contains("IntakeService/RegisterClient"), "{refused_unauthenticated}");
     let everything_exported = format!("{:?}", spans.get_finished_spans().expect("spans"));
     for phi in PHI {
         assert!(!everything_exported.contains(phi), "span data contains {phi}");

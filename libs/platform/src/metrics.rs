@@ -20,6 +20,8 @@ pub(crate) struct Instruments {
     pub append_duration: Histogram<f64>,
     /// Appends refused because another writer moved a stream first, by `category`.
     pub conflicts: Counter<u64>,
+    /// Calls refused before any policy check because the caller could not be authenticated, by `rpc`.
+    pub unauthenticated: Counter<u64>,
 }
 
 /// The instruments, bound to the meter provider installed when first used: `telemetry::init`
@@ -48,6 +50,10 @@ pub(crate) fn instruments() -> &'static Instruments {
             conflicts: meter
                 .u64_counter("carelog.store.conflicts")
                 .with_description("Appends refused by optimistic concurrency")
+                .build(),
+            unauthenticated: meter
+                .u64_counter("carelog.auth.unauthenticated")
+                .with_description("Calls refused because the caller could not be authenticated")
                 .build(),
         }
     })

@@ -70,11 +70,27 @@ where
                 Either::Right(self.inner.call(request))
             }
             Err(error) => {
-                tracing::info!(rpc, %error, "call refused: not authenticated");
+                // Counted and logged with where it came from (never a header's value: it may be
+                // a token, or PHI typed into the wrong field).
+                let source = source_address(&request).map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+                crate::metrics::instruments()
+                    .unauthenticated
+                    .add(1, &[opentelemetry::KeyValue::new("rpc", rpc.clone())]);
+                tracing::warn!(rpc, source, %error, "call refused: not authenticated");
                 Either::Left(ready(Ok(Status::unauthenticated(error).into_http())))
             }
         }
     }
+}
+
+/// The peer's address, as tonic's server records it for plaintext and TLS connections.
+fn source_address<B>(request: &http::Request<B>) -> Option<std::net::SocketAddr> {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    let extensions = request.extensions();
+    extensions
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| extensions.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|info| info.get_ref().remote_addr()))
 }
 
 /// Who calls, by the configured means.
