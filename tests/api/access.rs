@@ -4,7 +4,9 @@
 //! denial.
 
 mod assigned;
+mod disclosure;
 mod matrix;
+mod naming;
 mod reads;
 
 use carelog_store::{LogFilter, LogQuery, Position, RecordedEvent};

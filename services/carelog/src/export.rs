@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use carelog_platform::ServiceError;
+use carelog_platform::auth::PurposeOfUse;
 use carelog_platform::config::StoreArg;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::records_service_client::RecordsServiceClient;
@@ -81,6 +82,16 @@ pub struct NdjsonArgs {
     /// Export into a folder that is not empty (replaces a previous export's files there).
     #[arg(long)]
     force: bool,
+    /// Your user id (a UUID): every client exported is logged as read by you, as a connector.
+    #[arg(long, env = "CARELOG_ACTOR")]
+    actor: uuid::Uuid,
+    /// Why (HL7 v3 PurposeOfUse: COC for another provider's EHR, LEGAL, PATRQT, HOPERAT, ...).
+    #[arg(long, default_value = "COC", value_parser = parse_purpose)]
+    purpose: PurposeOfUse,
+}
+
+fn parse_purpose(raw: &str) -> Result<PurposeOfUse, String> {
+    PurposeOfUse::parse(raw).map_err(|e| e.to_string())
 }
 
 pub async fn run(command: ExportCommand) -> anyhow::Result<ExitCode> {
@@ -132,7 +143,9 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
 
 async fn bulk(args: NdjsonArgs) -> anyhow::Result<ExitCode> {
     let (store, _url) = args.store.open().await?;
-    let options = NdjsonOptions { out: args.out, since: args.since, force: args.force };
+    let principal = carelog_platform::Principal::new(args.actor, carelog_platform::Role::Connector, None);
+    let reader = carelog_platform::Pass::offline(principal, "carelog export ndjson", args.purpose);
+    let options = NdjsonOptions { reader, out: args.out, since: args.since, force: args.force };
     // Ctrl-C stops between two clients, so the export ends cleanly rather than mid-file.
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -151,7 +164,7 @@ async fn bulk(args: NdjsonArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(p.done);
         if stop.load(Ordering::SeqCst) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     };
-    let manifest = ndjson::export(store.as_ref(), &options, &mut progress).await;
+    let manifest = ndjson::export(&store, &options, &mut progress).await;
     bar.finish_and_clear();
     let manifest = manifest?;
     let files = manifest["output"].as_array().map_or(0, Vec::len);

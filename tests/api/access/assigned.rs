@@ -159,13 +159,13 @@ async fn every_clinician_scoped_rpc_reaches_only_assigned_clients(app: &TestApp)
 async fn plan_through_termination(app: &TestApp, w: &World) {
     use proto::review_plan_request::{GoalProgress, Outcome, Rating};
     let (plan, goal) = (id(), id());
-    only_the_treating_clinician!(app, w, planning.draft_plan, |_| proto::DraftPlanRequest {
+    only_the_treating_clinician!(app, w, planning.draft_plan, |drafter: Uuid| proto::DraftPlanRequest {
         context: ctx(),
         plan_id: plan.clone(),
         client_id: w.client.clone(),
         episode_id: w.episode.clone(),
         icd10_codes: vec!["F32.1".into()],
-        clinician_id: w.treating.to_string(),
+        clinician_id: drafter.to_string(),
     });
     let due = (Utc::now().date_naive() + Duration::days(120)).format("%Y-%m-%d").to_string();
     only_the_treating_clinician!(app, w, planning.set_goal, |_| proto::SetGoalRequest {
@@ -242,7 +242,10 @@ async fn document_a_session(app: &TestApp, w: &World) {
     use proto::decide_amendment_request::{Accept, Decision};
     use proto::sign_progress_note_request::{Content, Soap};
     let (held, amendment) = (id(), id());
-    only_the_treating_clinician!(app, w, sessions.schedule_session, |_| schedule(w, &held));
+    only_the_treating_clinician!(app, w, sessions.schedule_session, |with: Uuid| proto::ScheduleSessionRequest {
+        clinician_id: with.to_string(),
+        ..schedule(w, &held)
+    });
     only_the_treating_clinician!(app, w, sessions.hold_session, |_| proto::HoldSessionRequest {
         context: ctx(),
         session_id: held.clone(),

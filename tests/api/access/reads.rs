@@ -13,6 +13,37 @@ use super::{access_log, outcome};
 const NOTE_PHRASE: &str = "Reports sleeping through the night";
 const PSYCHOTHERAPY_PHRASE: &str = "Process notes: transference themes";
 
+/// Every reply of every read channel to every role, and a read of the note by another clinician,
+/// searched byte by byte for the note's text: only its author's `GetPsychotherapyNote` holds it.
+async fn no_byte_of_a_psychotherapy_note_reaches_anyone_but_its_author(app: &TestApp) {
+    use super::disclosure::{ROLES, Record, Reply, read_every_channel};
+    let w = given_world(app).await;
+    let note_id = given_documented_session(app, &w).await;
+    let head = app.event_count().await;
+    let treating = w.treating.to_string();
+    let record = Record { client: &w.client, clinician: &treating, account: &uuid::Uuid::now_v7().to_string() };
+    let mut seen = 0;
+    for role in ROLES {
+        let caller = if role == "clinician" { Caller::with_id("clinician", w.treating) } else { Caller::new(role) };
+        for (channel, reply) in read_every_channel(app, &caller, &record, head).await {
+            if let Reply::Text(text) = reply {
+                seen += 1;
+                assert!(!text.contains(PSYCHOTHERAPY_PHRASE), "{channel} sent the note's text to a {role}");
+            }
+        }
+        // Anyone in the role but the author (another clinician, for the clinician role).
+        let other = Caller::new(role);
+        let note = proto::GetPsychotherapyNoteRequest { note_id: note_id.clone() };
+        if let Ok(read) = app.records(&other).get_psychotherapy_note(note).await {
+            assert!(!format!("{read:?}").contains(PSYCHOTHERAPY_PHRASE), "a {role} not its author read the note");
+        }
+    }
+    assert!(seen >= 12, "the channels answered {seen} times: the search must have replies to search");
+    let author = app.records(&Caller::with_id("clinician", w.treating));
+    let own = author.clone().get_psychotherapy_note(proto::GetPsychotherapyNoteRequest { note_id }).await;
+    assert!(own.expect("the author reads their note").into_inner().text.contains(PSYCHOTHERAPY_PHRASE));
+}
+
 /// A held session with a signed note and a psychotherapy note by the treating clinician.
 async fn given_documented_session(app: &TestApp, w: &World) -> String {
     use proto::sign_progress_note_request::{Content, Soap};
@@ -186,4 +217,5 @@ on_both_backends!(
     a_psychotherapy_note_is_readable_by_its_author_alone,
     a_biller_sees_the_record_without_note_text,
     a_clinician_sees_only_their_own_caseload,
+    no_byte_of_a_psychotherapy_note_reaches_anyone_but_its_author,
 );

@@ -7,13 +7,23 @@ use std::path::Path;
 
 use carelog::export::{ExportError, NdjsonOptions, Progress, ndjson};
 use carelog_blackbox::{TestApp, on_both_backends};
+use carelog_platform::auth::PurposeOfUse;
+use carelog_platform::{Pass, Principal, Role};
 use serde_json::Value;
 
 use super::{assert_no_process_note, assert_valid, references};
 
+/// The export as an EHR connector's operator runs it, for coordination of care.
+fn options(out: &Path, since: Option<chrono::DateTime<chrono::Utc>>, force: bool) -> NdjsonOptions {
+    let principal = Principal::new(EXPORTER, Role::Connector, None);
+    let reader = Pass::offline(principal, "carelog export ndjson", PurposeOfUse::Coc);
+    NdjsonOptions { reader, out: out.to_owned(), since, force }
+}
+
+const EXPORTER: uuid::Uuid = uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_e4e4);
+
 async fn export(app: &TestApp, out: &Path, force: bool) -> Result<Value, ExportError> {
-    let options = NdjsonOptions { out: out.to_owned(), since: None, force };
-    ndjson::export(app.store.as_ref(), &options, &mut |_| ControlFlow::Continue(())).await
+    ndjson::export(&app.store, &options(out, None, force), &mut |_| ControlFlow::Continue(())).await
 }
 
 fn files(dir: &Path) -> BTreeSet<String> {
@@ -25,11 +35,22 @@ async fn the_practice_exports_as_valid_ndjson_with_a_manifest(app: &TestApp) {
     let (second, _) = crate::records::short_intake(app).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("export");
+    let before = app.event_count().await;
     let manifest = export(app, &out, false).await.expect("export");
+    // Every client exported is a disclosure in its own access log, before its files are complete.
+    assert_eq!(app.event_count().await, before + 2, "one RecordAccessed per client exported");
+    for client in [&demo.client_id, &second] {
+        let stream = carelog_store::StreamName::new(format!("access-{client}")).expect("stream");
+        let reads = app.store.read_stream(&stream, carelog_store::StreamQuery::all()).await.expect("access log");
+        let export = reads.iter().find(|e| e.data["rpc"] == "carelog export ndjson").expect("the export's entry");
+        assert_eq!(export.data["purpose_of_use"], "COC", "{}", export.data);
+        assert_eq!(export.data["role"], "connector");
+        assert_eq!(export.metadata.actor.id, EXPORTER.to_string());
+    }
     let written: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest")).expect("JSON");
     assert_eq!(written, manifest);
-    assert_eq!(manifest["extension"]["position"], app.event_count().await);
+    assert_eq!(manifest["extension"]["position"], before);
     assert!(manifest["transactionTime"].is_string());
     let mut all = Vec::new();
     let mut text = String::new();
@@ -66,8 +87,8 @@ async fn the_practice_exports_as_valid_ndjson_with_a_manifest(app: &TestApp) {
     assert_no_process_note(&text, &all);
     assert!(files(&out).iter().all(|f| !f.ends_with(".part")), "{:?}", files(&out));
     // `_since` after everything: an export with no resources, still with a manifest.
-    let options = NdjsonOptions { out: dir.path().join("none"), since: Some(chrono::Utc::now()), force: false };
-    let empty = ndjson::export(app.store.as_ref(), &options, &mut |_| ControlFlow::Continue(())).await.expect("export");
+    let options = options(&dir.path().join("none"), Some(chrono::Utc::now()), false);
+    let empty = ndjson::export(&app.store, &options, &mut |_| ControlFlow::Continue(())).await.expect("export");
     assert_eq!(empty["output"], serde_json::json!([]));
 }
 
@@ -84,9 +105,9 @@ async fn a_non_empty_folder_needs_force_and_an_interrupted_export_leaves_no_mani
     assert!(files(out).contains("manifest.json") && files(out).contains("Patient.ndjson"));
     // Stopped after the first client: the old export's manifest is gone, no new one is written
     // and no file is left that looks complete.
-    let options = NdjsonOptions { out: out.to_owned(), since: None, force: true };
+    let options = options(out, None, true);
     let mut stop_after_one = |p: Progress| if p.done >= 1 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
-    let err = ndjson::export(app.store.as_ref(), &options, &mut stop_after_one).await.expect_err("interrupted");
+    let err = ndjson::export(&app.store, &options, &mut stop_after_one).await.expect_err("interrupted");
     assert!(matches!(err, ExportError::Interrupted), "{err}");
     assert_eq!(files(out), BTreeSet::from(["notes.txt".to_owned()]));
 }

@@ -72,7 +72,8 @@ impl PurposeOfUse {
         }
     }
 
-    fn parse(code: &str) -> Result<Self, ServiceError> {
+    /// A declared code (any case); an unknown one is refused naming the codes there are.
+    pub fn parse(code: &str) -> Result<Self, ServiceError> {
         Self::ALL.into_iter().find(|p| p.code().eq_ignore_ascii_case(code)).ok_or_else(|| {
             let codes: Vec<&str> = Self::ALL.iter().map(|p| p.code()).collect();
             ServiceError::invalid(
@@ -108,6 +109,14 @@ pub struct Pass {
     pub rpc: String,
     pub scope: Scope,
     pub purpose: PurposeOfUse,
+}
+
+impl Pass {
+    /// A read made outside any RPC (an operator's batch job on the store): logged and redacted
+    /// like a call of `activity` by `principal` with every client in reach.
+    pub fn offline(principal: Principal, activity: &str, purpose: PurposeOfUse) -> Self {
+        Self { principal, rpc: activity.to_owned(), scope: Scope::AnyClient, purpose }
+    }
 }
 
 /// Policy, assignment and access log over one event store.

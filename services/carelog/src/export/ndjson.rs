@@ -18,8 +18,11 @@ use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use carelog_domain::types::ClientId;
 use carelog_fhir::RefStyle;
+use carelog_platform::{Gate, Pass};
 use carelog_store::{EventStore, LogFilter, LogQuery, Position};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -29,9 +32,12 @@ use super::ExportError;
 const MANIFEST: &str = "manifest.json";
 const PAGE: usize = 1000;
 
-/// What to export and where.
+/// What to export, where, and who for.
 #[derive(Debug, Clone)]
 pub struct NdjsonOptions {
+    /// Who exports and why: every client exported is a disclosure, logged to the client's access
+    /// stream with this actor and purpose of use and cut to this role by the read gate.
+    pub reader: Pass,
     pub out: PathBuf,
     /// Only resources changed (recorded) after this time: Bulk Data's `_since`.
     pub since: Option<DateTime<Utc>>,
@@ -50,11 +56,13 @@ pub struct Progress {
 /// client and after each; returning `Break` stops the export (`ExportError::Interrupted`) with
 /// the `.part` files removed and no manifest written.
 pub async fn export(
-    store: &dyn EventStore,
+    store: &Arc<dyn EventStore>,
     options: &NdjsonOptions,
     progress: &mut (dyn FnMut(Progress) -> ControlFlow<()> + Send),
 ) -> Result<Value, ExportError> {
     prepare(&options.out, options.force)?;
+    let gate = Gate::new(Arc::clone(store));
+    let store = store.as_ref();
     let head = store.head_position().await?;
     let transaction_time = match store.read_all(&LogQuery::from(head, 1)).await?.first() {
         Some(event) => event.recorded_at,
@@ -69,6 +77,8 @@ pub async fn export(
             return Err(ExportError::Interrupted);
         }
         let record = carelog_records::fhir::episode_record(store, client, head).await?;
+        let detail = json!({"export": "ndjson", "position": head.0});
+        carelog_records::fhir::release(&gate, &options.reader, detail, &record).await?;
         for resource in carelog_fhir::resources(&record, RefStyle::Relative) {
             if options.since.is_none_or(|since| resource.last_updated > since) {
                 files.write(resource.resource_type, &resource.body)?;
