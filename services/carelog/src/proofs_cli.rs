@@ -12,6 +12,7 @@ use carelog_proofs::signed_from_proto;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_store::merkle::{MerkleTree, TreeError};
+use ed25519_dalek::VerifyingKey;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -63,10 +64,16 @@ enum AuditCommand {
         public_key: PathBuf,
     },
     /// Recomputes the Merkle tree from the log's rows and compares it with the stored tree and
-    /// every stored signed checkpoint; exits non-zero and names the first altered position.
+    /// every stored signed checkpoint, whose signatures must verify under a trusted key; exits
+    /// non-zero and names the first altered position or checkpoint.
     VerifyTree {
         #[command(flatten)]
         store: StoreArg,
+        /// The log's public key as the auditor holds it (repeat for a key change); without one,
+        /// signatures are checked against the keys stored beside them, which a rewrite of the
+        /// database could replace.
+        #[arg(long = "public-key")]
+        public_keys: Vec<PathBuf>,
     },
 }
 
@@ -122,7 +129,7 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             save(out.as_deref(), &checkpoint)
         }
         Some(AuditCommand::Check { checkpoint, proof, public_key }) => check(&checkpoint, &proof, &public_key),
-        Some(AuditCommand::VerifyTree { store }) => verify_tree(store).await,
+        Some(AuditCommand::VerifyTree { store, public_keys }) => verify_tree(store, &public_keys).await,
     }
 }
 
@@ -200,7 +207,9 @@ fn check(checkpoint: &Path, proof: &Path, public_key: &Path) -> anyhow::Result<E
     }
 }
 
-async fn verify_tree(store: StoreArg) -> anyhow::Result<ExitCode> {
+async fn verify_tree(store: StoreArg, public_keys: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let trusted =
+        public_keys.iter().map(|path| carelog_proofs::keys::read_public_key(path)).collect::<Result<Vec<_>, _>>()?;
     let url = store.url()?;
     let opened = carelog_store::open(&url).await?;
     let tree = MerkleTree::new(opened.as_ref());
@@ -211,7 +220,18 @@ async fn verify_tree(store: StoreArg) -> anyhow::Result<ExitCode> {
     }
     match tree.check_rows(size, &[]).await {
         Ok(check) => {
-            let signed = tree.signed_up_to(size).await?.len();
+            let checkpoints = tree.signed_up_to(size).await?;
+            let signed = checkpoints.len();
+            if let Some(bad) = checkpoints.into_iter().find_map(|c| forged(c, &trusted)) {
+                println!("TAMPERED: {bad}");
+                return Ok(ExitCode::FAILURE);
+            }
+            if trusted.is_empty() {
+                eprintln!(
+                    "note: signatures were checked against the keys stored with them; give --public-key (the \
+                     log's key as you hold it) to check they were signed by the log"
+                );
+            }
             println!("OK: {size} events give the stored tree's roots and all {signed} signed checkpoints' roots");
             for (at, root) in check.roots.iter().rev().take(1) {
                 println!("root at {at}: {}", hex::encode(root));
@@ -231,4 +251,17 @@ async fn verify_tree(store: StoreArg) -> anyhow::Result<ExitCode> {
 
 fn status_error(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+}
+
+/// Why a stored checkpoint's signature is not the log's, if it is not: it must verify under one
+/// of the trusted keys (or, with none given, under the key stored beside it).
+fn forged(stored: carelog_store::merkle::StoredCheckpoint, trusted: &[VerifyingKey]) -> Option<String> {
+    let (id, size) = (stored.id, stored.tree_size);
+    let signed = carelog_proofs::signed_from_stored(stored);
+    let verifies = match trusted {
+        [] => VerifyingKey::from_bytes(&signed.public_key).is_ok_and(|key| signed.verify(&key).is_ok()),
+        keys => keys.iter().any(|key| signed.verify(key).is_ok()),
+    };
+    let under = if trusted.is_empty() { "the key stored with it" } else { "any trusted key" };
+    (!verifies).then(|| format!("signed checkpoint #{id} (tree size {size}) does not verify under {under}"))
 }

@@ -132,3 +132,60 @@ fn bench_drives_each_workload_through_an_authenticated_server() {
         assert!(summary["commands"].as_u64().unwrap() > 0, "{mix}: {summary}");
     }
 }
+
+/// `audit verify-tree` checks every stored checkpoint's signature, not only its root: a signature
+/// altered in the database, or a checkpoint re-signed with a key that is not the log's, fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_verify_tree_refuses_a_checkpoint_the_log_did_not_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.db");
+    let store: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(SqliteStore::open(&path).await.unwrap());
+    let server = carelog::app::start(std::sync::Arc::clone(&store), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
+    carelog::demo::run(channel, |_, _| {}).await.unwrap();
+    let (code, out) = carelog(&["audit", "checkpoint", "--server", &server.url()]);
+    assert_eq!(code, 0, "{out}");
+    server.stop().await.unwrap();
+    let url = format!("sqlite:{}", path.display());
+    let log_key = format!("{}.signing-key.pub", path.display());
+    let (code, out) = carelog(&["audit", "verify-tree", "--store", &url, "--public-key", &log_key]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK:"), "{out}");
+
+    // An attacker with the database re-signs the checkpoint with a key of their own.
+    let attacker = dir.path().join("attacker.key");
+    let (code, out) = carelog(&["keygen", "--out", &attacker.display().to_string()]);
+    assert_eq!(code, 0, "{out}");
+    let key = carelog_proofs::keys::read_signing_key(&attacker).unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (id, size, root, signed_at): (i64, i64, Vec<u8>, i64) =
+        sqlx::query_as("SELECT id, tree_size, root, signed_at FROM merkle_checkpoints ORDER BY id DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let root: [u8; 32] = root.try_into().unwrap();
+    let at = chrono::DateTime::from_timestamp_micros(signed_at).unwrap();
+    let forged = carelog_proofs::checkpoint::SignedCheckpoint::sign(&key, size as u64, root, at);
+    sqlx::query("DROP TRIGGER merkle_checkpoints_no_update").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE merkle_checkpoints SET public_key = ?, signature = ? WHERE id = ?")
+        .bind(forged.public_key.to_vec())
+        .bind(forged.signature.clone())
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (code, out) = carelog(&["audit", "verify-tree", "--store", &url, "--public-key", &log_key]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TAMPERED") && out.contains(&format!("checkpoint #{id}")), "{out}");
+
+    // A signature that verifies under no key at all fails even without a trusted key.
+    sqlx::query("UPDATE merkle_checkpoints SET signature = ? WHERE id = ?")
+        .bind(vec![7u8; 64])
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (code, out) = carelog(&["audit", "verify-tree", "--store", &url]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not verify under the key stored with it"), "{out}");
+}

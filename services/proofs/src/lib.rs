@@ -30,7 +30,7 @@ pub use convert::{ReplyError, signed_from_proto};
 pub use error::ProofServiceError;
 pub use grpc::Proofs;
 pub use keys::KeySource;
-pub use prover::Prover;
+pub use prover::{Prover, signed_from_stored};
 
 /// How often the signer looks for a grown tree, unless `CARELOG_CHECKPOINT_INTERVAL_SECS` says
 /// otherwise (0 turns interval signing off; on-demand signing always works).
