@@ -358,6 +358,17 @@ pub enum DecodeError {
     },
 }
 
+/// The clinician a command names for an episode's clinical work must be that episode's treating
+/// clinician; an episode nobody treats (unknown) is left to the episode rules.
+pub fn check_treating(treating: Option<ClinicianId>, named: ClinicianId) -> Result<(), DomainError> {
+    match treating {
+        Some(treating) if treating != named => {
+            Err(DomainError::NotTreatingClinician { named: named.to_string(), treating: treating.to_string() })
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,16 +405,5 @@ mod tests {
         let d: DomainError = e.into();
         assert!(d.is_invalid_argument());
         assert_eq!(d.code(), "INVALID_ARGUMENT");
-    }
-}
-
-/// The clinician a command names for an episode's clinical work must be that episode's treating
-/// clinician; an episode nobody treats (unknown) is left to the episode rules.
-pub fn check_treating(treating: Option<ClinicianId>, named: ClinicianId) -> Result<(), DomainError> {
-    match treating {
-        Some(treating) if treating != named => {
-            Err(DomainError::NotTreatingClinician { named: named.to_string(), treating: treating.to_string() })
-        }
-        _ => Ok(()),
     }
 }
