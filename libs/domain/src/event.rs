@@ -15,9 +15,7 @@
 //! assert_eq!(back, event);
 //! ```
 
-/// Current schema version of every event; bump per event type when its data changes shape and
-/// teach `from_stored` to upcast the old shape.
-pub const SCHEMA_VERSION: u32 = 1;
+pub use crate::upcast::current_version;
 
 /// Declares an aggregate's event enum from its variants (each a struct of the same name) and
 /// the envelope codec around it, so the type names used in storage cannot drift from the enum.
@@ -44,9 +42,9 @@ macro_rules! event_enum {
                 }
             }
 
-            /// Schema version of this event's data.
+            /// Schema version of this event's data: its type's current version.
             pub fn schema_version(&self) -> u32 {
-                $crate::event::SCHEMA_VERSION
+                $crate::upcast::current_version(self.event_type())
             }
 
             /// The event's data as a JSON object, for the envelope's `data`.
@@ -67,12 +65,9 @@ macro_rules! event_enum {
                 if !Self::EVENT_TYPES.contains(&event_type) {
                     return Err($crate::error::DecodeError::UnknownType(event_type.to_owned()));
                 }
-                if schema_version != $crate::event::SCHEMA_VERSION {
-                    return Err($crate::error::DecodeError::UnsupportedVersion {
-                        event_type: event_type.to_owned(),
-                        version: schema_version,
-                    });
-                }
+                // Data stored under an older version is read forward to the current shape.
+                let upcast = $crate::upcast::upcast(event_type, schema_version, data)?;
+                let data: &serde_json::Value = &upcast;
                 let wrap = |source| $crate::error::DecodeError::Data {
                     event_type: event_type.to_owned(),
                     source,

@@ -21,6 +21,7 @@ pub mod intake;
 pub mod planning;
 pub mod sessions;
 pub mod types;
+pub mod upcast;
 
 #[cfg(test)]
 mod testing;

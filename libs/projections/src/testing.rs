@@ -190,7 +190,8 @@ pub fn billing_history(
     };
     let submit = |claim_id, frequency, charge_ids: Vec<ChargeId>| -> BillingEvent {
         let total = cents(15_000 * charge_ids.len() as i64);
-        ClaimSubmitted { claim_id, frequency, charge_ids, total, submitted_at: at(3, 9) }.into()
+        ClaimSubmitted { claim_id, frequency, payer_claim_number: None, charge_ids, total, submitted_at: at(3, 9) }
+            .into()
     };
     let line = |charge_id| RemittanceLine {
         charge_id,

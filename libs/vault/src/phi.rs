@@ -136,4 +136,21 @@ mod tests {
             assert!(known.contains(&t) && is_erasure_record(t) && data_paths(t).is_empty());
         }
     }
+
+    #[test]
+    fn every_sealed_path_is_a_field_the_read_gate_classes_as_phi() {
+        use carelog_domain::disclosure::event_classes;
+        use carelog_domain::{
+            billing::BillingEvent, intake::IntakeEvent, planning::PlanningEvent, sessions::SessionEvent,
+        };
+        for event_type in
+            [IntakeEvent::EVENT_TYPES, PlanningEvent::EVENT_TYPES, SessionEvent::EVENT_TYPES, BillingEvent::EVENT_TYPES]
+                .concat()
+        {
+            for path in data_paths(event_type) {
+                let class = event_classes(event_type).of(path);
+                assert!(class.is_some_and(|c| c.is_phi()), "{event_type}.{path} is sealed but classed {class:?}");
+            }
+        }
+    }
 }

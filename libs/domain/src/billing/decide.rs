@@ -221,9 +221,13 @@ fn submit_claim(
             (ClaimFrequency::Void { original: *original }, claim.charge_ids.clone())
         }
     };
+    // A correction names the original as the payer knows it, when a remittance told us how.
+    let payer_claim_number =
+        frequency.original().and_then(|original| state.claims.get(&original)?.payer_claim_number.clone());
     Ok(ClaimSubmitted {
         claim_id,
         frequency,
+        payer_claim_number,
         total: charges_total(state, &charge_ids)?,
         charge_ids,
         submitted_at: ctx.now,

@@ -97,6 +97,10 @@ impl ClaimFrequency {
 pub struct ClaimSubmitted {
     pub claim_id: ClaimId,
     pub frequency: ClaimFrequency,
+    /// For a replacement or void (frequency 7 or 8): the payer's claim number of the original
+    /// claim, from its remittance, which payers require to match the two (schema version 2;
+    /// unknown for claims stored under version 1).
+    pub payer_claim_number: Option<ShortText>,
     pub charge_ids: Vec<ChargeId>,
     pub total: Money,
     pub submitted_at: DateTime<Utc>,

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::event::{BillingEvent, ClaimFrequency};
 use crate::intake::Payer;
 use crate::types::{
-    AccountId, Balance, ChargeId, ClaimId, ClientId, Money, PaymentId, RemittanceId, SessionId, SuperbillId, WriteOffId,
+    AccountId, Balance, ChargeId, ClaimId, ClientId, Money, PaymentId, RemittanceId, SessionId, ShortText, SuperbillId,
+    WriteOffId,
 };
 
 /// Running totals of the ledger; every amount comes from an event.
@@ -70,6 +71,8 @@ impl ClaimStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimRecord {
     pub frequency: ClaimFrequency,
+    /// The payer's own number for this claim, from its latest remittance that gave one.
+    pub payer_claim_number: Option<ShortText>,
     pub charge_ids: Vec<ChargeId>,
     pub status: ClaimStatus,
 }
@@ -138,7 +141,12 @@ impl AccountState {
                 }
                 self.claims.insert(
                     e.claim_id,
-                    ClaimRecord { frequency: e.frequency, charge_ids: e.charge_ids.clone(), status },
+                    ClaimRecord {
+                        frequency: e.frequency,
+                        payer_claim_number: None,
+                        charge_ids: e.charge_ids.clone(),
+                        status,
+                    },
                 );
                 if status == ClaimStatus::Submitted {
                     self.set_claim(&e.charge_ids, Some(e.claim_id));
@@ -149,6 +157,7 @@ impl AccountState {
                 self.remittances.insert(e.remittance_id);
                 if let Some(c) = self.claims.get_mut(&e.claim_id) {
                     c.status = ClaimStatus::Remitted;
+                    c.payer_claim_number = e.payer_claim_number.clone().or(c.payer_claim_number.take());
                 }
                 for line in &e.lines {
                     if let Some(c) = self.charges.get_mut(&line.charge_id) {

@@ -207,6 +207,7 @@ fn erasing_twice_changes_nothing_and_later_free_text_is_scrubbed_too() {
     account.post(ClaimSubmitted {
         claim_id: claim,
         frequency: ClaimFrequency::Original,
+        payer_claim_number: None,
         charge_ids,
         total: cents(15_000),
         submitted_at: at(51, 9),

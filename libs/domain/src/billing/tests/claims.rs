@@ -64,6 +64,22 @@ fn a_replacement_claim_references_and_supersedes_the_original() {
 }
 
 #[test]
+fn given_a_remitted_claim_when_it_is_voided_then_the_void_names_the_payers_claim_number() {
+    let b = books();
+    let (s, id) = charged(&b);
+    let first = ClaimId::new_v4();
+    let s = run(s, &submit(first, ClaimRequest::Original { charge_ids: vec![id] }), &BillingContext::at(now()));
+    let unremitted = plain(&submit(ClaimId::new_v4(), ClaimRequest::Void { original: first }), &s).unwrap();
+    assert!(matches!(&unremitted[..], [BillingEvent::ClaimSubmitted(c)] if c.payer_claim_number.is_none()));
+    let s = run(s, &remit(first, vec![line(id, 18_000, 12_000, 4_000, 2_000)]), &BillingContext::at(now()));
+    let void = plain(&submit(ClaimId::new_v4(), ClaimRequest::Void { original: first }), &s).unwrap();
+    assert!(
+        matches!(&void[..], [BillingEvent::ClaimSubmitted(c)] if c.payer_claim_number == Some(short("PCN-1")) && c.frequency.code() == 8),
+        "{void:?}"
+    );
+}
+
+#[test]
 fn a_void_claim_releases_the_charges_for_a_new_original() {
     let b = books();
     let (s, id) = charged(&b);
