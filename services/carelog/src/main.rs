@@ -67,8 +67,14 @@ enum Command {
         server: records_cli::ServerArg,
         #[arg(long)]
         client: String,
-        #[arg(long)]
+        /// The record as it stood then ("as recorded"): a log position (42) or a recorded time
+        /// (2026-11-21T09:30:00Z).
+        #[arg(long, visible_alias = "as-of-recorded", conflicts_with = "as_of_clinical")]
         as_of: Option<String>,
+        /// Everything that had occurred by this clinical time or date (2026-11-21 = by the end of
+        /// that day, UTC), as known now, late entries included.
+        #[arg(long)]
+        as_of_clinical: Option<String>,
     },
     /// A client's audit trail (`--client ID`), or the tamper-evident log: `prove`, `checkpoint`,
     /// the offline `check`, `verify-tree`.
@@ -126,7 +132,14 @@ async fn main() -> ExitCode {
         Command::Demo(args) => demo_command::run(args).await,
         Command::Migrate { store } => migrate(store).await,
         Command::Verify(args) => verify::run(args).await,
-        Command::Episode { server, client, as_of } => records_cli::episode(server, client, as_of).await,
+        Command::Episode { server, client, as_of, as_of_clinical } => {
+            let as_of = match (as_of, as_of_clinical) {
+                (Some(raw), _) => Some(records_cli::AsOfArg::Recorded(raw)),
+                (None, Some(raw)) => Some(records_cli::AsOfArg::Clinical(raw)),
+                (None, None) => None,
+            };
+            records_cli::episode(server, client, as_of).await
+        }
         Command::Audit(args) => proofs_cli::audit(args).await,
         Command::Keygen(args) => proofs_cli::keygen(args),
         Command::Erase(args) => carelog::erase::run(args).await,

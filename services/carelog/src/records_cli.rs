@@ -44,6 +44,28 @@ impl ServerArg {
     }
 }
 
+/// Which past record `carelog episode` shows.
+#[derive(Debug, Clone)]
+pub enum AsOfArg {
+    /// `--as-of` / `--as-of-recorded`: a log position or a recorded time.
+    Recorded(String),
+    /// `--as-of-clinical`: a clinical time or date.
+    Clinical(String),
+}
+
+/// `--as-of-clinical`: an RFC 3339 time, or a date meaning the end of that day (UTC).
+fn occurred_by(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::AsOf> {
+    use proto::get_episode_as_of_request::AsOf;
+    let time = match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(date) => date.and_hms_milli_opt(23, 59, 59, 999).map(|t| t.and_utc()),
+        Err(_) => DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc)),
+    };
+    let time = time.with_context(|| {
+        format!("--as-of-clinical {raw:?}: give a date (2026-11-21) or an RFC 3339 time (2026-11-21T09:30:00Z)")
+    })?;
+    Ok(AsOf::OccurredBy(carelog_platform::parse::to_timestamp(time)))
+}
+
 /// `--as-of`: a log position or an RFC 3339 time.
 fn as_of(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::AsOf> {
     use proto::get_episode_as_of_request::AsOf;
@@ -58,22 +80,33 @@ fn as_of(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::AsOf> {
     Ok(AsOf::RecordedAt(carelog_platform::parse::to_timestamp(time)))
 }
 
-pub async fn episode(server: ServerArg, client: String, as_of_raw: Option<String>) -> anyhow::Result<ExitCode> {
+pub async fn episode(server: ServerArg, client: String, as_of_arg: Option<AsOfArg>) -> anyhow::Result<ExitCode> {
     let mut records = server.records().await?;
-    let reply = match as_of_raw {
+    let when = match &as_of_arg {
+        None => None,
+        Some(AsOfArg::Recorded(raw)) => Some(as_of(raw)?),
+        Some(AsOfArg::Clinical(raw)) => Some(occurred_by(raw)?),
+    };
+    let reply = match when {
         None => records.get_episode(proto::GetEpisodeRequest { client_id: client, min_position: 0 }).await,
-        Some(raw) => {
-            let request = proto::GetEpisodeAsOfRequest { client_id: client, as_of: Some(as_of(&raw)?) };
+        Some(when) => {
+            let request = proto::GetEpisodeAsOfRequest { client_id: client, as_of: Some(when) };
             records.get_episode_as_of(request).await
         }
     }
     .map_err(status_error)?
     .into_inner();
     let view: serde_json::Value = serde_json::from_str(&reply.view_json)?;
-    eprintln!(
-        "client {} as of log position {} (last event {})",
-        reply.client_id, reply.position, reply.last_event_position
-    );
+    let label = match proto::EpisodeBasis::try_from(reply.basis) {
+        Ok(proto::EpisodeBasis::AsOfClinical) => {
+            let by = reply.occurred_by.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+            let by = by.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
+            format!("AS OF CLINICAL TIME {by}: everything that had occurred by then, as known at log position")
+        }
+        Ok(proto::EpisodeBasis::AsRecorded) => "AS RECORDED: the record as it stood at log position".to_owned(),
+        _ => "CURRENT: the live record at log position".to_owned(),
+    };
+    eprintln!("client {} — {label} {} (last event {})", reply.client_id, reply.position, reply.last_event_position);
     println!("{}", serde_json::to_string_pretty(&view)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -89,7 +89,12 @@ async fn sqlite_episode_audit_and_rebuild_from_the_command_line() {
     let url = server.url();
     let (code, out) = carelog(&["episode", "--server", &url, "--client", &outcome.client_id, "--as-of", "2"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("as of log position 2") && out.contains("\"legal_name\": \"Alexandra Maria Reyes\""), "{out}");
+    assert!(
+        out.contains("AS RECORDED")
+            && out.contains("at log position 2")
+            && out.contains("\"legal_name\": \"Alexandra Maria Reyes\""),
+        "{out}"
+    );
     let (code, out) = carelog(&["episode", "--server", &url, "--client", &outcome.client_id, "--as-of", "tuesday"]);
     assert_ne!(code, 0);
     assert!(out.contains("RFC 3339"), "{out}");

@@ -74,6 +74,8 @@ impl RecordsService for Records {
             position: found.position,
             last_event_position: found.last_event_position,
             view_json: view.to_string(),
+            basis: proto::EpisodeBasis::Live as i32,
+            occurred_by: None,
         }))
     }
 
@@ -86,23 +88,38 @@ impl RecordsService for Records {
         let r = request.get_ref();
         let (client, uuid) = client_uuid(&r.client_id)?;
         self.gate.reach(&pass, uuid).await?;
-        let position = match &r.as_of {
-            None => return Err(ServiceError::invalid("as_of", "give a position or a recorded_at time").into()),
-            Some(AsOf::Position(position)) => *position,
+        let (found, basis, occurred_by) = match &r.as_of {
+            None => {
+                let reason = "give a position, a recorded_at time or an occurred_by clinical time";
+                return Err(ServiceError::invalid("as_of", reason).into());
+            }
+            Some(AsOf::Position(position)) => {
+                (self.queries.episode_as_of(&client, *position).await?, proto::EpisodeBasis::AsRecorded, None)
+            }
             Some(AsOf::RecordedAt(time)) => {
                 let time = parse::timestamp("as_of.recorded_at", Some(time)).map_err(ServiceError::from)?;
-                self.queries.position_at(time).await?
+                let position = self.queries.position_at(time).await?;
+                (self.queries.episode_as_of(&client, position).await?, proto::EpisodeBasis::AsRecorded, None)
+            }
+            Some(AsOf::OccurredBy(time)) => {
+                let time = parse::timestamp("as_of.occurred_by", Some(time)).map_err(ServiceError::from)?;
+                let found = self.queries.episode_occurred_by(&client, time).await?;
+                (found, proto::EpisodeBasis::AsOfClinical, Some(parse::to_timestamp(time)))
             }
         };
-        let found = self.queries.episode_as_of(&client, position).await?;
         let mut view = serde_json::to_value(&found.view).map_err(|e| ServiceError::Decode(e.to_string()))?;
-        let detail = json!({"as_of_position": found.position});
+        let detail = match occurred_by {
+            None => json!({"as_of_position": found.position}),
+            Some(_) => json!({"as_of_clinical": true, "position": found.position}),
+        };
         self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
         Ok(Response::new(proto::EpisodeReply {
             client_id: client,
             position: found.position,
             last_event_position: found.last_event_position,
             view_json: view.to_string(),
+            basis: basis as i32,
+            occurred_by,
         }))
     }
 

@@ -94,6 +94,39 @@ impl Queries {
         Ok(Reflected { view, position, last_event_position })
     }
 
+    /// Everything about the client that had occurred (clinical time) by `by`, as the log knows it
+    /// now: the client's events up to the head whose `occurred_at` is not after `by`, folded in
+    /// log order. A late entry recorded today about last month is in last month's view.
+    pub async fn episode_occurred_by(
+        &self,
+        client: &str,
+        by: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Reflected<EpisodeView>, ServiceError> {
+        let head = self.store.head_position().await?.0;
+        let mut view = EpisodeView::default();
+        let mut from = Position(1);
+        let mut last_event_position = 0;
+        loop {
+            let query = LogQuery { from, up_to: Some(Position(head)), filter: Default::default(), limit: REPLAY_PAGE };
+            let events = self.store.read_client(client, &query).await?;
+            for event in events.iter().filter(|e| e.metadata.occurred_at <= by) {
+                // An entry dated before what it refers to (an addendum backdated to before its
+                // note was signed) refers to nothing that had occurred yet: it is left out.
+                if view.apply(event).is_ok() {
+                    last_event_position = event.position.0;
+                }
+            }
+            match events.last() {
+                Some(last) if events.len() == REPLAY_PAGE => from = last.position.next(),
+                _ => break,
+            }
+        }
+        if last_event_position == 0 {
+            return Err(not_found("client", client));
+        }
+        Ok(Reflected { view, position: head, last_event_position })
+    }
+
     /// Refuses a position beyond the log's head as INVALID_ARGUMENT on `field`.
     pub async fn check_position(&self, field: &str, position: u64) -> Result<(), ServiceError> {
         let head = self.store.head_position().await?.0;

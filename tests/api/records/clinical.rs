@@ -1,0 +1,57 @@
+//! The record two ways in time: "as recorded" (what the record said at a past moment) and "as of
+//! clinical date" (everything that had occurred by a date, as known now). The demo's episode is
+//! dated weeks in the past but recorded today, so the two differ as they do for any late entry.
+
+use carelog_blackbox::{Caller, TestApp, on_both_backends};
+use carelog_proto::v1 as proto;
+use chrono::{DateTime, Duration, Utc};
+use tonic::Code;
+
+fn timestamp(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(carelog_platform::parse::to_timestamp(t))
+}
+
+async fn a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded(app: &TestApp) {
+    let demo = app.run_demo().await;
+    let mut records = app.records(&Caller::new("auditor"));
+    let starts = |i: usize| -> DateTime<Utc> {
+        let raw = demo.episode["sessions"][i]["starts_at"].as_str().expect("a session");
+        raw.parse().expect("RFC 3339")
+    };
+    // A day after the second session: two sessions held, the rest not yet.
+    let by = starts(1) + Duration::days(1);
+    let ask = |as_of| proto::GetEpisodeAsOfRequest { client_id: demo.client_id.clone(), as_of: Some(as_of) };
+    use proto::get_episode_as_of_request::AsOf;
+    let reply = records.get_episode_as_of(ask(AsOf::OccurredBy(timestamp(by).unwrap()))).await;
+    let reply = reply.expect("as of clinical date").into_inner();
+    assert_eq!(reply.basis, proto::EpisodeBasis::AsOfClinical as i32, "the reply says which view it is");
+    assert_eq!(reply.occurred_by, timestamp(by));
+    let view: serde_json::Value = serde_json::from_str(&reply.view_json).expect("JSON");
+    assert_eq!(view["demographics"]["legal_name"], "Alexandra Maria Reyes");
+    let held: Vec<&str> = view["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|s| s["held"]["started_at"].as_str())
+        .collect();
+    assert_eq!(held.len(), 2, "two sessions had been held by {by}: {held:?}");
+    let all_held = demo.episode["sessions"].as_array().unwrap().iter().filter(|s| !s["held"].is_null()).count();
+    assert!(all_held > 2, "the whole episode holds more: {all_held}");
+
+    // As recorded at the same moment: nothing had been recorded yet.
+    let recorded = records.get_episode_as_of(ask(AsOf::RecordedAt(timestamp(by).unwrap()))).await;
+    assert_eq!(recorded.expect_err("nothing recorded then").code(), Code::NotFound);
+    // Before the episode began, nothing had occurred either.
+    let before = records.get_episode_as_of(ask(AsOf::OccurredBy(timestamp(starts(0) - Duration::days(30)).unwrap())));
+    assert_eq!(before.await.expect_err("nothing occurred then").code(), Code::NotFound);
+    // By now, everything has occurred: the clinical view is the live one.
+    let now = records.get_episode_as_of(ask(AsOf::OccurredBy(timestamp(Utc::now()).unwrap()))).await.unwrap();
+    let now: serde_json::Value = serde_json::from_str(&now.into_inner().view_json).unwrap();
+    assert_eq!(now["sessions"], demo.episode["sessions"]);
+    // A time out of the plausible range is refused naming the field.
+    let far = prost_types::Timestamp { seconds: -300_000_000_000, nanos: 0 };
+    let refused = records.get_episode_as_of(ask(AsOf::OccurredBy(far))).await.expect_err("year −7500");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+}
+
+on_both_backends!(a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded);
