@@ -61,10 +61,8 @@ impl UserApi {
                 use proto::get_episode_as_of_request::AsOf as Point;
                 let as_of = match point {
                     AsOf::Position(position) => Point::Position(position),
-                    AsOf::RecordedAt(at) => Point::RecordedAt(prost_types::Timestamp {
-                        seconds: at.timestamp(),
-                        nanos: at.timestamp_subsec_nanos() as i32,
-                    }),
+                    AsOf::RecordedAt(at) => Point::RecordedAt(timestamp(at)),
+                    AsOf::OccurredBy(date) => Point::OccurredBy(timestamp(AsOf::end_of(date))),
                 };
                 self.records.get_episode_as_of(proto::GetEpisodeAsOfRequest { client_id, as_of: Some(as_of) }).await?
             }
@@ -148,4 +146,8 @@ impl UserApi {
             _ => Ok(true),
         }
     }
+}
+
+fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }

@@ -1,6 +1,7 @@
-//! The as-of control's input: a log position or a recorded time, parsed once at the edge.
+//! The as-of control's input: a log position or a recorded time (the record as it stood), or a
+//! clinical date (everything that had occurred by then, as known now), parsed once at the edge.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 /// A point in the log's history to show the record at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,6 +10,15 @@ pub enum AsOf {
     Position(u64),
     /// A recorded (store) time.
     RecordedAt(DateTime<Utc>),
+    /// A clinical date: everything that had occurred by the end of that day (UTC).
+    OccurredBy(NaiveDate),
+}
+
+impl AsOf {
+    /// The end of a clinical date, as the RecordsService takes it.
+    pub fn end_of(date: NaiveDate) -> DateTime<Utc> {
+        date.and_hms_milli_opt(23, 59, 59, 999).map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+    }
 }
 
 impl std::fmt::Display for AsOf {
@@ -16,12 +26,14 @@ impl std::fmt::Display for AsOf {
         match self {
             AsOf::Position(position) => write!(f, "log position {position}"),
             AsOf::RecordedAt(at) => write!(f, "{}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            AsOf::OccurredBy(date) => write!(f, "{date}"),
         }
     }
 }
 
-/// `""` means now; a whole number is a position; otherwise an RFC 3339 time, or the
-/// `YYYY-MM-DDTHH:MM[:SS]` a browser's datetime field sends (taken as UTC).
+/// `""` means now; a whole number is a position; a date alone (`2026-11-21`) is a clinical date;
+/// otherwise an RFC 3339 time, or the `YYYY-MM-DDTHH:MM[:SS]` a browser's datetime field sends
+/// (taken as UTC), as a recorded time.
 pub fn parse(input: &str) -> Result<Option<AsOf>, String> {
     let input = input.trim();
     if input.is_empty() {
@@ -34,6 +46,9 @@ pub fn parse(input: &str) -> Result<Option<AsOf>, String> {
             Err(_) => Err("as of: that position is far beyond any log".to_owned()),
         };
     }
+    if let Ok(date) = NaiveDate::parse_from_str(input, "%Y-%m-%d") {
+        return Ok(Some(AsOf::OccurredBy(date)));
+    }
     if let Ok(at) = DateTime::parse_from_rfc3339(input) {
         return Ok(Some(AsOf::RecordedAt(at.with_timezone(&Utc))));
     }
@@ -43,7 +58,8 @@ pub fn parse(input: &str) -> Result<Option<AsOf>, String> {
         }
     }
     Err(format!(
-        "as of: {:?} is neither a log position (a whole number such as 42) nor a time such as 2026-11-21T09:30:00Z",
+        "as of: {:?} is neither a log position (a whole number such as 42), a recorded time such as \
+         2026-11-21T09:30:00Z, nor a clinical date such as 2026-11-21",
         shorten(input)
     ))
 }
@@ -69,6 +85,14 @@ mod tests {
         assert_eq!(parse("2026-11-21T09:30:00Z"), Ok(Some(AsOf::RecordedAt(at))));
         assert_eq!(parse("2026-11-21T10:30:00+01:00"), Ok(Some(AsOf::RecordedAt(at))));
         assert_eq!(parse("2026-11-21T09:30"), Ok(Some(AsOf::RecordedAt(at))));
+    }
+
+    #[test]
+    fn a_date_alone_is_a_clinical_date_by_the_end_of_that_day() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(parse("2026-11-21"), Ok(Some(AsOf::OccurredBy(date))));
+        assert_eq!(AsOf::end_of(date).to_rfc3339(), "2026-11-21T23:59:59.999+00:00");
+        assert!(parse("2026-02-30").is_err());
     }
 
     #[test]

@@ -144,11 +144,15 @@ fn as_of_control(page: &EpisodePage) -> String {
     };
     let shown = match page.as_of {
         None => format!("Showing the record as it stands now (log position {position})."),
-        Some(point) => format!("Showing the record as it stood at {point} (log position {position})."),
+        Some(AsOf::OccurredBy(date)) => format!(
+            "As of clinical date {date}: everything that had occurred by the end of that day, as known now \
+             (log position {position})."
+        ),
+        Some(point) => format!("As recorded: the record as it stood at {point} (log position {position})."),
     };
     let value = page.as_of.map(|a| match a {
         AsOf::Position(p) => p.to_string(),
-        AsOf::RecordedAt(_) => a.to_string(),
+        AsOf::RecordedAt(_) | AsOf::OccurredBy(_) => a.to_string(),
     });
     let mut out = format!(r#"<section id="as-of"><h2>As of</h2><p id="as-of-shown">{}</p>"#, esc(&shown));
     if let Some(message) = &page.flash {
@@ -156,7 +160,7 @@ fn as_of_control(page: &EpisodePage) -> String {
     }
     let _ = write!(
         out,
-        r#"{}<label for="as-of-input">Log position or time</label> <input id="as-of-input" name="as_of" value="{}" placeholder="42 or 2026-11-21T09:30:00Z"> <input id="as-of-slider" type="range" min="1" max="{max}" value="{position}" aria-label="log position"> <button id="as-of-submit" type="submit">Show as of</button> <button id="as-of-now" type="submit" name="now" value="1">Now</button></form></section>"#,
+        r#"{}<label for="as-of-input">Log position, recorded time, or clinical date</label> <input id="as-of-input" name="as_of" value="{}" placeholder="42, 2026-11-21T09:30:00Z or 2026-11-21"> <input id="as-of-slider" type="range" min="1" max="{max}" value="{position}" aria-label="log position"> <button id="as-of-submit" type="submit">Show as of</button> <button id="as-of-now" type="submit" name="now" value="1">Now</button></form></section>"#,
         form_open("/as-of", page.session, "as-of"),
         esc(value.as_deref().unwrap_or("")),
     );

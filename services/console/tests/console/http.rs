@@ -132,6 +132,24 @@ async fn as_of_before_and_after_the_addendum(stack: &Stack) {
     assert!(after.body.contains(ADDENDUM_TEXT));
 }
 
+/// A clinical date in the middle of the (backdated) demo episode shows what had occurred by then,
+/// while the record as recorded at that moment did not exist yet.
+async fn as_of_a_clinical_date_in_the_middle_of_the_episode(stack: &Stack) {
+    let mut http = Http::new(stack);
+    let (_, auditor) = token(Role::Auditor, HOUR);
+    http.sign_in(&auditor).await;
+    http.open_client(&stack.outcome.client_id).await;
+    let first: chrono::DateTime<chrono::Utc> =
+        stack.outcome.episode["sessions"][0]["starts_at"].as_str().unwrap().parse().unwrap();
+    let date = first.date_naive().to_string();
+    let page = http.set_as_of(&date).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("As of clinical date {date}")), "{}", page.body);
+    assert!(page.body.contains("Alexandra"), "the client had been registered by then: {}", page.body);
+    let recorded = http.set_as_of(&format!("{date}T23:59:59Z")).await;
+    assert!(!recorded.body.contains("As recorded: the record as it stood"), "nothing was recorded then");
+}
+
 async fn every_page_view_of_the_record_is_an_audited_read(stack: &Stack) {
     let mut http = Http::new(stack);
     let (subject, auditor) = token(Role::Auditor, HOUR);
@@ -180,6 +198,7 @@ crate::on_both_backends!(
     an_unknown_client_is_a_not_found_page,
     a_malformed_as_of_is_a_message_and_the_record_stays_current,
     as_of_before_and_after_the_addendum,
+    as_of_a_clinical_date_in_the_middle_of_the_episode,
     every_page_view_of_the_record_is_an_audited_read,
     a_biller_sees_the_ledger_but_never_note_text,
     the_caseload_of_the_clients_clinician,
