@@ -38,6 +38,11 @@ pub fn capability_statement(base: &str, smart: bool) -> Value {
                 "searchRevInclude": ["Provenance:target"],
                 "searchParam": search_params(t),
             });
+            if *t != "Patient"
+                && let Some(r) = resource.as_object_mut()
+            {
+                r.insert("searchInclude".into(), json!([format!("{t}:patient")]));
+            }
             if *t == "Patient"
                 && let Some(r) = resource.as_object_mut()
             {

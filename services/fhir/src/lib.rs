@@ -84,12 +84,17 @@ pub fn router(state: Arc<FhirState>) -> Router {
         .route("/{type}/{id}", get(routes::read))
         .route("/{type}/{id}/_history", get(history::instance))
         .route("/{type}/{id}/_history/{vid}", get(history::vread))
-        .fallback(unknown);
+        .fallback(unknown)
+        .method_not_allowed_fallback(read_only);
     Router::new().nest("/fhir", fhir).fallback(unknown).with_state(state)
 }
 
 async fn metadata(State(state): State<Arc<FhirState>>) -> Response {
     fhir_json(StatusCode::OK, &capability::capability_statement(&state.base, state.auth.smart.is_some()))
+}
+
+async fn read_only() -> FhirError {
+    FhirError::MethodNotAllowed("this FHIR server is read-only: see GET /fhir/metadata".into())
 }
 
 async fn unknown() -> FhirError {

@@ -26,6 +26,9 @@ pub enum FhirError {
     /// An interaction, type or parameter this server does not offer (501 / 400 per the spec).
     #[error("{0}")]
     NotSupported(String),
+    /// A method this read-only server does not take on that path (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The resource existed but is gone (a cancelled or expired export: 410).
     #[error("{0}")]
     Gone(String),
@@ -48,6 +51,7 @@ impl FhirError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Gone(_) => StatusCode::GONE,
             Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -62,7 +66,7 @@ impl FhirError {
             Self::Unauthenticated(_) => "login",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) | Self::Gone(_) => "not-found",
-            Self::NotSupported(_) => "not-supported",
+            Self::NotSupported(_) | Self::MethodNotAllowed(_) => "not-supported",
             Self::TooMany(_) => "throttled",
             Self::Unavailable(_) => "transient",
             Self::Internal(_) => "exception",

@@ -72,9 +72,10 @@ pub async fn search(
     if resource_type == "Patient" {
         return crate::patients::search(&state, &caller, pairs).await;
     }
-    let params = Params::parse(pairs, &["patient", "_id", "_revinclude"])?;
+    let params = Params::parse(pairs, &["patient", "_id", "_revinclude", "_include"])?;
     let page = params.page()?;
     let revinclude = revinclude(&params)?;
+    let include_patient = include(&params, resource_type)?;
     let patient = params.one("patient")?.ok_or_else(|| {
         FhirError::Invalid(format!(
             "a {resource_type} search needs ?patient=; every record at once is a bulk export ($export)"
@@ -91,11 +92,15 @@ pub async fn search(
         .filter(|r| r.resource_type == resource_type && wanted_id.as_deref().is_none_or(|id| r.id == id))
         .map(|r| r.body.clone())
         .collect();
-    let includes = if revinclude && caller.may_read_type("Provenance") {
+    let mut includes = if revinclude && caller.may_read_type("Provenance") {
         provenances_of(shown(&matches, page), resources.iter().map(|r| &r.body))
     } else {
         Vec::new()
     };
+    // Every match of a `?patient=` search points at the same Patient: include it once.
+    if include_patient && !shown(&matches, page).is_empty() && caller.may_read_type("Patient") {
+        includes.extend(resources.iter().filter(|r| r.resource_type == "Patient").map(|r| r.body.clone()));
+    }
     let detail = json!({ "fhir": "search", "type": resource_type, "returned": shown(&matches, page).len() });
     state.gate.log_read(&pass, client, detail).await?;
     Ok(fhir_json(StatusCode::OK, &searchset(&state.base, resource_type, &params, page, &matches, &includes)))
@@ -135,6 +140,17 @@ pub fn revinclude(params: &Params) -> Result<bool, FhirError> {
         None => Ok(false),
         Some("Provenance:target") => Ok(true),
         Some(other) => Err(FhirError::Invalid(format!("_revinclude {other:?}: only Provenance:target is supported"))),
+    }
+}
+
+/// `_include={Type}:patient` is the one include offered (the record's own Patient).
+fn include(params: &Params, resource_type: &str) -> Result<bool, FhirError> {
+    match params.one("_include")? {
+        None => Ok(false),
+        Some(value) if value == format!("{resource_type}:patient") => Ok(true),
+        Some(other) => {
+            Err(FhirError::Invalid(format!("_include {other:?}: only {resource_type}:patient is supported")))
+        }
     }
 }
 

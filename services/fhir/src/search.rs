@@ -103,8 +103,9 @@ impl Params {
 
 /// A non-negative integer up to `max`.
 fn number(name: &str, raw: &str, max: usize) -> Result<usize, FhirError> {
-    let digits = !raw.is_empty() && raw.len() <= 20 && raw.bytes().all(|b| b.is_ascii_digit());
-    let value = digits.then(|| raw.parse::<u128>().ok()).flatten();
+    let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    // Only overflow can fail the parse of digits: such a number is beyond any bound.
+    let value = digits.then(|| raw.parse::<u128>().unwrap_or(u128::MAX));
     match value {
         Some(v) if v <= max as u128 => Ok(v as usize),
         // A huge `_count` is only a wish for big pages; a huge `_offset` is past the end.
@@ -186,4 +187,62 @@ pub fn check_type(resource_type: &str) -> Result<&'static str, FhirError> {
         .find(|t| **t == resource_type)
         .copied()
         .ok_or_else(|| FhirError::NotFound(format!("resource type {resource_type:?} is not served here")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)], allowed: &[&str]) -> Result<Params, FhirError> {
+        Params::parse(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(), allowed)
+    }
+
+    #[test]
+    fn count_is_bounded_and_checked() {
+        let page = |count: &str| params(&[("_count", count)], &[]).and_then(|p| p.page());
+        assert_eq!(page("7").ok(), Some(Page { count: 7, offset: 0 }));
+        assert_eq!(page("0").ok(), Some(Page { count: 0, offset: 0 }));
+        assert_eq!(page("999999999999999999999999").ok().map(|p| p.count), Some(MAX_COUNT));
+        for bad in ["-1", "1.5", "", "ten", "+3", " 3"] {
+            assert!(page(bad).is_err(), "{bad:?}");
+        }
+        assert!(params(&[("_offset", "2000000")], &[]).and_then(|p| p.page()).is_err());
+    }
+
+    #[test]
+    fn unknown_repeated_and_control_characters_are_refused() {
+        assert!(params(&[("colour", "red")], &["patient"]).is_err());
+        assert!(params(&[("patient", "a\0b")], &["patient"]).is_err());
+        assert!(
+            params(&[("patient", "a"), ("patient", "b")], &["patient"])
+                .and_then(|p| p.one("patient").map(|_| ()))
+                .is_err()
+        );
+        assert!(params(&[("_format", "xml")], &[]).is_err());
+        assert!(params(&[("_format", "json"), ("patient", "x")], &["patient"]).is_ok());
+    }
+
+    #[test]
+    fn next_links_keep_the_query_and_move_the_offset() {
+        let p = params(&[("patient", "Patient/a b"), ("_count", "2"), ("_offset", "4")], &["patient"]).unwrap();
+        assert_eq!(p.with_offset(6), "patient=Patient%2Fa%20b&_count=2&_offset=6");
+        let matches: Vec<Value> = (0..5).map(|i| json!({ "resourceType": "Goal", "id": i.to_string() })).collect();
+        let page = Page { count: 2, offset: 2 };
+        let bundle = searchset("http://h/fhir", "Goal", &p, page, &matches, &[]);
+        assert_eq!(bundle["total"], 5);
+        assert_eq!(bundle["entry"].as_array().map(Vec::len), Some(2));
+        let relations: Vec<&str> =
+            bundle["link"].as_array().unwrap().iter().filter_map(|l| l["relation"].as_str()).collect();
+        assert_eq!(relations, ["self", "next", "previous"]);
+    }
+
+    #[test]
+    fn ids_and_types_are_checked() {
+        assert!(check_id("01a24d45-8bca-7775-a896-d5a3d5b6e616").is_ok());
+        for bad in ["", "../etc", "a/b", &"x".repeat(65), "a\0"] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_type("Medication").is_err());
+        assert_eq!(check_type("Goal").ok(), Some("Goal"));
+    }
 }

@@ -252,3 +252,47 @@ fn unverified_issuer(token: &str) -> Option<String> {
 fn now() -> u64 {
     chrono::Utc::now().timestamp().max(0) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_scopes_name_types_and_everything_else_is_refused() {
+        assert_eq!(scoped_types("system/*.read").ok(), Some(None));
+        assert_eq!(scoped_types("system/*.rs").ok(), Some(None));
+        let narrow = scoped_types("system/Patient.read system/Consent.rs").ok().flatten();
+        assert_eq!(narrow.map(|t| t.into_iter().collect::<Vec<_>>()), Some(vec!["Consent".into(), "Patient".into()]));
+        for refused in [
+            "",
+            "system/*.write",
+            "system/*.cruds",
+            "user/*.read",
+            "patient/Patient.read",
+            "system/Medication.read",
+            "openid",
+        ] {
+            assert!(matches!(scoped_types(refused), Err(TokenRefusal::InvalidScope(_))), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn symmetric_keys_cannot_be_registered() {
+        let jwks: JwkSet = serde_json::from_str(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).unwrap();
+        let registration = Registration { client_id: "c".into(), role: "connector".into(), subject: Uuid::nil(), jwks };
+        assert!(Smart::new(vec![registration], "http://x/token".into()).is_err());
+    }
+
+    #[test]
+    fn only_connectors_and_auditors_may_be_registered() {
+        let jwks: JwkSet = serde_json::from_str(r#"{"keys":[]}"#).unwrap();
+        let registration = Registration { client_id: "c".into(), role: "admin".into(), subject: Uuid::nil(), jwks };
+        assert!(Smart::new(vec![registration], "http://x/token".into()).is_err());
+    }
+
+    #[test]
+    fn a_token_from_another_issuer_is_not_ours() {
+        let smart = Smart::new(Vec::new(), "http://x/token".into()).unwrap();
+        assert!(smart.verify_access_token("not.a.jwt").is_none());
+    }
+}

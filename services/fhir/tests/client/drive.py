@@ -110,17 +110,27 @@ def discovery_and_reads():
     with_provenance = auditor.execute("Consent", method="get", params={"patient": CLIENT, "_revinclude": "Provenance:target"})
     modes = [e["search"]["mode"] for e in with_provenance["entry"]]
     check("include" in modes, "_revinclude=Provenance:target includes Provenances")
+    with_patient = auditor.execute("Goal", method="get", params={"patient": CLIENT, "_include": "Goal:patient"})
+    included = [e["resource"]["resourceType"] for e in with_patient["entry"] if e["search"]["mode"] == "include"]
+    check(included == ["Patient"], "_include=Goal:patient includes the Patient once")
     return consents
 
 
 def versions(consents):
     auditor = fhir(TOKENS["auditor"])
     # The revoked consent has two versions in the log: given, then revoked.
-    changed = [c for c in consents if c["status"] == "inactive"] or consents
-    consent = changed[0]
+    consent = next(c for c in consents if c["id"] == FIXTURE["revoked_consent"])
+    check(consent["status"] == "inactive", "the revoked consent reads as inactive")
     history = auditor.execute(f"Consent/{consent['id']}/_history", method="get")
     keep("consent-history", history)
-    check(history["type"] == "history" and history["total"] >= 1, f"history of Consent/{consent['id']}: {history['total']} versions")
+    check(history["type"] == "history" and history["total"] == 2, f"history of Consent/{consent['id']}: {history['total']} versions")
+    newest, oldest = history["entry"][0]["resource"], history["entry"][1]["resource"]
+    check(newest["status"] == "inactive" and oldest["status"] == "active", "newest first: revoked, then given")
+    check(int(newest["meta"]["versionId"]) > int(oldest["meta"]["versionId"]), "versions go up")
+    at_given = auditor.execute(f"Consent/{consent['id']}/_history", method="get", params={"_at": oldest["meta"]["lastUpdated"]})
+    check([e["resource"]["status"] for e in at_given["entry"]] == ["active"], "_at the time it was given: the active version")
+    since = auditor.execute(f"Consent/{consent['id']}/_history", method="get", params={"_since": newest["meta"]["lastUpdated"]})
+    check(since["total"] == 1, "_since the revocation: one version")
     for entry in history["entry"]:
         version = entry["resource"]["meta"]["versionId"]
         old = auditor.execute(f"Consent/{consent['id']}/_history/{version}", method="get")
@@ -155,6 +165,8 @@ def refusals():
     refused(http("GET", "Observation", auditor), 400, "invalid")
     refused(http("GET", "Patient/..%2F..%2Fetc", auditor), 400, "invalid")
     refused(http("GET", "Medication/abc", auditor), 404, "not-found")
+    refused(http("PUT", f"Patient/{CLIENT}", auditor, json={"resourceType": "Patient"}), 405, "not-supported")
+    refused(http("GET", "Group/abc/$export", auditor, headers={"Prefer": "respond-async"}), 404, "not-found")
     refused(http("GET", f"Patient/{CLIENT}", auditor, headers={"x-carelog-purpose-of-use": "SNOOPING"}), 400, "invalid")
 
 

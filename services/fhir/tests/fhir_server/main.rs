@@ -13,7 +13,7 @@ mod tools;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carelog_blackbox::{Backend, TestApp, test_authenticator, test_issuer};
+use carelog_blackbox::{Backend, Caller, TestApp, ctx_because, test_authenticator, test_issuer};
 use carelog_fhir_server::smart::Registration;
 use carelog_fhir_server::{FhirConfig, RunningFhir};
 use carelog_platform::auth::Role;
@@ -38,6 +38,7 @@ async fn drive(backend: Backend) {
     let Some(tools) = tools::Tools::find() else { return };
     let app = TestApp::spawn(backend).await;
     let demo = app.run_demo().await;
+    let revoked = revoke_a_consent(&app, &demo).await;
     let work = tempfile::tempdir().expect("temp dir");
     let exports = work.path().join("exports");
     // Phase 1 on a server that accepts bulk jobs but runs none (as a front node would): the job
@@ -45,7 +46,8 @@ async fn drive(backend: Backend) {
     let connector = Uuid::now_v7();
     let fhir = start(&app, "127.0.0.1:0".parse().expect("addr"), &exports, connector, false).await;
     let addr = fhir.addr;
-    let fixture = fixture(&fhir, &demo, work.path());
+    let mut fixture = fixture(&fhir, &demo, work.path());
+    fixture["revoked_consent"] = json!(revoked);
     let fixture_path = work.path().join("fixture.json");
     std::fs::write(&fixture_path, fixture.to_string()).expect("write fixture");
     tools.drive("before-restart", &fixture_path);
@@ -53,9 +55,25 @@ async fn drive(backend: Backend) {
     let fhir = start(&app, addr, &exports, connector, true).await;
     tools.drive("after-restart", &fixture_path);
     tools.validate(&work.path().join("received"));
+    tools.assert_validator_refuses_invalid(&work.path().join("invalid"));
     fhir.stop().await.expect("FHIR server stops");
     assert_access_logged(app.store.as_ref(), &demo.client_id).await;
     app.stop().await;
+}
+
+/// A second version of a resource: the clinician revokes the second consent (given, then revoked).
+async fn revoke_a_consent(app: &TestApp, demo: &carelog::demo::Outcome) -> String {
+    let consent = demo.episode["consents"][1]["consent_id"].as_str().expect("a second consent").to_owned();
+    app.intake(&Caller::clinician(&demo.clinician_id))
+        .revoke_consent(carelog_proto::v1::RevokeConsentRequest {
+            context: ctx_because("client withdrew consent to telehealth"),
+            client_id: demo.client_id.clone(),
+            consent_id: consent.clone(),
+            revoked_at: None,
+        })
+        .await
+        .expect("revoke");
+    consent
 }
 
 async fn start(

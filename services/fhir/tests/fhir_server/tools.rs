@@ -42,14 +42,30 @@ impl Tools {
 
     /// Validates every resource the client received with @medplum/core.
     pub fn validate(&self, received: &Path) {
-        let output = Command::new("node")
+        report("validate.mjs", "all", &self.run_validator(received));
+    }
+
+    /// The validator is not a rubber stamp: a Consent without a policy (what Carelog exported
+    /// before, ppc-1) and a Patient with an unknown element are refused.
+    pub fn assert_validator_refuses_invalid(&self, scratch: &Path) {
+        std::fs::create_dir_all(scratch).expect("scratch dir");
+        let consent = r#"{"resourceType":"Consent","id":"c1","status":"active","scope":{"text":"treatment"},"category":[{"text":"consent"}],"patient":{"reference":"Patient/p1"}}"#;
+        std::fs::write(scratch.join("consent.json"), consent).expect("write");
+        std::fs::write(scratch.join("patient.json"), r#"{"resourceType":"Patient","id":"p1","colour":"red"}"#)
+            .expect("write");
+        let output = self.run_validator(scratch);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "the validator accepted invalid resources:\n{stdout}");
+        assert!(stdout.contains("ppc-1") && stdout.contains("2 errors"), "{stdout}");
+    }
+
+    fn run_validator(&self, dir: &Path) -> std::process::Output {
+        Command::new("node")
             .arg(format!("{SCRIPTS}/validate.mjs"))
-            .arg(received)
-            .env("NODE_PATH", self.node_dir.join("node_modules"))
+            .arg(dir)
             .current_dir(&self.node_dir)
             .output()
-            .expect("node runs");
-        report("validate.mjs", "all", &output);
+            .expect("node runs")
     }
 }
 
