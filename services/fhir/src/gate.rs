@@ -2,14 +2,16 @@
 //!
 //! Everything the FHIR server lets out passes here: the policy decides (today on the
 //! `RecordsService/ExportEpisodeFhir` row, see [`POLICY_ROW`]), a clinician reaches only clients
-//! assigned to them, and every allowed read and every denial is appended to the access log
-//! (`RecordAccessed`) before the answer leaves. The gate is being rebuilt (one gate for every
+//! assigned to them, the record is held to the field classes the role may see
+//! (`carelog_records::fhir::release`, the same exit as `ExportEpisodeFhir`), and every allowed
+//! read and every denial is appended to the access log (`RecordAccessed`) before the answer leaves. The gate is being rebuilt (one gate for every
 //! outbound channel); keeping every call to it in this file is what lets the FHIR server switch
 //! over by changing only this file.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use carelog_fhir::EpisodeRecord;
 use carelog_platform::auth::policy::{self, Access, Scope};
 use carelog_platform::auth::{Gate, Pass, Principal, PurposeOfUse, access};
 use carelog_store::EventStore;
@@ -111,9 +113,12 @@ impl FhirGate {
         Ok(assigned.is_some() && assigned == pass.principal.clinician)
     }
 
-    /// Logs an allowed read of `client`'s record; the caller answers only once it is stored.
-    pub async fn log_read(&self, pass: &Pass, client: Uuid, detail: Value) -> Result<(), FhirError> {
-        Ok(self.gate.log_read(pass, Some(client), detail).await?)
+    /// The gate's exit: the record is checked against the field classes the caller's role may
+    /// see — FHIR resources are typed, so a record with anything the role may not see is refused
+    /// whole (logged, 403), exactly as `ExportEpisodeFhir` does — and the read is logged. The
+    /// caller answers only once the entry is stored.
+    pub async fn release(&self, pass: &Pass, record: &EpisodeRecord, detail: Value) -> Result<(), FhirError> {
+        Ok(carelog_records::fhir::release(&self.gate, pass, detail, record).await?)
     }
 
     /// Logs a refusal that is not about the policy (e.g. a bulk file asked for by someone else).
@@ -124,21 +129,8 @@ impl FhirGate {
 
 /// The HL7 v3 PurposeOfUse a caller declared (`x-carelog-purpose-of-use`), else the role's default.
 pub fn purpose(declared: Option<&str>, principal: &Principal) -> Result<PurposeOfUse, FhirError> {
-    const ALL: [PurposeOfUse; 8] = [
-        PurposeOfUse::Treat,
-        PurposeOfUse::Etreat,
-        PurposeOfUse::Hpaymt,
-        PurposeOfUse::Hoperat,
-        PurposeOfUse::Hsysadmin,
-        PurposeOfUse::Legal,
-        PurposeOfUse::Patrqt,
-        PurposeOfUse::Coc,
-    ];
     match declared.map(str::trim) {
         None => Ok(PurposeOfUse::default_for(principal.role)),
-        Some(code) => ALL.into_iter().find(|p| p.code().eq_ignore_ascii_case(code)).ok_or_else(|| {
-            let codes: Vec<&str> = ALL.iter().map(|p| p.code()).collect();
-            FhirError::Invalid(format!("unknown purpose of use {code:?}; one of {}", codes.join(", ")))
-        }),
+        Some(code) => Ok(PurposeOfUse::parse(code)?),
     }
 }

@@ -32,7 +32,7 @@ pub async fn vread(
         .find(|r| r.version == version)
         .ok_or_else(|| FhirError::NotFound(format!("{resource_type}/{id} has no version {version}")))?;
     let detail = json!({ "fhir": "vread", "resource": format!("{resource_type}/{id}/_history/{version}") });
-    state.gate.log_read(&pass, client, detail).await?;
+    state.gate.release(&pass, &state.records.record(client).await?, detail).await?;
     Ok(resource_response(&found.body))
 }
 
@@ -75,7 +75,7 @@ pub async fn instance(
         })
         .collect();
     let detail = json!({ "fhir": "history", "resource": format!("{resource_type}/{id}"), "returned": entries.len() });
-    state.gate.log_read(&pass, client, detail).await?;
+    state.gate.release(&pass, &state.records.record(client).await?, detail).await?;
     let path = format!("{resource_type}/{id}/_history");
     let mut links = vec![
         json!({ "relation": "self", "url": format!("{}/{path}?{}", state.base, params.with_offset(page.offset)) }),

@@ -32,11 +32,11 @@ pub async fn search(state: &FhirState, caller: &Caller, pairs: Vec<(String, Stri
     let returned = &matches[start..(start + page.count).min(matches.len())];
     let mut includes = Vec::new();
     for (client, patient) in returned {
+        let (record, resources) = state.records.resources(*client).await?;
         if include_provenance && caller.may_read_type("Provenance") {
-            let resources = state.records.resources(*client).await?;
             includes.extend(provenances_of(std::slice::from_ref(patient), resources.iter().map(|r| &r.body)));
         }
-        state.gate.log_read(&pass, *client, json!({ "fhir": "search", "type": "Patient" })).await?;
+        state.gate.release(&pass, &record, json!({ "fhir": "search", "type": "Patient" })).await?;
     }
     Ok(fhir_json(StatusCode::OK, &searchset(&state.base, "Patient", &params, page, &bodies, &includes)))
 }

@@ -64,9 +64,11 @@ impl Records {
         })
     }
 
-    /// Every resource of the client's record at the head, with relative references.
-    pub async fn resources(&self, client: Uuid) -> Result<Vec<Resource>, FhirError> {
-        Ok(carelog_fhir::resources(&self.record(client).await?, RefStyle::Relative))
+    /// The client's record at the head and its resources, with relative references.
+    pub async fn resources(&self, client: Uuid) -> Result<(EpisodeRecord, Vec<Resource>), FhirError> {
+        let record = self.record(client).await?;
+        let resources = carelog_fhir::resources(&record, RefStyle::Relative);
+        Ok((record, resources))
     }
 
     /// Every version of `resource_type/id` in the client's record, oldest first.

@@ -35,13 +35,13 @@ pub async fn read(
     state.gate.check_type(&caller, &pass, resource_type).await?;
     let client = state.records.owner(resource_type, &id).await?.ok_or_else(|| not_found(resource_type, &id))?;
     state.gate.reach(&pass, client).await?;
-    let resources = state.records.resources(client).await?;
+    let (record, resources) = state.records.resources(client).await?;
     let found = resources
         .into_iter()
         .find(|r| r.resource_type == resource_type && r.id == id)
         .ok_or_else(|| not_found(resource_type, &id))?;
     let detail = json!({ "fhir": "read", "resource": format!("{resource_type}/{id}") });
-    state.gate.log_read(&pass, client, detail).await?;
+    state.gate.release(&pass, &record, detail).await?;
     Ok(resource_response(&found.body))
 }
 
@@ -86,7 +86,7 @@ pub async fn search(
     let pass = state.gate.enter(&caller, Interaction::Search).await?;
     state.gate.check_type(&caller, &pass, resource_type).await?;
     state.gate.reach(&pass, client).await?;
-    let resources = state.records.resources(client).await?;
+    let (record, resources) = state.records.resources(client).await?;
     let matches: Vec<Value> = resources
         .iter()
         .filter(|r| r.resource_type == resource_type && wanted_id.as_deref().is_none_or(|id| r.id == id))
@@ -102,7 +102,7 @@ pub async fn search(
         includes.extend(resources.iter().filter(|r| r.resource_type == "Patient").map(|r| r.body.clone()));
     }
     let detail = json!({ "fhir": "search", "type": resource_type, "returned": shown(&matches, page).len() });
-    state.gate.log_read(&pass, client, detail).await?;
+    state.gate.release(&pass, &record, detail).await?;
     Ok(fhir_json(StatusCode::OK, &searchset(&state.base, resource_type, &params, page, &matches, &includes)))
 }
 
@@ -120,16 +120,11 @@ pub async fn everything(
     let pass = state.gate.enter(&caller, Interaction::Everything).await?;
     state.gate.check_type(&caller, &pass, "Patient").await?;
     state.gate.reach(&pass, client).await?;
-    let matches: Vec<Value> = state
-        .records
-        .resources(client)
-        .await?
-        .into_iter()
-        .filter(|r| caller.may_read_type(r.resource_type))
-        .map(|r| r.body)
-        .collect();
+    let (record, resources) = state.records.resources(client).await?;
+    let matches: Vec<Value> =
+        resources.into_iter().filter(|r| caller.may_read_type(r.resource_type)).map(|r| r.body).collect();
     let detail = json!({ "fhir": "everything", "returned": shown(&matches, page).len() });
-    state.gate.log_read(&pass, client, detail).await?;
+    state.gate.release(&pass, &record, detail).await?;
     let path = format!("Patient/{id}/$everything");
     Ok(fhir_json(StatusCode::OK, &searchset(&state.base, &path, &params, page, &matches, &[])))
 }
