@@ -103,6 +103,21 @@ impl FhirGate {
         Ok(access::reach(self.store.as_ref(), pass, client).await?)
     }
 
+    /// Of the records holding a resource, one the pass reaches (checked, and a refusal logged, on
+    /// the first when it reaches none): a Practitioner is in every record that names them, and a
+    /// clinician reads them through one of their own clients.
+    pub async fn reach_any(&self, pass: &Pass, owners: &[Uuid]) -> Result<Option<Uuid>, FhirError> {
+        for owner in owners {
+            if self.reaches(pass, *owner).await? {
+                return Ok(Some(*owner));
+            }
+        }
+        match owners.first() {
+            Some(first) => self.reach(pass, *first).await.map(|()| Some(*first)),
+            None => Ok(None),
+        }
+    }
+
     /// Whether the pass reaches `client`, without logging: for narrowing search results and bulk
     /// exports to the clients a clinician may see (the others are simply not in the answer).
     pub async fn reaches(&self, pass: &Pass, client: Uuid) -> Result<bool, FhirError> {

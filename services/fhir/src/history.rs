@@ -101,8 +101,8 @@ async fn enter(
     check_id(id)?;
     let pass = state.gate.enter(caller, interaction).await?;
     state.gate.check_type(caller, &pass, resource_type).await?;
-    let client = state.records.owner(resource_type, id).await?.ok_or_else(|| not_found(resource_type, id))?;
-    state.gate.reach(&pass, client).await?;
+    let owners = state.records.owners(resource_type, id).await?;
+    let client = state.gate.reach_any(&pass, &owners).await?.ok_or_else(|| not_found(resource_type, id))?;
     Ok((resource_type, client, pass))
 }
 

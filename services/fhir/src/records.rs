@@ -35,7 +35,9 @@ pub struct Records {
 struct Index {
     /// The last log position looked at.
     position: Position,
-    owners: HashMap<(String, String), Uuid>,
+    /// The records holding each resource: one, except for a Practitioner, whom every record
+    /// naming them holds.
+    owners: HashMap<(String, String), BTreeSet<Uuid>>,
     /// Each client's Patient resource as of the last refresh, for patient searches.
     patients: BTreeMap<Uuid, Value>,
 }
@@ -106,18 +108,18 @@ impl Records {
         }
     }
 
-    /// The client whose record holds `resource_type/id`, if any.
-    pub async fn owner(&self, resource_type: &str, id: &str) -> Result<Option<Uuid>, FhirError> {
+    /// The clients whose records hold `resource_type/id` (empty: none).
+    pub async fn owners(&self, resource_type: &str, id: &str) -> Result<Vec<Uuid>, FhirError> {
         if resource_type == "Patient" {
-            return Ok(Uuid::parse_str(id).ok());
+            return Ok(Uuid::parse_str(id).ok().into_iter().collect());
         }
         let key = (resource_type.to_owned(), id.to_owned());
         let mut index = self.index.lock().await;
-        if let Some(owner) = index.owners.get(&key) {
-            return Ok(Some(*owner));
+        if let Some(owners) = index.owners.get(&key) {
+            return Ok(owners.iter().copied().collect());
         }
         self.refresh(&mut index).await?;
-        Ok(index.owners.get(&key).copied())
+        Ok(index.owners.get(&key).map(|o| o.iter().copied().collect()).unwrap_or_default())
     }
 
     /// Every client's Patient resource, current as of now.
@@ -153,7 +155,11 @@ impl Records {
                         if resource.resource_type == "Patient" {
                             index.patients.insert(client, resource.body.clone());
                         }
-                        index.owners.insert((resource.resource_type.to_owned(), resource.id), client);
+                        index
+                            .owners
+                            .entry((resource.resource_type.to_owned(), resource.id))
+                            .or_default()
+                            .insert(client);
                     }
                 }
                 // Events about a client that is not (yet) registered: nothing to serve.

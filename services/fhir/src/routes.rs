@@ -33,8 +33,8 @@ pub async fn read(
     check_id(&id)?;
     let pass = state.gate.enter(&caller, Interaction::Read).await?;
     state.gate.check_type(&caller, &pass, resource_type).await?;
-    let client = state.records.owner(resource_type, &id).await?.ok_or_else(|| not_found(resource_type, &id))?;
-    state.gate.reach(&pass, client).await?;
+    let owners = state.records.owners(resource_type, &id).await?;
+    let client = state.gate.reach_any(&pass, &owners).await?.ok_or_else(|| not_found(resource_type, &id))?;
     let (record, resources) = state.records.resources(client).await?;
     let found = resources
         .into_iter()
