@@ -30,6 +30,7 @@ pub fn capability_statement(base: &str, smart: bool) -> Value {
                     { "code": "read" },
                     { "code": "vread" },
                     { "code": "history-instance" },
+                    { "code": "history-type" },
                     { "code": "search-type" },
                 ],
                 "versioning": "versioned",

@@ -89,6 +89,67 @@ pub async fn instance(
     Ok(fhir_json(StatusCode::OK, &bundle))
 }
 
+/// `GET /{type}/_history[?_since=…&_count=…]`: every version of every resource of the type in
+/// the records the caller reaches, newest first. It folds every such record: the price of a
+/// question about the whole practice (a bulk `$export` with `_since` is the cheaper way to sync).
+pub async fn of_type(
+    State(state): State<Arc<FhirState>>,
+    caller: Caller,
+    Path(resource_type): Path<String>,
+    query: Pairs,
+) -> Result<Response, FhirError> {
+    let resource_type = check_type(&resource_type)?;
+    let params = Params::parse(pairs(query)?, &["_since"])?;
+    let page = params.page()?;
+    let since = params.one("_since")?.map(|t| instant("_since", t)).transpose()?;
+    let pass = state.gate.enter(&caller, Interaction::History).await?;
+    state.gate.check_type(&caller, &pass, resource_type).await?;
+    let mut found = Vec::new();
+    let mut records = Vec::new();
+    for client in state.records.clients().await? {
+        if !state.gate.reaches(&pass, client).await? {
+            continue;
+        }
+        let (record, versions) = state.records.type_versions(client, resource_type).await?;
+        let versions: Vec<_> = versions.into_iter().filter(|r| since.is_none_or(|s| r.last_updated >= s)).collect();
+        if !versions.is_empty() {
+            found.extend(versions.into_iter().map(|r| (client, r)));
+            records.push(record);
+        }
+    }
+    found.sort_by(|a, b| b.1.last_updated.cmp(&a.1.last_updated).then_with(|| b.1.version.cmp(&a.1.version)));
+    let shown: Vec<&(uuid::Uuid, carelog_fhir::Resource)> = found.iter().skip(page.offset).take(page.count).collect();
+    for record in &records {
+        if shown.iter().any(|(client, _)| *client == record.client.as_uuid()) {
+            let detail = json!({ "fhir": "history", "type": resource_type });
+            state.gate.release(&pass, record, detail).await?;
+        }
+    }
+    let entries: Vec<Value> = shown
+        .iter()
+        .map(|(_, r)| {
+            let url = format!("{resource_type}/{}", r.id);
+            json!({
+                "fullUrl": format!("{}/{url}", state.base),
+                "resource": r.body,
+                "request": { "method": "PUT", "url": url },
+                "response": { "status": "200", "etag": format!("W/\"{}\"", r.version) },
+            })
+        })
+        .collect();
+    let path = format!("{resource_type}/_history");
+    let mut links = vec![
+        json!({ "relation": "self", "url": format!("{}/{path}?{}", state.base, params.with_offset(page.offset)) }),
+    ];
+    if page.count > 0 && page.offset + page.count < found.len() {
+        let next = format!("{}/{path}?{}", state.base, params.with_offset(page.offset + page.count));
+        links.push(json!({ "relation": "next", "url": next }));
+    }
+    let bundle =
+        json!({ "resourceType": "Bundle", "type": "history", "total": found.len(), "link": links, "entry": entries });
+    Ok(fhir_json(StatusCode::OK, &bundle))
+}
+
 /// The gate, and the client whose record holds the resource.
 async fn enter(
     state: &FhirState,

@@ -82,6 +82,7 @@ pub fn router(state: Arc<FhirState>) -> Router {
         .route("/Patient/{id}/$everything", get(routes::everything))
         .route("/{type}", get(routes::search))
         .route("/{type}/{id}", get(routes::read))
+        .route("/{type}/_history", get(history::of_type))
         .route("/{type}/{id}/_history", get(history::instance))
         .route("/{type}/{id}/_history/{vid}", get(history::vread))
         .fallback(unknown)

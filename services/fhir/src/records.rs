@@ -91,6 +91,26 @@ impl Records {
         )
     }
 
+    /// The client's record now and every version of its `resource_type` resources (one read,
+    /// one fold), for type-level history.
+    pub async fn type_versions(
+        &self,
+        client: Uuid,
+        resource_type: &'static str,
+    ) -> Result<(EpisodeRecord, Vec<Resource>), FhirError> {
+        let head = self.store.head_position().await?;
+        let events = self.events(client, head).await?;
+        let id = ClientId::parse(&client.to_string()).map_err(|_| not_found("Patient", &client.to_string()))?;
+        let fold = |e: carelog_fhir::FhirError| match e {
+            carelog_fhir::FhirError::Fold(e) => FhirError::Internal(e.to_string()),
+            _ => not_found("Patient", &client.to_string()),
+        };
+        let record = EpisodeRecord::from_events(id, &events).map_err(fold)?;
+        let versions =
+            carelog_fhir::history::versions_of_type(id, &events, resource_type, RefStyle::Relative).map_err(fold)?;
+        Ok((record, versions))
+    }
+
     /// Every event about `client` up to `up_to`, in log order.
     async fn events(&self, client: Uuid, up_to: Position) -> Result<Vec<carelog_store::RecordedEvent>, FhirError> {
         let mut events = Vec::new();

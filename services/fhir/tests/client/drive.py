@@ -141,6 +141,16 @@ def versions(consents):
     patient_history = auditor.execute(f"Patient/{CLIENT}/_history", method="get", params={"_since": "2000-01-01T00:00:00Z"})
     check(patient_history["total"] >= 1, "Patient history with _since")
     refused(http("GET", f"Patient/{CLIENT}/_history", TOKENS["auditor"], params={"_since": "yesterday"}), 400, "invalid")
+    every_consent = auditor.execute("Consent/_history", method="get", params={"_since": "2000-01-01T00:00:00Z"})
+    keep("consent-type-history", every_consent)
+    ids = [e["resource"]["id"] for e in every_consent["entry"]]
+    check(every_consent["total"] == len(consents) + 1 and ids.count(FIXTURE["revoked_consent"]) == 2,
+          f"type history: every Consent version ({every_consent['total']})")
+    first = auditor.execute("Consent/_history", method="get", params={"_count": 1})
+    check(any(l["relation"] == "next" for l in first["link"]) and len(first["entry"]) == 1, "type history pages")
+    refused(http("GET", "Consent/_history", TOKENS["auditor"], params={"_at": "2026-01-01"}), 400, "invalid")
+    check(fhir(TOKENS["other_clinician"]).execute("Consent/_history", method="get")["total"] == 0,
+          "another clinician's type history holds none of this client's versions")
 
 
 def refusals():
