@@ -78,7 +78,9 @@ def discovery_and_reads():
     keep("patient", patient.serialize())
 
     consents = auditor.resources("Consent").search(patient=f"Patient/{CLIENT}").fetch_all()
-    check(len(consents) >= 2, f"search Consent by patient ({len(consents)})")
+    check(len(consents) >= 5, f"search Consent by patient ({len(consents)})")
+    rules = sorted(c["policyRule"]["coding"][0]["code"] for c in consents)
+    check("42CFRPart2" in rules and "OPTIN" in rules, f"policy rules {rules}")
     for c in consents:
         check(c.get("policyRule") or c.get("policy"), f"Consent/{c['id']} names its policy (ppc-1)")
 

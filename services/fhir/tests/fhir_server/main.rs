@@ -39,6 +39,7 @@ async fn drive(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let demo = app.run_demo().await;
     let revoked = revoke_a_consent(&app, &demo).await;
+    give_disclosure_consents(&app, &demo).await;
     let work = tempfile::tempdir().expect("temp dir");
     let exports = work.path().join("exports");
     // Phase 1 on a server that accepts bulk jobs but runs none (as a front node would): the job
@@ -74,6 +75,45 @@ async fn revoke_a_consent(app: &TestApp, demo: &carelog::demo::Outcome) -> Strin
         .await
         .expect("revoke");
     consent
+}
+
+/// The consents the demo does not give, so every Consent shape is validated: a release of
+/// information and a 42 CFR Part 2 consent.
+async fn give_disclosure_consents(app: &TestApp, demo: &carelog::demo::Outcome) {
+    use carelog_proto::v1::give_consent_request::{Kind, Part2, ReleaseOfInformation};
+    let next_year = (chrono::Utc::now() + chrono::Duration::days(365)).format("%Y-%m-%d").to_string();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let kinds = [
+        Kind::ReleaseOfInformation(ReleaseOfInformation {
+            recipient: "Dr. Ada Primary, Riverside Family Medicine".into(),
+            purpose: "coordination of care".into(),
+            expires_on: next_year.clone(),
+        }),
+        Kind::Part2(Part2 {
+            disclosing_program: "Riverside Recovery Program".into(),
+            recipient: "Riverside Family Medicine".into(),
+            purpose: "coordination of care".into(),
+            information: "diagnosis and treatment dates".into(),
+            expires_on: next_year,
+            expires_upon_event: String::new(),
+            signed_by: "the client".into(),
+            signed_on: today,
+            right_to_revoke_acknowledged: true,
+        }),
+    ];
+    let mut intake = app.intake(&Caller::clinician(&demo.clinician_id));
+    for kind in kinds {
+        intake
+            .give_consent(carelog_proto::v1::GiveConsentRequest {
+                context: ctx_because("signed at the visit"),
+                client_id: demo.client_id.clone(),
+                consent_id: Uuid::now_v7().to_string(),
+                given_at: None,
+                kind: Some(kind),
+            })
+            .await
+            .expect("give consent");
+    }
 }
 
 async fn start(
