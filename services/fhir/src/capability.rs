@@ -92,6 +92,11 @@ pub fn capability_statement(base: &str, smart: bool) -> Value {
             "resource": resources,
             "operation": [
                 { "name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" },
+                {
+                    "name": "group-export",
+                    "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                    "documentation": "Group/{clinician id}/$export: the clients whose current episode is that clinician's",
+                },
             ],
         }],
     })

@@ -77,6 +77,7 @@ pub fn router(state: Arc<FhirState>) -> Router {
         .route("/auth/token", post(token::token))
         .route("/$export", get(bulk::kick_off))
         .route("/Patient/$export", get(bulk::kick_off))
+        .route("/Group/{group}/$export", get(bulk::group_kick_off))
         .route("/bulk/{job}", get(bulk::status).delete(bulk::cancel))
         .route("/bulk/{job}/{file}", get(bulk::download))
         .route("/Patient/{id}/$everything", get(routes::everything))
@@ -132,6 +133,7 @@ pub async fn start(listen: SocketAddr, store: Arc<dyn EventStore>, config: FhirC
                 .map_err(|e| anyhow::anyhow!("the bulk export folder {}: {e}", config.export_dir.display()))?,
             progress: bulk::Progress::default(),
             workers: config.export_workers,
+            running: tokio::sync::Semaphore::new(bulk::CONCURRENT_EXPORTS),
         },
         base: base.clone(),
     });

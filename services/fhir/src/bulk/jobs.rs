@@ -46,6 +46,9 @@ pub struct Job {
     /// `Patient/$export` (true) or `$export` (false): the same resources here, as every resource
     /// of this server belongs to a patient's record; kept for the record of what was asked.
     pub patient_level: bool,
+    /// `Group/{clinician}/$export`: only the clients whose current episode is that clinician's.
+    #[serde(default)]
+    pub group: Option<Uuid>,
     pub since: Option<DateTime<Utc>>,
     /// `_type` (None: every type).
     pub types: Option<Vec<String>>,

@@ -33,7 +33,12 @@ pub struct Bulk {
     pub progress: Progress,
     /// Whether this process runs exports (off: it only accepts and answers about them).
     pub workers: bool,
+    /// Exports running at once; the others wait their turn (each folds every record it covers).
+    pub running: tokio::sync::Semaphore,
 }
+
+/// Exports one process runs at the same time.
+pub const CONCURRENT_EXPORTS: usize = 2;
 
 /// Runs again every export a previous process accepted but did not finish.
 pub fn resume(state: &Arc<FhirState>) -> Result<(), FhirError> {
@@ -49,6 +54,21 @@ pub fn resume(state: &Arc<FhirState>) -> Result<(), FhirError> {
     Ok(())
 }
 
+/// `GET /Group/{clinician}/$export`: a clinician's caseload (the clients whose current episode
+/// is theirs) — Carelog's only grouping of patients; the id is the clinician's Practitioner id.
+pub async fn group_kick_off(
+    State(state): State<Arc<FhirState>>,
+    caller: Caller,
+    OriginalUri(uri): OriginalUri,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+    query: Pairs,
+) -> Result<Response, FhirError> {
+    let missing = || FhirError::NotFound(format!("Group/{group}: a Group is a clinician's caseload, by their id"));
+    let clinician = Uuid::parse_str(&group).map_err(|_| missing())?;
+    start(state, caller, uri, headers, query, Some(clinician)).await
+}
+
 /// `GET /$export` and `GET /Patient/$export`.
 pub async fn kick_off(
     State(state): State<Arc<FhirState>>,
@@ -56,6 +76,17 @@ pub async fn kick_off(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     query: Pairs,
+) -> Result<Response, FhirError> {
+    start(state, caller, uri, headers, query, None).await
+}
+
+async fn start(
+    state: Arc<FhirState>,
+    caller: Caller,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    query: Pairs,
+    group: Option<Uuid>,
 ) -> Result<Response, FhirError> {
     let prefer = headers.get("prefer").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !prefer.split(',').any(|p| p.trim() == "respond-async") {
@@ -98,7 +129,8 @@ pub async fn kick_off(
             scope_types: caller.types.as_ref().map(|t| t.iter().cloned().collect()),
         },
         request,
-        patient_level: path.starts_with("/Patient/"),
+        patient_level: path.starts_with("/Patient/") || group.is_some(),
+        group,
         since,
         types,
         created: chrono::Utc::now(),

@@ -42,6 +42,8 @@ impl Progress {
 /// between clients and leaves nothing behind.
 pub async fn run(state: Arc<FhirState>, jobs: JobStore, job: Job) {
     let id = job.id;
+    // Closed only when the server is gone; the job then stays accepted for the next start.
+    let Ok(_turn) = state.bulk.running.acquire().await else { return };
     let outcome = export(&state, &jobs, &job).await;
     state.progress().clear(id);
     // Cancelled meanwhile: whatever was written goes too.
@@ -78,7 +80,7 @@ async fn export(state: &FhirState, jobs: &JobStore, job: &Job) -> Result<Status,
         if !matches!(jobs.load(job.id), Ok(Some(_))) {
             return Err(FhirError::Gone("cancelled".into()));
         }
-        if !state.gate.reaches(&pass, client).await? {
+        if !state.gate.reaches(&pass, client).await? || !in_group(state, job, client).await? {
             continue;
         }
         let record = match state.records.record_at(client, head).await {
@@ -136,6 +138,14 @@ fn write_line(
         *count += 1;
     }
     Ok(())
+}
+
+/// Whether `client` is in the job's Group (the caseload of its clinician); every client is when
+/// the job names no Group.
+async fn in_group(state: &FhirState, job: &Job, client: Uuid) -> Result<bool, FhirError> {
+    let Some(clinician) = job.group else { return Ok(true) };
+    let store = state.records.store();
+    Ok(carelog_platform::auth::access::assigned_clinician(store.as_ref(), client).await? == Some(clinician))
 }
 
 /// The caller an export reads as: whoever kicked it off, with their scopes.

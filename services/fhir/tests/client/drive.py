@@ -286,6 +286,22 @@ def bulk_after_restart():
     check(http("DELETE", state["status"], token).status_code == 202, "a finished export is deleted")
     refused(http("GET", state["status"], token), 404, "not-found")
 
+    # Group/{clinician}/$export: that clinician's caseload, and nothing of anyone else's.
+    for clinician, expected in [(FIXTURE["clinician"], 1), (str(uuid.uuid4()), 0)]:
+        started = kick_off(f"Group/{clinician}/$export", token, {"_type": "Patient"})
+        check(started.status_code == 202, f"Group/{clinician}/$export accepted")
+        for _ in range(300):
+            answer = http("GET", started.headers["Content-Location"], token)
+            if answer.status_code != 202:
+                break
+            time.sleep(0.1)
+        outputs = answer.json()["output"]
+        patients = sum(o["count"] for o in outputs if o["type"] == "Patient")
+        check(answer.status_code == 200 and patients == expected, f"the caseload of {clinician}: {patients} Patient(s)")
+        for output in outputs:
+            with open(os.path.join(RECEIVED, f"group-{clinician}-{output['type']}.ndjson"), "w") as f:
+                f.write(http("GET", output["url"], token).text)
+
 
 if PHASE == "before-restart":
     consents = discovery_and_reads()
