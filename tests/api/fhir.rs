@@ -178,6 +178,9 @@ async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
     // test's reads; the export's own is logged after it); each other resource has its Provenance.
     let reads = events.iter().filter(|e| e.event_type == "RecordAccessed" && e.position.0 <= reply.position).count();
     assert_eq!(reads, 5, "the demo's three reads, then the view and the ledger read above");
+    // One Practitioner per person named (the clinician, and the staff behind Provenances and reads).
+    let people = by_type.get("Practitioner").copied().unwrap_or(0);
+    assert!(people >= 1, "the clinician is a Practitioner");
     let expected: BTreeMap<&str, usize> = BTreeMap::from([
         ("Patient", 1),
         ("EpisodeOfCare", count(view, &["episodes"])),
@@ -190,8 +193,9 @@ async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
         ("DocumentReference", notes + addenda),
         ("Coverage", 1),
         ("Claim", count(&demo.ledger, &["claims"])),
-        ("Provenance", (resources.len() - reads) / 2),
+        ("Provenance", (resources.len() - reads - people) / 2),
         ("AuditEvent", reads),
+        ("Practitioner", people),
     ]);
     assert_eq!(by_type, expected);
     assert!(expected.values().all(|n| *n > 0), "{expected:?}");

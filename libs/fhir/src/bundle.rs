@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::codes::{Sensitivity, instant};
 use crate::ids;
 use crate::record::EpisodeRecord;
-use crate::{RefStyle, claim, clinical, consent, encounter, patient, plan, provenance};
+use crate::{RefStyle, claim, clinical, consent, encounter, patient, plan, practitioner, provenance};
 
 /// One mapped resource with what a bulk export needs to file and filter it.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +99,8 @@ pub fn resources(record: &EpisodeRecord, style: RefStyle) -> Vec<Resource> {
     let provenances: Vec<Resource> = out.iter().filter_map(|r| provenance::provenance(&ctx, r)).collect();
     out.extend(provenances);
     out.extend(provenance::audit_events(&ctx));
+    let practitioners = practitioner::link_practitioners(&ctx, &mut out);
+    out.extend(practitioners);
     out
 }
 

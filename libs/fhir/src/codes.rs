@@ -47,8 +47,9 @@ pub fn minutes(n: u16) -> Value {
     json!({ "value": n, "unit": "min", "system": UCUM, "code": "min" })
 }
 
-/// A person known only by Carelog's id (a clinician or staff member: there are no Practitioner
-/// resources yet), as a logical reference with a URI identifier.
+/// A person known by Carelog's id (a clinician or staff member), as a logical reference with a
+/// URI identifier; `practitioner::link_practitioners` adds the literal reference and the
+/// Practitioner resource it points to.
 pub fn person(resource_type: &str, id: &str) -> Value {
     json!({ "type": resource_type, "identifier": { "system": URI_IDENTIFIER, "value": format!("urn:uuid:{id}") } })
 }

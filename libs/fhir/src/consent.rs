@@ -81,8 +81,14 @@ fn consent(ctx: &Ctx<'_>, c: &ConsentEntry) -> Resource {
         "performer": [ctx.patient()],
         "provision": provision,
     });
-    if let (ConsentKind::Part2(_), Value::Object(f)) = (&c.kind, &mut fields) {
-        f.insert("policyRule".into(), json!({ "coding": [coding(ACT_CODE, "42CFRPart2", "42 CFR Part2")] }));
+    // Every Consent names the rule it was given under (R4 invariant ppc-1: policy or policyRule):
+    // 42 CFR Part 2 for a Part 2 consent, an opt-in to the named use for every other.
+    let rule = match &c.kind {
+        ConsentKind::Part2(_) => coding(ACT_CODE, "42CFRPart2", "42 CFR Part2"),
+        _ => coding(ACT_CODE, "OPTIN", "opt-in"),
+    };
+    if let Value::Object(f) = &mut fields {
+        f.insert("policyRule".into(), json!({ "coding": [rule] }));
     }
     ctx.resource("Consent", c.consent_id.to_string(), Sensitivity::MentalHealth, fields)
 }

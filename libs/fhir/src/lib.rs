@@ -18,6 +18,7 @@
 //! | DocumentReference | a signed progress note; each addendum on its own | derived from the session; addendum id |
 //! | Coverage, Claim | a billing account's payer; a submitted claim | account id; claim id |
 //! | Provenance | one per resource version: who, when, why | derived from (type, id, version) |
+//! | Practitioner | every person a resource names (clinicians, staff in Provenance and AuditEvent) | the person's id |
 //! | AuditEvent | an allowed read of the record (a `RecordAccessed` entry of the access log) | the read's event id |
 //!
 //! Ids are the domain's UUIDs (or UUIDv5s derived from them), so a resource keeps its id across
@@ -35,9 +36,11 @@ mod clinical;
 mod codes;
 mod consent;
 mod encounter;
+pub mod history;
 mod ids;
 mod patient;
 mod plan;
+mod practitioner;
 mod provenance;
 mod record;
 #[cfg(feature = "r4-schema")]
@@ -45,7 +48,7 @@ pub mod schema;
 mod stamps;
 
 pub use bundle::{Resource, bundle, resources};
-pub use record::{EpisodeRecord, FhirError, RecordRead};
+pub use record::{EpisodeRecord, FhirError, Folder, RecordRead};
 pub use stamps::{Stamp, Stamps};
 
 /// How resources point at each other.

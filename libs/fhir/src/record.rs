@@ -77,33 +77,11 @@ impl EpisodeRecord {
     /// [`FhirError::UnknownClient`] without events, [`FhirError::NotRegistered`] without a
     /// registration, [`FhirError::Fold`] when an event cannot be folded.
     pub fn from_events(client: ClientId, events: &[RecordedEvent]) -> Result<Self, FhirError> {
-        let mut view = EpisodeView::new(client);
-        let mut ledgers: Vec<LedgerView> = Vec::new();
-        let mut stamps = Stamps::default();
-        let mut reads = Vec::new();
+        let mut folder = Folder::new(client);
         for event in events {
-            if let Some(read) = RecordRead::from_access_log(event) {
-                reads.push(read);
-                continue;
-            }
-            view.apply(event)?;
-            if event.category() == "account" {
-                let index = match ledgers.iter().position(|l| l.account_id.is_some_and(|a| stream_is(event, a))) {
-                    Some(index) => index,
-                    None => {
-                        ledgers.push(LedgerView::default());
-                        ledgers.len() - 1
-                    }
-                };
-                ledgers[index].apply(event)?;
-            }
-            stamps.observe(client, &view, event)?;
+            folder.apply(event)?;
         }
-        let last_position = events.last().map(|e| e.position).ok_or_else(|| unknown(client))?;
-        if view.demographics.is_none() {
-            return Err(FhirError::NotRegistered(client.to_string()));
-        }
-        Ok(Self { client, view, ledgers, stamps, reads, last_position })
+        folder.record()
     }
 
     /// The same record with the reads of it, for AuditEvents.
@@ -115,6 +93,81 @@ impl EpisodeRecord {
     /// The recorded time of the last event folded in.
     pub fn last_recorded_at(&self) -> Option<DateTime<Utc>> {
         self.view.last_recorded_at
+    }
+}
+
+/// Folds a client's events one at a time, so a caller can look at the record after each (the
+/// versions of a resource for `_history`) without folding every prefix again.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    client: ClientId,
+    view: EpisodeView,
+    ledgers: Vec<LedgerView>,
+    stamps: Stamps,
+    reads: Vec<RecordRead>,
+    last_position: Option<Position>,
+}
+
+impl Folder {
+    pub fn new(client: ClientId) -> Self {
+        Self {
+            client,
+            view: EpisodeView::new(client),
+            ledgers: Vec::new(),
+            stamps: Stamps::default(),
+            reads: Vec::new(),
+            last_position: None,
+        }
+    }
+
+    /// Folds one more event (in log order).
+    ///
+    /// # Errors
+    /// [`FhirError::Fold`] when the event cannot be folded.
+    pub fn apply(&mut self, event: &RecordedEvent) -> Result<(), FhirError> {
+        self.last_position = Some(event.position);
+        if let Some(read) = RecordRead::from_access_log(event) {
+            self.reads.push(read);
+            return Ok(());
+        }
+        self.view.apply(event)?;
+        if event.category() == "account" {
+            let index = match self.ledgers.iter().position(|l| l.account_id.is_some_and(|a| stream_is(event, a))) {
+                Some(index) => index,
+                None => {
+                    self.ledgers.push(LedgerView::default());
+                    self.ledgers.len() - 1
+                }
+            };
+            self.ledgers[index].apply(event)?;
+        }
+        self.stamps.observe(self.client, &self.view, event)?;
+        Ok(())
+    }
+
+    /// The stamps so far: which event last changed each resource.
+    pub fn stamps(&self) -> &Stamps {
+        &self.stamps
+    }
+
+    /// The record as folded so far.
+    ///
+    /// # Errors
+    /// [`FhirError::UnknownClient`] before any event, [`FhirError::NotRegistered`] before the
+    /// registration.
+    pub fn record(&self) -> Result<EpisodeRecord, FhirError> {
+        let last_position = self.last_position.ok_or_else(|| unknown(self.client))?;
+        if self.view.demographics.is_none() {
+            return Err(FhirError::NotRegistered(self.client.to_string()));
+        }
+        Ok(EpisodeRecord {
+            client: self.client,
+            view: self.view.clone(),
+            ledgers: self.ledgers.clone(),
+            stamps: self.stamps.clone(),
+            reads: self.reads.clone(),
+            last_position,
+        })
     }
 }
 

@@ -48,6 +48,14 @@ impl Stamps {
         self.by_resource.get(&(resource_type, id.to_owned()))
     }
 
+    /// How many events have changed each resource of `resource_type`, by id.
+    pub fn changes_of_type(&self, resource_type: &str) -> impl Iterator<Item = (&str, u32)> {
+        self.by_resource
+            .iter()
+            .filter(move |((t, _), _)| *t == resource_type)
+            .map(|((_, id), s)| (id.as_str(), s.changes))
+    }
+
     /// Records which resources `event` changed; `view` is the episode view with `event` already
     /// folded in (it tells which diagnosis a revision hit).
     pub(crate) fn observe(

@@ -51,6 +51,8 @@ enum Command {
         /// Also serve the audit console (a read-only web view of care episodes) on this address.
         #[arg(long, env = "CARELOG_HTTP")]
         http: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        fhir: Box<FhirFlags>,
     },
     /// Mints a bearer token from the configured shared secret (CARELOG_AUTH_SECRET), for local use.
     Token(token_command::TokenArgs),
@@ -113,6 +115,16 @@ enum Command {
     Verify(verify::VerifyArgs),
 }
 
+/// `serve --fhir ADDR` and the FHIR server's settings.
+#[derive(Debug, clap::Args)]
+struct FhirFlags {
+    /// Also serve FHIR R4 (REST, Bulk Data $export, SMART Backend Services) at http://ADDR/fhir.
+    #[arg(long, env = "CARELOG_FHIR")]
+    fhir: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    args: carelog_fhir_server::FhirArgs,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -125,8 +137,10 @@ async fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Serve { store, listen, review_interval_days, billing, projector, security, http } => {
-            serve(store, listen, review_interval_days, billing, projector, security, http).await
+        Command::Serve { store, listen, review_interval_days, billing, projector, security, http, fhir } => {
+            let FhirFlags { fhir, args } = *fhir;
+            let fhir = fhir.map(|addr| (addr, args));
+            serve(store, listen, review_interval_days, billing, projector, security, http, fhir).await
         }
         Command::Token(args) => token_command::run(args),
         Command::Demo(args) => demo_command::run(args).await,
@@ -165,6 +179,7 @@ async fn migrate(store: StoreArg) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     store: StoreArg,
     listen: std::net::SocketAddr,
@@ -173,6 +188,7 @@ async fn serve(
     projector: carelog_records::ProjectorArgs,
     security: carelog_platform::server::SecurityArgs,
     http: Option<std::net::SocketAddr>,
+    fhir: Option<(std::net::SocketAddr, carelog_fhir_server::FhirArgs)>,
 ) -> anyhow::Result<ExitCode> {
     let server = carelog_platform::server::ServerSettings::from_args(&security)?;
     anyhow::ensure!(
@@ -181,6 +197,9 @@ async fn serve(
          (and put TLS in front of the console), or run it beside a TLS server with `carelog-records --http`"
     );
     let (opened, url) = store.open().await?;
+    let fhir_store = std::sync::Arc::clone(&opened);
+    let fhir_config =
+        fhir.map(|(addr, args)| args.config(server.authenticator.clone()).map(|c| (addr, c))).transpose()?;
     let config = carelog::app::AppConfig {
         planning: carelog_planning::PlanningConfig::review_every_days(review_interval_days)
             .map_err(|e| anyhow::anyhow!("--review-interval-days: {}", e.reason))?,
@@ -199,7 +218,18 @@ async fn serve(
         }
         None => None,
     };
+    let fhir = match fhir_config {
+        Some((addr, config)) => {
+            let fhir = carelog_fhir_server::start(addr, fhir_store, config).await?;
+            eprintln!("FHIR R4 at {} (metadata: {}/metadata)", fhir.base, fhir.base);
+            Some(fhir)
+        }
+        None => None,
+    };
     carelog_platform::server::shutdown_signal().await;
+    if let Some(fhir) = fhir {
+        fhir.stop().await?;
+    }
     if let Some(console) = console {
         console.stop().await?;
     }
