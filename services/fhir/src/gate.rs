@@ -1,12 +1,11 @@
 //! The one adapter between FHIR interactions and Carelog's read gate (DESIGN.md §5a).
 //!
-//! Everything the FHIR server lets out passes here: the policy decides (today on the
-//! `RecordsService/ExportEpisodeFhir` row, see [`POLICY_ROW`]), a clinician reaches only clients
+//! Everything the FHIR server lets out passes here: the policy decides on each interaction's own
+//! row (`Fhir/read`, `Fhir/search`, … in the policy's FHIR table), a clinician reaches only clients
 //! assigned to them, the record is held to the field classes the role may see
 //! (`carelog_records::fhir::release`, the same exit as `ExportEpisodeFhir`), and every allowed
-//! read and every denial is appended to the access log (`RecordAccessed`) before the answer leaves. The gate is being rebuilt (one gate for every
-//! outbound channel); keeping every call to it in this file is what lets the FHIR server switch
-//! over by changing only this file.
+//! read and every denial is appended to the access log (`RecordAccessed`) before the answer
+//! leaves. Every call to the gate is in this file.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,10 +18,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::outcome::FhirError;
-
-/// The policy row FHIR interactions are checked against until the table has rows of their own
-/// (`Fhir/read`, `Fhir/search`, `Fhir/export`, …): the roles allowed to export a FHIR record.
-pub const POLICY_ROW: &str = "RecordsService/ExportEpisodeFhir";
 
 /// A FHIR interaction, named in the access log as `Fhir/{name}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +74,7 @@ impl FhirGate {
     pub async fn enter(&self, caller: &Caller, interaction: Interaction) -> Result<Pass, FhirError> {
         let rpc = interaction.rpc().to_owned();
         let principal = caller.principal.clone();
-        match policy::access(POLICY_ROW, principal.role) {
+        match policy::access(&rpc, principal.role) {
             Access::Granted(scope) => Ok(Pass { principal, rpc, scope, purpose: caller.purpose }),
             Access::Denied => {
                 let pass = Pass { principal, rpc, scope: Scope::AnyClient, purpose: caller.purpose };

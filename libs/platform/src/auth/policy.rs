@@ -81,10 +81,27 @@ const TABLE: &[(&str, &str)] = &[
     ("ProofService/ProveConsistency",               "-   -   -   -   A   A   A"),
 ];
 
-/// What `role` may do with `rpc` (`Service/Method`, the service without its package). An RPC not in
-/// the table is denied to everyone: a new RPC is closed until someone decides who may call it.
+/// The FHIR server's interactions (HTTP, not gRPC: kept apart so the table above stays exactly the
+/// proto's RPCs). The same reach as `ExportEpisodeFhir`: records leave whole, to those who treat,
+/// audit or connect.
+#[rustfmt::skip]
+const FHIR_TABLE: &[(&str, &str)] = &[
+    //                                              int cli sup bil aud con adm
+    ("Fhir/read",                                   "-   a   A   -   A   A   -"),
+    ("Fhir/vread",                                  "-   a   A   -   A   A   -"),
+    ("Fhir/history",                                "-   a   A   -   A   A   -"),
+    ("Fhir/search",                                 "-   a   A   -   A   A   -"),
+    ("Fhir/everything",                             "-   a   A   -   A   A   -"),
+    ("Fhir/export",                                 "-   a   A   -   A   A   -"),
+];
+
+/// What `role` may do with `rpc` (`Service/Method`, the service without its package, or a
+/// `Fhir/…` interaction). An RPC not in the tables is denied to everyone: a new RPC is closed
+/// until someone decides who may call it.
 pub fn access(rpc: &str, role: Role) -> Access {
-    let Some((_, cells)) = TABLE.iter().find(|(name, _)| *name == rpc) else { return Access::Denied };
+    let Some((_, cells)) = TABLE.iter().chain(FHIR_TABLE).find(|(name, _)| *name == rpc) else {
+        return Access::Denied;
+    };
     let column = COLUMNS.iter().position(|r| *r == role).unwrap_or(usize::MAX);
     match cells.split_whitespace().nth(column) {
         Some("A") => Access::Granted(Scope::AnyClient),
@@ -126,7 +143,7 @@ mod tests {
 
     #[test]
     fn every_cell_is_a_known_mark_and_every_row_has_a_column_per_role() {
-        for (rpc, cells) in TABLE {
+        for (rpc, cells) in TABLE.iter().chain(FHIR_TABLE) {
             let marks: Vec<&str> = cells.split_whitespace().collect();
             assert_eq!(marks.len(), COLUMNS.len(), "{rpc}");
             assert!(marks.iter().all(|m| ["-", "A", "a", "o", "w"].contains(m)), "{rpc}: {cells}");
