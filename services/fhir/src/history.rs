@@ -89,7 +89,7 @@ pub async fn instance(
     Ok(fhir_json(StatusCode::OK, &bundle))
 }
 
-/// `GET /{type}/_history[?_since=…&_count=…]`: every version of every resource of the type in
+/// `GET /{type}/_history[?_since=…&_at=…&_count=…]`: every version of every resource of the type in
 /// the records the caller reaches, newest first. It folds every such record: the price of a
 /// question about the whole practice (a bulk `$export` with `_since` is the cheaper way to sync).
 pub async fn of_type(
@@ -99,9 +99,10 @@ pub async fn of_type(
     query: Pairs,
 ) -> Result<Response, FhirError> {
     let resource_type = check_type(&resource_type)?;
-    let params = Params::parse(pairs(query)?, &["_since"])?;
+    let params = Params::parse(pairs(query)?, &["_since", "_at"])?;
     let page = params.page()?;
     let since = params.one("_since")?.map(|t| instant("_since", t)).transpose()?;
+    let at = params.one("_at")?.map(|t| instant("_at", t)).transpose()?;
     let pass = state.gate.enter(&caller, Interaction::History).await?;
     state.gate.check_type(&caller, &pass, resource_type).await?;
     let mut found = Vec::new();
@@ -110,7 +111,10 @@ pub async fn of_type(
         if !state.gate.reaches(&pass, client).await? {
             continue;
         }
-        let (record, versions) = state.records.type_versions(client, resource_type).await?;
+        let (record, mut versions) = state.records.type_versions(client, resource_type).await?;
+        if let Some(at) = at {
+            versions = current_at(versions, at);
+        }
         let versions: Vec<_> = versions.into_iter().filter(|r| since.is_none_or(|s| r.last_updated >= s)).collect();
         if !versions.is_empty() {
             found.extend(versions.into_iter().map(|r| (client, r)));
@@ -175,4 +179,19 @@ pub fn instant(name: &str, raw: &str) -> Result<DateTime<Utc>, FhirError> {
     chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
         .map_err(|_| FhirError::Invalid(format!("{name} {raw:?} is not an instant (e.g. 2026-12-01T09:00:00Z)")))
+}
+
+/// Of each resource's versions, the one current at `at`: the last recorded by then (a resource
+/// created later has none).
+fn current_at(versions: Vec<carelog_fhir::Resource>, at: chrono::DateTime<chrono::Utc>) -> Vec<carelog_fhir::Resource> {
+    let mut current: std::collections::BTreeMap<String, carelog_fhir::Resource> = std::collections::BTreeMap::new();
+    for version in versions.into_iter().filter(|r| r.last_updated <= at) {
+        match current.get(&version.id) {
+            Some(kept) if kept.last_updated > version.last_updated => {}
+            _ => {
+                current.insert(version.id.clone(), version);
+            }
+        }
+    }
+    current.into_values().collect()
 }

@@ -150,7 +150,10 @@ def versions(consents):
           f"type history: every Consent version ({every_consent['total']})")
     first = auditor.execute("Consent/_history", method="get", params={"_count": 1})
     check(any(l["relation"] == "next" for l in first["link"]) and len(first["entry"]) == 1, "type history pages")
-    refused(http("GET", "Consent/_history", TOKENS["auditor"], params={"_at": "2026-01-01"}), 400, "invalid")
+    at_type = auditor.execute("Consent/_history", method="get", params={"_at": oldest["meta"]["lastUpdated"]})
+    revoked_then = [e["resource"] for e in at_type["entry"] if e["resource"]["id"] == FIXTURE["revoked_consent"]]
+    check([c["status"] for c in revoked_then] == ["active"], "type history _at: each Consent as it was then, once")
+    refused(http("GET", "Consent/_history", TOKENS["auditor"], params={"_at": "yesterday"}), 400, "invalid")
     check(fhir(TOKENS["other_clinician"]).execute("Consent/_history", method="get")["total"] == 0,
           "another clinician's type history holds none of this client's versions")
 
