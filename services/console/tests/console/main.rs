@@ -2,6 +2,7 @@
 //! demo episode, the console in front, driven over plain HTTP and in a real browser.
 
 mod browser;
+mod disclosure;
 mod http;
 mod support;
 
