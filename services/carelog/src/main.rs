@@ -185,7 +185,11 @@ async fn serve(
         planning: carelog_planning::PlanningConfig::review_every_days(review_interval_days)
             .map_err(|e| anyhow::anyhow!("--review-interval-days: {}", e.reason))?,
         billing: billing.config(),
-        records: carelog_records::RecordsConfig { projector: projector.options(), ..Default::default() },
+        records: carelog_records::RecordsConfig {
+            projector: projector.options(),
+            read_store: projector.read_store.clone(),
+            ..Default::default()
+        },
         server,
     };
     let server = carelog::app::start_with(opened, listen, config).await?;

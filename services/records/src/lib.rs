@@ -16,6 +16,7 @@ mod queries;
 use std::sync::Arc;
 
 use carelog_platform::server::Router;
+use carelog_projections::persist::ReadModels;
 use carelog_projections::{Projector, Role, Runner};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use carelog_store::EventStore;
@@ -25,6 +26,9 @@ use tonic_health::server::HealthReporter;
 pub use grpc::{Records, RecordsConfig};
 pub use projector::{PROJECTOR_HEALTH, ProjectorArgs};
 pub use queries::Queries;
+
+/// Connections of a replica's pool on its standby.
+const READ_POOL: u32 = 16;
 
 /// Starts the (elected) projection and adds the RecordsService to a router.
 pub async fn mount(router: Router, health: HealthReporter, store: Arc<dyn EventStore>) -> anyhow::Result<Router> {
@@ -38,13 +42,27 @@ pub async fn mount_with(
     store: Arc<dyn EventStore>,
     config: RecordsConfig,
 ) -> anyhow::Result<Router> {
+    // Creates or upgrades the read-model tables on the primary, also for a replica reading a standby.
     let runner = Runner::new(Arc::clone(&store)).await?;
     let (checkpoints_tx, checkpoints) = watch::channel(0);
     let (roles_tx, roles) = watch::channel(Role::Starting);
-    let queries = Queries::new(store, runner.models().clone(), checkpoints);
-    // Every records process serves reads; only the elected one projects. The projector stops once
-    // every reader is gone (the server stopped).
-    tokio::spawn(Projector::new(runner, config.projector).run(checkpoints_tx, roles_tx));
+    let queries = match &config.read_store {
+        None => {
+            let queries = Queries::new(store, runner.models().clone(), checkpoints);
+            // Every records process serves reads; only the elected one projects. The projector stops
+            // once every reader is gone (the server stopped).
+            tokio::spawn(Projector::new(runner, config.projector).run(checkpoints_tx, roles_tx));
+            queries
+        }
+        Some(url) => {
+            // Reads from a hot standby: the checkpoint it reports is the one the standby has
+            // replayed, so `min_position` waits for replication as well as for the projector.
+            let standby = carelog_store::postgres_ha::connect_standby(url, READ_POOL).await?;
+            let poll = config.projector.checkpoint_poll;
+            tokio::spawn(projector::follow_standby(standby.clone(), poll, checkpoints_tx, roles_tx));
+            Queries::new(store, ReadModels::Postgres(standby), checkpoints)
+        }
+    };
     tokio::spawn(projector::report_health(roles, health));
     Ok(router.add_service(RecordsServiceServer::new(Records::new(queries, config))))
 }

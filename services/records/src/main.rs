@@ -23,8 +23,12 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
-    let config =
-        RecordsConfig { projector: args.projector.options(), closing: Some(closing_rx), ..RecordsConfig::default() };
+    let config = RecordsConfig {
+        projector: args.projector.options(),
+        closing: Some(closing_rx),
+        read_store: args.projector.read_store.clone(),
+        ..RecordsConfig::default()
+    };
     let _console = match args.http {
         Some(addr) => {
             let grpc = args.server.listen;
