@@ -11,6 +11,8 @@
 #   scripts/ha-cluster.sh kill-postgres      SIGKILL the leader's postmaster (Patroni recovers it or fails over)
 #   scripts/ha-cluster.sh stop-leader        stop the leader's Patroni (it stops PostgreSQL and hands over)
 #   scripts/ha-cluster.sh start-node NAME    start one node's Patroni again (it rejoins as a standby)
+#   scripts/ha-cluster.sh wait [SECONDS]     until writable with every node running and streaming
+#   scripts/ha-cluster.sh writable [SECONDS] until a leader accepts writes with a synchronous standby
 #
 # Writes: postgres://postgres@127.0.0.1:$CARELOG_HA_WRITE_PORT/postgres (default 15432).
 # Reads:  postgres://postgres@127.0.0.1:$CARELOG_HA_READ_PORT/postgres (default 15433, standbys).
@@ -208,6 +210,23 @@ wait_writable() {
   return 1
 }
 
+# Writable, a synchronous standby, and every node streaming: the state a failover test starts from.
+wait_complete() {
+  local deadline=$((SECONDS + $1))
+  while [ $SECONDS -lt $deadline ]; do
+    local streaming
+    streaming=$(as_postgres "$PG_BIN/psql" -qtAX -h 127.0.0.1 -p "$WRITE_PORT" -U postgres -d postgres \
+      -c "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 2>/dev/null || echo 0)
+    if [ "$streaming" = "$((${#NODES[@]} - 1))" ] && wait_writable 1; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "the cluster did not get back to a leader and ${#NODES[@]} streaming nodes within $1 s" >&2
+  status >&2 || true
+  return 1
+}
+
 up() {
   install_missing
   mkdir -p "$DIR"
@@ -305,8 +324,10 @@ case "${1:-}" in
   kill-postgres) kill_postgres ;;
   stop-leader) stop_leader ;;
   start-node) start_node "${2:?start-node needs a node name (pg1, pg2, pg3)}" ;;
+  wait) wait_complete "${2:-120}" ;;
+  writable) wait_writable "${2:-120}" ;;
   *)
-    sed -n '2,17p' "$0" >&2
+    sed -n '2,19p' "$0" >&2
     exit 2
     ;;
 esac
