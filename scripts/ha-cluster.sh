@@ -151,7 +151,9 @@ listen primary
 $primary_servers
 listen replicas
   bind 127.0.0.1:$READ_PORT
-  balance roundrobin
+  # One standby per client host while it is up: a records replica's connections then see one
+  # replay position (it also checks, see services/records/src/standby.rs).
+  balance source
   option httpchk GET /replica
   http-check expect status 200
 $replica_servers

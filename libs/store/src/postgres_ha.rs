@@ -66,22 +66,18 @@ pub async fn create_schema(pool: &PgPool, schema: &str) -> Result<(), StoreError
     Ok(())
 }
 
-/// A read-only pool on a hot standby (`--read-store URL`, `?schema=NAME` as in the store's URL): no
-/// migrations (a standby refuses writes; the primary's reach it through replication).
-pub async fn connect_standby(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+/// The connection settings of a hot standby to read from (`--read-store URL`, with `?schema=NAME` as
+/// in the store's URL): read-only sessions in the log's schema. No migrations run there (a standby
+/// refuses writes; the primary's reach it through replication).
+pub fn standby_options(url: &str) -> Result<PgConnectOptions, StoreError> {
     let shown = redact_password(url);
     let (url, schema) = crate::open::schema_parameter(url);
+    let mut connect = PgConnectOptions::from_str(&url)
+        .map_err(|e| StoreError::Unavailable(format!("--read-store {shown} is not a PostgreSQL URL: {e}")))?
+        .options([("plan_cache_mode", "force_custom_plan"), ("default_transaction_read_only", "on")]);
     if let Some(schema) = &schema {
         crate::open::validate_schema(schema).map_err(|e| StoreError::Unavailable(format!("--read-store: {e}")))?;
+        connect = connect.options([("search_path", schema.as_str())]);
     }
-    let schema = schema.as_deref();
-    let mut connect = PgConnectOptions::from_str(&url)
-        .map_err(|e| StoreError::Unavailable(format!("{shown} is not a PostgreSQL URL: {e}")))?
-        .options([("plan_cache_mode", "force_custom_plan"), ("default_transaction_read_only", "on")]);
-    if let Some(schema) = schema {
-        connect = connect.options([("search_path", schema)]);
-    }
-    pool_options(max_connections).connect_with(with_session_settings(connect)).await.map_err(|e| {
-        StoreError::Unavailable(format!("cannot connect to the read store {shown}: {e}; is the standby running?"))
-    })
+    Ok(with_session_settings(connect))
 }

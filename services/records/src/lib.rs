@@ -12,6 +12,7 @@ mod grpc;
 mod notes;
 mod projector;
 mod queries;
+mod standby;
 
 use std::sync::Arc;
 
@@ -26,9 +27,6 @@ use tonic_health::server::HealthReporter;
 pub use grpc::{Records, RecordsConfig};
 pub use projector::{PROJECTOR_HEALTH, ProjectorArgs};
 pub use queries::Queries;
-
-/// Connections of a replica's pool on its standby.
-const READ_POOL: u32 = 16;
 
 /// Starts the (elected) projection and adds the RecordsService to a router.
 pub async fn mount(router: Router, health: HealthReporter, store: Arc<dyn EventStore>) -> anyhow::Result<Router> {
@@ -57,10 +55,10 @@ pub async fn mount_with(
         Some(url) => {
             // Reads from a hot standby: the checkpoint it reports is the one the standby has
             // replayed, so `min_position` waits for replication as well as for the projector.
-            let standby = carelog_store::postgres_ha::connect_standby(url, READ_POOL).await?;
-            let poll = config.projector.checkpoint_poll;
-            tokio::spawn(projector::follow_standby(standby.clone(), poll, checkpoints_tx, roles_tx));
-            Queries::new(store, ReadModels::Postgres(standby), checkpoints)
+            let standby = standby::connect(url).await?;
+            let models = ReadModels::Postgres(standby.pool.clone());
+            tokio::spawn(standby::follow(standby, config.projector.checkpoint_poll, checkpoints_tx, roles_tx));
+            Queries::new(store, models, checkpoints)
         }
     };
     tokio::spawn(projector::report_health(roles, health));

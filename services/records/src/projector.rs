@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use carelog_projections::leader::ElectionOptions;
-use carelog_projections::{ProjectorOptions, RECORDS, Role};
+use carelog_projections::{ProjectorOptions, Role};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use tokio::sync::watch;
 use tonic_health::ServingStatus;
@@ -46,53 +46,6 @@ impl ProjectorArgs {
             checkpoint_poll: Duration::from_millis(self.checkpoint_poll_ms),
         }
     }
-}
-
-/// A replica on a hot standby: publishes the checkpoint the standby has replayed, and is Following
-/// while it can read it, Stalled (RecordsService NOT_SERVING) while the standby does not answer.
-pub(crate) async fn follow_standby(
-    standby: sqlx::PgPool,
-    poll: Duration,
-    checkpoints: watch::Sender<u64>,
-    roles: watch::Sender<Role>,
-) {
-    let mut ticks = tokio::time::interval(poll);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
-    loop {
-        tokio::select! {
-            () = checkpoints.closed() => return,
-            _ = ticks.tick() => {}
-        }
-        match live_checkpoint(&standby).await {
-            Ok(Some(committed)) => {
-                checkpoints.send_if_modified(|known| std::mem::replace(known, committed) != committed);
-                roles.send_if_modified(|role| std::mem::replace(role, Role::Following) != Role::Following);
-                failing = false;
-            }
-            // The primary has not created the projection yet (a cold start): nothing to serve yet.
-            Ok(None) => {}
-            Err(error) => {
-                if !failing {
-                    tracing::warn!(%error, "cannot read the projection checkpoint on the read store; retrying");
-                }
-                failing = true;
-                roles.send_if_modified(|role| std::mem::replace(role, Role::Stalled) != Role::Stalled);
-            }
-        }
-    }
-}
-
-/// The live generation's checkpoint, read without creating anything (a standby refuses writes).
-async fn live_checkpoint(standby: &sqlx::PgPool) -> Result<Option<u64>, sqlx::Error> {
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT g.checkpoint FROM projections p
-         JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = $1",
-    )
-    .bind(RECORDS)
-    .fetch_optional(standby)
-    .await?;
-    Ok(found.map(|(checkpoint,)| checkpoint.max(0) as u64))
 }
 
 /// Mirrors the projector's role into health: the RecordsService serves unless the projection is
