@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(grpc.port() != 0, "--http needs a fixed --listen port for the console to call");
             anyhow::ensure!(args.server.security.tls.tls_cert.is_none(), "--http needs the gRPC port on plaintext");
             let console = carelog_console::start(addr, &carelog_console::local_grpc_url(grpc)).await?;
-            eprintln!("audit console on {}", console.url());
+            carelog_platform::telemetry::notice(false, &format!("audit console on {}", console.url()));
             Some(console)
         }
         None => None,
