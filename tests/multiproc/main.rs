@@ -4,6 +4,7 @@
 //! over, and at the end the read models must equal a fresh fold of the log — every event applied
 //! exactly once.
 
+mod cold_start;
 mod processes;
 
 use std::sync::Arc;

@@ -8,9 +8,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, SystemTime};
 
-/// The binaries the failover test runs, by package.
-pub const SERVICE_PACKAGES: [&str; 5] =
-    ["carelog-intake", "carelog-planning", "carelog-sessions", "carelog-billing", "carelog-records"];
+/// The binaries the multi-process tests run, by package (`carelog` for its `verify` commands).
+pub const SERVICE_PACKAGES: [&str; 7] = [
+    "carelog-intake",
+    "carelog-planning",
+    "carelog-sessions",
+    "carelog-billing",
+    "carelog-records",
+    "carelog-proofs",
+    "carelog",
+];
 
 /// How long a process may take to migrate, bind and announce its address.
 const STARTUP: Duration = Duration::from_secs(60);

@@ -60,10 +60,14 @@ pub async fn seal_store(
     };
     let (master, source) = carelog_vault::load_master_key(master_key_file, sqlite).map_err(anyhow::Error::msg)?;
     if let carelog_vault::MasterKeySource::CreatedBeside(path) = &source {
-        eprintln!(
-            "WARNING: no master key given; created {} to wrap client keys. Anyone with that file and the \
-             database can read the PHI: keep it elsewhere in production (CARELOG_MASTER_KEY or --master-key-file).",
-            path.display()
+        crate::telemetry::notice(
+            true,
+            &format!(
+                "WARNING: no master key given; created {} to wrap client keys. Anyone with that file and the \
+                 database can read the PHI: keep it elsewhere in production (CARELOG_MASTER_KEY or \
+                 --master-key-file / CARELOG_MASTER_KEY_FILE).",
+                path.display()
+            ),
         );
     }
     tracing::info!(source = ?source, "master key loaded");

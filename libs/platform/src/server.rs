@@ -66,7 +66,10 @@ impl TlsArgs {
                  or pass --allow-plaintext for local use"
             );
             tracing::warn!("TLS is OFF (--allow-plaintext): traffic is readable on the network; local use only");
-            eprintln!("warning: serving without TLS (--allow-plaintext); never expose this server");
+            crate::telemetry::notice(
+                true,
+                "warning: serving without TLS (--allow-plaintext); never expose this server",
+            );
             return Ok(None);
         };
         let read = |path: &PathBuf, what: &str| {
@@ -244,7 +247,7 @@ pub async fn run_standalone_closing<F: Future<Output = anyhow::Result<Router>>>(
     let router = mount(router, reporter, store).await?;
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");
-    eprintln!("{name} listening on {addr} (store {url})");
+    crate::telemetry::notice(false, &format!("{name} listening on {addr} (store {url})"));
     serve(router, listener, async move {
         shutdown_signal().await;
         let _ = closing.send(true);

@@ -57,6 +57,16 @@ impl LogFormat {
     }
 }
 
+/// A line for the operator (the address bound, a development-only warning): on stderr as it is, or,
+/// with `CARELOG_LOG_FORMAT=json`, as one more JSON log event, so a log pipeline reads JSON only.
+pub fn notice(warning: bool, message: &str) {
+    match (LogFormat::from_env(), warning) {
+        (Ok(LogFormat::Json), true) => tracing::warn!(target: "carelog", "{message}"),
+        (Ok(LogFormat::Json), false) => tracing::info!(target: "carelog", "{message}"),
+        _ => eprintln!("{message}"),
+    }
+}
+
 /// Keeps the providers alive; dropping it (or calling `shutdown`) flushes what is still buffered.
 #[derive(Debug)]
 pub struct TelemetryGuard {

@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
 
 use crate::ProjectionError;
 use crate::persist::ReadModels;
@@ -71,7 +71,7 @@ impl Election {
         let Election::Postgres { connect, projection, options } = self else {
             return Ok(Some(Leadership { session: None, check: Duration::MAX }));
         };
-        let mut conn = connect.connect().await?;
+        let mut conn = carelog_store::postgres_ha::connect_bounded(connect).await?;
         // Without keepalives a leader cut off by the network would hold its session (and the lock)
         // until the server's TCP stack gives up, which by default takes hours.
         sqlx::raw_sql("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3")
@@ -88,9 +88,11 @@ impl Election {
 }
 
 /// The advisory lock's key is one per projection per schema, since locks are per database and
-/// several logs (schemas) may share one.
-const TRY_LOCK: &str =
-    "SELECT pg_try_advisory_lock(hashtextextended('carelog.projection:' || current_schema() || ':' || $1, 0))";
+/// several logs (schemas) may share one. A hot standby grants advisory locks too, but cannot take
+/// the projection's writes: during a failover a connection may land on a node that is (still or
+/// already) a standby, and a process must not lead from there.
+const TRY_LOCK: &str = "SELECT CASE WHEN pg_is_in_recovery() THEN false
+     ELSE pg_try_advisory_lock(hashtextextended('carelog.projection:' || current_schema() || ':' || $1, 0)) END";
 
 /// Held while this process leads; dropping it gives up the lead.
 #[derive(Debug)]

@@ -20,7 +20,18 @@ pub enum ProjectionError {
 
 impl From<sqlx::Error> for ProjectionError {
     fn from(error: sqlx::Error) -> Self {
-        ProjectionError::Database(error.to_string())
+        // A lost connection (a database failing over) is the store being unavailable, as for the log.
+        match StoreError::from(error) {
+            unavailable @ StoreError::Unavailable(_) => ProjectionError::Store(unavailable),
+            other => ProjectionError::Database(other.to_string()),
+        }
+    }
+}
+
+impl ProjectionError {
+    /// Whether a retry may succeed without anyone acting (the database was briefly unreachable).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProjectionError::Store(error) if error.is_transient())
     }
 }
 

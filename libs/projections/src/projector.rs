@@ -75,9 +75,17 @@ impl Projector {
                     set_role(roles, Role::Following);
                 }
                 outcome = self.runner.run_live(stop, checkpoints.clone()) => {
-                    if let Err(error) = outcome {
-                        tracing::error!(%error, projection = RECORDS, "projection stopped; retrying in 2 s");
-                        set_role(roles, Role::Stalled);
+                    match outcome {
+                        // A failover or restart of the database: nothing for an operator to do.
+                        Err(error) if error.is_transient() => {
+                            tracing::warn!(%error, projection = RECORDS, "projection paused: database unavailable; retrying in 2 s");
+                            set_role(roles, Role::Stalled);
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, projection = RECORDS, "projection stopped; retrying in 2 s");
+                            set_role(roles, Role::Stalled);
+                        }
+                        Ok(()) => {}
                     }
                     // Let a healthy process take over while this one recovers.
                     leadership.release().await;

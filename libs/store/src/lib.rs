@@ -19,6 +19,7 @@ mod open;
 mod open_kurrentdb;
 mod plan;
 mod postgres;
+pub mod postgres_ha;
 mod prepare;
 mod row;
 mod row_page;

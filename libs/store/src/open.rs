@@ -83,7 +83,7 @@ pub async fn open(url: &StoreUrl) -> Result<Arc<dyn EventStore>, StoreError> {
 }
 
 /// Splits `schema=NAME` off a PostgreSQL URL's query (the driver does not know the parameter).
-fn schema_parameter(url: &str) -> (String, Option<String>) {
+pub(crate) fn schema_parameter(url: &str) -> (String, Option<String>) {
     let Some((base, query)) = url.split_once('?') else { return (url.to_owned(), None) };
     let mut schema = None;
     let rest: Vec<&str> = query
@@ -101,7 +101,7 @@ fn schema_parameter(url: &str) -> (String, Option<String>) {
 }
 
 /// A schema name must be a plain lower-case identifier: it is quoted into DDL and search_path.
-fn validate_schema(schema: &str) -> Result<(), String> {
+pub(crate) fn validate_schema(schema: &str) -> Result<(), String> {
     let plain = schema.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && schema.len() <= 63
         && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');

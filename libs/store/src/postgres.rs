@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Connection, FromRow, PgConnection, PgPool, Row};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgRow};
+use sqlx::{Connection, FromRow, PgConnection, PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -27,6 +27,7 @@ use crate::model::{
 };
 use crate::open::redact_password;
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
+use crate::postgres_ha;
 use crate::prepare::{Limits, PreparedAppend};
 use crate::row::{RowRef, StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
@@ -106,14 +107,13 @@ impl PostgresStore {
                 "cannot connect to {shown}: {e}; is PostgreSQL running and DATABASE_URL right?"
             ))
         };
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(10))
+        let connect = postgres_ha::with_session_settings(connect);
+        let pool = postgres_ha::pool_options(options.max_connections)
             .connect_with(connect.clone())
             .await
             .map_err(unavailable)?;
         if let Some(schema) = &options.schema {
-            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))).execute(&pool).await?;
+            postgres_ha::create_schema(&pool, schema).await?;
         }
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let (schema,): (String,) = sqlx::query_as("SELECT current_schema()").fetch_one(&pool).await?;
@@ -121,7 +121,7 @@ impl PostgresStore {
         let (head_tx, heads) = watch::channel(Position(head));
         let head_tx = Arc::new(head_tx);
         let channel = notify_channel(&schema);
-        let conn = PgConnection::connect_with(&connect).await.map_err(unavailable)?;
+        let conn = postgres_ha::connect_bounded(&connect).await?;
         let writer = Writer::spawn(PgWriter { connect, conn: Some(conn), channel: channel.clone() }, head_tx.clone());
         tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx));
         Ok(Self { inner: Arc::new(Inner { pool, writer, heads, options, schema }) })
@@ -443,9 +443,16 @@ impl BatchWriter for PgWriter {
     async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            empty => empty.insert(PgConnection::connect_with(&self.connect).await?),
+            empty => empty.insert(postgres_ha::connect_bounded(&self.connect).await?),
         };
-        let outcome = write_batch(conn, batch, &self.channel).await;
+        let outcome =
+            match tokio::time::timeout(postgres_ha::BATCH_TIMEOUT, write_batch(conn, batch, &self.channel)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(StoreError::Unavailable(format!(
+                    "a commit took longer than {:?}: the database may be failing over; retry with the same command id",
+                    postgres_ha::BATCH_TIMEOUT
+                ))),
+            };
         if matches!(outcome, Err(StoreError::Unavailable(_))) {
             self.conn = None;
         }

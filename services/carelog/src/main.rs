@@ -30,6 +30,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start and matched once: `serve`'s many flags make its variant large, which costs nothing here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serves every service in one process (the embedded SQLite file by default).
@@ -204,7 +206,11 @@ async fn serve(
         planning: carelog_planning::PlanningConfig::review_every_days(review_interval_days)
             .map_err(|e| anyhow::anyhow!("--review-interval-days: {}", e.reason))?,
         billing: billing.config(),
-        records: carelog_records::RecordsConfig { projector: projector.options(), ..Default::default() },
+        records: carelog_records::RecordsConfig {
+            projector: projector.options(),
+            read_store: projector.read_store.clone(),
+            ..Default::default()
+        },
         server,
     };
     let server = carelog::app::start_with(opened, listen, config).await?;

@@ -90,8 +90,12 @@ pub async fn load(source: &KeySource, store: &dyn EventStore) -> Result<SigningK
         return Ok(SigningKey::from_bytes(&parse_hex32(&hex, KEY_ENV)?));
     }
     let Some(db_file) = sqlite_file(store).await else {
-        tracing::warn!("no {KEY_FILE_ENV} or {KEY_ENV}: signing checkpoints with a throw-away DEVELOPMENT key");
-        eprintln!("WARNING: no {KEY_FILE_ENV}: checkpoints are signed with a throw-away DEVELOPMENT key");
+        carelog_platform::telemetry::notice(
+            true,
+            &format!(
+                "WARNING: no {KEY_FILE_ENV} or {KEY_ENV}: checkpoints are signed with a throw-away DEVELOPMENT key"
+            ),
+        );
         return Ok(generate());
     };
     let path = PathBuf::from(format!("{}.signing-key", db_file.display()));
@@ -100,13 +104,15 @@ pub async fn load(source: &KeySource, store: &dyn EventStore) -> Result<SigningK
     }
     let key = generate();
     write_key_pair(&key, &path)?;
-    tracing::warn!(path = %path.display(), "generated a DEVELOPMENT signing key beside the database");
-    eprintln!(
-        "WARNING: generated a DEVELOPMENT checkpoint signing key at {} (public key: {}.pub).\n\
+    carelog_platform::telemetry::notice(
+        true,
+        &format!(
+            "WARNING: generated a DEVELOPMENT checkpoint signing key at {} (public key: {}.pub).\n\
          Anyone who can read it can sign a rewritten log: for real use, make a key with `carelog keygen`,\n\
          keep it away from the database, and set {KEY_FILE_ENV}.",
-        path.display(),
-        path.display()
+            path.display(),
+            path.display()
+        ),
     );
     Ok(key)
 }

@@ -96,7 +96,12 @@ async fn keep_building(builder: TreeBuilder, sizes: watch::Sender<u64>, health: 
         match outcome {
             Ok(()) => return,
             Err(error) => {
-                tracing::error!(%error, "Merkle tree builder stopped; retrying in 5 s");
+                if matches!(&error, carelog_store::merkle::TreeError::Store(e) if e.is_transient()) {
+                    // A database failover or restart: it resumes on the new primary by itself.
+                    tracing::warn!(%error, "Merkle tree builder paused: database unavailable; retrying in 5 s");
+                } else {
+                    tracing::error!(%error, "Merkle tree builder stopped; retrying in 5 s");
+                }
                 health.set_not_serving::<ProofServiceServer<Proofs>>().await;
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }

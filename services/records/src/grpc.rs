@@ -47,11 +47,13 @@ pub struct RecordsConfig {
     /// Flips to true when the server begins to shut down: open log subscriptions then end with
     /// UNAVAILABLE and their resume position instead of keeping the server from stopping.
     pub closing: Option<tokio::sync::watch::Receiver<bool>>,
+    /// A hot standby's URL to read the read models from (`--read-store`); this process then never projects.
+    pub read_store: Option<String>,
 }
 
 impl Default for RecordsConfig {
     fn default() -> Self {
-        Self { subscriber_stall: feed::DEFAULT_STALL, projector: Default::default(), closing: None }
+        Self { subscriber_stall: feed::DEFAULT_STALL, projector: Default::default(), closing: None, read_store: None }
     }
 }
 

@@ -12,10 +12,12 @@ mod grpc;
 mod notes;
 mod projector;
 mod queries;
+mod standby;
 
 use std::sync::Arc;
 
 use carelog_platform::server::Router;
+use carelog_projections::persist::ReadModels;
 use carelog_projections::{Projector, Role, Runner};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use carelog_store::EventStore;
@@ -38,13 +40,27 @@ pub async fn mount_with(
     store: Arc<dyn EventStore>,
     config: RecordsConfig,
 ) -> anyhow::Result<Router> {
+    // Creates or upgrades the read-model tables on the primary, also for a replica reading a standby.
     let runner = Runner::new(Arc::clone(&store)).await?;
     let (checkpoints_tx, checkpoints) = watch::channel(0);
     let (roles_tx, roles) = watch::channel(Role::Starting);
-    let queries = Queries::new(store, runner.models().clone(), checkpoints);
-    // Every records process serves reads; only the elected one projects. The projector stops once
-    // every reader is gone (the server stopped).
-    tokio::spawn(Projector::new(runner, config.projector).run(checkpoints_tx, roles_tx));
+    let queries = match &config.read_store {
+        None => {
+            let queries = Queries::new(store, runner.models().clone(), checkpoints);
+            // Every records process serves reads; only the elected one projects. The projector stops
+            // once every reader is gone (the server stopped).
+            tokio::spawn(Projector::new(runner, config.projector).run(checkpoints_tx, roles_tx));
+            queries
+        }
+        Some(url) => {
+            // Reads from a hot standby: the checkpoint it reports is the one the standby has
+            // replayed, so `min_position` waits for replication as well as for the projector.
+            let standby = standby::connect(url).await?;
+            let models = ReadModels::Postgres(standby.pool.clone());
+            tokio::spawn(standby::follow(standby, config.projector.checkpoint_poll, checkpoints_tx, roles_tx));
+            Queries::new(store, models, checkpoints)
+        }
+    };
     tokio::spawn(projector::report_health(roles, health));
     Ok(router.add_service(RecordsServiceServer::new(Records::new(queries, config))))
 }

@@ -23,15 +23,19 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
-    let config =
-        RecordsConfig { projector: args.projector.options(), closing: Some(closing_rx), ..RecordsConfig::default() };
+    let config = RecordsConfig {
+        projector: args.projector.options(),
+        closing: Some(closing_rx),
+        read_store: args.projector.read_store.clone(),
+        ..RecordsConfig::default()
+    };
     let _console = match args.http {
         Some(addr) => {
             let grpc = args.server.listen;
             anyhow::ensure!(grpc.port() != 0, "--http needs a fixed --listen port for the console to call");
             anyhow::ensure!(args.server.security.tls.tls_cert.is_none(), "--http needs the gRPC port on plaintext");
             let console = carelog_console::start(addr, &carelog_console::local_grpc_url(grpc)).await?;
-            eprintln!("audit console on {}", console.url());
+            carelog_platform::telemetry::notice(false, &format!("audit console on {}", console.url()));
             Some(console)
         }
         None => None,

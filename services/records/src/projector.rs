@@ -30,6 +30,10 @@ pub struct ProjectorArgs {
     #[arg(long, env = "CARELOG_CHECKPOINT_POLL_MS", default_value_t = 50,
           value_parser = clap::value_parser!(u64).range(5..=10_000))]
     pub checkpoint_poll_ms: u64,
+    /// Read the read models from this PostgreSQL hot standby (`postgres://…`, same `?schema=` as the
+    /// store) instead of the primary; the process then only serves reads and never projects.
+    #[arg(long, env = "CARELOG_READ_STORE")]
+    pub read_store: Option<String>,
 }
 
 impl ProjectorArgs {

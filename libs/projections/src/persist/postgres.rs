@@ -34,6 +34,21 @@ pub(super) async fn live(pool: &PgPool, projection: &str) -> Result<Generation, 
     let generation = match found {
         Some((id, checkpoint)) => Generation { id, checkpoint: u(checkpoint) },
         None => {
+            // Two processes starting on a fresh schema both get here: the first to take the table
+            // lock creates the live generation, the second must find it after waiting (not insert
+            // it again and fail on projections_pkey).
+            sqlx::query("LOCK TABLE projection_generations IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+            let created: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT g.generation, g.checkpoint FROM projections p
+                 JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = $1",
+            )
+            .bind(projection)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((id, checkpoint)) = created {
+                tx.commit().await?;
+                return Ok(Generation { id, checkpoint: u(checkpoint) });
+            }
             let id = new_generation(&mut tx, projection, "live").await?;
             sqlx::query("INSERT INTO projections (name, live_generation) VALUES ($1, $2)")
                 .bind(projection)
