@@ -28,8 +28,10 @@ pub struct EraseArgs {
     /// Why (e.g. "GDPR art. 17 request of 2026-11-02, ticket 4711"). Stays readable: no PHI here.
     #[arg(long)]
     reason: String,
-    /// Records are kept this many years after the last episode closed (state law; HIPAA: 6).
-    #[arg(long, default_value_t = 7, env = "CARELOG_RETENTION_YEARS")]
+    /// Records are kept this many years after the last episode closed (state law; HIPAA: 6);
+    /// 0 to 150.
+    #[arg(long, default_value_t = 7, env = "CARELOG_RETENTION_YEARS",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(carelog_domain::intake::MAX_RETENTION_YEARS)))]
     retention_years: u32,
     /// Who erases (a UUID recorded as the actor); default: a new id for this run.
     #[arg(long)]
