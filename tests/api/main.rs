@@ -3,6 +3,7 @@
 
 mod access;
 mod billing;
+mod boundary;
 mod episode;
 mod erasure;
 mod fhir;

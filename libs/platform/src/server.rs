@@ -90,13 +90,38 @@ pub struct LimitArgs {
     /// Concurrent calls (HTTP/2 streams) one connection may have open.
     #[arg(long, env = "CARELOG_MAX_STREAMS_PER_CONNECTION", default_value_t = 128)]
     pub max_streams_per_connection: u32,
+    /// HTTP/2 PING sent after this many seconds without a frame from the peer; a peer that does
+    /// not answer within `keepalive_timeout_seconds` is disconnected (a half-open connection
+    /// whose client vanished is closed instead of held for ever). 1–3600.
+    #[arg(long, env = "CARELOG_KEEPALIVE_INTERVAL_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keepalive_interval_seconds: u64,
+    /// How long a PING may go unanswered. 1–600.
+    #[arg(long, env = "CARELOG_KEEPALIVE_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub keepalive_timeout_seconds: u64,
+    /// A connection is asked to close (GOAWAY) after this many seconds, idle or not, and cut a
+    /// minute later if calls still run: idle connections never pile up, and clients spread over
+    /// replicas as they reconnect (Subscribe resumes from its last position). 60–86400.
+    #[arg(long, env = "CARELOG_MAX_CONNECTION_AGE_SECONDS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub max_connection_age_seconds: u64,
 }
 
 impl Default for LimitArgs {
     fn default() -> Self {
-        Self { request_timeout_seconds: 30, max_streams_per_connection: 128 }
+        Self {
+            request_timeout_seconds: 30,
+            max_streams_per_connection: 128,
+            keepalive_interval_seconds: 30,
+            keepalive_timeout_seconds: 10,
+            max_connection_age_seconds: 1800,
+        }
     }
 }
+
+/// How long a connection past its age may finish its calls before it is cut.
+const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(60);
 
 /// Everything `router` needs, resolved from the arguments.
 #[derive(Debug, Clone)]
@@ -136,9 +161,15 @@ pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReport
         .register_encoded_file_descriptor_set(carelog_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+    let limits = &settings.limits;
     let mut builder = Server::builder()
-        .timeout(Duration::from_secs(settings.limits.request_timeout_seconds))
-        .max_concurrent_streams(settings.limits.max_streams_per_connection);
+        .timeout(Duration::from_secs(limits.request_timeout_seconds))
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .http2_keepalive_interval(Some(Duration::from_secs(limits.keepalive_interval_seconds)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(limits.keepalive_timeout_seconds)))
+        .tcp_keepalive(Some(Duration::from_secs(limits.keepalive_interval_seconds)))
+        .max_connection_age(Duration::from_secs(limits.max_connection_age_seconds))
+        .max_connection_age_grace(CONNECTION_AGE_GRACE);
     if let Some(tls) = &settings.tls {
         builder = builder.tls_config(tls.clone()).context("configuring TLS")?;
     }

@@ -153,3 +153,25 @@ fn next_step(refusal: &DomainError, retention_years: u32) -> String {
         _ => "nothing was changed".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        erase: super::EraseArgs,
+    }
+
+    /// An overflowing retention end once fell back to the close date and erased at once.
+    #[test]
+    fn the_retention_period_is_range_checked() {
+        let parse =
+            |years: &str| Cli::try_parse_from(["erase", "--client", "c", "--reason", "r", "--retention-years", years]);
+        assert_eq!(parse("150").map(|c| c.erase.retention_years).ok(), Some(150));
+        for bad in ["151", "1000000", "-1"] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+}
