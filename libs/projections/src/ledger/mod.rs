@@ -134,6 +134,10 @@ pub struct LedgerView {
     /// When the client's PHI was erased: payer and free texts then read `[erased]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime<Utc>>,
+    /// Events this view could not fold, oldest first (see [`crate::quarantine`]): when present
+    /// the view is incomplete since the first one's position. Absent on a complete view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<crate::quarantine::Incomplete>,
 }
 
 impl LedgerView {
