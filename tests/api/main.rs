@@ -11,6 +11,7 @@ mod given;
 mod intake;
 mod planning;
 mod proofs;
+mod quarantine;
 mod records;
 mod sessions;
 mod transport;

@@ -41,7 +41,8 @@ pub async fn mount_with(
     let runner = Runner::new(Arc::clone(&store)).await?;
     let (checkpoints_tx, checkpoints) = watch::channel(0);
     let (roles_tx, roles) = watch::channel(Role::Starting);
-    let queries = Queries::new(store, runner.models().clone(), checkpoints);
+    let queries = Queries::new(store, runner.models().clone(), checkpoints.clone());
+    tokio::spawn(projector::report_completeness(runner.models().clone(), checkpoints, health.clone()));
     // Every records process serves reads; only the elected one projects. The projector stops once
     // every reader is gone (the server stopped).
     tokio::spawn(Projector::new(runner, config.projector).run(checkpoints_tx, roles_tx));
