@@ -1,6 +1,7 @@
 //! Black-box tests of the gRPC API: every service on port 0, driven by the generated clients, on
 //! a fresh SQLite file and a fresh PostgreSQL schema.
 
+mod accepted;
 mod access;
 mod billing;
 mod boundary;
