@@ -32,7 +32,7 @@ const TIMES: &[Option<i64>] = &[
     Some(-2_208_988_800),   // 1900-01-01
     Some(0),
     Some(1_700_000_000),
-    Some(7_258_118_400), // 2200-01-01
+    Some(7_258_118_400),   // 2200-01-01
     Some(253_402_300_799), // 9999-12-31T23:59:59
 ];
 
@@ -47,19 +47,11 @@ const REASONS: &[&str] = &[
     "   ",
 ];
 
-const AMOUNTS: &[i64] = &[
-    -1,
-    0,
-    1,
-    12_345,
-    50_000_000_000_000,
-    99_999_999_999_999,
-    100_000_000_000_000,
-    100_000_000_000_001,
-    i64::MAX,
-];
+const AMOUNTS: &[i64] =
+    &[-1, 0, 1, 12_345, 50_000_000_000_000, 99_999_999_999_999, 100_000_000_000_000, 100_000_000_000_001, i64::MAX];
 
-const DATES: &[&str] = &["1991-03-14", "1900-01-01", "0000-01-01", "1987-1-1", "+1987-01-01", "2199-12-31", "2200-01-01", ""];
+const DATES: &[&str] =
+    &["1991-03-14", "1900-01-01", "0000-01-01", "1987-1-1", "+1987-01-01", "2199-12-31", "2200-01-01", ""];
 
 /// Hostile parts of a command's context.
 #[derive(Debug, Clone)]
@@ -328,7 +320,10 @@ async fn every_accepted_command_is_stored_projected_rebuilt_and_exported(app: &T
         let reply = records.get_ledger(ledger).await.unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
         assert!(!reply.into_inner().ledger_json.contains("\"incomplete\""), "seed {seed}: ledger {account}");
         let export = proto::ExportEpisodeFhirRequest { client_id: client.to_string(), ..Default::default() };
-        records.export_episode_fhir(export).await.unwrap_or_else(|e| panic!("seed {seed}: FHIR export of {client}: {e:?}"));
+        records
+            .export_episode_fhir(export)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: FHIR export of {client}: {e:?}"));
     }
     let runner = Runner::new(app.store.clone()).await.expect("runner");
     let quarantined = runner.models().quarantined(RECORDS).await.expect("quarantine");

@@ -127,7 +127,37 @@ async fn a_malformed_protobuf_body_is_invalid_argument(app: &TestApp) {
     assert_eq!(app.event_count().await, 0);
 }
 
+/// Sends `frame` as the whole body of a RegisterClient call and returns its gRPC status code.
+async fn send_frame(app: &TestApp, frame: Vec<u8>) -> Option<String> {
+    use tonic::service::Interceptor as _;
+    use tower_service::Service as _;
+    let headers = CallerHeaders::new(given::front_desk()).call(tonic::Request::new(())).expect("a token");
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/carelog.v1.IntakeService/RegisterClient", app.address()))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in headers.metadata().clone().into_headers().iter() {
+        request = request.header(name, value);
+    }
+    let body = tonic::body::Body::new(http_body_util::Full::new(prost::bytes::Bytes::from(frame)));
+    let mut channel = app.channel();
+    std::future::poll_fn(|cx| channel.poll_ready(cx)).await.expect("ready");
+    let response = channel.call(request.body(body).expect("request")).await.expect("a response");
+    response.headers().get("grpc-status").map(|s| s.to_str().unwrap_or_default().to_owned())
+}
+
+async fn a_malformed_grpc_frame_is_invalid_argument(app: &TestApp) {
+    // A compression flag of 2; a flag of 1 with no grpc-encoding; a frame announcing 100 bytes
+    // and carrying 1 (the body ends inside it).
+    for frame in [vec![2, 0, 0, 0, 1, 0], vec![1, 0, 0, 0, 1, 0], vec![0, 0, 0, 0, 100, 0x0a]] {
+        assert_eq!(send_frame(app, frame.clone()).await.as_deref(), Some("3"), "{frame:?}");
+    }
+    assert_eq!(app.event_count().await, 0);
+}
+
 on_both_backends!(
+    a_malformed_grpc_frame_is_invalid_argument,
     hostile_times_text_and_dates_are_refused_and_reads_carry_on,
     a_min_position_beyond_the_head_is_refused_at_once,
     a_malformed_protobuf_body_is_invalid_argument,

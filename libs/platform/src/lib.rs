@@ -11,6 +11,7 @@ pub mod command;
 mod command_telemetry;
 pub mod config;
 pub mod error;
+pub mod frames;
 pub mod grpc_telemetry;
 mod metrics;
 pub mod parse;

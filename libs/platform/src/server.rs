@@ -22,7 +22,9 @@ use crate::grpc_telemetry::GrpcTelemetryLayer;
 use crate::telemetry;
 
 /// Every Carelog router: each call gets a server span joined to the caller's trace, then is authenticated.
-pub type Router = tonic::transport::server::Router<Stack<AuthLayer, Stack<GrpcTelemetryLayer, Identity>>>;
+pub type Router = tonic::transport::server::Router<
+    Stack<crate::frames::MalformedFramesLayer, Stack<AuthLayer, Stack<GrpcTelemetryLayer, Identity>>>,
+>;
 
 /// Largest request a service decodes, and largest reply it sends (a long episode's FHIR bundle).
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -176,6 +178,7 @@ pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReport
     let router = builder
         .layer(GrpcTelemetryLayer)
         .layer(AuthLayer::new(settings.authenticator.clone()))
+        .layer(crate::frames::MalformedFramesLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
