@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod frames;
 pub mod grpc_telemetry;
+pub mod idle;
 mod metrics;
 pub mod parse;
 pub mod server;

@@ -169,7 +169,6 @@ pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReport
         .max_concurrent_streams(limits.max_streams_per_connection)
         .http2_keepalive_interval(Some(Duration::from_secs(limits.keepalive_interval_seconds)))
         .http2_keepalive_timeout(Some(Duration::from_secs(limits.keepalive_timeout_seconds)))
-        .tcp_keepalive(Some(Duration::from_secs(limits.keepalive_interval_seconds)))
         .max_connection_age(Duration::from_secs(limits.max_connection_age_seconds))
         .max_connection_age_grace(CONNECTION_AGE_GRACE);
     if let Some(tls) = &settings.tls {
@@ -192,19 +191,37 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     Ok((listener, local))
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight calls.
+/// Serves until `shutdown` resolves, then finishes in-flight calls, with the default limits.
 pub async fn serve(
     router: Router,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    serve_with(router, listener, LimitArgs::default(), shutdown).await
+}
+
+/// [`serve`] with the connection limits the router was built with: TCP keepalive probes, and a
+/// connection whose peer says nothing for two keepalive intervals and a timeout is closed
+/// ([`crate::idle`]).
+pub async fn serve_with(
+    router: Router,
+    listener: TcpListener,
+    limits: LimitArgs,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let every = Duration::from_secs(limits.keepalive_interval_seconds);
+    let idle = every * 2 + Duration::from_secs(limits.keepalive_timeout_seconds);
     // Small gRPC frames must leave at once: with Nagle's algorithm on, a reply waits for the peer's
     // delayed ACK and every call costs ~40 ms.
-    let connections = TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
+    let connections = TcpListenerStream::new(listener).map(move |accepted| {
+        accepted.map(|stream| {
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::warn!(%error, "could not disable Nagle's algorithm on a connection");
             }
+            if let Err(error) = crate::idle::tcp_keepalive(&stream, every) {
+                tracing::warn!(%error, "could not turn on TCP keepalive on a connection");
+            }
+            crate::idle::IdleTimeout::new(stream, idle)
         })
     });
     router.serve_with_incoming_shutdown(connections, shutdown).await
@@ -279,7 +296,7 @@ pub async fn run_standalone_closing<F: Future<Output = anyhow::Result<Router>>>(
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");
     eprintln!("{name} listening on {addr} (store {url})");
-    serve(router, listener, async move {
+    serve_with(router, listener, settings.limits.clone(), async move {
         shutdown_signal().await;
         let _ = closing.send(true);
     })
