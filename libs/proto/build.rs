@@ -16,5 +16,10 @@ fn main() -> io::Result<()> {
     // tonic-reflection serves this set; compile_fds does not write it itself.
     let out = PathBuf::from(env::var("OUT_DIR").map_err(io::Error::other)?);
     fs::write(out.join("carelog_descriptor.bin"), descriptors.encode_to_vec())?;
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(descriptors)
+    // Malformed bodies are the caller's error: see src/codec.rs.
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .codec_path("crate::codec::StrictCodec")
+        .compile_fds(descriptors)
 }

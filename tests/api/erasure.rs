@@ -372,7 +372,23 @@ fn before_erasure(position: u64) -> proto::export_episode_fhir_request::AsOf {
     proto::export_episode_fhir_request::AsOf::Position(position - 1)
 }
 
+/// An absurd retention period once overflowed the calendar and fell back to the close date: an
+/// episode closed a second before was erased. It is refused now, naming the field, and nothing
+/// is erased.
+async fn an_absurd_retention_period_is_refused_and_erases_nothing(app: &TestApp) {
+    let Discharged { client, .. } = discharged_client(app).await;
+    let before = app.event_count().await;
+    match erase(app, &client, 1_000_000).await {
+        Err(ServiceError::Domain(carelog_domain::DomainError::Invalid(v))) => assert_eq!(v.field, "retention_years"),
+        other => panic!("expected retention_years refused, got {other:?}"),
+    }
+    assert_eq!(app.event_count().await, before);
+    let head = app.store.head_position().await.unwrap().0;
+    assert_eq!(episode(app, &client, head).await["demographics"]["legal_name"], NAME);
+}
+
 on_both_backends!(
+    an_absurd_retention_period_is_refused_and_erases_nothing,
     erasure_shreds_phi_everywhere_and_chains_still_verify,
     a_rebuild_after_erasure_gives_the_same_scrubbed_read_models
 );

@@ -151,25 +151,71 @@ async fn an_oversized_request_is_refused(app: &TestApp) {
 
 on_both_backends!(an_oversized_request_is_refused);
 
-/// A call that outlives the server's deadline is cut off, whatever the caller asked for.
+/// A call that outlives the server's deadline is cut off, whatever the caller asked for: here a
+/// read that waits for its own write while the projector cannot commit (a lock held on its
+/// checkpoint table in PostgreSQL, as a long vacuum or a stuck transaction would).
 async fn a_call_past_the_servers_deadline_is_cut_off(app: &TestApp) {
+    let carelog_store::Database::Postgres(pool) = app.store.database() else { panic!("PostgreSQL") };
+    let mut blocking = pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE projection_generations IN EXCLUSIVE MODE").execute(&mut *blocking).await.expect("lock");
+    let mut intake = app.intake(&Caller::new("intake"));
+    let registered = intake.register_client(crate::intake::register_request(uuid::Uuid::now_v7())).await;
+    let position = registered.expect("the log takes writes").into_inner().position;
     let mut records = app.records(&Caller::new("auditor"));
-    let client = uuid::Uuid::now_v7().to_string();
-    // Waiting for a position the log will never reach would take the read-your-writes limit (5 s).
+    // Waiting for the read model would take the read-your-writes limit (5 s).
     let started = std::time::Instant::now();
-    let request = proto::GetEpisodeRequest { client_id: client, min_position: u64::MAX / 2 };
+    let request = proto::GetEpisodeRequest { client_id: uuid::Uuid::now_v7().to_string(), min_position: position };
     let status = records.get_episode(request).await.expect_err("cut off");
+    drop(blocking);
     assert!(matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded), "{status:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(4), "cut at the 1 s deadline: {:?}", started.elapsed());
 }
 
-mod deadline {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_a_call_past_the_servers_deadline_is_cut_off() {
+/// Connections whose peer says nothing (not even the HTTP/2 preface) are closed after two
+/// keepalive intervals and a timeout; a live client with no call open answers the server's PINGs
+/// and keeps its connection.
+async fn silent_connections_are_closed_and_live_idle_clients_kept(app: &TestApp) {
+    use tokio::io::AsyncReadExt as _;
+    let mut silent = tokio::net::TcpStream::connect(app.address()).await.expect("connect");
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match silent.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "a silent connection is closed");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "not before the idle limit");
+    let mut health = HealthClient::new(app.channel());
+    health.check(HealthCheckRequest::default()).await.expect("a call");
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    health.check(HealthCheckRequest::default()).await.expect("the idle but live connection still serves");
+}
+
+mod limits {
+    fn config(limit: impl FnOnce(&mut carelog_platform::server::LimitArgs)) -> carelog::app::AppConfig {
         let mut config = carelog::app::AppConfig::default();
-        config.server.limits.request_timeout_seconds = 1;
-        let app = carelog_blackbox::TestApp::spawn_with(carelog_blackbox::Backend::Sqlite, config).await;
+        limit(&mut config.server.limits);
+        config
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_call_past_the_servers_deadline_is_cut_off() {
+        let config = config(|l| l.request_timeout_seconds = 1);
+        let app = carelog_blackbox::TestApp::spawn_with(carelog_blackbox::Backend::Postgres, config).await;
         super::a_call_past_the_servers_deadline_is_cut_off(&app).await;
+        app.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_silent_connections_are_closed_and_live_idle_clients_kept() {
+        let config = config(|l| (l.keepalive_interval_seconds, l.keepalive_timeout_seconds) = (1, 1));
+        let app = carelog_blackbox::TestApp::spawn_with(carelog_blackbox::Backend::Sqlite, config).await;
+        super::silent_connections_are_closed_and_live_idle_clients_kept(&app).await;
         app.stop().await;
     }
 }

@@ -200,10 +200,49 @@ async fn a_command_is_one_trace_from_the_call_to_the_stored_event_with_metrics_a
         refused_unauthenticated.unwrap_or_else(|| panic!("no unauthenticated refusal in {log}"));
     assert!(refused_unauthenticated.contains("127.0.0.1"), "the source address: {refused_unauthenticated}");
     assert!(refused_unauthenticated.contains("IntakeService/RegisterClient"), "{refused_unauthenticated}");
+    // Expected outcomes are no operator's business: ERROR is kept for faults one must act on.
+    expected_outcomes(&app).await;
+    let postgres = TestApp::spawn(Backend::Postgres).await;
+    expected_outcomes(&postgres).await;
+    let log = logs.text();
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("\"level\":\"ERROR\"")).collect();
+    assert!(errors.is_empty(), "expected outcomes logged at ERROR: {errors:#?}");
+    // Stopped after the check: dropping its schema stops its projector with a real fault.
+    postgres.stop().await;
+
     let everything_exported = format!("{:?}", spans.get_finished_spans().expect("spans"));
     for phi in PHI {
         assert!(!everything_exported.contains(phi), "span data contains {phi}");
         assert!(!log.contains(phi), "the log contains {phi}");
     }
     app.stop().await;
+}
+
+/// An identical retry (its events decided again at another time), writers racing on one stream
+/// (the losers retried), and a record that does not exist: none of them is an operator's fault.
+async fn expected_outcomes(app: &TestApp) {
+    let mut intake = app.intake(&Caller::new("intake"));
+    let retry = register(Uuid::now_v7(), "1987-02-11");
+    let retried_client = retry.client_id.clone();
+    intake.register_client(retry.clone()).await.expect("registered");
+    assert!(intake.register_client(retry).await.expect("an identical retry").into_inner().already_applied);
+    let consents = (0..8).map(|_| {
+        let mut intake = intake.clone();
+        let request = proto::GiveConsentRequest {
+            context: ctx(),
+            client_id: retried_client.clone(),
+            consent_id: Uuid::now_v7().to_string(),
+            given_at: None,
+            kind: Some(proto::give_consent_request::Kind::Treatment(proto::give_consent_request::Treatment {})),
+        };
+        async move { intake.give_consent(request).await }
+    });
+    for outcome in futures::future::join_all(consents).await {
+        if let Err(status) = outcome {
+            assert_eq!(status.code(), tonic::Code::Aborted, "{status:?}");
+        }
+    }
+    let mut records = app.records(&Caller::new("auditor"));
+    let unknown = proto::GetEpisodeRequest { client_id: Uuid::now_v7().to_string(), min_position: 0 };
+    assert_eq!(records.get_episode(unknown).await.expect_err("no such client").code(), tonic::Code::NotFound);
 }

@@ -338,7 +338,7 @@ impl DomainError {
         Self::AlreadyExists { entity, id: id.to_string() }
     }
 
-    pub(crate) fn invalid(field: &str, reason: &str) -> Self {
+    pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
         Self::Invalid(ValidationError::new(field, reason))
     }
 }

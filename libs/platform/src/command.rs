@@ -19,7 +19,6 @@ use crate::parse;
 
 /// Attempts of a command whose caller gave no expected revision, when other writers keep winning.
 const MAX_ATTEMPTS: usize = 8;
-const MAX_REASON_LEN: usize = 2000;
 
 /// Maps a command id to its events' ids: a retried command produces the same ids, so the store
 /// recognises the retry and stores nothing twice.
@@ -58,9 +57,15 @@ impl CommandMeta {
         now: DateTime<Utc>,
     ) -> Result<Self, ServiceError> {
         let context = context.ok_or_else(|| FieldViolation::new("context", "is required (command_id at least)"))?;
+        // The same domain as every other reason (at most 2,000 characters, no control characters
+        // but line breaks and tabs): a NUL here once reached PostgreSQL's audit rows and stalled
+        // the projector.
         let reason = context.reason.trim();
-        let reason_violation = (reason.len() > MAX_REASON_LEN)
-            .then(|| FieldViolation::new("context.reason", format!("is longer than {MAX_REASON_LEN} bytes")));
+        let reason_violation = (!reason.is_empty())
+            .then(|| carelog_domain::types::Reason::parse(reason).err())
+            .flatten()
+            .map(|e| FieldViolation::new("context.reason", e.reason));
+        // In range (years 1900–2199) and not in the future.
         let occurred_at = parse::optional_timestamp("context.occurred_at", context.occurred_at.as_ref())
             .and_then(|t| parse::past_time("context.occurred_at", t.unwrap_or(now), now));
         match (

@@ -1,5 +1,6 @@
 //! Parsing proto primitives into checked values, each failure naming its field.
 
+use carelog_domain::types::{iso_date, time_in_range};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -25,15 +26,18 @@ pub fn optional_uuid(field: &str, value: &str) -> Parsed<Option<Uuid>> {
     if value.trim().is_empty() { Ok(None) } else { uuid(field, value).map(Some) }
 }
 
-/// A required timestamp. Nanos must be 0 to 999,999,999 as protobuf defines them: chrono alone
-/// would take 1e9 and more as a leap second at any minute's end.
+/// A required timestamp in the years 1900–2199 ([`time_in_range`]): every store and read model
+/// can hold it. Nanos must be 0 to 999,999,999 as protobuf defines them: chrono alone would take
+/// 1e9 and more as a leap second at any minute's end.
 pub fn timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Parsed<DateTime<Utc>> {
     let value = value.ok_or_else(|| FieldViolation::new(field, "is required"))?;
     let nanos = u32::try_from(value.nanos)
         .ok()
         .filter(|nanos| *nanos < 1_000_000_000)
         .ok_or_else(|| FieldViolation::new(field, format!("nanos {} is not 0 to 999,999,999", value.nanos)))?;
-    DateTime::from_timestamp(value.seconds, nanos).ok_or_else(|| FieldViolation::new(field, "is out of range"))
+    let time =
+        DateTime::from_timestamp(value.seconds, nanos).ok_or_else(|| FieldViolation::new(field, "is out of range"))?;
+    Ok(time_in_range(field, time)?)
 }
 
 /// A timestamp that may be absent.
@@ -49,13 +53,13 @@ pub fn past_time(field: &str, value: DateTime<Utc>, now: DateTime<Utc>) -> Parse
     Ok(value)
 }
 
-/// A calendar date as `YYYY-MM-DD`.
+/// A calendar date, strictly ISO 8601 `YYYY-MM-DD` ([`iso_date`]), in the years 1900–2199.
+/// Surrounding blanks are trimmed as for every other text field.
 pub fn date(field: &str, value: &str) -> Parsed<NaiveDate> {
     if value.trim().is_empty() {
         return Err(FieldViolation::new(field, "is required (YYYY-MM-DD)"));
     }
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| FieldViolation::new(field, format!("{value:?} is not a date (YYYY-MM-DD)")))
+    Ok(iso_date(field, value.trim())?)
 }
 
 /// A protobuf enum value that must be set and known.

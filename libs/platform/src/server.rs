@@ -22,7 +22,9 @@ use crate::grpc_telemetry::GrpcTelemetryLayer;
 use crate::telemetry;
 
 /// Every Carelog router: each call gets a server span joined to the caller's trace, then is authenticated.
-pub type Router = tonic::transport::server::Router<Stack<AuthLayer, Stack<GrpcTelemetryLayer, Identity>>>;
+pub type Router = tonic::transport::server::Router<
+    Stack<crate::frames::MalformedFramesLayer, Stack<AuthLayer, Stack<GrpcTelemetryLayer, Identity>>>,
+>;
 
 /// Largest request a service decodes, and largest reply it sends (a long episode's FHIR bundle).
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -93,13 +95,38 @@ pub struct LimitArgs {
     /// Concurrent calls (HTTP/2 streams) one connection may have open.
     #[arg(long, env = "CARELOG_MAX_STREAMS_PER_CONNECTION", default_value_t = 128)]
     pub max_streams_per_connection: u32,
+    /// HTTP/2 PING sent after this many seconds without a frame from the peer; a peer that does
+    /// not answer within `keepalive_timeout_seconds` is disconnected (a half-open connection
+    /// whose client vanished is closed instead of held for ever). 1–3600.
+    #[arg(long, env = "CARELOG_KEEPALIVE_INTERVAL_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keepalive_interval_seconds: u64,
+    /// How long a PING may go unanswered. 1–600.
+    #[arg(long, env = "CARELOG_KEEPALIVE_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub keepalive_timeout_seconds: u64,
+    /// A connection is asked to close (GOAWAY) after this many seconds, idle or not, and cut a
+    /// minute later if calls still run: idle connections never pile up, and clients spread over
+    /// replicas as they reconnect (Subscribe resumes from its last position). 60–86400.
+    #[arg(long, env = "CARELOG_MAX_CONNECTION_AGE_SECONDS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub max_connection_age_seconds: u64,
 }
 
 impl Default for LimitArgs {
     fn default() -> Self {
-        Self { request_timeout_seconds: 30, max_streams_per_connection: 128 }
+        Self {
+            request_timeout_seconds: 30,
+            max_streams_per_connection: 128,
+            keepalive_interval_seconds: 30,
+            keepalive_timeout_seconds: 10,
+            max_connection_age_seconds: 1800,
+        }
     }
 }
+
+/// How long a connection past its age may finish its calls before it is cut.
+const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(60);
 
 /// Everything `router` needs, resolved from the arguments.
 #[derive(Debug, Clone)]
@@ -139,15 +166,21 @@ pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReport
         .register_encoded_file_descriptor_set(carelog_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+    let limits = &settings.limits;
     let mut builder = Server::builder()
-        .timeout(Duration::from_secs(settings.limits.request_timeout_seconds))
-        .max_concurrent_streams(settings.limits.max_streams_per_connection);
+        .timeout(Duration::from_secs(limits.request_timeout_seconds))
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .http2_keepalive_interval(Some(Duration::from_secs(limits.keepalive_interval_seconds)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(limits.keepalive_timeout_seconds)))
+        .max_connection_age(Duration::from_secs(limits.max_connection_age_seconds))
+        .max_connection_age_grace(CONNECTION_AGE_GRACE);
     if let Some(tls) = &settings.tls {
         builder = builder.tls_config(tls.clone()).context("configuring TLS")?;
     }
     let router = builder
         .layer(GrpcTelemetryLayer)
         .layer(AuthLayer::new(settings.authenticator.clone()))
+        .layer(crate::frames::MalformedFramesLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -161,19 +194,37 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     Ok((listener, local))
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight calls.
+/// Serves until `shutdown` resolves, then finishes in-flight calls, with the default limits.
 pub async fn serve(
     router: Router,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    serve_with(router, listener, LimitArgs::default(), shutdown).await
+}
+
+/// [`serve`] with the connection limits the router was built with: TCP keepalive probes, and a
+/// connection whose peer says nothing for two keepalive intervals and a timeout is closed
+/// ([`crate::idle`]).
+pub async fn serve_with(
+    router: Router,
+    listener: TcpListener,
+    limits: LimitArgs,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let every = Duration::from_secs(limits.keepalive_interval_seconds);
+    let idle = every * 2 + Duration::from_secs(limits.keepalive_timeout_seconds);
     // Small gRPC frames must leave at once: with Nagle's algorithm on, a reply waits for the peer's
     // delayed ACK and every call costs ~40 ms.
-    let connections = TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
+    let connections = TcpListenerStream::new(listener).map(move |accepted| {
+        accepted.map(|stream| {
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::warn!(%error, "could not disable Nagle's algorithm on a connection");
             }
+            if let Err(error) = crate::idle::tcp_keepalive(&stream, every) {
+                tracing::warn!(%error, "could not turn on TCP keepalive on a connection");
+            }
+            crate::idle::IdleTimeout::new(stream, idle)
         })
     });
     router.serve_with_incoming_shutdown(connections, shutdown).await
@@ -248,7 +299,7 @@ pub async fn run_standalone_closing<F: Future<Output = anyhow::Result<Router>>>(
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");
     crate::telemetry::notice(false, &format!("{name} listening on {addr} (store {url})"));
-    serve(router, listener, async move {
+    serve_with(router, listener, settings.limits.clone(), async move {
         shutdown_signal().await;
         let _ = closing.send(true);
     })

@@ -22,6 +22,7 @@ pub static EPISODE_VIEW: Classes = Classes::new(&[
     ("sessions[].psychotherapy_notes", Administrative), ("psychotherapy_notes", Administrative),
     ("billing.*", Financial),
     ("last_position", Administrative), ("last_recorded_at", Administrative), ("erased_at", Administrative),
+    ("incomplete[].*", Administrative),
 ]);
 
 /// An account's ledger with its aging buckets.
@@ -34,6 +35,7 @@ pub static LEDGER: Classes = Classes::new(&[
     ("claims[].rejection.reason", Financial),
     ("write_offs[].reason", Financial), ("write_offs[].note", Financial),
     ("last_position", Administrative), ("last_recorded_at", Administrative), ("erased_at", Administrative),
+    ("incomplete[].*", Administrative),
 ]);
 
 /// A caseload's alerts (a JSON array of them).

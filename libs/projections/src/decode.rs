@@ -80,6 +80,15 @@ pub(crate) fn stream_id<T>(
     })
 }
 
+/// A [`ViewError::Overflow`] for `event`.
+pub(crate) fn overflow(event: &RecordedEvent) -> ViewError {
+    ViewError::Overflow {
+        position: event.position,
+        stream: event.stream.to_string(),
+        event_type: event.event_type.clone(),
+    }
+}
+
 /// An [`ViewError::Orphan`] for `event`.
 pub(crate) fn orphan(event: &RecordedEvent, entity: &'static str) -> ViewError {
     ViewError::Orphan {

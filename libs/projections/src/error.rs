@@ -37,4 +37,8 @@ pub enum ViewError {
     /// means a gap or a reordering in the log; failing loudly beats showing an incomplete record.
     #[error("position {position}: {event_type} in {stream} refers to an unknown {entity}")]
     Orphan { position: Position, stream: String, event_type: String, entity: &'static str },
+    /// A total would pass the largest amount a view holds. The write side refuses such events
+    /// (every account total is checked), so this is a log written before the check, or a bug.
+    #[error("position {position}: {event_type} in {stream} takes a money total past the bound")]
+    Overflow { position: Position, stream: String, event_type: String },
 }

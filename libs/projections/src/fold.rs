@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::decode::DecodeOnce;
 use crate::persist::{AuditRow, DocKind, DocWrite, StoredDoc};
+use crate::quarantine::{Incomplete, Quarantined, Target, unstorable};
 use crate::{AuditEntry, EpisodeView, LedgerView, ProjectionError};
 
 /// The documents folded so far and what the next commit writes.
@@ -26,6 +27,7 @@ pub struct Views {
     /// Since the last commit: one audit row per event, and the clients erased.
     audit: Vec<AuditRow>,
     erased: Vec<String>,
+    quarantined: Vec<Quarantined>,
 }
 
 /// One held document.
@@ -48,6 +50,7 @@ pub struct Taken {
     pub docs: Vec<DocWrite>,
     pub audit: Vec<AuditRow>,
     pub erased: Vec<String>,
+    pub quarantined: Vec<Quarantined>,
 }
 
 impl Default for Views {
@@ -76,6 +79,7 @@ impl Views {
             dropped: HashSet::new(),
             audit: Vec::new(),
             erased: Vec::new(),
+            quarantined: Vec::new(),
         }
     }
 
@@ -128,29 +132,58 @@ impl Views {
     }
 
     /// Folds `events` in position order into the held documents (missing ones start empty) and
-    /// keeps one audit row per event. On an error the views are left part-folded: drop them.
+    /// keeps one audit row per event. An event a document cannot fold is quarantined for that
+    /// document alone ([`crate::quarantine`]): the document stays as it was, notes the event, and
+    /// every other document folds on. No event can stop the fold.
     pub fn fold(&mut self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
         for event in events {
-            let unfoldable =
-                |e: crate::ViewError| ProjectionError::Unfoldable { position: event.position.0, reason: e.to_string() };
             let mut decoding = DecodeOnce::default();
             let position = event.position.0;
             let tag = event.metadata.tags.client.as_ref();
+            if let Some(error) = unstorable(event) {
+                // Neither its audit row nor any document could be written: keep it aside whole.
+                self.quarantined.push(Quarantined::new(event, Target::Audit, event.stream.as_str(), error));
+                if let Some(client) = episode_key(event) {
+                    let held = held_or_new(&mut self.episodes, client);
+                    held.view.incomplete.push(Incomplete::of(event));
+                    held.touched(position);
+                }
+                continue;
+            }
             if let Some(client) = episode_key(event) {
                 let held = held_or_new(&mut self.episodes, client);
-                held.view.apply_once(event, &mut decoding).map_err(unfoldable)?;
+                if let Err(error) = held.view.apply_once(event, &mut decoding) {
+                    held.view.incomplete.push(Incomplete::of(event));
+                    self.quarantined.push(Quarantined::new(
+                        event,
+                        Target::Doc(DocKind::Episode),
+                        client,
+                        error.to_string(),
+                    ));
+                }
                 held.touched(position);
             }
             if let Some(account) = ledger_key(event) {
-                fold_ledger(held_or_new(&mut self.ledgers, account), event, &mut decoding).map_err(unfoldable)?;
+                let held = held_or_new(&mut self.ledgers, account);
+                if let Err(error) = fold_ledger(held, event, &mut decoding) {
+                    self.quarantined.push(Quarantined::new(
+                        event,
+                        Target::Doc(DocKind::Ledger),
+                        account,
+                        error.to_string(),
+                    ));
+                }
             }
             // An erasure also scrubs every ledger its client owns (held, or loaded by the runner).
             if is_erasure(event)
                 && let Some(client) = tag
             {
-                let owned = self.ledgers.values_mut().filter(|held| held.owner.as_ref() == Some(client));
-                for held in owned {
-                    fold_ledger(held, event, &mut decoding).map_err(unfoldable)?;
+                let owned = self.ledgers.iter_mut().filter(|(_, held)| held.owner.as_ref() == Some(client));
+                for (account, held) in owned {
+                    if let Err(error) = fold_ledger(held, event, &mut decoding) {
+                        let target = Target::Doc(DocKind::Ledger);
+                        self.quarantined.push(Quarantined::new(event, target, account, error.to_string()));
+                    }
                 }
                 if !self.erased.contains(client) {
                     self.erased.push(client.clone());
@@ -173,7 +206,12 @@ impl Views {
             let owner = held.owner.clone();
             docs.push(write(DocKind::Ledger, key, held, owner, &mut self.held_bytes)?);
         }
-        Ok(Taken { docs, audit: std::mem::take(&mut self.audit), erased: std::mem::take(&mut self.erased) })
+        Ok(Taken {
+            docs,
+            audit: std::mem::take(&mut self.audit),
+            erased: std::mem::take(&mut self.erased),
+            quarantined: std::mem::take(&mut self.quarantined),
+        })
     }
 
     /// After a commit: drops the documents changed least recently until those held weigh at
@@ -231,17 +269,21 @@ fn held_or_new<'a, V: Default>(docs: &'a mut BTreeMap<String, Held<V>>, key: &st
     docs.get_mut(key).expect("inserted above")
 }
 
+/// Folds `event` into a ledger; on a failure the ledger stays as it was and notes the event.
 fn fold_ledger(
     held: &mut Held<LedgerView>,
     event: &RecordedEvent,
     decoding: &mut DecodeOnce,
 ) -> Result<(), crate::ViewError> {
-    held.view.apply_once(event, decoding)?;
+    let folded = held.view.apply_once(event, decoding);
+    if folded.is_err() {
+        held.view.incomplete.push(Incomplete::of(event));
+    }
     if held.owner.is_none() {
         held.owner.clone_from(&event.metadata.tags.client);
     }
     held.touched(event.position.0);
-    Ok(())
+    folded
 }
 
 fn write<V: Serialize>(

@@ -27,6 +27,7 @@ mod metrics;
 pub mod persist;
 mod projection_error;
 mod projector;
+pub mod quarantine;
 mod runner;
 #[cfg(test)]
 mod testing;

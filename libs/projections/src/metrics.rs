@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Gauge, UpDownCounter};
+use opentelemetry::metrics::{Counter, Gauge, UpDownCounter};
 
 #[derive(Debug)]
 struct Instruments {
@@ -13,6 +13,7 @@ struct Instruments {
     lag_seconds: Gauge<f64>,
     subscriptions: UpDownCounter<i64>,
     leader: Gauge<u64>,
+    quarantined: Counter<u64>,
 }
 
 /// Bound to the meter provider installed when first used (telemetry is set up before any runner).
@@ -38,6 +39,13 @@ fn instruments() -> &'static Instruments {
             leader: meter
                 .u64_gauge("carelog.projection.leader")
                 .with_description("1 while this process holds the projection lock and projects, else 0")
+                .build(),
+            quarantined: meter
+                .u64_counter("carelog.projection.quarantined")
+                .with_unit("{event}")
+                .with_description(
+                    "Events a projection could not fold and kept aside (their client's view is incomplete)",
+                )
                 .build(),
         }
     })
@@ -76,4 +84,9 @@ impl Drop for ActiveSubscription {
     fn drop(&mut self) {
         instruments().subscriptions.add(-1, &[KeyValue::new("projection", self.0)]);
     }
+}
+
+/// Events a committed batch quarantined.
+pub(crate) fn quarantined(projection: &'static str, count: u64) {
+    instruments().quarantined.add(count, &[KeyValue::new("projection", projection)]);
 }

@@ -11,9 +11,6 @@ pub enum ProjectionError {
     /// Another runner (or a rebuild's swap) moved this generation's checkpoint: reload and resume.
     #[error("the checkpoint of generation {generation} moved under this runner")]
     StaleCheckpoint { generation: i64 },
-    /// An event the views cannot fold: the projection stops rather than serve a wrong record.
-    #[error("event at position {position} cannot be folded: {reason}")]
-    Unfoldable { position: u64, reason: String },
     #[error("read-model data is corrupt: {0}")]
     Corrupt(String),
 }

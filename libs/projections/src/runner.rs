@@ -270,8 +270,19 @@ pub(crate) async fn commit(
         event_count = taken.audit.len() as i64,
         doc_count = taken.docs.len() as i64
     );
-    let Taken { docs, audit, erased } = taken;
-    let batch = BatchWrite { generation, from, to, docs, audit, erased };
+    let Taken { docs, audit, erased, quarantined } = taken;
+    if !quarantined.is_empty() {
+        // Every other document folded on; the operator has something to fix (see `quarantine`).
+        for q in &quarantined {
+            tracing::error!(
+                projection = RECORDS, generation, position = q.position as i64, target = q.target.as_str(),
+                stream = %q.stream, event_type = %q.event_type, error = %q.error,
+                "event quarantined: its client's view is incomplete until a fixed build rebuilds"
+            );
+        }
+        metrics::quarantined(RECORDS, quarantined.len() as u64);
+    }
+    let batch = BatchWrite { generation, from, to, docs, audit, erased, quarantined };
     models.commit(batch).instrument(span).await?;
     metrics::batch_committed(RECORDS, last_recorded);
     Ok(())

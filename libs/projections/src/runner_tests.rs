@@ -1,7 +1,7 @@
 //! The runner on real databases (a SQLite file, a fresh PostgreSQL schema): a rebuild that
 //! commits often and drops its documents between commits ends where one that holds them all
-//! ends; a catch-up stopped between commits, or by an event it cannot fold, leaves a consistent
-//! generation that resumes.
+//! ends; a catch-up stopped between commits leaves a consistent generation that resumes; an event
+//! it cannot fold is quarantined and stops nothing.
 
 use std::sync::Arc;
 
@@ -159,36 +159,53 @@ async fn postgres_a_catch_up_stopped_between_commits_resumes_to_the_same_read_mo
     schema.drop_schema().await;
 }
 
-/// An event no view can fold (a type the client stream never had) ends the catch-up with its
-/// position; every window before the one holding it is committed, and nothing after.
-async fn stops_at_an_unfoldable_event(store: Arc<dyn EventStore>) {
+/// An event no view can fold (a type the client stream never had, as a bug would make one) is
+/// quarantined: the rebuild reaches the head, that client's view says it is incomplete since the
+/// event's position, the quarantine table names the event and why, and every other client's
+/// view is complete. A second rebuild (the same build) quarantines the same event again.
+async fn quarantines_an_unfoldable_event(store: Arc<dyn EventStore>) {
     let runner = beside_live(Arc::clone(&store)).await.with_catch_up_pace(TIGHT);
     let mut bogus = interleaved_charts(1, None).remove(0);
     bogus.event_id = uuid::Uuid::now_v7();
     bogus.event_type = "ClientTeleported".to_owned();
+    let client = bogus.metadata.tags.client.clone().expect("a client tag");
     append(&*store, bogus).await;
     let head = store.head_position().await.expect("head").0;
-    let generation = runner.models().start_rebuild(RECORDS).await.expect("generation");
 
-    let failed = runner.catch_up(generation, |_| {}).await;
+    runner.rebuild(|_| {}).await.expect("a rebuild is never stopped by one event");
 
-    assert!(matches!(failed, Err(ProjectionError::Unfoldable { position, .. }) if position == head), "{failed:?}");
-    let checkpoint = runner.models().checkpoint(generation.id).await.expect("checkpoint");
-    assert_eq!(checkpoint, (head - 1) / 3 * 3, "the windows before the one holding position {head}");
-    let docs = runner.models().all_docs(generation.id).await.expect("documents");
-    assert!(docs.iter().all(|d| d.position <= checkpoint), "{docs:?}");
+    let live = runner.models().live(RECORDS).await.expect("live");
+    assert_eq!(live.checkpoint, head);
+    let quarantined = runner.models().quarantined(RECORDS).await.expect("quarantine");
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    let q = &quarantined[0];
+    assert_eq!((q.position, q.key.as_str(), q.client.as_deref()), (head, client.as_str(), Some(client.as_str())));
+    assert!(q.error.contains("ClientTeleported"), "{}", q.error);
+    let (docs, _) = live_state(&runner).await;
+    for doc in &docs {
+        let incomplete = &doc.body["incomplete"];
+        if doc.kind == DocKind::Episode && doc.key == client {
+            assert_eq!(incomplete[0]["position"], head, "{incomplete}");
+            assert_eq!(incomplete[0]["event_type"], "ClientTeleported");
+        } else {
+            assert!(incomplete.is_null(), "{} {} is complete: {incomplete}", doc.kind.as_str(), doc.key);
+        }
+    }
+    runner.rebuild(|_| {}).await.expect("rebuild again");
+    assert_eq!(runner.models().quarantined(RECORDS).await.expect("quarantine"), quarantined);
+    assert_eq!(live_state(&runner).await.0, docs, "a rebuild gives the same views");
 }
 
 #[tokio::test]
-async fn sqlite_a_catch_up_stops_at_an_unfoldable_event_with_the_windows_before_it_committed() {
+async fn sqlite_an_unfoldable_event_is_quarantined_and_only_its_client_is_incomplete() {
     let (store, _dir) = sqlite().await;
-    stops_at_an_unfoldable_event(store).await;
+    quarantines_an_unfoldable_event(store).await;
 }
 
 #[tokio::test]
-async fn postgres_a_catch_up_stops_at_an_unfoldable_event_with_the_windows_before_it_committed() {
+async fn postgres_an_unfoldable_event_is_quarantined_and_only_its_client_is_incomplete() {
     let schema = Schema::new().await;
-    stops_at_an_unfoldable_event(Arc::clone(&schema.store)).await;
+    quarantines_an_unfoldable_event(Arc::clone(&schema.store)).await;
     schema.drop_schema().await;
 }
 

@@ -2,6 +2,8 @@
 
 #![allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
 
+pub mod codec;
+
 pub mod v1 {
     tonic::include_proto!("carelog.v1");
 }

@@ -221,7 +221,7 @@ impl BatchPlanner {
                 ));
             }
             if known.data != event.data {
-                return Err(mismatch(event.event_id, "the retried data differs from the stored data".into()));
+                return Err(mismatch(event.event_id, "the events decided on this attempt differ from the stored ones (decided at another time or on another state, or the id was reused)".into()));
             }
         }
         let last = found[found.len() - 1].unwrap_or(first);

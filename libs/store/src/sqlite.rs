@@ -191,7 +191,7 @@ impl EventStore for SqliteStore {
         true
     }
 
-    #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
         let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
         self.inner.writer.append(prepared).await

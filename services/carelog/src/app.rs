@@ -56,10 +56,11 @@ pub async fn start_with(
     let mut config = config;
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     config.records.closing = Some(closing_rx);
+    let limits = config.server.limits.clone();
     let (router, _health) = router(store, config).await?;
     let (listener, addr) = server::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(router, listener, async move {
+    let task = tokio::spawn(server::serve_with(router, listener, limits, async move {
         let _ = stopped.await;
         // Log subscriptions end (with their resume position) so the graceful stop can finish.
         let _ = closing.send(true);

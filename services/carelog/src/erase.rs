@@ -28,8 +28,10 @@ pub struct EraseArgs {
     /// Why (e.g. "GDPR art. 17 request of 2026-11-02, ticket 4711"). Stays readable: no PHI here.
     #[arg(long)]
     reason: String,
-    /// Records are kept this many years after the last episode closed (state law; HIPAA: 6).
-    #[arg(long, default_value_t = 7, env = "CARELOG_RETENTION_YEARS")]
+    /// Records are kept this many years after the last episode closed (state law; HIPAA: 6);
+    /// 0 to 150.
+    #[arg(long, default_value_t = 7, env = "CARELOG_RETENTION_YEARS",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(carelog_domain::intake::MAX_RETENTION_YEARS)))]
     retention_years: u32,
     /// Who erases (a UUID recorded as the actor); default: a new id for this run.
     #[arg(long)]
@@ -149,5 +151,27 @@ fn next_step(refusal: &DomainError, retention_years: u32) -> String {
         ),
         "CLIENT_NOT_FOUND" => "no client stream with that id: check --client and --store".into(),
         _ => "nothing was changed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        erase: super::EraseArgs,
+    }
+
+    /// An overflowing retention end once fell back to the close date and erased at once.
+    #[test]
+    fn the_retention_period_is_range_checked() {
+        let parse =
+            |years: &str| Cli::try_parse_from(["erase", "--client", "c", "--reason", "r", "--retention-years", years]);
+        assert_eq!(parse("150").map(|c| c.erase.retention_years).ok(), Some(150));
+        for bad in ["151", "1000000", "-1"] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod bench;
 mod bench_load;
 mod demo_command;
+mod projections_cli;
 mod proofs_cli;
 mod records_cli;
 mod seed;
@@ -108,6 +109,11 @@ enum Command {
         #[command(flatten)]
         store: StoreArg,
     },
+    /// The read models: `status` shows the checkpoint and every quarantined event.
+    Projections {
+        #[command(subcommand)]
+        command: projections_cli::ProjectionsCommand,
+    },
     /// Exports FHIR R4: one client's episode as a Bundle, or the whole practice as NDJSON.
     Export {
         #[command(subcommand)]
@@ -161,6 +167,7 @@ async fn main() -> ExitCode {
         Command::Erase(args) => carelog::erase::run(args).await,
         Command::Tail { server, from, categories, types } => records_cli::tail(server, from, categories, types).await,
         Command::Rebuild { store } => records_cli::rebuild(store).await,
+        Command::Projections { command } => projections_cli::run(command).await,
         Command::Seed(args) => seed::run(args).await,
         Command::Export { command } => carelog::export::run(command).await,
         Command::Bench(args) => bench::run(args).await,

@@ -194,3 +194,40 @@ async fn sqlite_verify_tree_refuses_a_checkpoint_the_log_did_not_sign() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("does not verify under the key stored with it"), "{out}");
 }
+
+/// `carelog projections status` names every event the read models could not fold, and exits 2
+/// while there is one; with none it exits 0.
+#[tokio::test]
+async fn sqlite_projections_status_lists_quarantined_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    seed(&store).await;
+    let url = format!("sqlite:{}", path.display());
+    let (code, out) = carelog(&["projections", "status", "--store", &url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("checkpoint 0 of 6") && out.contains("no event quarantined"), "{out}");
+    let (code, out) = carelog(&["rebuild", "--store", &url]);
+    assert_eq!(code, 0, "{out}");
+
+    // An event type no build knows, as a bug would write one, about a client of its own.
+    let client = Uuid::now_v7().to_string();
+    let mut metadata = Metadata::by(Actor { id: "intake".into(), role: "intake".into() }, chrono::Utc::now());
+    metadata.tags.client = Some(client.clone());
+    let bogus = NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: "ClientTeleported".into(),
+        schema_version: 1,
+        data: serde_json::json!({}),
+        metadata,
+    };
+    let stream = StreamName::new(format!("client-{client}")).unwrap();
+    store.append(AppendRequest::new(stream, ExpectedRevision::NoStream, vec![bogus])).await.unwrap();
+    let (code, out) = carelog(&["rebuild", "--store", &url]);
+    assert_eq!(code, 0, "a rebuild is not stopped by it: {out}");
+    let (code, out) = carelog(&["projections", "status", "--store", &url]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("checkpoint 7 of 7") && out.contains("1 event(s) quarantined"), "{out}");
+    let line = out.lines().find(|l| l.contains("ClientTeleported")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.trim_start().starts_with('7') && line.contains(&client) && line.contains("episode"), "{line}");
+}

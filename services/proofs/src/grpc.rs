@@ -29,7 +29,7 @@ impl Proofs {
 
 #[tonic::async_trait]
 impl ProofService for Proofs {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "info"))]
     async fn get_checkpoint(
         &self,
         request: Request<proto::GetProofCheckpointRequest>,
@@ -47,7 +47,7 @@ impl ProofService for Proofs {
         Ok(Response::new(listed.into()))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "info"))]
     async fn list_checkpoints(
         &self,
         request: Request<proto::ListProofCheckpointsRequest>,
@@ -65,7 +65,7 @@ impl ProofService for Proofs {
         }))
     }
 
-    #[tracing::instrument(skip_all, err, fields(position = request.get_ref().position, size = request.get_ref().tree_size))]
+    #[tracing::instrument(skip_all, err(level = "info"), fields(position = request.get_ref().position, size = request.get_ref().tree_size))]
     async fn prove_inclusion(
         &self,
         request: Request<proto::ProveInclusionRequest>,
@@ -76,7 +76,7 @@ impl ProofService for Proofs {
         Ok(Response::new(proof.into()))
     }
 
-    #[tracing::instrument(skip_all, err, fields(old = request.get_ref().old_size, new = request.get_ref().new_size))]
+    #[tracing::instrument(skip_all, err(level = "info"), fields(old = request.get_ref().old_size, new = request.get_ref().new_size))]
     async fn prove_consistency(
         &self,
         request: Request<proto::ProveConsistencyRequest>,

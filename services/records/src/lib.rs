@@ -44,13 +44,13 @@ pub async fn mount_with(
     let runner = Runner::new(Arc::clone(&store)).await?;
     let (checkpoints_tx, checkpoints) = watch::channel(0);
     let (roles_tx, roles) = watch::channel(Role::Starting);
-    let queries = match &config.read_store {
+    let (queries, models) = match &config.read_store {
         None => {
-            let queries = Queries::new(store, runner.models().clone(), checkpoints);
+            let models = runner.models().clone();
             // Every records process serves reads; only the elected one projects. The projector stops
             // once every reader is gone (the server stopped).
             tokio::spawn(Projector::new(runner, config.projector).run(checkpoints_tx, roles_tx));
-            queries
+            (Queries::new(store, models.clone(), checkpoints.clone()), models)
         }
         Some(url) => {
             // Reads from a hot standby: the checkpoint it reports is the one the standby has
@@ -58,9 +58,10 @@ pub async fn mount_with(
             let standby = standby::connect(url).await?;
             let models = ReadModels::Postgres(standby.pool.clone());
             tokio::spawn(standby::follow(standby, config.projector.checkpoint_poll, checkpoints_tx, roles_tx));
-            Queries::new(store, models, checkpoints)
+            (Queries::new(store, models.clone(), checkpoints.clone()), models)
         }
     };
+    tokio::spawn(projector::report_completeness(models, checkpoints, health.clone()));
     tokio::spawn(projector::report_health(roles, health));
     Ok(router.add_service(RecordsServiceServer::new(Records::new(queries, config))))
 }

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use carelog_projections::leader::ElectionOptions;
-use carelog_projections::{ProjectorOptions, Role};
+use carelog_projections::persist::ReadModels;
+use carelog_projections::{ProjectorOptions, RECORDS, Role};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use tokio::sync::watch;
 use tonic_health::ServingStatus;
@@ -14,6 +15,14 @@ use crate::Records;
 
 /// The health service name that is SERVING only in the process that currently projects.
 pub const PROJECTOR_HEALTH: &str = "carelog.projector";
+
+/// The health service name that is SERVING while no event is quarantined in the live read
+/// models, NOT_SERVING while some client's view is incomplete (see `carelog projections status`).
+/// The RecordsService itself keeps serving: one client's incomplete view stops no other reader.
+pub const COMPLETE_HEALTH: &str = "carelog.read_models.complete";
+
+/// How often, at most, completeness is looked up again after the checkpoint moved.
+const COMPLETENESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Leader election settings (PostgreSQL; with SQLite the one process always projects).
 #[derive(Debug, Clone, clap::Args)]
@@ -64,6 +73,30 @@ pub(crate) async fn report_health(mut roles: watch::Receiver<Role>, health: Heal
         }
         health.set_service_status(PROJECTOR_HEALTH, projector).await;
         if roles.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Mirrors the live read models' quarantine into health ([`COMPLETE_HEALTH`]) as the checkpoint
+/// moves (a rebuild that clears it moves it too). A failed lookup is UNKNOWN, not an alarm.
+pub(crate) async fn report_completeness(
+    models: ReadModels,
+    mut checkpoints: watch::Receiver<u64>,
+    health: HealthReporter,
+) {
+    loop {
+        let status = match models.quarantined(RECORDS).await {
+            Ok(quarantined) if quarantined.is_empty() => ServingStatus::Serving,
+            Ok(_) => ServingStatus::NotServing,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the quarantine of the read models");
+                ServingStatus::Unknown
+            }
+        };
+        health.set_service_status(COMPLETE_HEALTH, status).await;
+        tokio::time::sleep(COMPLETENESS_EVERY).await;
+        if checkpoints.changed().await.is_err() {
             return;
         }
     }

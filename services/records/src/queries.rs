@@ -55,9 +55,13 @@ impl Queries {
 
     async fn wait_for(&self, position: u64) -> Result<u64, ServiceError> {
         let mut checkpoints = self.checkpoints.clone();
-        if position == 0 {
-            return Ok(*checkpoints.borrow());
+        let now = *checkpoints.borrow();
+        if position <= now {
+            return Ok(now);
         }
+        // A position no write has reached yet can never be folded: say so at once rather than
+        // wait out the timeout and answer UNAVAILABLE (which invites the same retry).
+        self.check_position("min_position", position).await?;
         let reached = tokio::time::timeout(READ_YOUR_WRITES, checkpoints.wait_for(|c| *c >= position)).await;
         match reached {
             Ok(Ok(checkpoint)) => Ok(*checkpoint),

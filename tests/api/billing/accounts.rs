@@ -179,7 +179,35 @@ async fn concurrent_payments_on_one_account_are_each_kept_once(app: &TestApp) {
     assert_eq!(paid, (100..108).collect::<Vec<i64>>());
 }
 
+/// Two payments of the largest amount each were once both accepted: the ledger's total was no
+/// valid amount, GetLedger answered INTERNAL and the next event on the account stalled the
+/// projector for good. The second is refused now, and the ledger reads on.
+async fn no_payment_takes_an_account_total_past_the_largest_amount(app: &TestApp) {
+    const LARGEST: i64 = 100_000_000_000_000;
+    let mut c = clinic(app, Payer::SelfPay, &[]).await;
+    c.billing.receive_payment(payment(&c.account_id, LARGEST)).await.expect("the largest amount");
+    let before = app.event_count().await;
+    let err = c.billing.receive_payment(payment(&c.account_id, LARGEST)).await.unwrap_err();
+    assert_invalid_field(&err, "amount_cents");
+    assert_invalid_field(&c.billing.receive_payment(payment(&c.account_id, 1)).await.unwrap_err(), "amount_cents");
+    assert_eq!(app.event_count().await, before, "a refusal stores nothing");
+    let superbill = c.billing.issue_superbill(superbill(&c.account_id, vec![])).await;
+    assert!(superbill.is_err(), "an empty superbill is refused as before");
+    let mut records = app.records(&carelog_blackbox::Caller::new("auditor"));
+    let ledger =
+        proto::GetLedgerRequest { account_id: c.account_id.clone(), min_position: before, ..Default::default() };
+    let reply = records.get_ledger(ledger).await.expect("the ledger reads").into_inner();
+    let view: serde_json::Value = serde_json::from_str(&reply.ledger_json).expect("ledger JSON");
+    assert_eq!(view["totals"]["client_paid"].as_i64(), Some(LARGEST));
+    // The next event on the account folds too.
+    let receipt = c.billing.write_off(write_off(&c.account_id, 1)).await;
+    assert!(receipt.is_err(), "a credit cannot be written off");
+    let e = proto::GetEpisodeRequest { client_id: c.client_id.clone(), min_position: app.event_count().await };
+    assert!(records.get_episode(e).await.is_ok());
+}
+
 on_both_backends!(
+    no_payment_takes_an_account_total_past_the_largest_amount,
     an_account_opens_with_the_payer_from_the_clients_registration,
     every_command_needs_an_open_account,
     bad_input_names_every_bad_field_and_stores_nothing,

@@ -54,13 +54,14 @@ pub fn decide(
                 return Err(DomainError::exists(Entity::Remittance, remittance_id));
             }
             check_remittance(state, *claim_id, lines)?;
+            let adjusted = lines.iter().map(RemittanceLine::checked_adjusted).collect::<Option<Vec<_>>>();
             RemittancePosted {
                 remittance_id: *remittance_id,
                 claim_id: *claim_id,
                 payer_claim_number: payer_claim_number.clone(),
-                paid: lines.iter().map(|l| l.paid).sum(),
-                adjusted: lines.iter().map(RemittanceLine::adjusted).sum(),
-                patient_responsibility: lines.iter().map(|l| l.patient_responsibility).sum(),
+                paid: sum("lines", lines.iter().map(|l| l.paid))?,
+                adjusted: sum("lines", adjusted.ok_or_else(|| DomainError::invalid("lines", too_large()))?)?,
+                patient_responsibility: sum("lines", lines.iter().map(|l| l.patient_responsibility))?,
                 lines: lines.clone(),
                 posted_at: now,
             }
@@ -107,7 +108,29 @@ pub fn decide(
                 .into()
         }
     };
+    // Every total of the account stays a valid amount, so a read model can always add it up.
+    if state.ledger.after(&event).is_none() {
+        return Err(DomainError::invalid(amount_field(cmd), too_large()));
+    }
     Ok(vec![event])
+}
+
+/// The request field whose amount would take a total past the bound.
+fn amount_field(cmd: &BillingCommand) -> &'static str {
+    match cmd {
+        BillingCommand::PostRemittance { .. } => "lines",
+        BillingCommand::CreateCharge { .. } => "charge_id",
+        _ => "amount_cents",
+    }
+}
+
+fn too_large() -> String {
+    format!("would take an account total past {} (the largest amount Carelog holds)", Money::MAX)
+}
+
+/// `Σ amounts`, or a refusal of `field` past the bound.
+fn sum(field: &'static str, amounts: impl IntoIterator<Item = Money>) -> Result<Money, DomainError> {
+    Money::checked_sum(amounts).ok_or_else(|| DomainError::invalid(field, too_large()))
 }
 
 fn create_charge(
@@ -169,7 +192,9 @@ fn create_charge(
                 place_of_service,
                 diagnosis_pointers: pointers.to_vec(),
                 unit_fee,
-                amount: unit_fee.times(p.units),
+                amount: unit_fee
+                    .checked_times(p.units)
+                    .ok_or_else(|| DomainError::invalid("charge_id", too_large()))?,
             })
         })
         .collect::<Result<Vec<_>, DomainError>>()?;
@@ -180,7 +205,7 @@ fn create_charge(
         rendering_clinician: clinician,
         service_date: held.started_at.date_naive(),
         diagnoses: ctx.active_diagnoses.clone(),
-        total: lines.iter().map(|l| l.amount).sum(),
+        total: sum("charge_id", lines.iter().map(|l| l.amount))?,
         lines,
         plan_review_overdue: ctx.plan_review_overdue,
         created_at: ctx.now,
@@ -257,10 +282,11 @@ fn charges_total(state: &AccountState, charge_ids: &[ChargeId]) -> Result<Money,
     if unique.len() != charge_ids.len() {
         return Err(DomainError::invalid("charge_ids", "must not repeat a charge"));
     }
-    charge_ids
+    let totals = charge_ids
         .iter()
         .map(|id| state.charges.get(id).map(|c| c.total).ok_or_else(|| DomainError::not_found(Entity::Charge, id)))
-        .sum()
+        .collect::<Result<Vec<_>, _>>()?;
+    sum("charge_ids", totals)
 }
 
 /// Each line must belong to the claim, restate the charge, and reconcile:
@@ -289,7 +315,12 @@ fn check_remittance(state: &AccountState, claim_id: ClaimId, lines: &[Remittance
                 charged.to_string(),
             ));
         }
-        let accounted = line.paid + line.adjusted() + line.patient_responsibility;
+        let accounted = line
+            .checked_adjusted()
+            .and_then(|adjusted| Money::checked_sum([line.paid, adjusted, line.patient_responsibility]));
+        let Some(accounted) = accounted else {
+            return Err(DomainError::invalid("lines", too_large()));
+        };
         if accounted != line.charged {
             return Err(DomainError::RemittanceUnbalanced(
                 line.charge_id.to_string(),

@@ -149,9 +149,9 @@ pub struct RemittanceLine {
 }
 
 impl RemittanceLine {
-    /// Sum of the adjustments.
-    pub fn adjusted(&self) -> Money {
-        self.adjustments.iter().map(|a| a.amount).sum()
+    /// Sum of the adjustments, or `None` past the bound (refused when posted).
+    pub fn checked_adjusted(&self) -> Option<Money> {
+        Money::checked_sum(self.adjustments.iter().map(|a| a.amount))
     }
 }
 

@@ -31,6 +31,27 @@ impl Ledger {
             .minus(self.client_paid)
             .minus(self.written_off)
     }
+
+    /// The totals after `event`, or `None` if a total would pass [`MAX_CENTS`]: the decision
+    /// refuses such an event, so every stored account stays within what read models can hold.
+    pub fn after(&self, event: &BillingEvent) -> Option<Self> {
+        let mut next = *self;
+        match event {
+            BillingEvent::ChargeCreated(e) => next.charged = self.charged.checked_add(e.total)?,
+            BillingEvent::RemittancePosted(e) => {
+                next.payer_paid = self.payer_paid.checked_add(e.paid)?;
+                next.adjusted = self.adjusted.checked_add(e.adjusted)?;
+                next.patient_responsibility = self.patient_responsibility.checked_add(e.patient_responsibility)?;
+            }
+            BillingEvent::PaymentReceived(e) => next.client_paid = self.client_paid.checked_add(e.amount)?,
+            BillingEvent::WrittenOff(e) => next.written_off = self.written_off.checked_add(e.amount)?,
+            BillingEvent::AccountOpened(_)
+            | BillingEvent::ClaimSubmitted(_)
+            | BillingEvent::ClaimRejected(_)
+            | BillingEvent::SuperbillIssued(_) => {}
+        }
+        Some(next)
+    }
 }
 
 /// A charge and where it stands in the claim cycle.
@@ -115,8 +136,13 @@ impl AccountState {
         }
     }
 
-    /// Folds one event into the state.
+    /// Folds one event into the state. An event that would take a total past [`MAX_CENTS`](crate::types::MAX_CENTS)
+    /// (refused since the decision checks [`Ledger::after`]; only a stream written before that
+    /// could hold one) leaves the totals as they were instead of wrapping or capping them.
     pub fn apply(&mut self, event: &BillingEvent) {
+        if let Some(ledger) = self.ledger.after(event) {
+            self.ledger = ledger;
+        }
         match event {
             BillingEvent::AccountOpened(e) => {
                 self.account_id = Some(e.account_id);
@@ -129,7 +155,6 @@ impl AccountState {
                     ChargeRecord { session_id: e.session_id, total: e.total, claim: None, remitted: false },
                 );
                 self.charged_sessions.insert(e.session_id, e.charge_id);
-                self.ledger.charged = self.ledger.charged + e.total;
             }
             BillingEvent::ClaimSubmitted(e) => {
                 let status = match e.frequency {
@@ -164,17 +189,12 @@ impl AccountState {
                         c.remitted = true;
                     }
                 }
-                self.ledger.payer_paid = self.ledger.payer_paid + e.paid;
-                self.ledger.adjusted = self.ledger.adjusted + e.adjusted;
-                self.ledger.patient_responsibility = self.ledger.patient_responsibility + e.patient_responsibility;
             }
             BillingEvent::PaymentReceived(e) => {
                 self.payments.insert(e.payment_id);
-                self.ledger.client_paid = self.ledger.client_paid + e.amount;
             }
             BillingEvent::WrittenOff(e) => {
                 self.write_offs.insert(e.write_off_id);
-                self.ledger.written_off = self.ledger.written_off + e.amount;
             }
             BillingEvent::SuperbillIssued(e) => {
                 self.superbills.insert(e.superbill_id);

@@ -14,14 +14,28 @@ pub fn evolve(mut state: ClientState, event: &IntakeEvent) -> ClientState {
     state
 }
 
+/// The longest retention period an operator may set: longer than any jurisdiction's, and short
+/// enough that its end is always a date.
+pub const MAX_RETENTION_YEARS: u32 = 150;
+
 /// Erasure is refused while a legal hold applies, an episode is open, or the retention period
 /// (counted from the last episode's close) has not passed.
 fn check_erasable(state: &ClientState, retention_years: u32, now: DateTime<Utc>) -> Result<(), DomainError> {
     if let Some(since) = state.legal_hold_since {
         return Err(DomainError::LegalHoldActive(since.to_rfc3339()));
     }
+    if retention_years > MAX_RETENTION_YEARS {
+        return Err(DomainError::invalid(
+            "retention_years",
+            format!("must be 0 to {MAX_RETENTION_YEARS} (got {retention_years})"),
+        ));
+    }
     let start = state.retention_start().ok_or(DomainError::EpisodeOpen)?;
-    let until = start.checked_add_months(chrono::Months::new(retention_years.saturating_mul(12))).unwrap_or(start);
+    // Never a fallback: an end that cannot be computed keeps the record (it once fell back to
+    // the close date, and an absurd period erased an episode closed a second before).
+    let until = start
+        .checked_add_months(chrono::Months::new(retention_years * 12))
+        .ok_or_else(|| DomainError::RetentionPeriodActive("beyond the calendar".into()))?;
     if until > now {
         return Err(DomainError::RetentionPeriodActive(until.date_naive().to_string()));
     }
@@ -212,16 +226,15 @@ pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> 
             if lines.iter().any(|l| l.units == 0) {
                 return Err(DomainError::invalid("lines.units", "must be at least 1"));
             }
+            let too_large = || DomainError::invalid("lines", format!("must total at most {}", Money::MAX));
             let lines: Vec<EstimateLine> = lines
                 .iter()
-                .map(|l| EstimateLine {
-                    cpt: l.cpt,
-                    units: l.units,
-                    unit_fee: l.unit_fee,
-                    amount: l.unit_fee.times(l.units),
+                .map(|l| {
+                    let amount = l.unit_fee.checked_times(l.units).ok_or_else(too_large)?;
+                    Ok(EstimateLine { cpt: l.cpt, units: l.units, unit_fee: l.unit_fee, amount })
                 })
-                .collect();
-            let total: Money = lines.iter().map(|l| l.amount).sum();
+                .collect::<Result<_, DomainError>>()?;
+            let total = Money::checked_sum(lines.iter().map(|l| l.amount)).ok_or_else(too_large)?;
             vec![
                 GoodFaithEstimateIssued {
                     estimate_id: *estimate_id,

@@ -14,7 +14,7 @@ mod state;
 mod tests;
 
 pub use command::{EstimateRequestLine, IntakeCommand, IntakeContext};
-pub use decide::{decide, evolve};
+pub use decide::{MAX_RETENTION_YEARS, decide, evolve};
 pub use event::{
     AssessmentRecorded, ClientErased, ClientRegistered, ConsentExpiry, ConsentGiven, ConsentKind, ConsentRevoked,
     Contact, Demographics, DiagnosisRecorded, DiagnosisRevised, DiagnosisRevision, EpisodeClosed, EpisodeOpened,

@@ -8,6 +8,7 @@ mod ids;
 mod money;
 mod session;
 mod text;
+mod time;
 
 pub use assessment::{AssessmentScores, Instrument, ItemScore, Severity};
 pub use billing_codes::{CarcCode, DiagnosisPointer, MemberId, RarcCode};
@@ -17,9 +18,10 @@ pub use ids::{
     EpisodeId, EstimateId, GoalId, InterventionId, ObjectiveId, PaymentId, PlanId, PsychotherapyNoteId, RemittanceId,
     SessionId, SuperbillId, WriteOffId,
 };
-pub use money::{Balance, Money};
+pub use money::{Balance, MAX_CENTS, Money};
 pub use session::{ContentHash, Minutes, Modality, PatientLocation};
 pub use text::{ERASED, Email, NoteText, PersonName, PhoneNumber, Reason, ShortText};
+pub use time::{FIRST_YEAR, LAST_YEAR, date_in_range, iso_date, time_in_range};
 
 use crate::error::ValidationError;
 

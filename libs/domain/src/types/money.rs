@@ -2,8 +2,6 @@
 //! is signed because an overpayment leaves the client in credit.
 
 use std::fmt;
-use std::iter::Sum;
-use std::ops::Add;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,12 +12,16 @@ use crate::error::ValidationError;
 #[serde(try_from = "i64", into = "i64")]
 pub struct Money(i64);
 
-/// Upper bound for a single amount: keeps every sum far from overflow (a trillion dollars).
-const MAX_CENTS: i64 = 100_000_000_000_000;
+/// Upper bound for an amount and for every total of amounts (a trillion dollars). Sums are checked
+/// against it ([`Money::checked_add`]), so a total a read model keeps is itself a valid `Money` and
+/// a balance (a difference of at most five totals) stays far from `i64` overflow.
+pub const MAX_CENTS: i64 = 100_000_000_000_000;
 
 impl Money {
     /// Zero.
     pub const ZERO: Self = Self(0);
+    /// The largest amount and the largest total ([`MAX_CENTS`]).
+    pub const MAX: Self = Self(MAX_CENTS);
 
     /// Validates a non-negative amount in cents.
     pub fn from_cents(cents: i64) -> Result<Self, ValidationError> {
@@ -43,22 +45,19 @@ impl Money {
         self.0
     }
 
-    /// Multiplies by a unit count (saturating at the bound rather than overflowing).
-    pub fn times(&self, units: u16) -> Self {
-        Self(self.0.saturating_mul(i64::from(units)).min(MAX_CENTS))
+    /// `self × units`, or `None` beyond [`MAX_CENTS`].
+    pub fn checked_times(&self, units: u16) -> Option<Self> {
+        self.0.checked_mul(i64::from(units)).filter(|c| *c <= MAX_CENTS).map(Self)
     }
-}
 
-impl Add for Money {
-    type Output = Money;
-    fn add(self, rhs: Self) -> Self {
-        Self(self.0.saturating_add(rhs.0))
+    /// `self + other`, or `None` beyond [`MAX_CENTS`]: no total is ever silently capped.
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        self.0.checked_add(other.0).filter(|c| *c <= MAX_CENTS).map(Self)
     }
-}
 
-impl Sum for Money {
-    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::ZERO, Add::add)
+    /// The sum of `amounts`, or `None` if it (or any partial sum) lies beyond [`MAX_CENTS`].
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Self>) -> Option<Self> {
+        amounts.into_iter().try_fold(Self::ZERO, Self::checked_add)
     }
 }
 
@@ -95,13 +94,14 @@ impl Balance {
         self.0
     }
 
-    /// `self + m`.
+    /// `self + m`. Saturates only past ±9.2e18 cents, which bounded totals never reach: a
+    /// balance is at most five totals of at most [`MAX_CENTS`] each.
     #[must_use]
     pub fn plus(self, m: Money) -> Self {
         Self(self.0.saturating_add(m.0))
     }
 
-    /// `self - m`.
+    /// `self - m` (see [`plus`](Self::plus)).
     #[must_use]
     pub fn minus(self, m: Money) -> Self {
         Self(self.0.saturating_sub(m.0))
@@ -134,9 +134,21 @@ mod tests {
     #[test]
     fn sums_and_balances() {
         let fees = [9_000, 13_000, 5].map(|c| Money::from_cents(c).unwrap());
-        assert_eq!(fees.iter().copied().sum::<Money>().cents(), 22_005);
-        assert_eq!(fees[0].times(3).cents(), 27_000);
+        assert_eq!(Money::checked_sum(fees).map(|m| m.cents()), Some(22_005));
+        assert_eq!(fees[0].checked_times(3).map(|m| m.cents()), Some(27_000));
         let b = Balance::default().plus(fees[0]).minus(fees[1]);
         assert_eq!((b.cents(), b.to_string()), (-4_000, "-$40.00".to_owned()));
+    }
+
+    /// Two amounts of the largest size each are valid; their sum is not, and is refused rather
+    /// than capped or wrapped (a capped total once decoded as an invalid `Money` on the read side).
+    #[test]
+    fn every_sum_is_checked_against_the_bound() {
+        let max = Money::from_cents(MAX_CENTS).unwrap();
+        assert_eq!(max.checked_add(Money::ZERO), Some(max));
+        assert_eq!(max.checked_add(Money::from_cents(1).unwrap()), None);
+        assert_eq!(Money::checked_sum([max, max]), None);
+        assert_eq!(max.checked_times(2), None);
+        assert!(Money::from_cents(MAX_CENTS + 1).is_err());
     }
 }

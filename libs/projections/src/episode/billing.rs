@@ -8,7 +8,7 @@ use carelog_domain::types::{AccountId, Balance, ClaimId};
 use carelog_store::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::decode::stream_id;
+use crate::decode::{overflow, stream_id};
 use crate::error::ViewError;
 use crate::ledger::{ClaimStatus, LedgerTotals, claim_transitions};
 
@@ -36,6 +36,9 @@ impl BillingSummary {
         // Money counts even if the opening event was never seen, exactly as in the domain's
         // ledger; the account is then remembered from its stream name.
         let account = stream_id(event, AccountId::from_stream_name)?;
+        // Checked before anything changes, so a refused event leaves the summary as it was.
+        // Totals span every account of the client: each is bounded, their sum is checked here.
+        let totals = self.totals.after(e).ok_or_else(|| overflow(event))?;
         if !self.accounts.contains(&account) {
             self.accounts.push(account);
         }
@@ -47,7 +50,7 @@ impl BillingSummary {
             BillingEvent::SuperbillIssued(_) => self.superbills += 1,
             BillingEvent::AccountOpened(_) | BillingEvent::ClaimSubmitted(_) | BillingEvent::ClaimRejected(_) => {}
         }
-        self.totals.apply(e);
+        self.totals = totals;
         self.balance = self.totals.balance();
         let transitions = claim_transitions(e);
         if !transitions.is_empty() {

@@ -82,6 +82,10 @@ pub struct EpisodeView {
     /// When the client's PHI was erased (crypto-shredded); every PHI field then reads `[erased]`.
     #[serde(default)]
     pub erased_at: Option<DateTime<Utc>>,
+    /// Events this view could not fold, oldest first (see [`crate::quarantine`]): when present
+    /// the view is incomplete since the first one's position. Absent on a complete view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<crate::quarantine::Incomplete>,
 }
 
 impl EpisodeView {

@@ -1,7 +1,7 @@
 //! Accounts-receivable aging: the open balance of each charge, bucketed by how long ago the
 //! service was given.
 
-use carelog_domain::types::Balance;
+use carelog_domain::types::{Balance, Money};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -58,7 +58,9 @@ impl LedgerView {
                 .iter()
                 .flat_map(|r| &r.lines)
                 .filter(|l| l.charge_id == charge.charge_id)
-                .map(|l| l.paid.cents() + l.adjusted().cents())
+                // Every line's amounts are within the account's totals, which the fold checked to
+                // stay under the bound, so these sums are far from overflow.
+                .map(|l| l.paid.cents() + l.checked_adjusted().unwrap_or(Money::MAX).cents())
                 .sum();
             let applied = line_credit.min(charge.amount.cents());
             credited_to_lines += applied;

@@ -23,7 +23,7 @@ pub use aging::AgingBuckets;
 pub(crate) use totals::claim_transitions;
 pub use totals::{ClaimStatus, LedgerTotals};
 
-use crate::decode::{DecodeOnce, Decoded, stream_id};
+use crate::decode::{DecodeOnce, Decoded, overflow, stream_id};
 use crate::error::ViewError;
 
 /// A charge for one held, documented session.
@@ -134,6 +134,10 @@ pub struct LedgerView {
     /// When the client's PHI was erased: payer and free texts then read `[erased]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime<Utc>>,
+    /// Events this view could not fold, oldest first (see [`crate::quarantine`]): when present
+    /// the view is incomplete since the first one's position. Absent on a complete view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<crate::quarantine::Incomplete>,
 }
 
 impl LedgerView {
@@ -167,7 +171,11 @@ impl LedgerView {
         let Some(Decoded::Billing(e)) = decoding.get(event)? else {
             return Ok(());
         };
+        // Checked before anything changes, so a refused event leaves the ledger as it was.
+        let totals = self.totals.after(e).ok_or_else(|| overflow(event))?;
         self.fold(e);
+        self.totals = totals;
+        self.balance = self.totals.balance();
         if let Some(at) = self.erased_at {
             // Nothing folded after the erasure may bring free text back (a claim rejection's reason).
             self.erase(at);
@@ -276,7 +284,5 @@ impl LedgerView {
                 issued_at: e.issued_at,
             }),
         }
-        self.totals.apply(event);
-        self.balance = self.totals.balance();
     }
 }

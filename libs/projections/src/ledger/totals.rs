@@ -1,7 +1,7 @@
 //! Money totals and claim statuses, shared by the ledger and the episode view's billing summary
 //! so the two can never disagree about a balance.
 
-use carelog_domain::billing::{BillingEvent, ClaimFrequency};
+use carelog_domain::billing::{BillingEvent, ClaimFrequency, Ledger};
 use carelog_domain::types::{Balance, ClaimId, Money};
 use serde::{Deserialize, Serialize};
 
@@ -31,22 +31,28 @@ impl LedgerTotals {
             .minus(self.written_off)
     }
 
-    /// Adds the amounts an event moves.
-    pub(crate) fn apply(&mut self, event: &BillingEvent) {
-        match event {
-            BillingEvent::ChargeCreated(e) => self.charged = self.charged + e.total,
-            BillingEvent::RemittancePosted(e) => {
-                self.payer_paid = self.payer_paid + e.paid;
-                self.adjusted = self.adjusted + e.adjusted;
-                self.patient_responsibility = self.patient_responsibility + e.patient_responsibility;
-            }
-            BillingEvent::PaymentReceived(e) => self.client_paid = self.client_paid + e.amount,
-            BillingEvent::WrittenOff(e) => self.written_off = self.written_off + e.amount,
-            BillingEvent::AccountOpened(_)
-            | BillingEvent::ClaimSubmitted(_)
-            | BillingEvent::ClaimRejected(_)
-            | BillingEvent::SuperbillIssued(_) => {}
-        }
+    /// The totals after the amounts `event` moves: the domain's own checked sum
+    /// ([`Ledger::after`]), so the ledger and the account's decisions agree to the cent. A total
+    /// past the bound (which the write side refuses) is an error for the caller to quarantine,
+    /// never a capped or wrapped figure.
+    pub(crate) fn after(&self, event: &BillingEvent) -> Option<Self> {
+        let ledger = Ledger {
+            charged: self.charged,
+            payer_paid: self.payer_paid,
+            adjusted: self.adjusted,
+            patient_responsibility: self.patient_responsibility,
+            client_paid: self.client_paid,
+            written_off: self.written_off,
+        };
+        let next = ledger.after(event)?;
+        Some(Self {
+            charged: next.charged,
+            payer_paid: next.payer_paid,
+            adjusted: next.adjusted,
+            patient_responsibility: next.patient_responsibility,
+            client_paid: next.client_paid,
+            written_off: next.written_off,
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! one transaction per batch. Two backends, one behaviour.
 
 mod postgres;
+mod quarantine;
 mod sqlite;
 
 use carelog_store::Database;
@@ -95,6 +96,8 @@ pub struct BatchWrite {
     /// Clients whose erasure the batch folds: their audit rows' reasons become the erased marker,
     /// in the same transaction (the reasons of the erasure bookkeeping itself stay).
     pub erased: Vec<String>,
+    /// Events the batch could not fold, kept aside (see [`crate::quarantine`]).
+    pub quarantined: Vec<crate::quarantine::Quarantined>,
 }
 
 /// A generation of a projection and how far it has read.
@@ -211,6 +214,14 @@ impl ReadModels {
     /// `false` when a reader's older snapshot kept some from being reclaimed (run it again).
     pub async fn reclaim_rewritten(&self) -> Result<bool, ProjectionError> {
         dispatch!(self, reclaim_rewritten())
+    }
+
+    /// The events the live generation of `projection` could not fold, in position order.
+    pub async fn quarantined(&self, projection: &str) -> Result<Vec<crate::quarantine::Quarantined>, ProjectionError> {
+        match self {
+            ReadModels::Sqlite(db) => quarantine::live_sqlite(db, projection).await,
+            ReadModels::Postgres(pool) => quarantine::live_postgres(pool, projection).await,
+        }
     }
 
     /// A page of the live audit trail.

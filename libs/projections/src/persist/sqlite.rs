@@ -307,7 +307,7 @@ pub(super) async fn purge_retired(db: &SqliteDatabase, projection: &str) -> Resu
             .await?;
     let mut deleted = 0;
     for (generation,) in retired {
-        for table in ["read_models", "audit_entries"] {
+        for table in ["read_models", "audit_entries", "quarantined_events"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE generation = ?1 LIMIT ?2)"
             );

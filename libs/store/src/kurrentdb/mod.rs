@@ -375,7 +375,7 @@ impl EventStore for KurrentDbStore {
         self.inner.read_models.clone()
     }
 
-    #[tracing::instrument(skip_all, err, fields(stream = %request.stream, events = request.events.len()))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
         if request.client_key.is_some() {
             // The key table is in the read-model database: no transaction spans it and KurrentDB.

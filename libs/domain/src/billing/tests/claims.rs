@@ -162,6 +162,23 @@ fn payments_reduce_the_balance_and_overpayment_leaves_a_credit() {
     assert_eq!(code_of(plain(&once, &s)), "PAYMENT_ALREADY_EXISTS");
 }
 
+/// Two payments of the largest amount each were once accepted; their sum was no valid amount,
+/// and the ledger read model failed on it for good.
+#[test]
+fn no_payment_takes_an_account_total_past_the_largest_amount() {
+    let b = books();
+    let (s, _) = charged(&b);
+    let pay = |c| BillingCommand::ReceivePayment {
+        payment_id: PaymentId::new_v4(),
+        amount: cents(c),
+        method: PaymentMethod::Card,
+    };
+    let s = run(s, &pay(crate::types::MAX_CENTS), &BillingContext::at(now()));
+    let refused = plain(&pay(1), &s).unwrap_err();
+    assert!(matches!(&refused, crate::DomainError::Invalid(v) if v.field == "amount_cents"), "{refused:?}");
+    assert_eq!(s.ledger.client_paid.cents(), crate::types::MAX_CENTS);
+}
+
 #[test]
 fn a_write_off_cannot_exceed_the_balance() {
     let b = books();

@@ -46,6 +46,16 @@ fn given_a_discharge_today_when_erased_inside_seven_years_then_retention_period_
     assert!(err.to_string().contains("2033-03-02"), "{err}");
 }
 
+/// An absurd period once overflowed the calendar and fell back to the close date: the episode
+/// closed a second before was erased.
+#[test]
+fn given_a_discharge_today_when_erased_with_an_absurd_retention_then_refused_not_erased() {
+    let c = clinic();
+    let err = when(&c.erase(1_000_000), &c.discharged()).unwrap_err();
+    assert!(matches!(&err, crate::DomainError::Invalid(v) if v.field == "retention_years"), "{err:?}");
+    assert_eq!(code_of(when(&c.erase(crate::intake::MAX_RETENTION_YEARS), &c.discharged())), "RETENTION_PERIOD_ACTIVE");
+}
+
 #[test]
 fn retention_counts_from_the_last_close_not_from_registration() {
     let c = clinic();

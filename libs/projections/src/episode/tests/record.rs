@@ -146,12 +146,17 @@ fn an_estimate_and_a_closed_episode_with_its_discharge_summary() {
     let mut chart = Chart::new();
     chart.register();
     let fee = cents(15_000);
-    let line = EstimateLine { cpt: CptCode::Psychotherapy45, units: 12, unit_fee: fee, amount: fee.times(12) };
+    let line = EstimateLine {
+        cpt: CptCode::Psychotherapy45,
+        units: 12,
+        unit_fee: fee,
+        amount: fee.checked_times(12).unwrap(),
+    };
     let estimate_id = EstimateId::new_v4();
     chart.intake(GoodFaithEstimateIssued {
         estimate_id,
         lines: vec![line],
-        total: fee.times(12),
+        total: fee.checked_times(12).unwrap(),
         issued_by: ActorId::new_v4(),
         issued_at: at(0, 11),
     });

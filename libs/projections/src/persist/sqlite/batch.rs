@@ -70,5 +70,6 @@ fn write(tx: &Transaction<'_>, batch: &BatchWrite) -> Result<(), ProjectionError
             ERASED,
         ])?;
     }
+    crate::persist::quarantine::insert_sqlite(tx, batch.generation, &batch.quarantined)?;
     Ok(())
 }
