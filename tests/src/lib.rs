@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod minimum_necessary;
+
 use std::sync::Arc;
 
 use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};

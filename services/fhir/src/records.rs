@@ -113,19 +113,7 @@ impl Records {
 
     /// Every event about `client` up to `up_to`, in log order.
     async fn events(&self, client: Uuid, up_to: Position) -> Result<Vec<carelog_store::RecordedEvent>, FhirError> {
-        let mut events = Vec::new();
-        let mut from = Position(1);
-        loop {
-            let query = LogQuery { from, up_to: Some(up_to), filter: Default::default(), limit: PAGE };
-            let page = self.store.read_client(&client.to_string(), &query).await?;
-            let full = page.len() == PAGE;
-            let next = page.last().map(|e| e.position.next());
-            events.extend(page);
-            match next {
-                Some(next) if full => from = next,
-                _ => return Ok(events),
-            }
-        }
+        Ok(carelog_records::fhir::client_events(self.store.as_ref(), &client.to_string(), up_to).await?)
     }
 
     /// The clients whose records hold `resource_type/id` (empty: none).

@@ -38,8 +38,9 @@ pub async fn episode_record(
     })
 }
 
-/// Every event about `client` up to `up_to`, in log order.
-async fn client_events(
+/// Every event about `client` up to `up_to`, in log order (the input of every replayed view:
+/// as-of views, FHIR exports and the FHIR server's versions).
+pub async fn client_events(
     store: &dyn EventStore,
     client: &str,
     up_to: Position,

@@ -6,14 +6,12 @@ use std::time::Duration;
 use carelog_platform::ServiceError;
 use carelog_projections::persist::{AuditQuery, AuditRow, DocKind, ReadModels};
 use carelog_projections::{EpisodeView, LedgerView, RECORDS, caseload_alerts};
-use carelog_store::{EventStore, LogQuery, Position, VerifyReport, VerifyScope};
+use carelog_store::{EventStore, Position, VerifyReport, VerifyScope};
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 
 use crate::convert::{not_found, projection_failed};
 
-/// Events read per page while replaying a client's record.
-const REPLAY_PAGE: usize = 1000;
 /// Longest wait for the read model to reach a caller's own write.
 const READ_YOUR_WRITES: Duration = Duration::from_secs(5);
 
@@ -77,20 +75,10 @@ impl Queries {
     pub async fn episode_as_of(&self, client: &str, position: u64) -> Result<Reflected<EpisodeView>, ServiceError> {
         self.check_position("as_of.position", position).await?;
         let mut view = EpisodeView::default();
-        let mut from = Position(1);
         let mut last_event_position = 0;
-        loop {
-            let query =
-                LogQuery { from, up_to: Some(Position(position)), filter: Default::default(), limit: REPLAY_PAGE };
-            let events = self.store.read_client(client, &query).await?;
-            for event in &events {
-                view.apply(event).map_err(|e| ServiceError::Decode(e.to_string()))?;
-                last_event_position = event.position.0;
-            }
-            match events.last() {
-                Some(last) if events.len() == REPLAY_PAGE => from = last.position.next(),
-                _ => break,
-            }
+        for event in &crate::fhir::client_events(self.store.as_ref(), client, Position(position)).await? {
+            view.apply(event).map_err(|e| ServiceError::Decode(e.to_string()))?;
+            last_event_position = event.position.0;
         }
         if last_event_position == 0 {
             return Err(not_found("client", client));
@@ -108,21 +96,13 @@ impl Queries {
     ) -> Result<Reflected<EpisodeView>, ServiceError> {
         let head = self.store.head_position().await?.0;
         let mut view = EpisodeView::default();
-        let mut from = Position(1);
         let mut last_event_position = 0;
-        loop {
-            let query = LogQuery { from, up_to: Some(Position(head)), filter: Default::default(), limit: REPLAY_PAGE };
-            let events = self.store.read_client(client, &query).await?;
-            for event in events.iter().filter(|e| e.metadata.occurred_at <= by) {
-                // An entry dated before what it refers to (an addendum backdated to before its
-                // note was signed) refers to nothing that had occurred yet: it is left out.
-                if view.apply(event).is_ok() {
-                    last_event_position = event.position.0;
-                }
-            }
-            match events.last() {
-                Some(last) if events.len() == REPLAY_PAGE => from = last.position.next(),
-                _ => break,
+        let events = crate::fhir::client_events(self.store.as_ref(), client, Position(head)).await?;
+        for event in events.iter().filter(|e| e.metadata.occurred_at <= by) {
+            // An entry dated before what it refers to (an addendum backdated to before its note
+            // was signed) refers to nothing that had occurred yet: it is left out.
+            if view.apply(event).is_ok() {
+                last_event_position = event.position.0;
             }
         }
         if last_event_position == 0 {
@@ -206,18 +186,11 @@ impl Queries {
         let scope = match client {
             None => VerifyScope::All,
             Some(client) => {
+                let head = self.store.head_position().await?;
                 let mut streams: Vec<String> = Vec::new();
-                let mut from = Position(1);
-                loop {
-                    let events = self.store.read_client(client, &LogQuery::from(from, REPLAY_PAGE)).await?;
-                    for event in &events {
-                        if !streams.contains(&event.stream.to_string()) {
-                            streams.push(event.stream.to_string());
-                        }
-                    }
-                    match events.last() {
-                        Some(last) if events.len() == REPLAY_PAGE => from = last.position.next(),
-                        _ => break,
+                for event in crate::fhir::client_events(self.store.as_ref(), client, head).await? {
+                    if !streams.contains(&event.stream.to_string()) {
+                        streams.push(event.stream.to_string());
                     }
                 }
                 if streams.is_empty() {

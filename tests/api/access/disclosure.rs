@@ -9,38 +9,12 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use carelog::export::{NdjsonOptions, ndjson};
+use carelog_blackbox::minimum_necessary::{PROBES, sees};
 use carelog_blackbox::{Caller, TestApp, on_both_backends};
 use carelog_platform::auth::PurposeOfUse;
 use carelog_platform::{Pass, Principal, Role};
 use carelog_proto::v1 as proto;
 use tonic::Code;
-
-/// Each class with strings the demo episode puts in fields of that class only.
-const PROBES: &[(&str, &[&str])] = &[
-    ("demographics", &["Alexandra Maria Reyes"]),
-    ("contact", &["alex.reyes@example.org", "44 Harbor Lane"]),
-    ("coverage", &["CMH884120377"]),
-    ("diagnosis", &["F41.1"]),
-    ("assessment", &["PHQ-9"]),
-    (
-        "clinical_text",
-        &[
-            "Reports fewer worry episodes",
-            "Spouse called the next morning",
-            "Reduce daily worry",
-            "collateral call received after signing",
-        ],
-    ),
-];
-
-/// What each role may see, per class (docs/security.md, "What each role sees").
-fn sees(role: &str, class: &str) -> bool {
-    match role {
-        "clinician" | "supervisor" | "auditor" | "connector" => true,
-        "biller" => ["demographics", "contact", "coverage", "diagnosis", "financial"].contains(&class),
-        _ => false,
-    }
-}
 
 pub(super) const ROLES: [&str; 7] = ["intake", "clinician", "supervisor", "biller", "auditor", "connector", "admin"];
 

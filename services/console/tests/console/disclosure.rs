@@ -6,30 +6,13 @@
 
 use std::time::Duration;
 
+use carelog_blackbox::minimum_necessary::{PROBES, sees};
 use carelog_blackbox::test_issuer;
 use carelog_platform::auth::Role;
 use uuid::Uuid;
 
 use crate::on_both_backends;
 use crate::support::{Http, Stack};
-
-/// Strings the demo episode puts in fields of one class only.
-const PROBES: &[(&str, &[&str])] = &[
-    ("demographics", &["Alexandra Maria Reyes"]),
-    ("contact", &["alex.reyes@example.org", "44 Harbor Lane"]),
-    ("coverage", &["CMH884120377"]),
-    ("diagnosis", &["F41.1"]),
-    ("assessment", &["PHQ-9"]),
-    ("clinical_text", &["Reports fewer worry episodes", "Spouse called the next morning", "Reduce daily worry"]),
-];
-
-fn sees(role: Role, class: &str) -> bool {
-    match role {
-        Role::Clinician | Role::Supervisor | Role::Auditor | Role::Connector => true,
-        Role::Biller => ["demographics", "contact", "coverage", "diagnosis", "financial"].contains(&class),
-        Role::Intake | Role::Admin => false,
-    }
-}
 
 /// Which roles may read each page's record (the RPC behind it).
 fn may_read(page: &str, role: Role) -> bool {
@@ -72,7 +55,7 @@ async fn every_page_shows_each_role_only_what_it_may_see(stack: &Stack) {
                 }
                 let shown = probes.iter().any(|p| body.contains(p));
                 let marked = body.contains(&format!("[redacted: {class}]"));
-                match (may_read(page, role), sees(role, class), shown, marked) {
+                match (may_read(page, role), sees(role.as_str(), class), shown, marked) {
                     (false, _, true, _) => failures.push(format!("{page}/{role}: {class} on a page it may not read")),
                     (false, ..) => {}
                     (true, true, false, _) => failures.push(format!("{page}/{role}: {class} missing")),
