@@ -16,10 +16,13 @@ fn main() -> io::Result<()> {
     // tonic-reflection serves this set; compile_fds does not write it itself.
     let out = PathBuf::from(env::var("OUT_DIR").map_err(io::Error::other)?);
     fs::write(out.join("carelog_descriptor.bin"), descriptors.encode_to_vec())?;
+    // Type names let `typed::from_json` find a message's descriptor from its Rust type.
+    let mut config = prost_build::Config::new();
+    config.enable_type_names();
     // Malformed bodies are the caller's error: see src/codec.rs.
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         .codec_path("crate::codec::StrictCodec")
-        .compile_fds(descriptors)
+        .compile_fds_with_config(descriptors, config)
 }

@@ -221,18 +221,44 @@ pub fn redaction_mark(class: Option<FieldClass>) -> Value {
     }
 }
 
+/// What [`redact`] withheld: per path pattern (`sessions[].note.content.plan`) and class, how many
+/// values. Ordered by path, so a reply lists it the same way every time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Withheld(pub std::collections::BTreeMap<(String, Option<FieldClass>), u32>);
+
+impl Withheld {
+    /// How many values were withheld in all.
+    pub fn count(&self) -> usize {
+        self.0.values().map(|n| *n as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `(path, class name, count)`, with `unclassified` for values no table declares.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, String, u32)> {
+        self.0.iter().map(|((path, class), n)| {
+            (path.as_str(), class.map_or_else(|| "unclassified".to_owned(), |c| c.to_string()), *n)
+        })
+    }
+}
+
 /// Replaces every value whose class `visible` refuses (and every unclassed value) with its
-/// [`redaction_mark`]; nulls stay null. Returns how many values were withheld.
-pub fn redact(value: &mut Value, classes: &Classes, visible: &impl Fn(FieldClass) -> bool) -> usize {
+/// [`redaction_mark`]; nulls stay null. Returns what was withheld.
+pub fn redact(value: &mut Value, classes: &Classes, visible: &impl Fn(FieldClass) -> bool) -> Withheld {
     let mut path = String::new();
+    let mut withheld = Withheld::default();
     walk(value, &mut path, &mut |path, leaf| {
         let class = classes.of(path);
         if class.is_some_and(visible) || leaf.is_null() {
             return 0;
         }
         *leaf = redaction_mark(class);
+        *withheld.0.entry((path.to_owned(), class)).or_default() += 1;
         1
-    })
+    });
+    withheld
 }
 
 /// Asserts that every field of `data` has a class under `classes`.
@@ -304,7 +330,12 @@ mod tests {
             "extra": {"nested": [1, 2]}, "reason": null
         });
         let withheld = redact(&mut data, &event_classes("PsychotherapyNoteRecorded"), &|c| c != PsychotherapyNote);
-        assert_eq!(withheld, 3);
+        assert_eq!(withheld.count(), 3);
+        let listed: Vec<_> = withheld.entries().collect();
+        assert_eq!(
+            listed,
+            vec![("extra.nested[]", "unclassified".to_owned(), 2), ("text", "psychotherapy_note".to_owned(), 1)]
+        );
         assert_eq!(data["text"], "[redacted: psychotherapy_note]");
         assert_eq!(data["extra"]["nested"], json!(["[redacted: unclassified]", "[redacted: unclassified]"]));
         assert_eq!(data["note_id"], "n1");

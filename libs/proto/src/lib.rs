@@ -1,9 +1,9 @@
 //! The Carelog gRPC API (`carelog.v1`), generated from `proto/carelog/v1` at build time.
 
-#![allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
-
 pub mod codec;
+pub mod typed;
 
+#[allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
 pub mod v1 {
     tonic::include_proto!("carelog.v1");
 }

@@ -80,14 +80,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("  {count:>3}  {event_type}");
     }
     let view = &outcome.episode;
-    let count = |key: &str| view[key].as_array().map_or(0, Vec::len);
     println!(
         "\nthe record as the RecordsService serves it: {} sessions, {} consents, {} assessments, {} diagnosis, \
          balance ${:.2}",
-        count("sessions"),
-        count("consents"),
-        count("assessments"),
-        count("diagnoses"),
+        view.sessions.len(),
+        view.consents.len(),
+        view.assessments.len(),
+        view.diagnoses.len(),
         outcome.balance_cents as f64 / 100.0
     );
     let commands = outcome.receipts.len();

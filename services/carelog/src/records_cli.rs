@@ -96,7 +96,7 @@ pub async fn episode(server: ServerArg, client: String, as_of_arg: Option<AsOfAr
     }
     .map_err(status_error)?
     .into_inner();
-    let view: serde_json::Value = serde_json::from_str(&reply.view_json)?;
+    let view = carelog_proto::typed::to_json(&reply.view.clone().unwrap_or_default())?;
     let label = match proto::EpisodeBasis::try_from(reply.basis) {
         Ok(proto::EpisodeBasis::AsOfClinical) => {
             let by = reply.occurred_by.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));

@@ -121,7 +121,7 @@ impl UserApi {
     }
 
     pub async fn caseload(&mut self, clinician_id: &str) -> Result<proto::CaseloadReply, Status> {
-        let request = proto::GetCaseloadRequest { clinician_id: clinician_id.to_owned() };
+        let request = proto::GetCaseloadRequest { clinician_id: clinician_id.to_owned(), ..Default::default() };
         Ok(self.records.get_caseload(request).await?.into_inner())
     }
 

@@ -5,11 +5,10 @@ use std::fmt::Write;
 
 use carelog_proto::v1 as proto;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use crate::asof::AsOf;
 use crate::chart::{self, Score};
-use crate::html::{esc, field, form_open, notice, text};
+use crate::html::{esc, form_open, notice};
 use crate::session::Session;
 
 /// What the API said about integrity, if the role may ask.
@@ -31,7 +30,9 @@ pub enum Trail {
 pub struct EpisodePage<'a> {
     pub session: &'a Session,
     pub reply: &'a proto::EpisodeReply,
-    pub view: &'a Value,
+    pub view: &'a proto::EpisodeView,
+    /// What the read gate withheld from `view` for the user's role.
+    pub withheld: &'a [proto::WithheldField],
     pub as_of: Option<AsOf>,
     pub integrity: Integrity,
     pub trail: Trail,
@@ -41,48 +42,56 @@ pub struct EpisodePage<'a> {
 pub fn render(page: &EpisodePage) -> String {
     let view = page.view;
     let mut out = String::new();
-    let demographics = &view["demographics"];
-    let name = text(&demographics["legal_name"]);
+    let demographics = view.demographics.clone().unwrap_or_default();
+    let payer = demographics.payer.clone().unwrap_or_default();
     let _ = write!(
         out,
         r#"<section class="head"><h1 id="client-name">{}</h1><p>Client <code id="client-id">{}</code> · born {} · preferred name {} · payer {}</p>"#,
-        if name.is_empty() { "Client record".to_owned() } else { esc(&name) },
+        if demographics.legal_name.is_empty() { "Client record".to_owned() } else { esc(&demographics.legal_name) },
         esc(&page.reply.client_id),
-        field(demographics, "date_of_birth"),
-        field(demographics, "preferred_name"),
-        field(&demographics["payer"], "payer_name"),
+        esc(&demographics.date_of_birth),
+        esc(&demographics.preferred_name),
+        esc(if payer.kind() == proto::PayerKind::SelfPay { "self-pay" } else { &payer.payer_name }),
     );
-    if !view["erased_at"].is_null() {
-        let _ = write!(out, r#"<p class="badge bad">PHI erased at {}</p>"#, field(view, "erased_at"));
+    if let Some(erased) = &view.erased_at {
+        let _ = write!(out, r#"<p class="badge bad">PHI erased at {}</p>"#, esc(&timestamp(erased)));
     }
-    for episode in view["episodes"].as_array().into_iter().flatten() {
+    for episode in &view.episodes {
+        let closed = episode.closed.as_ref().map_or_else(String::new, |c| {
+            format!(
+                ", closed {} — discharge summary: <q class=\"note-text\">{}</q>",
+                at(&c.closed_at),
+                esc(&c.discharge_summary)
+            )
+        });
         let _ = write!(
             out,
-            r#"<p>Episode <code>{}</code>: <strong>{}</strong>, opened {}, clinician <code>{}</code>{}</p>"#,
-            field(episode, "episode_id"),
-            field(episode, "status"),
-            field(episode, "opened_at"),
-            field(episode, "clinician_id"),
-            if episode["closed"].is_null() {
-                String::new()
-            } else {
-                format!(
-                    ", closed {} — discharge summary: <q class=\"note-text\">{}</q>",
-                    field(&episode["closed"], "closed_at"),
-                    field(&episode["closed"], "discharge_summary")
-                )
-            }
+            r#"<p>Episode <code>{}</code>: <strong>{}</strong>, opened {}, clinician <code>{}</code>{closed}</p>"#,
+            esc(&episode.episode_id),
+            label(episode.status().as_str_name(), "EPISODE_STATUS_"),
+            at(&episode.opened_at),
+            esc(&episode.clinician_id),
         );
     }
     out.push_str("</section>");
     out.push_str(&integrity(&page.integrity));
     out.push_str(&as_of_control(page));
-    out.push_str(&scores(view));
+    out.push_str(&scores(view, page.withheld));
     out.push_str(&sessions(view));
     out.push_str(&consents(view));
     out.push_str(&diagnoses_and_flags(view));
     out.push_str(&timeline(&page.trail, page.reply.position));
     out
+}
+
+/// An enum value's name as a reader says it: `SESSION_STATUS_NO_SHOW` → `no show`.
+pub(crate) fn label(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix).unwrap_or(name).replace('_', " ").to_lowercase()
+}
+
+/// An optional time as escaped text.
+fn at(time: &Option<prost_types::Timestamp>) -> String {
+    esc(&time.as_ref().map(timestamp).unwrap_or_default())
 }
 
 fn integrity(integrity: &Integrity) -> String {
@@ -167,33 +176,35 @@ fn as_of_control(page: &EpisodePage) -> String {
     out
 }
 
-fn scores(view: &Value) -> String {
-    let assessments = view["assessments"].as_array().cloned().unwrap_or_default();
+fn scores(view: &proto::EpisodeView, withheld: &[proto::WithheldField]) -> String {
     // Scores the gate withheld from this role: say so, rather than draw empty charts.
-    if let Some(mark) = assessments.iter().filter_map(|a| a["instrument"].as_str()).find(|i| i.starts_with("[redacted"))
-    {
-        return format!(r#"<section id="scores"><h2>Scores</h2><p class="withheld">{}</p></section>"#, esc(mark));
+    if let Some(w) = withheld.iter().find(|w| w.path.starts_with("assessments[]")) {
+        let mark = format!("[redacted: {}]", w.field_class);
+        return format!(r#"<section id="scores"><h2>Scores</h2><p class="withheld">{}</p></section>"#, esc(&mark));
     }
-    let parse = |v: &Value| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok());
-    let of = |instrument: &str| -> Vec<Score> {
-        assessments
+    let time = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref().and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+    };
+    let of = |instrument: proto::Instrument| -> Vec<Score> {
+        view.assessments
             .iter()
-            .filter(|a| a["instrument"] == instrument)
+            .filter(|a| a.instrument() == instrument)
             .filter_map(|a| {
                 Some(Score {
-                    at: parse(&a["administered_at"])?,
-                    total: a["total"].as_u64()?.min(255) as u8,
-                    severity: text(&a["severity"]),
+                    at: time(&a.administered_at)?,
+                    total: a.total.min(255) as u8,
+                    severity: label(a.severity().as_str_name(), "SEVERITY_"),
                 })
             })
             .collect()
     };
-    let (phq9, gad7) = (of("PHQ-9"), of("GAD-7"));
+    let (phq9, gad7) = (of(proto::Instrument::Phq9), of(proto::Instrument::Gad7));
     // The episode's span: opened to closed (or the last score, or now).
-    let episode = view["episodes"].as_array().and_then(|e| e.last()).cloned().unwrap_or(Value::Null);
+    let episode = view.episodes.last();
     let all: Vec<DateTime<Utc>> = phq9.iter().chain(&gad7).map(|s| s.at).collect();
-    let from = parse(&episode["opened_at"]).or(all.iter().min().copied()).unwrap_or_else(Utc::now);
-    let to = parse(&episode["closed"]["closed_at"]).or(all.iter().max().copied()).unwrap_or_else(Utc::now).max(from);
+    let from = episode.and_then(|e| time(&e.opened_at)).or(all.iter().min().copied()).unwrap_or_else(Utc::now);
+    let closed = episode.and_then(|e| e.closed.as_ref()).and_then(|c| time(&c.closed_at));
+    let to = closed.or(all.iter().max().copied()).unwrap_or_else(Utc::now).max(from);
     let mut out =
         String::from(r#"<section id="scores"><h2>PHQ-9 and GAD-7 across the episode</h2><div class="charts">"#);
     out.push_str(&chart::svg(&chart::PHQ9, &phq9, from, to, "chart-phq9"));
@@ -202,51 +213,56 @@ fn scores(view: &Value) -> String {
     out
 }
 
-fn sessions(view: &Value) -> String {
+fn sessions(view: &proto::EpisodeView) -> String {
     let mut out = String::from(r#"<section id="sessions"><h2>Sessions and notes</h2>"#);
-    let sessions = view["sessions"].as_array().cloned().unwrap_or_default();
-    if sessions.is_empty() {
+    if view.sessions.is_empty() {
         out.push_str(r#"<p class="muted">No sessions.</p>"#);
     }
-    for s in &sessions {
-        let held = &s["held"];
-        let when = if held.is_null() { field(s, "starts_at") } else { field(held, "started_at") };
-        let amended = s["amendments"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|a| a["outcome"]["decision"].as_str().is_some_and(|d| d.starts_with("accept")));
+    for s in &view.sessions {
+        let when = match &s.held {
+            Some(held) => at(&held.started_at),
+            None => at(&s.starts_at),
+        };
+        let amended = s.amendments.iter().any(|a| {
+            a.outcome.as_ref().and_then(|o| o.decision.as_ref()).map(|d| d.outcome())
+                == Some(proto::AmendmentOutcomeKind::Accepted)
+        });
         let _ = write!(
             out,
             r#"<article class="session" id="session-{}"><h3>{} · {} · {}{}</h3>"#,
-            field(s, "session_id"),
-            esc(when.get(..10).unwrap_or(&when)),
-            field(s, "kind"),
-            field(s, "status"),
+            esc(&s.session_id),
+            when.get(..10).unwrap_or(&when),
+            label(s.kind().as_str_name(), "SESSION_KIND_"),
+            label(s.status().as_str_name(), "SESSION_STATUS_"),
             if amended { r#" <span class="badge warn">AMENDED</span>"# } else { "" }
         );
-        if !held.is_null() {
-            let _ = write!(out, "<p>Held {} minutes, {}.</p>", field(held, "actual_minutes"), field(held, "modality"));
+        if let Some(held) = &s.held {
+            let modality = label(held.modality().as_str_name(), "MODALITY_");
+            let _ = write!(out, "<p>Held {} minutes, {}.</p>", held.actual_minutes, esc(&modality));
         }
-        if !s["no_show"].is_null() {
+        if s.no_show.is_some() {
             out.push_str(r#"<p class="badge warn">No-show</p>"#);
         }
-        if !s["cancelled"].is_null() {
-            let _ = write!(out, r#"<p class="badge warn">Cancelled: {}</p>"#, field(&s["cancelled"], "reason"));
+        if let Some(cancelled) = &s.cancelled {
+            let _ = write!(out, r#"<p class="badge warn">Cancelled: {}</p>"#, esc(&cancelled.reason));
         }
-        let note = &s["note"];
-        if !note.is_null() {
+        if let Some(note) = &s.note {
             out.push_str(&note_html(note));
         }
-        for a in s["amendments"].as_array().into_iter().flatten() {
+        for a in &s.amendments {
+            let outcome = a
+                .outcome
+                .as_ref()
+                .and_then(|o| o.decision.as_ref())
+                .map_or("pending".to_owned(), |d| label(d.outcome().as_str_name(), "AMENDMENT_OUTCOME_KIND_"));
             let _ = write!(
                 out,
                 r#"<div class="amendment">Amendment requested {} by <code>{}</code>: <q class="note-text">{}</q> (reason: {}) — {}</div>"#,
-                field(a, "requested_at"),
-                field(a, "requested_by"),
-                field(a, "requested_change"),
-                field(a, "reason"),
-                if a["outcome"].is_null() { "pending".to_owned() } else { field(&a["outcome"], "decision") }
+                at(&a.requested_at),
+                esc(&a.requested_by),
+                esc(&a.requested_change),
+                esc(&a.reason),
+                esc(&outcome),
             );
         }
         out.push_str("</article>");
@@ -255,90 +271,101 @@ fn sessions(view: &Value) -> String {
     out
 }
 
-fn note_html(note: &Value) -> String {
+/// A note's sections in the order of its format (S-O-A-P, D-A-P, B-I-R-P).
+fn sections(content: &proto::NoteContent) -> Vec<(&'static str, &str)> {
+    match content.format() {
+        proto::NoteFormat::Soap => vec![
+            ("subjective", &content.subjective),
+            ("objective", &content.objective),
+            ("assessment", &content.assessment),
+            ("plan", &content.plan),
+        ],
+        proto::NoteFormat::Dap => {
+            vec![("data", &content.data), ("assessment", &content.assessment), ("plan", &content.plan)]
+        }
+        proto::NoteFormat::Birp => vec![
+            ("behavior", &content.behavior),
+            ("intervention", &content.intervention),
+            ("response", &content.response),
+            ("plan", &content.plan),
+        ],
+        proto::NoteFormat::Unspecified => Vec::new(),
+    }
+}
+
+fn note_html(note: &proto::ProgressNoteView) -> String {
     let mut out = format!(
         r#"<div class="note"><p class="meta">{} note signed {} by <code>{}</code> · content hash <code>{}…</code></p>"#,
-        field(note, "format"),
-        field(note, "signed_at"),
-        field(note, "signed_by"),
-        esc(text(&note["content_hash"]).get(..12).unwrap_or("")),
+        note.format().as_str_name().strip_prefix("NOTE_FORMAT_").unwrap_or("note"),
+        at(&note.signed_at),
+        esc(&note.signed_by),
+        hex::encode(note.content_hash.get(..6).unwrap_or_default()),
     );
-    match &note["content"] {
-        Value::Object(content) => {
-            out.push_str(r#"<dl class="note-text">"#);
-            for (key, value) in content.iter().filter(|(k, _)| k.as_str() != "format") {
-                let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(key), esc(&text(value)));
-            }
-            out.push_str("</dl>");
-        }
-        other => {
-            let _ = write!(out, r#"<p class="withheld">{}</p>"#, esc(&text(other)));
-        }
+    let content = note.content.clone().unwrap_or_default();
+    out.push_str(r#"<dl class="note-text">"#);
+    for (name, value) in sections(&content) {
+        let _ = write!(out, "<dt>{name}</dt><dd>{}</dd>", esc(value));
     }
-    for a in note["addenda"].as_array().into_iter().flatten() {
+    out.push_str("</dl>");
+    for a in &note.addenda {
         let _ = write!(
             out,
             r#"<div class="addendum" id="addendum-{}"><p class="meta">↳ {} appended {} by <code>{}</code> — reason: {}</p><p class="note-text">{}</p></div>"#,
-            field(a, "addendum_id"),
-            field(a, "kind").replace('_', " "),
-            field(a, "appended_at"),
-            field(a, "author"),
-            field(a, "reason"),
-            field(a, "text"),
+            esc(&a.addendum_id),
+            label(a.kind().as_str_name(), "ADDENDUM_KIND_"),
+            at(&a.appended_at),
+            esc(&a.author),
+            esc(&a.reason),
+            esc(&a.text),
         );
     }
     out.push_str("</div>");
     out
 }
 
-fn consents(view: &Value) -> String {
+fn consents(view: &proto::EpisodeView) -> String {
     let mut out = String::from(
         r#"<section id="consents"><h2>Consents</h2><table><thead><tr><th>kind</th><th>given</th><th>expires</th><th>status</th></tr></thead><tbody>"#,
     );
-    for c in view["consents"].as_array().into_iter().flatten() {
-        let revoked = &c["revoked"];
-        let status = if revoked.is_null() {
-            r#"<span class="badge good">active</span>"#.to_owned()
-        } else {
-            format!(
-                r#"<span class="badge bad">REVOKED</span> {} — {}"#,
-                field(revoked, "revoked_at"),
-                field(revoked, "reason")
-            )
+    for c in &view.consents {
+        let status = match &c.revoked {
+            None => r#"<span class="badge good">active</span>"#.to_owned(),
+            Some(r) => format!(r#"<span class="badge bad">REVOKED</span> {} — {}"#, at(&r.revoked_at), esc(&r.reason)),
         };
+        let kind = c.kind.as_ref().map(|k| label(k.kind().as_str_name(), "CONSENT_KIND_")).unwrap_or_default();
         let _ = write!(
             out,
             r#"<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>"#,
-            if revoked.is_null() { "" } else { "revoked" },
-            field(&c["kind"], "kind").replace('_', " "),
-            field(c, "given_at"),
-            field(c, "expires_on"),
+            if c.revoked.is_none() { "" } else { "revoked" },
+            esc(&kind),
+            at(&c.given_at),
+            esc(&c.expires_on),
         );
     }
     out.push_str("</tbody></table></section>");
     out
 }
 
-fn diagnoses_and_flags(view: &Value) -> String {
+fn diagnoses_and_flags(view: &proto::EpisodeView) -> String {
     let mut out = String::from(r#"<section id="diagnoses"><h2>Diagnoses and risk flags</h2><ul>"#);
-    for d in view["diagnoses"].as_array().into_iter().flatten() {
+    for d in &view.diagnoses {
         let _ = write!(
             out,
             "<li><strong>{}</strong> (ICD-10-CM {}) {} — recorded {} by <code>{}</code></li>",
-            field(d, "code"),
-            field(d, "code_set"),
-            field(d, "status"),
-            field(d, "recorded_at"),
-            field(d, "diagnosed_by")
+            esc(&d.code),
+            esc(&d.code_set),
+            label(d.status().as_str_name(), "DIAGNOSIS_STATUS_"),
+            at(&d.recorded_at),
+            esc(&d.diagnosed_by)
         );
     }
-    for f in view["risk_flags"].as_array().into_iter().flatten() {
-        let acknowledged = !f["acknowledged"].is_null();
+    for f in &view.risk_flags {
+        let acknowledged = f.acknowledged.is_some();
         let _ = write!(
             out,
             r#"<li class="badge {}">Risk flag raised {}{}</li>"#,
             if acknowledged { "warn" } else { "bad" },
-            field(f, "raised_at"),
+            at(&f.raised_at),
             if acknowledged { " (acknowledged)" } else { " — NOT acknowledged" }
         );
     }

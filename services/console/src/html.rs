@@ -3,8 +3,6 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
 use crate::session::Session;
 
 pub fn esc(text: &str) -> String {
@@ -20,22 +18,6 @@ pub fn esc(text: &str) -> String {
         }
     }
     out
-}
-
-/// A JSON scalar as text ("" for null; nested values as compact JSON).
-pub fn text(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
-        Value::Number(n) => n.to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// `value[key]` as escaped text.
-pub fn field(value: &Value, key: &str) -> String {
-    esc(&text(&value[key]))
 }
 
 /// Cents as dollars.
@@ -59,34 +41,6 @@ pub fn open_client_button(session: &Session, client_id: &str) -> String {
         form_open("/client", session, "inline"),
         esc(client_id)
     )
-}
-
-/// Rows of JSON objects as a table of their scalar fields.
-pub fn json_table(rows: &[Value], id: &str) -> String {
-    let mut columns: Vec<String> = Vec::new();
-    for row in rows {
-        if let Value::Object(map) = row {
-            for key in map.keys() {
-                if !columns.contains(key) {
-                    columns.push(key.clone());
-                }
-            }
-        }
-    }
-    let mut out = format!(r#"<table id="{id}"><thead><tr>"#);
-    for column in &columns {
-        let _ = write!(out, "<th>{}</th>", esc(&column.replace('_', " ")));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for row in rows {
-        out.push_str("<tr>");
-        for column in &columns {
-            let _ = write!(out, "<td>{}</td>", field(row, column));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</tbody></table>");
-    out
 }
 
 /// The page frame: header with navigation and the signed-in user, then `body`.
@@ -129,8 +83,6 @@ mod tests {
             esc(r#"<script>alert("x")</script> & 'y'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
-        let table = json_table(&[serde_json::json!({"note": "<b>bold</b>"})], "t");
-        assert!(table.contains("&lt;b&gt;bold&lt;/b&gt;") && !table.contains("<b>"), "{table}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod asof;
 pub mod chart;
 mod episode;
 mod html;
+mod ledger;
 mod pages;
 mod routes;
 mod security;

@@ -3,10 +3,9 @@
 use std::fmt::Write;
 
 use carelog_proto::v1 as proto;
-use serde_json::Value;
 
 use crate::episode::timestamp;
-use crate::html::{esc, form_open, json_table, money, notice, open_client_button, page};
+use crate::html::{esc, form_open, money, notice, open_client_button, page};
 use crate::session::Session;
 
 pub fn sign_in(message: Option<&str>) -> String {
@@ -60,7 +59,6 @@ pub fn ledger(session: &Session, ledgers: &[Result<proto::LedgerReply, String>])
         match ledger {
             Err(message) => body.push_str(&notice("error", message)),
             Ok(reply) => {
-                let json: Value = serde_json::from_str(&reply.ledger_json).unwrap_or(Value::Null);
                 let _ = write!(
                     body,
                     r#"<section class="ledger"><h2>Account <code>{}</code></h2><p class="balance">Balance <strong id="balance">{}</strong> (log position {})</p>"#,
@@ -68,28 +66,7 @@ pub fn ledger(session: &Session, ledgers: &[Result<proto::LedgerReply, String>])
                     money(reply.balance_cents),
                     reply.position
                 );
-                if let Value::Object(aging) = &json["aging"] {
-                    body.push_str(r#"<h3>Aging</h3><table id="aging"><tr>"#);
-                    for key in aging.keys() {
-                        let _ = write!(body, "<th>{}</th>", esc(&key.replace('_', " ")));
-                    }
-                    body.push_str("</tr><tr>");
-                    for value in aging.values() {
-                        let cents = value.as_i64().map(money).unwrap_or_else(|| crate::html::text(value));
-                        let _ = write!(body, "<td>{}</td>", esc(&cents));
-                    }
-                    body.push_str("</tr></table>");
-                }
-                if let Value::Object(map) = &json {
-                    for (key, value) in map {
-                        if let Value::Array(rows) = value
-                            && !rows.is_empty()
-                        {
-                            let _ = write!(body, "<h3>{}</h3>", esc(&key.replace('_', " ")));
-                            body.push_str(&json_table(rows, &format!("ledger-{key}")));
-                        }
-                    }
-                }
+                body.push_str(&crate::ledger::render(&reply.ledger.clone().unwrap_or_default(), &reply.withheld));
                 body.push_str("</section>");
             }
         }
@@ -114,7 +91,6 @@ pub fn caseload(
             .push_str(r#"<p class="muted">Choose a clinician (or open a client: their clinician is the default).</p>"#),
         Some(Err(message)) => body.push_str(&notice("error", &message)),
         Some(Ok(reply)) => {
-            let alerts: Vec<Value> = serde_json::from_str(&reply.alerts_json).unwrap_or_default();
             let _ = write!(
                 body,
                 r#"<section id="caseload"><p>Clinician <code>{}</code>: {} clients, <strong id="alert-count">{}</strong> alerts (unsigned notes, reviews due, risk flags).</p>"#,
@@ -122,9 +98,8 @@ pub fn caseload(
                 reply.client_ids.len(),
                 reply.alert_count
             );
-            if !alerts.is_empty() {
-                let rows: Vec<Value> = alerts.iter().map(flatten_alert).collect();
-                body.push_str(&json_table(&rows, "alerts"));
+            if !reply.alerts.is_empty() {
+                body.push_str(&crate::ledger::alerts(&reply.alerts));
             }
             body.push_str(r#"<h2>Clients</h2><table><tbody>"#);
             for client in &reply.client_ids {
@@ -139,22 +114,6 @@ pub fn caseload(
         }
     }
     page("Caseload", Some(session), &body)
-}
-
-/// An alert's nested `kind` object flattened into one row.
-fn flatten_alert(alert: &Value) -> Value {
-    let mut row = serde_json::Map::new();
-    if let Value::Object(map) = alert {
-        for (key, value) in map {
-            match value {
-                Value::Object(inner) => row.extend(inner.clone()),
-                other => {
-                    row.insert(key.clone(), other.clone());
-                }
-            }
-        }
-    }
-    Value::Object(row)
 }
 
 pub fn error(session: Option<&Session>, title: &str, message: &str) -> String {

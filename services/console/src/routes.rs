@@ -220,7 +220,7 @@ pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
         }
         Err(status) => return failure(&console, &id, &session, &status),
     };
-    let view: serde_json::Value = serde_json::from_str(&reply.view_json).unwrap_or(serde_json::Value::Null);
+    let view = reply.view.clone().unwrap_or_default();
     let integrity = if api.may("RecordsService/Verify") {
         let verify = api.verify(&client).await.map_err(|s| s.message().to_owned());
         let checkpoint = if api.may("ProofService/GetCheckpoint") {
@@ -240,14 +240,9 @@ pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
     } else {
         Trail::NotForRole
     };
-    let accounts: Vec<String> = view["billing"]["accounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.as_str().map(str::to_owned))
-        .collect();
-    let clinician =
-        view["episodes"].as_array().and_then(|e| e.last()).and_then(|e| e["clinician_id"].as_str()).map(str::to_owned);
+    let billing = view.billing.clone().unwrap_or_default();
+    let accounts: Vec<String> = billing.accounts.into_iter().filter(|a| uuid::Uuid::parse_str(a).is_ok()).collect();
+    let clinician = view.episodes.last().map(|e| e.clinician_id.clone()).filter(|c| !c.is_empty());
     console.sessions.update(&id, |s| {
         s.flash = None;
         s.accounts = accounts;
@@ -257,6 +252,7 @@ pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
         session: &session,
         reply: &reply,
         view: &view,
+        withheld: &reply.withheld,
         as_of: session.as_of,
         integrity,
         trail,

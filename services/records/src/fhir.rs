@@ -79,5 +79,5 @@ pub async fn release(gate: &Gate, pass: &Pass, detail: Value, record: &EpisodeRe
 /// How many of `value`'s fields the caller may not see.
 fn withheld_from(pass: &Pass, classes: &Classes, value: &impl serde::Serialize) -> Result<usize, ServiceError> {
     let mut value = serde_json::to_value(value).map_err(|e| ServiceError::Decode(e.to_string()))?;
-    Ok(pass.redact(Outbound::View(classes), &mut value))
+    Ok(pass.redact(Outbound::View(classes), &mut value).count())
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::convert::{self, REDACTED, id};
+use crate::convert::{self, REDACTED, id, typed, withheld_fields};
 use crate::feed::{self, Feed};
 use crate::queries::Queries;
 
@@ -70,12 +70,13 @@ impl RecordsService for Records {
         let found = self.queries.episode(&client, r.min_position).await?;
         let mut view = found.view;
         let detail = json!({"position": found.position});
-        self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
+        let withheld = self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
         Ok(Response::new(proto::EpisodeReply {
             client_id: client,
             position: found.position,
             last_event_position: found.last_event_position,
-            view_json: view.to_string(),
+            view: Some(typed(&view)?),
+            withheld: withheld_fields(&withheld),
             basis: proto::EpisodeBasis::Live as i32,
             occurred_by: None,
         }))
@@ -114,12 +115,13 @@ impl RecordsService for Records {
             None => json!({"as_of_position": found.position}),
             Some(_) => json!({"as_of_clinical": true, "position": found.position}),
         };
-        self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
+        let withheld = self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
         Ok(Response::new(proto::EpisodeReply {
             client_id: client,
             position: found.position,
             last_event_position: found.last_event_position,
-            view_json: view.to_string(),
+            view: Some(typed(&view)?),
+            withheld: withheld_fields(&withheld),
             basis: basis as i32,
             occurred_by,
         }))
@@ -163,18 +165,24 @@ impl RecordsService for Records {
             let reason = format!("a clinician sees only their own caseload, not {clinician}'s");
             return Err(self.gate.deny(&pass, None, "NOT_OWN_CASELOAD", reason).await.into());
         }
-        let (client_ids, alerts, position) = self.queries.caseload(&clinician, chrono::Utc::now()).await?;
-        let mut alerts = serde_json::to_value(&alerts).map_err(|e| ServiceError::Decode(e.to_string()))?;
-        let alert_count = alerts.as_array().map_or(0, |a| a.len() as u32);
-        let detail = json!({"caseload_of": clinician, "clients": client_ids.len()});
+        let page = convert::caseload_page(request.get_ref())?;
+        let found = self.queries.caseload(&clinician, &page, chrono::Utc::now()).await?;
+        let mut alerts = serde_json::to_value(&found.alerts).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        let detail = json!({"caseload_of": clinician, "clients": found.client_ids.len()});
         let what = Outbound::View(&CASELOAD_ALERTS);
-        self.gate.release(&pass, None, detail, what, &mut alerts).await?;
+        let withheld = self.gate.release(&pass, None, detail, what, &mut alerts).await?;
+        let alerts: Vec<proto::CaseloadAlert> = match alerts {
+            serde_json::Value::Array(items) => items.iter().map(typed).collect::<Result<_, _>>()?,
+            _ => Vec::new(),
+        };
         Ok(Response::new(proto::CaseloadReply {
             clinician_id: clinician,
-            client_ids,
-            alert_count,
-            alerts_json: alerts.to_string(),
-            position,
+            client_ids: found.client_ids,
+            alert_count: alerts.len() as u32,
+            alerts,
+            withheld: withheld_fields(&withheld),
+            position: found.position,
+            next_page_token: found.next_page_token,
         }))
     }
 
@@ -199,11 +207,12 @@ impl RecordsService for Records {
             object.insert("aging".into(), aging);
         }
         let detail = json!({"account_id": account, "position": position});
-        self.gate.release(&pass, owner, detail, Outbound::View(&LEDGER), &mut body).await?;
+        let withheld = self.gate.release(&pass, owner, detail, Outbound::View(&LEDGER), &mut body).await?;
         Ok(Response::new(proto::LedgerReply {
             account_id: account.to_string(),
             balance_cents: ledger.balance.cents(),
-            ledger_json: body.to_string(),
+            ledger: Some(typed(&body)?),
+            withheld: withheld_fields(&withheld),
             position,
         }))
     }

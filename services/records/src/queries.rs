@@ -140,11 +140,20 @@ impl Queries {
     pub async fn caseload(
         &self,
         clinician: &str,
+        page: &CaseloadPage,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<String>, Vec<serde_json::Value>, u64), ServiceError> {
-        let docs =
+    ) -> Result<Caseload, ServiceError> {
+        let mut docs =
             self.models.live_docs_owned_by(RECORDS, DocKind::Episode, clinician).await.map_err(projection_failed)?;
-        let mut clients = Vec::with_capacity(docs.len());
+        docs.sort_by(|a, b| a.key.cmp(&b.key));
+        docs.retain(|doc| page.after.as_ref().is_none_or(|after| doc.key > *after));
+        let more = docs.len() > page.size;
+        docs.truncate(page.size);
+        let next_page_token = match docs.last() {
+            Some(last) if more => last.key.clone(),
+            _ => String::new(),
+        };
+        let mut client_ids = Vec::with_capacity(docs.len());
         let mut alerts = Vec::new();
         for doc in docs {
             let view: EpisodeView =
@@ -156,9 +165,9 @@ impl Queries {
                 }
                 alerts.push(alert);
             }
-            clients.push(doc.key);
+            client_ids.push(doc.key);
         }
-        Ok((clients, alerts, *self.checkpoints.borrow()))
+        Ok(Caseload { client_ids, alerts, position: *self.checkpoints.borrow(), next_page_token })
     }
 
     /// The account's ledger with aging at `today`.
@@ -201,4 +210,20 @@ impl Queries {
         };
         Ok(self.store.verify(&scope, &|_| {}).await?)
     }
+}
+
+/// Which clients of a caseload a page covers: those after `after`, in id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseloadPage {
+    pub size: usize,
+    pub after: Option<String>,
+}
+
+/// One page of a clinician's caseload.
+#[derive(Debug, Clone)]
+pub struct Caseload {
+    pub client_ids: Vec<String>,
+    pub alerts: Vec<serde_json::Value>,
+    pub position: u64,
+    pub next_page_token: String,
 }

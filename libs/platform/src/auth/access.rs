@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use carelog_domain::disclosure::Withheld;
 use carelog_domain::intake::ClientState;
 use carelog_store::{AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, StreamName, Tags};
 use serde_json::json;
@@ -177,7 +178,8 @@ impl Gate {
     }
 
     /// The one exit of a read: cuts `value` to what the caller's role may see, then logs the read
-    /// (with how many values were withheld); the caller answers only once the entry is stored.
+    /// (with how many values were withheld); the caller answers only once the entry is stored,
+    /// and tells the caller what was withheld.
     pub async fn release(
         &self,
         pass: &Pass,
@@ -185,12 +187,13 @@ impl Gate {
         mut detail: serde_json::Value,
         what: Outbound<'_>,
         value: &mut serde_json::Value,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Withheld, ServiceError> {
         let withheld = pass.redact(what, value);
-        if let (Some(detail), true) = (detail.as_object_mut(), withheld > 0) {
-            detail.insert("withheld".into(), withheld.into());
+        if let (Some(detail), false) = (detail.as_object_mut(), withheld.is_empty()) {
+            detail.insert("withheld".into(), withheld.count().into());
         }
-        self.log_read(pass, client, detail).await
+        self.log_read(pass, client, detail).await?;
+        Ok(withheld)
     }
 
     /// Logs a denial and returns the error for the caller.

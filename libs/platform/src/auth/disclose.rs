@@ -52,7 +52,7 @@ impl Outbound<'_> {
 
 impl Pass {
     /// Cuts `value` to what this caller's role may see; returns how many values were withheld.
-    pub fn redact(&self, what: Outbound<'_>, value: &mut Value) -> usize {
+    pub fn redact(&self, what: Outbound<'_>, value: &mut Value) -> disclosure::Withheld {
         let role = self.principal.role;
         disclosure::redact(value, &what.classes(), &|class| sees(role, class))
     }

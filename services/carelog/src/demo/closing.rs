@@ -35,14 +35,15 @@ impl Demo {
             .await
             .context("reading the ledger")?
             .into_inner();
-        let ledger: serde_json::Value = serde_json::from_str(&ledger.ledger_json).context("ledger JSON")?;
+        let ledger = ledger.ledger.unwrap_or_default();
         let mut lines = Vec::new();
         let mut client_share = 0;
         for charge in charges {
-            let amount = ledger["charges"]
-                .as_array()
-                .and_then(|all| all.iter().find(|c| c["charge_id"] == charge.as_str()))
-                .and_then(|c| c["amount"].as_i64())
+            let amount = ledger
+                .charges
+                .iter()
+                .find(|c| c.charge_id == *charge)
+                .map(|c| c.amount)
                 .with_context(|| format!("charge {charge} is not on the ledger"))?;
             let paid = amount * 80 / 100;
             let adjusted = amount / 10;
@@ -170,7 +171,7 @@ impl Demo {
             .context("reading the episode back")?
             .into_inner();
         self.outcome.read_your_writes_wait = asked.elapsed();
-        self.outcome.episode = serde_json::from_str(&episode.view_json).context("episode JSON")?;
+        self.outcome.episode = episode.view.unwrap_or_default();
         let ledger = self
             .records
             .get_ledger(proto::GetLedgerRequest {

@@ -55,7 +55,7 @@ pub struct Outcome {
     /// Every receipt in order: (step, receipt).
     pub receipts: Vec<(String, proto::AppendReceipt)>,
     /// The client's record at the end, from the RecordsService.
-    pub episode: serde_json::Value,
+    pub episode: proto::EpisodeView,
     pub balance_cents: i64,
     /// How long the final read waited for the projection to fold the last command: the projection
     /// lag as a client sees it.

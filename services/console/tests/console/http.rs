@@ -139,9 +139,8 @@ async fn as_of_a_clinical_date_in_the_middle_of_the_episode(stack: &Stack) {
     let (_, auditor) = token(Role::Auditor, HOUR);
     http.sign_in(&auditor).await;
     http.open_client(&stack.outcome.client_id).await;
-    let first: chrono::DateTime<chrono::Utc> =
-        stack.outcome.episode["sessions"][0]["starts_at"].as_str().unwrap().parse().unwrap();
-    let date = first.date_naive().to_string();
+    let first = stack.outcome.episode.sessions[0].starts_at.unwrap();
+    let date = chrono::DateTime::from_timestamp(first.seconds, 0).unwrap().date_naive().to_string();
     let page = http.set_as_of(&date).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains(&format!("As of clinical date {date}")), "{}", page.body);
