@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod typed_events;
 
 pub fn not_found(what: &'static str, id: &str) -> ServiceError {
     ServiceError::NotFound { what, id: id.to_owned() }

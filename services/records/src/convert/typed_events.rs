@@ -1,0 +1,48 @@
+//! Every stored event type and schema version (the domain's golden fixtures) fits its typed
+//! message in `EventData`, whole and as each role receives it after the read gate: so a new event
+//! type or field cannot reach Subscribe without its proto.
+
+use carelog_domain::disclosure::{event_classes, redact};
+use carelog_platform::auth::{Role, sees};
+use serde_json::Value;
+
+use super::*;
+
+fn fixtures() -> Vec<(String, Value)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../libs/domain/fixtures/events");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("the domain's golden fixtures") {
+        let path = entry.expect("a fixture").path();
+        let fixture: Value = serde_json::from_slice(&std::fs::read(&path).expect("readable")).expect("JSON");
+        let event_type = fixture["event_type"].as_str().expect("event_type").to_owned();
+        out.push((event_type, fixture["data"].clone()));
+    }
+    assert!(out.len() >= 40, "found only {} fixtures in {dir}", out.len());
+    out
+}
+
+#[test]
+fn every_fixture_fits_its_typed_message_for_every_role() {
+    for (event_type, data) in fixtures() {
+        let member = snake_case(&event_type);
+        let whole = serde_json::json!({ member.clone(): data });
+        let typed = carelog_proto::typed::from_json::<proto::EventData>(&whole)
+            .unwrap_or_else(|e| panic!("{event_type}: {e}"));
+        assert!(typed.event.is_some(), "{event_type}: no member set");
+        let back = carelog_proto::typed::to_json(&typed).expect("renders");
+        assert!(back.get(&member).is_some(), "{event_type} landed in another member: {back}");
+        for role in Role::ALL {
+            let mut cut = data.clone();
+            redact(&mut cut, &event_classes(&event_type), &|class| sees(role, class));
+            let cut = serde_json::json!({ member.clone(): cut });
+            carelog_proto::typed::from_json::<proto::EventData>(&cut)
+                .unwrap_or_else(|e| panic!("{event_type} as {role:?} receives it: {e}"));
+        }
+    }
+}
+
+#[test]
+fn event_types_name_their_member() {
+    assert_eq!(snake_case("ClientRegistered"), "client_registered");
+    assert_eq!(snake_case("NoShowRecorded"), "no_show_recorded");
+}
