@@ -23,6 +23,10 @@ pub static EPISODE_VIEW: Classes = Classes::new(&[
     ("billing.*", Financial),
     ("last_position", Administrative), ("last_recorded_at", Administrative), ("erased_at", Administrative),
     ("incomplete[].*", Administrative),
+    // The live record's alerts (GetEpisode computes them at call time), as in CASELOAD_ALERTS.
+    ("alerts[].kind.kind", Administrative), ("alerts[].kind.ended_at", Administrative),
+    ("alerts[].kind.hours_since", Administrative), ("alerts[].kind.due", Administrative),
+    ("alerts[].kind.days_overdue", Administrative), ("alerts[].kind.days_left", Administrative),
 ]);
 
 /// An account's ledger with its aging buckets.

@@ -37,6 +37,17 @@ fn client_uuid(raw: &str) -> Result<(String, Uuid), ServiceError> {
     Ok((client, uuid))
 }
 
+/// Adds the record's alerts at `now` to a live episode view (the caseload's rules, one client).
+fn with_alerts(view: &mut serde_json::Value, now: chrono::DateTime<chrono::Utc>) -> Result<(), ServiceError> {
+    let decode = |e: serde_json::Error| ServiceError::Decode(e.to_string());
+    let typed: carelog_projections::EpisodeView = serde_json::from_value(view.clone()).map_err(decode)?;
+    let alerts = serde_json::to_value(carelog_projections::caseload_alerts(&typed, now)).map_err(decode)?;
+    if let Some(object) = view.as_object_mut() {
+        object.insert("alerts".into(), alerts);
+    }
+    Ok(())
+}
+
 /// What an operator can tune about the read side.
 #[derive(Debug, Clone)]
 pub struct RecordsConfig {
@@ -69,6 +80,7 @@ impl RecordsService for Records {
         self.gate.reach(&pass, uuid).await?;
         let found = self.queries.episode(&client, r.min_position).await?;
         let mut view = found.view;
+        with_alerts(&mut view, chrono::Utc::now())?;
         let detail = json!({"position": found.position});
         let withheld = self.gate.release(&pass, Some(uuid), detail, Outbound::View(&EPISODE_VIEW), &mut view).await?;
         Ok(Response::new(proto::EpisodeReply {
