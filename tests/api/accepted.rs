@@ -314,11 +314,13 @@ async fn every_accepted_command_is_stored_projected_rebuilt_and_exported(app: &T
     for (client, account) in &made {
         let request = proto::GetEpisodeRequest { client_id: client.to_string(), min_position: head };
         let reply = records.get_episode(request).await.unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
-        let view: serde_json::Value = serde_json::from_str(&reply.into_inner().view_json).expect("JSON");
-        assert!(view["incomplete"].is_null(), "seed {seed}: client {client} incomplete: {}", view["incomplete"]);
+        let view = crate::given::view_of(reply.into_inner());
+        assert!(view.incomplete.is_empty(), "seed {seed}: client {client} incomplete: {:?}", view.incomplete);
         let ledger = proto::GetLedgerRequest { account_id: account.clone(), min_position: head, ..Default::default() };
         let reply = records.get_ledger(ledger).await.unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
-        assert!(!reply.into_inner().ledger_json.contains("\"incomplete\""), "seed {seed}: ledger {account}");
+        let reply = reply.into_inner();
+        let incomplete = &crate::given::ledger_of(&reply).incomplete;
+        assert!(incomplete.is_empty(), "seed {seed}: ledger {account} incomplete: {incomplete:?}");
         let export = proto::ExportEpisodeFhirRequest { client_id: client.to_string(), ..Default::default() };
         records
             .export_episode_fhir(export)

@@ -23,10 +23,10 @@ fn registration(change: impl FnOnce(&mut proto::CommandContext)) -> proto::Regis
 }
 
 /// The client's record, read as the caller who waits for its own write.
-async fn episode(app: &TestApp, client: Uuid, min_position: u64) -> Result<serde_json::Value, tonic::Status> {
+async fn episode(app: &TestApp, client: Uuid, min_position: u64) -> Result<proto::EpisodeView, tonic::Status> {
     let request = proto::GetEpisodeRequest { client_id: client.to_string(), min_position };
     let reply = app.records(&Caller::new("auditor")).get_episode(request).await?.into_inner();
-    Ok(serde_json::from_str(&reply.view_json).expect("view JSON"))
+    Ok(given::view_of(reply))
 }
 
 async fn hostile_times_text_and_dates_are_refused_and_reads_carry_on(app: &TestApp) {
@@ -55,7 +55,7 @@ async fn hostile_times_text_and_dates_are_refused_and_reads_carry_on(app: &TestA
     let client = Uuid::parse_str(&edge.client_id).unwrap();
     let receipt = intake.register_client(edge).await.expect("edge values are in the domain").into_inner();
     let view = episode(app, client, receipt.position).await.expect("the episode reads");
-    assert_eq!(view["client_id"], client.to_string());
+    assert_eq!(view.client_id, client.to_string());
     let audit = proto::ListAuditTrailRequest { client_id: client.to_string(), ..Default::default() };
     let trail = app.records(&Caller::new("auditor")).list_audit_trail(audit).await.expect("the audit trail reads");
     assert!(trail.into_inner().entries.iter().any(|e| e.event_type == "ClientRegistered"));

@@ -15,7 +15,6 @@ use chrono::{Duration, Utc};
 use proto::give_consent_request::{Kind, Telehealth, Treatment};
 use proto::session_service_client::SessionServiceClient;
 use proto::sign_progress_note_request::{Content, Dap};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::given;
@@ -199,10 +198,14 @@ async fn relation_files(pool: &sqlx::PgPool) -> String {
     String::from_utf8_lossy(&all).into_owned()
 }
 
-async fn episode(app: &TestApp, client: &str, min_position: u64) -> Value {
+async fn episode(app: &TestApp, client: &str, min_position: u64) -> proto::EpisodeView {
     let mut records = app.records(&Caller::new("auditor"));
     let request = proto::GetEpisodeRequest { client_id: client.to_owned(), min_position };
-    serde_json::from_str(&records.get_episode(request).await.unwrap().into_inner().view_json).unwrap()
+    given::view_of(records.get_episode(request).await.unwrap().into_inner())
+}
+
+fn legal_name(view: &proto::EpisodeView) -> &str {
+    &view.demographics.as_ref().expect("demographics").legal_name
 }
 
 async fn erase(app: &TestApp, client: &str, retention_years: u32) -> Result<carelog::erase::Erased, ServiceError> {
@@ -227,9 +230,12 @@ async fn erasure_shreds_phi_everywhere_and_chains_still_verify(app: &TestApp) {
     assert!(at_rest.contains("enc:v1:"));
     let head = app.store.head_position().await.unwrap().0;
     let before = episode(app, &client, head).await;
-    assert_eq!(before["demographics"]["legal_name"], NAME);
+    assert_eq!(legal_name(&before), NAME);
     let ledger_before = ledger(app, &account, head).await;
-    assert!(ledger_before.ledger_json.contains(MEMBER_ID) && ledger_before.ledger_json.contains(WRITE_OFF));
+    assert!(given::mentions(&ledger_before, MEMBER_ID) && given::mentions(&ledger_before, WRITE_OFF));
+    let old = given::ledger_of(&ledger_before);
+    assert_eq!(old.payer.as_ref().map(|p| p.member_id.as_str()), Some(MEMBER_ID));
+    assert_eq!(old.write_offs[0].note, WRITE_OFF);
     let reasons_before: Vec<String> = audit_trail(app, &client).await.into_iter().map(|e| e.reason).collect();
     assert!(reasons_before.iter().any(|r| r == CANCELLATION), "the trail showed reasons: {reasons_before:?}");
 
@@ -242,7 +248,7 @@ async fn erasure_shreds_phi_everywhere_and_chains_still_verify(app: &TestApp) {
     app.intake(&admin).release_legal_hold(hold("case dismissed")).await.expect("release");
     assert_eq!(refusal_code(erase(app, &client, 7).await), "RETENTION_PERIOD_ACTIVE");
     assert_eq!(app.event_count().await, count + 1, "only the release was recorded");
-    assert_eq!(episode(app, &client, head).await["demographics"]["legal_name"], NAME);
+    assert_eq!(legal_name(&episode(app, &client, head).await), NAME);
 
     // One erasure is enough: it returns once the read models folded it, with no old page left.
     let erased = erase(app, &client, 0).await.expect("erase");
@@ -276,22 +282,22 @@ async fn erasure_shreds_phi_everywhere_and_chains_still_verify(app: &TestApp) {
     }
 
     let view = episode(app, &client, position).await;
-    assert_eq!(view["demographics"]["legal_name"], "[erased]");
-    assert_eq!(view["demographics"]["date_of_birth"], Value::Null);
-    let text = view.to_string();
-    assert!(PHI.iter().all(|phi| !text.contains(phi)), "{text}");
-    assert_eq!(view["episodes"][0]["closed"]["discharge_summary"], "[erased]");
+    assert_eq!(legal_name(&view), "[erased]");
+    assert_eq!(view.demographics.as_ref().map(|d| d.date_of_birth.as_str()), Some(""), "the date of birth is unset");
+    assert!(PHI.iter().all(|phi| !given::mentions(&view, phi)), "{view:?}");
+    let closed = view.episodes[0].closed.as_ref().expect("the episode closed");
+    assert_eq!(closed.discharge_summary, "[erased]");
 
     // The ledger keeps its money, codes and dates, and still balances.
     let after = ledger(app, &account, position).await;
     assert_eq!(after.balance_cents, ledger_before.balance_cents);
-    assert!(PHI.iter().all(|phi| !after.ledger_json.contains(phi)), "{}", after.ledger_json);
-    let (old, new): (Value, Value) =
-        (serde_json::from_str(&ledger_before.ledger_json).unwrap(), serde_json::from_str(&after.ledger_json).unwrap());
-    assert_eq!((&new["payer"]["member_id"], &new["payer"]["payer_name"]), (&"[erased]".into(), &"[erased]".into()));
-    assert_eq!(new["write_offs"][0]["note"], "[erased]");
-    assert_eq!((&new["totals"], &new["charges"]), (&old["totals"], &old["charges"]));
-    assert_eq!(new["write_offs"][0]["amount"], old["write_offs"][0]["amount"]);
+    assert!(PHI.iter().all(|phi| !given::mentions(&after, phi)), "{after:?}");
+    let new = given::ledger_of(&after);
+    let payer = new.payer.as_ref().expect("the payer");
+    assert_eq!((payer.member_id.as_str(), payer.payer_name.as_str()), ("[erased]", "[erased]"));
+    assert_eq!(new.write_offs[0].note, "[erased]");
+    assert_eq!((&new.totals, &new.charges), (&old.totals, &old.charges));
+    assert_eq!(new.write_offs[0].amount, old.write_offs[0].amount);
 
     // The audit trail lists every event about the client, without their reasons.
     let log = app.store.read_all(&LogQuery::from(Position(1), 10_000)).await.unwrap();
@@ -384,7 +390,7 @@ async fn an_absurd_retention_period_is_refused_and_erases_nothing(app: &TestApp)
     }
     assert_eq!(app.event_count().await, before);
     let head = app.store.head_position().await.unwrap().0;
-    assert_eq!(episode(app, &client, head).await["demographics"]["legal_name"], NAME);
+    assert_eq!(legal_name(&episode(app, &client, head).await), NAME);
 }
 
 on_both_backends!(

@@ -43,15 +43,15 @@ pub struct Demo {
     pub revoked_consent: String,
     pub revoked_position: u64,
     pub amended_session: String,
-    pub view: Value,
-    pub ledger: Value,
+    pub view: proto::EpisodeView,
+    pub ledger: proto::LedgerView,
 }
 
 pub async fn demo(app: &TestApp) -> Demo {
     let outcome = app.run_demo().await;
     let clinician = Caller::clinician(&outcome.clinician_id);
     let view = &outcome.episode;
-    let revoked_consent = view["consents"][1]["consent_id"].as_str().expect("a second consent").to_owned();
+    let revoked_consent = view.consents.get(1).expect("a second consent").consent_id.clone();
     let revoked_position = app
         .intake(&clinician)
         .revoke_consent(proto::RevokeConsentRequest {
@@ -64,8 +64,8 @@ pub async fn demo(app: &TestApp) -> Demo {
         .expect("revoke")
         .into_inner()
         .position;
-    let session = view["sessions"].as_array().and_then(|s| s.iter().find(|s| !s["note"].is_null())).expect("a note");
-    let amended_session = session["session_id"].as_str().expect("id").to_owned();
+    let session = view.sessions.iter().find(|s| s.note.is_some()).expect("a note");
+    let amended_session = session.session_id.clone();
     let mut sessions = app.sessions(&clinician);
     let amendment_id = Uuid::now_v7().to_string();
     sessions
@@ -102,17 +102,10 @@ pub async fn demo(app: &TestApp) -> Demo {
         .position;
     let mut records = app.records(&Caller::new("auditor"));
     let episode = proto::GetEpisodeRequest { client_id: outcome.client_id.clone(), min_position: last };
-    let view = records.get_episode(episode).await.expect("view").into_inner().view_json;
+    let view = crate::given::view_of(records.get_episode(episode).await.expect("view").into_inner());
     let ledger = proto::GetLedgerRequest { account_id: outcome.account_id.clone(), ..Default::default() };
-    let ledger = records.get_ledger(ledger).await.expect("ledger").into_inner().ledger_json;
-    Demo {
-        client_id: outcome.client_id,
-        revoked_consent,
-        revoked_position,
-        amended_session,
-        view: serde_json::from_str(&view).expect("JSON"),
-        ledger: serde_json::from_str(&ledger).expect("JSON"),
-    }
+    let ledger = records.get_ledger(ledger).await.expect("ledger").into_inner().ledger.expect("the ledger");
+    Demo { client_id: outcome.client_id, revoked_consent, revoked_position, amended_session, view, ledger }
 }
 
 /// Every `"reference"` string anywhere in `value`.
@@ -144,10 +137,6 @@ pub fn assert_no_process_note(text: &str, resources: &[Value]) {
     }
 }
 
-fn count(view: &Value, path: &[&str]) -> usize {
-    path.iter().fold(view, |v, key| &v[*key]).as_array().map_or(0, Vec::len)
-}
-
 async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
     let demo = demo(app).await;
     let mut records = app.records(&Caller::new("connector"));
@@ -164,10 +153,9 @@ async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
         *by_type.entry(r["resourceType"].as_str().expect("type")).or_default() += 1;
     }
     let view = &demo.view;
-    let goals: usize = view["plans"].as_array().expect("plans").iter().map(|p| count(p, &["goals"])).sum();
-    let notes = view["sessions"].as_array().expect("sessions").iter().filter(|s| !s["note"].is_null()).count();
-    let addenda: usize =
-        view["sessions"].as_array().expect("sessions").iter().map(|s| count(s, &["note", "addenda"])).sum();
+    let goals: usize = view.plans.iter().map(|p| p.goals.len()).sum();
+    let notes = view.sessions.iter().filter(|s| s.note.is_some()).count();
+    let addenda: usize = view.sessions.iter().filter_map(|s| s.note.as_ref()).map(|n| n.addenda.len()).sum();
     assert_eq!((notes, addenda), (6, 2), "six signed notes, a late entry and the accepted amendment");
     let events = app
         .store
@@ -183,16 +171,16 @@ async fn the_demo_episode_exports_as_a_valid_bundle(app: &TestApp) {
     assert!(people >= 1, "the clinician is a Practitioner");
     let expected: BTreeMap<&str, usize> = BTreeMap::from([
         ("Patient", 1),
-        ("EpisodeOfCare", count(view, &["episodes"])),
+        ("EpisodeOfCare", view.episodes.len()),
         ("Consent", 3),
-        ("Condition", count(view, &["diagnoses"])),
+        ("Condition", view.diagnoses.len()),
         ("Observation", 2),
-        ("CarePlan", count(view, &["plans"])),
+        ("CarePlan", view.plans.len()),
         ("Goal", goals),
         ("Encounter", 7),
         ("DocumentReference", notes + addenda),
         ("Coverage", 1),
-        ("Claim", count(&demo.ledger, &["claims"])),
+        ("Claim", demo.ledger.claims.len()),
         ("Provenance", (resources.len() - reads - people) / 2),
         ("AuditEvent", reads),
         ("Practitioner", people),

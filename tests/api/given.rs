@@ -102,3 +102,28 @@ pub async fn assert_only_denials_logged(app: &TestApp, before: u64, codes: &[&st
         codes.iter().map(|c| (RECORD_ACCESSED, "denied".to_owned(), (*c).to_owned())).collect();
     assert_eq!(logged, expected);
 }
+
+/// Whether `phrase` is anywhere in `message`, at any depth: in its encoded bytes (every text
+/// field as sent on the wire) or its Debug text. For checks that a phrase never leaks.
+pub fn mentions<M: prost::Message + std::fmt::Debug>(message: &M, phrase: &str) -> bool {
+    assert!(!phrase.is_empty(), "an empty phrase is in everything");
+    let bytes = message.encode_to_vec();
+    bytes.windows(phrase.len()).any(|w| w == phrase.as_bytes()) || format!("{message:?}").contains(phrase)
+}
+
+/// The client's record in an episode reply (every successful reply carries one).
+pub fn view_of(reply: proto::EpisodeReply) -> proto::EpisodeView {
+    reply.view.expect("the reply carries the view")
+}
+
+/// The ledger in a ledger reply (every successful reply carries one).
+pub fn ledger_of(reply: &proto::LedgerReply) -> &proto::LedgerView {
+    reply.ledger.as_ref().expect("the reply carries the ledger")
+}
+
+/// The event type an envelope's data holds (its `oneof` member: `ClientRegistered`), if any.
+pub fn data_type(envelope: &proto::EventEnvelope) -> Option<String> {
+    let event = envelope.data.as_ref()?.event.as_ref()?;
+    // A member's Debug text starts with its variant's name, which is the event type's.
+    format!("{event:?}").split('(').next().map(str::to_owned)
+}

@@ -12,10 +12,10 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::given;
 
-async fn view(app: &TestApp, client: uuid::Uuid, min_position: u64) -> serde_json::Value {
+async fn view(app: &TestApp, client: uuid::Uuid, min_position: u64) -> proto::EpisodeView {
     let request = proto::GetEpisodeRequest { client_id: client.to_string(), min_position };
     let reply = app.records(&Caller::new("auditor")).get_episode(request).await.expect("the episode reads");
-    serde_json::from_str(&reply.into_inner().view_json).expect("view JSON")
+    given::view_of(reply.into_inner())
 }
 
 async fn completeness(app: &TestApp) -> i32 {
@@ -46,12 +46,13 @@ async fn an_unfoldable_event_leaves_only_its_clients_view_incomplete(app: &TestA
     let later = given::open_episode(app).await;
     let head = app.event_count().await;
 
-    let incomplete = view(app, hit.client_id, head).await["incomplete"].clone();
-    assert_eq!(incomplete[0]["position"], position, "{incomplete}");
-    assert_eq!(incomplete[1]["position"], position + 1, "{incomplete}");
-    assert_eq!(incomplete[0]["event_type"], "ClientTeleported");
+    let incomplete = view(app, hit.client_id, head).await.incomplete;
+    assert_eq!(incomplete.len(), 2, "{incomplete:?}");
+    assert_eq!(incomplete[0].position, position, "{incomplete:?}");
+    assert_eq!(incomplete[1].position, position + 1, "{incomplete:?}");
+    assert_eq!(incomplete[0].event_type, "ClientTeleported");
     for client in [spared.client_id, later.client_id] {
-        assert!(view(app, client, head).await["incomplete"].is_null());
+        assert!(view(app, client, head).await.incomplete.is_empty());
     }
     let mut status = completeness(app).await;
     for _ in 0..50 {
@@ -69,7 +70,7 @@ async fn an_unfoldable_event_leaves_only_its_clients_view_incomplete(app: &TestA
     assert!(quarantined[1].error.contains("NUL") || quarantined[1].error.contains("occurred_at"), "{quarantined:?}");
     runner.rebuild(|_| {}).await.expect("a rebuild is not stopped by it either");
     assert_eq!(runner.models().quarantined(RECORDS).await.expect("quarantine"), quarantined);
-    assert_eq!(view(app, hit.client_id, 0).await["incomplete"], incomplete);
+    assert_eq!(view(app, hit.client_id, 0).await.incomplete, incomplete);
 }
 
 on_both_backends!(an_unfoldable_event_leaves_only_its_clients_view_incomplete);

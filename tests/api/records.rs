@@ -15,11 +15,11 @@ pub async fn short_intake(app: &TestApp) -> (String, Vec<u64>) {
 }
 
 /// The short intake, capturing the live episode view right after each step.
-pub async fn short_intake_capturing(app: &TestApp) -> (String, Vec<(u64, serde_json::Value)>) {
+pub async fn short_intake_capturing(app: &TestApp) -> (String, Vec<(u64, proto::EpisodeView)>) {
     intake_steps(app, true).await
 }
 
-async fn snapshot(app: &TestApp, client: &str, position: u64) -> serde_json::Value {
+async fn snapshot(app: &TestApp, client: &str, position: u64) -> proto::EpisodeView {
     let mut records = app.records(&Caller::new("auditor"));
     let reply = records
         .get_episode(proto::GetEpisodeRequest { client_id: client.to_owned(), min_position: position })
@@ -27,17 +27,17 @@ async fn snapshot(app: &TestApp, client: &str, position: u64) -> serde_json::Val
         .expect("live view")
         .into_inner();
     assert_eq!(reply.position, position, "no other writer runs in this test");
-    serde_json::from_str(&reply.view_json).expect("JSON")
+    crate::given::view_of(reply)
 }
 
-async fn intake_steps(app: &TestApp, capture: bool) -> (String, Vec<(u64, serde_json::Value)>) {
+async fn intake_steps(app: &TestApp, capture: bool) -> (String, Vec<(u64, proto::EpisodeView)>) {
     let staff = Caller::new("intake");
     let mut intake = app.intake(&staff);
     let client = Uuid::now_v7();
     let mut positions = Vec::new();
     let id = client.to_string();
     let r = intake.register_client(crate::intake::register_request(client)).await.unwrap().into_inner();
-    let view = if capture { snapshot(app, &id, r.position).await } else { serde_json::Value::Null };
+    let view = if capture { snapshot(app, &id, r.position).await } else { proto::EpisodeView::default() };
     positions.push((r.position, view));
     let episode = Uuid::now_v7().to_string();
     let r = intake
@@ -51,7 +51,7 @@ async fn intake_steps(app: &TestApp, capture: bool) -> (String, Vec<(u64, serde_
         .await
         .unwrap()
         .into_inner();
-    let view = if capture { snapshot(app, &id, r.position).await } else { serde_json::Value::Null };
+    let view = if capture { snapshot(app, &id, r.position).await } else { proto::EpisodeView::default() };
     positions.push((r.position, view));
     let consent = Uuid::now_v7().to_string();
     let r = intake
@@ -65,7 +65,7 @@ async fn intake_steps(app: &TestApp, capture: bool) -> (String, Vec<(u64, serde_
         .await
         .unwrap()
         .into_inner();
-    let view = if capture { snapshot(app, &id, r.position).await } else { serde_json::Value::Null };
+    let view = if capture { snapshot(app, &id, r.position).await } else { proto::EpisodeView::default() };
     positions.push((r.position, view));
     let r = intake
         .record_assessment(proto::RecordAssessmentRequest {
@@ -79,7 +79,7 @@ async fn intake_steps(app: &TestApp, capture: bool) -> (String, Vec<(u64, serde_
         .await
         .unwrap()
         .into_inner();
-    let view = if capture { snapshot(app, &id, r.position).await } else { serde_json::Value::Null };
+    let view = if capture { snapshot(app, &id, r.position).await } else { proto::EpisodeView::default() };
     positions.push((r.position, view));
     let r = intake
         .revoke_consent(proto::RevokeConsentRequest {
@@ -91,7 +91,7 @@ async fn intake_steps(app: &TestApp, capture: bool) -> (String, Vec<(u64, serde_
         .await
         .unwrap()
         .into_inner();
-    let view = if capture { snapshot(app, &id, r.position).await } else { serde_json::Value::Null };
+    let view = if capture { snapshot(app, &id, r.position).await } else { proto::EpisodeView::default() };
     positions.push((r.position, view));
     (client.to_string(), positions)
 }

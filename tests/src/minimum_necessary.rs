@@ -8,7 +8,8 @@ pub const PROBES: &[(&str, &[&str])] = &[
     ("contact", &["alex.reyes@example.org", "44 Harbor Lane"]),
     ("coverage", &["CMH884120377"]),
     ("diagnosis", &["F41.1"]),
-    ("assessment", &["PHQ-9"]),
+    // `Phq9`: the instrument as the typed replies' Debug text names it.
+    ("assessment", &["PHQ-9", "Phq9"]),
     (
         "clinical_text",
         &[

@@ -7,6 +7,8 @@ use carelog_proto::v1 as proto;
 use chrono::Duration;
 use tonic::Code;
 
+use crate::given::{mentions, view_of};
+
 use super::assigned::{World, at, given_world, id, schedule};
 use super::{access_log, outcome};
 
@@ -159,7 +161,7 @@ async fn a_psychotherapy_note_is_readable_by_its_author_alone(app: &TestApp) {
     // The note is in no other view or export.
     let mut auditor = app.records(&Caller::new("auditor"));
     let view = auditor.get_episode(proto::GetEpisodeRequest { client_id: w.client.clone(), min_position: 0 }).await;
-    assert!(!view.expect("episode").into_inner().view_json.contains(PSYCHOTHERAPY_PHRASE));
+    assert!(!mentions(&view.expect("episode").into_inner(), PSYCHOTHERAPY_PHRASE));
     let export =
         auditor.export_episode_fhir(proto::ExportEpisodeFhirRequest { client_id: w.client.clone(), as_of: None });
     assert!(!export.await.expect("export").into_inner().bundle_json.contains(PSYCHOTHERAPY_PHRASE));
@@ -173,17 +175,44 @@ async fn a_biller_sees_the_record_without_note_text(app: &TestApp) {
     given_documented_session(app, &w).await;
     let request = || proto::GetEpisodeRequest { client_id: w.client.clone(), min_position: 0 };
     let clinician = app.records(&Caller::with_id("clinician", w.treating)).get_episode(request()).await;
-    assert!(clinician.expect("clinician view").into_inner().view_json.contains(NOTE_PHRASE));
+    assert!(mentions(&clinician.expect("clinician view").into_inner(), NOTE_PHRASE));
     let biller = app.records(&Caller::new("biller")).get_episode(request()).await.expect("biller view").into_inner();
-    assert!(!biller.view_json.contains(NOTE_PHRASE), "note text leaked to the biller");
-    let view: serde_json::Value = serde_json::from_str(&biller.view_json).unwrap();
-    let session = &view["sessions"][0];
-    assert_eq!(session["status"], "held", "the biller still sees what was held: {session}");
-    let content = session["note"]["content"].as_object().expect("the note's sections stay, marked");
-    for (section, text) in content.iter().filter(|(k, _)| *k != "format") {
-        assert_eq!(text, "[redacted: clinical_text]", "{section} of {session}");
+    assert!(!mentions(&biller, NOTE_PHRASE), "note text leaked to the biller");
+    let withheld = biller.withheld.clone();
+    let view = view_of(biller);
+    let session = &view.sessions[0];
+    assert_eq!(session.status(), proto::SessionStatus::Held, "the biller still sees what was held: {session:?}");
+    let note = session.note.as_ref().expect("the note stays, its sections marked");
+    let c = note.content.as_ref().expect("the note's sections stay, marked");
+    let sections = [
+        ("subjective", &c.subjective),
+        ("objective", &c.objective),
+        ("assessment", &c.assessment),
+        ("plan", &c.plan),
+        ("data", &c.data),
+        ("behavior", &c.behavior),
+        ("intervention", &c.intervention),
+        ("response", &c.response),
+    ];
+    let written: Vec<_> = sections.iter().filter(|(_, text)| !text.is_empty()).collect();
+    // The sections' own `format` tag is note content too: withheld, and listed as such.
+    assert_eq!(c.format(), proto::NoteFormat::Unspecified, "{session:?}");
+    let format_withheld = proto::WithheldField {
+        path: "sessions[].note.content.format".into(),
+        field_class: "clinical_text".into(),
+        count: 1,
+    };
+    assert!(withheld.contains(&format_withheld), "{withheld:?}");
+    let expected = match note.format() {
+        proto::NoteFormat::Soap | proto::NoteFormat::Birp => 4,
+        proto::NoteFormat::Dap => 3,
+        proto::NoteFormat::Unspecified => panic!("the note's format stays visible: {session:?}"),
+    };
+    assert_eq!(written.len(), expected, "every section of the note's format is there: {session:?}");
+    for (section, text) in written {
+        assert_eq!(*text, "[redacted: clinical_text]", "{section} of {session:?}");
     }
-    assert!(session["note"]["signed_by"].is_string(), "who signed stays visible: {session}");
+    assert!(!note.signed_by.is_empty() && !note.signed_by.starts_with('['), "who signed stays visible: {session:?}");
 }
 
 async fn a_clinician_sees_only_their_own_caseload(app: &TestApp) {
@@ -192,7 +221,7 @@ async fn a_clinician_sees_only_their_own_caseload(app: &TestApp) {
     // The caseload is a read model: wait (briefly) until it has folded the new episode.
     let mut own = Vec::new();
     for _ in 0..50 {
-        let request = proto::GetCaseloadRequest { clinician_id: w.treating.to_string() };
+        let request = proto::GetCaseloadRequest { clinician_id: w.treating.to_string(), ..Default::default() };
         own = records.get_caseload(request).await.expect("own caseload").into_inner().client_ids;
         if own.contains(&w.client) {
             break;
@@ -200,7 +229,7 @@ async fn a_clinician_sees_only_their_own_caseload(app: &TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(own.contains(&w.client), "the client is on the treating clinician's caseload: {own:?}");
-    let other = proto::GetCaseloadRequest { clinician_id: uuid::Uuid::now_v7().to_string() };
+    let other = proto::GetCaseloadRequest { clinician_id: uuid::Uuid::now_v7().to_string(), ..Default::default() };
     assert_rejected(
         &records.get_caseload(other).await.expect_err("another's caseload"),
         Code::PermissionDenied,
@@ -208,7 +237,9 @@ async fn a_clinician_sees_only_their_own_caseload(app: &TestApp) {
     );
     let supervisor = app.records(&Caller::new("supervisor"));
     let mut supervisor = supervisor;
-    let theirs = supervisor.get_caseload(proto::GetCaseloadRequest { clinician_id: w.treating.to_string() }).await;
+    let theirs = supervisor
+        .get_caseload(proto::GetCaseloadRequest { clinician_id: w.treating.to_string(), ..Default::default() })
+        .await;
     assert!(theirs.expect("a supervisor sees any caseload").into_inner().client_ids.contains(&w.client));
 }
 

@@ -197,8 +197,8 @@ async fn no_payment_takes_an_account_total_past_the_largest_amount(app: &TestApp
     let ledger =
         proto::GetLedgerRequest { account_id: c.account_id.clone(), min_position: before, ..Default::default() };
     let reply = records.get_ledger(ledger).await.expect("the ledger reads").into_inner();
-    let view: serde_json::Value = serde_json::from_str(&reply.ledger_json).expect("ledger JSON");
-    assert_eq!(view["totals"]["client_paid"].as_i64(), Some(LARGEST));
+    let totals = crate::given::ledger_of(&reply).totals.expect("the ledger's totals");
+    assert_eq!(totals.client_paid, LARGEST);
     // The next event on the account folds too.
     let receipt = c.billing.write_off(write_off(&c.account_id, 1)).await;
     assert!(receipt.is_err(), "a credit cannot be written off");

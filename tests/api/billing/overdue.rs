@@ -66,15 +66,13 @@ async fn warn_flags_the_charge(backend: Backend) {
     let chart = proto::GetEpisodeRequest { client_id: clinic.client_id.clone(), min_position: receipt.position };
     records.get_episode(chart).await.unwrap();
     let caseload = records
-        .get_caseload(proto::GetCaseloadRequest { clinician_id: clinic.clinician_id.clone() })
+        .get_caseload(proto::GetCaseloadRequest { clinician_id: clinic.clinician_id.clone(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        caseload.alerts_json.contains("plan_review_overdue") || caseload.alerts_json.contains("PlanReviewOverdue"),
-        "{}",
-        caseload.alerts_json
-    );
+    let overdue =
+        |a: &proto::CaseloadAlert| a.kind.as_ref().map(|k| k.kind()) == Some(proto::AlertKind::PlanReviewOverdue);
+    assert!(caseload.alerts.iter().any(overdue), "{:?}", caseload.alerts);
     app.stop().await;
 }
 

@@ -11,12 +11,17 @@ fn timestamp(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(carelog_platform::parse::to_timestamp(t))
 }
 
+fn time(t: &prost_types::Timestamp) -> DateTime<Utc> {
+    let nanos = u32::try_from(t.nanos).expect("non-negative nanos");
+    DateTime::from_timestamp(t.seconds, nanos).expect("a time in range")
+}
+
 async fn a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded(app: &TestApp) {
     let demo = app.run_demo().await;
     let mut records = app.records(&Caller::new("auditor"));
     let starts = |i: usize| -> DateTime<Utc> {
-        let raw = demo.episode["sessions"][i]["starts_at"].as_str().expect("a session");
-        raw.parse().expect("RFC 3339")
+        let starts_at = demo.episode.sessions[i].starts_at.expect("a session's start");
+        time(&starts_at)
     };
     // A day after the second session: two sessions held, the rest not yet.
     let by = starts(1) + Duration::days(1);
@@ -26,16 +31,12 @@ async fn a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded(app: &T
     let reply = reply.expect("as of clinical date").into_inner();
     assert_eq!(reply.basis, proto::EpisodeBasis::AsOfClinical as i32, "the reply says which view it is");
     assert_eq!(reply.occurred_by, timestamp(by));
-    let view: serde_json::Value = serde_json::from_str(&reply.view_json).expect("JSON");
-    assert_eq!(view["demographics"]["legal_name"], "Alexandra Maria Reyes");
-    let held: Vec<&str> = view["sessions"]
-        .as_array()
-        .expect("sessions")
-        .iter()
-        .filter_map(|s| s["held"]["started_at"].as_str())
-        .collect();
+    let view = reply.view.expect("a view");
+    assert_eq!(view.demographics.expect("demographics").legal_name, "Alexandra Maria Reyes");
+    let held: Vec<DateTime<Utc>> =
+        view.sessions.iter().filter_map(|s| s.held.as_ref()?.started_at.as_ref()).map(time).collect();
     assert_eq!(held.len(), 2, "two sessions had been held by {by}: {held:?}");
-    let all_held = demo.episode["sessions"].as_array().unwrap().iter().filter(|s| !s["held"].is_null()).count();
+    let all_held = demo.episode.sessions.iter().filter(|s| s.held.is_some()).count();
     assert!(all_held > 2, "the whole episode holds more: {all_held}");
 
     // As recorded at the same moment: nothing had been recorded yet.
@@ -46,8 +47,8 @@ async fn a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded(app: &T
     assert_eq!(before.await.expect_err("nothing occurred then").code(), Code::NotFound);
     // By now, everything has occurred: the clinical view is the live one.
     let now = records.get_episode_as_of(ask(AsOf::OccurredBy(timestamp(Utc::now()).unwrap()))).await.unwrap();
-    let now: serde_json::Value = serde_json::from_str(&now.into_inner().view_json).unwrap();
-    assert_eq!(now["sessions"], demo.episode["sessions"]);
+    let now = now.into_inner().view.expect("a view");
+    assert_eq!(now.sessions, demo.episode.sessions);
     // A time out of the plausible range is refused naming the field.
     let far = prost_types::Timestamp { seconds: -300_000_000_000, nanos: 0 };
     let refused = records.get_episode_as_of(ask(AsOf::OccurredBy(far))).await.expect_err("year −7500");

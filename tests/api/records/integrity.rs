@@ -133,7 +133,14 @@ async fn a_subscriber_resumes_and_receives_every_event_once(app: &TestApp) {
     while heartbeat.is_none() {
         match resumed.next().await.unwrap().unwrap().item.unwrap() {
             proto::subscribe_reply::Item::Event(event) => {
-                assert_eq!(event.data_json.contains("legal_name"), event.event_type == "ClientRegistered");
+                assert_eq!(crate::given::data_type(&event).as_deref(), Some(event.event_type.as_str()), "{event:?}");
+                let named = match event.data.as_ref().and_then(|d| d.event.as_ref()) {
+                    Some(proto::event_data::Event::ClientRegistered(c)) => {
+                        c.demographics.as_ref().is_some_and(|d| !d.legal_name.is_empty())
+                    }
+                    _ => false,
+                };
+                assert_eq!(named, event.event_type == "ClientRegistered", "{event:?}");
                 if event.event_type == "RecordAccessed" {
                     logged_reads.push(event.position);
                 }

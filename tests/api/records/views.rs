@@ -2,13 +2,8 @@
 
 use carelog_blackbox::{Caller, TestApp, assert_invalid_field, assert_rejected, on_both_backends};
 use carelog_proto::v1 as proto;
-use serde_json::Value;
 use tonic::Code;
 use uuid::Uuid;
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).expect("valid JSON")
-}
 
 async fn the_episode_view_after_the_demo_matches_its_events(app: &TestApp) {
     let outcome = app.run_demo().await;
@@ -22,46 +17,46 @@ async fn the_episode_view_after_the_demo_matches_its_events(app: &TestApp) {
         .await
         .unwrap()
         .into_inner();
-    let view = json(&reply.view_json);
     // The read model reached the demo's last change, perhaps also its reads after it (which change nothing).
     assert!((outcome.last_position()..=head).contains(&reply.position), "{} of {head}", reply.position);
     assert_eq!(reply.last_event_position, outcome.last_position());
-    assert_eq!(view["client_id"], outcome.client_id.as_str());
-    assert_eq!(view["demographics"]["legal_name"], "Alexandra Maria Reyes");
-    assert_eq!(view["consents"].as_array().unwrap().len(), 3);
-    assert!(view["consents"].as_array().unwrap().iter().all(|c| c["revoked"].is_null()));
-    let totals: Vec<i64> =
-        view["assessments"].as_array().unwrap().iter().map(|a| a["total"].as_i64().unwrap()).collect();
+    let view = crate::given::view_of(reply);
+    assert_eq!(view.client_id, outcome.client_id);
+    assert_eq!(view.demographics.as_ref().expect("demographics").legal_name, "Alexandra Maria Reyes");
+    assert_eq!(view.consents.len(), 3);
+    assert!(view.consents.iter().all(|c| c.revoked.is_none()));
+    let totals: Vec<u32> = view.assessments.iter().map(|a| a.total).collect();
     assert_eq!(totals, [12, 12]);
-    assert_eq!(view["diagnoses"][0]["code"], "F41.1");
-    let sessions = view["sessions"].as_array().unwrap();
+    assert_eq!(view.diagnoses[0].code, "F41.1");
+    let sessions = &view.sessions;
     assert_eq!(sessions.len(), 7);
-    assert_eq!(sessions.iter().filter(|s| !s["held"].is_null()).count(), 6);
-    assert_eq!(sessions.iter().filter(|s| !s["no_show"].is_null()).count(), 1);
-    assert!(sessions.iter().filter(|s| !s["held"].is_null()).all(|s| !s["note"].is_null()));
-    let addenda: Vec<&Value> =
-        sessions.iter().flat_map(|s| s["note"]["addenda"].as_array().into_iter().flatten()).collect();
+    assert_eq!(sessions.iter().filter(|s| s.held.is_some()).count(), 6);
+    assert_eq!(sessions.iter().filter(|s| s.no_show.is_some()).count(), 1);
+    assert!(sessions.iter().filter(|s| s.held.is_some()).all(|s| s.note.is_some()));
+    let addenda: Vec<&proto::AddendumView> =
+        sessions.iter().flat_map(|s| s.note.iter().flat_map(|n| &n.addenda)).collect();
     assert_eq!(addenda.len(), 1);
-    assert_eq!(addenda[0]["kind"], "late_entry");
-    assert_eq!(view["billing"]["charges"], 6);
-    assert_eq!(view["billing"]["balance"], 0);
-    assert!(!view["episodes"][0]["closed"].is_null());
+    assert_eq!(addenda[0].kind(), proto::AddendumKind::LateEntry);
+    let billing = view.billing.as_ref().expect("billing");
+    assert_eq!(billing.charges, 6);
+    assert_eq!(billing.balance, 0);
+    assert!(view.episodes[0].closed.is_some());
     // Field by field against the stored events: every held session's minutes and modality.
     let events = app
         .store
         .read_client(&outcome.client_id, &carelog_store::LogQuery::from(carelog_store::Position(1), 1000))
         .await
         .unwrap();
-    for held in events.iter().filter(|e| e.event_type == "SessionHeld") {
-        let session = sessions
-            .iter()
-            .find(|s| format!("session-{}", s["session_id"].as_str().unwrap()) == held.stream.as_str())
-            .unwrap();
-        assert_eq!(session["held"]["actual_minutes"], held.data["actual_minutes"]);
-        assert_eq!(session["held"]["modality"], held.data["modality"]);
+    for stored in events.iter().filter(|e| e.event_type == "SessionHeld") {
+        let session = sessions.iter().find(|s| format!("session-{}", s.session_id) == stored.stream.as_str()).unwrap();
+        let held = session.held.as_ref().expect("held");
+        assert_eq!(Some(u64::from(held.actual_minutes)), stored.data["actual_minutes"].as_u64());
+        // The stored serde name (`video`) is the enum value's suffix (`MODALITY_VIDEO`).
+        let modality = stored.data["modality"].as_str().expect("a modality").to_ascii_uppercase();
+        assert_eq!(held.modality().as_str_name(), format!("MODALITY_{modality}"));
     }
     let last_change = events.iter().rfind(|e| e.event_type != "RecordAccessed").unwrap();
-    assert_eq!(view["last_position"], last_change.position.0, "reads of the record are not changes to it");
+    assert_eq!(view.last_position, last_change.position.0, "reads of the record are not changes to it");
     let ledger = records
         .get_ledger(proto::GetLedgerRequest {
             account_id: outcome.account_id.clone(),
@@ -72,14 +67,15 @@ async fn the_episode_view_after_the_demo_matches_its_events(app: &TestApp) {
         .unwrap()
         .into_inner();
     assert_eq!(ledger.balance_cents, 0);
-    assert_eq!(json(&ledger.ledger_json)["charges"].as_array().unwrap().len(), 6);
+    assert_eq!(crate::given::ledger_of(&ledger).charges.len(), 6);
     let caseload = records
-        .get_caseload(proto::GetCaseloadRequest { clinician_id: outcome.clinician_id.clone() })
+        .get_caseload(proto::GetCaseloadRequest { clinician_id: outcome.clinician_id.clone(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(caseload.client_ids, std::slice::from_ref(&outcome.client_id));
-    assert_eq!(caseload.alert_count, 0, "{}", caseload.alerts_json);
+    assert_eq!(caseload.alert_count, 0, "{:?}", caseload.alerts);
+    assert!(caseload.alerts.is_empty(), "{:?}", caseload.alerts);
 }
 
 /// The record as of each step equals the live view captured right after that step.
@@ -96,7 +92,7 @@ async fn as_of_each_step_equals_the_live_view_then(app: &TestApp) {
             .unwrap()
             .into_inner();
         assert_eq!(as_of.position, position);
-        assert_eq!(json(&as_of.view_json), live, "as of position {position}");
+        assert_eq!(crate::given::view_of(as_of), live, "as of position {position}");
     }
     let trail = records
         .list_audit_trail(proto::ListAuditTrailRequest { client_id: client.clone(), ..Default::default() })
@@ -114,7 +110,7 @@ async fn as_of_each_step_equals_the_live_view_then(app: &TestApp) {
         .unwrap()
         .into_inner();
     assert_eq!(by_time.position, revoked.position);
-    assert!(!json(&by_time.view_json)["consents"][0]["revoked"].is_null());
+    assert!(crate::given::view_of(by_time).consents[0].revoked.is_some());
 }
 
 async fn bad_reads_are_refused_with_the_field_at_fault(app: &TestApp) {
