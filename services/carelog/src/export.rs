@@ -144,7 +144,8 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
 async fn bulk(args: NdjsonArgs) -> anyhow::Result<ExitCode> {
     let (store, _url) = args.store.open().await?;
     let principal = carelog_platform::Principal::new(args.actor, carelog_platform::Role::Connector, None);
-    let reader = carelog_platform::Pass::offline(principal, "carelog export ndjson", args.purpose);
+    let reader =
+        carelog_platform::Pass::offline(principal, carelog_platform::auth::access::EXPORT_ACTIVITY, args.purpose);
     let options = NdjsonOptions { reader, out: args.out, since: args.since, force: args.force };
     // Ctrl-C stops between two clients, so the export ends cleanly rather than mid-file.
     let stop = Arc::new(AtomicBool::new(false));

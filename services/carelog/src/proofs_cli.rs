@@ -16,7 +16,8 @@ use ed25519_dalek::VerifyingKey;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::records_cli::{self, ServerArg};
+use crate::audit_report::{self, Format};
+use crate::records_cli::ServerArg;
 
 /// `carelog audit --client ID` prints the trail as before; the subcommands audit the whole log.
 #[derive(Debug, clap::Args)]
@@ -27,6 +28,9 @@ pub struct AuditArgs {
     /// The client whose audit trail to print (same as `carelog audit trail --client ID`).
     #[arg(long, required = true)]
     client: Option<String>,
+    /// table (aligned columns), json or csv.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
     #[command(subcommand)]
     command: Option<AuditCommand>,
 }
@@ -39,6 +43,24 @@ enum AuditCommand {
         server: ServerArg,
         #[arg(long)]
         client: String,
+        /// table (aligned columns), json or csv.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Prints a client's accounting of disclosures (HIPAA §164.528): every read outside
+    /// treatment, payment and operations and every export or connector read, with date,
+    /// recipient, purpose and what was disclosed.
+    Disclosures {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        client: String,
+        /// Only disclosures recorded at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// table (aligned columns), json or csv.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Fetches a proof from the server and saves it for `carelog audit check`.
     #[command(subcommand)]
@@ -120,8 +142,11 @@ pub struct KeygenArgs {
 
 pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        None => records_cli::audit(args.server, args.client.context("--client")?).await,
-        Some(AuditCommand::Trail { server, client }) => records_cli::audit(server, client).await,
+        None => audit_report::trail(args.server, args.client.context("--client")?, args.format).await,
+        Some(AuditCommand::Trail { server, client, format }) => audit_report::trail(server, client, format).await,
+        Some(AuditCommand::Disclosures { server, client, since, format }) => {
+            audit_report::disclosures(server, client, since, format).await
+        }
         Some(AuditCommand::Prove(prove)) => prove_command(prove).await,
         Some(AuditCommand::Checkpoint { server, size, out }) => {
             let checkpoint = fetch_checkpoint(&mut proof_client(&server).await?, size).await?;

@@ -1,4 +1,4 @@
-//! Operator commands over the RecordsService (`episode`, `audit`, `tail`) and on the store itself
+//! Operator commands over the RecordsService (`episode`, `tail`; `audit` is in audit_report.rs) and on the store itself
 //! (`rebuild`).
 
 use std::process::ExitCode;
@@ -38,7 +38,7 @@ impl ServerArg {
         Ok((channel, carelog::demo::caller(self.actor.unwrap_or_else(uuid::Uuid::now_v7), role)))
     }
 
-    async fn records(&self) -> anyhow::Result<RecordsServiceClient<InterceptedService<Channel, As>>> {
+    pub(crate) async fn records(&self) -> anyhow::Result<RecordsServiceClient<InterceptedService<Channel, As>>> {
         let (channel, caller) = self.connect().await?;
         Ok(RecordsServiceClient::with_interceptor(channel, caller))
     }
@@ -111,39 +111,6 @@ pub async fn episode(server: ServerArg, client: String, as_of_arg: Option<AsOfAr
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn audit(server: ServerArg, client: String) -> anyhow::Result<ExitCode> {
-    let mut records = server.records().await?;
-    let mut token = String::new();
-    println!(
-        "{:>8}  {:<27}  {:<10}  {:<24}  {:<36}  reason",
-        "position", "recorded at", "role", "event", "correlation"
-    );
-    loop {
-        let page = records
-            .list_audit_trail(proto::ListAuditTrailRequest {
-                client_id: client.clone(),
-                page_size: 500,
-                page_token: token,
-                ..Default::default()
-            })
-            .await
-            .map_err(status_error)?
-            .into_inner();
-        for e in &page.entries {
-            let recorded = e.recorded_at.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
-            let recorded = recorded.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default();
-            println!(
-                "{:>8}  {recorded:<27}  {:<10}  {:<24}  {:<36}  {}",
-                e.position, e.actor_role, e.event_type, e.correlation_id, e.reason
-            );
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(ExitCode::SUCCESS);
-        }
-        token = page.next_page_token;
-    }
-}
-
 pub async fn tail(
     server: ServerArg,
     from: u64,
@@ -198,6 +165,6 @@ pub async fn rebuild(store: StoreArg) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn status_error(status: tonic::Status) -> anyhow::Error {
+pub(crate) fn status_error(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", status.code(), status.message())
 }

@@ -58,7 +58,7 @@ pub fn caseload_page(r: &proto::GetCaseloadRequest) -> Result<crate::queries::Ca
 }
 
 /// Every list's page size (AIP-158): 0 asks for the default.
-fn page_size(requested: u32) -> Result<u32, FieldViolation> {
+pub fn page_size(requested: u32) -> Result<u32, FieldViolation> {
     match requested {
         0 => Ok(DEFAULT_PAGE),
         n @ 1..=MAX_PAGE => Ok(n),

@@ -303,6 +303,19 @@ impl RecordsService for Records {
         }))
     }
 
+    async fn list_disclosures(
+        &self,
+        request: Request<proto::ListDisclosuresRequest>,
+    ) -> Result<Response<proto::ListDisclosuresReply>, Status> {
+        let pass = self.gate.enter(&request).await?;
+        let client = crate::disclosures::client_of(request.get_ref())?;
+        self.gate.reach(&pass, client).await?;
+        let reply = crate::disclosures::list(self.queries.store().as_ref(), &pass, request.get_ref()).await?;
+        let detail = json!({"disclosures": reply.disclosures.len()});
+        self.gate.log_read(&pass, Some(client), detail).await?;
+        Ok(Response::new(reply))
+    }
+
     async fn get_psychotherapy_note(
         &self,
         request: Request<proto::GetPsychotherapyNoteRequest>,

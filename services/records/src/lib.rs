@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod convert;
+mod disclosures;
 mod feed;
 pub mod fhir;
 mod grpc;

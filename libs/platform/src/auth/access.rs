@@ -46,6 +46,9 @@ pub enum PurposeOfUse {
     Coc,
 }
 
+/// The activity name the offline bulk export records as its `rpc` (`carelog export ndjson`).
+pub const EXPORT_ACTIVITY: &str = "carelog export ndjson";
+
 impl PurposeOfUse {
     const ALL: [PurposeOfUse; 8] =
         [Self::Treat, Self::Etreat, Self::Hpaymt, Self::Hoperat, Self::Hsysadmin, Self::Legal, Self::Patrqt, Self::Coc];

@@ -3,6 +3,7 @@
 //! every denial is written to.
 
 pub mod access;
+pub mod accounting;
 mod client;
 pub mod disclose;
 mod layer;

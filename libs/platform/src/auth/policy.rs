@@ -75,6 +75,7 @@ const TABLE: &[(&str, &str)] = &[
     ("RecordsService/Subscribe",                    "-   -   -   -   A   A   -"),
     ("RecordsService/Verify",                       "-   -   A   -   A   A   A"),
     ("RecordsService/ExportEpisodeFhir",            "-   a   A   -   A   A   -"),
+    ("RecordsService/ListDisclosures",              "-   -   -   -   A   -   -"),
     ("ProofService/GetCheckpoint",                  "-   -   -   -   A   A   A"),
     ("ProofService/ListCheckpoints",                "-   -   -   -   A   A   A"),
     ("ProofService/ProveInclusion",                 "-   -   -   -   A   A   A"),

@@ -26,8 +26,8 @@ fn every_fixture_fits_its_typed_message_for_every_role() {
     for (event_type, data) in fixtures() {
         let member = snake_case(&event_type);
         let whole = serde_json::json!({ member.clone(): data });
-        let typed = carelog_proto::typed::from_json::<proto::EventData>(&whole)
-            .unwrap_or_else(|e| panic!("{event_type}: {e}"));
+        let typed =
+            carelog_proto::typed::from_json::<proto::EventData>(&whole).unwrap_or_else(|e| panic!("{event_type}: {e}"));
         assert!(typed.event.is_some(), "{event_type}: no member set");
         let back = carelog_proto::typed::to_json(&typed).expect("renders");
         assert!(back.get(&member).is_some(), "{event_type} landed in another member: {back}");

@@ -1,0 +1,99 @@
+//! `carelog audit` as an auditor runs it against a live server: the accounting of disclosures
+//! (ListDisclosures) after exports and reads for other purposes, and the trail as JSON and CSV.
+
+use std::process::Command;
+use std::time::Duration;
+
+use carelog_blackbox::{Backend, Caller, TestApp, test_issuer};
+use carelog_platform::auth::{PURPOSE_HEADER, Role};
+use carelog_proto::v1 as proto;
+use tonic::Code;
+
+fn carelog(app: &TestApp, args: &[&str]) -> String {
+    let token = test_issuer().mint(uuid::Uuid::now_v7(), Role::Auditor, None, Duration::from_secs(600));
+    let output = Command::new(env!("CARGO_BIN_EXE_carelog"))
+        .args(args)
+        .args(["--server", &format!("http://{}", app.address())])
+        .env("CARELOG_TOKEN", token)
+        .output()
+        .expect("run carelog");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+async fn disclosures_and_formats(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.run_demo().await.client_id;
+    let mut records = app.records(&Caller::new("auditor"));
+    let episode = || proto::GetEpisodeRequest { client_id: client.clone(), min_position: 0 };
+    // Reads for treatment and operations are not disclosures; a read for legal proceedings is,
+    // and so is every export (here a connector's, for coordination of care).
+    app.records(&Caller::new("supervisor")).get_episode(episode()).await.expect("a treatment read");
+    records.get_episode(episode()).await.expect("an operations read");
+    let mut legal = tonic::Request::new(episode());
+    legal.metadata_mut().insert(PURPOSE_HEADER, "LEGAL".parse().unwrap());
+    records.get_episode(legal).await.expect("a read for legal proceedings");
+    let export = proto::ExportEpisodeFhirRequest { client_id: client.clone(), as_of: None };
+    app.records(&Caller::new("connector")).export_episode_fhir(export).await.expect("a connector's export");
+
+    let request = proto::ListDisclosuresRequest { client_id: client.clone(), ..Default::default() };
+    let listed = records.list_disclosures(request.clone()).await.expect("the accounting").into_inner();
+    let shown: Vec<(&str, &str, bool)> =
+        listed.disclosures.iter().map(|d| (d.channel.as_str(), d.purpose_of_use.as_str(), d.accountable)).collect();
+    assert_eq!(
+        shown,
+        [("RecordsService/GetEpisode", "LEGAL", true), ("RecordsService/ExportEpisodeFhir", "COC", false)],
+        "{listed:#?}"
+    );
+    let export = &listed.disclosures[1];
+    assert_eq!(export.recipient_role, "connector");
+    assert!(export.description.starts_with("the record as a FHIR R4 Bundle (position"), "{}", export.description);
+    // Paging: one per page, then nothing more.
+    let first = proto::ListDisclosuresRequest { page_size: 1, ..request.clone() };
+    let first = records.list_disclosures(first).await.unwrap().into_inner();
+    assert_eq!(first.disclosures, listed.disclosures[..1]);
+    let rest = proto::ListDisclosuresRequest { page_size: 1, page_token: first.next_page_token, ..request.clone() };
+    let rest = records.list_disclosures(rest).await.unwrap().into_inner();
+    assert_eq!(rest.disclosures, listed.disclosures[1..]);
+    // Only auditors read the accounting; an unknown client is NOT_FOUND; bad input names its field.
+    let denied = app.records(&Caller::new("biller")).list_disclosures(request.clone()).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let unknown = proto::ListDisclosuresRequest { client_id: uuid::Uuid::now_v7().to_string(), ..Default::default() };
+    assert_eq!(records.list_disclosures(unknown).await.unwrap_err().code(), Code::NotFound);
+    let huge = proto::ListDisclosuresRequest { page_size: 5000, ..request };
+    let status = records.list_disclosures(huge).await.unwrap_err();
+    assert!(status.code() == Code::InvalidArgument && status.message().contains("page_size"), "{status:?}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&carelog(&app, &["audit", "disclosures", "--client", &client, "--format", "json"]))
+            .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2, "{json}");
+    assert_eq!(json[0]["purpose"], "legal proceedings");
+    assert_eq!(json[0]["accountable"], "yes");
+    let trail = records
+        .list_audit_trail(proto::ListAuditTrailRequest {
+            client_id: client.clone(),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let csv = carelog(&app, &["audit", "--client", &client, "--format", "csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("position,recorded_at,occurred_at,actor_id,actor_role,event,correlation_id,reason"));
+    // The CLI's own read is logged before it lists, so the trail it prints has at least ours.
+    assert!(lines.count() >= trail.entries.len(), "{csv}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disclosures_and_formats_on_sqlite() {
+    disclosures_and_formats(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disclosures_and_formats_on_postgres() {
+    disclosures_and_formats(Backend::Postgres).await;
+}
