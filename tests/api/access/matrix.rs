@@ -105,6 +105,7 @@ const AUDITOR_READS: &[&str] = &[
     "RecordsService/Subscribe",
     "RecordsService/Verify",
     "RecordsService/ExportEpisodeFhir",
+    "RecordsService/ListDisclosures",
 ];
 
 const CONNECTOR_READS: &[&str] =
@@ -184,6 +185,7 @@ async fn call(app: &TestApp, caller: &Caller, rpc: &str) -> Result<(), Status> {
         "RecordsService/Verify" => unary!(records, verify, VerifyRequest),
         "RecordsService/ExportEpisodeFhir" => unary!(records, export_episode_fhir, ExportEpisodeFhirRequest),
         "RecordsService/GetPsychotherapyNote" => unary!(records, get_psychotherapy_note, GetPsychotherapyNoteRequest),
+        "RecordsService/ListDisclosures" => unary!(records, list_disclosures, ListDisclosuresRequest),
         "ProofService/GetCheckpoint" => unary!(proofs, get_checkpoint, GetProofCheckpointRequest),
         "ProofService/ListCheckpoints" => unary!(proofs, list_checkpoints, ListProofCheckpointsRequest),
         "ProofService/ProveInclusion" => unary!(proofs, prove_inclusion, ProveInclusionRequest),
