@@ -95,6 +95,7 @@ fn may_call(channel: &str, role: &str) -> bool {
     let allowed: &[&str] = match channel {
         "GetEpisode" | "GetEpisodeAsOf" => &["clinician", "supervisor", "biller", "auditor"],
         "ListAuditTrail" | "GetCaseload" => &["clinician", "supervisor", "auditor"],
+        "ListDisclosures" => &["auditor"],
         "GetLedger" => &["biller", "auditor"],
         "Subscribe" => &["auditor", "connector"],
         "ExportEpisodeFhir" => &["clinician", "supervisor", "auditor", "connector"],
@@ -146,6 +147,18 @@ pub(super) async fn read_every_channel(
             reply(
                 records
                     .list_audit_trail(proto::ListAuditTrailRequest {
+                        client_id: client_id.clone(),
+                        page_size: 1000,
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "ListDisclosures",
+            reply(
+                records
+                    .list_disclosures(proto::ListDisclosuresRequest {
                         client_id: client_id.clone(),
                         page_size: 1000,
                         ..Default::default()
