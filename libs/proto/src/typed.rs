@@ -50,8 +50,9 @@ pub fn from_json<M: prost::Message + Name + Default>(value: &Json) -> Result<M, 
     message.transcode_to::<M>().map_err(|e| ShapeError { path: String::new(), problem: e.to_string() })
 }
 
-/// `message` in the proto3 JSON mapping, for people and scripts (`carelog episode`): proto field
-/// names, enum names, 64-bit integers as numbers, unset fields left out.
+/// `message` in the proto3 JSON mapping, for people and scripts (`carelog episode`, `carelog
+/// audit diff`): proto field names, enum names, 64-bit integers as numbers, and every field
+/// present (empty lists and zeros too), so two records compare field by field.
 ///
 /// # Errors
 /// When `M` is not in the compiled descriptor set, or its bytes do not decode (a bug).
@@ -60,7 +61,10 @@ pub fn to_json<M: prost::Message + Name>(message: &M) -> Result<Json, ShapeError
     let descriptor = pool().get_message_by_name(&M::full_name()).ok_or_else(unknown)?;
     let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
         .map_err(|e| ShapeError { path: String::new(), problem: e.to_string() })?;
-    let options = prost_reflect::SerializeOptions::new().use_proto_field_name(true).stringify_64_bit_integers(false);
+    let options = prost_reflect::SerializeOptions::new()
+        .use_proto_field_name(true)
+        .stringify_64_bit_integers(false)
+        .skip_default_fields(false);
     dynamic
         .serialize_with_options(serde_json::value::Serializer, &options)
         .map_err(|e| ShapeError { path: String::new(), problem: e.to_string() })

@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit_diff;
 mod audit_report;
 mod bench;
 mod bench_load;

@@ -47,6 +47,21 @@ enum AuditCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// What changed in a client's record between two points (log positions or RFC 3339 recorded
+    /// times): the events in between with who and why, and every field added, changed or removed.
+    Diff {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// table (aligned columns), json or csv (the changes only).
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Prints a client's accounting of disclosures (HIPAA §164.528): every read outside
     /// treatment, payment and operations and every export or connector read, with date,
     /// recipient, purpose and what was disclosed.
@@ -144,6 +159,9 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         None => audit_report::trail(args.server, args.client.context("--client")?, args.format).await,
         Some(AuditCommand::Trail { server, client, format }) => audit_report::trail(server, client, format).await,
+        Some(AuditCommand::Diff { server, client, from, to, format }) => {
+            crate::audit_diff::diff(server, client, from, to, format).await
+        }
         Some(AuditCommand::Disclosures { server, client, since, format }) => {
             audit_report::disclosures(server, client, since, format).await
         }

@@ -67,7 +67,7 @@ fn occurred_by(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::As
 }
 
 /// `--as-of`: a log position or an RFC 3339 time.
-fn as_of(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::AsOf> {
+pub(crate) fn as_of(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::AsOf> {
     use proto::get_episode_as_of_request::AsOf;
     if let Ok(position) = raw.parse::<u64>() {
         return Ok(AsOf::Position(position));

@@ -85,6 +85,23 @@ async fn disclosures_and_formats(backend: Backend) {
     assert_eq!(lines.next(), Some("position,recorded_at,occurred_at,actor_id,actor_role,event,correlation_id,reason"));
     // The CLI's own read is logged before it lists, so the trail it prints has at least ours.
     assert!(lines.count() >= trail.entries.len(), "{csv}");
+
+    // A diff across the demo's addendum: the event with who and why, and the addendum added.
+    let request = proto::ListAuditTrailRequest {
+        client_id: client.clone(),
+        event_types: vec!["NoteAddendumAppended".into()],
+        ..Default::default()
+    };
+    let addendum = records.list_audit_trail(request).await.unwrap().into_inner().entries.remove(0);
+    let (from, to) = ((addendum.position - 1).to_string(), addendum.position.to_string());
+    let diff = carelog(&app, &["audit", "diff", "--client", &client, "--from", &from, "--to", &to]);
+    assert!(diff.contains("NoteAddendumAppended") && diff.contains(&addendum.reason), "{diff}");
+    let json = carelog(&app, &["audit", "diff", "--client", &client, "--from", &from, "--to", &to, "--format", "json"]);
+    let changes: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let added = changes.as_array().unwrap().iter().find(|c| c["path"].as_str().unwrap().ends_with(".addenda[0].text"));
+    let added = added.unwrap_or_else(|| panic!("no addendum added: {changes}"));
+    assert_eq!(added["change"], "added");
+    assert!(added["after"].as_str().unwrap().contains("Spouse called"), "{added}");
     app.stop().await;
 }
 
