@@ -20,14 +20,17 @@ pub enum FieldClass {
     /// Times, statuses, kinds, counts, versions and the access log's bookkeeping: the shape of
     /// care, not its content.
     Administrative,
-    /// Legal and preferred name, date of birth.
+    /// Legal and preferred name, date of birth, health plan member id: who the client is.
     Demographics,
     /// Phone, email, address.
     Contact,
-    /// Payer and member id.
+    /// Who pays: self-pay or the payer's name.
     Coverage,
-    /// Procedure codes, amounts, claims, payments and billing notes.
+    /// Procedure codes, amounts, claims and payments.
     Financial,
+    /// Free text in billing records: write-off notes, payer rejection reasons. Seen as billing is,
+    /// kept sealed at rest as clinical text is.
+    BillingText,
     /// ICD-10-CM codes and their code sets.
     Diagnosis,
     /// Screening instruments: item scores, totals, severity bands, progress ratings.
@@ -43,13 +46,14 @@ pub enum FieldClass {
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 11] = [
+    pub const ALL: [FieldClass; 12] = [
         Self::Identifier,
         Self::Administrative,
         Self::Demographics,
         Self::Contact,
         Self::Coverage,
         Self::Financial,
+        Self::BillingText,
         Self::Diagnosis,
         Self::Assessment,
         Self::ClinicalText,
@@ -66,6 +70,7 @@ impl FieldClass {
             Self::Contact => "contact",
             Self::Coverage => "coverage",
             Self::Financial => "financial",
+            Self::BillingText => "billing_text",
             Self::Diagnosis => "diagnosis",
             Self::Assessment => "assessment",
             Self::ClinicalText => "clinical_text",
@@ -77,6 +82,23 @@ impl FieldClass {
     /// Whether the class holds protected health information on its own.
     pub fn is_phi(self) -> bool {
         !matches!(self, Self::Identifier | Self::Administrative)
+    }
+
+    /// Whether values of the class are sealed at rest (encrypted under the client's key, so erasure
+    /// shreds them): what identifies the client and every free text. Codes, scores, amounts, ids
+    /// and times stay readable so chains, ledgers and statistics survive erasure (ADR 0003). Every
+    /// value of a sealed class is text (a test holds every event type's fixtures to it), so the
+    /// erased marker can stand in for it.
+    pub fn sealed_at_rest(self) -> bool {
+        matches!(
+            self,
+            Self::Demographics
+                | Self::Contact
+                | Self::BillingText
+                | Self::ClinicalText
+                | Self::ConsentTerms
+                | Self::PsychotherapyNote
+        )
     }
 }
 
@@ -143,7 +165,7 @@ pub const KEYS: &[(&str, FieldClass)] = &[
     // Who the client is and how to reach them.
     ("legal_name", Demographics), ("preferred_name", Demographics), ("date_of_birth", Demographics),
     ("phone", Contact), ("email", Contact), ("address", Contact),
-    ("payer_name", Coverage), ("member_id", Coverage),
+    ("payer_name", Coverage), ("member_id", Demographics),
     // Free text written about the client's care.
     ("reason", ClinicalText), ("description", ClinicalText), ("measurable_target", ClinicalText),
     ("frequency", ClinicalText), ("aftercare", ClinicalText), ("discharge_summary", ClinicalText),
@@ -167,13 +189,14 @@ const EVENTS: &[(&str, &[(&str, FieldClass)])] = &[
     ("LegalHoldPlaced", &[("reason", Administrative)]),
     ("LegalHoldReleased", &[("reason", Administrative)]),
     ("ClientErased", &[("reason", Administrative)]),
-    ("TerminationPlanned", &[("reason", ClinicalText)]),
-    ("ProgressNoteSigned", &[("content.*", ClinicalText)]),
+    // The termination's reason is a category (goals met, referral, …), not free text.
+    ("TerminationPlanned", &[("reason", Administrative)]),
+    ("ProgressNoteSigned", &[("content.format", Administrative), ("content.*", ClinicalText)]),
     ("PsychotherapyNoteRecorded", &[("text", PsychotherapyNote)]),
-    ("AccountOpened", &[("payer.*", Coverage)]),
+    ("AccountOpened", &[("payer.member_id", Demographics), ("payer.*", Coverage)]),
     ("ClaimSubmitted", &[("frequency.kind", Financial)]),
-    ("ClaimRejected", &[("reason", Financial)]),
-    ("WrittenOff", &[("reason", Financial), ("note", Financial)]),
+    ("ClaimRejected", &[("reason", BillingText)]),
+    ("WrittenOff", &[("reason", Financial), ("note", BillingText)]),
     ("RecordAccessed", &[
         ("rpc", Administrative), ("role", Administrative), ("purpose_of_use", Administrative),
         ("outcome", Administrative), ("detail.*", Administrative),
@@ -259,6 +282,20 @@ pub fn redact(value: &mut Value, classes: &Classes, visible: &impl Fn(FieldClass
         1
     });
     withheld
+}
+
+/// Replaces every text value of `value` that is sealed at rest under `classes` (and every text
+/// value without a class) by `marker`: the scrub an erasure applies to documents folded before it,
+/// derived from the same declaration as the sealing of the log. Returns how many were replaced.
+pub fn scrub(value: &mut Value, classes: &Classes, marker: &str) -> usize {
+    walk(value, &mut String::new(), &mut |path, leaf| {
+        let sealed = classes.of(path).is_none_or(FieldClass::sealed_at_rest);
+        if sealed && leaf.is_string() {
+            *leaf = Value::from(marker);
+            return 1;
+        }
+        0
+    })
 }
 
 /// Asserts that every field of `data` has a class under `classes`.

@@ -17,7 +17,8 @@ pub static EPISODE_VIEW: Classes = Classes::new(&[
     ("diagnoses[].history[].previous_code_set", Diagnosis), ("diagnoses[].history[].resolved", Diagnosis),
     ("assessments[].total", Assessment),
     ("plans[].signed_version", Administrative), ("plans[].discharged", Administrative),
-    ("plans[].termination.reason", ClinicalText),
+    ("plans[].termination.reason", Administrative),
+    ("sessions[].note.content.format", Administrative),
     ("sessions[].note.content.*", ClinicalText),
     ("sessions[].psychotherapy_notes", Administrative), ("psychotherapy_notes", Administrative),
     ("billing.*", Financial),
@@ -32,12 +33,12 @@ pub static EPISODE_VIEW: Classes = Classes::new(&[
 /// An account's ledger with its aging buckets.
 #[rustfmt::skip]
 pub static LEDGER: Classes = Classes::new(&[
-    ("payer.*", Coverage),
+    ("payer.member_id", Demographics), ("payer.*", Coverage),
     ("totals.*", Financial), ("balance", Financial), ("aging.*", Financial),
     ("claims[].frequency.kind", Financial), ("claims[].frequency_code", Financial),
     ("claims[].superseded_by", Identifier), ("claims[].remittances[]", Identifier),
-    ("claims[].rejection.reason", Financial),
-    ("write_offs[].reason", Financial), ("write_offs[].note", Financial),
+    ("claims[].rejection.reason", BillingText),
+    ("write_offs[].reason", Financial), ("write_offs[].note", BillingText),
     ("last_position", Administrative), ("last_recorded_at", Administrative), ("erased_at", Administrative),
     ("incomplete[].*", Administrative),
 ]);

@@ -85,9 +85,8 @@ impl SealedStore {
         if phi::is_erasure_record(&event.event_type) {
             return Ok(());
         }
-        let paths = phi::data_paths(&event.event_type);
         let Some(client) = event.metadata.tags.client.clone() else {
-            if carries_phi(&mut event.data, paths) {
+            if carries_phi(&event.event_type, &mut event.data) {
                 return Err(StoreError::Database(format!(
                     "event {} ({}) carries PHI but names no client in metadata.tags.client; it would be stored \
                      unsealed and could never be erased",
@@ -99,7 +98,7 @@ impl SealedStore {
         let key = match keys.by_client.get(&client).ok_or_else(|| missing_key(&client))? {
             ClientKey::Key(key) => key,
             ClientKey::Shredded => {
-                if carries_phi(&mut event.data, paths) {
+                if carries_phi(&event.event_type, &mut event.data) {
                     return Err(StoreError::Database(format!(
                         "client {client} was erased: event {} ({}) carries PHI that could not be erased again",
                         event.event_id, event.event_type
@@ -113,9 +112,7 @@ impl SealedStore {
         };
         let id = event.event_id;
         let mut seal = |path: &str, value: &Value| Ok::<_, StoreError>(Value::from(cipher::seal(key, id, path, value)));
-        for path in paths {
-            phi::rewrite(&mut event.data, path, &mut seal)?;
-        }
+        phi::rewrite_sealed(&event.event_type, &mut event.data, &mut seal)?;
         rewrite_metadata(&mut event.metadata, &mut seal)
     }
 
@@ -144,9 +141,7 @@ impl SealedStore {
                 (None, _) => Ok(value.clone()),
             }
         };
-        for path in phi::data_paths(&event.event_type) {
-            phi::rewrite(&mut event.data, path, &mut open)?;
-        }
+        phi::rewrite_strings(&mut event.data, &mut open)?;
         rewrite_metadata(&mut event.metadata, &mut open)?;
         Ok(event)
     }
@@ -171,25 +166,21 @@ fn missing_key(client: &str) -> StoreError {
     StoreError::Database(format!("no data key was looked up for client {client}"))
 }
 
-fn carries_phi(data: &mut Value, paths: &[&str]) -> bool {
+fn carries_phi(event_type: &str, data: &mut Value) -> bool {
     let mut found = false;
-    for path in paths {
-        let _ = phi::rewrite(data, path, &mut |_: &str, v: &Value| {
-            found = true;
-            Ok::<_, ()>(v.clone())
-        });
-    }
+    let _ = phi::rewrite_sealed(event_type, data, &mut |_: &str, v: &Value| {
+        found = true;
+        Ok::<_, ()>(v.clone())
+    });
     found
 }
 
 fn is_sealed_anywhere(event: &mut RecordedEvent) -> bool {
     let mut found = event.metadata.reason.as_deref().is_some_and(|r| r.starts_with(cipher::SEALED_PREFIX));
-    for path in phi::data_paths(&event.event_type) {
-        let _ = phi::rewrite(&mut event.data, path, &mut |_: &str, v: &Value| {
-            found |= cipher::is_sealed(v);
-            Ok::<_, ()>(v.clone())
-        });
-    }
+    let _ = phi::rewrite_strings(&mut event.data, &mut |_: &str, v: &Value| {
+        found |= cipher::is_sealed(v);
+        Ok::<_, ()>(v.clone())
+    });
     found || event.metadata.command.as_ref().is_some_and(|c| c.fingerprint.starts_with(cipher::SEALED_PREFIX))
 }
 

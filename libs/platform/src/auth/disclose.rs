@@ -18,6 +18,7 @@ const SEES: &[(FieldClass, &str)] = &[
     (FieldClass::Contact,                "Y   Y   Y   Y   Y   Y   -"),
     (FieldClass::Coverage,               "Y   Y   Y   Y   Y   Y   -"),
     (FieldClass::Financial,              "Y   Y   Y   Y   Y   Y   -"),
+    (FieldClass::BillingText,            "Y   Y   Y   Y   Y   Y   -"),
     (FieldClass::Diagnosis,              "-   Y   Y   Y   Y   Y   -"),
     (FieldClass::Assessment,             "-   Y   Y   -   Y   Y   -"),
     (FieldClass::ClinicalText,           "-   Y   Y   -   Y   Y   -"),

@@ -192,6 +192,13 @@ fn an_erased_clients_ledger_keeps_its_money_and_loses_payer_ids_and_free_text() 
     assert_eq!((after.write_offs[0].amount, after.write_offs[0].reason), (cents(1_000), WriteOffReason::SmallBalance));
     assert_eq!((&after.remittances, &after.payments), (&before.remittances, &before.payments));
     assert_eq!((after.last_position, after.version), (before.last_position, before.version));
+    // The erasure covers everything the declaration seals: scrubbing by the ledger's classes
+    // finds no text left to replace (the payer's name, not sealed in the log, goes as well).
+    let mut scrubbed = serde_json::to_value(&after).unwrap();
+    let left = |v: &serde_json::Value| serde_json::to_string(v).unwrap();
+    let erased = left(&scrubbed);
+    carelog_domain::disclosure::scrub(&mut scrubbed, &crate::classes::LEDGER, "[erased]");
+    assert_eq!(left(&scrubbed), erased, "the ledger's erasure missed a sealed text");
 }
 
 #[test]
