@@ -76,6 +76,8 @@ const TABLE: &[(&str, &str)] = &[
     ("RecordsService/Verify",                       "-   -   A   -   A   A   A"),
     ("RecordsService/ExportEpisodeFhir",            "-   a   A   -   A   A   -"),
     ("ProofService/GetCheckpoint",                  "-   -   -   -   A   A   A"),
+    ("ProofService/SignCheckpoint",                 "-   -   -   -   A   A   A"),
+    ("ProofService/ListSigningKeys",                "-   -   -   -   A   A   A"),
     ("ProofService/ListCheckpoints",                "-   -   -   -   A   A   A"),
     ("ProofService/ProveInclusion",                 "-   -   -   -   A   A   A"),
     ("ProofService/ProveConsistency",               "-   -   -   -   A   A   A"),
