@@ -11,7 +11,6 @@ mod records_cli;
 mod seed;
 mod token_command;
 mod verify;
-mod witness;
 
 use std::process::ExitCode;
 

@@ -13,8 +13,8 @@ use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_store::merkle::{MerkleTree, TreeError};
 use ed25519_dalek::VerifyingKey;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+
+use carelog::witness::status_error;
 
 use crate::records_cli::{self, ServerArg};
 
@@ -125,7 +125,7 @@ async fn proof_client(server: &ServerArg) -> anyhow::Result<Proofs> {
     Ok(ProofServiceClient::with_interceptor(channel, caller))
 }
 
-pub(crate) type Proofs = ProofServiceClient<InterceptedService<Channel, carelog::demo::As>>;
+type Proofs = carelog::witness::Proofs<carelog::demo::As>;
 
 #[derive(Debug, clap::Args)]
 pub struct KeygenArgs {
@@ -140,7 +140,17 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Some(AuditCommand::Trail { server, client }) => records_cli::audit(server, client).await,
         Some(AuditCommand::Prove(prove)) => prove_command(prove).await,
         Some(AuditCommand::Witness { server, dir, public_keys, sign_now }) => {
-            crate::witness::run(&mut proof_client(&server).await?, &dir, &public_keys, sign_now).await
+            use carelog::witness::{DIVERGED_EXIT, Outcome, WHAT_TO_DO, witness};
+            match witness(&mut proof_client(&server).await?, &dir, &public_keys, sign_now).await? {
+                Outcome::Kept(message) => {
+                    println!("{message}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Outcome::Diverged(message) => {
+                    println!("DIVERGED: {message}\n{WHAT_TO_DO}");
+                    Ok(ExitCode::from(DIVERGED_EXIT))
+                }
+            }
         }
         Some(AuditCommand::Checkpoint { server, size, out }) => {
             let checkpoint = fetch_checkpoint(&mut proof_client(&server).await?, size).await?;
@@ -279,9 +289,6 @@ async fn verify_tree(store: StoreArg, public_keys: &[PathBuf]) -> anyhow::Result
     }
 }
 
-pub(crate) fn status_error(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
-}
 
 /// Why a stored checkpoint's signature is not the log's, if it is not: it must verify under one
 /// of the trusted keys (or, with none given, under the key stored beside it).

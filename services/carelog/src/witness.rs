@@ -9,25 +9,29 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 use carelog_proofs::checkpoint::{SignedCheckpoint, key_id};
 use carelog_proofs::keychain::{KeyChange, trusted_closure};
 use carelog_proofs::{change_from_proto, signed_from_proto};
 use carelog_proto::v1 as proto;
+use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_store::merkle::verify_consistency;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 
-use crate::proofs_cli::{Proofs, status_error};
+/// The ProofService as any caller reaches it (the CLI's token, a test's headers).
+pub type Proofs<I> = ProofServiceClient<InterceptedService<Channel, I>>;
 
 const CHECKPOINTS: &str = "checkpoints.jsonl";
 const KEYS: &str = "keys.txt";
 const LATEST_NOTE: &str = "latest.note";
 /// The exit code of a detected inconsistency (1 is left to errors such as an unreachable server).
-const DIVERGED: u8 = 2;
+pub const DIVERGED_EXIT: u8 = 2;
 
 /// One line of `checkpoints.jsonl`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,14 +42,30 @@ struct Kept {
     signed_note: Option<String>,
 }
 
-/// Why a run refuses to keep the server's checkpoint; printed with what to do.
+/// Why a run refuses to keep the server's checkpoint; printed with [`WHAT_TO_DO`].
 struct Diverged(String);
 
-const WHAT_TO_DO: &str = "Keep this directory unchanged: it is the evidence of what was signed before. Tell the \
+/// What a run found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The checkpoint verified and was kept (or the log had not grown): what was established.
+    Kept(String),
+    /// Something diverged; nothing was kept: what diverged.
+    Diverged(String),
+}
+
+pub const WHAT_TO_DO: &str = "Keep this directory unchanged: it is the evidence of what was signed before. Tell the \
     practice's security officer, have the database checked with `carelog verify` and `carelog audit verify-tree \
     --public-key …`, and compare with other witnesses. Do not accept new checkpoints until it is explained.";
 
-pub async fn run(client: &mut Proofs, dir: &Path, given_keys: &[PathBuf], sign_now: bool) -> anyhow::Result<ExitCode> {
+/// One witnessing run against `client`, keeping state in `dir`; `given_keys` are public key files
+/// to trust in addition to those kept; `sign_now` asks the server to sign the current tree first.
+pub async fn witness<I: Interceptor>(
+    client: &mut Proofs<I>,
+    dir: &Path,
+    given_keys: &[PathBuf],
+    sign_now: bool,
+) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut trusted = read_keys(dir)?;
     for path in given_keys {
@@ -61,20 +81,18 @@ pub async fn run(client: &mut Proofs, dir: &Path, given_keys: &[PathBuf], sign_n
          over a channel you trust)"
     );
     let last = read_kept(dir)?.pop();
-    match witness(client, dir, &mut trusted, last.as_ref(), sign_now).await? {
-        Ok(message) => {
-            println!("{message}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(Diverged(message)) => {
-            println!("DIVERGED: {message}\n{WHAT_TO_DO}");
-            Ok(ExitCode::from(DIVERGED))
-        }
-    }
+    Ok(match check(client, dir, &mut trusted, last.as_ref(), sign_now).await? {
+        Ok(message) => Outcome::Kept(message),
+        Err(Diverged(message)) => Outcome::Diverged(message),
+    })
 }
 
-async fn witness(
-    client: &mut Proofs,
+pub fn status_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+}
+
+async fn check<I: Interceptor>(
+    client: &mut Proofs<I>,
     dir: &Path,
     trusted: &mut Vec<[u8; 32]>,
     last: Option<&Kept>,
@@ -167,8 +185,8 @@ async fn witness(
 
 /// The checkpoint's signature must verify under a trusted key; a key not yet trusted is accepted
 /// only through a handover a trusted key signed (and is then recorded in `keys.txt`).
-async fn trust_signer(
-    client: &mut Proofs,
+async fn trust_signer<I: Interceptor>(
+    client: &mut Proofs<I>,
     dir: &Path,
     trusted: &mut Vec<[u8; 32]>,
     checkpoint: &SignedCheckpoint,
