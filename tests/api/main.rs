@@ -12,6 +12,7 @@ mod given;
 mod intake;
 mod planning;
 mod proofs;
+mod witness;
 mod quarantine;
 mod records;
 mod sessions;
