@@ -172,7 +172,10 @@ async fn bad_sizes_and_positions_are_rejected_with_a_reason(app: &TestApp) {
     // A get changes nothing: the old "sign now" flag of GetCheckpoint is refused by name, and signs nothing.
     #[allow(deprecated)]
     let which = Some(proto::get_proof_checkpoint_request::Which::SignNow(true));
-    assert_invalid_field(&client.get_checkpoint(proto::GetProofCheckpointRequest { which }).await.unwrap_err(), "sign_now");
+    assert_invalid_field(
+        &client.get_checkpoint(proto::GetProofCheckpointRequest { which }).await.unwrap_err(),
+        "sign_now",
+    );
     let listed = client.list_checkpoints(proto::ListProofCheckpointsRequest::default()).await.unwrap().into_inner();
     assert!(listed.checkpoints.is_empty(), "{listed:?}");
     // With no checkpoint signed yet, "the newest" has nothing to name.

@@ -116,6 +116,7 @@ async fn a_handover_is_followed_and_an_introduced_key_needs_the_auditor(app: &mu
     let log = dir.path().join("witness");
     let first = app.signing_key.clone();
     assert_kept(&witness_now(app, &log, &[public_key_file(dir.path(), &first)]).await);
+    let first_size = app.event_count().await;
 
     let second = SigningKey::from_bytes(&[2; 32]);
     let previous = dir.path().join("previous.key");
@@ -124,6 +125,11 @@ async fn a_handover_is_followed_and_an_introduced_key_needs_the_auditor(app: &mu
     app.restart_server(Some(handover)).await;
     crate::records::short_intake(app).await;
     assert_kept(&witness_now(app, &log, &[]).await);
+    // The first key's checkpoint keeps verifying, but only the current key's have a C2SP note.
+    let request = proto::GetSignedNoteRequest { tree_size: first_size };
+    assert_rejected(&auditor(app).get_signed_note(request).await.unwrap_err(), Code::NotFound, "CHECKPOINT_NOT_FOUND");
+    let newest = auditor(app).get_signed_note(proto::GetSignedNoteRequest { tree_size: 0 }).await.unwrap().into_inner();
+    carelog_proofs::note::verify(&newest.note, &newest.origin, &second.verifying_key()).expect("the newest note");
     let keys = std::fs::read_to_string(log.join("keys.txt")).unwrap();
     assert!(keys.contains(&hex::encode(second.verifying_key().to_bytes())) && keys.contains("handed over"), "{keys}");
 

@@ -175,7 +175,9 @@ async fn fetch_checkpoint(client: &mut Proofs, size: Option<u64>) -> anyhow::Res
     use proto::get_proof_checkpoint_request::Which;
     let reply = match size {
         None => client.sign_checkpoint(proto::SignCheckpointRequest {}).await,
-        Some(size) => client.get_checkpoint(proto::GetProofCheckpointRequest { which: Some(Which::TreeSize(size)) }).await,
+        Some(size) => {
+            client.get_checkpoint(proto::GetProofCheckpointRequest { which: Some(Which::TreeSize(size)) }).await
+        }
     };
     Ok(signed_from_proto(&reply.map_err(status_error)?.into_inner())?)
 }
@@ -288,7 +290,6 @@ async fn verify_tree(store: StoreArg, public_keys: &[PathBuf]) -> anyhow::Result
         Err(error) => Err(error.into()),
     }
 }
-
 
 /// Why a stored checkpoint's signature is not the log's, if it is not: it must verify under one
 /// of the trusted keys (or, with none given, under the key stored beside it).

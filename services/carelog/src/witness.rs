@@ -114,7 +114,7 @@ async fn check<I: Interceptor>(
     if let Err(refused) = trust_signer(client, dir, trusted, &new).await? {
         return Ok(Err(refused));
     }
-    let signed_note = check_note(&reply.signed_note, &new)?;
+    let signed_note = signed_note(client, &new).await?;
     let Some(last) = last else {
         keep(dir, &new, signed_note)?;
         return Ok(Ok(format!(
@@ -160,7 +160,9 @@ async fn check<I: Interceptor>(
     let path: Option<Vec<[u8; 32]>> = proof.path.iter().map(|h| <[u8; 32]>::try_from(h.as_slice()).ok()).collect();
     let path = path.context("the server's consistency proof has a hash that is not 32 bytes")?;
     if let Err(error) = verify_consistency(old.tree_size, new.tree_size, &old.root, &new.root, &path) {
-        let server_old = if proof.old_root == old.root { String::new() } else {
+        let server_old = if proof.old_root == old.root {
+            String::new()
+        } else {
             format!(" The server's log now gives root {} at that size.", hex::encode(&proof.old_root))
         };
         return Ok(Err(Diverged(format!(
@@ -227,26 +229,37 @@ async fn trust_signer<I: Interceptor>(
     }
     for key in extended.iter().filter(|k| !trusted.contains(k)) {
         let position = changes.iter().find(|(_, c)| c.key == *key).map_or(0, |(p, _)| *p);
-        append_line(dir, KEYS, &format!("{} handed over by a trusted key at log position {position}", hex::encode(key)))?;
+        append_line(
+            dir,
+            KEYS,
+            &format!("{} handed over by a trusted key at log position {position}", hex::encode(key)),
+        )?;
         println!("trusting key {} (handed over at log position {position})", key_id(key));
     }
     *trusted = extended;
     Ok(Ok(()))
 }
 
-/// The C2SP form, if the server gave one, must say the same and verify under the same key.
-fn check_note(note: &str, checkpoint: &SignedCheckpoint) -> anyhow::Result<Option<String>> {
-    if note.is_empty() {
-        return Ok(None);
-    }
-    let origin = note.lines().next().unwrap_or_default();
+/// The checkpoint's C2SP form (none for one signed by an earlier key), which must say the same
+/// and verify under the same key.
+async fn signed_note<I: Interceptor>(
+    client: &mut Proofs<I>,
+    checkpoint: &SignedCheckpoint,
+) -> anyhow::Result<Option<String>> {
+    let request = proto::GetSignedNoteRequest { tree_size: checkpoint.tree_size };
+    let reply = match client.get_signed_note(request).await {
+        Ok(reply) => reply.into_inner(),
+        Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+        Err(status) => return Err(status_error(status)),
+    };
     let key = VerifyingKey::from_bytes(&checkpoint.public_key)?;
-    let read = carelog_proofs::note::verify(note, origin, &key).context("the checkpoint's signed note")?;
+    let note = reply.note;
+    let read = carelog_proofs::note::verify(&note, &reply.origin, &key).context("the checkpoint's signed note")?;
     anyhow::ensure!(
         read.tree_size == checkpoint.tree_size && read.root == checkpoint.root,
         "the checkpoint's signed note names another size or root than the checkpoint"
     );
-    Ok(Some(note.to_owned()))
+    Ok(Some(note))
 }
 
 fn keep(dir: &Path, checkpoint: &SignedCheckpoint, signed_note: Option<String>) -> anyhow::Result<()> {
@@ -275,7 +288,8 @@ fn read_kept(dir: &Path) -> anyhow::Result<Vec<Kept>> {
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(n, line)| {
-            serde_json::from_str(line).with_context(|| format!("{} line {}: not a kept checkpoint", path.display(), n + 1))
+            serde_json::from_str(line)
+                .with_context(|| format!("{} line {}: not a kept checkpoint", path.display(), n + 1))
         })
         .collect()
 }

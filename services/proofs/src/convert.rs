@@ -23,7 +23,6 @@ impl From<Listed> for proto::ProofCheckpoint {
             signature: signed.signature,
             note,
             id: listed.id,
-            signed_note: listed.signed_note.unwrap_or_default(),
         }
     }
 }

@@ -17,6 +17,10 @@ pub enum ProofServiceError {
     #[error("no checkpoint has been signed{}", .size.map(|s| format!(" at tree size {s}")).unwrap_or_default())]
     NoCheckpoint { size: Option<u64> },
     #[error(
+        "the checkpoint at tree size {size} was signed by an earlier key: it has no signed note of this server's key"
+    )]
+    NoSignedNote { size: u64 },
+    #[error(
         "signed checkpoint #{id} (tree size {size}) is signed by key {key}, which this log's key does not vouch \
          for: the checkpoint was forged or re-signed in the database"
     )]
@@ -39,7 +43,9 @@ impl From<ProofServiceError> for Status {
         match error {
             ProofServiceError::Invalid { field, reason } => bad_request(&message, field, &reason),
             ProofServiceError::NotBuilt { .. } => reason(Code::FailedPrecondition, &message, "TREE_NOT_BUILT"),
-            ProofServiceError::NoCheckpoint { .. } => reason(Code::NotFound, &message, "CHECKPOINT_NOT_FOUND"),
+            ProofServiceError::NoCheckpoint { .. } | ProofServiceError::NoSignedNote { .. } => {
+                reason(Code::NotFound, &message, "CHECKPOINT_NOT_FOUND")
+            }
             ProofServiceError::Untrusted { .. } => {
                 tracing::error!(%message, "a stored checkpoint does not verify under a trusted key");
                 reason(Code::FailedPrecondition, &message, "CHECKPOINT_UNTRUSTED")

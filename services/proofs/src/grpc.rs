@@ -62,6 +62,19 @@ impl ProofService for Proofs {
     }
 
     #[tracing::instrument(skip_all, err(level = "info"))]
+    async fn get_signed_note(
+        &self,
+        request: Request<proto::GetSignedNoteRequest>,
+    ) -> Result<Response<proto::SignedNote>, Status> {
+        self.gate.enter(&request).await?;
+        let size = request.into_inner().tree_size;
+        let listed = self.prover.checkpoint((size > 0).then_some(size)).await?;
+        let tree_size = listed.signed.tree_size;
+        let note = listed.signed_note.ok_or(ProofServiceError::NoSignedNote { size: tree_size })?;
+        Ok(Response::new(proto::SignedNote { tree_size, origin: self.prover.origin().to_owned(), note }))
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info"))]
     async fn list_signing_keys(
         &self,
         request: Request<proto::ListSigningKeysRequest>,

@@ -115,7 +115,8 @@ impl KeyChange {
 
     /// That the new key signed the statement (it holds the key it announces).
     pub fn verify_new_key(&self) -> Result<(), ChangeError> {
-        let verified = VerifyingKey::from_bytes(&self.key).is_ok_and(|key| signed(&key, &self.statement(), &self.signature));
+        let verified =
+            VerifyingKey::from_bytes(&self.key).is_ok_and(|key| signed(&key, &self.statement(), &self.signature));
         if verified { Ok(()) } else { Err(ChangeError::NotSignedByNewKey { key: key_id(&self.key) }) }
     }
 
@@ -224,7 +225,8 @@ mod tests {
     /// (events are forever: a new layout needs a new schema version and an upcaster).
     #[test]
     fn version_1_is_encoded_as_pinned() {
-        let change = KeyChange::sign(&key(2), Some(public(1)), Some(&key(1)), 7, ChangeKind::Handover, "rotation").unwrap();
+        let change =
+            KeyChange::sign(&key(2), Some(public(1)), Some(&key(1)), 7, ChangeKind::Handover, "rotation").unwrap();
         let json = serde_json::to_value(&change).unwrap();
         let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
@@ -264,7 +266,8 @@ mod tests {
 
     #[test]
     fn an_altered_change_or_a_multi_line_reason_is_refused() {
-        let mut change = KeyChange::sign(&key(2), Some(public(1)), Some(&key(1)), 10, ChangeKind::Handover, "").unwrap();
+        let mut change =
+            KeyChange::sign(&key(2), Some(public(1)), Some(&key(1)), 10, ChangeKind::Handover, "").unwrap();
         assert_eq!(change.verify_handover(), Ok(()));
         change.log_size = 11;
         assert!(matches!(change.verify_new_key(), Err(ChangeError::NotSignedByNewKey { .. })));

@@ -111,6 +111,11 @@ impl Prover {
         Listed { id, signed, signed_note }
     }
 
+    /// The C2SP origin of this log's signed notes.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// Every key change the log records, oldest first.
     pub async fn key_changes(&self) -> Result<Vec<LoggedChange>> {
         Ok(keylog::changes(self.store.as_ref()).await?)
@@ -156,7 +161,8 @@ impl Prover {
         let mut pending = self.signing.lock().await;
         if let Some(change) = pending.as_ref() {
             let log_size = self.store.head_position().await?.0;
-            let change = change.sign(&self.key, log_size).map_err(|e| ProofServiceError::invalid("key", e.to_string()))?;
+            let change =
+                change.sign(&self.key, log_size).map_err(|e| ProofServiceError::invalid("key", e.to_string()))?;
             let position = keylog::append(self.store.as_ref(), &change).await?;
             tracing::warn!(
                 position,

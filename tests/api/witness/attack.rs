@@ -120,10 +120,14 @@ pub async fn insert_checkpoint(app: &TestApp, checkpoint: &SignedCheckpoint) {
 /// Drops (SQLite) or disables (PostgreSQL) the triggers that keep events and the tree immutable.
 async fn disable_guards(app: &TestApp) {
     let sql = match app.store.database() {
-        Database::Sqlite(_) => "DROP TRIGGER IF EXISTS merkle_nodes_no_update; DROP TRIGGER IF EXISTS merkle_nodes_no_delete;
-             DROP TRIGGER IF EXISTS merkle_checkpoints_no_update; DROP TRIGGER IF EXISTS merkle_checkpoints_no_delete;",
-        Database::Postgres(_) => "ALTER TABLE merkle_nodes DISABLE TRIGGER merkle_nodes_immutable;
-             ALTER TABLE merkle_checkpoints DISABLE TRIGGER merkle_checkpoints_immutable;",
+        Database::Sqlite(_) => {
+            "DROP TRIGGER IF EXISTS merkle_nodes_no_update; DROP TRIGGER IF EXISTS merkle_nodes_no_delete;
+             DROP TRIGGER IF EXISTS merkle_checkpoints_no_update; DROP TRIGGER IF EXISTS merkle_checkpoints_no_delete;"
+        }
+        Database::Postgres(_) => {
+            "ALTER TABLE merkle_nodes DISABLE TRIGGER merkle_nodes_immutable;
+             ALTER TABLE merkle_checkpoints DISABLE TRIGGER merkle_checkpoints_immutable;"
+        }
     };
     // `tamper` also switches the events' own guard off, for good.
     app.tamper(sql).await;
@@ -133,19 +137,25 @@ async fn disable_guards(app: &TestApp) {
 /// stream from there on.
 async fn edit_first(app: &TestApp, event_type: &str, edit: impl FnOnce(&mut Value)) {
     let (stream, revision): (String, i64) = match app.store.database() {
-        Database::Sqlite(db) => sqlx::query_as("SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1")
-            .bind(event_type)
-            .fetch_one(db.pool())
-            .await
-            .unwrap(),
-        Database::Postgres(pool) => sqlx::query_as("SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1")
-            .bind(event_type)
-            .fetch_one(&pool)
-            .await
-            .unwrap(),
+        Database::Sqlite(db) => {
+            sqlx::query_as("SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1")
+                .bind(event_type)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+        }
+        Database::Postgres(pool) => {
+            sqlx::query_as("SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1")
+                .bind(event_type)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
     };
     let rows: Vec<Row> = match app.store.database() {
-        Database::Sqlite(db) => sqlx::query_as(SQLITE_ROWS).bind(&stream).bind(revision).fetch_all(db.pool()).await.unwrap(),
+        Database::Sqlite(db) => {
+            sqlx::query_as(SQLITE_ROWS).bind(&stream).bind(revision).fetch_all(db.pool()).await.unwrap()
+        }
         Database::Postgres(pool) => {
             sqlx::query_as(POSTGRES_ROWS).bind(&stream).bind(revision).fetch_all(&pool).await.unwrap()
         }
@@ -161,9 +171,8 @@ async fn edit_first(app: &TestApp, event_type: &str, edit: impl FnOnce(&mut Valu
             assert_ne!(data, row.data, "the edit changed the row");
         }
         let hash = chain_hash(row, &data, &prev);
-        let update = |cast: &str| {
-            format!("UPDATE events SET data = $1{cast}, prev_hash = $2, hash = $3 WHERE position = $4")
-        };
+        let update =
+            |cast: &str| format!("UPDATE events SET data = $1{cast}, prev_hash = $2, hash = $3 WHERE position = $4");
         match app.store.database() {
             Database::Sqlite(db) => {
                 sqlx::query(AssertSqlSafe(update("")))

@@ -78,6 +78,7 @@ const TABLE: &[(&str, &str)] = &[
     ("ProofService/GetCheckpoint",                  "-   -   -   -   A   A   A"),
     ("ProofService/SignCheckpoint",                 "-   -   -   -   A   A   A"),
     ("ProofService/ListSigningKeys",                "-   -   -   -   A   A   A"),
+    ("ProofService/GetSignedNote",                  "-   -   -   -   A   A   A"),
     ("ProofService/ListCheckpoints",                "-   -   -   -   A   A   A"),
     ("ProofService/ProveInclusion",                 "-   -   -   -   A   A   A"),
     ("ProofService/ProveConsistency",               "-   -   -   -   A   A   A"),
