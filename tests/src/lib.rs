@@ -342,21 +342,21 @@ macro_rules! on_both_backends {
 #[macro_export]
 macro_rules! on_both_backends_mut {
     ($($test:ident),* $(,)?) => {
-        mod sqlite {
+        $crate::on_backend_mut!(sqlite, Sqlite, $($test),*);
+        $crate::on_backend_mut!(postgres, Postgres, $($test),*);
+    };
+}
+
+/// One backend's module of [`on_both_backends_mut`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! on_backend_mut {
+    ($module:ident, $backend:ident, $($test:ident),*) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let mut app = $crate::TestApp::spawn($crate::Backend::Sqlite).await;
-                    super::$test(&mut app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let mut app = $crate::TestApp::spawn($crate::Backend::Postgres).await;
+                    let mut app = $crate::TestApp::spawn($crate::Backend::$backend).await;
                     super::$test(&mut app).await;
                     app.stop().await;
                 }

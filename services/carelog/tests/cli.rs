@@ -138,6 +138,19 @@ fn bench_drives_each_workload_through_an_authenticated_server() {
     }
 }
 
+const NEWEST_CHECKPOINT: &str =
+    "SELECT id, tree_size, root, signed_at FROM merkle_checkpoints ORDER BY id DESC LIMIT 1";
+
+/// A stored checkpoint row (id, size, root, time) re-signed with `key`, as an attacker with the
+/// database would: its id and the forged checkpoint.
+fn re_signed(
+    (id, size, root, signed_at): (i64, i64, Vec<u8>, i64),
+    key: &ed25519_dalek::SigningKey,
+) -> (i64, carelog_proofs::checkpoint::SignedCheckpoint) {
+    let at = chrono::DateTime::from_timestamp_micros(signed_at).unwrap();
+    (id, carelog_proofs::checkpoint::SignedCheckpoint::sign(key, size as u64, root.try_into().unwrap(), at))
+}
+
 /// `audit verify-tree` checks every stored checkpoint's signature, not only its root: a signature
 /// altered in the database, or a checkpoint re-signed with a key that is not the log's, fails it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,14 +176,7 @@ async fn sqlite_verify_tree_refuses_a_checkpoint_the_log_did_not_sign() {
     assert_eq!(code, 0, "{out}");
     let key = carelog_proofs::keys::read_signing_key(&attacker).unwrap();
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let (id, size, root, signed_at): (i64, i64, Vec<u8>, i64) =
-        sqlx::query_as("SELECT id, tree_size, root, signed_at FROM merkle_checkpoints ORDER BY id DESC LIMIT 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    let root: [u8; 32] = root.try_into().unwrap();
-    let at = chrono::DateTime::from_timestamp_micros(signed_at).unwrap();
-    let forged = carelog_proofs::checkpoint::SignedCheckpoint::sign(&key, size as u64, root, at);
+    let (id, forged) = re_signed(sqlx::query_as(NEWEST_CHECKPOINT).fetch_one(&pool).await.unwrap(), &key);
     sqlx::query("DROP TRIGGER merkle_checkpoints_no_update").execute(&pool).await.unwrap();
     sqlx::query("UPDATE merkle_checkpoints SET public_key = ?, signature = ? WHERE id = ?")
         .bind(forged.public_key.to_vec())
@@ -275,15 +281,8 @@ async fn postgres_verify_tree_follows_a_handover_and_refuses_a_re_signed_checkpo
     assert!(out.contains("all 2 signed checkpoints"), "{out}");
 
     // The attacker re-signs the newest checkpoint with a key of their own.
-    let (id, size, root, signed_at): (i64, i64, Vec<u8>, i64) =
-        sqlx::query_as("SELECT id, tree_size, root, signed_at FROM merkle_checkpoints ORDER BY id DESC LIMIT 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    let at = chrono::DateTime::from_timestamp_micros(signed_at).unwrap();
     let attacker = carelog_proofs::keys::generate();
-    let forged =
-        carelog_proofs::checkpoint::SignedCheckpoint::sign(&attacker, size as u64, root.try_into().unwrap(), at);
+    let (id, forged) = re_signed(sqlx::query_as(NEWEST_CHECKPOINT).fetch_one(&pool).await.unwrap(), &attacker);
     sqlx::query("ALTER TABLE merkle_checkpoints DISABLE TRIGGER merkle_checkpoints_immutable")
         .execute(&pool)
         .await

@@ -2,13 +2,29 @@
 //! recompute their streams' chain hashes with the published hash layout, and throw the Merkle tree
 //! and its checkpoints away for the server to rebuild. Both backends, straight SQL.
 
-use carelog_blackbox::TestApp;
+use carelog_blackbox::{Backend, TestApp};
 use carelog_proofs::checkpoint::SignedCheckpoint;
 use carelog_store::Database;
 use carelog_store::merkle::empty_root;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
+
+/// Runs the same query code against whichever pool the log lives in.
+macro_rules! on_pool {
+    ($app:expr, $pool:ident => $body:expr) => {
+        match $app.store.database() {
+            Database::Sqlite(db) => {
+                let $pool = db.pool();
+                $body
+            }
+            Database::Postgres(pool) => {
+                let $pool = &pool;
+                $body
+            }
+        }
+    };
+}
 
 /// The domain-separated layout of an event's chain hash (libs/store row.rs), as an attacker
 /// reading the source would rebuild it.
@@ -72,49 +88,28 @@ pub async fn rewrite_history(app: &TestApp) {
     })
     .await;
     let empty = empty_root().to_vec();
-    match app.store.database() {
-        Database::Sqlite(db) => {
-            let pool = db.pool();
-            sqlx::query("DELETE FROM merkle_nodes").execute(pool).await.unwrap();
-            sqlx::query("DELETE FROM merkle_checkpoints").execute(pool).await.unwrap();
-            sqlx::query("UPDATE merkle_tree SET size = 0, root = $1").bind(&empty).execute(pool).await.unwrap();
-        }
-        Database::Postgres(pool) => {
-            sqlx::query("DELETE FROM merkle_nodes").execute(&pool).await.unwrap();
-            sqlx::query("DELETE FROM merkle_checkpoints").execute(&pool).await.unwrap();
-            sqlx::query("UPDATE merkle_tree SET size = 0, root = $1").bind(&empty).execute(&pool).await.unwrap();
-        }
-    }
+    on_pool!(app, pool => {
+        sqlx::query("DELETE FROM merkle_nodes").execute(pool).await.unwrap();
+        sqlx::query("DELETE FROM merkle_checkpoints").execute(pool).await.unwrap();
+        sqlx::query("UPDATE merkle_tree SET size = 0, root = $1").bind(&empty).execute(pool).await.unwrap();
+    });
 }
 
 /// Stores `checkpoint` as if the service had signed it.
 pub async fn insert_checkpoint(app: &TestApp, checkpoint: &SignedCheckpoint) {
     const INSERT: &str = "INSERT INTO merkle_checkpoints (tree_size, root, signed_at, public_key, signature)
                           VALUES ($1, $2, $3, $4, $5)";
-    match app.store.database() {
-        Database::Sqlite(db) => {
-            sqlx::query(INSERT)
-                .bind(checkpoint.tree_size as i64)
-                .bind(checkpoint.root.to_vec())
-                .bind(checkpoint.signed_at.timestamp_micros())
-                .bind(checkpoint.public_key.to_vec())
-                .bind(checkpoint.signature.clone())
-                .execute(db.pool())
-                .await
-                .unwrap();
-        }
-        Database::Postgres(pool) => {
-            sqlx::query(INSERT)
-                .bind(checkpoint.tree_size as i64)
-                .bind(checkpoint.root.to_vec())
-                .bind(checkpoint.signed_at.timestamp_micros())
-                .bind(checkpoint.public_key.to_vec())
-                .bind(checkpoint.signature.clone())
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-    }
+    on_pool!(app, pool => {
+        sqlx::query(INSERT)
+            .bind(checkpoint.tree_size as i64)
+            .bind(checkpoint.root.to_vec())
+            .bind(checkpoint.signed_at.timestamp_micros())
+            .bind(checkpoint.public_key.to_vec())
+            .bind(checkpoint.signature.clone())
+            .execute(pool)
+            .await
+            .unwrap();
+    });
 }
 
 /// Drops (SQLite) or disables (PostgreSQL) the triggers that keep events and the tree immutable.
@@ -136,30 +131,16 @@ async fn disable_guards(app: &TestApp) {
 /// Rewrites the data of the first event of `event_type` with `edit` and recomputes the chain of its
 /// stream from there on.
 async fn edit_first(app: &TestApp, event_type: &str, edit: impl FnOnce(&mut Value)) {
-    let (stream, revision): (String, i64) = match app.store.database() {
-        Database::Sqlite(db) => {
-            sqlx::query_as("SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1")
-                .bind(event_type)
-                .fetch_one(db.pool())
-                .await
-                .unwrap()
-        }
-        Database::Postgres(pool) => {
-            sqlx::query_as("SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1")
-                .bind(event_type)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
+    let (rows_sql, json) = match app.backend {
+        Backend::Sqlite => (SQLITE_ROWS, ""),
+        Backend::Postgres => (POSTGRES_ROWS, "::json"),
     };
-    let rows: Vec<Row> = match app.store.database() {
-        Database::Sqlite(db) => {
-            sqlx::query_as(SQLITE_ROWS).bind(&stream).bind(revision).fetch_all(db.pool()).await.unwrap()
-        }
-        Database::Postgres(pool) => {
-            sqlx::query_as(POSTGRES_ROWS).bind(&stream).bind(revision).fetch_all(&pool).await.unwrap()
-        }
-    };
+    const FIRST: &str = "SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1";
+    let (stream, revision): (String, i64) =
+        on_pool!(app, pool => sqlx::query_as(FIRST).bind(event_type).fetch_one(pool).await.unwrap());
+    let rows: Vec<Row> =
+        on_pool!(app, pool => sqlx::query_as(rows_sql).bind(&stream).bind(revision).fetch_all(pool).await.unwrap());
+    let update = format!("UPDATE events SET data = $1{json}, prev_hash = $2, hash = $3 WHERE position = $4");
     let mut prev = rows[0].prev_hash.clone();
     let mut edit = Some(edit);
     for row in &rows {
@@ -171,30 +152,10 @@ async fn edit_first(app: &TestApp, event_type: &str, edit: impl FnOnce(&mut Valu
             assert_ne!(data, row.data, "the edit changed the row");
         }
         let hash = chain_hash(row, &data, &prev);
-        let update =
-            |cast: &str| format!("UPDATE events SET data = $1{cast}, prev_hash = $2, hash = $3 WHERE position = $4");
-        match app.store.database() {
-            Database::Sqlite(db) => {
-                sqlx::query(AssertSqlSafe(update("")))
-                    .bind(&data)
-                    .bind(&prev)
-                    .bind(&hash)
-                    .bind(row.position)
-                    .execute(db.pool())
-                    .await
-                    .unwrap();
-            }
-            Database::Postgres(pool) => {
-                sqlx::query(AssertSqlSafe(update("::json")))
-                    .bind(&data)
-                    .bind(&prev)
-                    .bind(&hash)
-                    .bind(row.position)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-        }
+        on_pool!(app, pool => {
+            let query = sqlx::query(AssertSqlSafe(update.clone())).bind(&data).bind(&prev).bind(&hash);
+            query.bind(row.position).execute(pool).await.unwrap();
+        });
         prev = hash;
     }
 }
