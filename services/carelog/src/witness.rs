@@ -128,7 +128,8 @@ async fn check<I: Interceptor>(
     let kept_on = last.witnessed_at.format("%Y-%m-%d %H:%M UTC");
     if new.tree_size < old.tree_size {
         return Ok(Err(Diverged(format!(
-            "the log now has {} events, fewer than the {} you kept on {kept_on}: events were removed",
+            "the log's newest checkpoint covers {} events, fewer than the {} you kept on {kept_on}: events or \
+             checkpoints were removed",
             new.tree_size, old.tree_size
         ))));
     }
