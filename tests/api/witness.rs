@@ -131,7 +131,11 @@ async fn a_handover_is_followed_and_an_introduced_key_needs_the_auditor(app: &mu
     let newest = auditor(app).get_signed_note(proto::GetSignedNoteRequest { tree_size: 0 }).await.unwrap().into_inner();
     carelog_proofs::note::verify(&newest.note, &newest.origin, &second.verifying_key()).expect("the newest note");
     let keys = std::fs::read_to_string(log.join("keys.txt")).unwrap();
-    assert!(keys.contains(&hex::encode(second.verifying_key().to_bytes())) && keys.contains("handed over"), "{keys}");
+    assert!(
+        keys.contains(&hex::encode(second.verifying_key().to_bytes()))
+            && keys.contains("trusted through the key change"),
+        "{keys}"
+    );
 
     let third = SigningKey::from_bytes(&[3; 32]);
     let reason = Some("key lost with the old host".to_owned());

@@ -111,12 +111,13 @@ async fn check<I: Interceptor>(
         Err(status) => return Err(status_error(status)),
     };
     let new = signed_from_proto(&reply)?;
-    if let Err(refused) = trust_signer(client, dir, trusted, &new).await? {
-        return Ok(Err(refused));
-    }
+    let handed_over = match trust_signer(client, trusted, &new).await? {
+        Ok(keys) => keys,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let signed_note = signed_note(client, &new).await?;
     let Some(last) = last else {
-        keep(dir, &new, signed_note)?;
+        keep(dir, &new, signed_note, &handed_over)?;
         return Ok(Ok(format!(
             "OK: kept the first checkpoint: {} events, root {}, signed by key {}",
             new.tree_size,
@@ -176,7 +177,7 @@ async fn check<I: Interceptor>(
             old.tree_size
         ))));
     }
-    keep(dir, &new, signed_note)?;
+    keep(dir, &new, signed_note, &handed_over)?;
     Ok(Ok(format!(
         "OK: the log of {} events (root {}, signed by key {}) extends the {} events you kept on {kept_on}",
         new.tree_size,
@@ -187,18 +188,18 @@ async fn check<I: Interceptor>(
 }
 
 /// The checkpoint's signature must verify under a trusted key; a key not yet trusted is accepted
-/// only through a handover a trusted key signed (and is then recorded in `keys.txt`).
+/// only through the log's key changes from a trusted key (a handover it signed). Returns the keys
+/// newly trusted, with the log position of their change, for `keys.txt` once the checkpoint is kept.
 async fn trust_signer<I: Interceptor>(
     client: &mut Proofs<I>,
-    dir: &Path,
     trusted: &mut Vec<[u8; 32]>,
     checkpoint: &SignedCheckpoint,
-) -> anyhow::Result<Result<(), Diverged>> {
+) -> anyhow::Result<Result<Vec<([u8; 32], u64)>, Diverged>> {
     let verifies = |keys: &[[u8; 32]]| {
         keys.iter().filter_map(|k| VerifyingKey::from_bytes(k).ok()).any(|key| checkpoint.verify(&key).is_ok())
     };
     if verifies(trusted) {
-        return Ok(Ok(()));
+        return Ok(Ok(Vec::new()));
     }
     let signer = key_id(&checkpoint.public_key);
     let listed = client.list_signing_keys(proto::ListSigningKeysRequest {}).await.map_err(status_error)?;
@@ -228,17 +229,15 @@ async fn trust_signer<I: Interceptor>(
             checkpoint.tree_size
         ))));
     }
-    for key in extended.iter().filter(|k| !trusted.contains(k)) {
-        let position = changes.iter().find(|(_, c)| c.key == *key).map_or(0, |(p, _)| *p);
-        append_line(
-            dir,
-            KEYS,
-            &format!("{} handed over by a trusted key at log position {position}", hex::encode(key)),
-        )?;
-        println!("trusting key {} (handed over at log position {position})", key_id(key));
-    }
+    let newly = extended
+        .iter()
+        .filter(|k| !trusted.contains(k))
+        .map(|key| {
+            (*key, changes.iter().find(|(_, c)| c.key == *key || c.previous_key == Some(*key)).map_or(0, |(p, _)| *p))
+        })
+        .collect();
     *trusted = extended;
-    Ok(Ok(()))
+    Ok(Ok(newly))
 }
 
 /// The checkpoint's C2SP form (none for one signed by an earlier key), which must say the same
@@ -263,7 +262,16 @@ async fn signed_note<I: Interceptor>(
     Ok(Some(note))
 }
 
-fn keep(dir: &Path, checkpoint: &SignedCheckpoint, signed_note: Option<String>) -> anyhow::Result<()> {
+fn keep(
+    dir: &Path,
+    checkpoint: &SignedCheckpoint,
+    signed_note: Option<String>,
+    handed_over: &[([u8; 32], u64)],
+) -> anyhow::Result<()> {
+    for (key, position) in handed_over {
+        let line = format!("{} trusted through the key change at log position {position}", hex::encode(key));
+        append_line(dir, KEYS, &line)?;
+    }
     if let Some(note) = &signed_note {
         let path = dir.join(LATEST_NOTE);
         std::fs::write(&path, note).with_context(|| format!("writing {}", path.display()))?;
