@@ -159,6 +159,10 @@ impl Prover {
     /// so the first checkpoint under a new key covers the event that introduced it.
     pub async fn sign_now(&self) -> Result<Listed> {
         let mut pending = self.signing.lock().await;
+        // Another replica with the same key may have recorded the change already.
+        if pending.is_some() && keylog::current_key(self.store.as_ref(), &self.tree).await? == Some(self.public_key()) {
+            *pending = None;
+        }
         if let Some(change) = pending.as_ref() {
             let log_size = self.store.head_position().await?.0;
             let change =
