@@ -116,10 +116,14 @@ async fn check<I: Interceptor>(
         Err(refused) => return Ok(Err(refused)),
     };
     let signed_note = signed_note(client, &new).await?;
+    let also: String = handed_over
+        .iter()
+        .map(|(key, at)| format!("; now trusting key {} through the key change at log position {at}", key_id(key)))
+        .collect();
     let Some(last) = last else {
         keep(dir, &new, signed_note, &handed_over)?;
         return Ok(Ok(format!(
-            "OK: kept the first checkpoint: {} events, root {}, signed by key {}",
+            "OK: kept the first checkpoint: {} events, root {}, signed by key {}{also}",
             new.tree_size,
             hex::encode(new.root),
             key_id(&new.public_key)
@@ -179,7 +183,7 @@ async fn check<I: Interceptor>(
     }
     keep(dir, &new, signed_note, &handed_over)?;
     Ok(Ok(format!(
-        "OK: the log of {} events (root {}, signed by key {}) extends the {} events you kept on {kept_on}",
+        "OK: the log of {} events (root {}, signed by key {}) extends the {} events you kept on {kept_on}{also}",
         new.tree_size,
         hex::encode(new.root),
         key_id(&new.public_key),
