@@ -16,3 +16,4 @@ mod quarantine;
 mod records;
 mod sessions;
 mod transport;
+mod witness;

@@ -116,6 +116,9 @@ impl Process {
             .env("CARELOG_AUTH_SECRET", carelog_blackbox::TEST_SECRET)
             .env_remove("CARELOG_ALLOW_ANONYMOUS")
             .env("CARELOG_ALLOW_PLAINTEXT", "true")
+            // The same configured checkpoint signing key across restarts (PostgreSQL requires one).
+            .env("CARELOG_SIGNING_KEY", "11".repeat(32))
+            .env_remove("CARELOG_SIGNING_KEY_FILE")
             .env("RUST_LOG", "warn,carelog=info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -94,7 +94,11 @@ pub struct TestApp {
     pub store: Arc<dyn EventStore>,
     /// The same store with its key store (erasure tests shred through it).
     pub sealed: Arc<carelog_vault::SealedStore>,
+    /// The key the server signs checkpoints with (the one an auditor is given the public half of).
+    pub signing_key: ed25519_dalek::SigningKey,
     server: Option<carelog::app::RunningServer>,
+    /// What the server was started with, to start it again on the same store.
+    config: carelog::app::AppConfig,
     addr: std::net::SocketAddr,
     channel: Channel,
     cleanup: Cleanup,
@@ -113,9 +117,19 @@ impl TestApp {
         Self::spawn_with(backend, carelog::app::AppConfig::default()).await
     }
 
-    /// `spawn` with a practice's settings (review interval, fees, overdue-review policy).
+    /// `spawn` with a practice's settings (review interval, fees, overdue-review policy). Unless the
+    /// settings name one, checkpoints are signed with a fresh configured key, as in production.
     pub async fn spawn_with(backend: Backend, mut config: carelog::app::AppConfig) -> Self {
         config.server.authenticator = test_authenticator();
+        let signing_key = match &config.proofs {
+            Some(carelog_proofs::ProofsConfig { key: carelog_proofs::KeySource::Given(key), .. }) => key.clone(),
+            Some(_) => panic!("give the test server's signing key as KeySource::Given"),
+            None => {
+                let key = carelog_proofs::keys::generate();
+                config.proofs = Some(carelog_proofs::ProofsConfig::with_key(key.clone()));
+                key
+            }
+        };
         let (store, cleanup): (Arc<dyn EventStore>, Cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -136,12 +150,25 @@ impl TestApp {
         // PHI sealed under per-client keys, as every binary opens the store.
         let sealed = carelog_vault::seal(store, carelog_vault::SecretKey::generate()).await.expect("open key store");
         let store: Arc<dyn EventStore> = sealed.clone();
-        let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse().expect("addr"), config)
-            .await
-            .expect("start server");
-        let channel = Channel::from_shared(server.url()).expect("url").connect().await.expect("connect");
+        let (server, channel) = start_server(&store, config.clone()).await;
         let addr = server.addr;
-        Self { backend, store, sealed, server: Some(server), addr, channel, cleanup }
+        Self { backend, store, sealed, signing_key, server: Some(server), config, addr, channel, cleanup }
+    }
+
+    /// Stops the server (if running) and starts it again on the same store with the same settings
+    /// (the same signing key): an ordinary restart, on a new port. With `proofs`, the server signs
+    /// with those settings' key from then on (a key change).
+    pub async fn restart_server(&mut self, proofs: Option<carelog_proofs::ProofsConfig>) {
+        self.stop_server().await;
+        if let Some(proofs) = proofs {
+            let carelog_proofs::KeySource::Given(key) = &proofs.key else { panic!("give the key as KeySource::Given") };
+            self.signing_key = key.clone();
+            self.config.proofs = Some(proofs);
+        }
+        let (server, channel) = start_server(&self.store, self.config.clone()).await;
+        self.addr = server.addr;
+        self.channel = channel;
+        self.server = Some(server);
     }
 
     /// The folder holding the SQLite file and its WAL (None on PostgreSQL).
@@ -241,6 +268,17 @@ impl TestApp {
     }
 }
 
+async fn start_server(
+    store: &Arc<dyn EventStore>,
+    config: carelog::app::AppConfig,
+) -> (carelog::app::RunningServer, Channel) {
+    let server = carelog::app::start_with(Arc::clone(store), "127.0.0.1:0".parse().expect("addr"), config)
+        .await
+        .expect("start server");
+    let channel = Channel::from_shared(server.url()).expect("url").connect().await.expect("connect");
+    (server, channel)
+}
+
 /// A command context with a fresh command id.
 pub fn ctx() -> Option<CommandContext> {
     Some(CommandContext { command_id: Uuid::now_v7().to_string(), ..CommandContext::default() })
@@ -293,6 +331,33 @@ macro_rules! on_both_backends {
                 async fn $test() {
                     let app = $crate::TestApp::spawn($crate::Backend::Postgres).await;
                     super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+/// [`on_both_backends`] for tests that restart the server: each gets `&mut TestApp`.
+#[macro_export]
+macro_rules! on_both_backends_mut {
+    ($($test:ident),* $(,)?) => {
+        $crate::on_backend_mut!(sqlite, Sqlite, $($test),*);
+        $crate::on_backend_mut!(postgres, Postgres, $($test),*);
+    };
+}
+
+/// One backend's module of [`on_both_backends_mut`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! on_backend_mut {
+    ($module:ident, $backend:ident, $($test:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let mut app = $crate::TestApp::spawn($crate::Backend::$backend).await;
+                    super::$test(&mut app).await;
                     app.stop().await;
                 }
             )*

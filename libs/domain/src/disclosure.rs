@@ -201,6 +201,12 @@ const EVENTS: &[(&str, &[(&str, FieldClass)])] = &[
         ("rpc", Administrative), ("role", Administrative), ("purpose_of_use", Administrative),
         ("outcome", Administrative), ("detail.*", Administrative),
     ]),
+    // The proofs service's signing-key changes (services/proofs keychain.rs): public keys and
+    // signatures, no PHI.
+    ("SigningKeyChanged", &[
+        ("key", Identifier), ("previous_key", Identifier), ("log_size", Administrative), ("kind", Administrative),
+        ("reason", Administrative), ("signature", Identifier), ("previous_signature", Identifier),
+    ]),
 ];
 
 /// The entries of one kind of document, with [`KEYS`] behind them.

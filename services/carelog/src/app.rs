@@ -20,6 +20,18 @@ pub struct AppConfig {
     pub records: carelog_records::RecordsConfig,
     /// Authentication, TLS and limits.
     pub server: server::ServerSettings,
+    /// The checkpoint signing key and interval; `None` reads them from the environment.
+    pub proofs: Option<carelog_proofs::ProofsConfig>,
+}
+
+/// The proofs settings of a server a tool starts for itself (`demo`, `seed`, `bench`): the
+/// configured key if there is one, else a throw-away one; never signing on an interval, so a tool
+/// run leaves no checkpoint or key change in the log.
+pub fn tool_proofs() -> anyhow::Result<carelog_proofs::ProofsConfig> {
+    let mut config = carelog_proofs::ProofsConfig::from_env()?;
+    config.interval = None;
+    config.dev_ephemeral |= !carelog_proofs::ProofsConfig::key_configured();
+    Ok(config)
 }
 
 /// Every Carelog service, health and reflection, on one router; starts the projection runner.
@@ -29,7 +41,11 @@ pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Re
     let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config.planning);
     let router = carelog_sessions::mount(router, &health, Arc::clone(&store));
     let router = carelog_billing::mount_with(router, &health, Arc::clone(&store), config.billing);
-    let router = carelog_proofs::mount(router, health.clone(), Arc::clone(&store)).await?;
+    let proofs = match config.proofs {
+        Some(proofs) => proofs,
+        None => carelog_proofs::ProofsConfig::from_env()?,
+    };
+    let router = carelog_proofs::mount_with(router, health.clone(), Arc::clone(&store), proofs).await?;
     let router = carelog_records::mount_with(router, health.clone(), store, config.records).await?;
     Ok((router, health))
 }

@@ -48,6 +48,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 TokenIssuer::hs256(secret.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(anyhow::Error::msg)?;
             let config = carelog::app::AppConfig {
                 server: ServerSettings::local(Authenticator::Tokens(Box::new(verifier))),
+                proofs: Some(carelog::app::tool_proofs()?),
                 ..Default::default()
             };
             let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse()?, config).await?;

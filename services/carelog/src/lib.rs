@@ -7,3 +7,4 @@ pub mod connect;
 pub mod demo;
 pub mod erase;
 pub mod export;
+pub mod witness;

@@ -58,6 +58,11 @@ enum Command {
         http: Option<std::net::SocketAddr>,
         #[command(flatten)]
         fhir: Box<FhirFlags>,
+        /// Development only: with no signing key configured, sign checkpoints with a key made at
+        /// start and never written (PostgreSQL refuses to start without a key otherwise). Every
+        /// start then records a new key, which auditors' witnesses refuse.
+        #[arg(long)]
+        dev_ephemeral_signing_key: bool,
     },
     /// Mints a bearer token from the configured shared secret (CARELOG_AUTH_SECRET), for local use.
     Token(token_command::TokenArgs),
@@ -83,8 +88,8 @@ enum Command {
         #[arg(long)]
         as_of_clinical: Option<String>,
     },
-    /// A client's audit trail (`--client ID`), or the tamper-evident log: `prove`, `checkpoint`,
-    /// the offline `check`, `verify-tree`.
+    /// A client's audit trail (`--client ID`), or the tamper-evident log: `witness`, `prove`,
+    /// `checkpoint`, the offline `check`, `verify-tree`.
     Audit(proofs_cli::AuditArgs),
     /// Makes an Ed25519 key pair for signing checkpoints (FILE and FILE.pub).
     Keygen(proofs_cli::KeygenArgs),
@@ -147,10 +152,29 @@ async fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Serve { store, listen, review_interval_days, billing, projector, security, http, fhir } => {
+        Command::Serve {
+            store,
+            listen,
+            review_interval_days,
+            billing,
+            projector,
+            security,
+            http,
+            fhir,
+            dev_ephemeral_signing_key,
+        } => {
             let FhirFlags { fhir, args } = *fhir;
             let fhir = fhir.map(|addr| (addr, args));
-            serve(store, listen, review_interval_days, billing, projector, security, http, fhir).await
+            let proofs = carelog_proofs::ProofsConfig::from_env().map(|mut proofs| {
+                proofs.dev_ephemeral |= dev_ephemeral_signing_key;
+                proofs
+            });
+            match proofs {
+                Ok(proofs) => {
+                    serve(store, listen, review_interval_days, billing, projector, security, http, fhir, proofs).await
+                }
+                Err(error) => Err(error),
+            }
         }
         Command::Token(args) => token_command::run(args),
         Command::Demo(args) => demo_command::run(args).await,
@@ -200,6 +224,7 @@ async fn serve(
     security: carelog_platform::server::SecurityArgs,
     http: Option<std::net::SocketAddr>,
     fhir: Option<(std::net::SocketAddr, carelog_fhir_server::FhirArgs)>,
+    proofs: carelog_proofs::ProofsConfig,
 ) -> anyhow::Result<ExitCode> {
     let server = carelog_platform::server::ServerSettings::from_args(&security)?;
     anyhow::ensure!(
@@ -221,6 +246,7 @@ async fn serve(
             ..Default::default()
         },
         server,
+        proofs: Some(proofs),
     };
     let server = carelog::app::start_with(opened, listen, config).await?;
     eprintln!("carelog serving intake, planning, sessions, billing and records on {} (store {url})", server.addr);

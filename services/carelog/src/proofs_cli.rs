@@ -13,8 +13,8 @@ use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_store::merkle::{MerkleTree, TreeError};
 use ed25519_dalek::VerifyingKey;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+
+use carelog::witness::status_error;
 
 use crate::audit_report::{self, Format};
 use crate::records_cli::ServerArg;
@@ -80,6 +80,22 @@ enum AuditCommand {
     /// Fetches a proof from the server and saves it for `carelog audit check`.
     #[command(subcommand)]
     Prove(ProveCommand),
+    /// Keeps your own log of the log's checkpoints in --dir: pulls the newest signed checkpoint,
+    /// verifies its signature under the keys you trust and a consistency proof from the last one
+    /// kept, then keeps it. Exits 2, saying what diverged, on any inconsistency.
+    Witness {
+        #[command(flatten)]
+        server: ServerArg,
+        /// Your checkpoint log (created on the first run); keep it where the practice cannot write.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The log's public key (required on the first run; repeat for several). Kept in DIR/keys.txt.
+        #[arg(long = "public-key")]
+        public_keys: Vec<PathBuf>,
+        /// Ask the server to sign the tree as built now, instead of taking its newest checkpoint.
+        #[arg(long)]
+        sign_now: bool,
+    },
     /// Saves a signed checkpoint (signed now, or the newest one at --size).
     Checkpoint {
         #[command(flatten)]
@@ -146,7 +162,7 @@ async fn proof_client(server: &ServerArg) -> anyhow::Result<Proofs> {
     Ok(ProofServiceClient::with_interceptor(channel, caller))
 }
 
-type Proofs = ProofServiceClient<InterceptedService<Channel, carelog::demo::As>>;
+type Proofs = carelog::witness::Proofs<carelog::demo::As>;
 
 #[derive(Debug, clap::Args)]
 pub struct KeygenArgs {
@@ -166,6 +182,19 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             audit_report::disclosures(server, client, since, format).await
         }
         Some(AuditCommand::Prove(prove)) => prove_command(prove).await,
+        Some(AuditCommand::Witness { server, dir, public_keys, sign_now }) => {
+            use carelog::witness::{DIVERGED_EXIT, Outcome, WHAT_TO_DO, witness};
+            match witness(&mut proof_client(&server).await?, &dir, &public_keys, sign_now).await? {
+                Outcome::Kept(message) => {
+                    println!("{message}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Outcome::Diverged(message) => {
+                    println!("DIVERGED: {message}\n{WHAT_TO_DO}");
+                    Ok(ExitCode::from(DIVERGED_EXIT))
+                }
+            }
+        }
         Some(AuditCommand::Checkpoint { server, size, out }) => {
             let checkpoint = fetch_checkpoint(&mut proof_client(&server).await?, size).await?;
             eprintln!("checkpoint: {} events, root {}", checkpoint.tree_size, hex::encode(checkpoint.root));
@@ -187,8 +216,12 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
 /// A checkpoint signed now, or the newest one at `size`.
 async fn fetch_checkpoint(client: &mut Proofs, size: Option<u64>) -> anyhow::Result<SignedCheckpoint> {
     use proto::get_proof_checkpoint_request::Which;
-    let which = size.map_or(Which::SignNow(true), Which::TreeSize);
-    let reply = client.get_checkpoint(proto::GetProofCheckpointRequest { which: Some(which) }).await;
+    let reply = match size {
+        None => client.sign_checkpoint(proto::SignCheckpointRequest {}).await,
+        Some(size) => {
+            client.get_checkpoint(proto::GetProofCheckpointRequest { which: Some(Which::TreeSize(size)) }).await
+        }
+    };
     Ok(signed_from_proto(&reply.map_err(status_error)?.into_inner())?)
 }
 
@@ -261,6 +294,15 @@ async fn verify_tree(store: StoreArg, public_keys: &[PathBuf]) -> anyhow::Result
         println!("the tree is empty: nothing to verify");
         return Ok(ExitCode::SUCCESS);
     }
+    // Keys the trusted ones vouch for through the log's key changes (a handover they signed, or an
+    // earlier key they named): a rotation passes, a key written into the database does not.
+    let changes: Vec<_> =
+        carelog_proofs::keylog::changes(opened.as_ref()).await?.into_iter().map(|c| c.change).collect();
+    let trusted: Vec<[u8; 32]> = trusted.iter().map(VerifyingKey::to_bytes).collect();
+    let trusted: Vec<VerifyingKey> = carelog_proofs::keychain::trusted_closure(&trusted, &changes)
+        .iter()
+        .filter_map(|k| VerifyingKey::from_bytes(k).ok())
+        .collect();
     match tree.check_rows(size, &[]).await {
         Ok(check) => {
             let checkpoints = tree.signed_up_to(size).await?;
@@ -290,10 +332,6 @@ async fn verify_tree(store: StoreArg, public_keys: &[PathBuf]) -> anyhow::Result
         }
         Err(error) => Err(error.into()),
     }
-}
-
-fn status_error(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
 }
 
 /// Why a stored checkpoint's signature is not the log's, if it is not: it must verify under one

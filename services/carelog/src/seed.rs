@@ -26,7 +26,8 @@ pub struct SeedArgs {
 pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
     let (store, url) = args.store.open().await?;
     let start_head = store.head_position().await?.0;
-    let server = carelog::app::start(Arc::clone(&store), "127.0.0.1:0".parse()?).await?;
+    let config = carelog::app::AppConfig { proofs: Some(carelog::app::tool_proofs()?), ..Default::default() };
+    let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse()?, config).await?;
     let channel = Channel::from_shared(server.url())?.connect().await?;
     let bar = ProgressBar::new(u64::from(args.episodes));
     bar.set_style(

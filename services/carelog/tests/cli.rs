@@ -138,6 +138,19 @@ fn bench_drives_each_workload_through_an_authenticated_server() {
     }
 }
 
+const NEWEST_CHECKPOINT: &str =
+    "SELECT id, tree_size, root, signed_at FROM merkle_checkpoints ORDER BY id DESC LIMIT 1";
+
+/// A stored checkpoint row (id, size, root, time) re-signed with `key`, as an attacker with the
+/// database would: its id and the forged checkpoint.
+fn re_signed(
+    (id, size, root, signed_at): (i64, i64, Vec<u8>, i64),
+    key: &ed25519_dalek::SigningKey,
+) -> (i64, carelog_proofs::checkpoint::SignedCheckpoint) {
+    let at = chrono::DateTime::from_timestamp_micros(signed_at).unwrap();
+    (id, carelog_proofs::checkpoint::SignedCheckpoint::sign(key, size as u64, root.try_into().unwrap(), at))
+}
+
 /// `audit verify-tree` checks every stored checkpoint's signature, not only its root: a signature
 /// altered in the database, or a checkpoint re-signed with a key that is not the log's, fails it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,14 +176,7 @@ async fn sqlite_verify_tree_refuses_a_checkpoint_the_log_did_not_sign() {
     assert_eq!(code, 0, "{out}");
     let key = carelog_proofs::keys::read_signing_key(&attacker).unwrap();
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let (id, size, root, signed_at): (i64, i64, Vec<u8>, i64) =
-        sqlx::query_as("SELECT id, tree_size, root, signed_at FROM merkle_checkpoints ORDER BY id DESC LIMIT 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    let root: [u8; 32] = root.try_into().unwrap();
-    let at = chrono::DateTime::from_timestamp_micros(signed_at).unwrap();
-    let forged = carelog_proofs::checkpoint::SignedCheckpoint::sign(&key, size as u64, root, at);
+    let (id, forged) = re_signed(sqlx::query_as(NEWEST_CHECKPOINT).fetch_one(&pool).await.unwrap(), &key);
     sqlx::query("DROP TRIGGER merkle_checkpoints_no_update").execute(&pool).await.unwrap();
     sqlx::query("UPDATE merkle_checkpoints SET public_key = ?, signature = ? WHERE id = ?")
         .bind(forged.public_key.to_vec())
@@ -230,4 +236,66 @@ async fn sqlite_projections_status_lists_quarantined_events() {
     assert!(out.contains("checkpoint 7 of 7") && out.contains("1 event(s) quarantined"), "{out}");
     let line = out.lines().find(|l| l.contains("ClientTeleported")).unwrap_or_else(|| panic!("{out}"));
     assert!(line.trim_start().starts_with('7') && line.contains(&client) && line.contains("episode"), "{line}");
+}
+
+/// `audit verify-tree` on PostgreSQL with the auditor's key: a rotation whose handover the old key
+/// signed passes with the old key alone; a checkpoint re-signed in the database with another key
+/// fails, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_verify_tree_follows_a_handover_and_refuses_a_re_signed_checkpoint() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("carelog_cli_{}", Uuid::new_v4().simple());
+    let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema)).await.expect("PostgreSQL");
+    let pool = store.pool().clone();
+    let store: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(store);
+    let dir = tempfile::tempdir().unwrap();
+    let old_key = dir.path().join("old.key");
+    let (code, out) = carelog(&["keygen", "--out", &old_key.display().to_string()]);
+    assert_eq!(code, 0, "{out}");
+    let old = carelog_proofs::keys::read_signing_key(&old_key).unwrap();
+    let start = |proofs: carelog_proofs::ProofsConfig| {
+        let config = carelog::app::AppConfig { proofs: Some(proofs), ..Default::default() };
+        carelog::app::start_with(std::sync::Arc::clone(&store), "127.0.0.1:0".parse().unwrap(), config)
+    };
+    let sign = |server: &carelog::app::RunningServer| {
+        let (code, out) = carelog(&["audit", "checkpoint", "--server", &server.url()]);
+        assert_eq!(code, 0, "{out}");
+    };
+    let server = start(carelog_proofs::ProofsConfig::with_key(old.clone())).await.unwrap();
+    seed(store.as_ref()).await;
+    sign(&server);
+    server.stop().await.unwrap();
+    let new = carelog_proofs::keys::generate();
+    let handover = carelog_proofs::ProofsConfig {
+        previous_key: Some(old_key.clone()),
+        ..carelog_proofs::ProofsConfig::with_key(new.clone())
+    };
+    let server = start(handover).await.unwrap();
+    sign(&server);
+    server.stop().await.unwrap();
+
+    let scoped = format!("{url}{}options=-csearch_path%3D{schema}", if url.contains('?') { "&" } else { "?" });
+    let old_public = format!("{}.pub", old_key.display());
+    let (code, out) = carelog(&["audit", "verify-tree", "--store", &scoped, "--public-key", &old_public]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("all 2 signed checkpoints"), "{out}");
+
+    // The attacker re-signs the newest checkpoint with a key of their own.
+    let attacker = carelog_proofs::keys::generate();
+    let (id, forged) = re_signed(sqlx::query_as(NEWEST_CHECKPOINT).fetch_one(&pool).await.unwrap(), &attacker);
+    sqlx::query("ALTER TABLE merkle_checkpoints DISABLE TRIGGER merkle_checkpoints_immutable")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE merkle_checkpoints SET public_key = $1, signature = $2 WHERE id = $3")
+        .bind(forged.public_key.to_vec())
+        .bind(forged.signature.clone())
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (code, out) = carelog(&["audit", "verify-tree", "--store", &scoped, "--public-key", &old_public]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TAMPERED") && out.contains(&format!("checkpoint #{id}")), "{out}");
+    sqlx::query(AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"))).execute(&pool).await.unwrap();
 }

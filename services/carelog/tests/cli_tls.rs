@@ -145,6 +145,36 @@ fn the_production_example_works_from_the_cli_over_mutual_tls_with_tokens() {
     ]));
     assert!(ok && out.starts_with("OK"), "offline check: {out}{err}");
 
+    // The auditor's own checkpoint log, over the same mutual TLS with the token: kept, then extended.
+    let witness_dir = dir.join("witness").display().to_string();
+    let witness = |extra: &[&str]| {
+        let mut command = carelog();
+        command.args(["audit", "witness", "--dir", &witness_dir, "--server", &server]).args(tls(dir)).args(extra);
+        let output = command.env("CARELOG_TOKEN", token.trim()).output().expect("run carelog audit witness");
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.code(), text)
+    };
+    let (code, out) = witness(&["--public-key", &public]);
+    assert_eq!(code, Some(0), "first witness run: {out}");
+    assert!(out.contains("OK: kept the first checkpoint"), "{out}");
+    let (ok, _, err) = as_auditor(&["episode", "--client", &client]);
+    assert!(ok, "{err}");
+    let (code, out) = witness(&["--sign-now"]);
+    assert_eq!(code, Some(0), "second witness run: {out}");
+    assert!(out.contains("extends"), "{out}");
+    // A kept root the log does not extend (a fork) exits 2 and says what diverged and what to do.
+    let kept = dir.join("witness").join("checkpoints.jsonl");
+    let text = std::fs::read_to_string(&kept).unwrap();
+    let last = text.lines().last().unwrap();
+    let mut forked: serde_json::Value = serde_json::from_str(last).unwrap();
+    forked["checkpoint"]["root"] = serde_json::Value::from("00".repeat(32));
+    std::fs::write(&kept, format!("{text}{forked}\n")).unwrap();
+    let (ok, _, err) = as_auditor(&["episode", "--client", &client]);
+    assert!(ok, "{err}");
+    let (code, out) = witness(&["--sign-now"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("DIVERGED") && out.contains("was rewritten") && out.contains("Keep this directory"), "{out}");
+
     // Refusals: no token; no client certificate; plaintext to a TLS server; https without a CA.
     let (ok, _, err) = run(carelog().args(["episode", "--client", &client, "--server", &server]).args(tls(dir)));
     assert!(!ok && err.contains("Unauthenticated"), "no token: {err}");

@@ -3,6 +3,8 @@
 use carelog_platform::parse::to_timestamp;
 use carelog_proto::v1 as proto;
 
+use crate::keychain::{ChangeKind, KeyChange};
+use crate::keylog::LoggedChange;
 use crate::offline::{HexHash, PROOF_FORMAT, ProofFile};
 use crate::prover::{Consistency, Inclusion, Listed};
 
@@ -23,6 +25,49 @@ impl From<Listed> for proto::ProofCheckpoint {
             id: listed.id,
         }
     }
+}
+
+impl From<LoggedChange> for proto::SigningKeyChange {
+    fn from(logged: LoggedChange) -> Self {
+        let statement = logged.change.statement();
+        let change = logged.change;
+        Self {
+            position: logged.position,
+            key: change.key.to_vec(),
+            previous_key: change.previous_key.map(|k| k.to_vec()).unwrap_or_default(),
+            log_size: change.log_size,
+            kind: change.kind.as_str().to_owned(),
+            reason: change.reason,
+            statement,
+            signature: change.signature,
+            previous_signature: change.previous_signature.unwrap_or_default(),
+        }
+    }
+}
+
+/// A key change received over the wire, back into the form [`crate::keychain`] checks; `None`
+/// for one that cannot be a change (wrong lengths, unknown kind), which vouches for nothing.
+pub fn change_from_proto(change: &proto::SigningKeyChange) -> Option<KeyChange> {
+    let kind = match change.kind.as_str() {
+        "first" => ChangeKind::First,
+        "handover" => ChangeKind::Handover,
+        "introduction" => ChangeKind::Introduction,
+        "development" => ChangeKind::Development,
+        _ => return None,
+    };
+    let previous_key = match change.previous_key.as_slice() {
+        [] => None,
+        bytes => Some(<[u8; 32]>::try_from(bytes).ok()?),
+    };
+    Some(KeyChange {
+        key: <[u8; 32]>::try_from(change.key.as_slice()).ok()?,
+        previous_key,
+        log_size: change.log_size,
+        kind,
+        reason: change.reason.clone(),
+        signature: change.signature.clone(),
+        previous_signature: (!change.previous_signature.is_empty()).then(|| change.previous_signature.clone()),
+    })
 }
 
 impl From<Inclusion> for proto::InclusionProofReply {

@@ -16,6 +16,15 @@ pub enum ProofServiceError {
     NotBuilt { size: u64, built: u64 },
     #[error("no checkpoint has been signed{}", .size.map(|s| format!(" at tree size {s}")).unwrap_or_default())]
     NoCheckpoint { size: Option<u64> },
+    #[error(
+        "the checkpoint at tree size {size} was signed by an earlier key: it has no signed note of this server's key"
+    )]
+    NoSignedNote { size: u64 },
+    #[error(
+        "signed checkpoint #{id} (tree size {size}) is signed by key {key}, which this log's key does not vouch \
+         for: the checkpoint was forged or re-signed in the database"
+    )]
+    Untrusted { id: i64, size: u64, key: String },
     #[error("{0}")]
     Tree(#[from] TreeError),
     #[error("{0}")]
@@ -34,7 +43,13 @@ impl From<ProofServiceError> for Status {
         match error {
             ProofServiceError::Invalid { field, reason } => bad_request(&message, field, &reason),
             ProofServiceError::NotBuilt { .. } => reason(Code::FailedPrecondition, &message, "TREE_NOT_BUILT"),
-            ProofServiceError::NoCheckpoint { .. } => reason(Code::NotFound, &message, "CHECKPOINT_NOT_FOUND"),
+            ProofServiceError::NoCheckpoint { .. } | ProofServiceError::NoSignedNote { .. } => {
+                reason(Code::NotFound, &message, "CHECKPOINT_NOT_FOUND")
+            }
+            ProofServiceError::Untrusted { .. } => {
+                tracing::error!(%message, "a stored checkpoint does not verify under a trusted key");
+                reason(Code::FailedPrecondition, &message, "CHECKPOINT_UNTRUSTED")
+            }
             ProofServiceError::Tree(tree) => tree_status(&message, tree),
             ProofServiceError::Store(store) => store_status(&message, store),
         }

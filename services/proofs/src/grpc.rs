@@ -29,6 +29,8 @@ impl Proofs {
 
 #[tonic::async_trait]
 impl ProofService for Proofs {
+    // `sign_now` is deprecated in the proto: read here only to refuse it by name.
+    #[allow(deprecated)]
     #[tracing::instrument(skip_all, err(level = "info"))]
     async fn get_checkpoint(
         &self,
@@ -37,7 +39,10 @@ impl ProofService for Proofs {
         use proto::get_proof_checkpoint_request::Which;
         self.gate.enter(&request).await?;
         let listed = match request.into_inner().which {
-            Some(Which::SignNow(true)) => self.prover.sign_now().await,
+            // A get changes nothing: signing is its own call.
+            Some(Which::SignNow(true)) => {
+                Err(ProofServiceError::invalid("sign_now", "GetCheckpoint no longer signs; call SignCheckpoint"))
+            }
             Some(Which::TreeSize(0)) => {
                 Err(ProofServiceError::invalid("tree_size", "must be at least 1; leave it unset for the newest"))
             }
@@ -45,6 +50,38 @@ impl ProofService for Proofs {
             Some(Which::SignNow(false)) | None => self.prover.checkpoint(None).await,
         }?;
         Ok(Response::new(listed.into()))
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info"))]
+    async fn sign_checkpoint(
+        &self,
+        request: Request<proto::SignCheckpointRequest>,
+    ) -> Result<Response<proto::ProofCheckpoint>, Status> {
+        self.gate.enter(&request).await?;
+        Ok(Response::new(self.prover.sign_now().await?.into()))
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info"))]
+    async fn get_signed_note(
+        &self,
+        request: Request<proto::GetSignedNoteRequest>,
+    ) -> Result<Response<proto::SignedNote>, Status> {
+        self.gate.enter(&request).await?;
+        let size = request.into_inner().tree_size;
+        let listed = self.prover.checkpoint((size > 0).then_some(size)).await?;
+        let tree_size = listed.signed.tree_size;
+        let note = listed.signed_note.ok_or(ProofServiceError::NoSignedNote { size: tree_size })?;
+        Ok(Response::new(proto::SignedNote { tree_size, origin: self.prover.origin().to_owned(), note }))
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info"))]
+    async fn list_signing_keys(
+        &self,
+        request: Request<proto::ListSigningKeysRequest>,
+    ) -> Result<Response<proto::ListSigningKeysReply>, Status> {
+        self.gate.enter(&request).await?;
+        let changes = self.prover.key_changes().await?;
+        Ok(Response::new(proto::ListSigningKeysReply { changes: changes.into_iter().map(Into::into).collect() }))
     }
 
     #[tracing::instrument(skip_all, err(level = "info"))]

@@ -1,5 +1,7 @@
 //! Where the signing key comes from: a key file or an environment variable in production; for the
-//! embedded default, a development key generated beside the SQLite file on first start.
+//! embedded default, a development key generated beside the SQLite file on first start. On
+//! PostgreSQL there is no default: without a configured key the server refuses to start, unless
+//! told to sign with a throw-away development key (`--dev-ephemeral-signing-key`).
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,8 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 pub const KEY_FILE_ENV: &str = "CARELOG_SIGNING_KEY_FILE";
 /// The secret key itself (64 hex characters), for secret managers that inject variables.
 pub const KEY_ENV: &str = "CARELOG_SIGNING_KEY";
+/// Any value but empty or `0`: sign with a key made at start and never written (development only).
+pub const DEV_EPHEMERAL_ENV: &str = "CARELOG_DEV_EPHEMERAL_SIGNING_KEY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -17,6 +21,12 @@ pub enum KeyError {
     Malformed { source_name: String, reason: String },
     #[error("{path}: {error}")]
     Io { path: String, error: std::io::Error },
+    #[error(
+        "no checkpoint signing key: on PostgreSQL set {KEY_FILE_ENV} to a key made with `carelog keygen` (kept \
+         off the database host), or, for development only, start with --dev-ephemeral-signing-key \
+         ({DEV_EPHEMERAL_ENV}=1)"
+    )]
+    Missing,
 }
 
 /// Where the server's signing key comes from.
@@ -26,6 +36,8 @@ pub enum KeySource {
     #[default]
     Auto,
     File(PathBuf),
+    /// A key already loaded (tests, embedding programs).
+    Given(SigningKey),
 }
 
 /// Parses 64 hex characters (surrounding whitespace ignored) into 32 bytes.
@@ -76,12 +88,15 @@ pub fn public_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Loads the server's key. With nothing configured it falls back to a development key (loudly):
-/// beside the SQLite file (kept across restarts), or for PostgreSQL one that lives only as long as
-/// the process. Neither belongs in production: whoever can read the key can sign a rewritten log.
-pub async fn load(source: &KeySource, store: &dyn EventStore) -> Result<SigningKey, KeyError> {
-    if let KeySource::File(path) = source {
-        return read_signing_key(path);
+/// Loads the server's key. With nothing configured, an embedded SQLite log falls back to a
+/// development key kept beside the file (loudly); any other store refuses to start unless
+/// `dev_ephemeral` asks for a key that lives only as long as the process. Neither belongs in
+/// production: whoever can read the key can sign a rewritten log.
+pub async fn load(source: &KeySource, dev_ephemeral: bool, store: &dyn EventStore) -> Result<SigningKey, KeyError> {
+    match source {
+        KeySource::File(path) => return read_signing_key(path),
+        KeySource::Given(key) => return Ok(key.clone()),
+        KeySource::Auto => {}
     }
     if let Some(path) = std::env::var_os(KEY_FILE_ENV).filter(|p| !p.is_empty()) {
         return read_signing_key(Path::new(&path));
@@ -89,15 +104,15 @@ pub async fn load(source: &KeySource, store: &dyn EventStore) -> Result<SigningK
     if let Some(hex) = std::env::var(KEY_ENV).ok().filter(|k| !k.is_empty()) {
         return Ok(SigningKey::from_bytes(&parse_hex32(&hex, KEY_ENV)?));
     }
-    let Some(db_file) = sqlite_file(store).await else {
+    if dev_ephemeral {
         carelog_platform::telemetry::notice(
             true,
-            &format!(
-                "WARNING: no {KEY_FILE_ENV} or {KEY_ENV}: checkpoints are signed with a throw-away DEVELOPMENT key"
-            ),
+            "WARNING: --dev-ephemeral-signing-key: checkpoints are signed with a throw-away DEVELOPMENT key; \
+             every start introduces a new key, which auditors' witnesses will refuse",
         );
         return Ok(generate());
-    };
+    }
+    let Some(db_file) = sqlite_file(store).await else { return Err(KeyError::Missing) };
     let path = PathBuf::from(format!("{}.signing-key", db_file.display()));
     if path.exists() {
         return read_signing_key(&path);

@@ -12,7 +12,10 @@ pub mod checkpoint;
 mod convert;
 mod error;
 mod grpc;
+pub mod keychain;
+pub mod keylog;
 pub mod keys;
+pub mod note;
 pub mod offline;
 mod prover;
 
@@ -26,7 +29,7 @@ use carelog_store::merkle::TreeBuilder;
 use tokio::sync::watch;
 use tonic_health::server::HealthReporter;
 
-pub use convert::{ReplyError, signed_from_proto};
+pub use convert::{ReplyError, change_from_proto, signed_from_proto};
 pub use error::ProofServiceError;
 pub use grpc::Proofs;
 pub use keys::KeySource;
@@ -37,15 +40,49 @@ pub use prover::{Prover, signed_from_stored};
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
 pub const INTERVAL_ENV: &str = "CARELOG_CHECKPOINT_INTERVAL_SECS";
 
+/// The C2SP origin of the log's checkpoints (and the key name of their signed notes).
+pub const ORIGIN_ENV: &str = "CARELOG_LOG_ORIGIN";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofsConfig {
     pub key: KeySource,
     pub interval: Option<Duration>,
+    /// No configured key: sign with one made at start (development only; refused otherwise on PostgreSQL).
+    pub dev_ephemeral: bool,
+    /// The key being replaced, to sign the handover (`CARELOG_PREVIOUS_SIGNING_KEY_FILE`).
+    pub previous_key: Option<std::path::PathBuf>,
+    /// Why a new key is introduced without the previous one (`CARELOG_SIGNING_KEY_INTRODUCTION`).
+    pub introduction: Option<String>,
+    pub origin: String,
+}
+
+impl Default for ProofsConfig {
+    fn default() -> Self {
+        Self {
+            key: KeySource::Auto,
+            interval: Some(DEFAULT_INTERVAL),
+            dev_ephemeral: false,
+            previous_key: None,
+            introduction: None,
+            origin: note::DEFAULT_ORIGIN.to_owned(),
+        }
+    }
+}
+
+fn env_set(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
 impl ProofsConfig {
-    /// The key from `CARELOG_SIGNING_KEY_FILE` / `CARELOG_SIGNING_KEY` (or a development key) and the
-    /// interval from `CARELOG_CHECKPOINT_INTERVAL_SECS`.
+    /// A given key, signing only on demand: for tests and programs that embed the server.
+    pub fn with_key(key: ed25519_dalek::SigningKey) -> Self {
+        Self { key: KeySource::Given(key), interval: None, ..Self::default() }
+    }
+
+    /// The key from `CARELOG_SIGNING_KEY_FILE` / `CARELOG_SIGNING_KEY` (else the embedded SQLite
+    /// development key, or with `CARELOG_DEV_EPHEMERAL_SIGNING_KEY` a throw-away one), a key change
+    /// from `CARELOG_PREVIOUS_SIGNING_KEY_FILE` / `CARELOG_SIGNING_KEY_INTRODUCTION`, the origin from
+    /// `CARELOG_LOG_ORIGIN` and the interval from `CARELOG_CHECKPOINT_INTERVAL_SECS`.
     pub fn from_env() -> anyhow::Result<Self> {
         let interval = match std::env::var(INTERVAL_ENV) {
             Ok(raw) => {
@@ -55,7 +92,21 @@ impl ProofsConfig {
             }
             Err(_) => Some(DEFAULT_INTERVAL),
         };
-        Ok(Self { key: KeySource::Auto, interval })
+        let origin = env_set(ORIGIN_ENV).unwrap_or_else(|| note::DEFAULT_ORIGIN.to_owned());
+        note::check_origin(&origin).map_err(|e| anyhow::anyhow!("{ORIGIN_ENV}: {e}"))?;
+        Ok(Self {
+            key: KeySource::Auto,
+            interval,
+            dev_ephemeral: env_set(keys::DEV_EPHEMERAL_ENV).is_some_and(|v| v.trim() != "0"),
+            previous_key: env_set(keylog::PREVIOUS_ENV).map(Into::into),
+            introduction: env_set(keylog::INTRODUCTION_ENV),
+            origin,
+        })
+    }
+
+    /// Whether a signing key is configured (`CARELOG_SIGNING_KEY_FILE` or `CARELOG_SIGNING_KEY`).
+    pub fn key_configured() -> bool {
+        env_set(keys::KEY_FILE_ENV).is_some() || env_set(keys::KEY_ENV).is_some()
     }
 }
 
@@ -71,9 +122,18 @@ pub async fn mount_with(
     store: Arc<dyn EventStore>,
     config: ProofsConfig,
 ) -> anyhow::Result<Router> {
-    let key = keys::load(&config.key, store.as_ref()).await?;
+    let key = keys::load(&config.key, config.dev_ephemeral, store.as_ref()).await?;
+    let previous = config.previous_key.as_deref().map(keys::read_signing_key).transpose()?;
+    let change = keylog::ChangeConfig {
+        previous,
+        introduction: config.introduction.clone(),
+        dev_ephemeral: config.dev_ephemeral,
+    };
+    let log_key = keylog::current_key(store.as_ref(), &carelog_store::merkle::MerkleTree::new(store.as_ref())).await?;
+    // Refuses to start on a key change nobody configured: a restart must never look like an attack.
+    let pending = keylog::plan(log_key, &key, &change)?;
     let (sizes_tx, sizes) = watch::channel(0);
-    let prover = Arc::new(Prover::new(Arc::clone(&store), key, sizes));
+    let prover = Arc::new(Prover::new(Arc::clone(&store), key, config.origin.clone(), pending, sizes));
     let gate = carelog_platform::Gate::new(Arc::clone(&store));
     // Leaves are stored hashes: the builder has no use for opened PHI.
     let log = store.as_stored().unwrap_or(store);

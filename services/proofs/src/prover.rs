@@ -1,5 +1,6 @@
 //! What the ProofService does: validates sizes against the log, waits briefly for the builder,
-//! rechecks the log's rows against the tree, then answers from the stored nodes; and signs checkpoints.
+//! rechecks the log's rows against the tree and every signed checkpoint against the trusted keys,
+//! then answers from the stored nodes; and signs checkpoints (recording a key change first).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,22 +8,26 @@ use std::time::Duration;
 use carelog_store::merkle::{Hash, MerkleTree, StoredCheckpoint, event_leaf};
 use carelog_store::{EventStore, LogQuery, Position};
 use chrono::Utc;
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use tokio::sync::{Mutex, watch};
 
-use crate::checkpoint::{CHECKPOINT_FORMAT, SignedCheckpoint};
+use crate::checkpoint::{CHECKPOINT_FORMAT, SignedCheckpoint, key_id};
 use crate::error::ProofServiceError;
+use crate::keychain::trusted_closure;
+use crate::keylog::{self, LoggedChange, Pending};
 
 /// How long a request for a size the builder has not reached yet waits before giving up.
 const BUILD_WAIT: Duration = Duration::from_secs(5);
 
 type Result<T> = std::result::Result<T, ProofServiceError>;
 
-/// A checkpoint as the service lists it: its store id and the signed statement.
+/// A checkpoint as the service lists it: its store id, the signed statement, and (when signed by
+/// this server's key) the same checkpoint as a C2SP signed note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub id: i64,
     pub signed: SignedCheckpoint,
+    pub signed_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +56,12 @@ pub struct Prover {
     store: Arc<dyn EventStore>,
     tree: MerkleTree,
     key: SigningKey,
+    /// The C2SP origin (and signed-note key name) of this log.
+    origin: String,
     sizes: watch::Receiver<u64>,
-    /// One signer at a time, so "sign now" twice in a row stores one checkpoint.
-    signing: Mutex<()>,
-}
-
-fn listed(stored: StoredCheckpoint) -> Listed {
-    Listed { id: stored.id, signed: signed_from_stored(stored) }
+    /// One signer at a time, so "sign now" twice in a row stores one checkpoint; holds the key
+    /// change to record before the first checkpoint signed with this key.
+    signing: Mutex<Option<Pending>>,
 }
 
 /// A stored checkpoint as the signed note it claims to be (a malformed stored key becomes all
@@ -78,27 +82,109 @@ pub fn signed_from_stored(stored: StoredCheckpoint) -> SignedCheckpoint {
 }
 
 impl Prover {
-    pub fn new(store: Arc<dyn EventStore>, key: SigningKey, sizes: watch::Receiver<u64>) -> Self {
+    /// `pending`: the key change to record before signing (from [`keylog::plan`]).
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        key: SigningKey,
+        origin: String,
+        pending: Option<Pending>,
+        sizes: watch::Receiver<u64>,
+    ) -> Self {
         let tree = MerkleTree::new(store.as_ref());
-        Self { store, tree, key, sizes, signing: Mutex::new(()) }
+        Self { store, tree, key, origin, sizes, signing: Mutex::new(pending) }
     }
 
     pub fn public_key(&self) -> [u8; 32] {
         self.key.verifying_key().to_bytes()
     }
 
+    /// The stored checkpoint as listed, with its C2SP form if this server's key signed it: the
+    /// note re-expresses only what already verifies under this key (Ed25519 signing is
+    /// deterministic, so the same checkpoint always gives the same note).
+    fn listed(&self, stored: StoredCheckpoint) -> Listed {
+        let id = stored.id;
+        let signed = signed_from_stored(stored);
+        let own = self.key.verifying_key();
+        let signed_note = (signed.public_key == own.to_bytes() && signed.verify(&own).is_ok())
+            .then(|| crate::note::sign(&self.origin, &self.key, signed.tree_size, &signed.root).ok())
+            .flatten();
+        Listed { id, signed, signed_note }
+    }
+
+    /// The C2SP origin of this log's signed notes.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Every key change the log records, oldest first.
+    pub async fn key_changes(&self) -> Result<Vec<LoggedChange>> {
+        Ok(keylog::changes(self.store.as_ref()).await?)
+    }
+
+    /// The keys this server trusts: its own, and those its own vouches for through the log's key
+    /// changes. A key an attacker wrote into the database is not among them.
+    async fn trusted_keys(&self) -> Result<Vec<VerifyingKey>> {
+        let changes: Vec<_> = self.key_changes().await?.into_iter().map(|c| c.change).collect();
+        let keys = trusted_closure(&[self.public_key()], &changes);
+        Ok(keys.iter().filter_map(|k| VerifyingKey::from_bytes(k).ok()).collect())
+    }
+
+    /// Refuses if any of `checkpoints` does not verify under a trusted key.
+    async fn require_trusted(&self, checkpoints: &[&StoredCheckpoint]) -> Result<()> {
+        if checkpoints.is_empty() {
+            return Ok(());
+        }
+        let trusted = self.trusted_keys().await?;
+        for stored in checkpoints {
+            let signed = signed_from_stored((*stored).clone());
+            if !trusted.iter().any(|key| signed.verify(key).is_ok()) {
+                return Err(ProofServiceError::Untrusted {
+                    id: stored.id,
+                    size: stored.tree_size,
+                    key: key_id(&signed.public_key),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A stored checkpoint, refused unless a trusted key signed it.
+    async fn trusted(&self, stored: StoredCheckpoint) -> Result<Listed> {
+        self.require_trusted(&[&stored]).await?;
+        Ok(self.listed(stored))
+    }
+
     /// Signs the tree over every event committed before the call (waiting briefly for the builder),
-    /// unless this key already signed that size.
+    /// unless this key already signed that size. A key change not yet in the log is appended first,
+    /// so the first checkpoint under a new key covers the event that introduced it.
     pub async fn sign_now(&self) -> Result<Listed> {
+        let mut pending = self.signing.lock().await;
+        // Another replica with the same key may have recorded the change already.
+        if pending.is_some() && keylog::current_key(self.store.as_ref(), &self.tree).await? == Some(self.public_key()) {
+            *pending = None;
+        }
+        if let Some(change) = pending.as_ref() {
+            let log_size = self.store.head_position().await?.0;
+            let change =
+                change.sign(&self.key, log_size).map_err(|e| ProofServiceError::invalid("key", e.to_string()))?;
+            let position = keylog::append(self.store.as_ref(), &change).await?;
+            tracing::warn!(
+                position,
+                key = %key_id(&change.key),
+                previous = ?change.previous_key.as_ref().map(key_id),
+                kind = change.kind.as_str(),
+                "recorded a signing-key change in the log"
+            );
+            *pending = None;
+        }
         let head = self.store.head_position().await?.0;
         self.wait_for_tree(head).await;
-        let _one_at_a_time = self.signing.lock().await;
         let (size, root) = self.tree.head().await?;
         if let Some(last) = self.tree.checkpoint(Some(size)).await?
             && last.root == root
             && last.public_key == self.public_key()
         {
-            return Ok(listed(last));
+            return Ok(self.listed(last));
         }
         let signed = SignedCheckpoint::sign(&self.key, size, root, Utc::now());
         let stored = StoredCheckpoint {
@@ -111,7 +197,7 @@ impl Prover {
         };
         let stored = self.tree.add_checkpoint(stored).await?;
         tracing::info!(tree_size = size, root = %hex::encode(root), "signed a checkpoint");
-        Ok(Listed { id: stored.id, signed })
+        Ok(self.listed(stored))
     }
 
     /// Signs if the tree grew since the newest checkpoint: the interval signer's tick.
@@ -124,14 +210,22 @@ impl Prover {
         self.sign_now().await.map(Some)
     }
 
-    /// The newest checkpoint, or the newest at exactly `size`.
+    /// The newest checkpoint, or the newest at exactly `size`; refused if no trusted key signed it.
     pub async fn checkpoint(&self, size: Option<u64>) -> Result<Listed> {
-        let found = self.tree.checkpoint(size).await?;
-        found.map(listed).ok_or(ProofServiceError::NoCheckpoint { size })
+        let found = self.tree.checkpoint(size).await?.ok_or(ProofServiceError::NoCheckpoint { size })?;
+        self.trusted(found).await
     }
 
+    /// Stored checkpoints as they are, trusted or not (a listing, not a check: callers verify).
     pub async fn list(&self, before: i64, limit: u32) -> Result<Vec<Listed>> {
-        Ok(self.tree.checkpoints(before, limit).await?.into_iter().map(listed).collect())
+        Ok(self.tree.checkpoints(before, limit).await?.into_iter().map(|c| self.listed(c)).collect())
+    }
+
+    /// The checkpoint signed at `size`, if any, after checking every checkpoint up to it.
+    async fn checked_checkpoint_at(&self, size: u64) -> Result<Option<Listed>> {
+        let signed = self.tree.signed_up_to(size).await?;
+        self.require_trusted(&signed.iter().collect::<Vec<_>>()).await?;
+        Ok(self.tree.checkpoint(Some(size)).await?.map(|c| self.listed(c)))
     }
 
     /// `requested`, or with 0 the newest checkpoint's size.
@@ -184,7 +278,7 @@ impl Prover {
             let reason = "the row no longer gives the leaf committed to the tree".to_owned();
             return Err(carelog_store::merkle::TreeError::Tampered { position, reason }.into());
         }
-        let checkpoint = self.tree.checkpoint(Some(size)).await?.map(listed);
+        let checkpoint = self.checked_checkpoint_at(size).await?;
         Ok(Inclusion { position, tree_size: size, event_hash, leaf_hash, path, root, checkpoint })
     }
 
@@ -206,7 +300,7 @@ impl Prover {
             return Err(ProofServiceError::NotBuilt { size: new_size, built: 0 });
         };
         let path = self.tree.consistency(old_size, new_size).await?;
-        let checkpoint = self.tree.checkpoint(Some(new_size)).await?.map(listed);
+        let checkpoint = self.checked_checkpoint_at(new_size).await?;
         Ok(Consistency { old_size, new_size, old_root, new_root, path, checkpoint })
     }
 }

@@ -94,6 +94,9 @@ const PROOFS: &[&str] = &[
     "ProofService/ListCheckpoints",
     "ProofService/ProveInclusion",
     "ProofService/ProveConsistency",
+    "ProofService/SignCheckpoint",
+    "ProofService/ListSigningKeys",
+    "ProofService/GetSignedNote",
 ];
 
 const AUDITOR_READS: &[&str] = &[
@@ -190,6 +193,9 @@ async fn call(app: &TestApp, caller: &Caller, rpc: &str) -> Result<(), Status> {
         "ProofService/ListCheckpoints" => unary!(proofs, list_checkpoints, ListProofCheckpointsRequest),
         "ProofService/ProveInclusion" => unary!(proofs, prove_inclusion, ProveInclusionRequest),
         "ProofService/ProveConsistency" => unary!(proofs, prove_consistency, ProveConsistencyRequest),
+        "ProofService/SignCheckpoint" => unary!(proofs, sign_checkpoint, SignCheckpointRequest),
+        "ProofService/ListSigningKeys" => unary!(proofs, list_signing_keys, ListSigningKeysRequest),
+        "ProofService/GetSignedNote" => unary!(proofs, get_signed_note, GetSignedNoteRequest),
         other => panic!("the matrix test does not know {other}: add it here and to the expectations"),
     }
 }
