@@ -41,6 +41,20 @@ fn every_fixture_fits_its_typed_message_for_every_role() {
     }
 }
 
+/// The proofs service's own event (not a domain event, so without a golden fixture).
+#[test]
+fn a_signing_key_change_fits_its_member() {
+    let data = serde_json::json!({
+        "key": "11".repeat(32), "previous_key": "22".repeat(32), "log_size": 5, "kind": "handover",
+        "reason": "yearly rotation", "signature": "33".repeat(64), "previous_signature": "44".repeat(64)
+    });
+    let typed = carelog_proto::typed::from_json::<proto::EventData>(&serde_json::json!({"signing_key_changed": data}))
+        .expect("fits");
+    let Some(proto::event_data::Event::SigningKeyChanged(change)) = typed.event else { panic!("{typed:?}") };
+    assert_eq!((change.key.clone(), change.signature.len()), (vec![0x11; 32], 64));
+    assert_eq!(change.kind(), proto::SigningKeyChangeKind::Handover);
+}
+
 #[test]
 fn event_types_name_their_member() {
     assert_eq!(snake_case("ClientRegistered"), "client_registered");
