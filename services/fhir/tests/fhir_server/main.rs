@@ -64,7 +64,7 @@ async fn drive(backend: Backend) {
 
 /// A second version of a resource: the clinician revokes the second consent (given, then revoked).
 async fn revoke_a_consent(app: &TestApp, demo: &carelog::demo::Outcome) -> String {
-    let consent = demo.episode["consents"][1]["consent_id"].as_str().expect("a second consent").to_owned();
+    let consent = demo.episode.consents.get(1).expect("a second consent").consent_id.clone();
     app.intake(&Caller::clinician(&demo.clinician_id))
         .revoke_consent(carelog_proto::v1::RevokeConsentRequest {
             context: ctx_because("client withdrew consent to telehealth"),
