@@ -99,6 +99,7 @@ pub const KEYS: &[(&str, FieldClass)] = &[
     ("account_id", Identifier), ("charge_id", Identifier), ("charge_ids", Identifier),
     ("claim_id", Identifier), ("payment_id", Identifier), ("remittance_id", Identifier),
     ("write_off_id", Identifier), ("superbill_id", Identifier), ("estimate_id", Identifier),
+    ("reversal_id", Identifier), ("recoupment_id", Identifier),
     ("original", Identifier), ("goals_addressed", Identifier), ("content_hash", Identifier),
     // Ids of the people who acted.
     ("clinician_id", Identifier), ("registered_by", Identifier), ("recorded_by", Identifier),
@@ -119,7 +120,8 @@ pub const KEYS: &[(&str, FieldClass)] = &[
     ("cancelled_at", Administrative), ("appended_at", Administrative), ("requested_at", Administrative),
     ("decided_at", Administrative), ("created_at", Administrative), ("submitted_at", Administrative),
     ("rejected_at", Administrative), ("posted_at", Administrative), ("received_at", Administrative),
-    ("written_off_at", Administrative), ("service_date", Administrative), ("due_on", Administrative),
+    ("written_off_at", Administrative), ("reversed_at", Administrative), ("recouped_at", Administrative),
+    ("service_date", Administrative), ("due_on", Administrative),
     ("next_review_due", Administrative), ("planned_end_on", Administrative), ("respond_by", Administrative),
     ("expires_on", Administrative), ("signed_on", Administrative), ("version", Administrative),
     ("kind", Administrative), ("format", Administrative), ("late", Administrative),

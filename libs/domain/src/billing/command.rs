@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 
 use super::cpt::FeeSchedule;
-use super::event::{PaymentMethod, RemittanceLine, WriteOffReason};
+use super::event::{CasGroup, PaymentMethod, RemittanceLine, WriteOffReason};
 use crate::intake::{ClientState, Payer};
 use crate::planning::{PlanState, ReviewStatus};
 use crate::sessions::SessionState;
 use crate::types::{
-    AccountId, ChargeId, ClaimId, ClientId, DiagnosisPointer, Icd10Code, Money, PaymentId, Reason, RemittanceId,
-    ShortText, SuperbillId, WriteOffId,
+    AccountId, CarcCode, ChargeId, ClaimId, ClientId, DiagnosisPointer, Icd10Code, Money, PaymentId, Reason,
+    RecoupmentId, RemittanceId, ShortText, SuperbillId, WriteOffId,
 };
 
 /// What a biller asks of an account.
@@ -39,6 +39,21 @@ pub enum BillingCommand {
         claim_id: ClaimId,
         payer_claim_number: Option<ShortText>,
         lines: Vec<RemittanceLine>,
+    },
+    /// The payer reversed an earlier remittance (835 claim status 22), e.g. after a void.
+    ReverseRemittance {
+        reversal_id: RemittanceId,
+        remittance_id: RemittanceId,
+        payer_claim_number: Option<ShortText>,
+    },
+    /// The payer took back part of a charge's payment and reassigned it to a CAS group.
+    RecoupPayment {
+        recoupment_id: RecoupmentId,
+        claim_id: ClaimId,
+        charge_id: ChargeId,
+        amount: Money,
+        group: CasGroup,
+        carc: CarcCode,
     },
     ReceivePayment {
         payment_id: PaymentId,

@@ -6,6 +6,7 @@ use super::command::{BillingCommand, BillingContext, ClaimRequest, OverduePolicy
 use super::cpt::derive_procedures;
 use super::event::*;
 use super::state::{AccountState, ClaimStatus};
+use super::takeback::{Recoupment, recoup_payment, reverse_remittance};
 use crate::error::{DomainError, Entity};
 use crate::intake::Payer;
 use crate::sessions::SessionStatus;
@@ -50,7 +51,7 @@ pub fn decide(
             ClaimRejected { claim_id: *claim_id, reason: reason.clone(), rejected_at: now }.into()
         }
         BillingCommand::PostRemittance { remittance_id, claim_id, payer_claim_number, lines } => {
-            if state.remittances.contains(remittance_id) {
+            if state.remittances.contains_key(remittance_id) {
                 return Err(DomainError::exists(Entity::Remittance, remittance_id));
             }
             check_remittance(state, *claim_id, lines)?;
@@ -66,6 +67,20 @@ pub fn decide(
                 posted_at: now,
             }
             .into()
+        }
+        BillingCommand::ReverseRemittance { reversal_id, remittance_id, payer_claim_number } => {
+            reverse_remittance(state, *reversal_id, *remittance_id, payer_claim_number.clone(), now)?.into()
+        }
+        BillingCommand::RecoupPayment { recoupment_id, claim_id, charge_id, amount, group, carc } => {
+            let r = Recoupment {
+                recoupment_id: *recoupment_id,
+                claim_id: *claim_id,
+                charge_id: *charge_id,
+                amount: *amount,
+                group: *group,
+                carc: carc.clone(),
+            };
+            recoup_payment(state, r, now)?.into()
         }
         BillingCommand::ReceivePayment { payment_id, amount, method } => {
             if state.payments.contains(payment_id) {
@@ -119,6 +134,7 @@ pub fn decide(
 fn amount_field(cmd: &BillingCommand) -> &'static str {
     match cmd {
         BillingCommand::PostRemittance { .. } => "lines",
+        BillingCommand::ReverseRemittance { .. } => "remittance_id",
         BillingCommand::CreateCharge { .. } => "charge_id",
         _ => "amount_cents",
     }
@@ -307,7 +323,16 @@ fn check_remittance(state: &AccountState, claim_id: ClaimId, lines: &[Remittance
         if !seen.insert(line.charge_id) {
             return Err(DomainError::invalid("lines", "must not repeat a charge"));
         }
-        let charged = state.charges.get(&line.charge_id).map_or(Money::ZERO, |c| c.total);
+        let charge = state.charges.get(&line.charge_id);
+        // A charge is adjudicated once at a time: a replacement's remittance comes after the
+        // payer reversed the original's (an 835 carries the reversal first).
+        if let Some(earlier) = charge.and_then(|c| c.adjudication.as_ref()) {
+            return Err(DomainError::ChargeAlreadyAdjudicated(
+                line.charge_id.to_string(),
+                earlier.remittance_id.to_string(),
+            ));
+        }
+        let charged = charge.map_or(Money::ZERO, |c| c.total);
         if line.charged != charged {
             return Err(DomainError::RemittanceChargeMismatch(
                 line.charge_id.to_string(),

@@ -48,7 +48,11 @@ impl BillingSummary {
             BillingEvent::PaymentReceived(_) => self.payments += 1,
             BillingEvent::WrittenOff(_) => self.write_offs += 1,
             BillingEvent::SuperbillIssued(_) => self.superbills += 1,
-            BillingEvent::AccountOpened(_) | BillingEvent::ClaimSubmitted(_) | BillingEvent::ClaimRejected(_) => {}
+            BillingEvent::AccountOpened(_)
+            | BillingEvent::ClaimSubmitted(_)
+            | BillingEvent::ClaimRejected(_)
+            | BillingEvent::RemittanceReversed(_)
+            | BillingEvent::PaymentRecouped(_) => {}
         }
         self.totals = totals;
         self.balance = self.totals.balance();
@@ -58,8 +62,10 @@ impl BillingSummary {
                 // A new claim is added; a status change for a claim never seen is ignored, as
                 // the domain's fold ignores it.
                 let is_new = matches!(e, BillingEvent::ClaimSubmitted(s) if s.claim_id == claim);
-                if is_new || self.claims.contains_key(&claim) {
+                if is_new {
                     self.claims.insert(claim, status);
+                } else if let Some(current) = self.claims.get_mut(&claim) {
+                    *current = current.then(status);
                 }
             }
             self.claims_by_status = BTreeMap::new();

@@ -4,6 +4,9 @@
 mod aging;
 mod erasure;
 #[cfg(test)]
+mod proptests;
+mod takeback;
+#[cfg(test)]
 mod tests;
 mod totals;
 
@@ -20,6 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use aging::AgingBuckets;
+pub use takeback::{ChargeAdjudication, RecoupmentEntry, ReversalEntry};
 pub(crate) use totals::claim_transitions;
 pub use totals::{ClaimStatus, LedgerTotals};
 
@@ -41,6 +45,10 @@ pub struct ChargeEntry {
     pub amount: Money,
     pub plan_review_overdue: bool,
     pub created_at: DateTime<Utc>,
+    /// The payer's current adjudication of the charge; absent while no payer has (or after a
+    /// reversal): the charge is then part of the payer balance of an insured account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjudication: Option<ChargeAdjudication>,
 }
 
 /// Why a claim was rejected.
@@ -80,6 +88,9 @@ pub struct RemittanceEntry {
     pub adjusted: Money,
     pub patient_responsibility: Money,
     pub posted_at: DateTime<Utc>,
+    /// The payer's reversal of this remittance, once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversed_by: Option<RemittanceId>,
 }
 
 /// A payment by the client.
@@ -121,12 +132,24 @@ pub struct LedgerView {
     pub charges: Vec<ChargeEntry>,
     pub claims: Vec<ClaimEntry>,
     pub remittances: Vec<RemittanceEntry>,
+    /// The payer's reversals of whole remittances (835 claim status 22).
+    #[serde(default)]
+    pub reversals: Vec<ReversalEntry>,
+    /// The payer's takebacks of part of a charge's payment.
+    #[serde(default)]
+    pub recoupments: Vec<RecoupmentEntry>,
     pub payments: Vec<PaymentEntry>,
     pub write_offs: Vec<WriteOffEntry>,
     pub superbills: Vec<SuperbillEntry>,
     pub totals: LedgerTotals,
     /// Charges − payments − adjustments − write-offs; negative is a credit.
     pub balance: Balance,
+    /// What payers still owe: on an insured account, the charges no payer has adjudicated.
+    #[serde(default)]
+    pub payer_balance: Balance,
+    /// What the client owes (negative: a credit): `balance − payer_balance`.
+    #[serde(default)]
+    pub patient_balance: Balance,
     pub last_position: Position,
     pub last_recorded_at: Option<DateTime<Utc>>,
     /// How many events have been folded in.
@@ -176,6 +199,8 @@ impl LedgerView {
         self.fold(e);
         self.totals = totals;
         self.balance = self.totals.balance();
+        self.payer_balance = self.payer_balance();
+        self.patient_balance = Balance::from_cents(self.balance.cents() - self.payer_balance.cents());
         if let Some(at) = self.erased_at {
             // Nothing folded after the erasure may bring free text back (a claim rejection's reason).
             self.erase(at);
@@ -200,7 +225,7 @@ impl LedgerView {
     fn fold(&mut self, event: &BillingEvent) {
         for (claim, status) in claim_transitions(event) {
             if let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == claim) {
-                c.status = status;
+                c.status = c.status.then(status);
             }
         }
         match event {
@@ -220,6 +245,7 @@ impl LedgerView {
                 amount: e.total,
                 plan_review_overdue: e.plan_review_overdue,
                 created_at: e.created_at,
+                adjudication: None,
             }),
             BillingEvent::ClaimSubmitted(e) => {
                 if let Some(original) = e.frequency.original()
@@ -253,6 +279,7 @@ impl LedgerView {
                 if let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == e.claim_id) {
                     c.remittances.push(e.remittance_id);
                 }
+                self.adjudicate(e);
                 self.remittances.push(RemittanceEntry {
                     remittance_id: e.remittance_id,
                     claim_id: e.claim_id,
@@ -262,8 +289,11 @@ impl LedgerView {
                     adjusted: e.adjusted,
                     patient_responsibility: e.patient_responsibility,
                     posted_at: e.posted_at,
+                    reversed_by: None,
                 });
             }
+            BillingEvent::RemittanceReversed(e) => self.reverse(e),
+            BillingEvent::PaymentRecouped(e) => self.recoup(e),
             BillingEvent::PaymentReceived(e) => self.payments.push(PaymentEntry {
                 payment_id: e.payment_id,
                 amount: e.amount,

@@ -280,6 +280,29 @@ fn every_billing_event_round_trips_through_stored_json() {
     samples.extend(plain(&submit(ClaimId::new_v4(), ClaimRequest::Void { original: claim }), &s).unwrap());
     samples.extend(plain(&BillingCommand::RejectClaim { claim_id: claim, reason: reason("r") }, &s).unwrap());
     samples.extend(plain(&remit(claim, vec![line(id, 18_000, 10_000, 5_000, 3_000)]), &s).unwrap());
+    let remittance = RemittanceId::new_v4();
+    let posted = BillingCommand::PostRemittance {
+        remittance_id: remittance,
+        claim_id: claim,
+        payer_claim_number: Some(short("PCN-9")),
+        lines: vec![line(id, 18_000, 10_000, 5_000, 3_000)],
+    };
+    let paid = run(s.clone(), &posted, &ctx);
+    let reverse = BillingCommand::ReverseRemittance {
+        reversal_id: RemittanceId::new_v4(),
+        remittance_id: remittance,
+        payer_claim_number: None,
+    };
+    samples.extend(plain(&reverse, &paid).unwrap());
+    let recoup = BillingCommand::RecoupPayment {
+        recoupment_id: RecoupmentId::new_v4(),
+        claim_id: claim,
+        charge_id: id,
+        amount: cents(500),
+        group: CasGroup::PatientResponsibility,
+        carc: CarcCode::parse("1").unwrap(),
+    };
+    samples.extend(plain(&recoup, &paid).unwrap());
     samples.extend(
         plain(
             &BillingCommand::ReceivePayment {

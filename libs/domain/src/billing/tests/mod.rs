@@ -2,6 +2,7 @@
 
 mod charges;
 mod claims;
+mod takebacks;
 
 use super::*;
 use crate::intake::EpisodeStatus;
