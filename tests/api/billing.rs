@@ -5,6 +5,7 @@ mod accounts;
 mod charges;
 mod cycle;
 mod overdue;
+mod takebacks;
 
 use carelog_blackbox::{Authed, Caller, TestApp, ctx, ctx_because};
 use carelog_proto::v1 as proto;
@@ -98,9 +99,22 @@ impl Clinic {
         location: proto::hold_session_request::PatientLocation,
         stage: Stage,
     ) -> String {
+        self.session_ago(kind, minutes, modality, location, stage, Duration::hours(1)).await
+    }
+
+    /// A session that started `ago` (the service date), taken to `stage`.
+    async fn session_ago(
+        &mut self,
+        kind: Kind,
+        minutes: u32,
+        modality: proto::SessionModality,
+        location: proto::hold_session_request::PatientLocation,
+        stage: Stage,
+        ago: Duration,
+    ) -> String {
         let session_id = id();
-        let an_hour_ago = Utc::now() - Duration::hours(1);
-        let started = prost_types::Timestamp { seconds: an_hour_ago.timestamp(), nanos: 0 };
+        let then = Utc::now() - ago;
+        let started = prost_types::Timestamp { seconds: then.timestamp(), nanos: 0 };
         let schedule = proto::ScheduleSessionRequest {
             context: ctx(),
             session_id: session_id.clone(),
