@@ -2,6 +2,7 @@
 //! real SessionService; nothing is written to the store behind the services' backs.
 
 mod accounts;
+mod across_accounts;
 mod charges;
 mod cycle;
 mod overdue;

@@ -109,6 +109,9 @@ pub struct BillingContext {
     pub plan_review_overdue: bool,
     pub overdue_policy: OverduePolicy,
     pub fee_schedule: FeeSchedule,
+    /// The charge of the session on another account of the same client, if any: a session is
+    /// charged once across every account the client has.
+    pub charged_on_other_account: Option<ChargeId>,
 }
 
 impl BillingContext {
@@ -122,6 +125,7 @@ impl BillingContext {
             plan_review_overdue: false,
             overdue_policy: OverduePolicy::default(),
             fee_schedule: FeeSchedule::default(),
+            charged_on_other_account: None,
         }
     }
 

@@ -178,7 +178,7 @@ fn create_charge(
     if session.note.is_none() {
         return Err(DomainError::NoteNotSigned);
     }
-    if let Some(existing) = state.charged_sessions.get(&session_id) {
+    if let Some(existing) = state.charged_sessions.get(&session_id).or(ctx.charged_on_other_account.as_ref()) {
         return Err(DomainError::SessionAlreadyCharged(existing.to_string()));
     }
     if ctx.plan_review_overdue && ctx.overdue_policy == OverduePolicy::Block {

@@ -93,6 +93,16 @@ fn a_session_is_charged_once_to_its_own_clients_account() {
 }
 
 #[test]
+fn given_a_session_charged_on_another_account_of_the_client_when_charged_again_then_it_is_refused() {
+    let b = books();
+    let elsewhere = ChargeId::new_v4();
+    let ctx = BillingContext { charged_on_other_account: Some(elsewhere), ..charging(b.signed_video()) };
+    let refused = decide(&charge(ChargeId::new_v4()), &b.account(Payer::SelfPay), &ctx).unwrap_err();
+    assert_eq!(refused.code(), "SESSION_ALREADY_CHARGED");
+    assert!(refused.to_string().contains(&elsewhere.to_string()), "names the existing charge: {refused}");
+}
+
+#[test]
 fn a_charge_points_to_active_diagnoses() {
     let b = books();
     let none = BillingContext { active_diagnoses: vec![], ..charging(b.signed_video()) };
