@@ -211,6 +211,7 @@ fn payment(account_id: &str, cents: i64) -> proto::ReceivePaymentRequest {
         payment_id: id(),
         amount_cents: cents,
         method: proto::receive_payment_request::Method::Card as i32,
+        ..Default::default()
     }
 }
 

@@ -121,7 +121,7 @@ pub const KEYS: &[(&str, FieldClass)] = &[
     ("decided_at", Administrative), ("created_at", Administrative), ("submitted_at", Administrative),
     ("rejected_at", Administrative), ("posted_at", Administrative), ("received_at", Administrative),
     ("written_off_at", Administrative), ("reversed_at", Administrative), ("recouped_at", Administrative),
-    ("service_date", Administrative), ("due_on", Administrative),
+    ("service_date", Administrative), ("service_from", Administrative), ("service_to", Administrative), ("due_on", Administrative),
     ("next_review_due", Administrative), ("planned_end_on", Administrative), ("respond_by", Administrative),
     ("expires_on", Administrative), ("signed_on", Administrative), ("version", Administrative),
     ("kind", Administrative), ("format", Administrative), ("late", Administrative),

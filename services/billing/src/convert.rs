@@ -259,8 +259,18 @@ pub fn receive_payment(r: &proto::ReceivePaymentRequest, _: &CommandMeta) -> Res
         Some(Method::BankTransfer) => Some(PaymentMethod::BankTransfer),
         Some(Method::Unspecified) | None => None,
     };
+    let service_date = if r.service_date.trim().is_empty() {
+        Some(None)
+    } else {
+        f.take("service_date", parse::date("service_date", &r.service_date)).map(Some)
+    };
     f.finish(|| {
-        let command = BillingCommand::ReceivePayment { payment_id: payment_id?, amount: amount?, method: method? };
+        let command = BillingCommand::ReceivePayment {
+            payment_id: payment_id?,
+            amount: amount?,
+            method: method?,
+            service_date: service_date?,
+        };
         request(account_id, Action::Account(command))
     })
 }

@@ -9,7 +9,8 @@ use proto::hold_session_request::PatientLocation;
 use proto::schedule_session_request::Kind;
 use tonic::Code;
 
-use super::{Clinic, Payer, Stage, clinic, id, open_account, stored};
+use super::{Clinic, Payer, Stage, clinic, id, open_account, original_claim, payment, stored};
+use carelog_blackbox::assert_invalid_field;
 
 /// The client's second account (e.g. a self-pay account beside the insured one).
 async fn second_account(c: &mut Clinic) -> String {
@@ -75,7 +76,37 @@ async fn a_charge_carries_the_service_date_as_its_clinical_time(app: &TestApp) {
     );
 }
 
+async fn claims_and_payments_carry_the_service_dates_they_are_about(app: &TestApp) {
+    let mut c = clinic(app, Payer::Insured, &["F32.1"]).await;
+    let mut charges = Vec::new();
+    for days in [30, 4] {
+        let ago = Duration::days(days) + Duration::hours(2);
+        let session = c.session_ago(Kind::Psychotherapy, 55, InPerson, PatientLocation::Home, Stage::Signed, ago).await;
+        charges.push(c.charged(app, &session).await.data);
+    }
+    let ids = charges.iter().map(|d| d["charge_id"].as_str().unwrap().to_owned()).collect();
+    let receipt = c.billing.submit_claim(original_claim(&c.account_id, ids)).await.unwrap().into_inner();
+    let claim = &stored(app, &receipt.stream).await[usize::try_from(receipt.revision).unwrap()];
+    assert_eq!(
+        (&claim.data["service_from"], &claim.data["service_to"], claim.schema_version),
+        (&charges[0]["service_date"], &charges[1]["service_date"], 3)
+    );
+    let day = charges[1]["service_date"].as_str().unwrap().to_owned();
+    let paid = proto::ReceivePaymentRequest { service_date: day.clone(), ..payment(&c.account_id, 2_000) };
+    let receipt = c.billing.receive_payment(paid).await.unwrap().into_inner();
+    let stored_payment = &stored(app, &receipt.stream).await[usize::try_from(receipt.revision).unwrap()];
+    assert_eq!((stored_payment.data["service_date"].as_str(), stored_payment.schema_version), (Some(day.as_str()), 2));
+    let before = app.event_count().await;
+    let tomorrow = (chrono::Utc::now() + Duration::days(2)).date_naive().to_string();
+    for bad in [tomorrow.as_str(), "2026-13-01", "1850-01-01", "yesterday"] {
+        let request = proto::ReceivePaymentRequest { service_date: bad.into(), ..payment(&c.account_id, 100) };
+        assert_invalid_field(&c.billing.receive_payment(request).await.unwrap_err(), "service_date");
+    }
+    assert_eq!(app.event_count().await, before, "a refusal stores nothing");
+}
+
 on_both_backends!(
+    claims_and_payments_carry_the_service_dates_they_are_about,
     a_session_is_charged_once_across_every_account_of_the_client,
     a_charge_carries_the_service_date_as_its_clinical_time,
 );

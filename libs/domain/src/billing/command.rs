@@ -1,6 +1,6 @@
 //! Commands on the account stream and the facts a decision needs from outside it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::cpt::FeeSchedule;
 use super::event::{CasGroup, PaymentMethod, RemittanceLine, WriteOffReason};
@@ -59,6 +59,8 @@ pub enum BillingCommand {
         payment_id: PaymentId,
         amount: Money,
         method: PaymentMethod,
+        /// The date of the service paid for, if the client says.
+        service_date: Option<NaiveDate>,
     },
     WriteOff {
         write_off_id: WriteOffId,

@@ -82,14 +82,25 @@ pub fn decide(
             };
             recoup_payment(state, r, now)?.into()
         }
-        BillingCommand::ReceivePayment { payment_id, amount, method } => {
+        BillingCommand::ReceivePayment { payment_id, amount, method, service_date } => {
             if state.payments.contains(payment_id) {
                 return Err(DomainError::exists(Entity::Payment, payment_id));
             }
             if *amount == Money::ZERO {
                 return Err(DomainError::invalid("amount_cents", "must be greater than zero"));
             }
-            PaymentReceived { payment_id: *payment_id, amount: *amount, method: *method, received_at: now }.into()
+            // Clinical time is never in the future: no payment is for a service not yet given.
+            if service_date.is_some_and(|d| d > now.date_naive()) {
+                return Err(DomainError::invalid("service_date", "must not be in the future"));
+            }
+            PaymentReceived {
+                payment_id: *payment_id,
+                amount: *amount,
+                method: *method,
+                service_date: *service_date,
+                received_at: now,
+            }
+            .into()
         }
         BillingCommand::WriteOff { write_off_id, amount, reason, note } => {
             if state.write_offs.contains(write_off_id) {
@@ -265,10 +276,13 @@ fn submit_claim(
     // A correction names the original as the payer knows it, when a remittance told us how.
     let payer_claim_number =
         frequency.original().and_then(|original| state.claims.get(&original)?.payer_claim_number.clone());
+    let dates = charge_ids.iter().filter_map(|id| state.charges.get(id).map(|c| c.service_date));
     Ok(ClaimSubmitted {
         claim_id,
         frequency,
         payer_claim_number,
+        service_from: dates.clone().min(),
+        service_to: dates.max(),
         total: charges_total(state, &charge_ids)?,
         charge_ids,
         submitted_at: ctx.now,

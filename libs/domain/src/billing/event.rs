@@ -105,6 +105,10 @@ pub struct ClaimSubmitted {
     pub payer_claim_number: Option<ShortText>,
     pub charge_ids: Vec<ChargeId>,
     pub total: Money,
+    /// First and last service date of its charges: the clinical time a claim is about (schema
+    /// version 3; unknown for claims stored under earlier versions).
+    pub service_from: Option<NaiveDate>,
+    pub service_to: Option<NaiveDate>,
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -250,6 +254,9 @@ pub struct PaymentReceived {
     pub payment_id: PaymentId,
     pub amount: Money,
     pub method: PaymentMethod,
+    /// The date of the service the client pays for, when they said (schema version 2; unknown
+    /// for payments stored under version 1).
+    pub service_date: Option<NaiveDate>,
     pub received_at: DateTime<Utc>,
 }
 

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
+
 use super::event::{Adjustment, BillingEvent, ClaimFrequency, RemittanceLine};
 use crate::intake::Payer;
 use crate::types::{
@@ -95,6 +97,7 @@ impl Adjudication {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeRecord {
     pub session_id: SessionId,
+    pub service_date: NaiveDate,
     pub total: Money,
     /// The open claim carrying it, if any.
     pub claim: Option<ClaimId>,
@@ -217,7 +220,13 @@ impl AccountState {
             BillingEvent::ChargeCreated(e) => {
                 self.charges.insert(
                     e.charge_id,
-                    ChargeRecord { session_id: e.session_id, total: e.total, claim: None, adjudication: None },
+                    ChargeRecord {
+                        session_id: e.session_id,
+                        service_date: e.service_date,
+                        total: e.total,
+                        claim: None,
+                        adjudication: None,
+                    },
                 );
                 self.charged_sessions.insert(e.session_id, e.charge_id);
             }

@@ -67,6 +67,11 @@ pub struct ClaimEntry {
     pub frequency_code: u8,
     pub charge_ids: Vec<ChargeId>,
     pub total: Money,
+    /// First and last service date of its charges (absent for claims stored before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_to: Option<NaiveDate>,
     pub submitted_at: DateTime<Utc>,
     pub status: ClaimStatus,
     pub rejection: Option<ClaimRejection>,
@@ -99,6 +104,9 @@ pub struct PaymentEntry {
     pub payment_id: PaymentId,
     pub amount: Money,
     pub method: PaymentMethod,
+    /// The date of the service paid for, when the client said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_date: Option<NaiveDate>,
     pub received_at: DateTime<Utc>,
 }
 
@@ -263,6 +271,8 @@ impl LedgerView {
                     frequency_code: e.frequency.code(),
                     charge_ids: e.charge_ids.clone(),
                     total: e.total,
+                    service_from: e.service_from,
+                    service_to: e.service_to,
                     submitted_at: e.submitted_at,
                     status,
                     rejection: None,
@@ -298,6 +308,7 @@ impl LedgerView {
                 payment_id: e.payment_id,
                 amount: e.amount,
                 method: e.method,
+                service_date: e.service_date,
                 received_at: e.received_at,
             }),
             BillingEvent::WrittenOff(e) => self.write_offs.push(WriteOffEntry {

@@ -215,6 +215,7 @@ impl Books {
                 payment_id: PaymentId::new_v4(),
                 amount: cents(c),
                 method: PaymentMethod::Card,
+                service_date: None,
             }),
             Step::WriteOff { pct } => {
                 let amount = (self.state.balance().cents() * pct / 100).max(0);

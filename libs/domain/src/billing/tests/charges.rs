@@ -11,6 +11,7 @@ fn an_account_is_opened_once_and_needed_for_everything_else() {
         payment_id: PaymentId::new_v4(),
         amount: cents(100),
         method: PaymentMethod::Card,
+        service_date: None,
     };
     assert_eq!(code_of(plain(&pay, &AccountState::default())), "ACCOUNT_NOT_FOUND");
 }
