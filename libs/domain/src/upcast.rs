@@ -45,7 +45,7 @@ pub fn upcast<'a>(event_type: &str, version: u32, data: &'a Value) -> Result<Cow
 }
 
 /// One step: `event_type` data at version `from` → `from + 1`.
-fn step(event_type: &str, from: u32, mut data: Value) -> Result<Value, DecodeError> {
+fn step(event_type: &str, from: u32, data: Value) -> Result<Value, DecodeError> {
     match (event_type, from) {
         ("ClaimSubmitted", 1) => unknown(event_type, data, &["payer_claim_number"]),
         // Version 2 did not record the service dates; they are unknown (the charges still say).

@@ -103,8 +103,8 @@ impl SessionContext {
             client_registered: client.is_registered(),
             episode: client.episode_status(episode),
             episode_clinician: client.episode(episode).map(|e| e.clinician_id),
-            treatment_consent_active: client.has_active_consent(ConsentType::Treatment, now),
-            telehealth_consent_active: client.has_active_consent(ConsentType::Telehealth, now),
+            treatment_consent_active: client.permits_new_activity(ConsentType::Treatment, now),
+            telehealth_consent_active: client.permits_new_activity(ConsentType::Telehealth, now),
             active_goals: Vec::new(),
         }
     }
