@@ -20,6 +20,8 @@ const CURRENT: &[(&str, u32)] = &[
     ("ClaimSubmitted", 3),
     // v2: the date of the service a payment is for.
     ("PaymentReceived", 2),
+    // v2: a note signed past the practice's threshold is labelled a late entry.
+    ("ProgressNoteSigned", 2),
 ];
 
 /// The version this code writes for `event_type`.
@@ -51,6 +53,7 @@ fn step(event_type: &str, from: u32, data: Value) -> Result<Value, DecodeError> 
         // Version 2 did not record the service dates; they are unknown (the charges still say).
         ("ClaimSubmitted", 2) => unknown(event_type, data, &["service_from", "service_to"]),
         ("PaymentReceived", 1) => unknown(event_type, data, &["service_date"]),
+        ("ProgressNoteSigned", 1) => unknown(event_type, data, &["late_entry"]),
         _ => Err(DecodeError::UnsupportedVersion { event_type: event_type.to_owned(), version: from }),
     }
 }

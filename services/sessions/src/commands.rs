@@ -156,6 +156,7 @@ fn bare_context(now: DateTime<Utc>) -> SessionContext {
         treatment_consent_active: false,
         telehealth_consent_active: false,
         active_goals: Vec::new(),
+        late_entry_after: sessions::LATE_ENTRY_AFTER,
     }
 }
 
