@@ -89,17 +89,6 @@ impl Clinic {
     /// A session booked an hour ago and taken to `stage`. The patient was at home for telehealth.
     async fn session(&mut self, kind: Kind, minutes: u32, modality: proto::SessionModality, stage: Stage) -> String {
         let location = proto::hold_session_request::PatientLocation::Home;
-        self.session_at(kind, minutes, modality, location, stage).await
-    }
-
-    async fn session_at(
-        &mut self,
-        kind: Kind,
-        minutes: u32,
-        modality: proto::SessionModality,
-        location: proto::hold_session_request::PatientLocation,
-        stage: Stage,
-    ) -> String {
         self.session_ago(kind, minutes, modality, location, stage, Duration::hours(1)).await
     }
 

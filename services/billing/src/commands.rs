@@ -7,9 +7,9 @@ use carelog_domain::billing::{self, AccountState, BillingCommand, BillingContext
 use carelog_domain::types::{ClientId, PlanId};
 use carelog_domain::{DomainError, Entity};
 use carelog_platform::aggregate::{Account, Client, Plan as TreatmentPlan, Session};
-use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, execute, load};
+use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, client_events, execute, load};
 use carelog_proto::v1::AppendReceipt;
-use carelog_store::{EventStore, LogFilter, LogQuery, Position, StreamName};
+use carelog_store::{EventStore, LogFilter, StreamName};
 use chrono::{DateTime, Utc};
 
 use crate::config::BillingConfig;
@@ -155,21 +155,11 @@ async fn other_accounts(
     client_id: ClientId,
     this: &StreamName,
 ) -> Result<Vec<Loaded<AccountState>>, ServiceError> {
-    const PAGE: usize = 500;
     let filter = LogFilter { categories: vec!["account".to_owned()], event_types: vec!["AccountOpened".to_owned()] };
     let mut streams: Vec<StreamName> = Vec::new();
-    let mut from = Position::START.next();
-    loop {
-        let page =
-            store.read_client(&client_id.to_string(), &LogQuery::from(from, PAGE).filtered(filter.clone())).await?;
-        for opened in &page {
-            if &opened.stream != this && !streams.contains(&opened.stream) {
-                streams.push(opened.stream.clone());
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => from = last.position.next(),
-            _ => break,
+    for opened in client_events(store, &client_id.to_string(), filter).await? {
+        if &opened.stream != this && !streams.contains(&opened.stream) {
+            streams.push(opened.stream);
         }
     }
     let mut accounts = Vec::with_capacity(streams.len());

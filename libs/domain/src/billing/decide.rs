@@ -6,7 +6,7 @@ use super::command::{BillingCommand, BillingContext, ClaimRequest, OverduePolicy
 use super::cpt::derive_procedures;
 use super::event::*;
 use super::state::{AccountState, ClaimStatus};
-use super::takeback::{Recoupment, recoup_payment, reverse_remittance};
+use super::takeback::{check_recoupment, reverse_remittance};
 use crate::error::{DomainError, Entity};
 use crate::intake::Payer;
 use crate::sessions::SessionStatus;
@@ -72,15 +72,17 @@ pub fn decide(
             reverse_remittance(state, *reversal_id, *remittance_id, payer_claim_number.clone(), now)?.into()
         }
         BillingCommand::RecoupPayment { recoupment_id, claim_id, charge_id, amount, group, carc } => {
-            let r = Recoupment {
+            let recouped = PaymentRecouped {
                 recoupment_id: *recoupment_id,
                 claim_id: *claim_id,
                 charge_id: *charge_id,
                 amount: *amount,
                 group: *group,
                 carc: carc.clone(),
+                recouped_at: now,
             };
-            recoup_payment(state, r, now)?.into()
+            check_recoupment(state, &recouped)?;
+            recouped.into()
         }
         BillingCommand::ReceivePayment { payment_id, amount, method, service_date } => {
             if state.payments.contains(payment_id) {

@@ -4,10 +4,10 @@
 //! Neither can take back more than was posted, so every total stays non-negative and every
 //! adjudicated charge still reconciles.
 
-use super::event::{Adjustment, CasGroup, PaymentRecouped, RemittanceLine, RemittanceReversed};
+use super::event::{Adjustment, PaymentRecouped, RemittanceLine, RemittanceReversed};
 use super::state::{AccountState, ClaimStatus, RemittanceRecord};
 use crate::error::{DomainError, Entity};
-use crate::types::{CarcCode, ChargeId, ClaimId, Money, RecoupmentId, RemittanceId, ShortText};
+use crate::types::{Money, RemittanceId, ShortText};
 use chrono::{DateTime, Utc};
 
 /// The reversal of `remittance_id`: each charge it adjudicated, as the adjudication stands now.
@@ -52,21 +52,9 @@ pub(super) fn reverse_remittance(
     })
 }
 
-/// A recoupment of `amount` of what the payer paid on `charge_id` under `claim_id`.
-pub(super) struct Recoupment {
-    pub recoupment_id: RecoupmentId,
-    pub claim_id: ClaimId,
-    pub charge_id: ChargeId,
-    pub amount: Money,
-    pub group: CasGroup,
-    pub carc: CarcCode,
-}
-
-pub(super) fn recoup_payment(
-    state: &AccountState,
-    r: Recoupment,
-    now: DateTime<Utc>,
-) -> Result<PaymentRecouped, DomainError> {
+/// Checks a recoupment the payer sent: its id is new, and it takes back at most what the payer
+/// paid on the charge under the claim that currently adjudicates it.
+pub(super) fn check_recoupment(state: &AccountState, r: &PaymentRecouped) -> Result<(), DomainError> {
     if state.recoupments.contains(&r.recoupment_id) {
         return Err(DomainError::exists(Entity::Recoupment, r.recoupment_id));
     }
@@ -85,15 +73,7 @@ pub(super) fn recoup_payment(
     if r.amount > adjudication.paid {
         return Err(DomainError::RecoupmentExceedsPaid(r.amount.to_string(), adjudication.paid.to_string()));
     }
-    Ok(PaymentRecouped {
-        recoupment_id: r.recoupment_id,
-        claim_id: r.claim_id,
-        charge_id: r.charge_id,
-        amount: r.amount,
-        group: r.group,
-        carc: r.carc,
-        recouped_at: now,
-    })
+    Ok(())
 }
 
 impl AccountState {

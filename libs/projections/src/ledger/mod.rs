@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use aging::AgingBuckets;
-pub use takeback::{ChargeAdjudication, RecoupmentEntry, ReversalEntry};
+pub use takeback::{ChargeAdjudication, ReversalEntry};
 pub(crate) use totals::claim_transitions;
 pub use totals::{ClaimStatus, LedgerTotals};
 
@@ -143,9 +143,9 @@ pub struct LedgerView {
     /// The payer's reversals of whole remittances (835 claim status 22).
     #[serde(default)]
     pub reversals: Vec<ReversalEntry>,
-    /// The payer's takebacks of part of a charge's payment.
+    /// The payer's takebacks of part of a charge's payment, as posted.
     #[serde(default)]
-    pub recoupments: Vec<RecoupmentEntry>,
+    pub recoupments: Vec<carelog_domain::billing::PaymentRecouped>,
     pub payments: Vec<PaymentEntry>,
     pub write_offs: Vec<WriteOffEntry>,
     pub superbills: Vec<SuperbillEntry>,

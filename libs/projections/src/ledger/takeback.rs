@@ -2,9 +2,9 @@
 //! reversals of whole remittances and the recoupments of part of a payment, and the payer
 //! balance that follows from them.
 
-use carelog_domain::billing::{CasGroup, PaymentRecouped, RemittancePosted, RemittanceReversed};
+use carelog_domain::billing::{PaymentRecouped, RemittancePosted, RemittanceReversed};
 use carelog_domain::intake::Payer;
-use carelog_domain::types::{Balance, CarcCode, ChargeId, ClaimId, Money, RecoupmentId, RemittanceId, ShortText};
+use carelog_domain::types::{Balance, ClaimId, Money, RemittanceId, ShortText};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -32,18 +32,6 @@ pub struct ReversalEntry {
     pub adjusted: Money,
     pub patient_responsibility: Money,
     pub reversed_at: DateTime<Utc>,
-}
-
-/// A payer's takeback of part of one charge's payment, reassigned to a CAS group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecoupmentEntry {
-    pub recoupment_id: RecoupmentId,
-    pub claim_id: ClaimId,
-    pub charge_id: ChargeId,
-    pub amount: Money,
-    pub group: CasGroup,
-    pub carc: CarcCode,
-    pub recouped_at: DateTime<Utc>,
 }
 
 impl LedgerView {
@@ -102,14 +90,6 @@ impl LedgerView {
             let moved = if e.group.adjustment().is_some() { &mut a.adjusted } else { &mut a.patient_responsibility };
             *moved = moved.checked_add(e.amount).unwrap_or(Money::MAX);
         }
-        self.recoupments.push(RecoupmentEntry {
-            recoupment_id: e.recoupment_id,
-            claim_id: e.claim_id,
-            charge_id: e.charge_id,
-            amount: e.amount,
-            group: e.group,
-            carc: e.carc.clone(),
-            recouped_at: e.recouped_at,
-        });
+        self.recoupments.push(e.clone());
     }
 }
