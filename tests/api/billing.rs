@@ -5,6 +5,7 @@ mod accounts;
 mod across_accounts;
 mod charges;
 mod cycle;
+mod estimates;
 mod overdue;
 mod takebacks;
 

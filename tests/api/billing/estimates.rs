@@ -1,0 +1,33 @@
+//! No Surprises Act Good Faith Estimates (45 CFR 149.610): an estimate names billable services,
+//! so one made only of add-on codes is refused.
+
+use carelog_blackbox::{Caller, TestApp, assert_rejected, ctx, on_both_backends};
+use carelog_proto::v1 as proto;
+use tonic::Code;
+
+use super::{Payer, clinic, id};
+
+fn estimate(client_id: &str, cpts: &[&str]) -> proto::IssueGoodFaithEstimateRequest {
+    use proto::issue_good_faith_estimate_request::Line;
+    proto::IssueGoodFaithEstimateRequest {
+        context: ctx(),
+        client_id: client_id.to_owned(),
+        estimate_id: id(),
+        lines: cpts.iter().map(|cpt| Line { cpt: (*cpt).to_owned(), units: 1, unit_fee_cents: 3_000 }).collect(),
+    }
+}
+
+async fn an_estimate_of_add_on_codes_alone_is_refused(app: &TestApp) {
+    let c = clinic(app, Payer::SelfPay, &[]).await;
+    let mut intake = app.intake(&Caller::new("biller"));
+    let before = app.event_count().await;
+    for add_ons in [&["90785"][..], &["90840"], &["90839", "90785"]] {
+        let err = intake.issue_good_faith_estimate(estimate(&c.client_id, add_ons)).await.unwrap_err();
+        assert_rejected(&err, Code::FailedPrecondition, "ADDON_REQUIRES_PRIMARY");
+    }
+    assert_eq!(app.event_count().await, before, "a refusal stores nothing");
+    let receipt = intake.issue_good_faith_estimate(estimate(&c.client_id, &["90834", "90785"])).await.unwrap();
+    assert_eq!(receipt.into_inner().event_types, ["GoodFaithEstimateIssued"]);
+}
+
+on_both_backends!(an_estimate_of_add_on_codes_alone_is_refused);
