@@ -68,6 +68,15 @@ pub fn ledger(session: &Session, ledgers: &[Result<proto::LedgerReply, String>])
                     money(reply.balance_cents),
                     reply.position
                 );
+                if let (Some(payer), Some(patient)) = (json["payer_balance"].as_i64(), json["patient_balance"].as_i64())
+                {
+                    let _ = write!(
+                        body,
+                        r#"<p class="balance" id="balances">Payers owe {} · the client owes {}</p>"#,
+                        money(payer),
+                        money(patient)
+                    );
+                }
                 if let Value::Object(aging) = &json["aging"] {
                     body.push_str(r#"<h3>Aging</h3><table id="aging"><tr>"#);
                     for key in aging.keys() {
