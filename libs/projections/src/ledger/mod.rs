@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use aging::AgingBuckets;
-pub use takeback::{ChargeAdjudication, ReversalEntry};
+pub use takeback::ChargeAdjudication;
 pub(crate) use totals::claim_transitions;
 pub use totals::{ClaimStatus, LedgerTotals};
 
@@ -140,9 +140,9 @@ pub struct LedgerView {
     pub charges: Vec<ChargeEntry>,
     pub claims: Vec<ClaimEntry>,
     pub remittances: Vec<RemittanceEntry>,
-    /// The payer's reversals of whole remittances (835 claim status 22).
+    /// The payer's reversals of whole remittances (835 claim status 22), as posted.
     #[serde(default)]
-    pub reversals: Vec<ReversalEntry>,
+    pub reversals: Vec<carelog_domain::billing::RemittanceReversed>,
     /// The payer's takebacks of part of a charge's payment, as posted.
     #[serde(default)]
     pub recoupments: Vec<carelog_domain::billing::PaymentRecouped>,

@@ -4,8 +4,7 @@
 
 use carelog_domain::billing::{PaymentRecouped, RemittancePosted, RemittanceReversed};
 use carelog_domain::intake::Payer;
-use carelog_domain::types::{Balance, ClaimId, Money, RemittanceId, ShortText};
-use chrono::{DateTime, Utc};
+use carelog_domain::types::{Balance, ClaimId, Money, RemittanceId};
 use serde::{Deserialize, Serialize};
 
 use super::LedgerView;
@@ -19,19 +18,6 @@ pub struct ChargeAdjudication {
     pub paid: Money,
     pub adjusted: Money,
     pub patient_responsibility: Money,
-}
-
-/// A payer's reversal of a whole remittance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReversalEntry {
-    pub reversal_id: RemittanceId,
-    pub remittance_id: RemittanceId,
-    pub claim_id: ClaimId,
-    pub payer_claim_number: Option<ShortText>,
-    pub paid: Money,
-    pub adjusted: Money,
-    pub patient_responsibility: Money,
-    pub reversed_at: DateTime<Utc>,
 }
 
 impl LedgerView {
@@ -69,16 +55,7 @@ impl LedgerView {
         if let Some(r) = self.remittances.iter_mut().find(|r| r.remittance_id == e.remittance_id) {
             r.reversed_by = Some(e.reversal_id);
         }
-        self.reversals.push(ReversalEntry {
-            reversal_id: e.reversal_id,
-            remittance_id: e.remittance_id,
-            claim_id: e.claim_id,
-            payer_claim_number: e.payer_claim_number.clone(),
-            paid: e.paid,
-            adjusted: e.adjusted,
-            patient_responsibility: e.patient_responsibility,
-            reversed_at: e.reversed_at,
-        });
+        self.reversals.push(e.clone());
     }
 
     pub(super) fn recoup(&mut self, e: &PaymentRecouped) {
