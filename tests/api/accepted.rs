@@ -213,6 +213,7 @@ async fn run(app: &TestApp, seq: &Sequence) -> (Uuid, String) {
                     payment_id: Uuid::now_v7().to_string(),
                     amount_cents: *cents,
                     method: proto::receive_payment_request::Method::Card as i32,
+                    ..Default::default()
                 };
                 accepted_or_refused(billing.receive_payment(request).await, seq);
             }

@@ -2,9 +2,12 @@
 //! real SessionService; nothing is written to the store behind the services' backs.
 
 mod accounts;
+mod across_accounts;
 mod charges;
 mod cycle;
+mod estimates;
 mod overdue;
+mod takebacks;
 
 use carelog_blackbox::{Authed, Caller, TestApp, ctx, ctx_because};
 use carelog_proto::v1 as proto;
@@ -87,20 +90,22 @@ impl Clinic {
     /// A session booked an hour ago and taken to `stage`. The patient was at home for telehealth.
     async fn session(&mut self, kind: Kind, minutes: u32, modality: proto::SessionModality, stage: Stage) -> String {
         let location = proto::hold_session_request::PatientLocation::Home;
-        self.session_at(kind, minutes, modality, location, stage).await
+        self.session_ago(kind, minutes, modality, location, stage, Duration::hours(1)).await
     }
 
-    async fn session_at(
+    /// A session that started `ago` (the service date), taken to `stage`.
+    async fn session_ago(
         &mut self,
         kind: Kind,
         minutes: u32,
         modality: proto::SessionModality,
         location: proto::hold_session_request::PatientLocation,
         stage: Stage,
+        ago: Duration,
     ) -> String {
         let session_id = id();
-        let an_hour_ago = Utc::now() - Duration::hours(1);
-        let started = prost_types::Timestamp { seconds: an_hour_ago.timestamp(), nanos: 0 };
+        let then = Utc::now() - ago;
+        let started = prost_types::Timestamp { seconds: then.timestamp(), nanos: 0 };
         let schedule = proto::ScheduleSessionRequest {
             context: ctx(),
             session_id: session_id.clone(),
@@ -196,6 +201,7 @@ fn payment(account_id: &str, cents: i64) -> proto::ReceivePaymentRequest {
         payment_id: id(),
         amount_cents: cents,
         method: proto::receive_payment_request::Method::Card as i32,
+        ..Default::default()
     }
 }
 

@@ -17,6 +17,7 @@ use crate::given;
 
 mod flow;
 mod input;
+mod late;
 mod races;
 
 /// A registered client with an open episode and a treatment consent, and the calls to drive it:

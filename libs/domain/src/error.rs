@@ -50,6 +50,7 @@ pub enum Entity {
     Charge,
     Claim,
     Remittance,
+    Recoupment,
     Payment,
     WriteOff,
     Superbill,
@@ -75,6 +76,7 @@ impl Entity {
             Self::Charge => "charge",
             Self::Claim => "claim",
             Self::Remittance => "remittance",
+            Self::Recoupment => "recoupment",
             Self::Payment => "payment",
             Self::WriteOff => "write-off",
             Self::Superbill => "superbill",
@@ -100,6 +102,7 @@ impl Entity {
             Self::Charge => "CHARGE_NOT_FOUND",
             Self::Claim => "CLAIM_NOT_FOUND",
             Self::Remittance => "REMITTANCE_NOT_FOUND",
+            Self::Recoupment => "RECOUPMENT_NOT_FOUND",
             Self::Payment => "PAYMENT_NOT_FOUND",
             Self::WriteOff => "WRITE_OFF_NOT_FOUND",
             Self::Superbill => "SUPERBILL_NOT_FOUND",
@@ -125,6 +128,7 @@ impl Entity {
             Self::Charge => "CHARGE_ALREADY_EXISTS",
             Self::Claim => "CLAIM_ALREADY_EXISTS",
             Self::Remittance => "REMITTANCE_ALREADY_EXISTS",
+            Self::Recoupment => "RECOUPMENT_ALREADY_EXISTS",
             Self::Payment => "PAYMENT_ALREADY_EXISTS",
             Self::WriteOff => "WRITE_OFF_ALREADY_EXISTS",
             Self::Superbill => "SUPERBILL_ALREADY_EXISTS",
@@ -262,6 +266,14 @@ pub enum DomainError {
     RemittanceUnbalanced(String, String, String),
     #[error("write-off of {0} exceeds the balance of {1}")]
     WriteOffExceedsBalance(String, String),
+    #[error("charge {0} is adjudicated by remittance {1}; the payer must reverse it first")]
+    ChargeAlreadyAdjudicated(String, String),
+    #[error("remittance {0} is already reversed")]
+    RemittanceAlreadyReversed(String),
+    #[error("charge {0} has no adjudication of claim {1} to recoup from")]
+    ChargeNotAdjudicated(String, String),
+    #[error("recoupment of {0} exceeds the {1} the payer paid on the charge")]
+    RecoupmentExceedsPaid(String, String),
 }
 
 impl DomainError {
@@ -317,6 +329,10 @@ impl DomainError {
             Self::InsuranceRequired => "INSURANCE_REQUIRED",
             Self::ChargeAlreadyClaimed(_) => "CHARGE_ALREADY_CLAIMED",
             Self::ClaimNotCorrectable(..) => "CLAIM_NOT_CORRECTABLE",
+            Self::ChargeAlreadyAdjudicated(..) => "CHARGE_ALREADY_ADJUDICATED",
+            Self::RemittanceAlreadyReversed(_) => "REMITTANCE_ALREADY_REVERSED",
+            Self::ChargeNotAdjudicated(..) => "CHARGE_NOT_ADJUDICATED",
+            Self::RecoupmentExceedsPaid(..) => "RECOUPMENT_EXCEEDS_PAID",
             Self::ClaimNotAwaitingRemittance(..) => "CLAIM_NOT_AWAITING_REMITTANCE",
             Self::ChargeNotOnClaim(..) => "CHARGE_NOT_ON_CLAIM",
             Self::RemittanceChargeMismatch(..) => "REMITTANCE_CHARGE_MISMATCH",

@@ -16,7 +16,12 @@ use crate::error::DecodeError;
 /// Event types whose schema has moved past version 1, with their current version.
 const CURRENT: &[(&str, u32)] = &[
     // v2: replacements and voids carry the payer's claim number of the original claim.
-    ("ClaimSubmitted", 2),
+    // v3: the first and last service date of the claim's charges.
+    ("ClaimSubmitted", 3),
+    // v2: the date of the service a payment is for.
+    ("PaymentReceived", 2),
+    // v2: a note signed past the practice's threshold is labelled a late entry.
+    ("ProgressNoteSigned", 2),
 ];
 
 /// The version this code writes for `event_type`.
@@ -42,16 +47,24 @@ pub fn upcast<'a>(event_type: &str, version: u32, data: &'a Value) -> Result<Cow
 }
 
 /// One step: `event_type` data at version `from` → `from + 1`.
-fn step(event_type: &str, from: u32, mut data: Value) -> Result<Value, DecodeError> {
+fn step(event_type: &str, from: u32, data: Value) -> Result<Value, DecodeError> {
     match (event_type, from) {
-        ("ClaimSubmitted", 1) => {
-            // Version 1 did not record the payer's reference of the original claim; it is unknown.
-            let object = data.as_object_mut().ok_or_else(|| not_an_object(event_type))?;
-            object.entry("payer_claim_number").or_insert(Value::Null);
-            Ok(data)
-        }
+        ("ClaimSubmitted", 1) => unknown(event_type, data, &["payer_claim_number"]),
+        // Version 2 did not record the service dates; they are unknown (the charges still say).
+        ("ClaimSubmitted", 2) => unknown(event_type, data, &["service_from", "service_to"]),
+        ("PaymentReceived", 1) => unknown(event_type, data, &["service_date"]),
+        ("ProgressNoteSigned", 1) => unknown(event_type, data, &["late_entry"]),
         _ => Err(DecodeError::UnsupportedVersion { event_type: event_type.to_owned(), version: from }),
     }
+}
+
+/// `data` with each of `fields` the older version did not record set to null: unknown.
+fn unknown(event_type: &str, mut data: Value, fields: &[&str]) -> Result<Value, DecodeError> {
+    let object = data.as_object_mut().ok_or_else(|| not_an_object(event_type))?;
+    for field in fields {
+        object.entry(*field).or_insert(Value::Null);
+    }
+    Ok(data)
 }
 
 fn not_an_object(event_type: &str) -> DecodeError {
@@ -71,8 +84,9 @@ mod tests {
         let current = upcast("ClaimSubmitted", 1, &v1).unwrap().into_owned();
         assert_eq!(current["payer_claim_number"], Value::Null);
         assert_eq!(current["claim_id"], "c");
-        assert_eq!(*upcast("ClaimSubmitted", 2, &current).unwrap(), current);
-        assert!(upcast("ClaimSubmitted", 3, &v1).is_err());
+        assert_eq!(current["service_from"], Value::Null);
+        assert_eq!(*upcast("ClaimSubmitted", 3, &current).unwrap(), current);
+        assert!(upcast("ClaimSubmitted", 4, &v1).is_err());
         assert!(upcast("ClaimSubmitted", 0, &v1).is_err());
         assert_eq!(*upcast("SessionHeld", 1, &v1).unwrap(), v1);
         assert!(upcast("SessionHeld", 2, &v1).is_err());

@@ -89,7 +89,15 @@ fn progress_note(ctx: &Ctx<'_>, s: &SessionView, id: &str, note: &ProgressNoteVi
         .collect::<Vec<_>>()
         .join("\n");
     let format = format!("{:?}", note.format).to_ascii_uppercase();
-    let description = format!("{format} progress note");
+    // CMS late-entry label: when it was written and the service it refers to.
+    let description = match &note.late_entry {
+        Some(late) => format!(
+            "{format} progress note (late entry: written {}, for the service of {})",
+            late.written_at.date_naive(),
+            late.refers_to.date_naive()
+        ),
+        None => format!("{format} progress note"),
+    };
     let mut fields = document(ctx, s, note.signed_by.to_string(), note.signed_at, &description, &body);
     if let Value::Object(f) = &mut fields {
         f.insert("docStatus".into(), if amended { "amended" } else { "final" }.into());

@@ -72,6 +72,29 @@ impl<S> Loaded<S> {
     }
 }
 
+/// Every event tagged with `client` that passes `filter`, in log order, read page by page: the
+/// client tag is indexed, so finding a client's sessions or accounts stays cheap as the log grows.
+pub async fn client_events(
+    store: &dyn EventStore,
+    client: &str,
+    filter: carelog_store::LogFilter,
+) -> Result<Vec<carelog_store::RecordedEvent>, ServiceError> {
+    const PAGE: usize = 500;
+    let mut all = Vec::new();
+    let mut from = carelog_store::Position::START.next();
+    loop {
+        let page =
+            store.read_client(client, &carelog_store::LogQuery::from(from, PAGE).filtered(filter.clone())).await?;
+        // The limit counts matching events, so a short page is the end of the log.
+        let next = page.last().filter(|_| page.len() == PAGE).map(|last| last.position.next());
+        all.extend(page);
+        match next {
+            Some(position) => from = position,
+            None => return Ok(all),
+        }
+    }
+}
+
 /// Reads a whole stream and folds it.
 pub async fn load<A: Aggregate>(store: &dyn EventStore, stream: &StreamName) -> Result<Loaded<A::State>, ServiceError> {
     let events = store.read_stream(stream, StreamQuery::all()).await?;

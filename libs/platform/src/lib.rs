@@ -21,7 +21,7 @@ pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use aggregate::{Aggregate, Loaded, load};
+pub use aggregate::{Aggregate, Loaded, client_events, load};
 pub use auth::{Gate, Pass, Principal, Role};
 pub use command::{CommandMeta, Plan, execute};
 pub use error::{FieldViolation, ServiceError};

@@ -35,6 +35,8 @@ pub static EPISODE_VIEW: Classes = Classes::new(&[
 pub static LEDGER: Classes = Classes::new(&[
     ("payer.member_id", Demographics), ("payer.*", Coverage),
     ("totals.*", Financial), ("balance", Financial), ("aging.*", Financial),
+    ("payer_balance", Financial), ("patient_balance", Financial), ("charges[].adjudication.*", Financial),
+    ("remittances[].reversed_by", Identifier),
     ("claims[].frequency.kind", Financial), ("claims[].frequency_code", Financial),
     ("claims[].superseded_by", Identifier), ("claims[].remittances[]", Identifier),
     ("claims[].rejection.reason", BillingText),

@@ -190,8 +190,17 @@ pub fn billing_history(
     };
     let submit = |claim_id, frequency, charge_ids: Vec<ChargeId>| -> BillingEvent {
         let total = cents(15_000 * charge_ids.len() as i64);
-        ClaimSubmitted { claim_id, frequency, payer_claim_number: None, charge_ids, total, submitted_at: at(3, 9) }
-            .into()
+        ClaimSubmitted {
+            claim_id,
+            frequency,
+            payer_claim_number: None,
+            charge_ids,
+            total,
+            service_from: Some(date(2026, 3, 2)),
+            service_to: Some(date(2026, 3, 9)),
+            submitted_at: at(3, 9),
+        }
+        .into()
     };
     let line = |charge_id| RemittanceLine {
         charge_id,
@@ -229,6 +238,7 @@ pub fn billing_history(
             payment_id: PaymentId::new_v4(),
             amount: cents(3_000),
             method: PaymentMethod::Card,
+            service_date: Some(date(2026, 3, 2)),
             received_at: at(31, 9),
         }
         .into(),

@@ -7,9 +7,9 @@ use carelog_domain::billing::{self, AccountState, BillingCommand, BillingContext
 use carelog_domain::types::{ClientId, PlanId};
 use carelog_domain::{DomainError, Entity};
 use carelog_platform::aggregate::{Account, Client, Plan as TreatmentPlan, Session};
-use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, execute, load};
+use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, client_events, execute, load};
 use carelog_proto::v1::AppendReceipt;
-use carelog_store::{EventStore, StreamName};
+use carelog_store::{EventStore, LogFilter, StreamName};
 use chrono::{DateTime, Utc};
 
 use crate::config::BillingConfig;
@@ -52,6 +52,10 @@ pub async fn run(
                 session: stream_name(session_id.stream_name(), "session_id")?,
                 plan: plan_id.map(|id| stream_name(id.stream_name(), "plan_id").map(|s| (id, s))).transpose()?,
             };
+            // The charge's clinical time is the service's: when the session started (fixed once
+            // held; the decision re-reads the session and refuses one not held).
+            let held = load::<Session>(store.as_ref(), &reads.session).await?.state.held;
+            let meta = &CommandMeta { occurred_at: held.map_or(meta.occurred_at, |h| h.started_at), ..meta.clone() };
             execute::<Account>(store.as_ref(), &stream, meta, |loaded| {
                 let (reads, command) = (reads.clone(), command.clone());
                 Box::pin(async move { reads.charge(loaded, &command, now).await })
@@ -117,9 +121,15 @@ impl ChargeReads {
             }
             None => None,
         };
+        let others = other_accounts(store, client_id, &account.stream).await?;
+        let charged_on_other_account = session
+            .state
+            .session_id
+            .and_then(|id| others.iter().find_map(|other| other.state.charged_sessions.get(&id).copied()));
         let context = BillingContext {
             overdue_policy: self.config.overdue_policy,
             fee_schedule: self.config.fee_schedule.clone(),
+            charged_on_other_account,
             ..BillingContext::at(now)
         }
         .for_session(session.state.clone(), &client.state, plan.as_ref().map(|p| &p.state));
@@ -129,8 +139,38 @@ impl ChargeReads {
         if let Some(plan) = &plan {
             decided = decided.unless_changed(plan);
         }
+        // A charge of the same session on another account meanwhile makes this append conflict
+        // and the decision run again, so two accounts never both charge one session.
+        for other in &others {
+            decided = decided.unless_changed(other);
+        }
         Ok(decided)
     }
+}
+
+/// The client's accounts other than `this`, each folded at the revision read. The log is the
+/// index: every account stream starts with its AccountOpened event, tagged with the client.
+async fn other_accounts(
+    store: &dyn EventStore,
+    client_id: ClientId,
+    this: &StreamName,
+) -> Result<Vec<Loaded<AccountState>>, ServiceError> {
+    let filter = LogFilter { categories: vec!["account".to_owned()], event_types: vec!["AccountOpened".to_owned()] };
+    let mut streams: Vec<StreamName> = Vec::new();
+    for opened in client_events(store, &client_id.to_string(), filter).await? {
+        if &opened.stream != this && !streams.contains(&opened.stream) {
+            streams.push(opened.stream);
+        }
+    }
+    let mut accounts = Vec::with_capacity(streams.len());
+    for stream in &streams {
+        let account = load::<Account>(store, stream).await?;
+        // The tag is the writer's claim; the account's own opening event is the fact.
+        if account.state.client_id == Some(client_id) {
+            accounts.push(account);
+        }
+    }
+    Ok(accounts)
 }
 
 fn not_found(entity: Entity, id: impl ToString) -> ServiceError {

@@ -3,17 +3,18 @@
 use std::collections::BTreeSet;
 
 use carelog_domain::billing::{
-    Adjustment, AdjustmentGroup, BillingCommand, ClaimRequest, PaymentMethod, RemittanceLine, WriteOffReason,
+    Adjustment, AdjustmentGroup, BillingCommand, CasGroup, ClaimRequest, PaymentMethod, RemittanceLine, WriteOffReason,
 };
 use carelog_domain::types::{
     AccountId, CarcCode, ChargeId, ClaimId, ClientId, DiagnosisPointer, Money, PaymentId, PlanId, RarcCode, Reason,
-    RemittanceId, SessionId, ShortText, SuperbillId, WriteOffId,
+    RecoupmentId, RemittanceId, SessionId, ShortText, SuperbillId, WriteOffId,
 };
 use carelog_platform::parse::{self, Fields};
 use carelog_platform::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use proto::post_remittance_request::adjustment::Group;
 use proto::receive_payment_request::Method;
+use proto::recoup_payment_request::Group as RecoupGroup;
 use proto::submit_claim_request::Kind;
 use proto::write_off_request::Reason as ProtoWriteOffReason;
 
@@ -137,11 +138,7 @@ pub fn post_remittance(r: &proto::PostRemittanceRequest, _: &CommandMeta) -> Res
     let account_id = account_id(&mut f, &r.account_id);
     let remittance_id = f.take("remittance_id", RemittanceId::parse(&r.remittance_id));
     let claim_id = f.take("claim_id", ClaimId::parse(&r.claim_id));
-    let payer_claim_number = if r.payer_claim_number.trim().is_empty() {
-        Some(None)
-    } else {
-        f.take("payer_claim_number", ShortText::parse(&r.payer_claim_number)).map(Some)
-    };
+    let payer_claim_number = payer_claim_number(&mut f, &r.payer_claim_number);
     if r.lines.is_empty() {
         f.violation("lines", "a remittance needs at least one line");
     }
@@ -153,6 +150,58 @@ pub fn post_remittance(r: &proto::PostRemittanceRequest, _: &CommandMeta) -> Res
             claim_id: claim_id?,
             payer_claim_number: payer_claim_number?,
             lines: lines.into_iter().collect::<Option<Vec<_>>>()?,
+        };
+        request(account_id, Action::Account(command))
+    })
+}
+
+/// An optional payer claim control number: `Some(None)` when absent, `None` when malformed.
+fn payer_claim_number(f: &mut Fields, raw: &str) -> Option<Option<ShortText>> {
+    if raw.trim().is_empty() { Some(None) } else { f.take("payer_claim_number", ShortText::parse(raw)).map(Some) }
+}
+
+pub fn reverse_remittance(
+    r: &proto::ReverseRemittanceRequest,
+    _: &CommandMeta,
+) -> Result<AccountRequest, ServiceError> {
+    let mut f = Fields::default();
+    let account_id = account_id(&mut f, &r.account_id);
+    let reversal_id = f.take("reversal_id", RemittanceId::parse(&r.reversal_id));
+    let remittance_id = f.take("remittance_id", RemittanceId::parse(&r.remittance_id));
+    let payer_claim_number = payer_claim_number(&mut f, &r.payer_claim_number);
+    f.finish(|| {
+        let command = BillingCommand::ReverseRemittance {
+            reversal_id: reversal_id?,
+            remittance_id: remittance_id?,
+            payer_claim_number: payer_claim_number?,
+        };
+        request(account_id, Action::Account(command))
+    })
+}
+
+pub fn recoup_payment(r: &proto::RecoupPaymentRequest, _: &CommandMeta) -> Result<AccountRequest, ServiceError> {
+    let mut f = Fields::default();
+    let account_id = account_id(&mut f, &r.account_id);
+    let recoupment_id = f.take("recoupment_id", RecoupmentId::parse(&r.recoupment_id));
+    let claim_id = f.take("claim_id", ClaimId::parse(&r.claim_id));
+    let charge_id = f.take("charge_id", ChargeId::parse(&r.charge_id));
+    let amount = f.take("amount_cents", Money::positive(r.amount_cents));
+    let group = match f.take("group", parse::enumeration::<RecoupGroup>("group", r.group)) {
+        Some(RecoupGroup::Co) => Some(CasGroup::ContractualObligation),
+        Some(RecoupGroup::Pr) => Some(CasGroup::PatientResponsibility),
+        Some(RecoupGroup::Oa) => Some(CasGroup::OtherAdjustment),
+        Some(RecoupGroup::Pi) => Some(CasGroup::PayerInitiated),
+        Some(RecoupGroup::Unspecified) | None => None,
+    };
+    let carc = f.take("carc", CarcCode::parse(&r.carc));
+    f.finish(|| {
+        let command = BillingCommand::RecoupPayment {
+            recoupment_id: recoupment_id?,
+            claim_id: claim_id?,
+            charge_id: charge_id?,
+            amount: amount?,
+            group: group?,
+            carc: carc?,
         };
         request(account_id, Action::Account(command))
     })
@@ -210,8 +259,18 @@ pub fn receive_payment(r: &proto::ReceivePaymentRequest, _: &CommandMeta) -> Res
         Some(Method::BankTransfer) => Some(PaymentMethod::BankTransfer),
         Some(Method::Unspecified) | None => None,
     };
+    let service_date = if r.service_date.trim().is_empty() {
+        Some(None)
+    } else {
+        f.take("service_date", parse::date("service_date", &r.service_date)).map(Some)
+    };
     f.finish(|| {
-        let command = BillingCommand::ReceivePayment { payment_id: payment_id?, amount: amount?, method: method? };
+        let command = BillingCommand::ReceivePayment {
+            payment_id: payment_id?,
+            amount: amount?,
+            method: method?,
+            service_date: service_date?,
+        };
         request(account_id, Action::Account(command))
     })
 }

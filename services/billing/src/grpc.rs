@@ -77,6 +77,20 @@ impl BillingService for Billing {
         self.handle(request, |r| r.context.as_ref(), convert::post_remittance).await
     }
 
+    async fn reverse_remittance(
+        &self,
+        request: Request<proto::ReverseRemittanceRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::reverse_remittance).await
+    }
+
+    async fn recoup_payment(
+        &self,
+        request: Request<proto::RecoupPaymentRequest>,
+    ) -> Result<Response<proto::AppendReceipt>, Status> {
+        self.handle(request, |r| r.context.as_ref(), convert::recoup_payment).await
+    }
+
     async fn receive_payment(
         &self,
         request: Request<proto::ReceivePaymentRequest>,

@@ -301,6 +301,15 @@ fn note_html(note: &proto::ProgressNoteView) -> String {
         esc(&note.signed_by),
         hex::encode(note.content_hash.get(..6).unwrap_or_default()),
     );
+    if let Some(late) = &note.late_entry {
+        let _ = write!(
+            out,
+            r#"<p class="meta late-entry"><strong>Late entry</strong>: written {} for the service ending {} (past the practice's {}-hour threshold)</p>"#,
+            at(&late.written_at),
+            at(&late.refers_to),
+            late.threshold_hours,
+        );
+    }
     let content = note.content.clone().unwrap_or_default();
     out.push_str(r#"<dl class="note-text">"#);
     for (name, value) in sections(&content) {
@@ -429,4 +438,25 @@ pub fn timestamp(t: &prost_types::Timestamp) -> String {
     DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::note_html;
+
+    #[test]
+    fn a_late_entry_note_is_labelled_with_when_it_was_written_and_the_service_it_refers_to() {
+        let late =
+            json!({"refers_to": "2026-03-02T10:55:00Z", "written_at": "2026-03-04T09:00:00Z", "threshold_hours": 24});
+        let html = note_html(&json!({"format": "SOAP", "late_entry": late, "content": {}}));
+        assert!(
+            html.contains(
+                "<strong>Late entry</strong>: written 2026-03-04T09:00:00Z for the service ending 2026-03-02T10:55:00Z"
+            ),
+            "{html}"
+        );
+        assert!(!note_html(&json!({"format": "SOAP", "content": {}})).contains("Late entry"));
+    }
 }

@@ -70,7 +70,7 @@ async fn psychotherapy_note(
                 return Err(ServiceError::invalid("note_id", "a psychotherapy note with this id is already recorded"));
             }
             let session = load::<Session>(store.as_ref(), &session_stream).await?;
-            let events = sessions::decide(&command, &session.state, &bare_context(decision_time(arrived)))?;
+            let events = sessions::decide(&command, &session.state, &bare_context(arrived))?;
             Ok(tagged(Plan::new(events).unless_changed(&session), session.state.client_id, session.state.episode_id))
         })
     })
@@ -106,7 +106,7 @@ impl Facts {
         if let (true, Some(client_id)) = (reads_client, client_id) {
             client = Some(load::<Client>(store, &stream(client_id.stream_name(), "client_id")?).await?);
         }
-        let now = decision_time(arrived);
+        let now = arrived;
         let mut context = match (&client, episode_id) {
             (Some(client), Some(episode_id)) => SessionContext::from_client(&client.state, episode_id, now),
             _ => bare_context(now),
@@ -156,16 +156,8 @@ fn bare_context(now: DateTime<Utc>) -> SessionContext {
         treatment_consent_active: false,
         telehealth_consent_active: false,
         active_goals: Vec::new(),
+        late_entry_after: sessions::LATE_ENTRY_AFTER,
     }
-}
-
-/// The clock just after the facts were read, not when the call arrived. Consents are judged as of
-/// this time, and a revocation committed before the read carries a time (its own arrival) that may
-/// lie after this call's arrival, e.g. when the first attempt lost a race and this is the retry.
-/// Judged at arrival, that consent would still look active and a SessionHeld could commit after
-/// the revocation.
-fn decision_time(arrived: DateTime<Utc>) -> DateTime<Utc> {
-    Utc::now().max(arrived)
 }
 
 /// Tags the events with their client and episode so read models find them without decoding.

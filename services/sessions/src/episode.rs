@@ -7,15 +7,12 @@ use carelog_domain::intake::{self, EpisodeStatus, IntakeContext};
 use carelog_domain::sessions::{SessionEvent, SessionState, SessionStatus};
 use carelog_domain::types::{ClientId, EpisodeId, SessionId};
 use carelog_platform::aggregate::{Aggregate, Client, Session};
-use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, execute, load};
+use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, client_events, execute, load};
 use carelog_proto::v1::AppendReceipt;
-use carelog_store::{EventStore, LogFilter, LogQuery, Position, StreamName};
+use carelog_store::{EventStore, LogFilter, StreamName};
 
 use crate::commands::stream;
 use crate::convert::CloseEpisode;
-
-/// SessionScheduled events read per page while looking for an episode's sessions.
-const PAGE: usize = 500;
 
 /// Closes the episode unless one of its held sessions still has an unsigned note.
 #[tracing::instrument(skip_all, err(level = "info"), fields(episode = %request.episode_id))]
@@ -65,27 +62,15 @@ async fn episode_sessions(
         event_types: vec!["SessionScheduled".to_owned()],
     };
     let mut streams: Vec<StreamName> = Vec::new();
-    let mut from = Position::START.next();
-    loop {
-        // Only this client's events: the client tag is indexed, so closing stays cheap as the log grows.
-        let query = LogQuery::from(from, PAGE).filtered(filter.clone());
-        let page = store.read_client(&client_id.to_string(), &query).await?;
-        for recorded in &page {
-            let event = Session::decode(recorded).map_err(|e| {
-                ServiceError::Decode(format!("{} revision {}: {e}", recorded.stream, recorded.revision))
-            })?;
-            if let SessionEvent::SessionScheduled(s) = event
-                && s.client_id == client_id
-                && s.episode_id == episode_id
-                && !streams.contains(&recorded.stream)
-            {
-                streams.push(recorded.stream.clone());
-            }
-        }
-        // The limit counts matching events, so a short page is the end of the log.
-        match page.last() {
-            Some(last) if page.len() == PAGE => from = last.position.next(),
-            _ => break,
+    for recorded in client_events(store, &client_id.to_string(), filter).await? {
+        let event = Session::decode(&recorded)
+            .map_err(|e| ServiceError::Decode(format!("{} revision {}: {e}", recorded.stream, recorded.revision)))?;
+        if let SessionEvent::SessionScheduled(s) = event
+            && s.client_id == client_id
+            && s.episode_id == episode_id
+            && !streams.contains(&recorded.stream)
+        {
+            streams.push(recorded.stream.clone());
         }
     }
     let mut sessions = Vec::with_capacity(streams.len());

@@ -44,7 +44,8 @@ async fn place_of_service_and_modifier_follow_the_held_session(app: &TestApp) {
     let mut c = clinic(app, Payer::Insured, &["F41.1"]).await;
     let office = c.session(Kind::Psychotherapy, 40, InPerson, Stage::Signed).await;
     assert_eq!(lines(&c.charged(app, &office).await), [("90834".into(), 1, "11".into(), json!([]))]);
-    let phone = c.session_at(Kind::Psychotherapy, 20, Audio, PatientLocation::Other, Stage::Signed).await;
+    let phone =
+        c.session_ago(Kind::Psychotherapy, 20, Audio, PatientLocation::Other, Stage::Signed, Duration::hours(1)).await;
     assert_eq!(lines(&c.charged(app, &phone).await), [("90832".into(), 1, "02".into(), json!(["93"]))]);
     let intake = c.session(Kind::Intake, 60, Video, Stage::Signed).await;
     assert_eq!(lines(&c.charged(app, &intake).await), [("90791".into(), 1, "10".into(), json!(["95"]))]);

@@ -144,6 +144,31 @@ async fn a_note_addresses_only_active_goals_of_the_clients_signed_plan(app: &Tes
     assert_rejected(&err, Code::FailedPrecondition, "PLAN_NOT_SIGNED");
     let err = ep.sessions.clone().sign_progress_note(sign(&plan_id, &id())).await.unwrap_err();
     assert_rejected(&err, Code::FailedPrecondition, "GOAL_NOT_ACTIVE");
+    // A revision in draft: its new goal is not in force until the revision is signed.
+    let mut planning = app.planning(&ep.clinician());
+    use proto::review_plan_request::{GoalProgress, Outcome, Rating};
+    let progress =
+        vec![GoalProgress { goal_id: goal.clone(), rating: Rating::Improving as i32, comment: String::new() }];
+    let revise = proto::ReviewPlanRequest {
+        context: ctx(),
+        plan_id: plan_id.clone(),
+        clinician_id: ep.clinician_id.clone(),
+        progress,
+        outcome: Outcome::Revise as i32,
+    };
+    planning.review_plan(revise).await.unwrap();
+    let drafted = id();
+    let set = proto::SetGoalRequest {
+        context: ctx(),
+        plan_id: plan_id.clone(),
+        goal_id: drafted.clone(),
+        description: "Return to work".into(),
+        measurable_target: "Four days a week".into(),
+        due_on: "2030-01-01".into(),
+    };
+    planning.set_goal(set).await.unwrap();
+    let err = ep.sessions.clone().sign_progress_note(sign(&plan_id, &drafted)).await.unwrap_err();
+    assert_rejected(&err, Code::FailedPrecondition, "GOAL_NOT_ACTIVE");
     ep.sessions.clone().sign_progress_note(sign(&plan_id, &goal)).await.unwrap();
     let events = stored(app, &format!("session-{session_id}")).await;
     assert_eq!(events[2].data["goals_addressed"], serde_json::json!([goal]));

@@ -1,15 +1,15 @@
 //! Commands on the account stream and the facts a decision needs from outside it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::cpt::FeeSchedule;
-use super::event::{PaymentMethod, RemittanceLine, WriteOffReason};
+use super::event::{CasGroup, PaymentMethod, RemittanceLine, WriteOffReason};
 use crate::intake::{ClientState, Payer};
 use crate::planning::{PlanState, ReviewStatus};
 use crate::sessions::SessionState;
 use crate::types::{
-    AccountId, ChargeId, ClaimId, ClientId, DiagnosisPointer, Icd10Code, Money, PaymentId, Reason, RemittanceId,
-    ShortText, SuperbillId, WriteOffId,
+    AccountId, CarcCode, ChargeId, ClaimId, ClientId, DiagnosisPointer, Icd10Code, Money, PaymentId, Reason,
+    RecoupmentId, RemittanceId, ShortText, SuperbillId, WriteOffId,
 };
 
 /// What a biller asks of an account.
@@ -40,10 +40,27 @@ pub enum BillingCommand {
         payer_claim_number: Option<ShortText>,
         lines: Vec<RemittanceLine>,
     },
+    /// The payer reversed an earlier remittance (835 claim status 22), e.g. after a void.
+    ReverseRemittance {
+        reversal_id: RemittanceId,
+        remittance_id: RemittanceId,
+        payer_claim_number: Option<ShortText>,
+    },
+    /// The payer took back part of a charge's payment and reassigned it to a CAS group.
+    RecoupPayment {
+        recoupment_id: RecoupmentId,
+        claim_id: ClaimId,
+        charge_id: ChargeId,
+        amount: Money,
+        group: CasGroup,
+        carc: CarcCode,
+    },
     ReceivePayment {
         payment_id: PaymentId,
         amount: Money,
         method: PaymentMethod,
+        /// The date of the service paid for, if the client says.
+        service_date: Option<NaiveDate>,
     },
     WriteOff {
         write_off_id: WriteOffId,
@@ -94,6 +111,9 @@ pub struct BillingContext {
     pub plan_review_overdue: bool,
     pub overdue_policy: OverduePolicy,
     pub fee_schedule: FeeSchedule,
+    /// The charge of the session on another account of the same client, if any: a session is
+    /// charged once across every account the client has.
+    pub charged_on_other_account: Option<ChargeId>,
 }
 
 impl BillingContext {
@@ -107,6 +127,7 @@ impl BillingContext {
             plan_review_overdue: false,
             overdue_policy: OverduePolicy::default(),
             fee_schedule: FeeSchedule::default(),
+            charged_on_other_account: None,
         }
     }
 

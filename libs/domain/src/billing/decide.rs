@@ -6,6 +6,7 @@ use super::command::{BillingCommand, BillingContext, ClaimRequest, OverduePolicy
 use super::cpt::derive_procedures;
 use super::event::*;
 use super::state::{AccountState, ClaimStatus};
+use super::takeback::{check_recoupment, reverse_remittance};
 use crate::error::{DomainError, Entity};
 use crate::intake::Payer;
 use crate::sessions::SessionStatus;
@@ -50,7 +51,7 @@ pub fn decide(
             ClaimRejected { claim_id: *claim_id, reason: reason.clone(), rejected_at: now }.into()
         }
         BillingCommand::PostRemittance { remittance_id, claim_id, payer_claim_number, lines } => {
-            if state.remittances.contains(remittance_id) {
+            if state.remittances.contains_key(remittance_id) {
                 return Err(DomainError::exists(Entity::Remittance, remittance_id));
             }
             check_remittance(state, *claim_id, lines)?;
@@ -67,14 +68,41 @@ pub fn decide(
             }
             .into()
         }
-        BillingCommand::ReceivePayment { payment_id, amount, method } => {
+        BillingCommand::ReverseRemittance { reversal_id, remittance_id, payer_claim_number } => {
+            reverse_remittance(state, *reversal_id, *remittance_id, payer_claim_number.clone(), now)?.into()
+        }
+        BillingCommand::RecoupPayment { recoupment_id, claim_id, charge_id, amount, group, carc } => {
+            let recouped = PaymentRecouped {
+                recoupment_id: *recoupment_id,
+                claim_id: *claim_id,
+                charge_id: *charge_id,
+                amount: *amount,
+                group: *group,
+                carc: carc.clone(),
+                recouped_at: now,
+            };
+            check_recoupment(state, &recouped)?;
+            recouped.into()
+        }
+        BillingCommand::ReceivePayment { payment_id, amount, method, service_date } => {
             if state.payments.contains(payment_id) {
                 return Err(DomainError::exists(Entity::Payment, payment_id));
             }
             if *amount == Money::ZERO {
                 return Err(DomainError::invalid("amount_cents", "must be greater than zero"));
             }
-            PaymentReceived { payment_id: *payment_id, amount: *amount, method: *method, received_at: now }.into()
+            // Clinical time is never in the future: no payment is for a service not yet given.
+            if service_date.is_some_and(|d| d > now.date_naive()) {
+                return Err(DomainError::invalid("service_date", "must not be in the future"));
+            }
+            PaymentReceived {
+                payment_id: *payment_id,
+                amount: *amount,
+                method: *method,
+                service_date: *service_date,
+                received_at: now,
+            }
+            .into()
         }
         BillingCommand::WriteOff { write_off_id, amount, reason, note } => {
             if state.write_offs.contains(write_off_id) {
@@ -119,6 +147,7 @@ pub fn decide(
 fn amount_field(cmd: &BillingCommand) -> &'static str {
     match cmd {
         BillingCommand::PostRemittance { .. } => "lines",
+        BillingCommand::ReverseRemittance { .. } => "remittance_id",
         BillingCommand::CreateCharge { .. } => "charge_id",
         _ => "amount_cents",
     }
@@ -162,7 +191,7 @@ fn create_charge(
     if session.note.is_none() {
         return Err(DomainError::NoteNotSigned);
     }
-    if let Some(existing) = state.charged_sessions.get(&session_id) {
+    if let Some(existing) = state.charged_sessions.get(&session_id).or(ctx.charged_on_other_account.as_ref()) {
         return Err(DomainError::SessionAlreadyCharged(existing.to_string()));
     }
     if ctx.plan_review_overdue && ctx.overdue_policy == OverduePolicy::Block {
@@ -249,10 +278,13 @@ fn submit_claim(
     // A correction names the original as the payer knows it, when a remittance told us how.
     let payer_claim_number =
         frequency.original().and_then(|original| state.claims.get(&original)?.payer_claim_number.clone());
+    let dates = charge_ids.iter().filter_map(|id| state.charges.get(id).map(|c| c.service_date));
     Ok(ClaimSubmitted {
         claim_id,
         frequency,
         payer_claim_number,
+        service_from: dates.clone().min(),
+        service_to: dates.max(),
         total: charges_total(state, &charge_ids)?,
         charge_ids,
         submitted_at: ctx.now,
@@ -307,7 +339,16 @@ fn check_remittance(state: &AccountState, claim_id: ClaimId, lines: &[Remittance
         if !seen.insert(line.charge_id) {
             return Err(DomainError::invalid("lines", "must not repeat a charge"));
         }
-        let charged = state.charges.get(&line.charge_id).map_or(Money::ZERO, |c| c.total);
+        let charge = state.charges.get(&line.charge_id);
+        // A charge is adjudicated once at a time: a replacement's remittance comes after the
+        // payer reversed the original's (an 835 carries the reversal first).
+        if let Some(earlier) = charge.and_then(|c| c.adjudication.as_ref()) {
+            return Err(DomainError::ChargeAlreadyAdjudicated(
+                line.charge_id.to_string(),
+                earlier.remittance_id.to_string(),
+            ));
+        }
+        let charged = charge.map_or(Money::ZERO, |c| c.total);
         if line.charged != charged {
             return Err(DomainError::RemittanceChargeMismatch(
                 line.charge_id.to_string(),

@@ -7,8 +7,8 @@ use crate::event::event_enum;
 use crate::intake::Payer;
 use crate::types::{
     AccountId, CarcCode, ChargeId, ClaimId, ClientId, ClinicianId, CptCode, DiagnosisPointer, EpisodeId, Icd10Code,
-    Modifier, Money, PaymentId, PlaceOfService, RarcCode, Reason, RemittanceId, SessionId, ShortText, SuperbillId,
-    WriteOffId,
+    Modifier, Money, PaymentId, PlaceOfService, RarcCode, Reason, RecoupmentId, RemittanceId, SessionId, ShortText,
+    SuperbillId, WriteOffId,
 };
 
 event_enum! {
@@ -19,6 +19,8 @@ event_enum! {
         ClaimSubmitted,
         ClaimRejected,
         RemittancePosted,
+        RemittanceReversed,
+        PaymentRecouped,
         PaymentReceived,
         WrittenOff,
         SuperbillIssued,
@@ -103,6 +105,10 @@ pub struct ClaimSubmitted {
     pub payer_claim_number: Option<ShortText>,
     pub charge_ids: Vec<ChargeId>,
     pub total: Money,
+    /// First and last service date of its charges: the clinical time a claim is about (schema
+    /// version 3; unknown for claims stored under earlier versions).
+    pub service_from: Option<NaiveDate>,
+    pub service_to: Option<NaiveDate>,
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -168,6 +174,70 @@ pub struct RemittancePosted {
     pub posted_at: DateTime<Utc>,
 }
 
+/// The payer took back a whole earlier remittance (an 835 claim reversal, status code 22): its
+/// payment, every adjustment by CAS group and the patient responsibility it assigned, as they
+/// stood after any recoupment. The charges it adjudicated are open again; a void (frequency 8)
+/// or replacement (7) of a paid claim is followed by exactly this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemittanceReversed {
+    /// The reversal's own id (its 835 trace), unique among the account's remittances.
+    pub reversal_id: RemittanceId,
+    /// The remittance reversed.
+    pub remittance_id: RemittanceId,
+    pub claim_id: ClaimId,
+    pub payer_claim_number: Option<ShortText>,
+    /// Per charge: what is reversed (each amount as it stood, never more than was posted).
+    pub lines: Vec<RemittanceLine>,
+    pub paid: Money,
+    pub adjusted: Money,
+    pub patient_responsibility: Money,
+    pub reversed_at: DateTime<Utc>,
+}
+
+/// X12 835 CAS group of a recouped amount: where the money the payer takes back goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CasGroup {
+    /// Contractual obligation: the practice may not bill the client for it.
+    #[serde(rename = "CO")]
+    ContractualObligation,
+    /// Patient responsibility: the client owes it.
+    #[serde(rename = "PR")]
+    PatientResponsibility,
+    /// Other adjustment.
+    #[serde(rename = "OA")]
+    OtherAdjustment,
+    /// Payer initiated reduction.
+    #[serde(rename = "PI")]
+    PayerInitiated,
+}
+
+impl CasGroup {
+    /// The adjustment group for CO, OA and PI; `None` for PR, which is carried as patient
+    /// responsibility instead.
+    pub fn adjustment(self) -> Option<AdjustmentGroup> {
+        match self {
+            Self::ContractualObligation => Some(AdjustmentGroup::ContractualObligation),
+            Self::OtherAdjustment => Some(AdjustmentGroup::OtherAdjustment),
+            Self::PayerInitiated => Some(AdjustmentGroup::PayerInitiated),
+            Self::PatientResponsibility => None,
+        }
+    }
+}
+
+/// The payer took back part of what it paid on one charge (a post-payment takeback) and
+/// reassigned it to a CAS group: an adjustment (CO/OA/PI) or the client's responsibility (PR).
+/// The charge still reconciles: charged = paid + adjustments + patient responsibility.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecouped {
+    pub recoupment_id: RecoupmentId,
+    pub claim_id: ClaimId,
+    pub charge_id: ChargeId,
+    pub amount: Money,
+    pub group: CasGroup,
+    pub carc: CarcCode,
+    pub recouped_at: DateTime<Utc>,
+}
+
 /// How a client paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -184,6 +254,9 @@ pub struct PaymentReceived {
     pub payment_id: PaymentId,
     pub amount: Money,
     pub method: PaymentMethod,
+    /// The date of the service the client pays for, when they said (schema version 2; unknown
+    /// for payments stored under version 1).
+    pub service_date: Option<NaiveDate>,
     pub received_at: DateTime<Utc>,
 }
 

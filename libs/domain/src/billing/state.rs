@@ -2,11 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::event::{BillingEvent, ClaimFrequency};
+use chrono::NaiveDate;
+
+use super::event::{Adjustment, BillingEvent, ClaimFrequency, RemittanceLine};
 use crate::intake::Payer;
 use crate::types::{
-    AccountId, Balance, ChargeId, ClaimId, ClientId, Money, PaymentId, RemittanceId, SessionId, ShortText, SuperbillId,
-    WriteOffId,
+    AccountId, Balance, ChargeId, ClaimId, ClientId, Money, PaymentId, RecoupmentId, RemittanceId, SessionId,
+    ShortText, SuperbillId, WriteOffId,
 };
 
 /// Running totals of the ledger; every amount comes from an event.
@@ -32,7 +34,8 @@ impl Ledger {
             .minus(self.written_off)
     }
 
-    /// The totals after `event`, or `None` if a total would pass [`MAX_CENTS`]: the decision
+    /// The totals after `event`, or `None` if a total would pass [`MAX_CENTS`] or a takeback
+    /// would take one below zero: the decision
     /// refuses such an event, so every stored account stays within what read models can hold.
     pub fn after(&self, event: &BillingEvent) -> Option<Self> {
         let mut next = *self;
@@ -42,6 +45,18 @@ impl Ledger {
                 next.payer_paid = self.payer_paid.checked_add(e.paid)?;
                 next.adjusted = self.adjusted.checked_add(e.adjusted)?;
                 next.patient_responsibility = self.patient_responsibility.checked_add(e.patient_responsibility)?;
+            }
+            BillingEvent::RemittanceReversed(e) => {
+                next.payer_paid = self.payer_paid.checked_sub(e.paid)?;
+                next.adjusted = self.adjusted.checked_sub(e.adjusted)?;
+                next.patient_responsibility = self.patient_responsibility.checked_sub(e.patient_responsibility)?;
+            }
+            BillingEvent::PaymentRecouped(e) => {
+                next.payer_paid = self.payer_paid.checked_sub(e.amount)?;
+                match e.group.adjustment() {
+                    Some(_) => next.adjusted = self.adjusted.checked_add(e.amount)?,
+                    None => next.patient_responsibility = self.patient_responsibility.checked_add(e.amount)?,
+                }
             }
             BillingEvent::PaymentReceived(e) => next.client_paid = self.client_paid.checked_add(e.amount)?,
             BillingEvent::WrittenOff(e) => next.written_off = self.written_off.checked_add(e.amount)?,
@@ -54,14 +69,49 @@ impl Ledger {
     }
 }
 
+/// How a payer's remittance adjudicated one charge, as it stands after any recoupment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjudication {
+    pub remittance_id: RemittanceId,
+    pub claim_id: ClaimId,
+    pub paid: Money,
+    pub adjustments: Vec<Adjustment>,
+    pub patient_responsibility: Money,
+}
+
+impl Adjudication {
+    /// The adjudication as a remittance line restating `charged` (what a reversal takes back).
+    pub fn line(&self, charge_id: ChargeId, charged: Money) -> RemittanceLine {
+        RemittanceLine {
+            charge_id,
+            charged,
+            paid: self.paid,
+            patient_responsibility: self.patient_responsibility,
+            adjustments: self.adjustments.clone(),
+            remarks: Vec::new(),
+        }
+    }
+}
+
 /// A charge and where it stands in the claim cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeRecord {
     pub session_id: SessionId,
+    pub service_date: NaiveDate,
     pub total: Money,
     /// The open claim carrying it, if any.
     pub claim: Option<ClaimId>,
-    pub remitted: bool,
+    /// The payer's current adjudication; `None` before a remittance and after its reversal.
+    pub adjudication: Option<Adjudication>,
+}
+
+/// A remittance id and what it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemittanceRecord {
+    /// A posted remittance and the charges it adjudicated; `reversed` once taken back.
+    Posted { claim_id: ClaimId, charge_ids: Vec<ChargeId>, reversed: bool },
+    /// The id of a reversal.
+    Reversal,
 }
 
 /// Where a claim stands.
@@ -70,6 +120,8 @@ pub enum ClaimStatus {
     Submitted,
     Rejected,
     Remitted,
+    /// Its remittance was reversed by the payer (without a replacement or void from us).
+    Reversed,
     /// Replaced or voided by a later claim.
     Superseded,
     /// A void claim (frequency 8) itself.
@@ -82,6 +134,7 @@ impl ClaimStatus {
             Self::Submitted => "submitted",
             Self::Rejected => "rejected",
             Self::Remitted => "remitted",
+            Self::Reversed => "reversed",
             Self::Superseded => "superseded",
             Self::VoidRequest => "a void request",
         }
@@ -107,7 +160,8 @@ pub struct AccountState {
     pub charges: BTreeMap<ChargeId, ChargeRecord>,
     pub charged_sessions: BTreeMap<SessionId, ChargeId>,
     pub claims: BTreeMap<ClaimId, ClaimRecord>,
-    pub remittances: BTreeSet<RemittanceId>,
+    pub remittances: BTreeMap<RemittanceId, RemittanceRecord>,
+    pub recoupments: BTreeSet<RecoupmentId>,
     pub payments: BTreeSet<PaymentId>,
     pub write_offs: BTreeSet<WriteOffId>,
     pub superbills: BTreeSet<SuperbillId>,
@@ -120,7 +174,21 @@ impl AccountState {
         self.ledger.balance()
     }
 
-    fn set_claim(&mut self, charges: &[ChargeId], claim: Option<ClaimId>) {
+    /// What payers still owe: on an insured account, every charge no payer has adjudicated
+    /// (not yet remitted, or remitted and reversed). A self-pay account owes nothing to a payer.
+    pub fn payer_balance(&self) -> Balance {
+        if !matches!(self.payer, Some(Payer::Insurance { .. })) {
+            return Balance::default();
+        }
+        self.charges.values().filter(|c| c.adjudication.is_none()).fold(Balance::default(), |b, c| b.plus(c.total))
+    }
+
+    /// What the client owes (negative: a credit): the balance less the payer balance.
+    pub fn patient_balance(&self) -> Balance {
+        Balance::from_cents(self.balance().cents() - self.payer_balance().cents())
+    }
+
+    pub(super) fn set_claim(&mut self, charges: &[ChargeId], claim: Option<ClaimId>) {
         for id in charges {
             if let Some(c) = self.charges.get_mut(id) {
                 c.claim = claim;
@@ -128,7 +196,7 @@ impl AccountState {
         }
     }
 
-    fn release(&mut self, claim_id: ClaimId, status: ClaimStatus) {
+    pub(super) fn release(&mut self, claim_id: ClaimId, status: ClaimStatus) {
         if let Some(claim) = self.claims.get_mut(&claim_id) {
             claim.status = status;
             let charges = claim.charge_ids.clone();
@@ -152,7 +220,13 @@ impl AccountState {
             BillingEvent::ChargeCreated(e) => {
                 self.charges.insert(
                     e.charge_id,
-                    ChargeRecord { session_id: e.session_id, total: e.total, claim: None, remitted: false },
+                    ChargeRecord {
+                        session_id: e.session_id,
+                        service_date: e.service_date,
+                        total: e.total,
+                        claim: None,
+                        adjudication: None,
+                    },
                 );
                 self.charged_sessions.insert(e.session_id, e.charge_id);
             }
@@ -179,17 +253,27 @@ impl AccountState {
             }
             BillingEvent::ClaimRejected(e) => self.release(e.claim_id, ClaimStatus::Rejected),
             BillingEvent::RemittancePosted(e) => {
-                self.remittances.insert(e.remittance_id);
+                let charge_ids = e.lines.iter().map(|l| l.charge_id).collect();
+                let record = RemittanceRecord::Posted { claim_id: e.claim_id, charge_ids, reversed: false };
+                self.remittances.insert(e.remittance_id, record);
                 if let Some(c) = self.claims.get_mut(&e.claim_id) {
                     c.status = ClaimStatus::Remitted;
                     c.payer_claim_number = e.payer_claim_number.clone().or(c.payer_claim_number.take());
                 }
                 for line in &e.lines {
                     if let Some(c) = self.charges.get_mut(&line.charge_id) {
-                        c.remitted = true;
+                        c.adjudication = Some(Adjudication {
+                            remittance_id: e.remittance_id,
+                            claim_id: e.claim_id,
+                            paid: line.paid,
+                            adjustments: line.adjustments.clone(),
+                            patient_responsibility: line.patient_responsibility,
+                        });
                     }
                 }
             }
+            BillingEvent::RemittanceReversed(e) => self.reverse(e),
+            BillingEvent::PaymentRecouped(e) => self.recoup(e),
             BillingEvent::PaymentReceived(e) => {
                 self.payments.insert(e.payment_id);
             }

@@ -226,6 +226,10 @@ pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> 
             if lines.iter().any(|l| l.units == 0) {
                 return Err(DomainError::invalid("lines.units", "must be at least 1"));
             }
+            // An add-on code is never a service on its own (CPT): an estimate of add-ons alone,
+            // or with no primary they may be reported with, estimates nothing that can be billed.
+            let codes: Vec<_> = lines.iter().map(|l| l.cpt).collect();
+            crate::billing::check_add_ons(&codes)?;
             let too_large = || DomainError::invalid("lines", format!("must total at most {}", Money::MAX));
             let lines: Vec<EstimateLine> = lines
                 .iter()

@@ -97,6 +97,13 @@ impl ConsentRecord {
             && self.revoked_at.is_none_or(|r| r > at)
             && self.kind.expires_on().is_none_or(|d| at.date_naive() <= d)
     }
+
+    /// Whether it permits new activity decided at `now`: given by then, not expired, and no
+    /// revocation recorded. A recorded revocation stops everything decided after it was recorded,
+    /// whatever clinical time it carries: a decision never races the revocation's own clock.
+    pub fn permits_new_activity(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.is_active_at(now)
+    }
 }
 
 /// The scored result of one assessment.
@@ -158,6 +165,12 @@ impl ClientState {
     /// Whether some consent of `kind` applies at `at`.
     pub fn has_active_consent(&self, kind: ConsentType, at: DateTime<Utc>) -> bool {
         self.consents.values().any(|c| c.kind.consent_type() == kind && c.is_active_at(at))
+    }
+
+    /// Whether a consent of `kind` permits new activity decided at `now` (see
+    /// [`ConsentRecord::permits_new_activity`]).
+    pub fn permits_new_activity(&self, kind: ConsentType, now: DateTime<Utc>) -> bool {
+        self.consents.values().any(|c| c.kind.consent_type() == kind && c.permits_new_activity(now))
     }
 
     /// Active diagnoses of an episode, in the order recorded.

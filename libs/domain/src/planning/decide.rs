@@ -116,7 +116,7 @@ pub fn decide(
         }
         PlanningCommand::SignPlan { clinician_id } => {
             editable()?;
-            if state.active_goals().is_empty() {
+            if state.open_goals().is_empty() {
                 return Err(DomainError::PlanHasNoGoals);
             }
             // Diagnoses can be resolved or recoded between drafting and signing.
@@ -141,7 +141,7 @@ pub fn decide(
                 }
             }
             let missing: Vec<String> =
-                state.active_goals().into_iter().filter(|g| !seen.contains(g)).map(|g| g.to_string()).collect();
+                state.open_goals().into_iter().filter(|g| !seen.contains(g)).map(|g| g.to_string()).collect();
             if !missing.is_empty() {
                 return Err(DomainError::ReviewIncomplete(missing.join(", ")));
             }

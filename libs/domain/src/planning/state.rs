@@ -33,6 +33,8 @@ pub struct GoalRecord {
     pub measurable_target: ShortText,
     pub due_on: NaiveDate,
     pub status: GoalStatus,
+    /// The plan version the goal was set in: in force once that version is signed.
+    pub version: u32,
     pub objectives: Vec<ObjectiveId>,
     pub interventions: Vec<InterventionId>,
 }
@@ -58,8 +60,20 @@ impl PlanState {
         self.plan_id.is_some()
     }
 
-    /// Goals still being worked on.
+    /// Goals in force and still being worked on: active, and set in a version that was signed.
+    /// A goal of a revision still being drafted is not part of the treatment yet; a note cannot
+    /// address it.
     pub fn active_goals(&self) -> Vec<GoalId> {
+        let signed = self.last_signed_version.unwrap_or(0);
+        self.goals
+            .iter()
+            .filter(|(_, g)| g.status == GoalStatus::Active && g.version <= signed)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Active goals of any version, signed or drafted: what a signature or review covers.
+    pub(crate) fn open_goals(&self) -> Vec<GoalId> {
         self.goals.iter().filter(|(_, g)| g.status == GoalStatus::Active).map(|(id, _)| *id).collect()
     }
 
@@ -94,6 +108,7 @@ impl PlanState {
                         measurable_target: e.measurable_target.clone(),
                         due_on: e.due_on,
                         status: GoalStatus::Active,
+                        version: e.version,
                         objectives: Vec::new(),
                         interventions: Vec::new(),
                     },

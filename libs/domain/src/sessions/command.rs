@@ -92,7 +92,13 @@ pub struct SessionContext {
     pub telehealth_consent_active: bool,
     /// Active goals of the client's treatment plan; a note may only address these.
     pub active_goals: Vec<GoalId>,
+    /// The practice's late-entry threshold: documentation written longer than this after the
+    /// service is labelled a late entry ([`LATE_ENTRY_AFTER`] unless the practice says).
+    pub late_entry_after: chrono::Duration,
 }
+
+/// The default late-entry threshold: 24 hours after the service.
+pub const LATE_ENTRY_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 impl SessionContext {
     /// Fills the context from the client's folded record at `now` (consents are judged as of
@@ -103,9 +109,10 @@ impl SessionContext {
             client_registered: client.is_registered(),
             episode: client.episode_status(episode),
             episode_clinician: client.episode(episode).map(|e| e.clinician_id),
-            treatment_consent_active: client.has_active_consent(ConsentType::Treatment, now),
-            telehealth_consent_active: client.has_active_consent(ConsentType::Telehealth, now),
+            treatment_consent_active: client.permits_new_activity(ConsentType::Treatment, now),
+            telehealth_consent_active: client.permits_new_activity(ConsentType::Telehealth, now),
             active_goals: Vec::new(),
+            late_entry_after: LATE_ENTRY_AFTER,
         }
     }
 

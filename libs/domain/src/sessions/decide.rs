@@ -136,6 +136,10 @@ pub fn decide(
                     content_hash: content_hash.clone(),
                     signed_by: *clinician_id,
                     signed_at: now,
+                    late_entry: state.held.as_ref().and_then(|h| {
+                        let ended = h.started_at + chrono::Duration::minutes(i64::from(h.actual_minutes.get()));
+                        LateEntry::past(ended, now, ctx.late_entry_after)
+                    }),
                 }
                 .into(),
             ]

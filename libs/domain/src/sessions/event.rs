@@ -85,6 +85,29 @@ pub struct ProgressNoteSigned {
     pub content_hash: ContentHash,
     pub signed_by: ClinicianId,
     pub signed_at: DateTime<Utc>,
+    /// Set when the note was signed later than the practice's late-entry threshold after the
+    /// session ended (schema version 2; notes stored under version 1 carry no label).
+    pub late_entry: Option<LateEntry>,
+}
+
+/// CMS: a late entry is labelled as such, with the date it was written and the date of the
+/// service it refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateEntry {
+    /// When the service it documents ended.
+    pub refers_to: DateTime<Utc>,
+    /// When it was written (signed).
+    pub written_at: DateTime<Utc>,
+    /// The threshold it passed, in hours.
+    pub threshold_hours: u32,
+}
+
+impl LateEntry {
+    /// The label for an entry written at `written_at` about `refers_to`, if later than `threshold`.
+    pub fn past(refers_to: DateTime<Utc>, written_at: DateTime<Utc>, threshold: chrono::Duration) -> Option<Self> {
+        let threshold_hours = u32::try_from(threshold.num_hours()).unwrap_or(u32::MAX);
+        (written_at - refers_to > threshold).then_some(Self { refers_to, written_at, threshold_hours })
+    }
 }
 
 /// Text appended to a signed note; the original stays as signed.

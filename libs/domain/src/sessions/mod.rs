@@ -16,10 +16,10 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use command::{AmendmentResponse, SessionCommand, SessionContext};
+pub use command::{AmendmentResponse, LATE_ENTRY_AFTER, SessionCommand, SessionContext};
 pub use decide::{decide, evolve};
 pub use event::{
-    AmendmentDecided, AmendmentRequested, NoShowRecorded, NoteAddendumAppended, ProgressNoteSigned,
+    AmendmentDecided, AmendmentRequested, LateEntry, NoShowRecorded, NoteAddendumAppended, ProgressNoteSigned,
     PsychotherapyNoteRecorded, SessionCancelled, SessionEvent, SessionHeld, SessionScheduled,
 };
 pub use note::{AddendumKind, AmendmentDecision, CancelledBy, DenialBasis, NoteContent, NoteFormat, SessionKind};

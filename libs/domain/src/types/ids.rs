@@ -140,6 +140,8 @@ uuid_id!(/// An insurance claim.
     ClaimId, "claim_id");
 uuid_id!(/// A posted remittance (835).
     RemittanceId, "remittance_id");
+uuid_id!(/// A payer's recoupment (takeback) of part of a payment.
+    RecoupmentId, "recoupment_id");
 uuid_id!(/// A payment received.
     PaymentId, "payment_id");
 uuid_id!(/// A write-off.
@@ -173,6 +175,7 @@ plain_check!(
     ChargeId,
     ClaimId,
     RemittanceId,
+    RecoupmentId,
     PaymentId,
     WriteOffId,
     SuperbillId,

@@ -15,8 +15,8 @@ pub use billing_codes::{CarcCode, DiagnosisPointer, MemberId, RarcCode};
 pub use codes::{CodeSetVersion, CptCode, Diagnosis, Icd10Code, Modifier, PlaceOfService};
 pub use ids::{
     AccountId, ActorId, AddendumId, AmendmentId, AssessmentId, ChargeId, ClaimId, ClientId, ClinicianId, ConsentId,
-    EpisodeId, EstimateId, GoalId, InterventionId, ObjectiveId, PaymentId, PlanId, PsychotherapyNoteId, RemittanceId,
-    SessionId, SuperbillId, WriteOffId,
+    EpisodeId, EstimateId, GoalId, InterventionId, ObjectiveId, PaymentId, PlanId, PsychotherapyNoteId, RecoupmentId,
+    RemittanceId, SessionId, SuperbillId, WriteOffId,
 };
 pub use money::{Balance, MAX_CENTS, Money};
 pub use session::{ContentHash, Minutes, Modality, PatientLocation};

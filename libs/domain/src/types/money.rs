@@ -55,6 +55,11 @@ impl Money {
         self.0.checked_add(other.0).filter(|c| *c <= MAX_CENTS).map(Self)
     }
 
+    /// `self − other`, or `None` below zero: money taken back is never more than was there.
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.0.checked_sub(other.0).filter(|c| *c >= 0).map(Self)
+    }
+
     /// The sum of `amounts`, or `None` if it (or any partial sum) lies beyond [`MAX_CENTS`].
     pub fn checked_sum(amounts: impl IntoIterator<Item = Self>) -> Option<Self> {
         amounts.into_iter().try_fold(Self::ZERO, Self::checked_add)

@@ -63,6 +63,8 @@ const TABLE: &[(&str, &str)] = &[
     ("BillingService/SubmitClaim",                  "-   -   -   A   -   -   -"),
     ("BillingService/RejectClaim",                  "-   -   -   A   -   -   -"),
     ("BillingService/PostRemittance",               "-   -   -   A   -   -   -"),
+    ("BillingService/ReverseRemittance",            "-   -   -   A   -   -   -"),
+    ("BillingService/RecoupPayment",                "-   -   -   A   -   -   -"),
     ("BillingService/ReceivePayment",               "-   -   -   A   -   -   -"),
     ("BillingService/WriteOff",                     "-   -   -   A   -   -   -"),
     ("BillingService/IssueSuperbill",               "-   -   -   A   -   -   -"),

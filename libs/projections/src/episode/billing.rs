@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use carelog_domain::billing::BillingEvent;
-use carelog_domain::types::{AccountId, Balance, ClaimId};
+use carelog_domain::types::{AccountId, Balance, ClaimId, EstimateId, Money};
 use carelog_store::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,39 @@ pub struct BillingSummary {
     pub claims: BTreeMap<ClaimId, ClaimStatus>,
     /// How many claims are in each status.
     pub claims_by_status: BTreeMap<ClaimStatus, u32>,
+    /// No Surprises Act (45 CFR 149.620): set while the client's charges exceed their latest
+    /// Good Faith Estimate by $400 or more, which makes them eligible for patient-provider
+    /// dispute resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute_resolution: Option<DisputeEligibility>,
+}
+
+/// The difference that makes a self-pay client eligible for dispute resolution: $400.
+pub const DISPUTE_THRESHOLD: i64 = 40_000;
+
+/// Charges past the estimate by at least [`DISPUTE_THRESHOLD`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeEligibility {
+    pub estimate_id: EstimateId,
+    pub estimated: Money,
+    pub billed: Money,
+    pub over_by: Money,
+}
+
+impl BillingSummary {
+    /// Recomputes [`Self::dispute_resolution`] against the latest estimate (every charge of the
+    /// client's accounts counts as billed; estimates are given to self-pay clients only).
+    pub(super) fn compare_with(&mut self, latest: Option<(EstimateId, Money)>) {
+        self.dispute_resolution = latest.and_then(|(estimate_id, estimated)| {
+            let over = self.totals.charged.cents() - estimated.cents();
+            (over >= DISPUTE_THRESHOLD).then(|| DisputeEligibility {
+                estimate_id,
+                estimated,
+                billed: self.totals.charged,
+                over_by: Money::from_cents(over).unwrap_or(Money::MAX),
+            })
+        });
+    }
 }
 
 impl BillingSummary {
@@ -48,7 +81,11 @@ impl BillingSummary {
             BillingEvent::PaymentReceived(_) => self.payments += 1,
             BillingEvent::WrittenOff(_) => self.write_offs += 1,
             BillingEvent::SuperbillIssued(_) => self.superbills += 1,
-            BillingEvent::AccountOpened(_) | BillingEvent::ClaimSubmitted(_) | BillingEvent::ClaimRejected(_) => {}
+            BillingEvent::AccountOpened(_)
+            | BillingEvent::ClaimSubmitted(_)
+            | BillingEvent::ClaimRejected(_)
+            | BillingEvent::RemittanceReversed(_)
+            | BillingEvent::PaymentRecouped(_) => {}
         }
         self.totals = totals;
         self.balance = self.totals.balance();
@@ -58,8 +95,10 @@ impl BillingSummary {
                 // A new claim is added; a status change for a claim never seen is ignored, as
                 // the domain's fold ignores it.
                 let is_new = matches!(e, BillingEvent::ClaimSubmitted(s) if s.claim_id == claim);
-                if is_new || self.claims.contains_key(&claim) {
+                if is_new {
                     self.claims.insert(claim, status);
+                } else if let Some(current) = self.claims.get_mut(&claim) {
+                    *current = current.then(status);
                 }
             }
             self.claims_by_status = BTreeMap::new();

@@ -2,7 +2,7 @@
 //! requests against the note.
 
 use carelog_domain::sessions::{
-    AddendumKind, AmendmentDecision, CancelledBy, NoteContent, NoteFormat, SessionEvent, SessionKind,
+    AddendumKind, AmendmentDecision, CancelledBy, LateEntry, NoteContent, NoteFormat, SessionEvent, SessionKind,
 };
 use carelog_domain::types::{
     ActorId, AddendumId, AmendmentId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality, NoteText,
@@ -81,6 +81,10 @@ pub struct ProgressNoteView {
     pub content_hash: ContentHash,
     pub signed_by: ClinicianId,
     pub signed_at: DateTime<Utc>,
+    /// CMS late-entry label: signed past the practice's threshold after the session ended,
+    /// with when it was written and the service it refers to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_entry: Option<LateEntry>,
     /// Addenda, corrections and late entries in the order appended.
     pub addenda: Vec<AddendumView>,
 }
@@ -181,6 +185,7 @@ impl EpisodeView {
                     content_hash: e.content_hash.clone(),
                     signed_by: e.signed_by,
                     signed_at: e.signed_at,
+                    late_entry: e.late_entry,
                     addenda: Vec::new(),
                 });
             }

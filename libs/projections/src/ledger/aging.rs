@@ -1,7 +1,7 @@
 //! Accounts-receivable aging: the open balance of each charge, bucketed by how long ago the
 //! service was given.
 
-use carelog_domain::types::{Balance, Money};
+use carelog_domain::types::Balance;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -45,23 +45,17 @@ impl AgingBuckets {
 impl LedgerView {
     /// Ages the open balance as of `today`.
     ///
-    /// A remittance line reduces the charge it names (paid plus adjustments). Client payments
-    /// and write-offs are made to the account, not to a charge, so they — and any remittance
-    /// money no line accounts for — are applied to the oldest open charges first, the usual
-    /// practice-management rule, which keeps the oldest buckets honest.
+    /// The payer's current adjudication of a charge (paid plus adjustments, after any reversal
+    /// or recoupment) reduces that charge. Client payments and write-offs are made to the
+    /// account, not to a charge, so they — and any payer money no adjudication accounts for —
+    /// are applied to the oldest open charges first, the usual practice-management rule, which
+    /// keeps the oldest buckets honest.
     pub fn aging(&self, today: NaiveDate) -> AgingBuckets {
         let mut open: Vec<(NaiveDate, i64)> = Vec::with_capacity(self.charges.len());
         let mut credited_to_lines = 0i64;
         for charge in &self.charges {
-            let line_credit: i64 = self
-                .remittances
-                .iter()
-                .flat_map(|r| &r.lines)
-                .filter(|l| l.charge_id == charge.charge_id)
-                // Every line's amounts are within the account's totals, which the fold checked to
-                // stay under the bound, so these sums are far from overflow.
-                .map(|l| l.paid.cents() + l.checked_adjusted().unwrap_or(Money::MAX).cents())
-                .sum();
+            // Within the account's checked totals, so far from overflow.
+            let line_credit = charge.adjudication.as_ref().map_or(0, |a| a.paid.cents() + a.adjusted.cents());
             let applied = line_credit.min(charge.amount.cents());
             credited_to_lines += applied;
             open.push((charge.service_date, charge.amount.cents() - applied));

@@ -4,6 +4,9 @@
 mod aging;
 mod erasure;
 #[cfg(test)]
+mod proptests;
+mod takeback;
+#[cfg(test)]
 mod tests;
 mod totals;
 
@@ -20,6 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use aging::AgingBuckets;
+pub use takeback::ChargeAdjudication;
 pub(crate) use totals::claim_transitions;
 pub use totals::{ClaimStatus, LedgerTotals};
 
@@ -41,6 +45,10 @@ pub struct ChargeEntry {
     pub amount: Money,
     pub plan_review_overdue: bool,
     pub created_at: DateTime<Utc>,
+    /// The payer's current adjudication of the charge; absent while no payer has (or after a
+    /// reversal): the charge is then part of the payer balance of an insured account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjudication: Option<ChargeAdjudication>,
 }
 
 /// Why a claim was rejected.
@@ -59,6 +67,11 @@ pub struct ClaimEntry {
     pub frequency_code: u8,
     pub charge_ids: Vec<ChargeId>,
     pub total: Money,
+    /// First and last service date of its charges (absent for claims stored before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_to: Option<NaiveDate>,
     pub submitted_at: DateTime<Utc>,
     pub status: ClaimStatus,
     pub rejection: Option<ClaimRejection>,
@@ -80,6 +93,9 @@ pub struct RemittanceEntry {
     pub adjusted: Money,
     pub patient_responsibility: Money,
     pub posted_at: DateTime<Utc>,
+    /// The payer's reversal of this remittance, once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversed_by: Option<RemittanceId>,
 }
 
 /// A payment by the client.
@@ -88,6 +104,9 @@ pub struct PaymentEntry {
     pub payment_id: PaymentId,
     pub amount: Money,
     pub method: PaymentMethod,
+    /// The date of the service paid for, when the client said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_date: Option<NaiveDate>,
     pub received_at: DateTime<Utc>,
 }
 
@@ -121,12 +140,24 @@ pub struct LedgerView {
     pub charges: Vec<ChargeEntry>,
     pub claims: Vec<ClaimEntry>,
     pub remittances: Vec<RemittanceEntry>,
+    /// The payer's reversals of whole remittances (835 claim status 22), as posted.
+    #[serde(default)]
+    pub reversals: Vec<carelog_domain::billing::RemittanceReversed>,
+    /// The payer's takebacks of part of a charge's payment, as posted.
+    #[serde(default)]
+    pub recoupments: Vec<carelog_domain::billing::PaymentRecouped>,
     pub payments: Vec<PaymentEntry>,
     pub write_offs: Vec<WriteOffEntry>,
     pub superbills: Vec<SuperbillEntry>,
     pub totals: LedgerTotals,
     /// Charges − payments − adjustments − write-offs; negative is a credit.
     pub balance: Balance,
+    /// What payers still owe: on an insured account, the charges no payer has adjudicated.
+    #[serde(default)]
+    pub payer_balance: Balance,
+    /// What the client owes (negative: a credit): `balance − payer_balance`.
+    #[serde(default)]
+    pub patient_balance: Balance,
     pub last_position: Position,
     pub last_recorded_at: Option<DateTime<Utc>>,
     /// How many events have been folded in.
@@ -176,6 +207,8 @@ impl LedgerView {
         self.fold(e);
         self.totals = totals;
         self.balance = self.totals.balance();
+        self.payer_balance = self.payer_balance();
+        self.patient_balance = Balance::from_cents(self.balance.cents() - self.payer_balance.cents());
         if let Some(at) = self.erased_at {
             // Nothing folded after the erasure may bring free text back (a claim rejection's reason).
             self.erase(at);
@@ -200,7 +233,7 @@ impl LedgerView {
     fn fold(&mut self, event: &BillingEvent) {
         for (claim, status) in claim_transitions(event) {
             if let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == claim) {
-                c.status = status;
+                c.status = c.status.then(status);
             }
         }
         match event {
@@ -220,6 +253,7 @@ impl LedgerView {
                 amount: e.total,
                 plan_review_overdue: e.plan_review_overdue,
                 created_at: e.created_at,
+                adjudication: None,
             }),
             BillingEvent::ClaimSubmitted(e) => {
                 if let Some(original) = e.frequency.original()
@@ -237,6 +271,8 @@ impl LedgerView {
                     frequency_code: e.frequency.code(),
                     charge_ids: e.charge_ids.clone(),
                     total: e.total,
+                    service_from: e.service_from,
+                    service_to: e.service_to,
                     submitted_at: e.submitted_at,
                     status,
                     rejection: None,
@@ -253,6 +289,7 @@ impl LedgerView {
                 if let Some(c) = self.claims.iter_mut().find(|c| c.claim_id == e.claim_id) {
                     c.remittances.push(e.remittance_id);
                 }
+                self.adjudicate(e);
                 self.remittances.push(RemittanceEntry {
                     remittance_id: e.remittance_id,
                     claim_id: e.claim_id,
@@ -262,12 +299,16 @@ impl LedgerView {
                     adjusted: e.adjusted,
                     patient_responsibility: e.patient_responsibility,
                     posted_at: e.posted_at,
+                    reversed_by: None,
                 });
             }
+            BillingEvent::RemittanceReversed(e) => self.reverse(e),
+            BillingEvent::PaymentRecouped(e) => self.recoup(e),
             BillingEvent::PaymentReceived(e) => self.payments.push(PaymentEntry {
                 payment_id: e.payment_id,
                 amount: e.amount,
                 method: e.method,
+                service_date: e.service_date,
                 received_at: e.received_at,
             }),
             BillingEvent::WrittenOff(e) => self.write_offs.push(WriteOffEntry {

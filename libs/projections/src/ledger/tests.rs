@@ -43,7 +43,13 @@ impl Account {
 
     fn pay(&mut self, amount_cents: i64) {
         let (payment_id, amount) = (PaymentId::new_v4(), cents(amount_cents));
-        self.post(PaymentReceived { payment_id, amount, method: PaymentMethod::Cash, received_at: at(40, 9) });
+        self.post(PaymentReceived {
+            payment_id,
+            amount,
+            method: PaymentMethod::Cash,
+            service_date: None,
+            received_at: at(40, 9),
+        });
     }
 }
 
@@ -217,6 +223,8 @@ fn erasing_twice_changes_nothing_and_later_free_text_is_scrubbed_too() {
         payer_claim_number: None,
         charge_ids,
         total: cents(15_000),
+        service_from: None,
+        service_to: None,
         submitted_at: at(51, 9),
     });
     account.post(ClaimRejected {

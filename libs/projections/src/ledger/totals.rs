@@ -72,6 +72,16 @@ pub enum ClaimStatus {
     Voided,
     /// The void claim (frequency 8) itself.
     VoidRequest,
+    /// Paid, then its payment reversed by the payer (835 claim status 22); its charges may be
+    /// claimed again. A replaced or voided claim stays replaced or voided when reversed.
+    Reversed,
+}
+
+impl ClaimStatus {
+    /// The status after a transition to `next`: a reversal changes only a paid claim.
+    pub(crate) fn then(self, next: Self) -> Self {
+        if next == Self::Reversed && self != Self::Paid { self } else { next }
+    }
 }
 
 /// The status changes a billing event causes, in the order to apply them. Changes for claims
@@ -95,6 +105,7 @@ pub(crate) fn claim_transitions(event: &BillingEvent) -> Vec<(ClaimId, ClaimStat
         }
         BillingEvent::ClaimRejected(e) => vec![(e.claim_id, ClaimStatus::Rejected)],
         BillingEvent::RemittancePosted(e) => vec![(e.claim_id, ClaimStatus::Paid)],
+        BillingEvent::RemittanceReversed(e) => vec![(e.claim_id, ClaimStatus::Reversed)],
         _ => Vec::new(),
     }
 }

@@ -24,7 +24,9 @@ fn every_billing_request_is_fuzzed() {
         "OpenAccountRequest",
         "PostRemittanceRequest",
         "ReceivePaymentRequest",
+        "RecoupPaymentRequest",
         "RejectClaimRequest",
+        "ReverseRemittanceRequest",
         "SubmitClaimRequest",
         "WriteOffRequest",
     ];
@@ -104,4 +106,23 @@ fn write_off_never_panics() {
 fn issue_superbill_never_panics() {
     let convert = |r: &proto::IssueSuperbillRequest| issue_superbill(r, &meta(r.context.as_ref()));
     fuzz("IssueSuperbillRequest", convert, |r, converted| on_account(&r.account_id, converted));
+}
+
+#[test]
+fn reverse_remittance_never_panics() {
+    let convert = |r: &proto::ReverseRemittanceRequest| reverse_remittance(r, &meta(r.context.as_ref()));
+    fuzz("ReverseRemittanceRequest", convert, |r, converted| on_account(&r.account_id, converted));
+}
+
+#[test]
+fn recoup_payment_never_panics() {
+    let convert = |r: &proto::RecoupPaymentRequest| recoup_payment(r, &meta(r.context.as_ref()));
+    fuzz("RecoupPaymentRequest", convert, |r, converted| {
+        on_account(&r.account_id, converted)?;
+        let Action::Account(BillingCommand::RecoupPayment { amount, .. }) = &converted.action else {
+            return Err(other(&converted.action));
+        };
+        prop_assert!(amount.cents() > 0 && amount.cents() == r.amount_cents);
+        Ok(())
+    });
 }

@@ -83,6 +83,7 @@ impl Demo {
                 payment_id: id(),
                 amount_cents: client_share,
                 method: proto::receive_payment_request::Method::Card as i32,
+                service_date: String::new(),
             })
             .await
             .context("receiving the client's payment")?;

@@ -11,6 +11,7 @@ fn an_account_is_opened_once_and_needed_for_everything_else() {
         payment_id: PaymentId::new_v4(),
         amount: cents(100),
         method: PaymentMethod::Card,
+        service_date: None,
     };
     assert_eq!(code_of(plain(&pay, &AccountState::default())), "ACCOUNT_NOT_FOUND");
 }
@@ -90,6 +91,16 @@ fn a_session_is_charged_once_to_its_own_clients_account() {
     assert_eq!(code_of(decide(&charge(id), &s, &charging(b.signed_video()))), "CHARGE_ALREADY_EXISTS");
     let stranger = books().signed_video();
     assert_eq!(code_of(decide(&charge(ChargeId::new_v4()), &s, &charging(stranger))), "SESSION_CLIENT_MISMATCH");
+}
+
+#[test]
+fn given_a_session_charged_on_another_account_of_the_client_when_charged_again_then_it_is_refused() {
+    let b = books();
+    let elsewhere = ChargeId::new_v4();
+    let ctx = BillingContext { charged_on_other_account: Some(elsewhere), ..charging(b.signed_video()) };
+    let refused = decide(&charge(ChargeId::new_v4()), &b.account(Payer::SelfPay), &ctx).unwrap_err();
+    assert_eq!(refused.code(), "SESSION_ALREADY_CHARGED");
+    assert!(refused.to_string().contains(&elsewhere.to_string()), "names the existing charge: {refused}");
 }
 
 #[test]

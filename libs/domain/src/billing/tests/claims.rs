@@ -152,12 +152,18 @@ fn payments_reduce_the_balance_and_overpayment_leaves_a_credit() {
         payment_id: PaymentId::new_v4(),
         amount: cents(c),
         method: PaymentMethod::Card,
+        service_date: None,
     };
     let s = run(s, &pay(20_000), &BillingContext::at(now()));
     assert_eq!(s.balance().cents(), -2_000);
     assert_eq!(code_of(plain(&pay(0), &s)), "INVALID_ARGUMENT");
     let id = PaymentId::new_v4();
-    let once = BillingCommand::ReceivePayment { payment_id: id, amount: cents(1), method: PaymentMethod::Cash };
+    let once = BillingCommand::ReceivePayment {
+        payment_id: id,
+        amount: cents(1),
+        method: PaymentMethod::Cash,
+        service_date: None,
+    };
     let s = run(s, &once, &BillingContext::at(now()));
     assert_eq!(code_of(plain(&once, &s)), "PAYMENT_ALREADY_EXISTS");
 }
@@ -172,6 +178,7 @@ fn no_payment_takes_an_account_total_past_the_largest_amount() {
         payment_id: PaymentId::new_v4(),
         amount: cents(c),
         method: PaymentMethod::Card,
+        service_date: None,
     };
     let s = run(s, &pay(crate::types::MAX_CENTS), &BillingContext::at(now()));
     let refused = plain(&pay(1), &s).unwrap_err();
@@ -231,6 +238,7 @@ fn the_balance_always_equals_charges_minus_payments_adjustments_and_write_offs()
                 payment_id: PaymentId::new_v4(),
                 amount: cents(2_500),
                 method: PaymentMethod::Card,
+                service_date: None,
             },
             ctx.clone(),
         ),
@@ -280,12 +288,36 @@ fn every_billing_event_round_trips_through_stored_json() {
     samples.extend(plain(&submit(ClaimId::new_v4(), ClaimRequest::Void { original: claim }), &s).unwrap());
     samples.extend(plain(&BillingCommand::RejectClaim { claim_id: claim, reason: reason("r") }, &s).unwrap());
     samples.extend(plain(&remit(claim, vec![line(id, 18_000, 10_000, 5_000, 3_000)]), &s).unwrap());
+    let remittance = RemittanceId::new_v4();
+    let posted = BillingCommand::PostRemittance {
+        remittance_id: remittance,
+        claim_id: claim,
+        payer_claim_number: Some(short("PCN-9")),
+        lines: vec![line(id, 18_000, 10_000, 5_000, 3_000)],
+    };
+    let paid = run(s.clone(), &posted, &ctx);
+    let reverse = BillingCommand::ReverseRemittance {
+        reversal_id: RemittanceId::new_v4(),
+        remittance_id: remittance,
+        payer_claim_number: None,
+    };
+    samples.extend(plain(&reverse, &paid).unwrap());
+    let recoup = BillingCommand::RecoupPayment {
+        recoupment_id: RecoupmentId::new_v4(),
+        claim_id: claim,
+        charge_id: id,
+        amount: cents(500),
+        group: CasGroup::PatientResponsibility,
+        carc: CarcCode::parse("1").unwrap(),
+    };
+    samples.extend(plain(&recoup, &paid).unwrap());
     samples.extend(
         plain(
             &BillingCommand::ReceivePayment {
                 payment_id: PaymentId::new_v4(),
                 amount: cents(3_000),
                 method: PaymentMethod::Check,
+                service_date: None,
             },
             &s,
         )

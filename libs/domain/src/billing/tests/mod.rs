@@ -2,6 +2,7 @@
 
 mod charges;
 mod claims;
+mod takebacks;
 
 use super::*;
 use crate::intake::EpisodeStatus;
@@ -51,6 +52,7 @@ impl Books {
             treatment_consent_active: true,
             telehealth_consent_active: true,
             active_goals: vec![],
+            late_entry_after: sessions::LATE_ENTRY_AFTER,
         };
         let mut cmds = vec![SessionCommand::ScheduleSession {
             session_id: SessionId::new_v7(),

@@ -128,6 +128,24 @@ fn a_good_faith_estimate_is_for_self_pay_clients_only() {
 }
 
 #[test]
+fn given_an_estimate_of_add_on_codes_alone_when_issued_then_it_is_refused() {
+    let c = clinic();
+    let s = c.given(&[c.register(Payer::SelfPay)]);
+    let estimate = |cpts: &[CptCode]| IntakeCommand::IssueGoodFaithEstimate {
+        estimate_id: EstimateId::new_v4(),
+        lines: cpts.iter().map(|&cpt| EstimateRequestLine { cpt, units: 1, unit_fee: cents(3_000) }).collect(),
+        issued_by: c.staff,
+    };
+    assert_eq!(code_of(when(&estimate(&[CptCode::InteractiveComplexity]), &s)), "ADDON_REQUIRES_PRIMARY");
+    assert_eq!(
+        code_of(when(&estimate(&[CptCode::Crisis, CptCode::InteractiveComplexity]), &s)),
+        "ADDON_REQUIRES_PRIMARY",
+        "90785 is never reported with crisis codes"
+    );
+    assert!(when(&estimate(&[CptCode::Psychotherapy45, CptCode::InteractiveComplexity]), &s).is_ok());
+}
+
+#[test]
 fn given_unsigned_notes_when_the_episode_is_closed_then_unsigned_notes() {
     let c = clinic();
     let s = c.in_treatment();

@@ -47,6 +47,28 @@ fn review_outcomes_continue_revise_and_discharge() {
 }
 
 #[test]
+fn given_a_revision_in_draft_when_goals_are_listed_then_its_new_goals_are_not_yet_active() {
+    let p = plan();
+    let added = GoalId::new_v4();
+    let before = [p.draft(&["F32.1"]), p.goal(p.goal)];
+    assert!(p.given(&before).active_goals().is_empty(), "nothing is in force before the first signature");
+    let drafting =
+        p.given(&[p.draft(&["F32.1"]), p.goal(p.goal), p.sign(), p.review(ReviewOutcome::Revise), p.goal(added)]);
+    assert_eq!(drafting.active_goals(), vec![p.goal], "the signed version's goals stay in force");
+    let signed = p.given(&[
+        p.draft(&["F32.1"]),
+        p.goal(p.goal),
+        p.sign(),
+        p.review(ReviewOutcome::Revise),
+        p.goal(added),
+        p.sign(),
+    ]);
+    let mut both = vec![p.goal, added];
+    both.sort();
+    assert_eq!(signed.active_goals(), both);
+}
+
+#[test]
 fn review_status_becomes_overdue_after_the_due_date() {
     let p = plan();
     assert_eq!(PlanState::default().review_status(date(2026, 3, 2)), ReviewStatus::NotSigned);

@@ -15,6 +15,29 @@ fn a_note_is_signed_only_for_a_held_session_by_its_clinician_and_then_locked() {
     assert_eq!(code_of(v.when(&v.sign(), &s)), "NOTE_ALREADY_SIGNED");
 }
 
+/// Held 10:00–10:55; the note signed within the threshold carries no label, past it a late-entry
+/// label with the service's end and the signing time, by the practice's own threshold.
+#[test]
+fn given_a_held_session_when_its_note_is_signed_past_the_threshold_then_it_is_labelled_a_late_entry() {
+    let v = visit();
+    let signed_at = |ctx: &SessionContext| {
+        let events = decide(&v.sign(), &v.held(), ctx).unwrap();
+        let [SessionEvent::ProgressNoteSigned(e)] = &events[..] else { panic!("{events:?}") };
+        e.late_entry
+    };
+    assert_eq!(signed_at(&v.ctx()), None, "signed at noon the same day");
+    let two_days_later = SessionContext { now: at(2, 9), ..v.ctx() };
+    let ended = at(0, 10) + chrono::Duration::minutes(55);
+    assert_eq!(
+        signed_at(&two_days_later),
+        Some(LateEntry { refers_to: ended, written_at: at(2, 9), threshold_hours: 24 })
+    );
+    let just_within = SessionContext { now: ended + chrono::Duration::hours(24), ..v.ctx() };
+    assert_eq!(signed_at(&just_within), None, "exactly at the threshold is on time");
+    let strict = SessionContext { late_entry_after: chrono::Duration::hours(1), ..v.ctx() };
+    assert!(signed_at(&strict).is_some_and(|l| l.threshold_hours == 1), "the practice's threshold decides");
+}
+
 #[test]
 fn a_note_addresses_only_active_plan_goals() {
     let v = visit();

@@ -39,6 +39,7 @@ impl Visit {
             treatment_consent_active: true,
             telehealth_consent_active: true,
             active_goals: vec![self.goal],
+            late_entry_after: crate::sessions::LATE_ENTRY_AFTER,
         }
     }
 

@@ -38,6 +38,23 @@ fn given_consent_revoked_when_a_session_is_recorded_as_held_then_consent_not_act
     assert_eq!(code_of(decide(&v.hold(Modality::InPerson, None), &s, &ctx)), "CONSENT_NOT_ACTIVE");
 }
 
+/// A revocation recorded with a clinical time after the decision's clock (its own arrival, later
+/// than this call's) still stops the session: the rule reads the record, not a clock.
+#[test]
+fn given_a_recorded_revocation_timed_after_now_when_a_session_is_held_then_consent_not_active() {
+    let v = visit();
+    let treatment = ConsentId::new_v4();
+    let record = client_record(&v, &[(treatment, ConsentKind::Treatment)], Some(treatment));
+    let before_revocation = at(0, 10);
+    assert!(
+        record.has_active_consent(crate::intake::ConsentType::Treatment, before_revocation),
+        "as of then it was active"
+    );
+    let ctx = SessionContext::from_client(&record, v.episode, before_revocation);
+    let s = v.given(&[v.schedule()]);
+    assert_eq!(code_of(decide(&v.hold(Modality::InPerson, None), &s, &ctx)), "CONSENT_NOT_ACTIVE");
+}
+
 #[test]
 fn given_no_telehealth_consent_when_a_video_or_audio_session_is_held_then_telehealth_consent_required() {
     let v = visit();

@@ -151,6 +151,7 @@ impl Chart {
                 content_hash: hash('a'),
                 signed_by,
                 signed_at,
+                late_entry: None,
             },
         );
     }

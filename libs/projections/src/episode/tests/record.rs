@@ -173,3 +173,36 @@ fn an_estimate_and_a_closed_episode_with_its_discharge_summary() {
     assert!(view.open_episode().is_none());
     assert_eq!(view.assigned_clinician(), Some(chart.clinician), "the last episode's clinician");
 }
+
+/// 45 CFR 149.620: charges $400 or more past the latest estimate make the client eligible for
+/// patient-provider dispute resolution; $399.99 does not; a new, higher estimate ends it.
+#[test]
+fn charges_400_dollars_past_the_estimate_make_the_client_eligible_for_dispute_resolution() {
+    let mut chart = Chart::new();
+    chart.register();
+    let estimate = |total: i64| GoodFaithEstimateIssued {
+        estimate_id: EstimateId::new_v4(),
+        lines: vec![EstimateLine {
+            cpt: CptCode::Psychotherapy45,
+            units: 1,
+            unit_fee: cents(total),
+            amount: cents(total),
+        }],
+        total: cents(total),
+        issued_by: ActorId::new_v4(),
+        issued_at: at(0, 11),
+    };
+    let first = estimate(50_000);
+    let first_id = first.estimate_id;
+    chart.intake(first);
+    chart.billing(crate::testing::charge(ChargeId::new_v4(), chart.episode, date(2026, 3, 2), 89_999));
+    assert_eq!(chart.view().billing.dispute_resolution, None, "$399.99 over");
+    chart.billing(crate::testing::charge(ChargeId::new_v4(), chart.episode, date(2026, 3, 9), 1));
+    let eligible = chart.view().billing.dispute_resolution.expect("eligible at $400.00 over");
+    assert_eq!(
+        (eligible.estimate_id, eligible.estimated, eligible.billed, eligible.over_by),
+        (first_id, cents(50_000), cents(90_000), cents(40_000))
+    );
+    chart.intake(estimate(60_000));
+    assert_eq!(chart.view().billing.dispute_resolution, None, "within the new estimate");
+}

@@ -1,0 +1,55 @@
+//! Late entries (CMS Program Integrity Manual ch. 3 §3.3.2.5): a note signed more than the
+//! practice's threshold (24 hours by default) after its session ended is labelled as such, with
+//! when it was written and the service it refers to, in the stored event, the episode view and
+//! the FHIR DocumentReference.
+
+use super::*;
+
+/// A session held `days` ago for 55 minutes, its note signed now; returns the session id.
+async fn signed_days_after(ep: &mut Episode, days: i64) -> String {
+    let session_id = id();
+    let started = Duration::days(days) + Duration::hours(1);
+    ep.sessions.schedule_session(ep.schedule_at(&session_id, -started)).await.unwrap();
+    let held = proto::HoldSessionRequest { started_at: Some(at(-started)), ..hold(&session_id, InPerson) };
+    ep.sessions.hold_session(held).await.unwrap();
+    ep.sessions.sign_progress_note(ep.sign(&session_id)).await.unwrap();
+    session_id
+}
+
+async fn a_note_signed_past_the_threshold_is_labelled_a_late_entry_everywhere(app: &TestApp) {
+    let mut ep = episode(app, false).await;
+    let late = signed_days_after(&mut ep, 3).await;
+    let on_time = signed_days_after(&mut ep, 0).await;
+    let signed = |events: &[RecordedEvent]| {
+        events.iter().find(|e| e.event_type == "ProgressNoteSigned").expect("signed").data["late_entry"].clone()
+    };
+    let late_events = stored(app, &format!("session-{late}")).await;
+    let label = signed(&late_events);
+    let held = late_events.iter().find(|e| e.event_type == "SessionHeld").expect("held");
+    let started: chrono::DateTime<Utc> = held.data["started_at"].as_str().unwrap().parse().unwrap();
+    let ended = started + Duration::minutes(55);
+    assert_eq!(label["refers_to"].as_str(), Some(ended.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).as_str()));
+    assert_eq!(label["threshold_hours"], 24);
+    assert!(label["written_at"].as_str().is_some_and(|w| w > label["refers_to"].as_str().unwrap()));
+    assert!(signed(&stored(app, &format!("session-{on_time}")).await).is_null(), "on time: no label");
+
+    let mut records = app.records(&Caller::new("auditor"));
+    let request = proto::GetEpisodeRequest { client_id: ep.client_id.clone(), min_position: app.event_count().await };
+    let view: serde_json::Value =
+        serde_json::from_str(&records.get_episode(request).await.unwrap().into_inner().view_json).unwrap();
+    let note_of = |session: &str| {
+        view["sessions"].as_array().unwrap().iter().find(|s| s["session_id"] == session).unwrap()["note"].clone()
+    };
+    assert_eq!(note_of(&late)["late_entry"], label, "the view shows the label as stored");
+    assert!(note_of(&on_time)["late_entry"].is_null());
+
+    let export = proto::ExportEpisodeFhirRequest { client_id: ep.client_id.clone(), as_of: None };
+    let bundle = records.export_episode_fhir(export).await.unwrap().into_inner().bundle_json;
+    let written = label["written_at"].as_str().unwrap()[..10].to_owned();
+    let expected = format!("late entry: written {written}, for the service of {}", ended.date_naive());
+    let labelled = bundle.matches(&expected).count();
+    assert!(labelled > 0, "the DocumentReference says: {expected}");
+    assert_eq!(bundle.matches("late entry: written").count(), labelled, "the on-time note is not labelled");
+}
+
+on_both_backends!(a_note_signed_past_the_threshold_is_labelled_a_late_entry_everywhere);
