@@ -446,17 +446,21 @@ mod tests {
 
     use super::note_html;
 
+    fn note(json: serde_json::Value) -> carelog_proto::v1::ProgressNoteView {
+        carelog_proto::typed::from_json(&json).expect("a note")
+    }
+
     #[test]
     fn a_late_entry_note_is_labelled_with_when_it_was_written_and_the_service_it_refers_to() {
         let late =
             json!({"refers_to": "2026-03-02T10:55:00Z", "written_at": "2026-03-04T09:00:00Z", "threshold_hours": 24});
-        let html = note_html(&json!({"format": "SOAP", "late_entry": late, "content": {}}));
+        let html = note_html(&note(json!({"format": "SOAP", "late_entry": late, "content": {}})));
         assert!(
             html.contains(
                 "<strong>Late entry</strong>: written 2026-03-04T09:00:00Z for the service ending 2026-03-02T10:55:00Z"
             ),
             "{html}"
         );
-        assert!(!note_html(&json!({"format": "SOAP", "content": {}})).contains("Late entry"));
+        assert!(!note_html(&note(json!({"format": "SOAP", "content": {}}))).contains("Late entry"));
     }
 }

@@ -40,19 +40,18 @@ async fn charges_400_dollars_past_the_estimate_show_dispute_eligibility(app: &Te
     let (mut records, client_id) = (app.records(&Caller::new("biller")), c.client_id.clone());
     let mut dispute = async |app: &TestApp| {
         let request = proto::GetEpisodeRequest { client_id: client_id.clone(), min_position: app.event_count().await };
-        let view: serde_json::Value =
-            serde_json::from_str(&records.get_episode(request).await.unwrap().into_inner().view_json).unwrap();
-        view["billing"]["dispute_resolution"].clone()
+        let view = records.get_episode(request).await.unwrap().into_inner().view.expect("a view");
+        view.billing.expect("billing").dispute_resolution
     };
     for _ in 0..2 {
         let session = c.signed_video().await;
         c.charged(app, &session).await;
     }
-    assert!(dispute(app).await.is_null(), "$360 billed on a $100 estimate: $260 over");
+    assert!(dispute(app).await.is_none(), "$360 billed on a $100 estimate: $260 over");
     let session = c.signed_video().await;
     c.charged(app, &session).await;
-    let eligible = dispute(app).await;
-    assert_eq!((&eligible["billed"], &eligible["over_by"]), (&serde_json::json!(54_000), &serde_json::json!(44_000)));
+    let eligible = dispute(app).await.expect("eligible for dispute resolution");
+    assert_eq!((eligible.billed, eligible.over_by), (54_000, 44_000));
 }
 
 on_both_backends!(

@@ -70,19 +70,18 @@ fn claim(c: &Clinic, kind: Kind) -> proto::SubmitClaimRequest {
 }
 
 /// The ledger as the RecordsService serves it once it has folded everything written so far.
-async fn ledger(app: &TestApp, c: &Clinic, aging_date: &str) -> Value {
+async fn ledger(app: &TestApp, c: &Clinic, aging_date: &str) -> proto::LedgerView {
     let request = proto::GetLedgerRequest {
         account_id: c.account_id.clone(),
         aging_date: aging_date.to_owned(),
         min_position: app.event_count().await,
     };
     let reply = app.records(&Caller::new("auditor")).get_ledger(request).await.expect("ledger").into_inner();
-    serde_json::from_str(&reply.ledger_json).expect("ledger JSON")
+    reply.ledger.expect("a ledger")
 }
 
-fn balances(view: &Value) -> (i64, i64, i64) {
-    let cents = |k: &str| view[k].as_i64().unwrap_or(i64::MIN);
-    (cents("balance"), cents("payer_balance"), cents("patient_balance"))
+fn balances(view: &proto::LedgerView) -> (i64, i64, i64) {
+    (view.balance, view.payer_balance, view.patient_balance)
 }
 
 async fn charge_on(app: &TestApp, c: &mut Clinic, days_ago: i64, minutes: u32) -> String {
@@ -128,7 +127,7 @@ async fn a_paid_claim_voided_or_replaced_is_reversed_and_recouped_by_the_payer(a
     assert_rejected(&err, Code::FailedPrecondition, "REMITTANCE_ALREADY_REVERSED");
     let view = ledger(app, &c, "").await;
     assert_eq!(balances(&view), (18_000, 18_000, 0), "after the reversal the payer owes it all again");
-    assert_eq!(view["claims"][0]["status"], "replaced");
+    assert_eq!(view.claims[0].status(), proto::ClaimStatus::Replaced);
     c.billing.post_remittance(repaid).await.unwrap();
     assert_eq!(balances(&ledger(app, &c, "").await), (1_000, 0, 1_000));
 
@@ -137,7 +136,8 @@ async fn a_paid_claim_voided_or_replaced_is_reversed_and_recouped_by_the_payer(a
     c.billing.recoup_payment(recoup(&c, &corrected_id, &charge, 500, Cas::Pr)).await.unwrap();
     let view = ledger(app, &c, "").await;
     assert_eq!(balances(&view), (1_500, 0, 1_500));
-    assert_eq!((&view["totals"]["payer_paid"], &view["totals"]["adjusted"]), (&json!(11_500), &json!(5_000)));
+    let t = view.totals.as_ref().expect("totals");
+    assert_eq!((t.payer_paid, t.adjusted), (11_500, 5_000));
     let before = app.event_count().await;
     let err = c.billing.recoup_payment(recoup(&c, &corrected_id, &charge, 11_501, Cas::Oa)).await.unwrap_err();
     assert_rejected(&err, Code::FailedPrecondition, "RECOUPMENT_EXCEEDS_PAID");
@@ -169,9 +169,9 @@ async fn a_paid_claim_voided_or_replaced_is_reversed_and_recouped_by_the_payer(a
     c.billing.reverse_remittance(reverse(&c, &second)).await.unwrap();
     let view = ledger(app, &c, "").await;
     assert_eq!(balances(&view), (18_000, 18_000, 0));
-    let t = &view["totals"];
-    assert_eq!((&t["payer_paid"], &t["adjusted"], &t["patient_responsibility"]), (&json!(0), &json!(0), &json!(0)));
-    assert_eq!(view["claims"][1]["status"], "voided");
+    let t = view.totals.as_ref().expect("totals");
+    assert_eq!((t.payer_paid, t.adjusted, t.patient_responsibility), (0, 0, 0));
+    assert_eq!(view.claims[1].status(), proto::ClaimStatus::Voided);
     c.billing.submit_claim(original_claim(&c.account_id, vec![charge])).await.expect("the charge is claimable again");
 }
 
@@ -332,15 +332,15 @@ async fn random_billing_sequences_keep_the_ledger_balanced_and_aged(app: &TestAp
             let (payer, patient, aging) = reference(&events, today);
             let (balance, view_payer, view_patient) = balances(&view);
             assert_eq!((view_payer, view_patient), (payer, patient), "seed {seed} step {step}");
-            let t = |k: &str| view["totals"][k].as_i64().unwrap();
+            let t = view.totals.expect("totals");
             assert_eq!(
-                t("charged"),
-                t("payer_paid") + t("adjusted") + t("client_paid") + t("written_off") + payer + patient,
+                t.charged,
+                t.payer_paid + t.adjusted + t.client_paid + t.written_off + payer + patient,
                 "seed {seed}"
             );
             assert_eq!(balance, payer + patient);
-            let a = &view["aging"];
-            let got = ["days_0_30", "days_31_60", "days_61_90", "over_90", "credit"].map(|k| a[k].as_i64().unwrap());
+            let a = view.aging.expect("aging");
+            let got = [a.days_0_30, a.days_31_60, a.days_61_90, a.over_90, a.credit];
             assert_eq!(got, aging, "seed {seed} step {step}: aging");
         }
     }

@@ -35,13 +35,20 @@ async fn a_note_signed_past_the_threshold_is_labelled_a_late_entry_everywhere(ap
 
     let mut records = app.records(&Caller::new("auditor"));
     let request = proto::GetEpisodeRequest { client_id: ep.client_id.clone(), min_position: app.event_count().await };
-    let view: serde_json::Value =
-        serde_json::from_str(&records.get_episode(request).await.unwrap().into_inner().view_json).unwrap();
+    let view = records.get_episode(request).await.unwrap().into_inner().view.expect("a view");
     let note_of = |session: &str| {
-        view["sessions"].as_array().unwrap().iter().find(|s| s["session_id"] == session).unwrap()["note"].clone()
+        view.sessions.iter().find(|s| s.session_id == session).and_then(|s| s.note.clone()).expect("a signed note")
     };
-    assert_eq!(note_of(&late)["late_entry"], label, "the view shows the label as stored");
-    assert!(note_of(&on_time)["late_entry"].is_null());
+    let shown = note_of(&late).late_entry.expect("the view shows the label");
+    let time = |t: Option<prost_types::Timestamp>| {
+        let t = t.expect("a time");
+        chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32).expect("in range")
+    };
+    let stored_time = |key: &str| label[key].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert_eq!(time(shown.refers_to), stored_time("refers_to"), "the view shows the label as stored");
+    assert_eq!(time(shown.written_at), stored_time("written_at"));
+    assert_eq!(u64::from(shown.threshold_hours), label["threshold_hours"].as_u64().unwrap());
+    assert!(note_of(&on_time).late_entry.is_none());
 
     let export = proto::ExportEpisodeFhirRequest { client_id: ep.client_id.clone(), as_of: None };
     let bundle = records.export_episode_fhir(export).await.unwrap().into_inner().bundle_json;
