@@ -120,6 +120,26 @@ impl UserApi {
         Ok(self.records.get_ledger(request).await?.into_inner())
     }
 
+    /// The client's accounting of disclosures, every page of it.
+    pub async fn disclosures(&mut self, client_id: &str) -> Result<Vec<proto::Disclosure>, Status> {
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = proto::ListDisclosuresRequest {
+                client_id: client_id.to_owned(),
+                page_size: 1000,
+                page_token,
+                ..Default::default()
+            };
+            let page = self.records.list_disclosures(request).await?.into_inner();
+            all.extend(page.disclosures);
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     pub async fn caseload(&mut self, clinician_id: &str) -> Result<proto::CaseloadReply, Status> {
         let request = proto::GetCaseloadRequest { clinician_id: clinician_id.to_owned(), ..Default::default() };
         Ok(self.records.get_caseload(request).await?.into_inner())

@@ -51,7 +51,7 @@ pub fn page(title: &str, session: Option<&Session>, body: &str) -> String {
     );
     if let Some(session) = session {
         out.push_str(
-            r#"<nav><a href="/">Find a client</a><a href="/episode">Episode</a><a href="/ledger">Ledger</a><a href="/caseload">Caseload</a></nav>"#,
+            r#"<nav><a href="/">Find a client</a><a href="/episode">Episode</a><a href="/ledger">Ledger</a><a href="/disclosures">Disclosures</a><a href="/caseload">Caseload</a></nav>"#,
         );
         let _ = write!(
             out,

@@ -9,6 +9,7 @@
 mod api;
 pub mod asof;
 pub mod chart;
+mod disclosures;
 mod episode;
 mod html;
 mod ledger;
@@ -38,6 +39,7 @@ pub fn router(channel: Channel) -> Router {
         .route("/episode", get(routes::episode))
         .route("/as-of", post(routes::set_as_of))
         .route("/ledger", get(routes::ledger))
+        .route("/disclosures", get(disclosures::page))
         .route("/caseload", get(routes::caseload).post(routes::choose_clinician))
         .route("/static/console.css", get(routes::stylesheet))
         .route("/static/console.js", get(routes::script))

@@ -23,11 +23,11 @@ pub struct Console {
     pub sessions: Sessions,
 }
 
-type Shared = State<Arc<Console>>;
+pub(crate) type Shared = State<Arc<Console>>;
 
 /// Why there is no session: never had one, or it ended (the token expired).
 #[derive(Debug)]
-struct SignedOut {
+pub(crate) struct SignedOut {
     expired: bool,
 }
 
@@ -38,7 +38,7 @@ impl IntoResponse for SignedOut {
 }
 
 /// The signed-in session, or the way back to sign-in.
-fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(String, Session), SignedOut> {
+pub(crate) fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(String, Session), SignedOut> {
     let id = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::cookie_value);
     match id.and_then(|id| console.sessions.get(id, session::now()).map(|s| (id.to_owned(), s))) {
         Some(found) => Ok(found),
@@ -52,12 +52,12 @@ fn to_sign_in(expired: bool) -> Response {
     ([(header::SET_COOKIE, security::clear_cookie())], Redirect::to(target)).into_response()
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
 /// An API failure as a page: an expired or revoked token sends the user back to sign-in.
-fn failure(console: &Console, id: &str, session: &Session, status: &Status) -> Response {
+pub(crate) fn failure(console: &Console, id: &str, session: &Session, status: &Status) -> Response {
     let (code, title) = match status.code() {
         Code::Unauthenticated => {
             console.sessions.remove(id);

@@ -188,7 +188,30 @@ async fn the_caseload_of_the_clients_clinician(stack: &Stack) {
     assert!(page.body.contains(&stack.outcome.client_id));
 }
 
+/// The accounting of disclosures: a connector's export shows with its purpose; a biller may not look.
+async fn the_auditor_reads_the_accounting_of_disclosures(stack: &Stack) {
+    use carelog_blackbox::Caller;
+    use carelog_proto::v1::ExportEpisodeFhirRequest;
+    let export = ExportEpisodeFhirRequest { client_id: stack.outcome.client_id.clone(), as_of: None };
+    stack.app.records(&Caller::new("connector")).export_episode_fhir(export).await.expect("a connector's export");
+    let mut http = Http::new(stack);
+    let (_, auditor) = token(Role::Auditor, HOUR);
+    http.sign_in(&auditor).await;
+    http.open_client(&stack.outcome.client_id).await;
+    let page = http.get("/disclosures").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(r#"<table id="disclosures">"#), "{}", page.body);
+    assert!(page.body.contains("coordination of care with another provider (COC)"), "{}", page.body);
+    assert!(page.body.contains("the record as a FHIR R4 Bundle"), "{}", page.body);
+    let mut http = Http::new(stack);
+    let (_, biller) = token(Role::Biller, HOUR);
+    http.sign_in(&biller).await;
+    http.open_client(&stack.outcome.client_id).await;
+    assert_eq!(http.get("/disclosures").await.status, 403, "the accounting is for auditors");
+}
+
 crate::on_both_backends!(
+    the_auditor_reads_the_accounting_of_disclosures,
     pages_carry_strict_security_headers,
     signed_out_visitors_are_sent_to_sign_in,
     bad_tokens_are_refused_at_sign_in_with_the_reason,
