@@ -57,6 +57,14 @@ pub fn caseload_page(r: &proto::GetCaseloadRequest) -> Result<crate::queries::Ca
     Ok(crate::queries::CaseloadPage { size: size as usize, after: after.map(|id| id.to_string()) })
 }
 
+/// A log-position page token (the last position of the previous page); empty starts at the top.
+pub fn position_token(raw: &str) -> Result<u64, FieldViolation> {
+    match raw {
+        "" => Ok(0),
+        token => token.parse().map_err(|_| FieldViolation::new("page_token", "is not a token from a previous reply")),
+    }
+}
+
 /// Every list's page size (AIP-158): 0 asks for the default.
 pub fn page_size(requested: u32) -> Result<u32, FieldViolation> {
     match requested {
@@ -77,16 +85,7 @@ pub fn audit_query(r: &proto::ListAuditTrailRequest) -> Result<AuditQuery, Servi
     let recorded_from = f.take("recorded_from", parse::optional_timestamp("recorded_from", r.recorded_from.as_ref()));
     let recorded_to = f.take("recorded_to", parse::optional_timestamp("recorded_to", r.recorded_to.as_ref()));
     let limit = f.take("page_size", page_size(r.page_size));
-    let after = if r.page_token.is_empty() {
-        Some(0)
-    } else {
-        f.take(
-            "page_token",
-            r.page_token
-                .parse::<u64>()
-                .map_err(|_| FieldViolation::new("page_token", "is not a token from a previous reply")),
-        )
-    };
+    let after = f.take("page_token", position_token(&r.page_token));
     if r.event_types.iter().any(|t| t.trim().is_empty()) {
         f.violation("event_types", "must not contain empty names");
     }

@@ -4,11 +4,11 @@
 use carelog_platform::auth::accounting::{description, listed};
 use carelog_platform::auth::{Outbound, RECORD_ACCESSED};
 use carelog_platform::parse::{self, Fields};
-use carelog_platform::{FieldViolation, Pass, ServiceError};
+use carelog_platform::{Pass, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_store::{EventStore, LogFilter, LogQuery, Position, RecordedEvent};
 
-use crate::convert::{not_found, page_size};
+use crate::convert::{not_found, page_size, position_token};
 
 /// Access-log entries read per round trip while filling a page.
 const SCAN: usize = 500;
@@ -26,13 +26,7 @@ fn asked(r: &proto::ListDisclosuresRequest) -> Result<Asked, ServiceError> {
     let client = f.take("client_id", parse::uuid("client_id", &r.client_id));
     let since = f.take("since", parse::optional_timestamp("since", r.since.as_ref()));
     let size = f.take("page_size", page_size(r.page_size));
-    let after = match r.page_token.as_str() {
-        "" => Some(0),
-        token => f.take(
-            "page_token",
-            token.parse::<u64>().map_err(|_| FieldViolation::new("page_token", "is not a token from a previous reply")),
-        ),
-    };
+    let after = f.take("page_token", position_token(&r.page_token));
     f.finish(|| Some(Asked { client: client?.to_string(), since: since?, size: size? as usize, after: after? }))
 }
 
