@@ -279,9 +279,8 @@ impl Withheld {
 /// Replaces every value whose class `visible` refuses (and every unclassed value) with its
 /// [`redaction_mark`]; nulls stay null. Returns what was withheld.
 pub fn redact(value: &mut Value, classes: &Classes, visible: &impl Fn(FieldClass) -> bool) -> Withheld {
-    let mut path = String::new();
     let mut withheld = Withheld::default();
-    walk(value, &mut path, &mut |path, leaf| {
+    walk(value, &mut |path, leaf| {
         let class = classes.of(path);
         if class.is_some_and(visible) || leaf.is_null() {
             return 0;
@@ -297,7 +296,7 @@ pub fn redact(value: &mut Value, classes: &Classes, visible: &impl Fn(FieldClass
 /// value without a class) by `marker`: the scrub an erasure applies to documents folded before it,
 /// derived from the same declaration as the sealing of the log. Returns how many were replaced.
 pub fn scrub(value: &mut Value, classes: &Classes, marker: &str) -> usize {
-    walk(value, &mut String::new(), &mut |path, leaf| {
+    walk(value, &mut |path, leaf| {
         let sealed = classes.of(path).is_none_or(FieldClass::sealed_at_rest);
         if sealed && leaf.is_string() {
             *leaf = Value::from(marker);
@@ -310,7 +309,7 @@ pub fn scrub(value: &mut Value, classes: &Classes, marker: &str) -> usize {
 /// Asserts that every field of `data` has a class under `classes`.
 pub fn assert_classified(what: &str, data: &Value, classes: &Classes) {
     let mut unclassed = Vec::new();
-    walk(&mut data.clone(), &mut String::new(), &mut |path, leaf| {
+    walk(&mut data.clone(), &mut |path, leaf| {
         // An absent optional value has no class of its own: its present form is checked instead.
         if !leaf.is_null() && classes.of(path).is_none() {
             unclassed.push(path.to_owned());
@@ -324,30 +323,60 @@ pub fn assert_classified(what: &str, data: &Value, classes: &Classes) {
     );
 }
 
-fn walk(value: &mut Value, path: &mut String, on_leaf: &mut impl FnMut(&str, &mut Value) -> usize) -> usize {
+/// Visits every leaf of `value` with its concrete path (`progress[0].comment`, what a ciphertext
+/// is bound to) and its pattern (`progress[].comment`, what classes are declared by); stops at the
+/// first error.
+pub fn for_each_leaf<E>(
+    value: &mut Value,
+    on_leaf: &mut impl FnMut(&str, &str, &mut Value) -> Result<(), E>,
+) -> Result<(), E> {
+    leaves(value, &mut String::new(), &mut String::new(), on_leaf)
+}
+
+fn leaves<E>(
+    value: &mut Value,
+    concrete: &mut String,
+    pattern: &mut String,
+    on_leaf: &mut impl FnMut(&str, &str, &mut Value) -> Result<(), E>,
+) -> Result<(), E> {
     match value {
         Value::Object(map) => {
-            let mut count = 0;
             for (key, child) in map.iter_mut() {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
+                let (c, p) = (concrete.len(), pattern.len());
+                if !concrete.is_empty() {
+                    concrete.push('.');
+                    pattern.push('.');
                 }
-                path.push_str(key);
-                count += walk(child, path, on_leaf);
-                path.truncate(len);
+                concrete.push_str(key);
+                pattern.push_str(key);
+                leaves(child, concrete, pattern, on_leaf)?;
+                concrete.truncate(c);
+                pattern.truncate(p);
             }
-            count
         }
         Value::Array(items) => {
-            let len = path.len();
-            path.push_str("[]");
-            let count = items.iter_mut().map(|item| walk(item, path, on_leaf)).sum();
-            path.truncate(len);
-            count
+            let (c, p) = (concrete.len(), pattern.len());
+            pattern.push_str("[]");
+            for (i, item) in items.iter_mut().enumerate() {
+                concrete.push_str(&format!("[{i}]"));
+                leaves(item, concrete, pattern, on_leaf)?;
+                concrete.truncate(c);
+            }
+            pattern.truncate(p);
         }
-        leaf => on_leaf(path, leaf),
+        leaf => on_leaf(concrete, pattern, leaf)?,
     }
+    Ok(())
+}
+
+/// Visits every leaf with its pattern; sums what `on_leaf` counts.
+fn walk(value: &mut Value, on_leaf: &mut impl FnMut(&str, &mut Value) -> usize) -> usize {
+    let mut count = 0;
+    let _ = for_each_leaf(value, &mut |_, pattern, leaf| {
+        count += on_leaf(pattern, leaf);
+        Ok::<_, ()>(())
+    });
+    count
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! Ciphertexts are bound to the value's concrete path: keys joined by `.`, array elements as
 //! `key[i]` (`progress[0].comment`).
 
-use carelog_domain::disclosure::event_classes;
+use carelog_domain::disclosure::{event_classes, for_each_leaf};
 use serde_json::Value;
 
 /// Metadata fields sealed on every event about a client: the free-text reason (a revocation's
@@ -45,50 +45,12 @@ fn rewrite_where<E>(
     selected: &impl Fn(&str) -> bool,
     f: &mut impl FnMut(&str, &Value) -> Result<Value, E>,
 ) -> Result<(), E> {
-    walk(data, &mut String::new(), &mut String::new(), &mut |concrete, pattern, leaf| {
+    for_each_leaf(data, &mut |concrete, pattern, leaf| {
         if !leaf.is_null() && selected(pattern) {
             *leaf = f(concrete, leaf)?;
         }
         Ok(())
     })
-}
-
-/// Visits every leaf with its concrete path (`progress[0].comment`) and its pattern
-/// (`progress[].comment`, as field classes are declared).
-fn walk<E>(
-    value: &mut Value,
-    concrete: &mut String,
-    pattern: &mut String,
-    on_leaf: &mut impl FnMut(&str, &str, &mut Value) -> Result<(), E>,
-) -> Result<(), E> {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                let (c, p) = (concrete.len(), pattern.len());
-                if !concrete.is_empty() {
-                    concrete.push('.');
-                    pattern.push('.');
-                }
-                concrete.push_str(key);
-                pattern.push_str(key);
-                walk(child, concrete, pattern, on_leaf)?;
-                concrete.truncate(c);
-                pattern.truncate(p);
-            }
-        }
-        Value::Array(items) => {
-            let (c, p) = (concrete.len(), pattern.len());
-            pattern.push_str("[]");
-            for (i, item) in items.iter_mut().enumerate() {
-                concrete.push_str(&format!("[{i}]"));
-                walk(item, concrete, pattern, on_leaf)?;
-                concrete.truncate(c);
-            }
-            pattern.truncate(p);
-        }
-        leaf => on_leaf(concrete, pattern, leaf)?,
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ fn every_field_of_every_event_is_declared_and_every_sealed_value_is_text() {
     for (event_type, data) in fixtures() {
         let classes = event_classes(&event_type);
         let mut data = data;
-        walk(&mut data, &mut String::new(), &mut String::new(), &mut |concrete, pattern, leaf| {
+        for_each_leaf(&mut data, &mut |concrete, pattern, leaf| {
             let class = classes.of(pattern);
             assert!(leaf.is_null() || class.is_some(), "{event_type}.{concrete}: declared neither PHI nor not PHI");
             if class.is_some_and(|c| c.sealed_at_rest()) {
