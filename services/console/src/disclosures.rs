@@ -11,17 +11,13 @@ use tonic::Code;
 
 use crate::episode::timestamp;
 use crate::html::{esc, notice, page as frame};
-use crate::routes::{Shared, failure, see_other, signed_in};
+use crate::routes::{Shared, failure, with_client};
 use crate::session::Session;
 
 pub async fn page(State(console): Shared, headers: HeaderMap) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
+    let (id, session, client) = match with_client(&console, &headers) {
         Ok(found) => found,
-        Err(out) => return out.into_response(),
-    };
-    let Some(client) = session.client.clone() else {
-        console.sessions.update(&id, |s| s.flash = Some("Choose a client first.".into()));
-        return see_other("/");
+        Err(out) => return *out,
     };
     let mut api = console.api.as_user(&session);
     if !api.may("RecordsService/ListDisclosures") {

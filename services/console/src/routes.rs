@@ -27,7 +27,7 @@ pub(crate) type Shared = State<Arc<Console>>;
 
 /// Why there is no session: never had one, or it ended (the token expired).
 #[derive(Debug)]
-pub(crate) struct SignedOut {
+struct SignedOut {
     expired: bool,
 }
 
@@ -38,7 +38,7 @@ impl IntoResponse for SignedOut {
 }
 
 /// The signed-in session, or the way back to sign-in.
-pub(crate) fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(String, Session), SignedOut> {
+fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(String, Session), SignedOut> {
     let id = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::cookie_value);
     match id.and_then(|id| console.sessions.get(id, session::now()).map(|s| (id.to_owned(), s))) {
         Some(found) => Ok(found),
@@ -52,7 +52,7 @@ fn to_sign_in(expired: bool) -> Response {
     ([(header::SET_COOKIE, security::clear_cookie())], Redirect::to(target)).into_response()
 }
 
-pub(crate) fn see_other(to: &str) -> Response {
+fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -197,14 +197,21 @@ pub async fn open_client(State(console): Shared, headers: HeaderMap, Form(form):
     see_other("/episode")
 }
 
-pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
-        Ok(found) => found,
-        Err(out) => return out.into_response(),
-    };
+/// The signed-in session and its open client, for the pages about one client; otherwise where
+/// to go instead (sign-in, or the search with "Choose a client first.").
+pub(crate) fn with_client(console: &Console, headers: &HeaderMap) -> Result<(String, Session, String), Box<Response>> {
+    let (id, session) = signed_in(console, headers).map_err(|out| Box::new(out.into_response()))?;
     let Some(client) = session.client.clone() else {
         console.sessions.update(&id, |s| s.flash = Some("Choose a client first.".into()));
-        return see_other("/");
+        return Err(Box::new(see_other("/")));
+    };
+    Ok((id, session, client))
+}
+
+pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
+    let (id, session, client) = match with_client(&console, &headers) {
+        Ok(found) => found,
+        Err(out) => return *out,
     };
     let mut api = console.api.as_user(&session);
     let reply = match api.episode(&client, session.as_of).await {
@@ -289,14 +296,10 @@ pub async fn set_as_of(State(console): Shared, headers: HeaderMap, Form(form): F
 }
 
 pub async fn ledger(State(console): Shared, headers: HeaderMap) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
+    let (id, session, _) = match with_client(&console, &headers) {
         Ok(found) => found,
-        Err(out) => return out.into_response(),
+        Err(out) => return *out,
     };
-    if session.client.is_none() {
-        console.sessions.update(&id, |s| s.flash = Some("Choose a client first.".into()));
-        return see_other("/");
-    }
     let mut api = console.api.as_user(&session);
     if !api.may("RecordsService/GetLedger") {
         return (
