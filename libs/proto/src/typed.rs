@@ -241,18 +241,24 @@ fn narrow<T: TryFrom<i128>>(n: i128, path: &str) -> Result<T, ShapeError> {
     T::try_from(n).map_err(|_| fail(path, format!("{n} is out of the field's range")))
 }
 
-/// `PayerKind` + `self_pay` → `PAYER_KIND_SELF_PAY`; `Instrument` + `PHQ-9` → `INSTRUMENT_PHQ_9`.
-fn enum_value_name(enum_name: &str, serde_name: &str) -> String {
-    let mut out = String::with_capacity(enum_name.len() + serde_name.len() + 4);
-    for (i, c) in enum_name.chars().enumerate() {
+/// `ClientRegistered` → `client_registered`: an event type's member of `EventData`, and the
+/// stem of an enum's value prefix.
+pub fn snake_case(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
             out.push('_');
         }
-        out.push(c.to_ascii_uppercase());
+        out.push(c.to_ascii_lowercase());
     }
-    out.push('_');
-    out.extend(serde_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }));
     out
+}
+
+/// `PayerKind` + `self_pay` → `PAYER_KIND_SELF_PAY`; `Instrument` + `PHQ-9` → `INSTRUMENT_PHQ_9`.
+fn enum_value_name(enum_name: &str, serde_name: &str) -> String {
+    let value: String =
+        serde_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("{}_{value}", snake_case(enum_name).to_ascii_uppercase())
 }
 
 #[cfg(test)]

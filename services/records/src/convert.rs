@@ -168,7 +168,7 @@ fn event_data(
     data: serde_json::Value,
     withheld: carelog_domain::disclosure::Withheld,
 ) -> (Option<proto::EventData>, Vec<proto::WithheldField>) {
-    let member = serde_json::json!({ snake_case(&event.event_type): data });
+    let member = serde_json::json!({ carelog_proto::typed::snake_case(&event.event_type): data });
     match carelog_proto::typed::from_json::<proto::EventData>(&member) {
         Ok(typed) => (Some(typed), withheld_fields(&withheld)),
         Err(error) => {
@@ -180,18 +180,6 @@ fn event_data(
             (None, vec![unfit])
         }
     }
-}
-
-/// `ClientRegistered` → `client_registered`: the event's member of `EventData`.
-fn snake_case(event_type: &str) -> String {
-    let mut out = String::with_capacity(event_type.len() + 4);
-    for (i, c) in event_type.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 pub fn verify_reply(report: &VerifyReport) -> proto::VerifyReply {

@@ -6,6 +6,8 @@ use carelog_domain::disclosure::{event_classes, redact};
 use carelog_platform::auth::{Role, sees};
 use serde_json::Value;
 
+use carelog_proto::typed::snake_case;
+
 use super::*;
 
 fn fixtures() -> Vec<(String, Value)> {
