@@ -40,7 +40,7 @@ fn client_uuid(raw: &str) -> Result<(String, Uuid), ServiceError> {
 /// Adds the record's alerts at `now` to a live episode view (the caseload's rules, one client).
 fn with_alerts(view: &mut serde_json::Value, now: chrono::DateTime<chrono::Utc>) -> Result<(), ServiceError> {
     let decode = |e: serde_json::Error| ServiceError::Decode(e.to_string());
-    let typed: carelog_projections::EpisodeView = serde_json::from_value(view.clone()).map_err(decode)?;
+    let typed = <carelog_projections::EpisodeView as serde::Deserialize>::deserialize(&*view).map_err(decode)?;
     let alerts = serde_json::to_value(carelog_projections::caseload_alerts(&typed, now)).map_err(decode)?;
     if let Some(object) = view.as_object_mut() {
         object.insert("alerts".into(), alerts);
