@@ -61,9 +61,16 @@ async fn disclosures_and_formats(backend: Backend) {
     assert_eq!(denied.code(), Code::PermissionDenied);
     let unknown = proto::ListDisclosuresRequest { client_id: uuid::Uuid::now_v7().to_string(), ..Default::default() };
     assert_eq!(records.list_disclosures(unknown).await.unwrap_err().code(), Code::NotFound);
-    let huge = proto::ListDisclosuresRequest { page_size: 5000, ..request };
-    let status = records.list_disclosures(huge).await.unwrap_err();
-    assert!(status.code() == Code::InvalidArgument && status.message().contains("page_size"), "{status:?}");
+    let far = prost_types::Timestamp { seconds: 253_402_300_800 * 30, nanos: 0 };
+    for (bad, field) in [
+        (proto::ListDisclosuresRequest { page_size: 5000, ..request.clone() }, "page_size"),
+        (proto::ListDisclosuresRequest { page_token: "-1\0".into(), ..request.clone() }, "page_token"),
+        (proto::ListDisclosuresRequest { since: Some(far), ..request.clone() }, "since"),
+        (proto::ListDisclosuresRequest { client_id: "../../client".into(), ..request }, "client_id"),
+    ] {
+        let status = records.list_disclosures(bad).await.unwrap_err();
+        assert!(status.code() == Code::InvalidArgument && status.message().contains(field), "{field}: {status:?}");
+    }
 
     let json: serde_json::Value =
         serde_json::from_str(&carelog(&app, &["audit", "disclosures", "--client", &client, "--format", "json"]))

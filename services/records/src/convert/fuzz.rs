@@ -30,3 +30,19 @@ fn ids_are_canonical_uuids_or_a_violation_of_their_field() {
         },
     );
 }
+
+#[test]
+fn caseload_pages_are_bounded_and_tokens_are_client_ids_or_a_violation() {
+    fuzz("GetCaseloadRequest", caseload_page, |r, page| {
+        prop_assert!((1..=MAX_PAGE as usize).contains(&page.size), "size {}", page.size);
+        let token = (!r.page_token.trim().is_empty()).then(|| uuid(&r.page_token).to_string());
+        prop_assert_eq!(&page.after, &token);
+        Ok(())
+    });
+    let refused = |r: proto::GetCaseloadRequest| caseload_page(&r).unwrap_err().to_string();
+    let huge = proto::GetCaseloadRequest { page_size: u32::MAX, ..Default::default() };
+    assert!(refused(huge).contains("page_size"));
+    let forged =
+        proto::GetCaseloadRequest { page_token: "'; DROP TABLE read_models; --\0".into(), ..Default::default() };
+    assert!(refused(forged).contains("page_token"));
+}
