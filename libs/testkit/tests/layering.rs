@@ -80,7 +80,6 @@ const ALLOWED_BACKEND_FILES: &[(&str, &str)] = &[
     ("libs/store/src/error.rs", "driver errors converted into StoreError"),
     ("libs/store/src/merkle/rows.rs", "Merkle tables on either backend; step 3"),
     ("libs/store/src/merkle/tables.rs", "Merkle tables on either backend; step 3"),
-    ("libs/vault/src/keys.rs", "client keys written once per backend; step 2"),
     ("services/carelog/src/bench.rs", "measures raw PostgreSQL inserts"),
     ("services/proofs/src/keys.rs", "finds the SQLite file for the development key; step 2"),
     ("services/records/src/standby.rs", "reads the live checkpoint on a standby; a projections port"),

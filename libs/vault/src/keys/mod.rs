@@ -1,14 +1,22 @@
-//! Per-client data keys in the log's database, wrapped by the master key, and their shredding.
+//! Per-client data keys, wrapped by the master key, and their shredding. The rows live behind the
+//! [`ClientKeyRows`] port, one adapter per backend ([`adapters`]).
+
+pub mod adapters;
+mod port;
+mod postgres;
+mod sqlite;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use carelog_store::{Database, NewClientKey, StoreError};
+use carelog_store::{Database, NewClientKey};
 use chrono::{DateTime, Utc};
 
 use crate::cipher::{self, SecretKey};
 use crate::error::VaultError;
+
+pub use port::{ClientKeyRows, StoredKey};
 
 /// How long an unwrapped key is trusted without looking at the database again. A shred in this
 /// process takes effect at once; one in another process within this time.
@@ -30,10 +38,10 @@ pub struct ShredReport {
     pub wal_truncated: Option<bool>,
 }
 
-/// Data keys of every client, in the log's database.
+/// Data keys of every client.
 #[derive(Debug, Clone)]
 pub struct KeyStore {
-    db: Database,
+    rows: Arc<dyn ClientKeyRows>,
     master: SecretKey,
     cache: Arc<RwLock<Cache>>,
 }
@@ -48,19 +56,12 @@ struct Cache {
 impl KeyStore {
     /// Opens the key tables in `db`, creating them if needed.
     pub async fn open(db: Database, master: SecretKey) -> Result<Self, VaultError> {
-        match &db {
-            Database::Sqlite(db) => {
-                let mut migrator = sqlx::migrate!("./migrations/sqlite");
-                migrator.dangerous_set_table_name("_carelog_vault_migrations");
-                migrator.run(db.pool()).await?;
-            }
-            Database::Postgres(pool) => {
-                let mut migrator = sqlx::migrate!("./migrations/postgres");
-                migrator.dangerous_set_table_name("_carelog_vault_migrations");
-                migrator.run(pool).await?;
-            }
-        }
-        Ok(Self { db, master, cache: Arc::default() })
+        Ok(Self::with_rows(adapters::key_rows(db).await?, master))
+    }
+
+    /// The key store over rows kept anywhere.
+    pub fn with_rows(rows: Arc<dyn ClientKeyRows>, master: SecretKey) -> Self {
+        Self { rows, master, cache: Arc::default() }
     }
 
     /// The client's key, created on first use; `Shredded` once erased (never re-created).
@@ -69,35 +70,8 @@ impl KeyStore {
             return Ok(found);
         }
         let wrapped = cipher::wrap(&self.master, client, &SecretKey::generate());
-        let now = Utc::now();
         // Race-safe: concurrent creators insert at most one row and all read that row back.
-        match &self.db {
-            Database::Sqlite(db) => {
-                let _turn = db.write_turn().await;
-                sqlx::query(
-                    "INSERT INTO client_keys (client_id, wrapped_key, created_at)
-                     SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)
-                     ON CONFLICT (client_id) DO NOTHING",
-                )
-                .bind(client)
-                .bind(&wrapped)
-                .bind(now.timestamp_micros())
-                .execute(db.pool())
-                .await?;
-            }
-            Database::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO client_keys (client_id, wrapped_key, created_at)
-                     SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = $1)
-                     ON CONFLICT (client_id) DO NOTHING",
-                )
-                .bind(client)
-                .bind(&wrapped)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            }
-        }
+        self.rows.insert_if_absent(client, &wrapped, Utc::now()).await?;
         self.load(client).await?.ok_or_else(|| VaultError::Database(format!("no key row for client {client}")))
     }
 
@@ -128,48 +102,7 @@ impl KeyStore {
     /// bytes (`secure_delete`) and truncates the WAL; PostgreSQL vacuums the table so the dead
     /// row's bytes are reclaimed. Repeating it is harmless.
     pub async fn shred(&self, client: &str, reason: &str) -> Result<ShredReport, VaultError> {
-        let now = Utc::now();
-        let report = match &self.db {
-            Database::Sqlite(db) => {
-                let _turn = db.write_turn().await;
-                let mut conn = db.pool().acquire().await?;
-                sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                sqlx::query(
-                    "INSERT INTO shredded_clients (client_id, shredded_at, reason) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (client_id) DO NOTHING",
-                )
-                .bind(client)
-                .bind(now.timestamp_micros())
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?;
-                let deleted =
-                    sqlx::query("DELETE FROM client_keys WHERE client_id = ?1").bind(client).execute(&mut *tx).await?;
-                tx.commit().await?;
-                // (busy, log frames, checkpointed frames): busy = 1 when a reader kept it from finishing.
-                let (busy, _, _): (i64, i64, i64) =
-                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await?;
-                ShredReport { key_deleted: deleted.rows_affected() > 0, wal_truncated: Some(busy == 0) }
-            }
-            Database::Postgres(pool) => {
-                let mut tx = carelog_store::begin_uncancellable(pool).await?;
-                sqlx::query(
-                    "INSERT INTO shredded_clients (client_id, shredded_at, reason) VALUES ($1, $2, $3)
-                     ON CONFLICT (client_id) DO NOTHING",
-                )
-                .bind(client)
-                .bind(now)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?;
-                let deleted =
-                    sqlx::query("DELETE FROM client_keys WHERE client_id = $1").bind(client).execute(&mut *tx).await?;
-                tx.commit().await?;
-                sqlx::query("VACUUM client_keys").execute(pool).await?;
-                ShredReport { key_deleted: deleted.rows_affected() > 0, wal_truncated: None }
-            }
-        };
+        let report = self.rows.shred(client, reason, Utc::now()).await?;
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         cache.keys.remove(client);
         cache.shredded.insert(client.to_owned());
@@ -178,24 +111,7 @@ impl KeyStore {
 
     /// When the client was shredded, if they were.
     pub async fn shredded_at(&self, client: &str) -> Result<Option<DateTime<Utc>>, VaultError> {
-        Ok(match &self.db {
-            Database::Sqlite(db) => {
-                let row: Option<(i64,)> =
-                    sqlx::query_as("SELECT shredded_at FROM shredded_clients WHERE client_id = ?1")
-                        .bind(client)
-                        .fetch_optional(db.pool())
-                        .await?;
-                row.and_then(|(micros,)| DateTime::from_timestamp_micros(micros))
-            }
-            Database::Postgres(pool) => {
-                let row: Option<(DateTime<Utc>,)> =
-                    sqlx::query_as("SELECT shredded_at FROM shredded_clients WHERE client_id = $1")
-                        .bind(client)
-                        .fetch_optional(pool)
-                        .await?;
-                row.map(|(at,)| at)
-            }
-        })
+        self.rows.shredded_at(client).await
     }
 
     pub(crate) fn cached(&self, client: &str) -> Option<ClientKey> {
@@ -208,30 +124,7 @@ impl KeyStore {
 
     /// The client's key as stored, cached once found.
     pub(crate) async fn load(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
-        let (wrapped, shredded): (Option<Vec<u8>>, bool) = match &self.db {
-            // On the log's synchronous readers: a new client's first command misses the cache,
-            // and through the pool each lookup is a hand-off to the driver's thread and back.
-            Database::Sqlite(db) => {
-                let client = client.to_owned();
-                db.read_blocking(move |conn| {
-                    let mut lookup = conn.prepare_cached(
-                        "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = ?1),
-                            EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)",
-                    )?;
-                    Ok::<_, StoreError>(lookup.query_row([&client], |row| Ok((row.get(0)?, row.get(1)?)))?)
-                })
-                .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = $1),
-                        EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = $1)",
-                )
-                .bind(client)
-                .fetch_one(pool)
-                .await?
-            }
-        };
+        let StoredKey { wrapped, shredded } = self.rows.lookup(client).await?;
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if shredded {
             cache.shredded.insert(client.to_owned());
