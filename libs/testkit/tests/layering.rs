@@ -53,7 +53,6 @@ const ALLOWED_EDGES: &[(&str, &str, &str)] = &[
 
 /// Crates outside the adapters that link a driver today: (crate, driver, why).
 const ALLOWED_DRIVERS: &[(&str, &str, &str)] = &[
-    ("carelog-proofs", "sqlx", "keys.rs asks the SQLite file's name; issue 26 step 2"),
     ("carelog-records", "sqlx", "standby.rs reads the live checkpoint on a standby; a projections port"),
     ("carelog", "sqlx", "bench.rs measures raw PostgreSQL inserts"),
 ];
@@ -81,7 +80,6 @@ const ALLOWED_BACKEND_FILES: &[(&str, &str)] = &[
     ("libs/store/src/merkle/rows.rs", "Merkle tables on either backend; step 3"),
     ("libs/store/src/merkle/tables.rs", "Merkle tables on either backend; step 3"),
     ("services/carelog/src/bench.rs", "measures raw PostgreSQL inserts"),
-    ("services/proofs/src/keys.rs", "finds the SQLite file for the development key; step 2"),
     ("services/records/src/standby.rs", "reads the live checkpoint on a standby; a projections port"),
     ("tests/src/lib.rs", "the black-box harness resets the database between tests"),
 ];

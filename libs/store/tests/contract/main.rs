@@ -52,6 +52,7 @@ both_backends!(
     reads::a_second_process_sees_commits_of_the_first,
     reads::read_one_clients_events_up_to_a_position,
     reads::position_at_maps_a_time_to_the_log_as_it_stood,
+    reads::the_database_names_its_file_only_when_embedded,
     verification::an_untouched_log_verifies,
     verification::an_edited_row_is_reported,
     verification::a_deleted_row_is_reported,

@@ -47,6 +47,14 @@ pub async fn postgres() -> Harness {
 }
 
 impl Harness {
+    /// The SQLite file under test; `None` on a server.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => Some(path),
+            Backend::Postgres { .. } => None,
+        }
+    }
+
     /// A second, independent store on the same database: another process, or the same one after a restart.
     pub async fn reopen(&self) -> Arc<dyn EventStore> {
         match &self.backend {
