@@ -75,8 +75,6 @@ const ALLOWED_BACKEND_FILES: &[(&str, &str)] = &[
     ("libs/projections/src/runner_tests.rs", "tests poke the read-model tables"),
     ("libs/store/src/database.rs", "the backend handle the store hands to ports; step 4"),
     ("libs/store/src/error.rs", "driver errors converted into StoreError"),
-    ("libs/store/src/merkle/rows.rs", "Merkle tables on either backend; step 3"),
-    ("libs/store/src/merkle/tables.rs", "Merkle tables on either backend; step 3"),
     ("services/carelog/src/bench.rs", "measures raw PostgreSQL inserts"),
     ("services/records/src/standby.rs", "reads the live checkpoint on a standby; a projections port"),
     ("tests/src/lib.rs", "the black-box harness resets the database between tests"),

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
+mod merkle;
 mod reads;
 mod support;
 mod verification;
@@ -63,4 +64,8 @@ both_backends!(
     verification::a_retagged_row_is_reported,
     verification::payloads_are_checked_byte_exact,
     verification::an_unreadable_row_is_reported_and_checking_goes_on,
+    merkle::the_tree_follows_the_log_and_proves_from_its_stored_nodes,
+    merkle::builders_racing_on_one_database_build_one_tree,
+    merkle::checkpoints_are_kept_exactly_and_listed_newest_first,
+    merkle::a_row_edited_after_building_is_named_by_the_row_check,
 );
