@@ -77,11 +77,14 @@ pub struct AuditRow {
     pub event_type: String,
     pub actor_id: String,
     pub actor_role: String,
+    pub actor_name: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
     pub reason: Option<String>,
     pub correlation_id: String,
     pub causation_id: Option<String>,
+    /// Set on access-log entries only.
+    pub access: Option<crate::audit::AccessFacts>,
 }
 
 /// Filters of an audit-trail page; rows come in position order after `after`.

@@ -110,7 +110,7 @@ pub fn stream(name: &str) -> StreamName {
 
 pub fn metadata() -> Metadata {
     Metadata {
-        actor: Actor { id: "clinician-7".into(), role: "clinician".into() },
+        actor: Actor::new("clinician-7", "clinician"),
         occurred_at: Utc::now(),
         correlation_id: Uuid::now_v7(),
         causation_id: Some(Uuid::now_v7()),
