@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use carelog_domain::types::ERASED;
-use carelog_projections::ProjectionError;
 use carelog_projections::persist::{AuditQuery, AuditRow, BatchWrite, DocKind, DocWrite, ReadModels};
 use carelog_projections::quarantine::{Quarantined, Target};
+use carelog_projections::{AccessFacts, ProjectionError};
 use carelog_store::{EventStore, PostgresOptions, PostgresStore, SqliteStore};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -57,11 +57,18 @@ fn audit(position: u64, client: &str, reason: &str) -> AuditRow {
         event_type: "ClientRegistered".into(),
         actor_id: "actor-1".into(),
         actor_role: "intake".into(),
+        // Display names are free text: quotes and Unicode come back exactly.
+        actor_name: Some("Dr. O'Brien-Nguyễn \"Sam\"".into()),
         occurred_at: time(1_700_000_000_000_000),
         recorded_at: time(1_700_000_000_000_000 + i64::try_from(position).unwrap()),
         reason: Some(reason.into()),
         correlation_id: format!("corr-{position}"),
         causation_id: None,
+        access: (position % 2 == 1).then(|| AccessFacts {
+            rpc: Some("GetEpisode".into()),
+            purpose_of_use: Some("TREAT".into()),
+            outcome: Some("allowed".into()),
+        }),
     }
 }
 
