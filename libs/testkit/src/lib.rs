@@ -158,3 +158,17 @@ mod tests {
         assert!(describe(&PostgresSource::Container, "postgres://p:p@h:1/p").contains("testcontainers"));
     }
 }
+
+/// Declares each contract case (`async fn case(backend)` in the calling module) twice, as
+/// `on_sqlite::case` and `on_postgres::case`, each given a fresh backend by the named fixture.
+#[macro_export]
+macro_rules! on_every_backend {
+    (sqlite: $sqlite:ident, postgres: $postgres:ident; $($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test] async fn $case() { super::$case(super::$sqlite().await).await })*
+        }
+        mod on_postgres {
+            $(#[tokio::test] async fn $case() { super::$case(super::$postgres().await).await })*
+        }
+    };
+}
