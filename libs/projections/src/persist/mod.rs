@@ -6,10 +6,11 @@ mod adapters;
 mod port;
 mod postgres;
 mod postgres_adapter;
+mod postgres_search;
 mod quarantine;
-mod search;
 mod sqlite;
 mod sqlite_adapter;
+mod sqlite_search;
 
 use std::sync::Arc;
 

@@ -234,7 +234,7 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
         .await?;
     }
     super::quarantine::insert_postgres(&mut tx, batch.generation, &batch.quarantined).await?;
-    super::search::write_postgres(&mut tx, batch.generation, &batch.search).await?;
+    super::postgres_search::write_postgres(&mut tx, batch.generation, &batch.search).await?;
     tx.commit().await?;
     Ok(())
 }
