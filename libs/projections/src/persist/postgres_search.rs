@@ -32,7 +32,6 @@ pub(super) async fn write_postgres(
 
 /// The clients of the live generation holding every one of `tokens` (distinct), after `after`
 /// in client id order, at most `limit`.
-
 pub(super) async fn find_postgres(
     pool: &PgPool,
     projection: &str,
