@@ -236,6 +236,13 @@ fn sessions(view: &proto::EpisodeView) -> String {
             label(s.status().as_str_name(), "SESSION_STATUS_"),
             if amended { r#" <span class="badge warn">AMENDED</span>"# } else { "" }
         );
+        if !s.estimate_due_by.is_empty() {
+            let _ = write!(
+                out,
+                r#"<p class="badge warn estimate-due">No Good Faith Estimate covers this self-pay session: due by {}</p>"#,
+                esc(&s.estimate_due_by)
+            );
+        }
         if let Some(held) = &s.held {
             let modality = label(held.modality().as_str_name(), "MODALITY_");
             let _ = write!(out, "<p>Held {} minutes, {}.</p>", held.actual_minutes, esc(&modality));

@@ -62,9 +62,36 @@ fn cpt_lines(lines: &[proto::ChargeLine], marks: &Marks) -> String {
     shown.join("<br>")
 }
 
+/// 45 CFR 149.620 in words: which estimate period's charges exceed it, and by how much. An
+/// amount the gate withheld (a role without financial data) reads as its mark.
+fn dispute_text(d: &proto::DisputeEligibility, marks: &Marks, path: &str) -> String {
+    // Eligibility means at least $400 over: nothing over is the gate's doing, where no list of
+    // what it withheld came with the reply (caseload alerts).
+    let amount = |field: &str, cents: i64| match d.over_by {
+        0 => "[withheld]".to_owned(),
+        _ => marks.money(&format!("{path}.{field}"), cents),
+    };
+    format!(
+        "eligible for patient-provider dispute resolution: charges of {} for services from {} to before {} exceed the Good Faith Estimate <code>{}</code> of {} by {}",
+        amount("billed", d.billed),
+        esc(&d.from),
+        esc(&d.until),
+        esc(&d.estimate_id),
+        amount("estimated", d.estimated),
+        amount("over_by", d.over_by),
+    )
+}
+
 pub fn render(ledger: &proto::LedgerView, withheld: &[proto::WithheldField]) -> String {
     let marks = Marks(withheld);
     let mut out = String::new();
+    if let Some(dispute) = &ledger.dispute_resolution {
+        let _ = write!(
+            out,
+            r#"<p class="badge warn" id="dispute-resolution">No Surprises Act: {}</p>"#,
+            dispute_text(dispute, &marks, "dispute_resolution")
+        );
+    }
     if let Some(aging) = &ledger.aging {
         let _ = write!(
             out,
@@ -181,6 +208,15 @@ pub fn alerts(alerts: &[proto::CaseloadAlert]) -> String {
                 format!("due {} ({} days overdue)", esc(&detail.due), detail.days_overdue)
             }
             proto::AlertKind::PlanReviewDue => format!("due {} (in {} days)", esc(&detail.due), detail.days_left),
+            proto::AlertKind::GoodFaithEstimateMissing => format!(
+                "no Good Faith Estimate for the self-pay session of {} (session <code>{}</code>): due by {}",
+                at(&detail.starts_at),
+                esc(&detail.session_id),
+                esc(&detail.due)
+            ),
+            proto::AlertKind::DisputeResolutionEligible => {
+                dispute_text(&detail.eligibility.clone().unwrap_or_default(), &Marks(&[]), "[].kind.eligibility")
+            }
             proto::AlertKind::Unspecified => String::new(),
         };
         format!(

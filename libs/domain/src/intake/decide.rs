@@ -217,7 +217,7 @@ pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> 
             if !state.is_self_pay() {
                 return Err(DomainError::SelfPayOnly);
             }
-            if state.estimates.contains(estimate_id) {
+            if state.estimates.contains_key(estimate_id) {
                 return Err(DomainError::exists(Entity::Estimate, estimate_id));
             }
             if lines.is_empty() {

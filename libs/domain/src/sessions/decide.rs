@@ -3,6 +3,7 @@
 use chrono::{Days, Duration};
 
 use super::command::{AmendmentResponse, SessionCommand, SessionContext};
+use super::estimate;
 use super::event::*;
 use super::note::{AddendumKind, AmendmentDecision};
 use super::state::{SessionState, SessionStatus};
@@ -42,6 +43,20 @@ pub fn decide(
         }
         episode_open(ctx)?;
         check_treating(ctx.episode_clinician, *clinician_id)?;
+        // A recorded revocation stops new activity, scheduling included.
+        if ctx.treatment_consent_withdrawn {
+            return Err(DomainError::ConsentNotActive);
+        }
+        if planned_modality.is_telehealth() && ctx.telehealth_consent_withdrawn {
+            return Err(DomainError::TelehealthConsentRequired);
+        }
+        let estimate_due_by = estimate::check_at_scheduling(
+            ctx.self_pay,
+            &ctx.estimates_issued,
+            ctx.settings.estimate_policy,
+            *starts_at,
+            now,
+        )?;
         return Ok(vec![
             SessionScheduled {
                 session_id: *session_id,
@@ -52,6 +67,7 @@ pub fn decide(
                 starts_at: *starts_at,
                 planned_minutes: *planned_minutes,
                 planned_modality: *planned_modality,
+                estimate_due_by,
             }
             .into(),
         ]);
@@ -138,7 +154,7 @@ pub fn decide(
                     signed_at: now,
                     late_entry: state.held.as_ref().and_then(|h| {
                         let ended = h.started_at + chrono::Duration::minutes(i64::from(h.actual_minutes.get()));
-                        LateEntry::past(ended, now, ctx.late_entry_after)
+                        LateEntry::past(ended, now, ctx.settings.late_entry_after)
                     }),
                 }
                 .into(),

@@ -46,6 +46,10 @@ pub struct SessionScheduled {
     pub starts_at: DateTime<Utc>,
     pub planned_minutes: Minutes,
     pub planned_modality: Modality,
+    /// Set when a self-pay service was scheduled with no Good Faith Estimate covering it (the
+    /// practice warns rather than refuses): the day the estimate is due by (schema version 2;
+    /// sessions stored under version 1 say nothing).
+    pub estimate_due_by: Option<NaiveDate>,
 }
 
 /// The session took place.

@@ -268,13 +268,17 @@ impl EpisodeView {
                     }
                 }
             }
-            IntakeEvent::GoodFaithEstimateIssued(e) => self.estimates.push(EstimateEntry {
-                estimate_id: e.estimate_id,
-                lines: e.lines.clone(),
-                total: e.total,
-                issued_by: e.issued_by,
-                issued_at: e.issued_at,
-            }),
+            IntakeEvent::GoodFaithEstimateIssued(e) => {
+                self.estimates.push(EstimateEntry {
+                    estimate_id: e.estimate_id,
+                    lines: e.lines.clone(),
+                    total: e.total,
+                    issued_by: e.issued_by,
+                    issued_at: e.issued_at,
+                });
+                self.billing.estimate_issued(e.estimate_id, e.issued_at, e.total);
+                self.estimate_given(e.issued_at);
+            }
         }
         Ok(())
     }

@@ -34,7 +34,8 @@ fn given_a_held_session_when_its_note_is_signed_past_the_threshold_then_it_is_la
     );
     let just_within = SessionContext { now: ended + chrono::Duration::hours(24), ..v.ctx() };
     assert_eq!(signed_at(&just_within), None, "exactly at the threshold is on time");
-    let strict = SessionContext { late_entry_after: chrono::Duration::hours(1), ..v.ctx() };
+    let settings = SessionSettings { late_entry_after: chrono::Duration::hours(1), ..SessionSettings::default() };
+    let strict = v.ctx().with_settings(settings);
     assert!(signed_at(&strict).is_some_and(|l| l.threshold_hours == 1), "the practice's threshold decides");
 }
 
