@@ -215,8 +215,15 @@ impl RecordsService for Records {
         let (ledger, aging, position) = self.queries.ledger(&account.to_string(), today, r.min_position).await?;
         let owner = ledger.client_id.map(|c| c.as_uuid());
         let mut body = serde_json::to_value(&ledger).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        let dispute = match ledger.client_id {
+            Some(client) => self.queries.dispute_resolution(&client.to_string()).await?,
+            None => None,
+        };
         if let Some(object) = body.as_object_mut() {
             object.insert("aging".into(), aging);
+            if let Some(dispute) = dispute {
+                object.insert("dispute_resolution".into(), dispute);
+            }
         }
         let detail = json!({"account_id": account, "position": position});
         let withheld = self.gate.release(&pass, owner, detail, Outbound::View(&LEDGER), &mut body).await?;

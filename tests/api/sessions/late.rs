@@ -60,3 +60,30 @@ async fn a_note_signed_past_the_threshold_is_labelled_a_late_entry_everywhere(ap
 }
 
 on_both_backends!(a_note_signed_past_the_threshold_is_labelled_a_late_entry_everywhere);
+
+/// The threshold is the practice's (`--late-entry-hours`): at 72 hours a note signed two days
+/// after its session is on time, one signed four days after is late and says 72.
+async fn the_late_entry_threshold_is_the_practices_setting(backend: carelog_blackbox::Backend) {
+    let mut config = carelog::app::AppConfig::default();
+    config.sessions.late_entry_after = Duration::hours(72);
+    let app = TestApp::spawn_with(backend, config).await;
+    let mut ep = episode(&app, false).await;
+    let on_time = signed_days_after(&mut ep, 2).await;
+    let late = signed_days_after(&mut ep, 4).await;
+    let label = |events: Vec<RecordedEvent>| {
+        events.into_iter().find(|e| e.event_type == "ProgressNoteSigned").expect("signed").data["late_entry"].clone()
+    };
+    assert!(label(stored(&app, &format!("session-{on_time}")).await).is_null(), "within 72 hours");
+    assert_eq!(label(stored(&app, &format!("session-{late}")).await)["threshold_hours"], 72);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_late_entry_threshold_is_the_practices_setting() {
+    the_late_entry_threshold_is_the_practices_setting(carelog_blackbox::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_late_entry_threshold_is_the_practices_setting() {
+    the_late_entry_threshold_is_the_practices_setting(carelog_blackbox::Backend::Postgres).await;
+}
