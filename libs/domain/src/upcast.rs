@@ -22,6 +22,10 @@ const CURRENT: &[(&str, u32)] = &[
     ("PaymentReceived", 2),
     // v2: a note signed past the practice's threshold is labelled a late entry.
     ("ProgressNoteSigned", 2),
+    // v2: recorded past the practice's threshold, each is labelled a late entry.
+    ("SessionHeld", 2),
+    ("NoteAddendumAppended", 2),
+    ("AssessmentRecorded", 2),
     // v2: a self-pay service scheduled with no Good Faith Estimate covering it says when one is due.
     ("SessionScheduled", 2),
 ];
@@ -57,6 +61,9 @@ fn step(event_type: &str, from: u32, data: Value) -> Result<Value, DecodeError> 
         ("PaymentReceived", 1) => unknown(event_type, data, &["service_date"]),
         ("ProgressNoteSigned", 1) => unknown(event_type, data, &["late_entry"]),
         ("SessionScheduled", 1) => unknown(event_type, data, &["estimate_due_by"]),
+        ("SessionHeld" | "NoteAddendumAppended" | "AssessmentRecorded", 1) => {
+            unknown(event_type, data, &["late_entry"])
+        }
         _ => Err(DecodeError::UnsupportedVersion { event_type: event_type.to_owned(), version: from }),
     }
 }

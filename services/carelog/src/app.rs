@@ -38,7 +38,7 @@ pub fn tool_proofs() -> anyhow::Result<carelog_proofs::ProofsConfig> {
 /// Every Carelog service, health and reflection, on one router; starts the projection runner.
 pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Result<(Router, HealthReporter)> {
     let (router, health) = server::router(&config.server).context("building the server")?;
-    let router = carelog_intake::mount(router, &health, Arc::clone(&store));
+    let router = carelog_intake::mount_with(router, &health, Arc::clone(&store), config.sessions.late_entry_after);
     let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config.planning);
     let router = carelog_sessions::mount_with(router, &health, Arc::clone(&store), config.sessions);
     let router = carelog_billing::mount_with(router, &health, Arc::clone(&store), config.billing);

@@ -35,6 +35,9 @@ pub struct HeldSession {
     pub modality: Modality,
     pub patient_location: Option<PatientLocation>,
     pub recorded_at: DateTime<Utc>,
+    /// CMS late-entry label: recorded past the practice's threshold after the fact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_entry: Option<LateEntry>,
 }
 
 impl HeldSession {
@@ -70,6 +73,9 @@ pub struct AddendumView {
     pub reason: Reason,
     pub text: NoteText,
     pub appended_at: DateTime<Utc>,
+    /// CMS late-entry label: recorded past the practice's threshold after the fact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_entry: Option<LateEntry>,
 }
 
 /// A signed (locked) progress note and what was appended to it.
@@ -168,6 +174,7 @@ impl EpisodeView {
                     modality: e.modality,
                     patient_location: e.patient_location,
                     recorded_at: e.recorded_at,
+                    late_entry: e.late_entry,
                 });
             }
             SessionEvent::SessionCancelled(e) => {
@@ -204,6 +211,7 @@ impl EpisodeView {
                     reason: e.reason.clone(),
                     text: e.text.clone(),
                     appended_at: e.appended_at,
+                    late_entry: e.late_entry,
                 });
             }
             SessionEvent::AmendmentRequested(e) => session.amendments.push(AmendmentView {

@@ -141,6 +141,7 @@ impl Chart {
                 modality: Modality::Video,
                 patient_location: Some(PatientLocation::Home),
                 recorded_at: started_at + chrono::Duration::minutes(i64::from(minutes)),
+                late_entry: None,
             },
         );
     }

@@ -92,6 +92,7 @@ fn assessments_keep_items_total_severity_and_risk_flags_their_acknowledgement() 
         scores,
         administered_by,
         administered_at: at(1, 9),
+        late_entry: None,
     });
     let item9_score = ItemScore::new(1).expect("score");
     chart.intake(RiskFlagRaised { assessment_id, episode_id, item9_score, raised_at: at(1, 9) });
