@@ -130,6 +130,7 @@ pub fn audit_entry(row: AuditRow, pass: &Pass) -> proto::AuditEntry {
         correlation_id: row.correlation_id,
         causation_id: row.causation_id.unwrap_or_default(),
         client_id: row.client.unwrap_or_default(),
+        late_entry: None,
     }
 }
 

@@ -159,7 +159,8 @@ impl RecordsService for Records {
             Some(last) if rows.len() == query.limit as usize => last.position.to_string(),
             _ => String::new(),
         };
-        let entries: Vec<_> = rows.into_iter().map(|row| convert::audit_entry(row, &pass)).collect();
+        let mut entries: Vec<_> = rows.into_iter().map(|row| convert::audit_entry(row, &pass)).collect();
+        crate::late_entries::mark(self.queries.store().as_ref(), &mut entries).await?;
         let withheld = entries.iter().filter(|e| e.reason.starts_with(REDACTED)).count();
         self.gate.log_read(&pass, client, json!({"entries": entries.len(), "withheld": withheld})).await?;
         Ok(Response::new(proto::ListAuditTrailReply { entries, next_page_token }))
