@@ -134,8 +134,8 @@ async fn under_warn_a_self_pay_session_without_an_estimate_is_booked_and_shown_a
 /// The practice chose refuse: no self-pay booking before an estimate covers it; insured clients
 /// need none.
 async fn refuse_books_no_self_pay_service_before_its_estimate(backend: Backend) {
-    let mut config = carelog::app::AppConfig::default();
-    config.sessions = SessionSettings { estimate_policy: EstimatePolicy::Refuse, ..SessionSettings::default() };
+    let sessions = SessionSettings { estimate_policy: EstimatePolicy::Refuse, ..SessionSettings::default() };
+    let config = carelog::app::AppConfig { sessions, ..Default::default() };
     let app = TestApp::spawn_with(backend, config).await;
     let mut c = clinic(&app, Payer::SelfPay, &[]).await;
     let before = app.event_count().await;
