@@ -252,4 +252,42 @@ mod tests {
         assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;") && !html.contains("<b>"), "{html}");
         assert!(html.contains("[redacted: financial]") && !html.contains("$50.00"), "{html}");
     }
+
+    #[test]
+    fn dispute_eligibility_and_missing_estimates_read_in_words_in_the_ledger_and_the_alerts() {
+        let dispute = proto::DisputeEligibility {
+            estimate_id: "e1".into(),
+            estimated: 10_000,
+            billed: 54_000,
+            over_by: 44_000,
+            from: "2026-03-02".into(),
+            until: "2027-03-02".into(),
+        };
+        let ledger = proto::LedgerView { dispute_resolution: Some(dispute.clone()), ..Default::default() };
+        let html = render(&ledger, &[]);
+        assert!(html.contains(r#"id="dispute-resolution""#) && html.contains("by $440.00"), "{html}");
+        assert!(render(&proto::LedgerView::default(), &[]).is_empty(), "no eligibility, no banner");
+
+        let alert = |detail: proto::AlertDetail| proto::CaseloadAlert { kind: Some(detail), ..Default::default() };
+        let eligible = proto::AlertDetail {
+            kind: proto::AlertKind::DisputeResolutionEligible as i32,
+            eligibility: Some(dispute),
+            ..Default::default()
+        };
+        let missing = proto::AlertDetail {
+            kind: proto::AlertKind::GoodFaithEstimateMissing as i32,
+            session_id: "s1".into(),
+            due: "2026-03-05".into(),
+            ..Default::default()
+        };
+        let withheld = proto::AlertDetail {
+            kind: proto::AlertKind::DisputeResolutionEligible as i32,
+            eligibility: Some(proto::DisputeEligibility::default()),
+            ..Default::default()
+        };
+        let html = alerts(&[alert(eligible), alert(missing), alert(withheld)]);
+        assert!(html.contains("exceed the Good Faith Estimate <code>e1</code> of $100.00 by $440.00"), "{html}");
+        assert!(html.contains("<code>s1</code>): due by 2026-03-05"), "{html}");
+        assert!(html.contains("[withheld]") && !html.contains("by $0.00"), "{html}");
+    }
 }
