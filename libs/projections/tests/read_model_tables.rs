@@ -175,18 +175,8 @@ async fn an_erasure_scrubs_audit_reasons_and_quarantined_events_are_kept(b: Back
     assert!(b.models.reclaim_rewritten().await.unwrap());
 }
 
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test] async fn $case() { super::$case(super::sqlite().await).await })*
-        }
-        mod on_postgres {
-            $(#[tokio::test] async fn $case() { super::$case(super::postgres().await).await })*
-        }
-    };
-}
-
-on_every_backend!(
+carelog_testkit::on_every_backend!(
+    sqlite: sqlite, postgres: postgres;
     a_batch_moves_the_checkpoint_with_its_documents_and_audit_rows,
     a_batch_from_a_stale_checkpoint_writes_nothing,
     a_rebuild_is_swapped_in_and_the_retired_generation_purged,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use super::port::read_model_tables;
-use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, quarantine};
+use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, quarantine, search};
 use crate::ProjectionError;
 use crate::leader::{LeaderLock, PostgresLock};
 
@@ -34,5 +34,6 @@ read_model_tables!(
     postgres,
     commit = commit,
     quarantined = quarantine::live_postgres,
+    search = search::find_postgres,
     leader_lock = advisory_lock
 );
