@@ -147,7 +147,7 @@ pub const KEYS: &[(&str, FieldClass)] = &[
     ("next_review_due", Administrative), ("planned_end_on", Administrative), ("respond_by", Administrative),
     ("expires_on", Administrative), ("signed_on", Administrative), ("version", Administrative),
     ("kind", Administrative), ("format", Administrative), ("late", Administrative), ("late_entry", Administrative), ("refers_to", Administrative),
-    ("written_at", Administrative), ("threshold_hours", Administrative),
+    ("written_at", Administrative), ("threshold_hours", Administrative), ("estimate_due_by", Administrative),
     ("modality", Administrative), ("planned_modality", Administrative), ("planned_minutes", Administrative),
     ("actual_minutes", Administrative), ("patient_location", Administrative), ("cancelled_by", Administrative),
     ("basis", Administrative), ("from", Administrative), ("to", Administrative),

@@ -214,6 +214,9 @@ pub enum DomainError {
     GoalNotActive(String),
     #[error("amendment request {0} is already decided")]
     AmendmentAlreadyDecided(String),
+    /// 45 CFR 149.610 under the practice's refuse setting: no estimate covers the service.
+    #[error("no Good Faith Estimate covers this self-pay service; issue one first (due by {0})")]
+    GoodFaithEstimateRequired(String),
 
     // Planning
     #[error("plan version {0} is signed and cannot change")]
@@ -310,6 +313,7 @@ impl DomainError {
             Self::NotSessionClinician => "NOT_SESSION_CLINICIAN",
             Self::GoalNotActive(_) => "GOAL_NOT_ACTIVE",
             Self::AmendmentAlreadyDecided(_) => "AMENDMENT_ALREADY_DECIDED",
+            Self::GoodFaithEstimateRequired(_) => "GOOD_FAITH_ESTIMATE_REQUIRED",
             Self::PlanAlreadySigned(_) => "PLAN_ALREADY_SIGNED",
             Self::PlanNotSigned => "PLAN_NOT_SIGNED",
             Self::PlanHasNoGoals => "PLAN_HAS_NO_GOALS",

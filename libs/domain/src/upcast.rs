@@ -22,6 +22,12 @@ const CURRENT: &[(&str, u32)] = &[
     ("PaymentReceived", 2),
     // v2: a note signed past the practice's threshold is labelled a late entry.
     ("ProgressNoteSigned", 2),
+    // v2: recorded past the practice's threshold, each is labelled a late entry.
+    ("SessionHeld", 2),
+    ("NoteAddendumAppended", 2),
+    ("AssessmentRecorded", 2),
+    // v2: a self-pay service scheduled with no Good Faith Estimate covering it says when one is due.
+    ("SessionScheduled", 2),
 ];
 
 /// The version this code writes for `event_type`.
@@ -54,6 +60,10 @@ fn step(event_type: &str, from: u32, data: Value) -> Result<Value, DecodeError> 
         ("ClaimSubmitted", 2) => unknown(event_type, data, &["service_from", "service_to"]),
         ("PaymentReceived", 1) => unknown(event_type, data, &["service_date"]),
         ("ProgressNoteSigned", 1) => unknown(event_type, data, &["late_entry"]),
+        ("SessionScheduled", 1) => unknown(event_type, data, &["estimate_due_by"]),
+        ("SessionHeld" | "NoteAddendumAppended" | "AssessmentRecorded", 1) => {
+            unknown(event_type, data, &["late_entry"])
+        }
         _ => Err(DecodeError::UnsupportedVersion { event_type: event_type.to_owned(), version: from }),
     }
 }
@@ -88,7 +98,7 @@ mod tests {
         assert_eq!(*upcast("ClaimSubmitted", 3, &current).unwrap(), current);
         assert!(upcast("ClaimSubmitted", 4, &v1).is_err());
         assert!(upcast("ClaimSubmitted", 0, &v1).is_err());
-        assert_eq!(*upcast("SessionHeld", 1, &v1).unwrap(), v1);
-        assert!(upcast("SessionHeld", 2, &v1).is_err());
+        assert_eq!(*upcast("SessionCancelled", 1, &v1).unwrap(), v1);
+        assert!(upcast("SessionCancelled", 2, &v1).is_err());
     }
 }

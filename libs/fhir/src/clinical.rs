@@ -91,7 +91,7 @@ fn observation(ctx: &Ctx<'_>, a: &AssessmentEntry) -> Resource {
             |(score, code)| json!({ "code": { "coding": [{ "system": LOINC, "code": code }] }, "valueInteger": score }),
         )
         .collect();
-    let fields = json!({
+    let mut fields = json!({
         "status": "final",
         "category": [concept(OBSERVATION_CATEGORY, "survey", "Survey")],
         "code": concept(LOINC, total_code, total_display),
@@ -102,6 +102,10 @@ fn observation(ctx: &Ctx<'_>, a: &AssessmentEntry) -> Resource {
         "interpretation": [{ "text": severity(a.severity) }],
         "component": components,
     });
+    let late = crate::encounter::late_entry_label(a.late_entry.as_ref());
+    if let (false, Value::Object(f)) = (late.is_empty(), &mut fields) {
+        f.insert("note".into(), json!([{ "text": format!("Recorded{late}") }]));
+    }
     ctx.resource("Observation", a.assessment_id.to_string(), Sensitivity::MentalHealth, fields)
 }
 

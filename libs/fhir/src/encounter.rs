@@ -89,15 +89,7 @@ fn progress_note(ctx: &Ctx<'_>, s: &SessionView, id: &str, note: &ProgressNoteVi
         .collect::<Vec<_>>()
         .join("\n");
     let format = format!("{:?}", note.format).to_ascii_uppercase();
-    // CMS late-entry label: when it was written and the service it refers to.
-    let description = match &note.late_entry {
-        Some(late) => format!(
-            "{format} progress note (late entry: written {}, for the service of {})",
-            late.written_at.date_naive(),
-            late.refers_to.date_naive()
-        ),
-        None => format!("{format} progress note"),
-    };
+    let description = format!("{format} progress note{}", late_entry_label(note.late_entry.as_ref()));
     let mut fields = document(ctx, s, note.signed_by.to_string(), note.signed_at, &description, &body);
     if let Value::Object(f) = &mut fields {
         f.insert("docStatus".into(), if amended { "amended" } else { "final" }.into());
@@ -112,7 +104,8 @@ fn addendum(ctx: &Ctx<'_>, s: &SessionView, note_id: &str, a: &AddendumView) -> 
         AddendumKind::Correction => "Correction",
         AddendumKind::LateEntry => "Late entry",
     };
-    let description = format!("{what} to the progress note: {}", a.reason.as_str());
+    let late = late_entry_label(a.late_entry.as_ref());
+    let description = format!("{what} to the progress note{late}: {}", a.reason.as_str());
     let mut fields = document(ctx, s, a.author.to_string(), a.appended_at, &description, a.text.as_str());
     if let Value::Object(f) = &mut fields {
         f.insert("docStatus".into(), "final".into());
@@ -122,6 +115,18 @@ fn addendum(ctx: &Ctx<'_>, s: &SessionView, note_id: &str, a: &AddendumView) -> 
         );
     }
     ctx.resource("DocumentReference", a.addendum_id.to_string(), Sensitivity::Psychiatric, fields)
+}
+
+/// CMS late-entry label, as words after what a document is: when it was written and the
+/// service it refers to; empty for an entry on time.
+pub(crate) fn late_entry_label(late: Option<&carelog_domain::sessions::LateEntry>) -> String {
+    late.map_or(String::new(), |late| {
+        format!(
+            " (late entry: written {}, for the service of {})",
+            late.written_at.date_naive(),
+            late.refers_to.date_naive()
+        )
+    })
 }
 
 /// What a note and an addendum share: LOINC 11506-3 (progress note), the text as a plain-text

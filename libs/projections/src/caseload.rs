@@ -6,7 +6,7 @@ use carelog_domain::types::{AssessmentId, ClientId, ClinicianId, EpisodeId, Plan
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::episode::{EpisodeStatus, EpisodeView, SessionStatus};
+use crate::episode::{DisputeEligibility, EpisodeStatus, EpisodeView, SessionStatus};
 
 /// A progress note is due within this long after the session ends.
 pub const NOTE_SIGNING_WINDOW: Duration = Duration::hours(72);
@@ -35,10 +35,16 @@ pub enum AlertKind {
     PlanReviewOverdue { plan_id: PlanId, due: NaiveDate, days_overdue: i64 },
     /// The review is due within [`REVIEW_WARNING_DAYS`] (0: today).
     PlanReviewDue { plan_id: PlanId, due: NaiveDate, days_left: i64 },
+    /// A self-pay session is scheduled and no Good Faith Estimate covers it (45 CFR 149.610).
+    GoodFaithEstimateMissing { session_id: SessionId, starts_at: DateTime<Utc>, due: NaiveDate },
+    /// Charges exceed the estimate of their period by $400 or more (45 CFR 149.620): the client
+    /// may start patient-provider dispute resolution.
+    DisputeResolutionEligible { eligibility: DisputeEligibility },
 }
 
-/// The alerts on one client's record at `now`: risk flags first, then notes, then reviews,
-/// each in record order, so the same view and time always give the same list.
+/// The alerts on one client's record at `now`: risk flags first, then notes, then reviews, then
+/// the No Surprises Act's (missing estimates, dispute eligibility), each in record order, so the
+/// same view and time always give the same list.
 pub fn caseload_alerts(view: &EpisodeView, now: DateTime<Utc>) -> Vec<CaseloadAlert> {
     let client_id = view.client_id;
     let episode_clinician =
@@ -96,6 +102,31 @@ pub fn caseload_alerts(view: &EpisodeView, now: DateTime<Utc>) -> Vec<CaseloadAl
             episode_id: plan.episode_id,
             clinician_id: signer.or(episode_clinician(plan.episode_id)),
             kind,
+        });
+    }
+
+    let missing = view.sessions.iter().filter(|s| s.status == SessionStatus::Scheduled && episode_open(s.episode_id));
+    for session in missing {
+        let Some(due) = session.estimate_due_by else { continue };
+        alerts.push(CaseloadAlert {
+            client_id,
+            episode_id: session.episode_id,
+            clinician_id: Some(session.clinician_id),
+            kind: AlertKind::GoodFaithEstimateMissing {
+                session_id: session.session_id,
+                starts_at: session.starts_at,
+                due,
+            },
+        });
+    }
+    if let (Some(eligibility), Some(episode)) =
+        (&view.billing.dispute_resolution, view.open_episode().or(view.episodes.last()))
+    {
+        alerts.push(CaseloadAlert {
+            client_id,
+            episode_id: episode.episode_id,
+            clinician_id: Some(episode.clinician_id),
+            kind: AlertKind::DisputeResolutionEligible { eligibility: eligibility.clone() },
         });
     }
     alerts
@@ -213,5 +244,51 @@ mod tests {
         let (acknowledged_by, action_taken) = (chart.clinician, reason("Safety plan in place"));
         chart.intake(RiskFlagAcknowledged { assessment_id, acknowledged_by, action_taken, acknowledged_at: at(1, 11) });
         assert_eq!(kinds(&chart, at(1, 12)), []);
+    }
+
+    /// Warn-scheduled self-pay sessions show until an estimate covering them is issued; a past
+    /// session stays marked in the record (the estimate was missing) but leaves the caseload.
+    #[test]
+    fn a_self_pay_session_without_an_estimate_shows_until_one_is_issued() {
+        use carelog_domain::intake::{EstimateLine, GoodFaithEstimateIssued};
+        use carelog_domain::types::{ActorId, CptCode, EstimateId};
+        let mut chart = Chart::new();
+        chart.register();
+        let due = date(2026, 3, 5);
+        let session = chart.schedule_with_estimate_due(at(14, 10), Some(due));
+        let starts_at = at(14, 10);
+        assert_eq!(
+            kinds(&chart, at(0, 12)),
+            [AlertKind::GoodFaithEstimateMissing { session_id: session, starts_at, due }]
+        );
+        assert_eq!(chart.view().session(session).and_then(|s| s.estimate_due_by), Some(due));
+
+        let line = EstimateLine { cpt: CptCode::Psychotherapy45, units: 1, unit_fee: cents(100), amount: cents(100) };
+        let (estimate_id, issued_by) = (EstimateId::new_v4(), ActorId::new_v4());
+        let total = cents(100);
+        chart.intake(GoodFaithEstimateIssued { estimate_id, lines: vec![line], total, issued_by, issued_at: at(1, 9) });
+        assert_eq!(kinds(&chart, at(1, 12)), []);
+        assert_eq!(chart.view().session(session).and_then(|s| s.estimate_due_by), None);
+    }
+
+    #[test]
+    fn dispute_resolution_eligibility_is_a_caseload_alert() {
+        use carelog_domain::intake::{EstimateLine, GoodFaithEstimateIssued};
+        use carelog_domain::types::{ActorId, ChargeId, CptCode, EstimateId};
+        let mut chart = Chart::new();
+        chart.register();
+        let line = EstimateLine { cpt: CptCode::Psychotherapy45, units: 1, unit_fee: cents(100), amount: cents(100) };
+        let (estimate_id, issued_by) = (EstimateId::new_v4(), ActorId::new_v4());
+        let total = cents(10_000);
+        chart.intake(GoodFaithEstimateIssued { estimate_id, lines: vec![line], total, issued_by, issued_at: at(0, 9) });
+        let episode = chart.episode;
+        chart.billing(charge(ChargeId::new_v4(), episode, date(2026, 3, 3), 49_999));
+        assert_eq!(kinds(&chart, at(2, 12)), [], "$399.99 over");
+        chart.billing(charge(ChargeId::new_v4(), episode, date(2026, 3, 4), 1));
+        let alerts = caseload_alerts(&chart.view(), at(2, 12));
+        let [alert] = &alerts[..] else { panic!("{alerts:?}") };
+        let AlertKind::DisputeResolutionEligible { eligibility } = &alert.kind else { panic!("{alert:?}") };
+        assert_eq!((eligibility.estimate_id, eligibility.over_by), (estimate_id, cents(40_000)));
+        assert_eq!(alert.clinician_id, Some(chart.clinician));
     }
 }

@@ -28,6 +28,7 @@ pub static EPISODE_VIEW: Classes = Classes::new(&[
     ("alerts[].kind.kind", Administrative), ("alerts[].kind.ended_at", Administrative),
     ("alerts[].kind.hours_since", Administrative), ("alerts[].kind.due", Administrative),
     ("alerts[].kind.days_overdue", Administrative), ("alerts[].kind.days_left", Administrative),
+    ("alerts[].kind.eligibility.*", Financial),
 ]);
 
 /// An account's ledger with its aging buckets.
@@ -36,6 +37,7 @@ pub static LEDGER: Classes = Classes::new(&[
     ("payer.member_id", Demographics), ("payer.*", Coverage),
     ("totals.*", Financial), ("balance", Financial), ("aging.*", Financial),
     ("payer_balance", Financial), ("patient_balance", Financial), ("charges[].adjudication.*", Financial),
+    ("dispute_resolution.*", Financial),
     ("remittances[].reversed_by", Identifier),
     ("claims[].frequency.kind", Financial), ("claims[].frequency_code", Financial),
     ("claims[].superseded_by", Identifier), ("claims[].remittances[]", Identifier),
@@ -50,4 +52,5 @@ pub static LEDGER: Classes = Classes::new(&[
 pub static CASELOAD_ALERTS: Classes = Classes::new(&[
     ("[].kind.kind", Administrative), ("[].kind.ended_at", Administrative), ("[].kind.hours_since", Administrative),
     ("[].kind.due", Administrative), ("[].kind.days_overdue", Administrative), ("[].kind.days_left", Administrative),
+    ("[].kind.eligibility.*", Financial),
 ]);

@@ -16,6 +16,7 @@ use tonic_health::server::HealthReporter;
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {
     pub planning: carelog_planning::PlanningConfig,
+    pub sessions: carelog_sessions::SessionSettings,
     pub billing: carelog_billing::BillingConfig,
     pub records: carelog_records::RecordsConfig,
     /// Authentication, TLS and limits.
@@ -43,9 +44,9 @@ pub fn tool_proofs() -> anyhow::Result<carelog_proofs::ProofsConfig> {
 /// Every Carelog service, health and reflection, on one router; starts the projection runner.
 pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Result<(Router, HealthReporter)> {
     let (router, health) = server::router(&config.server).context("building the server")?;
-    let router = carelog_intake::mount(router, &health, Arc::clone(&store));
+    let router = carelog_intake::mount_with(router, &health, Arc::clone(&store), config.sessions.late_entry_after);
     let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config.planning);
-    let router = carelog_sessions::mount(router, &health, Arc::clone(&store));
+    let router = carelog_sessions::mount_with(router, &health, Arc::clone(&store), config.sessions);
     let router = carelog_billing::mount_with(router, &health, Arc::clone(&store), config.billing);
     let proofs = match config.proofs {
         Some(proofs) => proofs,

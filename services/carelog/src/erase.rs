@@ -70,11 +70,14 @@ pub async fn erase_client(
     let meta = CommandMeta::parse(Some(&context), Actor::new(actor.to_string(), "admin"), Utc::now())?;
     let erased_by = ActorId::from_uuid(actor).map_err(|e| ServiceError::invalid("actor", e.reason))?;
     let command = IntakeCommand::EraseClient { reason: reason.clone(), erased_by, retention_years };
-    let position = match carelog_intake::commands::run(store.as_ref(), &meta, client, command).await {
-        Ok(receipt) => Some(receipt.position),
-        Err(ServiceError::Domain(DomainError::AlreadyErased)) => None,
-        Err(other) => return Err(other),
-    };
+    let position =
+        match carelog_intake::commands::run(store.as_ref(), &meta, carelog_intake::LATE_ENTRY_AFTER, client, command)
+            .await
+        {
+            Ok(receipt) => Some(receipt.position),
+            Err(ServiceError::Domain(DomainError::AlreadyErased)) => None,
+            Err(other) => return Err(other),
+        };
     let shred = store
         .keys()
         .shred(&client.to_string(), reason.as_str())

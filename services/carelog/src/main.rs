@@ -49,6 +49,8 @@ enum Command {
         #[arg(long, env = "CARELOG_PLAN_REVIEW_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(7..=365))]
         review_interval_days: u32,
         #[command(flatten)]
+        sessions: carelog_sessions::SessionsArgs,
+        #[command(flatten)]
         billing: carelog_billing::BillingArgs,
         #[command(flatten)]
         projector: carelog_records::ProjectorArgs,
@@ -157,6 +159,7 @@ async fn main() -> ExitCode {
             store,
             listen,
             review_interval_days,
+            sessions,
             billing,
             projector,
             security,
@@ -172,7 +175,8 @@ async fn main() -> ExitCode {
             });
             match proofs {
                 Ok(proofs) => {
-                    serve(store, listen, review_interval_days, billing, projector, security, http, fhir, proofs).await
+                    let practice = Practice { review_interval_days, sessions, billing };
+                    serve(store, listen, practice, projector, security, http, fhir, proofs).await
                 }
                 Err(error) => Err(error),
             }
@@ -215,12 +219,18 @@ async fn migrate(store: StoreArg) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The practice's settings `serve` was given.
+struct Practice {
+    review_interval_days: u32,
+    sessions: carelog_sessions::SessionsArgs,
+    billing: carelog_billing::BillingArgs,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn serve(
     store: StoreArg,
     listen: std::net::SocketAddr,
-    review_interval_days: u32,
-    billing: carelog_billing::BillingArgs,
+    practice: Practice,
     projector: carelog_records::ProjectorArgs,
     security: carelog_platform::server::SecurityArgs,
     http: Option<std::net::SocketAddr>,
@@ -240,9 +250,10 @@ async fn serve(
     let fhir_config =
         fhir.map(|(addr, args)| args.config(server.authenticator.clone()).map(|c| (addr, c))).transpose()?;
     let config = carelog::app::AppConfig {
-        planning: carelog_planning::PlanningConfig::review_every_days(review_interval_days)
+        planning: carelog_planning::PlanningConfig::review_every_days(practice.review_interval_days)
             .map_err(|e| anyhow::anyhow!("--review-interval-days: {}", e.reason))?,
-        billing: billing.config(),
+        sessions: practice.sessions.config(),
+        billing: practice.billing.config(),
         records: carelog_records::RecordsConfig {
             projector: projector.options(),
             read_store: projector.read_store.clone(),

@@ -209,8 +209,27 @@ fn scores(view: &proto::EpisodeView, withheld: &[proto::WithheldField]) -> Strin
         String::from(r#"<section id="scores"><h2>PHQ-9 and GAD-7 across the episode</h2><div class="charts">"#);
     out.push_str(&chart::svg(&chart::PHQ9, &phq9, from, to, "chart-phq9"));
     out.push_str(&chart::svg(&chart::GAD7, &gad7, from, to, "chart-gad7"));
-    out.push_str("</div></section>");
+    out.push_str("</div>");
+    for a in &view.assessments {
+        let what =
+            format!("{} administered {}", label(a.instrument().as_str_name(), "INSTRUMENT_"), at(&a.administered_at));
+        out.push_str(&late_entry_html(a.late_entry.as_ref(), &what));
+    }
+    out.push_str("</section>");
     out
+}
+
+/// CMS late-entry label of an entry about `what`: when it was written and what it refers to.
+fn late_entry_html(late: Option<&proto::LateEntry>, what: &str) -> String {
+    late.map_or(String::new(), |late| {
+        format!(
+            r#"<p class="meta late-entry"><strong>Late entry</strong>: written {} for the service ending {} (past the practice's {}-hour threshold; {})</p>"#,
+            at(&late.written_at),
+            at(&late.refers_to),
+            late.threshold_hours,
+            esc(what),
+        )
+    })
 }
 
 fn sessions(view: &proto::EpisodeView) -> String {
@@ -236,9 +255,17 @@ fn sessions(view: &proto::EpisodeView) -> String {
             label(s.status().as_str_name(), "SESSION_STATUS_"),
             if amended { r#" <span class="badge warn">AMENDED</span>"# } else { "" }
         );
+        if !s.estimate_due_by.is_empty() {
+            let _ = write!(
+                out,
+                r#"<p class="badge warn estimate-due">No Good Faith Estimate covers this self-pay session: due by {}</p>"#,
+                esc(&s.estimate_due_by)
+            );
+        }
         if let Some(held) = &s.held {
             let modality = label(held.modality().as_str_name(), "MODALITY_");
             let _ = write!(out, "<p>Held {} minutes, {}.</p>", held.actual_minutes, esc(&modality));
+            out.push_str(&late_entry_html(held.late_entry.as_ref(), "recorded as held"));
         }
         if s.no_show.is_some() {
             out.push_str(r#"<p class="badge warn">No-show</p>"#);
@@ -301,15 +328,7 @@ fn note_html(note: &proto::ProgressNoteView) -> String {
         esc(&note.signed_by),
         hex::encode(note.content_hash.get(..6).unwrap_or_default()),
     );
-    if let Some(late) = &note.late_entry {
-        let _ = write!(
-            out,
-            r#"<p class="meta late-entry"><strong>Late entry</strong>: written {} for the service ending {} (past the practice's {}-hour threshold)</p>"#,
-            at(&late.written_at),
-            at(&late.refers_to),
-            late.threshold_hours,
-        );
-    }
+    out.push_str(&late_entry_html(note.late_entry.as_ref(), "note"));
     let content = note.content.clone().unwrap_or_default();
     out.push_str(r#"<dl class="note-text">"#);
     for (name, value) in sections(&content) {
@@ -327,6 +346,7 @@ fn note_html(note: &proto::ProgressNoteView) -> String {
             esc(&a.reason),
             esc(&a.text),
         );
+        out.push_str(&late_entry_html(a.late_entry.as_ref(), "addendum"));
     }
     out.push_str("</div>");
     out
@@ -462,5 +482,19 @@ mod tests {
             "{html}"
         );
         assert!(!note_html(&note(json!({"format": "SOAP", "content": {}}))).contains("Late entry"));
+    }
+
+    #[test]
+    fn a_late_addendum_is_labelled_and_an_on_time_one_is_not() {
+        let late =
+            json!({"refers_to": "2026-03-02T10:55:00Z", "written_at": "2026-03-05T09:00:00Z", "threshold_hours": 24});
+        let addenda = json!([
+            {"addendum_id": "a1", "kind": "late_entry", "text": "Called back.", "late_entry": late},
+            {"addendum_id": "a2", "kind": "addendum", "text": "On time."}
+        ]);
+        let html = note_html(&note(json!({"format": "SOAP", "content": {}, "addenda": addenda})));
+        assert_eq!(html.matches("late-entry").count(), 1, "{html}");
+        assert!(html.contains("written 2026-03-05T09:00:00Z for the service ending 2026-03-02T10:55:00Z"), "{html}");
+        assert!(html.contains("24-hour threshold; addendum)"), "{html}");
     }
 }

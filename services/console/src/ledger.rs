@@ -62,9 +62,36 @@ fn cpt_lines(lines: &[proto::ChargeLine], marks: &Marks) -> String {
     shown.join("<br>")
 }
 
+/// 45 CFR 149.620 in words: which estimate period's charges exceed it, and by how much. An
+/// amount the gate withheld (a role without financial data) reads as its mark.
+fn dispute_text(d: &proto::DisputeEligibility, marks: &Marks, path: &str) -> String {
+    // Eligibility means at least $400 over: nothing over is the gate's doing, where no list of
+    // what it withheld came with the reply (caseload alerts).
+    let amount = |field: &str, cents: i64| match d.over_by {
+        0 => "[withheld]".to_owned(),
+        _ => marks.money(&format!("{path}.{field}"), cents),
+    };
+    format!(
+        "eligible for patient-provider dispute resolution: charges of {} for services from {} to before {} exceed the Good Faith Estimate <code>{}</code> of {} by {}",
+        amount("billed", d.billed),
+        esc(&d.from),
+        esc(&d.until),
+        esc(&d.estimate_id),
+        amount("estimated", d.estimated),
+        amount("over_by", d.over_by),
+    )
+}
+
 pub fn render(ledger: &proto::LedgerView, withheld: &[proto::WithheldField]) -> String {
     let marks = Marks(withheld);
     let mut out = String::new();
+    if let Some(dispute) = &ledger.dispute_resolution {
+        let _ = write!(
+            out,
+            r#"<p class="badge warn" id="dispute-resolution">No Surprises Act: {}</p>"#,
+            dispute_text(dispute, &marks, "dispute_resolution")
+        );
+    }
     if let Some(aging) = &ledger.aging {
         let _ = write!(
             out,
@@ -181,6 +208,15 @@ pub fn alerts(alerts: &[proto::CaseloadAlert]) -> String {
                 format!("due {} ({} days overdue)", esc(&detail.due), detail.days_overdue)
             }
             proto::AlertKind::PlanReviewDue => format!("due {} (in {} days)", esc(&detail.due), detail.days_left),
+            proto::AlertKind::GoodFaithEstimateMissing => format!(
+                "no Good Faith Estimate for the self-pay session of {} (session <code>{}</code>): due by {}",
+                at(&detail.starts_at),
+                esc(&detail.session_id),
+                esc(&detail.due)
+            ),
+            proto::AlertKind::DisputeResolutionEligible => {
+                dispute_text(&detail.eligibility.clone().unwrap_or_default(), &Marks(&[]), "[].kind.eligibility")
+            }
             proto::AlertKind::Unspecified => String::new(),
         };
         format!(
@@ -215,5 +251,43 @@ mod tests {
         assert!(html.contains("$123.45") && html.contains("small balance"), "{html}");
         assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;") && !html.contains("<b>"), "{html}");
         assert!(html.contains("[redacted: financial]") && !html.contains("$50.00"), "{html}");
+    }
+
+    #[test]
+    fn dispute_eligibility_and_missing_estimates_read_in_words_in_the_ledger_and_the_alerts() {
+        let dispute = proto::DisputeEligibility {
+            estimate_id: "e1".into(),
+            estimated: 10_000,
+            billed: 54_000,
+            over_by: 44_000,
+            from: "2026-03-02".into(),
+            until: "2027-03-02".into(),
+        };
+        let ledger = proto::LedgerView { dispute_resolution: Some(dispute.clone()), ..Default::default() };
+        let html = render(&ledger, &[]);
+        assert!(html.contains(r#"id="dispute-resolution""#) && html.contains("by $440.00"), "{html}");
+        assert!(render(&proto::LedgerView::default(), &[]).is_empty(), "no eligibility, no banner");
+
+        let alert = |detail: proto::AlertDetail| proto::CaseloadAlert { kind: Some(detail), ..Default::default() };
+        let eligible = proto::AlertDetail {
+            kind: proto::AlertKind::DisputeResolutionEligible as i32,
+            eligibility: Some(dispute),
+            ..Default::default()
+        };
+        let missing = proto::AlertDetail {
+            kind: proto::AlertKind::GoodFaithEstimateMissing as i32,
+            session_id: "s1".into(),
+            due: "2026-03-05".into(),
+            ..Default::default()
+        };
+        let withheld = proto::AlertDetail {
+            kind: proto::AlertKind::DisputeResolutionEligible as i32,
+            eligibility: Some(proto::DisputeEligibility::default()),
+            ..Default::default()
+        };
+        let html = alerts(&[alert(eligible), alert(missing), alert(withheld)]);
+        assert!(html.contains("exceed the Good Faith Estimate <code>e1</code> of $100.00 by $440.00"), "{html}");
+        assert!(html.contains("<code>s1</code>): due by 2026-03-05"), "{html}");
+        assert!(html.contains("[withheld]") && !html.contains("by $0.00"), "{html}");
     }
 }

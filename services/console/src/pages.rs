@@ -93,7 +93,7 @@ pub fn caseload(
         Some(Ok(reply)) => {
             let _ = write!(
                 body,
-                r#"<section id="caseload"><p>Clinician <code>{}</code>: {} clients, <strong id="alert-count">{}</strong> alerts (unsigned notes, reviews due, risk flags).</p>"#,
+                r#"<section id="caseload"><p>Clinician <code>{}</code>: {} clients, <strong id="alert-count">{}</strong> alerts (unsigned notes, reviews due, risk flags, missing Good Faith Estimates, dispute eligibility).</p>"#,
                 esc(&reply.clinician_id),
                 reply.client_ids.len(),
                 reply.alert_count

@@ -7,16 +7,19 @@ use carelog_platform::{CommandMeta, Plan, ServiceError, execute};
 use carelog_proto::v1::AppendReceipt;
 use carelog_store::{EventStore, StreamName};
 
-/// Runs an intake command against the client's stream.
+/// Runs an intake command against the client's stream; documentation recorded longer than
+/// `late_entry_after` after the fact is labelled a late entry.
 pub async fn run(
     store: &dyn EventStore,
     meta: &CommandMeta,
+    late_entry_after: chrono::Duration,
     client_id: ClientId,
     command: IntakeCommand,
 ) -> Result<AppendReceipt, ServiceError> {
     let stream = client_stream(client_id)?;
     execute::<Client>(store, &stream, meta, |loaded| {
-        let decided = intake::decide(&command, &loaded.state, &IntakeContext::at(meta.now));
+        let context = IntakeContext::at(meta.now).with_late_entry_after(late_entry_after);
+        let decided = intake::decide(&command, &loaded.state, &context);
         let episode = match &command {
             IntakeCommand::OpenEpisode { episode_id, .. } => Some(episode_id.to_string()),
             _ => loaded.state.open_episode().map(|e| e.episode_id.to_string()),

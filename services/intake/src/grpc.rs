@@ -17,11 +17,13 @@ use crate::convert::{self, ClientCommand};
 pub struct Intake {
     store: Arc<dyn EventStore>,
     gate: Gate,
+    late_entry_after: chrono::Duration,
 }
 
 impl Intake {
-    pub fn new(store: Arc<dyn EventStore>) -> Self {
-        Self { gate: Gate::new(Arc::clone(&store)), store }
+    /// The service under the practice's late-entry threshold.
+    pub fn new(store: Arc<dyn EventStore>, late_entry_after: chrono::Duration) -> Self {
+        Self { gate: Gate::new(Arc::clone(&store)), store, late_entry_after }
     }
 
     async fn handle<R: prost::Message>(
@@ -41,7 +43,7 @@ impl Intake {
         if let (Some(pass), Some((field, clinician))) = (&meta.pass, command.signer()) {
             self.gate.acting_as(pass, field, clinician.as_uuid()).await?;
         }
-        let receipt = commands::run(self.store.as_ref(), &meta, client_id, command).await?;
+        let receipt = commands::run(self.store.as_ref(), &meta, self.late_entry_after, client_id, command).await?;
         Ok(Response::new(receipt))
     }
 }

@@ -135,6 +135,7 @@ pub fn audit_entry(row: AuditRow, pass: &Pass) -> proto::AuditEntry {
         rpc: access.rpc.unwrap_or_default(),
         purpose_of_use: access.purpose_of_use.unwrap_or_default(),
         outcome: access.outcome.unwrap_or_default(),
+        late_entry: None,
     }
 }
 

@@ -168,7 +168,8 @@ impl RecordsService for Records {
             Some(last) if rows.len() == query.limit as usize => last.position.to_string(),
             _ => String::new(),
         };
-        let entries: Vec<_> = rows.into_iter().map(|row| convert::audit_entry(row, &pass)).collect();
+        let mut entries: Vec<_> = rows.into_iter().map(|row| convert::audit_entry(row, &pass)).collect();
+        crate::late_entries::mark(self.queries.store().as_ref(), &mut entries).await?;
         let withheld = entries.iter().filter(|e| e.reason.starts_with(REDACTED)).count();
         self.gate.log_read(&pass, client, json!({"entries": entries.len(), "withheld": withheld})).await?;
         Ok(Response::new(proto::ListAuditTrailReply { entries, next_page_token }))
@@ -224,8 +225,15 @@ impl RecordsService for Records {
         let (ledger, aging, position) = self.queries.ledger(&account.to_string(), today, r.min_position).await?;
         let owner = ledger.client_id.map(|c| c.as_uuid());
         let mut body = serde_json::to_value(&ledger).map_err(|e| ServiceError::Decode(e.to_string()))?;
+        let dispute = match ledger.client_id {
+            Some(client) => self.queries.dispute_resolution(&client.to_string()).await?,
+            None => None,
+        };
         if let Some(object) = body.as_object_mut() {
             object.insert("aging".into(), aging);
+            if let Some(dispute) = dispute {
+                object.insert("dispute_resolution".into(), dispute);
+            }
         }
         let detail = json!({"account_id": account, "position": position});
         let withheld = self.gate.release(&pass, owner, detail, Outbound::View(&LEDGER), &mut body).await?;

@@ -10,6 +10,7 @@ mod disclosures;
 mod feed;
 pub mod fhir;
 mod grpc;
+mod late_entries;
 mod notes;
 mod projector;
 mod queries;

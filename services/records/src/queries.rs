@@ -211,6 +211,13 @@ impl Queries {
         Ok((ledger, aging, doc.position))
     }
 
+    /// The client's eligibility for patient-provider dispute resolution as the episode view
+    /// computes it across the client's accounts (45 CFR 149.620); a ledger shows it beside its own.
+    pub async fn dispute_resolution(&self, client: &str) -> Result<Option<serde_json::Value>, ServiceError> {
+        let doc = self.models.live_doc(RECORDS, DocKind::Episode, client).await.map_err(projection_failed)?;
+        Ok(doc.and_then(|doc| doc.body.get("billing")?.get("dispute_resolution").cloned()))
+    }
+
     /// Verifies one client's streams, or the whole log.
     pub async fn verify(&self, client: Option<&str>) -> Result<VerifyReport, ServiceError> {
         let scope = match client {

@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
-use carelog_domain::intake::{ClientState, EpisodeStatus};
+use carelog_domain::intake::ClientState;
 use carelog_domain::planning::PlanState;
-use carelog_domain::sessions::{self, SessionCommand, SessionContext, SessionState};
+use carelog_domain::sessions::{self, SessionCommand, SessionContext, SessionSettings, SessionState};
 use carelog_domain::types::{ClientId, EpisodeId, GoalId, PlanId};
 use carelog_domain::{DomainError, Entity};
 use carelog_platform::aggregate::{Client, Plan as PlanAggregate, Session};
@@ -25,6 +25,7 @@ use crate::convert::SessionRequest;
 pub async fn run(
     store: &Arc<dyn EventStore>,
     meta: &CommandMeta,
+    settings: SessionSettings,
     request: SessionRequest,
 ) -> Result<AppendReceipt, ServiceError> {
     let SessionRequest { session_id, command, plan_id } = request;
@@ -39,6 +40,7 @@ pub async fn run(
         let (store, command, arrived) = (Arc::clone(store), command.clone(), meta.now);
         Box::pin(async move {
             let facts = Facts::read(store.as_ref(), &command, &loaded.state, plan_id, arrived).await?;
+            let facts = Facts { context: facts.context.with_settings(settings), ..facts };
             let events = sessions::decide(&command, &loaded.state, &facts.context)?;
             Ok(facts.guard(Plan::new(events)))
         })
@@ -148,16 +150,8 @@ fn active_goals(plan: &PlanState, plan_id: PlanId, client_id: ClientId) -> Resul
 
 /// A context for a decision that reads nothing outside the session stream.
 fn bare_context(now: DateTime<Utc>) -> SessionContext {
-    SessionContext {
-        now,
-        client_registered: false,
-        episode: EpisodeStatus::Unknown,
-        episode_clinician: None,
-        treatment_consent_active: false,
-        telehealth_consent_active: false,
-        active_goals: Vec::new(),
-        late_entry_after: sessions::LATE_ENTRY_AFTER,
-    }
+    // Settings matter only to decisions that go through `run`, which applies them.
+    SessionContext::bare(now, SessionSettings::default())
 }
 
 /// Tags the events with their client and episode so read models find them without decoding.

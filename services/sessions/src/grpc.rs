@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use carelog_domain::sessions::SessionCommand;
+use carelog_domain::sessions::{SessionCommand, SessionSettings};
 use carelog_domain::types::ClinicianId;
 use carelog_platform::{CommandMeta, Gate, ServiceError};
 use carelog_proto::v1 as proto;
@@ -20,11 +20,13 @@ type Reply = Result<Response<proto::AppendReceipt>, Status>;
 pub struct Sessions {
     store: Arc<dyn EventStore>,
     gate: Gate,
+    settings: SessionSettings,
 }
 
 impl Sessions {
-    pub fn new(store: Arc<dyn EventStore>) -> Self {
-        Self { gate: Gate::new(Arc::clone(&store)), store }
+    /// The service under the practice's settings.
+    pub fn new(store: Arc<dyn EventStore>, settings: SessionSettings) -> Self {
+        Self { gate: Gate::new(Arc::clone(&store)), store, settings }
     }
 
     async fn meta<R: prost::Message>(
@@ -56,7 +58,7 @@ impl Sessions {
             meta.client_hint = Some(client_id.as_uuid());
         }
         self.check_signer(&meta, command.command.signer()).await?;
-        let receipt = commands::run(&self.store, &meta, command).await?;
+        let receipt = commands::run(&self.store, &meta, self.settings, command).await?;
         Ok(Response::new(receipt))
     }
 }

@@ -45,6 +45,36 @@ async fn no_session_is_held_after_treatment_consent_is_revoked_even_in_a_race(ap
     }
 }
 
+/// A recorded revocation stops scheduling too: a booking racing it commits before it or is refused,
+/// and every booking after it is refused.
+async fn no_session_is_scheduled_after_treatment_consent_is_revoked_even_in_a_race(app: &TestApp) {
+    for round in 0..ROUNDS / 3 {
+        let mut ep = episode(app, false).await;
+        let bookings: Vec<_> = (0..3).map(|_| ep.schedule_at(&id(), Duration::days(7))).collect();
+        let before = app.event_count().await;
+        let booking = futures::future::join_all(bookings.into_iter().map(|request| {
+            let mut client = ep.sessions.clone();
+            async move { client.schedule_session(request).await }
+        }));
+        let (revoked, booked) = tokio::join!(ep.revoke_treatment_consent(), booking);
+        let revoked_at = revoked.unwrap().position;
+        let mut committed = 0;
+        for result in booked {
+            match result {
+                Ok(receipt) => {
+                    committed += 1;
+                    assert!(receipt.get_ref().position < revoked_at, "round {round}: booked after the revocation");
+                }
+                Err(err) => assert_rejected(&err, Code::FailedPrecondition, "CONSENT_NOT_ACTIVE"),
+            }
+        }
+        assert_eq!(app.event_count().await, before + 1 + committed, "round {round}: lost or duplicated events");
+        let err = ep.sessions.schedule_session(ep.schedule_at(&id(), Duration::days(8))).await.unwrap_err();
+        assert_rejected(&err, Code::FailedPrecondition, "CONSENT_NOT_ACTIVE");
+        assert_eq!(app.event_count().await, before + 1 + committed, "a refusal stores nothing");
+    }
+}
+
 async fn an_episode_never_closes_over_a_session_held_in_a_race(app: &TestApp) {
     for round in 0..ROUNDS {
         let mut ep = episode(app, false).await;
@@ -73,5 +103,6 @@ async fn an_episode_never_closes_over_a_session_held_in_a_race(app: &TestApp) {
 
 on_both_backends!(
     no_session_is_held_after_treatment_consent_is_revoked_even_in_a_race,
+    no_session_is_scheduled_after_treatment_consent_is_revoked_even_in_a_race,
     an_episode_never_closes_over_a_session_held_in_a_race,
 );

@@ -100,12 +100,22 @@ pub struct IntakeContext {
     /// Unsigned progress notes in the episode being closed, counted from its session streams
     /// (only read by `CloseEpisode`).
     pub unsigned_notes: u32,
+    /// The practice's late-entry threshold: an assessment recorded longer than this after it was
+    /// administered is labelled a late entry.
+    pub late_entry_after: chrono::Duration,
 }
 
 impl IntakeContext {
     /// A context at `now` with no unsigned notes.
     pub fn at(now: DateTime<Utc>) -> Self {
-        Self { now, unsigned_notes: 0 }
+        Self { now, unsigned_notes: 0, late_entry_after: crate::sessions::LATE_ENTRY_AFTER }
+    }
+
+    /// The same context under the practice's late-entry threshold.
+    #[must_use]
+    pub fn with_late_entry_after(mut self, threshold: chrono::Duration) -> Self {
+        self.late_entry_after = threshold;
+        self
     }
 
     /// The same context with `n` unsigned notes.

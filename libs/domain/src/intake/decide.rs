@@ -6,6 +6,7 @@ use super::command::{IntakeCommand, IntakeContext};
 use super::event::*;
 use super::state::{ClientState, EpisodeRecord};
 use crate::error::{DomainError, Entity};
+use crate::sessions::LateEntry;
 use crate::types::{EpisodeId, Money, not_after};
 
 /// Folds an event into the state.
@@ -140,6 +141,7 @@ pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> 
                     severity: scores.severity(),
                     administered_by: *administered_by,
                     administered_at: *administered_at,
+                    late_entry: LateEntry::past(*administered_at, now, ctx.late_entry_after),
                 }
                 .into(),
             ];
@@ -217,7 +219,7 @@ pub fn decide(cmd: &IntakeCommand, state: &ClientState, ctx: &IntakeContext) -> 
             if !state.is_self_pay() {
                 return Err(DomainError::SelfPayOnly);
             }
-            if state.estimates.contains(estimate_id) {
+            if state.estimates.contains_key(estimate_id) {
                 return Err(DomainError::exists(Entity::Estimate, estimate_id));
             }
             if lines.is_empty() {

@@ -150,6 +150,9 @@ pub struct AssessmentRecorded {
     pub severity: Severity,
     pub administered_by: ActorId,
     pub administered_at: DateTime<Utc>,
+    /// Set when recorded later than the practice's late-entry threshold after it was
+    /// administered (schema version 2; assessments stored under version 1 carry no label).
+    pub late_entry: Option<crate::sessions::LateEntry>,
 }
 
 /// PHQ-9 item 9 was answered above zero; a clinician must acknowledge it.

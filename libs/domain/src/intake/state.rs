@@ -1,7 +1,7 @@
 //! The client's record as folded from its events, with the queries other aggregates' contexts
 //! are filled from.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -22,7 +22,8 @@ pub struct ClientState {
     pub risk_flags: BTreeMap<AssessmentId, RiskFlag>,
     /// Active diagnoses per episode, in the order recorded (the order claims point into).
     pub diagnoses: BTreeMap<EpisodeId, Vec<Diagnosis>>,
-    pub estimates: BTreeSet<EstimateId>,
+    /// Good Faith Estimates and when each was issued.
+    pub estimates: BTreeMap<EstimateId, DateTime<Utc>>,
     pub registered_at: Option<DateTime<Utc>>,
     /// When the active legal hold was placed.
     pub legal_hold_since: Option<DateTime<Utc>>,
@@ -173,6 +174,12 @@ impl ClientState {
         self.consents.values().any(|c| c.kind.consent_type() == kind && c.permits_new_activity(now))
     }
 
+    /// Whether a consent of `kind` was revoked and none permits new activity at `now`.
+    pub fn consent_withdrawn(&self, kind: ConsentType, now: DateTime<Utc>) -> bool {
+        let revoked = self.consents.values().any(|c| c.kind.consent_type() == kind && c.revoked_at.is_some());
+        revoked && !self.permits_new_activity(kind, now)
+    }
+
     /// Active diagnoses of an episode, in the order recorded.
     pub fn active_diagnoses(&self, episode: EpisodeId) -> &[Diagnosis] {
         self.diagnoses.get(&episode).map_or(&[], Vec::as_slice)
@@ -251,7 +258,7 @@ impl ClientState {
                 }
             }
             IntakeEvent::GoodFaithEstimateIssued(e) => {
-                self.estimates.insert(e.estimate_id);
+                self.estimates.insert(e.estimate_id, e.issued_at);
             }
             IntakeEvent::EpisodeClosed(e) => {
                 if let Some(ep) = self.episodes.iter_mut().find(|x| x.episode_id == e.episode_id) {

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::estimate::EstimatePolicy;
 use super::note::{AddendumKind, CancelledBy, DenialBasis, NoteContent, SessionKind};
 use crate::intake::{ClientState, ConsentType, EpisodeStatus};
 use crate::types::{
@@ -90,15 +91,37 @@ pub struct SessionContext {
     pub episode_clinician: Option<ClinicianId>,
     pub treatment_consent_active: bool,
     pub telehealth_consent_active: bool,
+    /// A treatment (telehealth) consent was revoked and none permits new activity now: nothing
+    /// new is scheduled (a consent never given yet does not stop scheduling a first visit).
+    pub treatment_consent_withdrawn: bool,
+    pub telehealth_consent_withdrawn: bool,
+    /// Whether the client pays for themselves: a Good Faith Estimate is owed.
+    pub self_pay: bool,
+    /// When each of the client's Good Faith Estimates was issued.
+    pub estimates_issued: Vec<DateTime<Utc>>,
     /// Active goals of the client's treatment plan; a note may only address these.
     pub active_goals: Vec<GoalId>,
-    /// The practice's late-entry threshold: documentation written longer than this after the
-    /// service is labelled a late entry ([`LATE_ENTRY_AFTER`] unless the practice says).
+    /// What the practice chose (flags of the sessions service).
+    pub settings: SessionSettings,
+}
+
+/// A practice's settings for its sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Documentation written longer than this after the service is labelled a late entry.
     pub late_entry_after: chrono::Duration,
+    /// Scheduling a self-pay service no Good Faith Estimate covers: warn or refuse.
+    pub estimate_policy: EstimatePolicy,
 }
 
 /// The default late-entry threshold: 24 hours after the service.
 pub const LATE_ENTRY_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { late_entry_after: LATE_ENTRY_AFTER, estimate_policy: EstimatePolicy::default() }
+    }
+}
 
 impl SessionContext {
     /// Fills the context from the client's folded record at `now` (consents are judged as of
@@ -111,9 +134,38 @@ impl SessionContext {
             episode_clinician: client.episode(episode).map(|e| e.clinician_id),
             treatment_consent_active: client.permits_new_activity(ConsentType::Treatment, now),
             telehealth_consent_active: client.permits_new_activity(ConsentType::Telehealth, now),
+            treatment_consent_withdrawn: client.consent_withdrawn(ConsentType::Treatment, now),
+            telehealth_consent_withdrawn: client.consent_withdrawn(ConsentType::Telehealth, now),
+            self_pay: client.is_self_pay(),
+            estimates_issued: client.estimates.values().copied().collect(),
             active_goals: Vec::new(),
-            late_entry_after: LATE_ENTRY_AFTER,
+            settings: SessionSettings::default(),
         }
+    }
+
+    /// A context that reads nothing outside the session stream.
+    pub fn bare(now: DateTime<Utc>, settings: SessionSettings) -> Self {
+        Self {
+            now,
+            client_registered: false,
+            episode: EpisodeStatus::Unknown,
+            episode_clinician: None,
+            treatment_consent_active: false,
+            telehealth_consent_active: false,
+            treatment_consent_withdrawn: false,
+            telehealth_consent_withdrawn: false,
+            self_pay: false,
+            estimates_issued: Vec::new(),
+            active_goals: Vec::new(),
+            settings,
+        }
+    }
+
+    /// The same context under the practice's settings.
+    #[must_use]
+    pub fn with_settings(mut self, settings: SessionSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
     /// The same context with the plan's active goals.

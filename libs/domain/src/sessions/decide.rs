@@ -3,6 +3,7 @@
 use chrono::{Days, Duration};
 
 use super::command::{AmendmentResponse, SessionCommand, SessionContext};
+use super::estimate;
 use super::event::*;
 use super::note::{AddendumKind, AmendmentDecision};
 use super::state::{SessionState, SessionStatus};
@@ -42,6 +43,20 @@ pub fn decide(
         }
         episode_open(ctx)?;
         check_treating(ctx.episode_clinician, *clinician_id)?;
+        // A recorded revocation stops new activity, scheduling included.
+        if ctx.treatment_consent_withdrawn {
+            return Err(DomainError::ConsentNotActive);
+        }
+        if planned_modality.is_telehealth() && ctx.telehealth_consent_withdrawn {
+            return Err(DomainError::TelehealthConsentRequired);
+        }
+        let estimate_due_by = estimate::check_at_scheduling(
+            ctx.self_pay,
+            &ctx.estimates_issued,
+            ctx.settings.estimate_policy,
+            *starts_at,
+            now,
+        )?;
         return Ok(vec![
             SessionScheduled {
                 session_id: *session_id,
@@ -52,6 +67,7 @@ pub fn decide(
                 starts_at: *starts_at,
                 planned_minutes: *planned_minutes,
                 planned_modality: *planned_modality,
+                estimate_due_by,
             }
             .into(),
         ]);
@@ -94,6 +110,11 @@ pub fn decide(
                     modality: *modality,
                     patient_location: modality.is_telehealth().then_some(*patient_location).flatten(),
                     recorded_at: now,
+                    late_entry: LateEntry::past(
+                        *started_at + Duration::minutes(i64::from(actual_minutes.get())),
+                        now,
+                        ctx.settings.late_entry_after,
+                    ),
                 }
                 .into(),
             ]
@@ -136,10 +157,7 @@ pub fn decide(
                     content_hash: content_hash.clone(),
                     signed_by: *clinician_id,
                     signed_at: now,
-                    late_entry: state.held.as_ref().and_then(|h| {
-                        let ended = h.started_at + chrono::Duration::minutes(i64::from(h.actual_minutes.get()));
-                        LateEntry::past(ended, now, ctx.late_entry_after)
-                    }),
+                    late_entry: late_entry(state, ctx),
                 }
                 .into(),
             ]
@@ -158,6 +176,7 @@ pub fn decide(
                     reason: reason.clone(),
                     text: text.clone(),
                     appended_at: now,
+                    late_entry: late_entry(state, ctx),
                 }
                 .into(),
             ]
@@ -201,6 +220,13 @@ pub fn decide(
         }
     };
     Ok(events)
+}
+
+/// The late-entry label of documentation about the held session written now, if it is late.
+fn late_entry(state: &SessionState, ctx: &SessionContext) -> Option<LateEntry> {
+    let held = state.held.as_ref()?;
+    let ended = held.started_at + Duration::minutes(i64::from(held.actual_minutes.get()));
+    LateEntry::past(ended, ctx.now, ctx.settings.late_entry_after)
 }
 
 fn episode_open(ctx: &SessionContext) -> Result<(), DomainError> {
@@ -249,6 +275,7 @@ fn decide_amendment(
                 reason: Reason::parse(&format!("Amendment {amendment_id} accepted (45 CFR 164.526)"))?,
                 text: record.requested_change.clone(),
                 appended_at: ctx.now,
+                late_entry: None,
             }
             .into(),
         );

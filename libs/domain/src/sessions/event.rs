@@ -46,6 +46,10 @@ pub struct SessionScheduled {
     pub starts_at: DateTime<Utc>,
     pub planned_minutes: Minutes,
     pub planned_modality: Modality,
+    /// Set when a self-pay service was scheduled with no Good Faith Estimate covering it (the
+    /// practice warns rather than refuses): the day the estimate is due by (schema version 2;
+    /// sessions stored under version 1 say nothing).
+    pub estimate_due_by: Option<NaiveDate>,
 }
 
 /// The session took place.
@@ -57,6 +61,9 @@ pub struct SessionHeld {
     /// Required for telehealth; it sets the place of service on the claim.
     pub patient_location: Option<PatientLocation>,
     pub recorded_at: DateTime<Utc>,
+    /// Set when the session was recorded as held later than the practice's late-entry threshold
+    /// after it ended (schema version 2; sessions stored under version 1 carry no label).
+    pub late_entry: Option<LateEntry>,
 }
 
 /// The session was cancelled; `late` when within 24 hours of the start.
@@ -96,7 +103,7 @@ pub struct ProgressNoteSigned {
 pub struct LateEntry {
     /// When the service it documents ended.
     pub refers_to: DateTime<Utc>,
-    /// When it was written (signed).
+    /// When it was written (signed, appended or recorded).
     pub written_at: DateTime<Utc>,
     /// The threshold it passed, in hours.
     pub threshold_hours: u32,
@@ -119,6 +126,10 @@ pub struct NoteAddendumAppended {
     pub reason: Reason,
     pub text: NoteText,
     pub appended_at: DateTime<Utc>,
+    /// Set when appended later than the practice's late-entry threshold after the session ended
+    /// (schema version 2). An accepted amendment's correction is never labelled: it is the
+    /// client's requested change, not care documented late.
+    pub late_entry: Option<LateEntry>,
 }
 
 /// A psychotherapy note (45 CFR 164.501): kept apart from the record, readable only by its

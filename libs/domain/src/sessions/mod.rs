@@ -10,14 +10,16 @@
 
 mod command;
 mod decide;
+pub mod estimate;
 mod event;
 mod note;
 mod state;
 #[cfg(test)]
 mod tests;
 
-pub use command::{AmendmentResponse, LATE_ENTRY_AFTER, SessionCommand, SessionContext};
+pub use command::{AmendmentResponse, LATE_ENTRY_AFTER, SessionCommand, SessionContext, SessionSettings};
 pub use decide::{decide, evolve};
+pub use estimate::EstimatePolicy;
 pub use event::{
     AmendmentDecided, AmendmentRequested, LateEntry, NoShowRecorded, NoteAddendumAppended, ProgressNoteSigned,
     PsychotherapyNoteRecorded, SessionCancelled, SessionEvent, SessionHeld, SessionScheduled,

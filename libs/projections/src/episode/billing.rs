@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use carelog_domain::billing::BillingEvent;
+use carelog_domain::sessions::estimate::ESTIMATE_COVERS_MONTHS;
 use carelog_domain::types::{AccountId, Balance, ClaimId, EstimateId, Money};
 use carelog_store::RecordedEvent;
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::{overflow, stream_id};
@@ -29,38 +31,82 @@ pub struct BillingSummary {
     pub claims: BTreeMap<ClaimId, ClaimStatus>,
     /// How many claims are in each status.
     pub claims_by_status: BTreeMap<ClaimStatus, u32>,
-    /// No Surprises Act (45 CFR 149.620): set while the client's charges exceed their latest
-    /// Good Faith Estimate by $400 or more, which makes them eligible for patient-provider
+    /// No Surprises Act (45 CFR 149.620): the latest estimate period whose charges exceed its
+    /// Good Faith Estimate by $400 or more, which makes the client eligible for patient-provider
     /// dispute resolution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute_resolution: Option<DisputeEligibility>,
+    /// Each Good Faith Estimate's period and what was billed for services in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub estimate_periods: Vec<EstimatePeriod>,
 }
 
 /// The difference that makes a self-pay client eligible for dispute resolution: $400.
 pub const DISPUTE_THRESHOLD: i64 = 40_000;
 
-/// Charges past the estimate by at least [`DISPUTE_THRESHOLD`].
+/// The services one estimate covers: from the day it was issued until the next estimate was
+/// issued, for at most 12 months; and the charges for services on those days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimatePeriod {
+    pub estimate_id: EstimateId,
+    pub from: NaiveDate,
+    /// The first day it no longer covers.
+    pub until: NaiveDate,
+    pub estimated: Money,
+    pub billed: Money,
+}
+
+/// Charges past the estimate of their period by at least [`DISPUTE_THRESHOLD`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisputeEligibility {
     pub estimate_id: EstimateId,
     pub estimated: Money,
     pub billed: Money,
     pub over_by: Money,
+    /// The estimate's period: services from this day …
+    pub from: NaiveDate,
+    /// … until the day before this one.
+    pub until: NaiveDate,
+}
+
+impl EstimatePeriod {
+    fn eligibility(&self) -> Option<DisputeEligibility> {
+        let over = self.billed.cents() - self.estimated.cents();
+        (over >= DISPUTE_THRESHOLD).then(|| DisputeEligibility {
+            estimate_id: self.estimate_id,
+            estimated: self.estimated,
+            billed: self.billed,
+            over_by: Money::from_cents(over).unwrap_or(Money::MAX),
+            from: self.from,
+            until: self.until,
+        })
+    }
 }
 
 impl BillingSummary {
-    /// Recomputes [`Self::dispute_resolution`] against the latest estimate (every charge of the
-    /// client's accounts counts as billed; estimates are given to self-pay clients only).
-    pub(super) fn compare_with(&mut self, latest: Option<(EstimateId, Money)>) {
-        self.dispute_resolution = latest.and_then(|(estimate_id, estimated)| {
-            let over = self.totals.charged.cents() - estimated.cents();
-            (over >= DISPUTE_THRESHOLD).then(|| DisputeEligibility {
-                estimate_id,
-                estimated,
-                billed: self.totals.charged,
-                over_by: Money::from_cents(over).unwrap_or(Money::MAX),
-            })
-        });
+    /// A new estimate covers services from the day it is issued: the previous one ends there.
+    /// Charges already attributed stay with the estimate of their service date.
+    pub(super) fn estimate_issued(&mut self, estimate_id: EstimateId, issued_at: DateTime<Utc>, estimated: Money) {
+        let from = issued_at.date_naive();
+        let until = from.checked_add_months(Months::new(ESTIMATE_COVERS_MONTHS)).unwrap_or(NaiveDate::MAX);
+        if let Some(previous) = self.estimate_periods.last_mut() {
+            previous.until = previous.until.min(from);
+        }
+        self.estimate_periods.push(EstimatePeriod { estimate_id, from, until, estimated, billed: Money::ZERO });
+        self.compare_with_estimates();
+    }
+
+    /// The period covering `service_date`, if any, with `amount` billed in it; `None` on overflow.
+    fn bill_period(&self, service_date: NaiveDate, amount: Money) -> Option<Vec<EstimatePeriod>> {
+        let mut periods = self.estimate_periods.clone();
+        if let Some(p) = periods.iter_mut().rev().find(|p| p.from <= service_date && service_date < p.until) {
+            p.billed = p.billed.checked_add(amount)?;
+        }
+        Some(periods)
+    }
+
+    fn compare_with_estimates(&mut self) {
+        self.dispute_resolution = self.estimate_periods.iter().rev().find_map(EstimatePeriod::eligibility);
     }
 }
 
@@ -72,6 +118,12 @@ impl BillingSummary {
         // Checked before anything changes, so a refused event leaves the summary as it was.
         // Totals span every account of the client: each is bounded, their sum is checked here.
         let totals = self.totals.after(e).ok_or_else(|| overflow(event))?;
+        let periods = match e {
+            BillingEvent::ChargeCreated(c) => {
+                Some(self.bill_period(c.service_date, c.total).ok_or_else(|| overflow(event))?)
+            }
+            _ => None,
+        };
         if !self.accounts.contains(&account) {
             self.accounts.push(account);
         }
@@ -89,6 +141,10 @@ impl BillingSummary {
         }
         self.totals = totals;
         self.balance = self.totals.balance();
+        if let Some(periods) = periods {
+            self.estimate_periods = periods;
+            self.compare_with_estimates();
+        }
         let transitions = claim_transitions(e);
         if !transitions.is_empty() {
             for (claim, status) in transitions {

@@ -23,7 +23,7 @@ use carelog_store::{Position, RecordedEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use billing::{BillingSummary, DISPUTE_THRESHOLD, DisputeEligibility};
+pub use billing::{BillingSummary, DISPUTE_THRESHOLD, DisputeEligibility, EstimatePeriod};
 pub use plan::{
     GoalStatusChange, GoalView, InterventionView, ObjectiveView, PlanReview, PlanSignature, PlanStatus, PlanView,
     TerminationView,
@@ -141,7 +141,6 @@ impl EpisodeView {
             Decoded::PsychotherapyNote(e) => self.apply_psychotherapy_note(event, e)?,
             Decoded::Billing(e) => self.billing.apply(event, e)?,
         }
-        self.billing.compare_with(self.estimates.last().map(|e| (e.estimate_id, e.total)));
         self.client_id = Some(owner);
         self.last_position = event.position;
         self.last_recorded_at = Some(event.recorded_at);

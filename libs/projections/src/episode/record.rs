@@ -2,6 +2,7 @@
 //! risk flags and Good Faith Estimates.
 
 use carelog_domain::intake::{ConsentKind, DiagnosisRevision, EstimateLine, IntakeEvent};
+use carelog_domain::sessions::LateEntry;
 use carelog_domain::types::{
     ActorId, AssessmentId, ClinicianId, CodeSetVersion, ConsentId, EpisodeId, EstimateId, Icd10Code, Instrument, Money,
     NoteText, Reason, Severity,
@@ -138,6 +139,9 @@ pub struct AssessmentEntry {
     pub severity: Severity,
     pub administered_by: ActorId,
     pub administered_at: DateTime<Utc>,
+    /// CMS late-entry label: recorded past the practice's threshold after the fact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_entry: Option<LateEntry>,
 }
 
 /// A clinician's response to a risk flag.
@@ -220,6 +224,7 @@ impl EpisodeView {
                 severity: e.severity,
                 administered_by: e.administered_by,
                 administered_at: e.administered_at,
+                late_entry: e.late_entry,
             }),
             IntakeEvent::RiskFlagRaised(e) => self.risk_flags.push(RiskFlagEntry {
                 assessment_id: e.assessment_id,
@@ -268,13 +273,17 @@ impl EpisodeView {
                     }
                 }
             }
-            IntakeEvent::GoodFaithEstimateIssued(e) => self.estimates.push(EstimateEntry {
-                estimate_id: e.estimate_id,
-                lines: e.lines.clone(),
-                total: e.total,
-                issued_by: e.issued_by,
-                issued_at: e.issued_at,
-            }),
+            IntakeEvent::GoodFaithEstimateIssued(e) => {
+                self.estimates.push(EstimateEntry {
+                    estimate_id: e.estimate_id,
+                    lines: e.lines.clone(),
+                    total: e.total,
+                    issued_by: e.issued_by,
+                    issued_at: e.issued_at,
+                });
+                self.billing.estimate_issued(e.estimate_id, e.issued_at, e.total);
+                self.estimate_given(e.issued_at);
+            }
         }
         Ok(())
     }

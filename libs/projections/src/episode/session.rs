@@ -3,6 +3,7 @@
 
 use carelog_domain::sessions::{
     AddendumKind, AmendmentDecision, CancelledBy, LateEntry, NoteContent, NoteFormat, SessionEvent, SessionKind,
+    estimate,
 };
 use carelog_domain::types::{
     ActorId, AddendumId, AmendmentId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality, NoteText,
@@ -34,6 +35,9 @@ pub struct HeldSession {
     pub modality: Modality,
     pub patient_location: Option<PatientLocation>,
     pub recorded_at: DateTime<Utc>,
+    /// CMS late-entry label: recorded past the practice's threshold after the fact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_entry: Option<LateEntry>,
 }
 
 impl HeldSession {
@@ -69,6 +73,9 @@ pub struct AddendumView {
     pub reason: Reason,
     pub text: NoteText,
     pub appended_at: DateTime<Utc>,
+    /// CMS late-entry label: recorded past the practice's threshold after the fact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_entry: Option<LateEntry>,
 }
 
 /// A signed (locked) progress note and what was appended to it.
@@ -127,6 +134,10 @@ pub struct SessionView {
     pub amendments: Vec<AmendmentView>,
     /// Psychotherapy notes recorded for this session: a count, never their text.
     pub psychotherapy_notes: u32,
+    /// A self-pay service scheduled with no Good Faith Estimate covering it (the practice warns):
+    /// the day the estimate is due by, until one covering the service is issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_due_by: Option<NaiveDate>,
 }
 
 impl EpisodeView {
@@ -147,6 +158,7 @@ impl EpisodeView {
                 note: None,
                 amendments: Vec::new(),
                 psychotherapy_notes: 0,
+                estimate_due_by: e.estimate_due_by,
             });
             return Ok(());
         }
@@ -162,6 +174,7 @@ impl EpisodeView {
                     modality: e.modality,
                     patient_location: e.patient_location,
                     recorded_at: e.recorded_at,
+                    late_entry: e.late_entry,
                 });
             }
             SessionEvent::SessionCancelled(e) => {
@@ -198,6 +211,7 @@ impl EpisodeView {
                     reason: e.reason.clone(),
                     text: e.text.clone(),
                     appended_at: e.appended_at,
+                    late_entry: e.late_entry,
                 });
             }
             SessionEvent::AmendmentRequested(e) => session.amendments.push(AmendmentView {
@@ -220,6 +234,17 @@ impl EpisodeView {
             }
         }
         Ok(())
+    }
+
+    /// An estimate issued at `issued_at` covers the services of its period (see
+    /// [`BillingSummary`](super::BillingSummary)): none of them is missing one any more.
+    pub(super) fn estimate_given(&mut self, issued_at: DateTime<Utc>) {
+        for session in &mut self.sessions {
+            let starts = session.starts_at;
+            if starts.date_naive() >= issued_at.date_naive() && estimate::covers(issued_at, starts, issued_at) {
+                session.estimate_due_by = None;
+            }
+        }
     }
 
     /// Index of a session in [`sessions`](Self::sessions), or an orphan error.

@@ -45,14 +45,12 @@ impl Books {
         stage: Stage,
     ) -> SessionState {
         let ctx = SessionContext {
-            now: now(),
             client_registered: true,
             episode: EpisodeStatus::Open,
             episode_clinician: Some(self.clinician),
             treatment_consent_active: true,
             telehealth_consent_active: true,
-            active_goals: vec![],
-            late_entry_after: sessions::LATE_ENTRY_AFTER,
+            ..SessionContext::bare(now(), sessions::SessionSettings::default())
         };
         let mut cmds = vec![SessionCommand::ScheduleSession {
             session_id: SessionId::new_v7(),

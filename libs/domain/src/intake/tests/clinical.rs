@@ -11,6 +11,24 @@ fn an_assessment_records_total_and_severity() {
     assert_eq!((e.total, e.severity, e.episode_id), (11, Severity::Moderate, c.episode));
 }
 
+/// Administered at 10:00 on day 0: recorded the same day it is on time; recorded two days
+/// later it is a late entry referring to the administration; the practice's threshold decides.
+#[test]
+fn given_an_assessment_recorded_past_the_threshold_then_it_is_labelled_a_late_entry() {
+    let c = clinic();
+    let s = c.in_treatment();
+    let label = |ctx: &IntakeContext| {
+        let events = decide(&c.assess(AssessmentId::new_v4(), Instrument::Gad7, &[0; 7]), &s, ctx).unwrap();
+        let [IntakeEvent::AssessmentRecorded(e)] = &events[..] else { panic!("{events:?}") };
+        e.late_entry
+    };
+    assert_eq!(label(&IntakeContext::at(now())), None);
+    let late = label(&IntakeContext::at(at(2, 9))).expect("a late entry");
+    assert_eq!((late.refers_to, late.written_at, late.threshold_hours), (at(0, 10), at(2, 9), 24));
+    let lenient = IntakeContext::at(at(2, 9)).with_late_entry_after(Duration::hours(72));
+    assert_eq!(label(&lenient), None, "within the practice's 72 hours");
+}
+
 #[test]
 fn given_phq9_item_nine_above_zero_then_a_risk_flag_is_raised() {
     let c = clinic();

@@ -34,8 +34,43 @@ fn given_a_held_session_when_its_note_is_signed_past_the_threshold_then_it_is_la
     );
     let just_within = SessionContext { now: ended + chrono::Duration::hours(24), ..v.ctx() };
     assert_eq!(signed_at(&just_within), None, "exactly at the threshold is on time");
-    let strict = SessionContext { late_entry_after: chrono::Duration::hours(1), ..v.ctx() };
+    let settings = SessionSettings { late_entry_after: chrono::Duration::hours(1), ..SessionSettings::default() };
+    let strict = v.ctx().with_settings(settings);
     assert!(signed_at(&strict).is_some_and(|l| l.threshold_hours == 1), "the practice's threshold decides");
+}
+
+/// Held 10:00–10:55 on day 0. Recording it as held, or appending to its note, past the
+/// threshold labels that entry too; an accepted amendment's correction is never labelled.
+#[test]
+fn given_a_held_session_when_it_is_recorded_or_amended_past_the_threshold_then_that_entry_is_labelled() {
+    let v = visit();
+    let later = SessionContext { now: at(3, 9), ..v.ctx() };
+    let ended = at(0, 10) + chrono::Duration::minutes(55);
+    let expected = Some(LateEntry { refers_to: ended, written_at: at(3, 9), threshold_hours: 24 });
+
+    let held = decide(&v.hold(Modality::Video, Some(PatientLocation::Home)), &v.given(&[v.schedule()]), &later);
+    let [SessionEvent::SessionHeld(e)] = &held.unwrap()[..] else { panic!("held") };
+    assert_eq!(e.late_entry, expected, "recorded as held three days later");
+    let on_time = v.when(&v.hold(Modality::Video, Some(PatientLocation::Home)), &v.given(&[v.schedule()])).unwrap();
+    assert!(matches!(&on_time[..], [SessionEvent::SessionHeld(e)] if e.late_entry.is_none()));
+
+    let appended = decide(&v.addendum(AddendumId::new_v4()), &v.signed(), &later).unwrap();
+    let [SessionEvent::NoteAddendumAppended(e)] = &appended[..] else { panic!("appended") };
+    assert_eq!(e.late_entry, expected);
+
+    let amendment = AmendmentId::new_v4();
+    let s =
+        v.given(&[v.schedule(), v.hold(Modality::Video, Some(PatientLocation::Home)), v.sign(), v.request(amendment)]);
+    let accept = SessionCommand::DecideAmendment {
+        amendment_id: amendment,
+        response: AmendmentResponse::Accept { addendum_id: AddendumId::new_v4() },
+        clinician_id: v.clinician,
+    };
+    let decided = decide(&accept, &s, &later).unwrap();
+    assert!(
+        decided.iter().all(|e| !matches!(e, SessionEvent::NoteAddendumAppended(a) if a.late_entry.is_some())),
+        "{decided:?}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Given/when/then tests of the session's rules.
 
 mod documentation;
+mod estimates;
 mod visits;
 
 use chrono::Duration;
@@ -32,14 +33,13 @@ impl Visit {
     /// Registered, episode open, treatment and telehealth consent active, one active goal.
     fn ctx(&self) -> SessionContext {
         SessionContext {
-            now: now(),
             client_registered: true,
             episode: EpisodeStatus::Open,
             episode_clinician: Some(self.clinician),
             treatment_consent_active: true,
             telehealth_consent_active: true,
             active_goals: vec![self.goal],
-            late_entry_after: crate::sessions::LATE_ENTRY_AFTER,
+            ..SessionContext::bare(now(), SessionSettings::default())
         }
     }
 

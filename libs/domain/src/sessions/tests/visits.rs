@@ -138,3 +138,24 @@ fn given_an_episode_treated_by_one_clinician_when_a_session_is_scheduled_with_an
     let refused = decide(&v.schedule(), &SessionState::default(), &treated_elsewhere);
     assert_eq!(code_of(refused), "NOT_TREATING_CLINICIAN");
 }
+
+/// A recorded revocation stops new activity: nothing new is scheduled after it. A client who
+/// has not given consent yet can still be booked for the first visit, where consent is taken.
+#[test]
+fn given_consent_revoked_when_a_session_is_scheduled_then_consent_not_active() {
+    let v = visit();
+    let (treatment, telehealth) = (ConsentId::new_v4(), ConsentId::new_v4());
+    let consents = [(treatment, ConsentKind::Treatment), (telehealth, ConsentKind::Telehealth)];
+    let revoked = client_record(&v, &consents, Some(treatment));
+    let ctx = SessionContext::from_client(&revoked, v.episode, at(0, 10));
+    assert_eq!(code_of(decide(&v.schedule(), &SessionState::default(), &ctx)), "CONSENT_NOT_ACTIVE");
+
+    let telehealth_revoked = client_record(&v, &consents, Some(telehealth));
+    let ctx = SessionContext::from_client(&telehealth_revoked, v.episode, now());
+    let video = v.schedule();
+    assert_eq!(code_of(decide(&video, &SessionState::default(), &ctx)), "TELEHEALTH_CONSENT_REQUIRED");
+
+    let not_yet_given = client_record(&v, &[], None);
+    let ctx = SessionContext::from_client(&not_yet_given, v.episode, now());
+    assert!(decide(&v.schedule(), &SessionState::default(), &ctx).is_ok(), "a first visit before consent");
+}

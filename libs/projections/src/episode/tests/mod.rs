@@ -104,6 +104,15 @@ impl Chart {
     }
 
     pub fn schedule(&mut self, starts_at: chrono::DateTime<chrono::Utc>) -> SessionId {
+        self.schedule_with_estimate_due(starts_at, None)
+    }
+
+    /// A session scheduled as the domain does under the warn setting when no estimate covers it.
+    pub fn schedule_with_estimate_due(
+        &mut self,
+        starts_at: chrono::DateTime<chrono::Utc>,
+        estimate_due_by: Option<chrono::NaiveDate>,
+    ) -> SessionId {
         let session_id = SessionId::new_v7();
         let (client_id, episode_id, clinician_id) = (self.client, self.episode, self.clinician);
         self.session(
@@ -117,6 +126,7 @@ impl Chart {
                 starts_at,
                 planned_minutes: mins(50),
                 planned_modality: Modality::Video,
+                estimate_due_by,
             },
         );
         session_id
@@ -131,6 +141,7 @@ impl Chart {
                 modality: Modality::Video,
                 patient_location: Some(PatientLocation::Home),
                 recorded_at: started_at + chrono::Duration::minutes(i64::from(minutes)),
+                late_entry: None,
             },
         );
     }

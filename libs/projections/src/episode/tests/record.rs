@@ -92,6 +92,7 @@ fn assessments_keep_items_total_severity_and_risk_flags_their_acknowledgement() 
         scores,
         administered_by,
         administered_at: at(1, 9),
+        late_entry: None,
     });
     let item9_score = ItemScore::new(1).expect("score");
     chart.intake(RiskFlagRaised { assessment_id, episode_id, item9_score, raised_at: at(1, 9) });
@@ -174,13 +175,15 @@ fn an_estimate_and_a_closed_episode_with_its_discharge_summary() {
     assert_eq!(view.assigned_clinician(), Some(chart.clinician), "the last episode's clinician");
 }
 
-/// 45 CFR 149.620: charges $400 or more past the latest estimate make the client eligible for
-/// patient-provider dispute resolution; $399.99 does not; a new, higher estimate ends it.
+/// 45 CFR 149.620: charges $400 or more past the estimate of their period make the client
+/// eligible for patient-provider dispute resolution; $399.99 does not. A new estimate covers the
+/// services from its issue on: charges already billed stay compared with the estimate they were
+/// given under, later charges with the new one.
 #[test]
-fn charges_400_dollars_past_the_estimate_make_the_client_eligible_for_dispute_resolution() {
+fn charges_400_dollars_past_the_estimate_of_their_period_make_the_client_eligible_for_dispute_resolution() {
     let mut chart = Chart::new();
     chart.register();
-    let estimate = |total: i64| GoodFaithEstimateIssued {
+    let estimate = |total: i64, issued_at| GoodFaithEstimateIssued {
         estimate_id: EstimateId::new_v4(),
         lines: vec![EstimateLine {
             cpt: CptCode::Psychotherapy45,
@@ -190,19 +193,42 @@ fn charges_400_dollars_past_the_estimate_make_the_client_eligible_for_dispute_re
         }],
         total: cents(total),
         issued_by: ActorId::new_v4(),
-        issued_at: at(0, 11),
+        issued_at,
     };
-    let first = estimate(50_000);
+    let episode = chart.episode;
+    let charge = |day, amount| crate::testing::charge(ChargeId::new_v4(), episode, day, amount);
+
+    chart.billing(charge(date(2026, 3, 1), 500_000));
+    assert_eq!(chart.view().billing.dispute_resolution, None, "a charge before any estimate compares with none");
+    let first = estimate(50_000, at(0, 11));
     let first_id = first.estimate_id;
     chart.intake(first);
-    chart.billing(crate::testing::charge(ChargeId::new_v4(), chart.episode, date(2026, 3, 2), 89_999));
+    chart.billing(charge(date(2026, 3, 2), 89_999));
     assert_eq!(chart.view().billing.dispute_resolution, None, "$399.99 over");
-    chart.billing(crate::testing::charge(ChargeId::new_v4(), chart.episode, date(2026, 3, 9), 1));
+    chart.billing(charge(date(2026, 3, 9), 1));
     let eligible = chart.view().billing.dispute_resolution.expect("eligible at $400.00 over");
     assert_eq!(
         (eligible.estimate_id, eligible.estimated, eligible.billed, eligible.over_by),
         (first_id, cents(50_000), cents(90_000), cents(40_000))
     );
-    chart.intake(estimate(60_000));
-    assert_eq!(chart.view().billing.dispute_resolution, None, "within the new estimate");
+    assert_eq!((eligible.from, eligible.until), (date(2026, 3, 2), date(2027, 3, 2)));
+
+    let second = estimate(60_000, at(14, 11));
+    let second_id = second.estimate_id;
+    chart.intake(second);
+    chart.billing(charge(date(2026, 3, 20), 59_000));
+    let view = chart.view();
+    let periods: Vec<_> =
+        view.billing.estimate_periods.iter().map(|p| (p.estimate_id, p.from, p.until, p.billed)).collect();
+    assert_eq!(
+        periods,
+        [
+            (first_id, date(2026, 3, 2), date(2026, 3, 16), cents(90_000)),
+            (second_id, date(2026, 3, 16), date(2027, 3, 16), cents(59_000)),
+        ],
+        "per period, not in total"
+    );
+    let still = view.billing.dispute_resolution.expect("the first period's bill still exceeds its estimate");
+    assert_eq!(still.estimate_id, first_id);
+    assert_eq!(view.billing.totals.charged, cents(649_000), "in total far above both, which is not the test");
 }

@@ -46,6 +46,11 @@ fn an_addendum_is_attached_to_its_note() {
             reason: reason("Collateral call after the session"),
             text: note("Spouse confirms improved sleep."),
             appended_at: at(8, 9),
+            late_entry: Some(carelog_domain::sessions::LateEntry {
+                refers_to: at(7, 16),
+                written_at: at(8, 9),
+                threshold_hours: 12,
+            }),
         },
     );
     let view = chart.view();
@@ -58,6 +63,8 @@ fn an_addendum_is_attached_to_its_note() {
     );
     assert_eq!(addenda[0].text.as_str(), "Spouse confirms improved sleep.");
     assert_eq!(addenda[0].reason.as_str(), "Collateral call after the session");
+    let late = addenda[0].late_entry.expect("the addendum's late-entry label");
+    assert_eq!((late.refers_to, late.written_at, late.threshold_hours), (at(7, 16), at(8, 9), 12));
 }
 
 #[test]
