@@ -24,3 +24,18 @@ pub fn rpc_names() -> Vec<String> {
         .flat_map(|s| s.method.iter().map(move |m| format!("{}/{}", s.name(), m.name())))
         .collect()
 }
+
+/// Every event type name (`ClientRegistered`, …): the message of each member of `EventData`, the
+/// names the audit trail's `event_type` and `ListAuditTrailRequest.event_types` use.
+pub fn event_types() -> Vec<String> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).expect("the compiled descriptor set");
+    set.file
+        .iter()
+        .filter(|f| f.package() == "carelog.v1")
+        .flat_map(|f| f.message_type.iter())
+        .filter(|m| m.name() == "EventData")
+        .flat_map(|m| m.field.iter())
+        .map(|field| field.type_name().rsplit('.').next().unwrap_or_default().to_owned())
+        .collect()
+}
