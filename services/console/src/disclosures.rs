@@ -4,15 +4,15 @@
 use std::fmt::Write;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use carelog_proto::v1 as proto;
 use tonic::Code;
 
-use crate::episode::timestamp;
 use crate::html::{esc, notice, page as frame};
-use crate::routes::{Shared, failure, with_client};
+use crate::routes::{Shared, failure, refused, with_client};
 use crate::session::Session;
+use crate::show::timestamp;
 
 pub async fn page(State(console): Shared, headers: HeaderMap) -> Response {
     let (id, session, client) = match with_client(&console, &headers) {
@@ -21,12 +21,7 @@ pub async fn page(State(console): Shared, headers: HeaderMap) -> Response {
     };
     let mut api = console.api.as_user(&session);
     if !api.may("RecordsService/ListDisclosures") {
-        let body = crate::pages::error(
-            Some(&session),
-            "Not permitted for your role",
-            "The accounting of disclosures is for auditors.",
-        );
-        return (StatusCode::FORBIDDEN, Html(body)).into_response();
+        return refused(&session, "The accounting of disclosures is for auditors.");
     }
     match api.disclosures(&client).await {
         Err(status) if status.code() == Code::Unauthenticated => failure(&console, &id, &session, &status),

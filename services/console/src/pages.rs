@@ -4,9 +4,9 @@ use std::fmt::Write;
 
 use carelog_proto::v1 as proto;
 
-use crate::episode::timestamp;
 use crate::html::{esc, form_open, money, notice, open_client_button, page};
 use crate::session::Session;
+use crate::show::timestamp;
 
 pub fn sign_in(message: Option<&str>) -> String {
     let mut body = String::from(r#"<section class="signin"><h1>Sign in</h1>"#);

@@ -79,6 +79,8 @@ pub struct Session {
     pub accounts: Vec<String>,
     /// The caseload page's clinician, when chosen by hand.
     pub caseload_of: Option<String>,
+    /// The log's head when the record was last shown as it stands now: the as-of slider's end.
+    pub head: u64,
 }
 
 impl Session {
@@ -93,6 +95,7 @@ impl Session {
             clinician_of_client: None,
             accounts: Vec::new(),
             caseload_of: None,
+            head: 0,
         }
     }
 }
