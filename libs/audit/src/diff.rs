@@ -70,11 +70,13 @@ pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
 
 fn kind(before: Option<&str>, after: Option<&str>) -> ChangeKind {
     let marked = |v: &str| v.starts_with(WITHHELD_MARK) || v.starts_with("[erased]");
+    let voided = |v: Option<&str>| v.is_some_and(|v| v.ends_with("_VOIDED"));
     match (before, after) {
+        // Voided in between, whether or not it existed at the first point (submitted, then voided).
+        (b, a) if voided(a) && !voided(b) => ChangeKind::Voided,
         (None, _) => ChangeKind::Added,
         (Some(_), None) => ChangeKind::Removed,
         (Some(b), Some(a)) if marked(a) && !marked(b) => ChangeKind::Redacted,
-        (Some(_), Some(a)) if a.ends_with("_VOIDED") => ChangeKind::Voided,
         _ => ChangeKind::Amended,
     }
 }
@@ -161,12 +163,19 @@ mod tests {
     #[test]
     fn a_void_and_a_redaction_are_named_as_such() {
         let before = json!({"claims": {"c1": "CLAIM_STATUS_PAID"}, "name": "Ana", "plan": "[redacted: clinical_text]"});
-        let after = json!({"claims": {"c1": "CLAIM_STATUS_VOIDED"}, "name": "[erased]", "plan": "[erased]"});
+        let after = json!({
+            "claims": {"c1": "CLAIM_STATUS_VOIDED", "c2": "CLAIM_STATUS_VOIDED", "c3": "CLAIM_STATUS_SUBMITTED"},
+            "name": "[erased]",
+            "plan": "[erased]"
+        });
         let kinds: Vec<(String, ChangeKind)> = changes(&before, &after).into_iter().map(|c| (c.path, c.kind)).collect();
         assert_eq!(
             kinds,
             [
                 ("claims.c1".to_owned(), ChangeKind::Voided),
+                // Submitted and voided between the two points: the void is what matters.
+                ("claims.c2".to_owned(), ChangeKind::Voided),
+                ("claims.c3".to_owned(), ChangeKind::Added),
                 ("name".to_owned(), ChangeKind::Redacted),
                 // Withheld from this caller before, erased now: not a redaction the caller can see.
                 ("plan".to_owned(), ChangeKind::Amended),
