@@ -207,7 +207,7 @@ fn compared_html(c: &Compared) -> String {
                 esc(&e.event_type),
                 e.position,
                 esc(&show::event(&e.event_type)),
-                esc(&show::actor("", &e.actor_role, &e.actor_id)),
+                esc(&show::actor(&e.actor_name, &e.actor_role, &e.actor_id)),
                 esc(&show::time(&e.occurred_at)),
                 esc(&show::time(&e.recorded_at)),
                 esc(&e.reason),

@@ -74,9 +74,12 @@ pub fn page(title: &str, session: Option<&Session>, body: &str) -> String {
         out.push_str("</nav>");
         let _ = write!(
             out,
-            r#"<div class="who"><span id="who-role">{}</span> <code>…{}</code>{}<button type="submit">Sign out</button></form></div>"#,
-            esc(session.who.role.as_str()),
-            esc(crate::show::short_id(&session.who.subject.to_string())),
+            r#"<div class="who"><span id="who-role">{}</span>{}<button type="submit">Sign out</button></form></div>"#,
+            esc(&crate::show::actor(
+                session.who.name.as_deref().unwrap_or(""),
+                session.who.role.as_str(),
+                &session.who.subject.to_string()
+            )),
             form_open("/signout", session, "inline"),
         );
     }

@@ -55,7 +55,7 @@ impl Format {
                 r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Audit report · Carelog</title><link rel="stylesheet" href="/static/console.css"><script src="/static/console.js" defer></script></head><body class="report"><main><p class="no-print"><a href="/episode">« Back to the episode</a> <button id="print" type="button">Print</button> <a id="download-csv" href="/report.csv">Download CSV</a></p><h1>Audit report</h1><p id="report-meta">Client <code>{}</code> · prepared {} by {} · every read for it is in the access log.</p>"#,
                 esc(client),
                 esc(&now),
-                esc(&show::actor("", session.who.role.as_str(), &session.who.subject.to_string())),
+                esc(&show::actor(session.who.name.as_deref().unwrap_or(""), session.who.role.as_str(), &session.who.subject.to_string())),
             ),
         }
     }
@@ -130,10 +130,10 @@ fn csv_part(part: &Part) -> String {
                     &show::rfc3339(&e.occurred_at),
                     &e.event_type,
                     &e.actor_id,
-                    &show::actor("", &e.actor_role, &e.actor_id),
+                    &show::actor(&e.actor_name, &e.actor_role, &e.actor_id),
                     &e.actor_role,
                     &e.reason,
-                    &e.correlation_id,
+                    &access_detail(e),
                 ]));
             }
         }
@@ -141,6 +141,24 @@ fn csv_part(part: &Part) -> String {
         Part::DisclosuresStart | Part::DisclosuresEnd | Part::TrailStart | Part::TrailEnd => {}
     }
     out
+}
+
+/// A CSV row's detail: a read's RPC, purpose and outcome, and the correlation id.
+fn access_detail(e: &carelog_proto::v1::AuditEntry) -> String {
+    let mut detail = Vec::new();
+    if !e.rpc.is_empty() {
+        detail.push(format!("rpc {}", e.rpc));
+    }
+    if !e.purpose_of_use.is_empty() {
+        detail.push(format!("purpose {}", e.purpose_of_use));
+    }
+    if !e.outcome.is_empty() {
+        detail.push(e.outcome.clone());
+    }
+    if !e.correlation_id.is_empty() {
+        detail.push(format!("correlation {}", e.correlation_id));
+    }
+    detail.join("; ")
 }
 
 fn html_part(part: &Part) -> String {
@@ -202,10 +220,11 @@ fn html_part(part: &Part) -> String {
             for e in entries {
                 let _ = write!(
                     out,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     e.position,
                     esc(&show::event(&e.event_type)),
-                    esc(&show::actor("", &e.actor_role, &e.actor_id)),
+                    crate::timeline::access(e),
+                    esc(&show::actor(&e.actor_name, &e.actor_role, &e.actor_id)),
                     esc(&show::time(&e.occurred_at)),
                     esc(&show::time(&e.recorded_at)),
                     esc(&e.reason),

@@ -51,13 +51,14 @@ pub fn short_id(id: &str) -> &str {
     id.get(id.len().saturating_sub(8)..).unwrap_or(id)
 }
 
-/// Who acted: their display name and role, or the role and the short id when no name was recorded.
+/// Who acted: their display name with role and short id (two people may share a name), or the
+/// role and short id alone when no name was recorded.
 pub fn actor(name: &str, role: &str, id: &str) -> String {
     let role = if role.is_empty() { "unknown role" } else { role };
+    let who = if id.is_empty() { role.to_owned() } else { format!("{role} …{}", short_id(id)) };
     match name.trim() {
-        "" if id.is_empty() => role.to_owned(),
-        "" => format!("{role} …{}", short_id(id)),
-        name => format!("{name} ({role})"),
+        "" => who,
+        name => format!("{name} ({who})"),
     }
 }
 
@@ -80,7 +81,7 @@ mod tests {
     #[test]
     fn actors_by_name_or_role_and_the_random_tail_of_their_id() {
         let (a, b) = ("019b0c3e-1111-7000-8000-00000000aaaa", "019b0c3e-1111-7000-8000-00000000bbbb");
-        assert_eq!(actor("Dr. Ada Osei", "clinician", a), "Dr. Ada Osei (clinician)");
+        assert_eq!(actor("Dr. Ada Osei", "clinician", a), "Dr. Ada Osei (clinician …0000aaaa)");
         assert_eq!(actor("", "clinician", a), "clinician …0000aaaa");
         assert_ne!(actor("", "clinician", a), actor("", "clinician", b));
         assert_eq!(actor(" ", "", ""), "unknown role");

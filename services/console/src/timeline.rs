@@ -50,7 +50,7 @@ pub async fn find(api: &mut UserApi, client: &str, filters: &Filters) -> Result<
         found.scanned += reply.entries.len();
         for entry in reply.entries {
             after = entry.position;
-            if filters.keeps(&entry, "") {
+            if filters.keeps(&entry) {
                 found.entries.push(entry);
                 if found.entries.len() == filters.per as usize {
                     found.next = Some(after);
@@ -182,17 +182,18 @@ pub fn table(entries: &[proto::AuditEntry], upto: u64) -> String {
             "RecordAccessed" => "access",
             _ => "",
         };
-        // Note events link to their note on the episode page.
-        let event = match e.stream.strip_prefix("session-") {
+        // Note events link to their note on the episode page; a read says which RPC, why, and its outcome.
+        let mut event = match e.stream.strip_prefix("session-") {
             Some(id) => format!(r##"<a href="/episode#session-{}">{}</a>"##, esc(id), esc(&show::event(&e.event_type))),
             None => esc(&show::event(&e.event_type)),
         };
+        event.push_str(&access(e));
         let _ = write!(
             out,
             r#"<tr class="{class}" data-type="{}"><td>{}</td><td>{event}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>"#,
             esc(&e.event_type),
             e.position,
-            esc(&show::actor("", &e.actor_role, &e.actor_id)),
+            esc(&show::actor(&e.actor_name, &e.actor_role, &e.actor_id)),
             esc(&show::time(&e.occurred_at)),
             esc(&show::time(&e.recorded_at)),
             esc(&e.reason),
@@ -201,4 +202,18 @@ pub fn table(entries: &[proto::AuditEntry], upto: u64) -> String {
     }
     out.push_str("</tbody></table></div>");
     out
+}
+
+/// What a read was: the RPC, the purpose of use declared, and whether it was allowed (empty on
+/// entries that are not reads).
+pub fn access(e: &proto::AuditEntry) -> String {
+    if e.rpc.is_empty() && e.purpose_of_use.is_empty() && e.outcome.is_empty() {
+        return String::new();
+    }
+    let outcome = match e.outcome.as_str() {
+        "denied" => r#"<span class="badge bad">denied</span>"#.to_owned(),
+        other => esc(other),
+    };
+    let purpose = if e.purpose_of_use.is_empty() { "no purpose given".to_owned() } else { esc(&e.purpose_of_use) };
+    format!(r#"<br><span class="access-detail"><code>{}</code> · purpose {purpose} · {outcome}</span>"#, esc(&e.rpc))
 }

@@ -152,7 +152,7 @@ async fn the_diff_across_an_addendum_and_a_void_names_who_and_why(stack: &Stack)
     let events =
         &page.body[page.body.find(r#"id="diff-events""#).unwrap()..page.body.find(r#"id="diff-changes""#).unwrap()];
     let appended = events.split("<tr ").find(|r| r.contains("Note addendum appended")).expect("the addendum event");
-    assert!(appended.contains("(clinician)") || appended.contains("clinician …"), "who: {appended}");
+    assert!(appended.contains("Dr. Ana Ruiz (clinician …"), "who, by name: {appended}");
     assert!(events.contains(VOID_REASON), "why the claim was voided: {events}");
     assert!(!events.contains("Record accessed"), "reads change nothing");
 
@@ -217,6 +217,25 @@ async fn the_audit_report_is_downloaded_through_the_same_audited_reads(stack: &S
     assert!(printable.body.ends_with("</html>"), "the streamed page is whole");
 }
 
+/// Actors by name everywhere: the demo's people in the timeline, and a named auditor's own reads
+/// with the RPC, the purpose of use and the outcome.
+async fn actors_are_named_and_reads_say_rpc_purpose_and_outcome(stack: &Stack) {
+    let subject = uuid::Uuid::now_v7();
+    let named = carelog_blackbox::test_issuer().mint_named(subject, Role::Auditor, None, Some("Ada Auditor"), HOUR);
+    let mut http = Http::new(stack);
+    http.sign_in(&named).await;
+    let episode = http.open_client(&stack.outcome.client_id).await;
+    assert!(episode.body.contains(r#"<span id="who-role">Ada Auditor (auditor …"#), "the header names the user");
+    let reads = rows(&http.get("/timeline?type=RecordAccessed&actor=ada+auditor&per=200").await.body);
+    let read = reads.iter().find(|(_, _, row)| row.contains("RecordsService/GetEpisode")).expect("the episode read");
+    assert!(read.2.contains("Ada Auditor (auditor …") && read.2.contains("allowed"), "{}", read.2);
+    assert!(read.2.contains("purpose "), "{}", read.2);
+    let timeline = rows(&http.get("/timeline?per=200").await.body);
+    for person in ["Dana Whitfield (intake …", "Dr. Ana Ruiz (clinician …", "Sam Okafor (biller …"] {
+        assert!(timeline.iter().any(|(_, _, row)| row.contains(person)), "no {person} in the timeline");
+    }
+}
+
 /// A page a role may not read is refused before any call: nothing read, no denial logged.
 async fn refused_pages_read_nothing(stack: &Stack) {
     for role in [Role::Biller, Role::Supervisor] {
@@ -246,4 +265,5 @@ crate::on_both_backends!(
     hostile_diff_points_are_messages_naming_the_field,
     the_audit_report_is_downloaded_through_the_same_audited_reads,
     refused_pages_read_nothing,
+    actors_are_named_and_reads_say_rpc_purpose_and_outcome,
 );
