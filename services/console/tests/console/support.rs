@@ -59,6 +59,14 @@ impl Stack {
         receipt.into_inner().position
     }
 
+    /// Every audit entry `subject` caused, about any client or none (a denial before the client is
+    /// known is logged without one).
+    pub async fn entries_by(&self, subject: Uuid) -> usize {
+        let request = ListAuditTrailRequest { actor_id: subject.to_string(), page_size: 1000, ..Default::default() };
+        let reply = self.app.records(&Caller::new("auditor")).list_audit_trail(request).await.unwrap().into_inner();
+        reply.entries.len()
+    }
+
     /// RecordAccessed entries of the demo client read by `subject`.
     pub async fn reads_by(&self, subject: Uuid) -> usize {
         let request = ListAuditTrailRequest {
