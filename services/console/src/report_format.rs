@@ -55,7 +55,11 @@ impl Format {
                 r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Audit report · Carelog</title><link rel="stylesheet" href="/static/console.css"><script src="/static/console.js" defer></script></head><body class="report"><main><p class="no-print"><a href="/episode">« Back to the episode</a> <button id="print" type="button">Print</button> <a id="download-csv" href="/report.csv">Download CSV</a></p><h1>Audit report</h1><p id="report-meta">Client <code>{}</code> · prepared {} by {} · every read for it is in the access log.</p>"#,
                 esc(client),
                 esc(&now),
-                esc(&show::actor(session.who.name.as_deref().unwrap_or(""), session.who.role.as_str(), &session.who.subject.to_string())),
+                esc(&show::actor(
+                    session.who.name.as_deref().unwrap_or(""),
+                    session.who.role.as_str(),
+                    &session.who.subject.to_string()
+                )),
             ),
         }
     }

@@ -203,7 +203,8 @@ mod tests {
     #[test]
     fn an_expired_session_is_gone() {
         let sessions = Sessions::default();
-        let who = TokenInfo { subject: Uuid::now_v7(), role: Role::Auditor, clinician: None, name: None, expires_at: 50 };
+        let who =
+            TokenInfo { subject: Uuid::now_v7(), role: Role::Auditor, clinician: None, name: None, expires_at: 50 };
         let id = sessions.create(Session::new("t".into(), who), 10);
         assert!(sessions.get(&id, 49).is_some());
         assert!(sessions.get(&id, 50).is_none());

@@ -97,11 +97,8 @@ async fn a_name_filter_pages_across_the_apis_pages(stack: &Stack) {
         assert!(seen.len() < 1000, "paging does not end");
     }
     let mut records = stack.app.records(&Caller::new("auditor"));
-    let request = ListAuditTrailRequest {
-        client_id: stack.outcome.client_id.clone(),
-        page_size: 1000,
-        ..Default::default()
-    };
+    let request =
+        ListAuditTrailRequest { client_id: stack.outcome.client_id.clone(), page_size: 1000, ..Default::default() };
     let all = records.list_audit_trail(request).await.unwrap().into_inner().entries;
     let expected: Vec<u64> = all.iter().filter(|e| e.actor_name == "Sam Okafor").map(|e| e.position).collect();
     assert!(expected.len() > 1 && expected.last() > Some(&25), "the biller acts across the trail: {expected:?}");
