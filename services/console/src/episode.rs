@@ -166,10 +166,23 @@ fn as_of_control(page: &EpisodePage) -> String {
     }
     let _ = write!(
         out,
-        r#"{}<label for="as-of-input">Log position, recorded time, or clinical date</label> <input id="as-of-input" name="as_of" value="{}" placeholder="42, 2026-11-21T09:30:00Z or 2026-11-21"> <input id="as-of-slider" type="range" min="1" max="{max}" value="{position}" aria-label="log position"> <button id="as-of-submit" type="submit">Show as of</button> <button id="as-of-now" type="submit" name="now" value="1">Now</button></form></section>"#,
+        r#"{}<label for="as-of-input">Log position, recorded time, or clinical date</label> <input id="as-of-input" name="as_of" value="{}" placeholder="42, 2026-11-21T09:30:00Z or 2026-11-21"> <input id="as-of-slider" type="range" min="1" max="{max}" value="{position}" aria-label="log position"> <button id="as-of-submit" type="submit">Show as of</button> <button id="as-of-now" type="submit" name="now" value="1">Now</button></form>"#,
         form_open("/as-of", page.session, "as-of"),
         esc(value.as_deref().unwrap_or("")),
     );
+    // From a recorded point, the diff to now is one click (for roles that may read the trail).
+    let close = "</section>";
+    if let (Some(AsOf::Position(_) | AsOf::RecordedAt(_)), Some(from), Trail::Entries { .. }) =
+        (page.as_of, &value, &page.trail)
+    {
+        let query = format!("from={}&to={max}", crate::filters::encode(from));
+        let _ = write!(
+            out,
+            r#"<p><a id="diff-to-now" href="/diff?{}">What changed from here to now »</a></p>"#,
+            esc(&query)
+        );
+    }
+    out.push_str(close);
     out
 }
 

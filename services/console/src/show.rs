@@ -33,16 +33,9 @@ pub fn label(name: &str, prefix: &str) -> String {
 
 /// An event type as a phrase: `NoteAddendumAppended` → `Note addendum appended`.
 pub fn event(event_type: &str) -> String {
-    let mut out = String::with_capacity(event_type.len() + 4);
-    for (i, c) in event_type.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push(' ');
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    let words = carelog_proto::typed::snake_case(event_type).replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The distinguishing part of an id: the last 8 characters (UUIDv7 ids minted in the same

@@ -122,9 +122,10 @@ async fn the_report_downloads_and_prints(browser: &Client, stack: &Stack) {
     assert_eq!(style(browser, "thead", "display").await, "table-header-group");
     snap(browser, "12-report-printed").await;
     browser.goto(&stack.url("/episode")).await.unwrap();
-    for hidden in ["header", "footer", "#as-of"] {
+    for hidden in ["header", "footer", "form.as-of"] {
         assert_eq!(style(browser, hidden, "display").await, "none", "{hidden} printed");
     }
+    assert_ne!(style(browser, "#as-of-shown", "display").await, "none", "the point shown is printed");
     cdp(browser, "Emulation.setEmulatedMedia", json!({"media": ""})).await;
     assert_ne!(style(browser, "header", "display").await, "none");
 }
