@@ -3,6 +3,7 @@
 mod actors;
 mod clinical;
 mod integrity;
+mod search;
 mod views;
 
 use carelog_blackbox::{Caller, TestApp, ctx, ctx_because};

@@ -157,6 +157,9 @@ impl TestApp {
         // PHI sealed under per-client keys, as every binary opens the store.
         let sealed = carelog_vault::seal(store, carelog_vault::SecretKey::generate()).await.expect("open key store");
         let store: Arc<dyn EventStore> = sealed.clone();
+        if config.records.search_key.is_none() {
+            config.records.search_key = Some(carelog::app::search_key_of(&sealed));
+        }
         let (server, channel) = start_server(&store, config.clone()).await;
         let addr = server.addr;
         Self { backend, store, sealed, signing_key, server: Some(server), config, addr, channel, cleanup }

@@ -50,6 +50,9 @@ pub enum ServiceError {
     CommandIdReused { command_id: String },
     #[error("a stored event cannot be decoded: {0}")]
     Decode(String),
+    /// The server was started without what this call needs (e.g. the vault's master key).
+    #[error("{0}")]
+    NotConfigured(String),
 }
 
 fn describe(violations: &[FieldViolation]) -> String {
@@ -96,6 +99,9 @@ impl From<ServiceError> for Status {
             ServiceError::Unauthenticated(_) => Status::unauthenticated(message),
             ServiceError::PermissionDenied { code, .. } => {
                 with_reason(Code::PermissionDenied, &message, code, HashMap::new())
+            }
+            ServiceError::NotConfigured(_) => {
+                with_reason(Code::FailedPrecondition, &message, "NOT_CONFIGURED", HashMap::new())
             }
             ServiceError::CommandIdReused { .. } => {
                 with_reason(Code::AlreadyExists, &message, "COMMAND_ID_REUSED", HashMap::new())

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use carelog_domain::intake::Demographics;
 use carelog_store::RecordedEvent;
 use serde::Serialize;
 
@@ -28,6 +29,8 @@ pub struct Views {
     audit: Vec<AuditRow>,
     erased: Vec<String>,
     quarantined: Vec<Quarantined>,
+    /// Clients whose searchable facts changed (registered or erased) since the last commit.
+    searchable: BTreeSet<String>,
 }
 
 /// One held document.
@@ -51,6 +54,9 @@ pub struct Taken {
     pub audit: Vec<AuditRow>,
     pub erased: Vec<String>,
     pub quarantined: Vec<Quarantined>,
+    /// Each client whose searchable facts changed, with what is searchable now (`None` once
+    /// erased): the committer turns them into blind-index tokens (see [`crate::search`]).
+    pub search: Vec<(String, Option<Demographics>)>,
 }
 
 impl Default for Views {
@@ -80,6 +86,7 @@ impl Views {
             audit: Vec::new(),
             erased: Vec::new(),
             quarantined: Vec::new(),
+            searchable: BTreeSet::new(),
         }
     }
 
@@ -189,6 +196,11 @@ impl Views {
                     self.erased.push(client.clone());
                 }
             }
+            if matches!(event.event_type.as_str(), "ClientRegistered" | "ClientErased")
+                && let Some(client) = tag
+            {
+                self.searchable.insert(client.clone());
+            }
             self.audit.push(audit_row(event));
         }
         Ok(())
@@ -206,11 +218,20 @@ impl Views {
             let owner = held.owner.clone();
             docs.push(write(DocKind::Ledger, key, held, owner, &mut self.held_bytes)?);
         }
+        let search = std::mem::take(&mut self.searchable)
+            .into_iter()
+            .map(|client| {
+                let view = self.episodes.get(&client).map(|held| &held.view);
+                let searchable = view.filter(|v| v.erased_at.is_none()).and_then(|v| v.demographics.clone());
+                (client, searchable)
+            })
+            .collect();
         Ok(Taken {
             docs,
             audit: std::mem::take(&mut self.audit),
             erased: std::mem::take(&mut self.erased),
             quarantined: std::mem::take(&mut self.quarantined),
+            search,
         })
     }
 

@@ -29,6 +29,7 @@ mod projection_error;
 mod projector;
 pub mod quarantine;
 mod runner;
+pub mod search;
 #[cfg(test)]
 mod testing;
 

@@ -77,6 +77,11 @@ impl Runner {
         Self { catch_up_pace, ..self }
     }
 
+    /// The same runner indexing clients for search under `key` (see [`crate::search`]).
+    pub fn with_search_key(self, key: Option<crate::search::SearchKey>) -> Self {
+        Self { models: self.models.with_search_key(key), ..self }
+    }
+
     pub fn models(&self) -> &ReadModels {
         &self.models
     }
@@ -270,7 +275,7 @@ pub(crate) async fn commit(
         event_count = taken.audit.len() as i64,
         doc_count = taken.docs.len() as i64
     );
-    let Taken { docs, audit, erased, quarantined } = taken;
+    let Taken { docs, audit, erased, quarantined, search } = taken;
     if !quarantined.is_empty() {
         // Every other document folded on; the operator has something to fix (see `quarantine`).
         for q in &quarantined {
@@ -282,7 +287,8 @@ pub(crate) async fn commit(
         }
         metrics::quarantined(RECORDS, quarantined.len() as u64);
     }
-    let batch = BatchWrite { generation, from, to, docs, audit, erased, quarantined };
+    let search = models.search_entries(search);
+    let batch = BatchWrite { generation, from, to, docs, audit, erased, quarantined, search };
     models.commit(batch).instrument(span).await?;
     metrics::batch_committed(RECORDS, last_recorded);
     Ok(())

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use carelog_domain::types::ERASED;
-use carelog_projections::persist::{AuditQuery, AuditRow, BatchWrite, DocKind, DocWrite, ReadModels};
+use carelog_projections::persist::{AuditQuery, AuditRow, BatchWrite, DocKind, DocWrite, ReadModels, SearchEntry};
 use carelog_projections::quarantine::{Quarantined, Target};
 use carelog_projections::{AccessFacts, ProjectionError};
 use carelog_store::{EventStore, PostgresOptions, PostgresStore, SqliteStore};
@@ -175,18 +175,41 @@ async fn an_erasure_scrubs_audit_reasons_and_quarantined_events_are_kept(b: Back
     assert!(b.models.reclaim_rewritten().await.unwrap());
 }
 
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test] async fn $case() { super::$case(super::sqlite().await).await })*
-        }
-        mod on_postgres {
-            $(#[tokio::test] async fn $case() { super::$case(super::postgres().await).await })*
-        }
+async fn search_tokens_are_replaced_per_client_intersected_paged_and_purged(b: Backend) {
+    let entry = |client: &str, tokens: &[&str]| SearchEntry {
+        client: client.into(),
+        tokens: tokens.iter().map(|t| (*t).to_owned()).collect(),
     };
+    let tokens = |list: &[&str]| list.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+    let live = b.models.live(P).await.unwrap();
+    let mut first = batch(live.id, 0, 2);
+    first.search = vec![entry("c1", &["zoe", "rivera", "1990"]), entry("c2", &["zoe", "martin"])];
+    b.models.commit(first).await.unwrap();
+    assert_eq!(b.models.search_clients(P, &tokens(&["zoe"]), "", 10).await.unwrap(), ["c1", "c2"]);
+    assert_eq!(b.models.search_clients(P, &tokens(&["zoe", "rivera"]), "", 10).await.unwrap(), ["c1"]);
+    assert_eq!(b.models.search_clients(P, &tokens(&["zoe"]), "c1", 10).await.unwrap(), ["c2"], "after c1");
+    assert_eq!(b.models.search_clients(P, &tokens(&["zoe"]), "", 1).await.unwrap(), ["c1"], "limited");
+    assert!(b.models.search_clients(P, &tokens(&["rivera", "martin"]), "", 10).await.unwrap().is_empty());
+    // A client's tokens are replaced whole; none left means out of the index (an erasure).
+    let mut second = batch(live.id, 2, 3);
+    second.search = vec![entry("c1", &["ana"]), entry("c2", &[])];
+    b.models.commit(second).await.unwrap();
+    assert!(b.models.search_clients(P, &tokens(&["zoe"]), "", 10).await.unwrap().is_empty());
+    assert_eq!(b.models.search_clients(P, &tokens(&["ana"]), "", 10).await.unwrap(), ["c1"]);
+    // A rebuilt generation answers once swapped in; the retired one's rows are purged.
+    let rebuild = b.models.start_rebuild(P).await.unwrap();
+    let mut rebuilt = batch(rebuild.id, 0, 3);
+    rebuilt.search = vec![entry("c3", &["ana"])];
+    b.models.commit(rebuilt).await.unwrap();
+    assert_eq!(b.models.search_clients(P, &tokens(&["ana"]), "", 10).await.unwrap(), ["c1"], "not swapped yet");
+    b.models.swap(P, rebuild.id).await.unwrap();
+    assert_eq!(b.models.search_clients(P, &tokens(&["ana"]), "", 10).await.unwrap(), ["c3"]);
+    assert!(b.models.purge_retired(P).await.unwrap() >= 1);
 }
 
-on_every_backend!(
+carelog_testkit::on_every_backend!(
+    sqlite: sqlite, postgres: postgres;
+    search_tokens_are_replaced_per_client_intersected_paged_and_purged,
     a_batch_moves_the_checkpoint_with_its_documents_and_audit_rows,
     a_batch_from_a_stale_checkpoint_writes_nothing,
     a_rebuild_is_swapped_in_and_the_retired_generation_purged,

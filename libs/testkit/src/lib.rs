@@ -127,6 +127,20 @@ async fn start<I: testcontainers::Image>(
     Ok(url(&host, port))
 }
 
+/// Declares each contract case (`async fn case(backend)` in the calling module) twice, as
+/// `on_sqlite::case` and `on_postgres::case`, each given a fresh backend by the named fixture.
+#[macro_export]
+macro_rules! on_every_backend {
+    (sqlite: $sqlite:ident, postgres: $postgres:ident; $($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test] async fn $case() { super::$case(super::$sqlite().await).await })*
+        }
+        mod on_postgres {
+            $(#[tokio::test] async fn $case() { super::$case(super::$postgres().await).await })*
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

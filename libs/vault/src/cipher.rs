@@ -58,6 +58,15 @@ impl SecretKey {
         Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.0))
     }
 
+    /// A key for another purpose derived from this one (HMAC-SHA256 of a purpose label), so one
+    /// master key serves several uses without any two sharing key material.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(b"carelog key derivation\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn mac(&self) -> Hmac<Sha256> {
         <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length")
     }

@@ -24,7 +24,7 @@ async fn sqlite() -> Backend {
 }
 
 async fn postgres() -> Backend {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let url = carelog_testkit::postgres_url().await;
     let schema = format!("carelog_keyrows_{}", Uuid::new_v4().simple());
     let store: Arc<dyn EventStore> = Arc::new(
         PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
@@ -120,18 +120,8 @@ async fn hostile_client_ids_are_kept_apart(b: Backend) {
     assert_eq!(b.rows.lookup(&base).await.unwrap(), StoredKey::default(), "the NUL id matched its prefix");
 }
 
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test] async fn $case() { super::$case(super::sqlite().await).await })*
-        }
-        mod on_postgres {
-            $(#[tokio::test] async fn $case() { super::$case(super::postgres().await).await })*
-        }
-    };
-}
-
-on_every_backend!(
+carelog_testkit::on_every_backend!(
+    sqlite: sqlite, postgres: postgres;
     the_first_key_stored_stays_and_nobody_else_sees_it,
     concurrent_creators_store_one_key_and_all_read_it,
     a_shred_deletes_the_key_for_good_and_is_harmless_to_repeat,

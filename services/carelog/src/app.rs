@@ -24,6 +24,12 @@ pub struct AppConfig {
     pub proofs: Option<carelog_proofs::ProofsConfig>,
 }
 
+/// The client-search key of a store sealed by the vault (the records service indexes and
+/// searches with it; it never touches the database).
+pub fn search_key_of(sealed: &carelog_vault::SealedStore) -> carelog_projections::search::SearchKey {
+    carelog_projections::search::SearchKey::new(sealed.keys().search_key())
+}
+
 /// The proofs settings of a server a tool starts for itself (`demo`, `seed`, `bench`): the
 /// configured key if there is one, else a throw-away one; never signing on an interval, so a tool
 /// run leaves no checkpoint or key change in the log.

@@ -38,7 +38,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             let path = dir.path().join("demo.db");
             let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&path).await?);
             let url = carelog_store::StoreUrl::Sqlite(path.clone());
-            let store: Arc<dyn EventStore> = carelog_platform::config::seal_store(store, &url, None).await?;
+            let sealed = carelog_platform::config::seal_store(store, &url, None).await?;
+            let records = carelog_records::RecordsConfig {
+                search_key: Some(carelog::app::search_key_of(&sealed)),
+                ..Default::default()
+            };
+            let store: Arc<dyn EventStore> = sealed;
             // Authentication stays on: the embedded server trusts a secret only this process knows,
             // and the demo's callers carry tokens minted from it.
             let secret = hex::encode(rand::random::<[u8; 32]>());
@@ -49,6 +54,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             let config = carelog::app::AppConfig {
                 server: ServerSettings::local(Authenticator::Tokens(Box::new(verifier))),
                 proofs: Some(carelog::app::tool_proofs()?),
+                records,
                 ..Default::default()
             };
             let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse()?, config).await?;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod audit_diff;
+mod audit_find;
 mod audit_report;
 mod bench;
 mod bench_load;
@@ -236,7 +237,9 @@ async fn serve(
         "--http: the console reaches the gRPC services over plaintext loopback; run it with --allow-plaintext \
          (and put TLS in front of the console), or run it beside a TLS server with `carelog-records --http`"
     );
-    let (opened, url) = store.open().await?;
+    let (sealed, url) = store.open_sealed().await?;
+    let search_key = Some(carelog::app::search_key_of(&sealed));
+    let opened: std::sync::Arc<dyn carelog_store::EventStore> = sealed;
     let fhir_store = std::sync::Arc::clone(&opened);
     let fhir_config =
         fhir.map(|(addr, args)| args.config(server.authenticator.clone()).map(|c| (addr, c))).transpose()?;
@@ -247,6 +250,7 @@ async fn serve(
         records: carelog_records::RecordsConfig {
             projector: projector.options(),
             read_store: projector.read_store.clone(),
+            search_key,
             ..Default::default()
         },
         server,

@@ -77,6 +77,18 @@ enum AuditCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Finds clients by name words (any order, case or accents), date of birth (YYYY-MM-DD) and/or
+    /// member id, every one given matching; prints their ids. Each client found is logged as read.
+    Find {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long = "date-of-birth", default_value = "")]
+        date_of_birth: String,
+        #[arg(long = "member-id", default_value = "")]
+        member_id: String,
+    },
     /// Fetches a proof from the server and saves it for `carelog audit check`.
     #[command(subcommand)]
     Prove(ProveCommand),
@@ -180,6 +192,9 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         }
         Some(AuditCommand::Disclosures { server, client, since, format }) => {
             audit_report::disclosures(server, client, since, format).await
+        }
+        Some(AuditCommand::Find { server, name, date_of_birth, member_id }) => {
+            crate::audit_find::find(server, name, date_of_birth, member_id).await
         }
         Some(AuditCommand::Prove(prove)) => prove_command(prove).await,
         Some(AuditCommand::Witness { server, dir, public_keys, sign_now }) => {

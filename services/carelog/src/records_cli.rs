@@ -141,9 +141,11 @@ pub async fn tail(
 }
 
 pub async fn rebuild(store: StoreArg) -> anyhow::Result<ExitCode> {
-    let (store, url) = store.open().await?;
+    let (sealed, url) = store.open_sealed().await?;
+    let search_key = Some(carelog::app::search_key_of(&sealed));
+    let store: Arc<dyn carelog_store::EventStore> = sealed;
     let head = store.head_position().await?.0;
-    let runner = carelog_projections::Runner::new(Arc::clone(&store)).await?;
+    let runner = carelog_projections::Runner::new(Arc::clone(&store)).await?.with_search_key(search_key);
     let bar = ProgressBar::new(head);
     bar.set_style(
         ProgressStyle::with_template("rebuilding {bar:40} {pos}/{len} events ({per_sec}, eta {eta})")

@@ -109,6 +109,10 @@ async fn disclosures_and_formats(backend: Backend) {
     assert_eq!((&legal["rpc"], &legal["outcome"]), (&"RecordsService/GetEpisode".into(), &"allowed".into()));
     assert!(legal["actor"].as_str().unwrap().starts_with("auditor "), "no name: role and id instead: {legal}");
 
+    // Finding the client by name, as an auditor starts.
+    let ids = carelog(&app, &["audit", "find", "--name", "alexandra REYES"]);
+    assert_eq!(ids.lines().collect::<Vec<_>>(), [client.as_str()], "{ids}");
+
     // A diff across the demo's addendum: the event with who and why, and the addendum added.
     let request = proto::ListAuditTrailRequest {
         client_id: client.clone(),

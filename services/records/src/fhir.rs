@@ -11,11 +11,14 @@ use carelog_domain::disclosure::Classes;
 use carelog_domain::types::ClientId;
 use carelog_fhir::{EpisodeRecord, FhirError};
 use carelog_platform::auth::Outbound;
+use carelog_platform::parse;
 use carelog_platform::{Gate, Pass, ServiceError};
 use carelog_projections::classes::{EPISODE_VIEW, LEDGER};
+use carelog_proto::v1 as proto;
 use carelog_store::{EventStore, LogQuery, Position, RecordedEvent};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::Queries;
 use crate::convert::not_found;
 
 /// Events read per page.
@@ -33,6 +36,30 @@ pub async fn episode_record(
 ) -> Result<EpisodeRecord, ServiceError> {
     let events = client_events(store, &client.to_string(), up_to).await?;
     EpisodeRecord::from_events(client, &events).map_err(|error| match error {
+        FhirError::UnknownClient(id) | FhirError::NotRegistered(id) => not_found("client", &id),
+        FhirError::Fold(e) => ServiceError::Decode(e.to_string()),
+    })
+}
+
+/// The client's record with everything that had occurred (clinical time) by `by`, as the log
+/// knows it now, like [`Queries::episode_occurred_by`](crate::Queries::episode_occurred_by): an
+/// entry dated before what it refers to is left out.
+pub async fn episode_record_occurred_by(
+    store: &dyn EventStore,
+    client: ClientId,
+    by: chrono::DateTime<chrono::Utc>,
+) -> Result<EpisodeRecord, ServiceError> {
+    let head = store.head_position().await?;
+    let events = client_events(store, &client.to_string(), head).await?;
+    let mut folder = carelog_fhir::Folder::new(client);
+    let mut folded = 0;
+    for event in events.iter().filter(|e| e.metadata.occurred_at <= by) {
+        folded += usize::from(folder.apply(event).is_ok());
+    }
+    if folded == 0 {
+        return Err(not_found("client", &client.to_string()));
+    }
+    folder.record().map_err(|error| match error {
         FhirError::UnknownClient(id) | FhirError::NotRegistered(id) => not_found("client", &id),
         FhirError::Fold(e) => ServiceError::Decode(e.to_string()),
     })
@@ -80,4 +107,55 @@ pub async fn release(gate: &Gate, pass: &Pass, detail: Value, record: &EpisodeRe
 fn withheld_from(pass: &Pass, classes: &Classes, value: &impl serde::Serialize) -> Result<usize, ServiceError> {
     let mut value = serde_json::to_value(value).map_err(|e| ServiceError::Decode(e.to_string()))?;
     Ok(pass.redact(Outbound::View(classes), &mut value).count())
+}
+
+/// `ExportEpisodeFhir`: the record as a FHIR Bundle at the head, a log position, a recorded time
+/// or a clinical date, released whole or not at all.
+pub async fn export(
+    queries: &Queries,
+    gate: &Gate,
+    pass: &Pass,
+    r: &proto::ExportEpisodeFhirRequest,
+) -> Result<proto::ExportEpisodeFhirReply, ServiceError> {
+    use proto::export_episode_fhir_request::AsOf;
+    let client = ClientId::parse(&crate::convert::id("client_id", &r.client_id)?)
+        .map_err(|e| ServiceError::invalid("client_id", e.reason))?;
+    gate.reach(pass, client.as_uuid()).await?;
+    let store = queries.store().as_ref();
+    let clinical = match &r.as_of {
+        Some(AsOf::OccurredBy(time)) => {
+            Some(parse::timestamp("as_of.occurred_by", Some(time)).map_err(ServiceError::from)?)
+        }
+        _ => None,
+    };
+    let position = match &r.as_of {
+        Some(AsOf::Position(position)) => {
+            queries.check_position("as_of.position", *position).await?;
+            *position
+        }
+        Some(AsOf::RecordedAt(time)) => {
+            let time = parse::timestamp("as_of.recorded_at", Some(time)).map_err(ServiceError::from)?;
+            queries.position_at(time).await?
+        }
+        None | Some(AsOf::OccurredBy(_)) => store.head_position().await.map_err(ServiceError::from)?.0,
+    };
+    let (record, detail) = match clinical {
+        Some(by) => (
+            episode_record_occurred_by(store, client, by).await?,
+            json!({"export": "fhir", "position": position, "as_of_clinical": true}),
+        ),
+        None => {
+            (episode_record(store, client, Position(position)).await?, json!({"export": "fhir", "position": position}))
+        }
+    };
+    release(gate, pass, detail, &record).await?;
+    let bundle = carelog_fhir::bundle(&record);
+    let resource_count = bundle["entry"].as_array().map_or(0, |e| e.len() as u32);
+    Ok(proto::ExportEpisodeFhirReply {
+        client_id: client.to_string(),
+        position,
+        last_event_position: record.last_position.0,
+        bundle_json: bundle.to_string(),
+        resource_count,
+    })
 }

@@ -60,11 +60,20 @@ pub struct RecordsConfig {
     pub closing: Option<tokio::sync::watch::Receiver<bool>>,
     /// A hot standby's URL to read the read models from (`--read-store`); this process then never projects.
     pub read_store: Option<String>,
+    /// The client-search blind index's key (derived from the vault's master key); without it
+    /// `SearchClients` is refused.
+    pub search_key: Option<carelog_projections::search::SearchKey>,
 }
 
 impl Default for RecordsConfig {
     fn default() -> Self {
-        Self { subscriber_stall: feed::DEFAULT_STALL, projector: Default::default(), closing: None, read_store: None }
+        Self {
+            subscriber_stall: feed::DEFAULT_STALL,
+            projector: Default::default(),
+            closing: None,
+            read_store: None,
+            search_key: None,
+        }
     }
 }
 
@@ -272,35 +281,9 @@ impl RecordsService for Records {
         &self,
         request: Request<proto::ExportEpisodeFhirRequest>,
     ) -> Result<Response<proto::ExportEpisodeFhirReply>, Status> {
-        use proto::export_episode_fhir_request::AsOf;
         let pass = self.gate.enter(&request).await?;
-        let r = request.get_ref();
-        let client = carelog_domain::types::ClientId::parse(&id("client_id", &r.client_id)?)
-            .map_err(|e| ServiceError::invalid("client_id", e.reason))?;
-        self.gate.reach(&pass, client.as_uuid()).await?;
-        let position = match &r.as_of {
-            None => self.queries.store().head_position().await.map_err(ServiceError::from)?.0,
-            Some(AsOf::Position(position)) => {
-                self.queries.check_position("as_of.position", *position).await?;
-                *position
-            }
-            Some(AsOf::RecordedAt(time)) => {
-                let time = parse::timestamp("as_of.recorded_at", Some(time)).map_err(ServiceError::from)?;
-                self.queries.position_at(time).await?
-            }
-        };
-        let record = crate::fhir::episode_record(self.queries.store().as_ref(), client, Position(position)).await?;
-        let detail = json!({"export": "fhir", "position": position});
-        crate::fhir::release(&self.gate, &pass, detail, &record).await?;
-        let bundle = carelog_fhir::bundle(&record);
-        let resource_count = bundle["entry"].as_array().map_or(0, |e| e.len() as u32);
-        Ok(Response::new(proto::ExportEpisodeFhirReply {
-            client_id: client.to_string(),
-            position,
-            last_event_position: record.last_position.0,
-            bundle_json: bundle.to_string(),
-            resource_count,
-        }))
+        let reply = crate::fhir::export(&self.queries, &self.gate, &pass, request.get_ref()).await?;
+        Ok(Response::new(reply))
     }
 
     async fn list_disclosures(
@@ -313,6 +296,15 @@ impl RecordsService for Records {
         let reply = crate::disclosures::list(self.queries.store().as_ref(), &pass, request.get_ref()).await?;
         let detail = json!({"disclosures": reply.disclosures.len()});
         self.gate.log_read(&pass, Some(client), detail).await?;
+        Ok(Response::new(reply))
+    }
+
+    async fn search_clients(
+        &self,
+        request: Request<proto::SearchClientsRequest>,
+    ) -> Result<Response<proto::SearchClientsReply>, Status> {
+        let pass = self.gate.enter(&request).await?;
+        let reply = crate::search::search(&self.queries, &self.gate, &pass, request.get_ref()).await?;
         Ok(Response::new(reply))
     }
 

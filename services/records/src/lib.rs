@@ -13,6 +13,7 @@ mod grpc;
 mod notes;
 mod projector;
 mod queries;
+mod search;
 mod standby;
 
 use std::sync::Arc;
@@ -41,7 +42,7 @@ pub async fn mount_with(
     config: RecordsConfig,
 ) -> anyhow::Result<Router> {
     // Creates or upgrades the read-model tables on the primary, also for a replica reading a standby.
-    let runner = Runner::new(Arc::clone(&store)).await?;
+    let runner = Runner::new(Arc::clone(&store)).await?.with_search_key(config.search_key.clone());
     let (checkpoints_tx, checkpoints) = watch::channel(0);
     let (roles_tx, roles) = watch::channel(Role::Starting);
     let (queries, models) = match &config.read_store {
@@ -56,7 +57,7 @@ pub async fn mount_with(
             // Reads from a hot standby: the checkpoint it reports is the one the standby has
             // replayed, so `min_position` waits for replication as well as for the projector.
             let standby = standby::connect(url).await?;
-            let models = standby.read_models();
+            let models = standby.read_models().with_search_key(config.search_key.clone());
             tokio::spawn(standby::follow(standby, config.projector.checkpoint_poll, checkpoints_tx, roles_tx));
             (Queries::new(store, models.clone(), checkpoints.clone()), models)
         }

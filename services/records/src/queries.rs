@@ -136,6 +136,27 @@ impl Queries {
         self.models.audit(RECORDS, query).await.map_err(projection_failed)
     }
 
+    /// Clients holding every search token, after `after` in id order, at most `limit`; waits
+    /// until the read models hold every event committed before the call.
+    pub async fn search_clients(
+        &self,
+        query: &carelog_projections::search::SearchQuery<'_>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, ServiceError> {
+        let key = self.models.search_key().ok_or_else(|| {
+            ServiceError::NotConfigured(
+                "client search needs the vault's master key: start the server with the store sealed \
+                 (carelog serve)"
+                    .into(),
+            )
+        })?;
+        let tokens = key.tokens_for(query).map_err(carelog_domain::DomainError::from)?;
+        let head = self.store.head_position().await?.0;
+        self.wait_for(head).await?;
+        self.models.search_clients(RECORDS, &tokens, after, limit).await.map_err(projection_failed)
+    }
+
     /// The clinician's clients and their alerts at `now`.
     pub async fn caseload(
         &self,

@@ -22,6 +22,7 @@ const INTAKE: &[&str] = &[
     "SessionService/CancelSession",
     "SessionService/RecordNoShow",
     "SessionService/RequestAmendment",
+    "RecordsService/SearchClients",
 ];
 
 /// Clinical writes a treating clinician makes (for assigned clients) and a supervisor makes for any.
@@ -59,6 +60,7 @@ const CLINICIAN_READS: &[&str] = &[
     "RecordsService/GetCaseload",
     "RecordsService/ExportEpisodeFhir",
     "RecordsService/GetPsychotherapyNote",
+    "RecordsService/SearchClients",
 ];
 
 /// What a supervisor does beyond the clinical writes (for any client).
@@ -72,6 +74,7 @@ const SUPERVISOR: &[&str] = &[
     "RecordsService/Verify",
     "RecordsService/ExportEpisodeFhir",
     "RecordsService/GetPsychotherapyNote",
+    "RecordsService/SearchClients",
 ];
 
 const BILLER: &[&str] = &[
@@ -89,6 +92,7 @@ const BILLER: &[&str] = &[
     "RecordsService/GetEpisode",
     "RecordsService/GetEpisodeAsOf",
     "RecordsService/GetLedger",
+    "RecordsService/SearchClients",
 ];
 
 const PROOFS: &[&str] = &[
@@ -111,6 +115,7 @@ const AUDITOR_READS: &[&str] = &[
     "RecordsService/Verify",
     "RecordsService/ExportEpisodeFhir",
     "RecordsService/ListDisclosures",
+    "RecordsService/SearchClients",
 ];
 
 const CONNECTOR_READS: &[&str] =
@@ -193,6 +198,7 @@ async fn call(app: &TestApp, caller: &Caller, rpc: &str) -> Result<(), Status> {
         "RecordsService/ExportEpisodeFhir" => unary!(records, export_episode_fhir, ExportEpisodeFhirRequest),
         "RecordsService/GetPsychotherapyNote" => unary!(records, get_psychotherapy_note, GetPsychotherapyNoteRequest),
         "RecordsService/ListDisclosures" => unary!(records, list_disclosures, ListDisclosuresRequest),
+        "RecordsService/SearchClients" => unary!(records, search_clients, SearchClientsRequest),
         "ProofService/GetCheckpoint" => unary!(proofs, get_checkpoint, GetProofCheckpointRequest),
         "ProofService/ListCheckpoints" => unary!(proofs, list_checkpoints, ListProofCheckpointsRequest),
         "ProofService/ProveInclusion" => unary!(proofs, prove_inclusion, ProveInclusionRequest),

@@ -53,6 +53,26 @@ async fn a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded(app: &T
     let far = prost_types::Timestamp { seconds: -300_000_000_000, nanos: 0 };
     let refused = records.get_episode_as_of(ask(AsOf::OccurredBy(far))).await.expect_err("year −7500");
     assert_eq!(refused.code(), Code::InvalidArgument);
+
+    // The FHIR export takes the same clinical date: two held sessions' Encounters as finished.
+    use proto::export_episode_fhir_request::AsOf as ExportAsOf;
+    let export = |as_of| proto::ExportEpisodeFhirRequest { client_id: demo.client_id.clone(), as_of: Some(as_of) };
+    let finished = |bundle: &str| {
+        let bundle: serde_json::Value = serde_json::from_str(bundle).expect("a Bundle");
+        let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+        let encounters = entries.iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == "Encounter");
+        encounters.filter(|r| r["status"] == "finished").count()
+    };
+    let then = records.export_episode_fhir(export(ExportAsOf::OccurredBy(timestamp(by).unwrap()))).await;
+    assert_eq!(finished(&then.expect("a clinical-date export").into_inner().bundle_json), 2);
+    let whole = records.export_episode_fhir(export(ExportAsOf::OccurredBy(timestamp(Utc::now()).unwrap()))).await;
+    assert_eq!(finished(&whole.unwrap().into_inner().bundle_json), all_held);
+    let early = timestamp(starts(0) - Duration::days(30)).unwrap();
+    let none = records.export_episode_fhir(export(ExportAsOf::OccurredBy(early))).await;
+    assert_eq!(none.expect_err("nothing occurred then").code(), Code::NotFound);
+    let far = prost_types::Timestamp { seconds: -300_000_000_000, nanos: 0 };
+    let refused = records.export_episode_fhir(export(ExportAsOf::OccurredBy(far))).await.expect_err("year −7500");
+    assert_eq!(refused.code(), Code::InvalidArgument);
 }
 
 on_both_backends!(a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded);

@@ -78,6 +78,7 @@ const TABLE: &[(&str, &str)] = &[
     ("RecordsService/Verify",                       "-   -   A   -   A   A   A"),
     ("RecordsService/ExportEpisodeFhir",            "-   a   A   -   A   A   -"),
     ("RecordsService/ListDisclosures",              "-   -   -   -   A   -   -"),
+    ("RecordsService/SearchClients",                "A   a   A   A   A   -   -"),
     ("ProofService/GetCheckpoint",                  "-   -   -   -   A   A   A"),
     ("ProofService/SignCheckpoint",                 "-   -   -   -   A   A   A"),
     ("ProofService/ListSigningKeys",                "-   -   -   -   A   A   A"),

@@ -6,13 +6,18 @@ mod adapters;
 mod port;
 mod postgres;
 mod postgres_adapter;
+mod postgres_search;
 mod quarantine;
 mod sqlite;
 mod sqlite_adapter;
+mod sqlite_search;
 
 use std::sync::Arc;
 
+use carelog_domain::intake::Demographics;
 use carelog_store::Database;
+
+use crate::search::SearchKey;
 use chrono::{DateTime, Utc};
 
 use crate::ProjectionError;
@@ -113,6 +118,15 @@ pub struct BatchWrite {
     pub erased: Vec<String>,
     /// Events the batch could not fold, kept aside (see [`crate::quarantine`]).
     pub quarantined: Vec<crate::quarantine::Quarantined>,
+    /// Clients whose search tokens the batch replaces (none left: erased).
+    pub search: Vec<SearchEntry>,
+}
+
+/// One client's blind-index tokens (see [`crate::search`]), replacing any it had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchEntry {
+    pub client: String,
+    pub tokens: Vec<String>,
 }
 
 /// A generation of a projection and how far it has read.
@@ -126,6 +140,8 @@ pub struct Generation {
 #[derive(Debug, Clone)]
 pub struct ReadModels {
     tables: Arc<dyn ReadModelTables>,
+    /// The blind index's key; without one, no client is indexed and searches are refused.
+    search_key: Option<SearchKey>,
 }
 
 impl ReadModels {
@@ -138,7 +154,31 @@ impl ReadModels {
 
     /// Read models kept by `tables`, as they are (not migrated).
     pub fn on(tables: Arc<dyn ReadModelTables>) -> Self {
-        Self { tables }
+        Self { tables, search_key: None }
+    }
+
+    /// The same read models indexing clients for search under `key` (from the vault's master key).
+    pub fn with_search_key(self, search_key: Option<SearchKey>) -> Self {
+        Self { search_key, ..self }
+    }
+
+    /// The blind index's key, if configured.
+    pub fn search_key(&self) -> Option<&SearchKey> {
+        self.search_key.as_ref()
+    }
+
+    /// The index rows replacing those of each client whose searchable facts changed.
+    pub(crate) fn search_entries(&self, changed: Vec<(String, Option<Demographics>)>) -> Vec<SearchEntry> {
+        changed
+            .into_iter()
+            .map(|(client, now)| {
+                let tokens = match (&self.search_key, now) {
+                    (Some(key), Some(demographics)) => key.tokens_of(&demographics),
+                    _ => Vec::new(),
+                };
+                SearchEntry { client, tokens }
+            })
+            .collect()
     }
 
     /// The lock the projecting process holds; `None` where one process owns the database.
@@ -195,6 +235,18 @@ impl ReadModels {
     /// (or a swap) moved it, nothing is written, and `StaleCheckpoint` tells the caller to reload.
     pub async fn commit(&self, batch: BatchWrite) -> Result<(), ProjectionError> {
         self.tables.commit(batch).await
+    }
+
+    /// The live generation's clients holding every one of `tokens`, after `after` in client id
+    /// order, at most `limit`.
+    pub async fn search_clients(
+        &self,
+        projection: &str,
+        tokens: &[String],
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, ProjectionError> {
+        self.tables.search_clients(projection, tokens, after, limit).await
     }
 
     /// One document of the live generation.

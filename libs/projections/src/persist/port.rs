@@ -35,15 +35,23 @@ pub trait ReadModelTables: Send + Sync + std::fmt::Debug {
     async fn reclaim_rewritten(&self) -> Result<bool, ProjectionError>;
     async fn quarantined(&self, projection: &str) -> Result<Vec<Quarantined>, ProjectionError>;
     async fn audit(&self, projection: &str, query: &AuditQuery) -> Result<Vec<AuditRow>, ProjectionError>;
+    async fn search_clients(
+        &self,
+        projection: &str,
+        tokens: &[String],
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, ProjectionError>;
     /// The lock processes take turns on to project; `None` where one process owns the database.
     fn leader_lock(&self) -> Option<Arc<dyn LeaderLock>>;
 }
 
 /// Implements [`ReadModelTables`] for an adapter `$adapter($handle)` by calling the functions of
-/// the same names in module `$m` with the handle first; `commit`, `quarantined` and
+/// the same names in module `$m` with the handle first; `commit`, `quarantined`, `search` and
 /// `leader_lock` name their functions.
 macro_rules! read_model_tables {
-    ($adapter:ty, $m:ident, commit = $commit:path, quarantined = $quarantined:path, leader_lock = $lock:path) => {
+    ($adapter:ty, $m:ident, commit = $commit:path, quarantined = $quarantined:path, search = $search:path,
+     leader_lock = $lock:path) => {
         #[async_trait::async_trait]
         impl $crate::persist::port::ReadModelTables for $adapter {
             async fn migrate(&self) -> Result<(), ProjectionError> {
@@ -113,6 +121,15 @@ macro_rules! read_model_tables {
             }
             async fn audit(&self, projection: &str, query: &AuditQuery) -> Result<Vec<AuditRow>, ProjectionError> {
                 $m::audit(&self.0, projection, query).await
+            }
+            async fn search_clients(
+                &self,
+                projection: &str,
+                tokens: &[String],
+                after: &str,
+                limit: u32,
+            ) -> Result<Vec<String>, ProjectionError> {
+                $search(&self.0, projection, tokens, after, limit).await
             }
             fn leader_lock(&self) -> Option<std::sync::Arc<dyn $crate::leader::LeaderLock>> {
                 $lock(&self.0)

@@ -234,6 +234,7 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
         .await?;
     }
     super::quarantine::insert_postgres(&mut tx, batch.generation, &batch.quarantined).await?;
+    super::postgres_search::write_postgres(&mut tx, batch.generation, &batch.search).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -383,7 +384,7 @@ pub(super) async fn purge_retired(pool: &PgPool, projection: &str) -> Result<u64
             .await?;
     let mut deleted = 0;
     for (generation,) in retired {
-        for table in ["read_models", "audit_entries", "quarantined_events"] {
+        for table in ["read_models", "audit_entries", "quarantined_events", "client_search"] {
             let sql =
                 format!("DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE generation = $1 LIMIT $2)");
             loop {

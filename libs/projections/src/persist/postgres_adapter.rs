@@ -6,7 +6,9 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use super::port::read_model_tables;
-use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, quarantine};
+use super::{
+    AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, postgres_search, quarantine,
+};
 use crate::ProjectionError;
 use crate::leader::{LeaderLock, PostgresLock};
 
@@ -34,5 +36,6 @@ read_model_tables!(
     postgres,
     commit = commit,
     quarantined = quarantine::live_postgres,
+    search = postgres_search::find_postgres,
     leader_lock = advisory_lock
 );

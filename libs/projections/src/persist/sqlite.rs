@@ -314,7 +314,7 @@ pub(super) async fn purge_retired(db: &SqliteDatabase, projection: &str) -> Resu
             .await?;
     let mut deleted = 0;
     for (generation,) in retired {
-        for table in ["read_models", "audit_entries", "quarantined_events"] {
+        for table in ["read_models", "audit_entries", "quarantined_events", "client_search"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE generation = ?1 LIMIT ?2)"
             );

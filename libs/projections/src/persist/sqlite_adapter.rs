@@ -5,7 +5,7 @@ use std::sync::Arc;
 use carelog_store::SqliteDatabase;
 
 use super::port::read_model_tables;
-use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, quarantine, sqlite};
+use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, quarantine, sqlite, sqlite_search};
 use crate::ProjectionError;
 use crate::leader::LeaderLock;
 
@@ -21,5 +21,6 @@ read_model_tables!(
     sqlite,
     commit = sqlite::commit,
     quarantined = quarantine::live_sqlite,
+    search = sqlite_search::find_sqlite,
     leader_lock = alone
 );

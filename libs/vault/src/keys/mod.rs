@@ -64,6 +64,12 @@ impl KeyStore {
         Self { rows, master, cache: Arc::default() }
     }
 
+    /// The key of the client-search blind index, derived from the master key: it never touches
+    /// the database, and erasing a client removes their index rows (the read models do).
+    pub fn search_key(&self) -> [u8; 32] {
+        self.master.derive("client search blind index v1")
+    }
+
     /// The client's key, created on first use; `Shredded` once erased (never re-created).
     pub async fn key_for_writing(&self, client: &str) -> Result<ClientKey, VaultError> {
         if let Some(found) = self.cached(client) {

@@ -76,5 +76,6 @@ fn write(tx: &Transaction<'_>, batch: &BatchWrite) -> Result<(), ProjectionError
         ])?;
     }
     crate::persist::quarantine::insert_sqlite(tx, batch.generation, &batch.quarantined)?;
+    crate::persist::sqlite_search::write_sqlite(tx, batch.generation, &batch.search)?;
     Ok(())
 }
