@@ -53,11 +53,37 @@ for doc in k8s:
     if name == "carelog-records" and replicas < 2:
         problems.append(f"k8s {name} has {replicas} replica(s); leader election needs a standby")
     for container in doc["spec"]["template"]["spec"]["containers"]:
+        if container["command"] == ["carelog", "console"]:
+            # The console serves HTTP: probed on its sign-in page, which reads nothing.
+            if container.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/signin":
+                problems.append(f"k8s {name}: the console's readiness probe is an httpGet of /signin")
+            continue
         probe = container.get("readinessProbe", {}).get("grpc", {}).get("service", "")
         if probe == "carelog.projector":
             problems.append(f"k8s {name} is ready only on the leader: probe carelog.v1.RecordsService instead")
         if not re.fullmatch(r"carelog\.v1\.\w+Service", probe):
             problems.append(f"k8s {name} readiness probe names {probe!r}, not a Carelog service")
+
+# The console reads services that exist: every URL it is given names one of the manifest's own.
+def hosts(urls):
+    return {re.sub(r"^https?://", "", u).split(":")[0] for u in urls}
+
+
+console = [s for s in compose["services"].values() if s.get("command") == ["carelog", "console"]]
+if len(console) != 1:
+    problems.append(f"compose runs {len(console)} consoles (`carelog console`); the README promises one")
+for service in console:
+    urls = [v for k, v in service["environment"].items() if k.startswith("CARELOG_CONSOLE_") and k.endswith("_URL")]
+    for host in sorted(hosts(urls) - set(compose["services"])):
+        problems.append(f"compose console reads {host}, which compose does not run")
+k8s_services = {f'{d["metadata"]["name"]}.{d["metadata"]["namespace"]}.svc' for d in k8s if d["kind"] == "Service"}
+for doc in k8s:
+    if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "carelog-console":
+        urls = [v for k, v in doc["data"].items() if k.endswith("_URL")]
+        for host in sorted(hosts(urls) - k8s_services):
+            problems.append(f"k8s console reads {host}, which is not a Service in k8s/carelog.yaml")
+if not any(d["kind"] == "ConfigMap" and d["metadata"]["name"] == "carelog-console" for d in k8s):
+    problems.append("k8s: no carelog-console ConfigMap (the console's server addresses)")
 
 if problems:
     print("\n".join(problems), file=sys.stderr)

@@ -17,8 +17,9 @@ const LAYERS: &[(&str, u8)] = &[
     // Libraries that own a storage port (client keys; read models and leader election).
     ("carelog-vault", 2),
     ("carelog-projections", 2),
-    // FHIR R4 mapping over the read models.
+    // FHIR R4 mapping over the read models; what an auditor is handed (diffs, reports) over the typed API.
     ("carelog-fhir", 3),
+    ("carelog-audit", 3),
     // Server runtime: auth, command executor, bootstrap.
     ("carelog-platform", 4),
     // Services: siblings, composed only by the all-in-one binary.

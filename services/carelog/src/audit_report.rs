@@ -20,63 +20,16 @@ pub enum Format {
     Csv,
 }
 
-/// Rows under named columns, printed in one of the formats.
-pub struct Report {
-    columns: &'static [&'static str],
-    rows: Vec<Vec<String>>,
-}
+/// Rows under named columns (`carelog_audit::table`, the console's CSV download writes the same).
+pub type Report = carelog_audit::table::Table;
 
-impl Report {
-    pub fn new(columns: &'static [&'static str]) -> Self {
-        Self { columns, rows: Vec::new() }
+/// `report` in the chosen format.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Table => report.aligned(),
+        Format::Json => report.json(),
+        Format::Csv => report.csv(),
     }
-
-    pub fn push(&mut self, row: Vec<String>) {
-        debug_assert_eq!(row.len(), self.columns.len());
-        self.rows.push(row);
-    }
-
-    pub fn render(&self, format: Format) -> String {
-        match format {
-            Format::Json => {
-                let objects: Vec<serde_json::Map<String, serde_json::Value>> = self
-                    .rows
-                    .iter()
-                    .map(|row| self.columns.iter().zip(row).map(|(c, v)| ((*c).to_owned(), v.clone().into())).collect())
-                    .collect();
-                serde_json::to_string_pretty(&objects).unwrap_or_default() + "\n"
-            }
-            Format::Csv => {
-                let line = |cells: Vec<&str>| cells.into_iter().map(csv_cell).collect::<Vec<_>>().join(",") + "\r\n";
-                let mut out = line(self.columns.to_vec());
-                for row in &self.rows {
-                    out.push_str(&line(row.iter().map(String::as_str).collect()));
-                }
-                out
-            }
-            Format::Table => {
-                let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
-                for row in &self.rows {
-                    for (w, cell) in widths.iter_mut().zip(row) {
-                        *w = (*w).max(cell.chars().count());
-                    }
-                }
-                let line = |cells: Vec<&str>| {
-                    let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-                    padded.join("  ").trim_end().to_owned() + "\n"
-                };
-                let mut out = line(self.columns.to_vec());
-                for row in &self.rows {
-                    out.push_str(&line(row.iter().map(String::as_str).collect()));
-                }
-                out
-            }
-        }
-    }
-}
-
-fn csv_cell(cell: &str) -> String {
-    if cell.contains([',', '"', '\n', '\r']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell.to_owned() }
 }
 
 fn time(t: &Option<prost_types::Timestamp>) -> String {
@@ -140,7 +93,7 @@ pub async fn trail(server: ServerArg, client: String, format: Format) -> anyhow:
         }
         page_token = page.next_page_token;
     }
-    print!("{}", report.render(format));
+    print!("{}", render(&report, format));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -182,24 +135,9 @@ pub async fn disclosures(
     if format == Format::Table {
         eprintln!(
             "accounting of disclosures of client {client} (HIPAA §164.528): {} listed; `accountable` = owed to the client",
-            report.rows.len()
+            report.len()
         );
     }
-    print!("{}", report.render(format));
+    print!("{}", render(&report, format));
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_what_needs_quoting_and_json_keys_rows_by_column() {
-        let mut report = Report::new(&["a", "b"]);
-        report.push(vec!["plain".into(), "with, comma and \"quote\"".into()]);
-        assert_eq!(report.render(Format::Csv), "a,b\r\nplain,\"with, comma and \"\"quote\"\"\"\r\n");
-        let json: serde_json::Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
-        assert_eq!(json[0]["b"], "with, comma and \"quote\"");
-        assert_eq!(report.render(Format::Table), "a      b\nplain  with, comma and \"quote\"\n");
-    }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// TLS settings of a client connection.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -28,6 +28,14 @@ pub struct TlsClientArgs {
 impl TlsClientArgs {
     /// A connected channel to `url`, over TLS for `https://`.
     pub async fn connect(&self, url: &str) -> anyhow::Result<Channel> {
+        self.endpoint(url)?.connect().await.with_context(|| {
+            format!("cannot reach {url}; is the server running there (and is http/https the one it speaks)?")
+        })
+    }
+
+    /// The endpoint for `url`, TLS configured, not yet connected (a long-running client such as
+    /// the console connects lazily, so it may start before the server).
+    pub fn endpoint(&self, url: &str) -> anyhow::Result<Endpoint> {
         let mut endpoint = Channel::from_shared(url.to_owned())
             .with_context(|| format!("{url:?} is not a server URL like http://127.0.0.1:50051"))?;
         match (url.starts_with("https://"), &self.ca_cert) {
@@ -40,9 +48,7 @@ impl TlsClientArgs {
             }
             (false, _) => {}
         }
-        endpoint.connect().await.with_context(|| {
-            format!("cannot reach {url}; is the server running there (and is http/https the one it speaks)?")
-        })
+        Ok(endpoint)
     }
 
     fn tls(&self, ca: &Path) -> anyhow::Result<ClientTlsConfig> {

@@ -7,6 +7,7 @@ mod audit_find;
 mod audit_report;
 mod bench;
 mod bench_load;
+mod console_command;
 mod demo_command;
 mod projections_cli;
 mod proofs_cli;
@@ -67,6 +68,8 @@ enum Command {
         #[arg(long)]
         dev_ephemeral_signing_key: bool,
     },
+    /// Serves the audit console on its own, reading a records server over gRPC (TLS optional).
+    Console(console_command::ConsoleArgs),
     /// Mints a bearer token from the configured shared secret (CARELOG_AUTH_SECRET), for local use.
     Token(token_command::TokenArgs),
     /// Drives one realistic care episode through the gRPC API (an embedded server unless --server is given).
@@ -181,6 +184,7 @@ async fn main() -> ExitCode {
                 Err(error) => Err(error),
             }
         }
+        Command::Console(args) => console_command::run(args).await,
         Command::Token(args) => token_command::run(args),
         Command::Demo(args) => demo_command::run(args).await,
         Command::Migrate { store } => migrate(store).await,

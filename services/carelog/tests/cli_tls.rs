@@ -175,6 +175,37 @@ fn the_production_example_works_from_the_cli_over_mutual_tls_with_tokens() {
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("DIVERGED") && out.contains("was rewritten") && out.contains("Keep this directory"), "{out}");
 
+    // The console on its own, in front of the same server over mutual TLS: an auditor signs in
+    // with their token and reads the record, verified, through it.
+    let console_port = free_port();
+    let _console = Server(
+        carelog()
+            .args(["console", "--listen", &format!("127.0.0.1:{console_port}"), "--records-url", &server])
+            .args(tls(dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start carelog console"),
+    );
+    let mut browser = Browser { port: console_port, cookie: String::new() };
+    let started = Instant::now();
+    let signed_in = loop {
+        match browser.send("POST", "/signin", &format!("token={}", token.trim())) {
+            Some(reply) => break reply,
+            None if started.elapsed() < Duration::from_secs(30) => std::thread::sleep(Duration::from_millis(200)),
+            None => panic!("the console did not start"),
+        }
+    };
+    assert!(signed_in.starts_with("HTTP/1.1 303"), "sign-in through the console over mutual TLS: {signed_in}");
+    let home = browser.send("GET", "/", "").unwrap();
+    let csrf = home.split(r#"name="csrf" value=""#).nth(1).and_then(|r| r.split('"').next()).expect("a form");
+    let opened = browser.send("POST", "/client", &format!("csrf={csrf}&client_id={client}")).unwrap();
+    assert!(opened.starts_with("HTTP/1.1 303"), "{opened}");
+    let episode = browser.send("GET", "/episode", "").unwrap();
+    assert!(episode.contains("Hash chains intact") && episode.contains("Alexandra"), "{episode}");
+    let (ok, _, err) = run(carelog().args(["console", "--records-url", &server]));
+    assert!(!ok && err.contains("--ca-cert"), "the console refuses https without a CA: {err}");
+
     // Refusals: no token; no client certificate; plaintext to a TLS server; https without a CA.
     let (ok, _, err) = run(carelog().args(["episode", "--client", &client, "--server", &server]).args(tls(dir)));
     assert!(!ok && err.contains("Unauthenticated"), "no token: {err}");
@@ -191,4 +222,31 @@ fn the_production_example_works_from_the_cli_over_mutual_tls_with_tokens() {
     let (ok, _, err) =
         run(carelog().args(["audit", "checkpoint", "--server", &server]).env("CARELOG_TOKEN", token.trim()));
     assert!(!ok && err.contains("--ca-cert"), "https without a CA: {err}");
+}
+
+/// Just enough HTTP/1.1 to drive the console: keeps its session cookie.
+struct Browser {
+    port: u16,
+    cookie: String,
+}
+
+impl Browser {
+    /// The whole reply (status line, headers, body), or None when nothing listens yet.
+    fn send(&mut self, method: &str, path: &str, form: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        let cookie = if self.cookie.is_empty() { String::new() } else { format!("Cookie: {}\r\n", self.cookie) };
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            self.port,
+            form.len()
+        );
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).ok()?;
+        if let Some(set) = reply.lines().find_map(|l| l.strip_prefix("set-cookie: ")) {
+            self.cookie = set.split(';').next().unwrap_or_default().to_owned();
+        }
+        Some(reply)
+    }
 }

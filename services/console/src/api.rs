@@ -16,10 +16,12 @@ use crate::session::Session;
 
 type Authed = InterceptedService<Channel, CallAs>;
 
-/// The gRPC server the console reads from.
+/// The gRPC servers the console reads from: the RecordsService and the ProofService (one server
+/// for `carelog serve`, two deployments in a split topology).
 #[derive(Debug, Clone)]
 pub struct Api {
-    channel: Channel,
+    records: Channel,
+    proofs: Channel,
 }
 
 /// One user's calls.
@@ -31,16 +33,16 @@ pub struct UserApi {
 }
 
 impl Api {
-    pub fn new(channel: Channel) -> Self {
-        Self { channel }
+    pub fn new(records: Channel, proofs: Channel) -> Self {
+        Self { records, proofs }
     }
 
     pub fn as_user(&self, session: &Session) -> UserApi {
         // With `--allow-anonymous` the server reads the self-named headers CallAs also sends.
         let caller = Credentials::Token(session.token.clone()).caller(session.who.subject, session.who.role);
         UserApi {
-            records: RecordsServiceClient::with_interceptor(self.channel.clone(), caller.clone()),
-            proofs: ProofServiceClient::with_interceptor(self.channel.clone(), caller),
+            records: RecordsServiceClient::with_interceptor(self.records.clone(), caller.clone()),
+            proofs: ProofServiceClient::with_interceptor(self.proofs.clone(), caller),
             role: session.who.role,
         }
     }
@@ -70,26 +72,12 @@ impl UserApi {
         Ok(reply.into_inner())
     }
 
-    /// Every audit entry of the client (bounded: a record with more is cut, and says so).
-    pub async fn audit_trail(&mut self, client_id: &str) -> Result<(Vec<proto::AuditEntry>, bool), Status> {
-        const PAGES: usize = 20;
-        let mut entries = Vec::new();
-        let mut page_token = String::new();
-        for _ in 0..PAGES {
-            let request = proto::ListAuditTrailRequest {
-                client_id: client_id.to_owned(),
-                page_size: 1000,
-                page_token: page_token.clone(),
-                ..Default::default()
-            };
-            let reply = self.records.list_audit_trail(request).await?.into_inner();
-            entries.extend(reply.entries);
-            if reply.next_page_token.is_empty() {
-                return Ok((entries, false));
-            }
-            page_token = reply.next_page_token;
-        }
-        Ok((entries, true))
+    /// One page of the audit trail (the API's own page token carries on from it).
+    pub async fn audit_page(
+        &mut self,
+        request: proto::ListAuditTrailRequest,
+    ) -> Result<proto::ListAuditTrailReply, Status> {
+        Ok(self.records.list_audit_trail(request).await?.into_inner())
     }
 
     /// The newest registrations (the practice's client list, ids only).
@@ -118,6 +106,21 @@ impl UserApi {
     pub async fn ledger(&mut self, account_id: &str) -> Result<proto::LedgerReply, Status> {
         let request = proto::GetLedgerRequest { account_id: account_id.to_owned(), ..Default::default() };
         Ok(self.records.get_ledger(request).await?.into_inner())
+    }
+
+    /// One page of the client's accounting of disclosures.
+    pub async fn disclosures_page(
+        &mut self,
+        client_id: &str,
+        page_token: String,
+    ) -> Result<proto::ListDisclosuresReply, Status> {
+        let request = proto::ListDisclosuresRequest {
+            client_id: client_id.to_owned(),
+            page_size: 500,
+            page_token,
+            ..Default::default()
+        };
+        Ok(self.records.list_disclosures(request).await?.into_inner())
     }
 
     /// The client's accounting of disclosures, every page of it.

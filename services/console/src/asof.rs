@@ -52,7 +52,8 @@ pub fn parse(input: &str) -> Result<Option<AsOf>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(input) {
         return Ok(Some(AsOf::RecordedAt(at.with_timezone(&Utc))));
     }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
+    // What a browser's datetime field sends, and the time as the console's pages print it.
+    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", crate::show::TIME_FORMAT, "%Y-%m-%d %H:%M UTC"] {
         if let Ok(at) = NaiveDateTime::parse_from_str(input, format) {
             return Ok(Some(AsOf::RecordedAt(at.and_utc())));
         }
@@ -85,6 +86,7 @@ mod tests {
         assert_eq!(parse("2026-11-21T09:30:00Z"), Ok(Some(AsOf::RecordedAt(at))));
         assert_eq!(parse("2026-11-21T10:30:00+01:00"), Ok(Some(AsOf::RecordedAt(at))));
         assert_eq!(parse("2026-11-21T09:30"), Ok(Some(AsOf::RecordedAt(at))));
+        assert_eq!(parse("2026-11-21 09:30:00 UTC"), Ok(Some(AsOf::RecordedAt(at))), "as the pages print it");
     }
 
     #[test]

@@ -4,15 +4,15 @@
 use std::fmt::Write;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use carelog_proto::v1 as proto;
 use tonic::Code;
 
-use crate::episode::timestamp;
 use crate::html::{esc, notice, page as frame};
-use crate::routes::{Shared, failure, with_client};
+use crate::routes::{Shared, failure, refused, with_client};
 use crate::session::Session;
+use crate::show::timestamp;
 
 pub async fn page(State(console): Shared, headers: HeaderMap) -> Response {
     let (id, session, client) = match with_client(&console, &headers) {
@@ -21,12 +21,7 @@ pub async fn page(State(console): Shared, headers: HeaderMap) -> Response {
     };
     let mut api = console.api.as_user(&session);
     if !api.may("RecordsService/ListDisclosures") {
-        let body = crate::pages::error(
-            Some(&session),
-            "Not permitted for your role",
-            "The accounting of disclosures is for auditors.",
-        );
-        return (StatusCode::FORBIDDEN, Html(body)).into_response();
+        return refused(&session, "The accounting of disclosures is for auditors.");
     }
     match api.disclosures(&client).await {
         Err(status) if status.code() == Code::Unauthenticated => failure(&console, &id, &session, &status),
@@ -43,15 +38,14 @@ fn render(session: &Session, client: &str, found: Result<Vec<proto::Disclosure>,
         Err(message) => body.push_str(&notice("error", &message)),
         Ok(list) if list.is_empty() => body.push_str(r#"<p class="muted" id="no-disclosures">No disclosures.</p>"#),
         Ok(list) => {
-            body.push_str(r#"<table id="disclosures"><thead><tr><th>date</th><th>recipient</th><th>purpose</th><th>what was disclosed</th><th>channel</th><th>owed</th></tr></thead><tbody>"#);
+            body.push_str(r#"<div class="table-wrap"><table id="disclosures"><thead><tr><th>date</th><th>recipient</th><th>purpose</th><th>what was disclosed</th><th>channel</th><th>owed</th></tr></thead><tbody>"#);
             for d in &list {
                 let _ = write!(
                     body,
-                    r#"<tr class="{}"><td>{}</td><td>{} <code>{}</code></td><td>{} ({})</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"#,
+                    r#"<tr class="{}"><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>"#,
                     if d.accountable { "accountable" } else { "" },
                     esc(&d.disclosed_at.as_ref().map(timestamp).unwrap_or_default()),
-                    esc(&d.recipient_role),
-                    esc(&d.recipient_id),
+                    esc(&crate::show::actor("", &d.recipient_role, &d.recipient_id)),
                     esc(&d.purpose),
                     esc(&d.purpose_of_use),
                     esc(&d.description),
@@ -59,7 +53,7 @@ fn render(session: &Session, client: &str, found: Result<Vec<proto::Disclosure>,
                     if d.accountable { "yes" } else { "no" },
                 );
             }
-            body.push_str("</tbody></table>");
+            body.push_str("</tbody></table></div>");
         }
     }
     frame("Disclosures", Some(session), &body)

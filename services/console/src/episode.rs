@@ -10,6 +10,7 @@ use crate::asof::AsOf;
 use crate::chart::{self, Score};
 use crate::html::{esc, form_open, notice};
 use crate::session::Session;
+use crate::show::{label, timestamp};
 
 /// What the API said about integrity, if the role may ask.
 #[derive(Debug)]
@@ -23,7 +24,11 @@ pub enum Integrity {
 pub enum Trail {
     NotForRole,
     Failed(String),
-    Entries { entries: Vec<proto::AuditEntry>, truncated: bool },
+    /// The first page; `more` when the trail goes on (on the timeline page).
+    Entries {
+        entries: Vec<proto::AuditEntry>,
+        more: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -84,11 +89,6 @@ pub fn render(page: &EpisodePage) -> String {
     out
 }
 
-/// An enum value's name as a reader says it: `SESSION_STATUS_NO_SHOW` → `no show`.
-pub(crate) fn label(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix).unwrap_or(name).replace('_', " ").to_lowercase()
-}
-
 /// An optional time as escaped text.
 fn at(time: &Option<prost_types::Timestamp>) -> String {
     esc(&time.as_ref().map(timestamp).unwrap_or_default())
@@ -147,10 +147,7 @@ fn integrity(integrity: &Integrity) -> String {
 
 fn as_of_control(page: &EpisodePage) -> String {
     let position = page.reply.position;
-    let max = match &page.trail {
-        Trail::Entries { entries, .. } => entries.iter().map(|e| e.position).max().unwrap_or(position).max(position),
-        _ => position,
-    };
+    let max = page.session.head.max(position);
     let shown = match page.as_of {
         None => format!("Showing the record as it stands now (log position {position})."),
         Some(AsOf::OccurredBy(date)) => format!(
@@ -169,10 +166,23 @@ fn as_of_control(page: &EpisodePage) -> String {
     }
     let _ = write!(
         out,
-        r#"{}<label for="as-of-input">Log position, recorded time, or clinical date</label> <input id="as-of-input" name="as_of" value="{}" placeholder="42, 2026-11-21T09:30:00Z or 2026-11-21"> <input id="as-of-slider" type="range" min="1" max="{max}" value="{position}" aria-label="log position"> <button id="as-of-submit" type="submit">Show as of</button> <button id="as-of-now" type="submit" name="now" value="1">Now</button></form></section>"#,
+        r#"{}<label for="as-of-input">Log position, recorded time, or clinical date</label> <input id="as-of-input" name="as_of" value="{}" placeholder="42, 2026-11-21T09:30:00Z or 2026-11-21"> <input id="as-of-slider" type="range" min="1" max="{max}" value="{position}" aria-label="log position"> <button id="as-of-submit" type="submit">Show as of</button> <button id="as-of-now" type="submit" name="now" value="1">Now</button></form>"#,
         form_open("/as-of", page.session, "as-of"),
         esc(value.as_deref().unwrap_or("")),
     );
+    // From a recorded point, the diff to now is one click (for roles that may read the trail).
+    let close = "</section>";
+    if let (Some(AsOf::Position(_) | AsOf::RecordedAt(_)), Some(from), Trail::Entries { .. }) =
+        (page.as_of, &value, &page.trail)
+    {
+        let query = format!("from={}&to={max}", crate::filters::encode(from));
+        let _ = write!(
+            out,
+            r#"<p><a id="diff-to-now" href="/diff?{}">What changed from here to now »</a></p>"#,
+            esc(&query)
+        );
+    }
+    out.push_str(close);
     out
 }
 
@@ -199,23 +209,48 @@ fn scores(view: &proto::EpisodeView, withheld: &[proto::WithheldField]) -> Strin
             .collect()
     };
     let (phq9, gad7) = (of(proto::Instrument::Phq9), of(proto::Instrument::Gad7));
-    // The episode's span: opened to closed (or the last score, or now).
+    // The span: from the first of the episode's opening and any score (screenings come before it)
+    // to its closing or the last score, so no score sits off the chart or piled at an edge.
     let episode = view.episodes.last();
     let all: Vec<DateTime<Utc>> = phq9.iter().chain(&gad7).map(|s| s.at).collect();
-    let from = episode.and_then(|e| time(&e.opened_at)).or(all.iter().min().copied()).unwrap_or_else(Utc::now);
+    let opened = episode.and_then(|e| time(&e.opened_at));
+    let from = opened.into_iter().chain(all.iter().copied()).min().unwrap_or_else(Utc::now);
     let closed = episode.and_then(|e| e.closed.as_ref()).and_then(|c| time(&c.closed_at));
-    let to = closed.or(all.iter().max().copied()).unwrap_or_else(Utc::now).max(from);
+    let to = closed.into_iter().chain(all.iter().copied()).max().unwrap_or_else(Utc::now).max(from);
     let mut out =
         String::from(r#"<section id="scores"><h2>PHQ-9 and GAD-7 across the episode</h2><div class="charts">"#);
     out.push_str(&chart::svg(&chart::PHQ9, &phq9, from, to, "chart-phq9"));
     out.push_str(&chart::svg(&chart::GAD7, &gad7, from, to, "chart-gad7"));
     out.push_str("</div>");
+    out.push_str(&assessment_table(view));
     for a in &view.assessments {
         let what =
             format!("{} administered {}", label(a.instrument().as_str_name(), "INSTRUMENT_"), at(&a.administered_at));
         out.push_str(&late_entry_html(a.late_entry.as_ref(), &what));
     }
     out.push_str("</section>");
+    out
+}
+
+/// Every assessment as a row too: the chart's points in words (and on paper).
+fn assessment_table(view: &proto::EpisodeView) -> String {
+    if view.assessments.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        r#"<h3>Every assessment</h3><div class="table-wrap"><table id="assessments"><thead><tr><th>administered</th><th>instrument</th><th>total</th><th>severity</th></tr></thead><tbody>"#,
+    );
+    for a in &view.assessments {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            at(&a.administered_at),
+            esc(&label(a.instrument().as_str_name(), "INSTRUMENT_").to_uppercase().replace(' ', "-")),
+            a.total,
+            esc(&label(a.severity().as_str_name(), "SEVERITY_")),
+        );
+    }
+    out.push_str("</tbody></table></div>");
     out
 }
 
@@ -404,60 +439,20 @@ fn diagnoses_and_flags(view: &proto::EpisodeView) -> String {
 
 fn timeline(trail: &Trail, position: u64) -> String {
     let mut out = String::from(r#"<section id="timeline"><h2>Timeline</h2>"#);
-    let (entries, truncated) = match trail {
-        Trail::NotForRole => {
-            out.push_str(r#"<p class="muted">The audit trail is not available to your role.</p></section>"#);
-            return out;
+    match trail {
+        Trail::NotForRole => out.push_str(r#"<p class="muted">The audit trail is not available to your role.</p>"#),
+        Trail::Failed(message) => out.push_str(&notice("error", message)),
+        Trail::Entries { entries, more } => {
+            out.push_str(&crate::timeline::table(entries, position));
+            let _ = write!(
+                out,
+                r#"<p><a id="full-timeline" href="/timeline">{} · filter by type, actor and dates »</a></p>"#,
+                if *more { "The first entries only: the whole timeline" } else { "The timeline" }
+            );
         }
-        Trail::Failed(message) => {
-            out.push_str(&notice("error", message));
-            out.push_str("</section>");
-            return out;
-        }
-        Trail::Entries { entries, truncated } => (entries, *truncated),
-    };
-    out.push_str(
-        r#"<table><thead><tr><th>pos</th><th>event</th><th>actor</th><th>clinical time</th><th>recorded</th><th>reason</th><th>correlation</th></tr></thead><tbody>"#,
-    );
-    for e in entries.iter().filter(|e| e.position <= position) {
-        let class = match e.event_type.as_str() {
-            "ConsentRevoked" => "revoked",
-            "NoteAddendumAppended" | "AmendmentDecided" => "amended",
-            "RecordAccessed" => "access",
-            _ => "",
-        };
-        // Note events link to their note on this page.
-        let event = match e.stream.strip_prefix("session-") {
-            Some(id) => format!(r##"<a href="#session-{}">{}</a>"##, esc(id), esc(&e.event_type)),
-            None => esc(&e.event_type),
-        };
-        let _ = write!(
-            out,
-            r#"<tr class="{class}"><td>{}</td><td>{event}</td><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>"#,
-            e.position,
-            esc(&e.actor_role),
-            esc(e.actor_id.get(..8).unwrap_or(&e.actor_id)),
-            esc(&e.occurred_at.as_ref().map(timestamp).unwrap_or_default()),
-            esc(&e.recorded_at.as_ref().map(timestamp).unwrap_or_default()),
-            esc(&e.reason),
-            esc(&e.correlation_id),
-        );
-    }
-    out.push_str("</tbody></table>");
-    if truncated {
-        out.push_str(&notice(
-            "warn",
-            "The trail is longer than this page shows; use `carelog audit --client` for all of it.",
-        ));
     }
     out.push_str("</section>");
     out
-}
-
-pub fn timestamp(t: &prost_types::Timestamp) -> String {
-    DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -477,7 +472,7 @@ mod tests {
         let html = note_html(&note(json!({"format": "SOAP", "late_entry": late, "content": {}})));
         assert!(
             html.contains(
-                "<strong>Late entry</strong>: written 2026-03-04T09:00:00Z for the service ending 2026-03-02T10:55:00Z"
+                "<strong>Late entry</strong>: written 2026-03-04 09:00:00 UTC for the service ending 2026-03-02 10:55:00 UTC"
             ),
             "{html}"
         );

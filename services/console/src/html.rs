@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use carelog_platform::auth::policy::{self, Access};
+
 use crate::session::Session;
 
 pub fn esc(text: &str) -> String {
@@ -43,6 +45,18 @@ pub fn open_client_button(session: &Session, client_id: &str) -> String {
     )
 }
 
+/// The navigation: each page and the calls it needs (a role sees the pages it may read).
+const NAV: &[(&str, &str, &[&str])] = &[
+    ("/", "Find a client", &[]),
+    ("/episode", "Episode", &["RecordsService/GetEpisode"]),
+    ("/timeline", "Timeline", &["RecordsService/ListAuditTrail"]),
+    ("/diff", "What changed", &["RecordsService/GetEpisodeAsOf", "RecordsService/ListAuditTrail"]),
+    ("/ledger", "Ledger", &["RecordsService/GetLedger"]),
+    ("/disclosures", "Disclosures", &["RecordsService/ListDisclosures"]),
+    ("/report", "Report", &crate::report::CALLS),
+    ("/caseload", "Caseload", &["RecordsService/GetCaseload"]),
+];
+
 /// The page frame: header with navigation and the signed-in user, then `body`.
 pub fn page(title: &str, session: Option<&Session>, body: &str) -> String {
     let mut out = format!(
@@ -50,14 +64,22 @@ pub fn page(title: &str, session: Option<&Session>, body: &str) -> String {
         esc(title)
     );
     if let Some(session) = session {
-        out.push_str(
-            r#"<nav><a href="/">Find a client</a><a href="/episode">Episode</a><a href="/ledger">Ledger</a><a href="/disclosures">Disclosures</a><a href="/caseload">Caseload</a></nav>"#,
-        );
+        out.push_str("<nav>");
+        for (href, name, calls) in NAV {
+            let may = calls.iter().all(|rpc| matches!(policy::access(rpc, session.who.role), Access::Granted(_)));
+            if may {
+                let _ = write!(out, r#"<a href="{href}">{name}</a>"#);
+            }
+        }
+        out.push_str("</nav>");
         let _ = write!(
             out,
-            r#"<div class="who"><span id="who-role">{}</span> <code>{}</code>{}<button type="submit">Sign out</button></form></div>"#,
-            esc(session.who.role.as_str()),
-            esc(&session.who.subject.to_string()[..8]),
+            r#"<div class="who"><span id="who-role">{}</span>{}<button type="submit">Sign out</button></form></div>"#,
+            esc(&crate::show::actor(
+                session.who.name.as_deref().unwrap_or(""),
+                session.who.role.as_str(),
+                &session.who.subject.to_string()
+            )),
             form_open("/signout", session, "inline"),
         );
     }

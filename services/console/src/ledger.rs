@@ -6,8 +6,8 @@ use std::fmt::Write;
 use carelog_proto::v1 as proto;
 use prost_types::Timestamp;
 
-use crate::episode::{label, timestamp};
 use crate::html::{esc, money};
+use crate::show::{label, timestamp};
 
 /// What the read gate withheld, looked up by path while rendering: a withheld amount shows its
 /// mark instead of a made-up $0.00.

@@ -8,15 +8,21 @@
 
 mod api;
 pub mod asof;
+mod changes;
 pub mod chart;
 mod disclosures;
 mod episode;
+mod filters;
 mod html;
 mod ledger;
 mod pages;
+mod report;
+mod report_format;
 mod routes;
 mod security;
 pub mod session;
+mod show;
+mod timeline;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,9 +34,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-/// The console's routes over a channel to the gRPC server.
-pub fn router(channel: Channel) -> Router {
-    let console = Arc::new(routes::Console { api: api::Api::new(channel), sessions: Default::default() });
+/// The console's routes over channels to the RecordsService and the ProofService.
+pub fn router(records: Channel, proofs: Channel) -> Router {
+    let console = Arc::new(routes::Console { api: api::Api::new(records, proofs), sessions: Default::default() });
     Router::new()
         .route("/", get(routes::home))
         .route("/signin", get(routes::sign_in_page).post(routes::sign_in))
@@ -40,6 +46,10 @@ pub fn router(channel: Channel) -> Router {
         .route("/as-of", post(routes::set_as_of))
         .route("/ledger", get(routes::ledger))
         .route("/disclosures", get(disclosures::page))
+        .route("/timeline", get(timeline::page))
+        .route("/diff", get(changes::page))
+        .route("/report", get(report::printable))
+        .route("/report.csv", get(report::csv))
         .route("/caseload", get(routes::caseload).post(routes::choose_clinician))
         .route("/static/console.css", get(routes::stylesheet))
         .route("/static/console.js", get(routes::script))
@@ -62,11 +72,16 @@ pub async fn start(listen: SocketAddr, grpc_url: &str) -> anyhow::Result<Running
     let channel = Channel::from_shared(grpc_url.to_owned())
         .with_context(|| format!("the console's gRPC address {grpc_url:?}"))?
         .connect_lazy();
+    start_with(listen, channel.clone(), channel).await
+}
+
+/// Serves the console on `listen` over channels the caller configured (TLS, separate services).
+pub async fn start_with(listen: SocketAddr, records: Channel, proofs: Channel) -> anyhow::Result<RunningConsole> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding the console to {listen}"))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = router(channel);
+    let app = router(records, proofs);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

@@ -4,9 +4,9 @@ use std::fmt::Write;
 
 use carelog_proto::v1 as proto;
 
-use crate::episode::timestamp;
 use crate::html::{esc, form_open, money, notice, open_client_button, page};
 use crate::session::Session;
+use crate::show::timestamp;
 
 pub fn sign_in(message: Option<&str>) -> String {
     let mut body = String::from(r#"<section class="signin"><h1>Sign in</h1>"#);
@@ -40,7 +40,7 @@ pub fn home(session: &Session, clients: Option<Result<Vec<proto::AuditEntry>, St
                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(&e.client_id),
                     esc(&e.recorded_at.as_ref().map(timestamp).unwrap_or_default()),
-                    esc(&e.actor_role),
+                    esc(&crate::show::actor(&e.actor_name, &e.actor_role, &e.actor_id)),
                     open_client_button(session, &e.client_id)
                 );
             }

@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use carelog_platform::auth::policy::{self, Access, Scope};
+use carelog_proto::v1 as proto;
 use serde::Deserialize;
 use tonic::{Code, Status};
 
@@ -75,6 +76,11 @@ pub(crate) fn failure(console: &Console, id: &str, session: &Session, status: &S
         status.message().to_owned()
     };
     (code, Html(pages::error(Some(session), title, &message))).into_response()
+}
+
+/// A page the role may not read: says so, and reads nothing (no logged denial either).
+pub(crate) fn refused(session: &Session, why: &str) -> Response {
+    (StatusCode::FORBIDDEN, Html(pages::error(Some(session), "Not permitted for your role", why))).into_response()
 }
 
 fn forbidden_post() -> Response {
@@ -240,8 +246,9 @@ pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
         Integrity::NotForRole
     };
     let trail = if api.may("RecordsService/ListAuditTrail") {
-        match api.audit_trail(&client).await {
-            Ok((entries, truncated)) => Trail::Entries { entries, truncated },
+        let first = proto::ListAuditTrailRequest { client_id: client.clone(), page_size: 50, ..Default::default() };
+        match api.audit_page(first).await {
+            Ok(page) => Trail::Entries { entries: page.entries, more: !page.next_page_token.is_empty() },
             Err(status) => Trail::Failed(status.message().to_owned()),
         }
     } else {
@@ -250,11 +257,14 @@ pub async fn episode(State(console): Shared, headers: HeaderMap) -> Response {
     let billing = view.billing.clone().unwrap_or_default();
     let accounts: Vec<String> = billing.accounts.into_iter().filter(|a| uuid::Uuid::parse_str(a).is_ok()).collect();
     let clinician = view.episodes.last().map(|e| e.clinician_id.clone()).filter(|c| !c.is_empty());
+    let head = if session.as_of.is_none() { reply.position } else { session.head };
     console.sessions.update(&id, |s| {
         s.flash = None;
+        s.head = head;
         s.accounts = accounts;
         s.clinician_of_client = clinician;
     });
+    let session = Session { head, ..session };
     let page = EpisodePage {
         session: &session,
         reply: &reply,
@@ -302,11 +312,7 @@ pub async fn ledger(State(console): Shared, headers: HeaderMap) -> Response {
     };
     let mut api = console.api.as_user(&session);
     if !api.may("RecordsService/GetLedger") {
-        return (
-            StatusCode::FORBIDDEN,
-            Html(pages::error(Some(&session), "Not permitted for your role", "Ledgers are for billers and auditors.")),
-        )
-            .into_response();
+        return refused(&session, "Ledgers are for billers and auditors.");
     }
     let mut ledgers = Vec::new();
     for account in &session.accounts {
@@ -325,15 +331,7 @@ pub async fn caseload(State(console): Shared, headers: HeaderMap) -> Response {
     };
     let mut api = console.api.as_user(&session);
     if !api.may("RecordsService/GetCaseload") {
-        return (
-            StatusCode::FORBIDDEN,
-            Html(pages::error(
-                Some(&session),
-                "Not permitted for your role",
-                "Caseloads are for clinicians, supervisors and auditors.",
-            )),
-        )
-            .into_response();
+        return refused(&session, "Caseloads are for clinicians, supervisors and auditors.");
     }
     // A clinician sees their own; others the one they chose, or the open client's clinician.
     let clinician = match session.who.role {

@@ -21,6 +21,8 @@ pub struct TokenInfo {
     pub subject: Uuid,
     pub role: Role,
     pub clinician: Option<Uuid>,
+    /// The display name the token carries (None without one, or when it is not a printable name).
+    pub name: Option<String>,
     /// Seconds since the Unix epoch.
     pub expires_at: u64,
 }
@@ -31,6 +33,8 @@ struct RawClaims {
     role: String,
     #[serde(default)]
     clinician: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
     exp: u64,
 }
 
@@ -60,7 +64,8 @@ pub fn read_token(token: &str, now: u64) -> Result<TokenInfo, TokenProblem> {
     if claims.exp <= now {
         return Err(TokenProblem::Expired);
     }
-    Ok(TokenInfo { subject, role, clinician, expires_at: claims.exp })
+    let name = claims.name.as_deref().and_then(|n| carelog_platform::auth::display_name(n).ok().flatten());
+    Ok(TokenInfo { subject, role, clinician, name, expires_at: claims.exp })
 }
 
 /// One signed-in browser.
@@ -79,6 +84,8 @@ pub struct Session {
     pub accounts: Vec<String>,
     /// The caseload page's clinician, when chosen by hand.
     pub caseload_of: Option<String>,
+    /// The log's head when the record was last shown as it stands now: the as-of slider's end.
+    pub head: u64,
 }
 
 impl Session {
@@ -93,6 +100,7 @@ impl Session {
             clinician_of_client: None,
             accounts: Vec::new(),
             caseload_of: None,
+            head: 0,
         }
     }
 }
@@ -160,7 +168,19 @@ mod tests {
     fn a_token_names_its_user_and_role() {
         let id = Uuid::now_v7();
         let info = read_token(&token(&format!(r#"{{"sub":"{id}","role":"auditor","exp":200}}"#)), 100).unwrap();
-        assert_eq!(info, TokenInfo { subject: id, role: Role::Auditor, clinician: None, expires_at: 200 });
+        assert_eq!(info, TokenInfo { subject: id, role: Role::Auditor, clinician: None, name: None, expires_at: 200 });
+    }
+
+    #[test]
+    fn a_display_name_is_read_when_printable_and_dropped_otherwise() {
+        let id = Uuid::now_v7();
+        let named = |name: &str| {
+            let claims = serde_json::json!({"sub": id.to_string(), "role": "auditor", "exp": 200, "name": name});
+            read_token(&token(&claims.to_string()), 100).unwrap().name
+        };
+        assert_eq!(named(" Dr. Ana Ruiz ").as_deref(), Some("Dr. Ana Ruiz"));
+        assert_eq!(named("Ana\u{202E}zuiR"), None, "a name that disguises itself is not shown");
+        assert_eq!(named(""), None);
     }
 
     #[test]
@@ -183,7 +203,8 @@ mod tests {
     #[test]
     fn an_expired_session_is_gone() {
         let sessions = Sessions::default();
-        let who = TokenInfo { subject: Uuid::now_v7(), role: Role::Auditor, clinician: None, expires_at: 50 };
+        let who =
+            TokenInfo { subject: Uuid::now_v7(), role: Role::Auditor, clinician: None, name: None, expires_at: 50 };
         let id = sessions.create(Session::new("t".into(), who), 10);
         assert!(sessions.get(&id, 49).is_some());
         assert!(sessions.get(&id, 50).is_none());

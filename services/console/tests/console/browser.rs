@@ -17,7 +17,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// chromedriver on a free loopback port, killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -34,7 +34,7 @@ fn path_of(env: &str, default: &str) -> PathBuf {
 }
 
 /// None (with a notice) when no browser is installed and this is not CI.
-async fn driver() -> Option<Driver> {
+pub(crate) async fn driver() -> Option<Driver> {
     let (driver, browser) = (path_of("CHROMEDRIVER", CHROMEDRIVER), path_of("CHROMIUM", CHROMIUM));
     if !driver.exists() || !browser.exists() {
         let message = format!(
@@ -64,7 +64,7 @@ async fn driver() -> Option<Driver> {
     panic!("chromedriver did not listen on {port}");
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     let capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -78,7 +78,7 @@ async fn browser(driver: &Driver) -> Client {
     ClientBuilder::new(connector).capabilities(capabilities).connect(&driver.url).await.expect("a browser session")
 }
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
@@ -87,16 +87,16 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-async fn snap(browser: &Client, name: &str) {
+pub(crate) async fn snap(browser: &Client, name: &str) {
     let png = browser.screenshot().await.expect("screenshot");
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-async fn text_of(browser: &Client, css: &str) -> String {
+pub(crate) async fn text_of(browser: &Client, css: &str) -> String {
     browser.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
 }
 
-async fn sign_in(browser: &Client, stack: &Stack, token: &str) {
+pub(crate) async fn sign_in(browser: &Client, stack: &Stack, token: &str) {
     browser.goto(&stack.url("/episode")).await.unwrap();
     assert!(browser.current_url().await.unwrap().path().ends_with("/signin"), "signed-out users land on sign-in");
     browser.find(Locator::Id("token")).await.unwrap().send_keys(token).await.unwrap();
@@ -107,7 +107,7 @@ async fn sign_in(browser: &Client, stack: &Stack, token: &str) {
     }
 }
 
-async fn open_client(browser: &Client, client_id: &str) {
+pub(crate) async fn open_client(browser: &Client, client_id: &str) {
     browser.find(Locator::Id("client-id-input")).await.unwrap().send_keys(client_id).await.unwrap();
     browser.find(Locator::Id("open-client")).await.unwrap().click().await.unwrap();
     browser.wait().for_element(Locator::Id("as-of-shown")).await.expect("the episode page");
@@ -142,7 +142,7 @@ async fn an_auditor_and_a_biller_audit_the_demo_episode(stack: &Stack) {
     snap(&browser, "02-find-a-client").await;
     open_client(&browser, &stack.outcome.client_id).await;
     assert!(text_of(&browser, "#integrity-badge").await.contains("Hash chains intact"));
-    assert!(text_of(&browser, "#timeline").await.contains("NoteAddendumAppended"));
+    assert!(text_of(&browser, "#timeline").await.contains("Note addendum appended"));
     snap(&browser, "03-episode").await;
 
     // The score chart: PHQ-9 and GAD-7 points over their severity bands.

@@ -14,15 +14,21 @@ use uuid::Uuid;
 use crate::on_both_backends;
 use crate::support::{Http, Stack};
 
-/// Which roles may read each page's record (the RPC behind it).
+/// Which roles may read each page's record (the RPCs behind it, per docs/security.md): the
+/// timeline and the diff read the audit trail (the treating clinician, supervisors, auditors);
+/// the report holds the accounting of disclosures (auditors alone).
 fn may_read(page: &str, role: Role) -> bool {
     let allowed: &[Role] = match page {
         "/episode" => &[Role::Clinician, Role::Supervisor, Role::Biller, Role::Auditor],
         "/ledger" => &[Role::Biller, Role::Auditor],
+        "/timeline" | "/diff" => &[Role::Clinician, Role::Supervisor, Role::Auditor],
+        "/report" | "/report.csv" => &[Role::Auditor],
         _ => &[],
     };
     allowed.contains(&role)
 }
+
+const PAGES: [&str; 6] = ["/episode", "/ledger", "/timeline", "/diff", "/report", "/report.csv"];
 
 async fn pages(stack: &Stack, role: Role) -> Vec<(&'static str, String)> {
     let subject = match role {
@@ -35,12 +41,23 @@ async fn pages(stack: &Stack, role: Role) -> Vec<(&'static str, String)> {
     if signed_in.status != 303 {
         // A role that reads no record is turned away at the door: no page of it at all.
         assert_eq!(signed_in.status, 401, "{role}: {}", signed_in.body);
-        return vec![("/episode", signed_in.body.clone()), ("/ledger", signed_in.body)];
+        return PAGES.iter().map(|page| (*page, signed_in.body.clone())).collect();
     }
     http.get("/").await;
     let episode = http.open_client(&stack.outcome.client_id).await;
-    let ledger = http.get("/ledger").await;
-    vec![("/episode", episode.body), ("/ledger", ledger.body)]
+    let (addendum, _) = stack.addendum().await;
+    let mut shown = vec![("/episode", episode.body)];
+    for page in &PAGES[1..] {
+        let path = match *page {
+            "/diff" => format!("/diff?from={}&to={addendum}", addendum - 1),
+            other => other.to_owned(),
+        };
+        let reply = http.get(&path).await;
+        let expected = if may_read(page, role) { 200 } else { 403 };
+        assert_eq!(reply.status, expected, "{role} on {path}: {}", reply.body);
+        shown.push((*page, reply.body));
+    }
+    shown
 }
 
 async fn every_page_shows_each_role_only_what_it_may_see(stack: &Stack) {

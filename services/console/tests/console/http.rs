@@ -130,6 +130,10 @@ async fn as_of_before_and_after_the_addendum(stack: &Stack) {
     assert!(before.body.contains(NOTE_TEXT) && !before.body.contains(ADDENDUM_TEXT));
     let after = http.set_as_of(&position.to_string()).await;
     assert!(after.body.contains(ADDENDUM_TEXT));
+    let diff = after.body.split(r#"id="diff-to-now" href=""#).nth(1).and_then(|r| r.split('"').next());
+    let diff = diff.expect("a link to what changed since").replace("&amp;", "&");
+    assert!(diff.starts_with(&format!("/diff?from={position}&to=")), "{diff}");
+    assert_eq!(http.get(&diff).await.status, 200);
 }
 
 /// A clinical date in the middle of the (backdated) demo episode shows what had occurred by then,
@@ -201,6 +205,7 @@ async fn the_auditor_reads_the_accounting_of_disclosures(stack: &Stack) {
     let page = http.get("/disclosures").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains(r#"<table id="disclosures">"#), "{}", page.body);
+    assert!(page.body.contains("connector …"), "the recipient by role and short id: {}", page.body);
     assert!(page.body.contains("coordination of care with another provider (COC)"), "{}", page.body);
     assert!(page.body.contains("the record as a FHIR R4 Bundle"), "{}", page.body);
     let mut http = Http::new(stack);

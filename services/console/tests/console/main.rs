@@ -1,7 +1,9 @@
 //! Black-box tests of the audit console: the all-in-one server on port 0 over a fresh store, the
 //! demo episode, the console in front, driven over plain HTTP and in a real browser.
 
+mod audit;
 mod browser;
+mod browser_audit;
 mod disclosure;
 mod http;
 mod support;

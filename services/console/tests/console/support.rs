@@ -44,6 +44,29 @@ impl Stack {
         (entry.position, entry.stream.trim_start_matches("session-").to_owned())
     }
 
+    /// Voids the demo's (paid) claim as a biller would, with a reason: the void's log position.
+    pub async fn void_the_claim(&self) -> u64 {
+        use carelog_proto::v1::submit_claim_request::{Kind, Void};
+        let billing = self.outcome.episode.billing.clone().unwrap_or_default();
+        let original = billing.claims.keys().next().expect("the demo submits a claim").clone();
+        let request = carelog_proto::v1::SubmitClaimRequest {
+            context: carelog_blackbox::ctx_because(VOID_REASON),
+            account_id: self.outcome.account_id.clone(),
+            claim_id: Uuid::now_v7().to_string(),
+            kind: Some(Kind::Void(Void { original_claim_id: original })),
+        };
+        let receipt = self.app.billing(&Caller::new("biller")).submit_claim(request).await.expect("the void");
+        receipt.into_inner().position
+    }
+
+    /// Every audit entry `subject` caused, about any client or none (a denial before the client is
+    /// known is logged without one).
+    pub async fn entries_by(&self, subject: Uuid) -> usize {
+        let request = ListAuditTrailRequest { actor_id: subject.to_string(), page_size: 1000, ..Default::default() };
+        let reply = self.app.records(&Caller::new("auditor")).list_audit_trail(request).await.unwrap().into_inner();
+        reply.entries.len()
+    }
+
     /// RecordAccessed entries of the demo client read by `subject`.
     pub async fn reads_by(&self, subject: Uuid) -> usize {
         let request = ListAuditTrailRequest {
@@ -70,6 +93,8 @@ pub fn token(role: Role, valid_for: Duration) -> (Uuid, String) {
 
 /// Text the demo writes into its progress notes.
 pub const NOTE_TEXT: &str = "Reports fewer worry episodes";
+/// Why the tests void the demo's claim.
+pub const VOID_REASON: &str = "Payer asked for a void: billed under the wrong member id";
 /// The demo's addendum text.
 pub const ADDENDUM_TEXT: &str = "Spouse called the next morning";
 
