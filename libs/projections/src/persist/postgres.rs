@@ -161,8 +161,10 @@ fn stored_from(row: &sqlx::postgres::PgRow) -> Result<StoredDoc, ProjectionError
     Ok(StoredDoc { key: row.try_get("key")?, owner: row.try_get("owner")?, json: row.try_get("doc")? })
 }
 
+/// Derived rows: the commit does not wait for its WAL flush (see `begin_derived`); a batch lost
+/// with the database's last moments is folded again from the checkpoint it did not move.
 pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), ProjectionError> {
-    let mut tx = carelog_store::begin_uncancellable(pool).await?;
+    let mut tx = carelog_store::begin_derived(pool).await?;
     let moved = sqlx::query(
         "UPDATE projection_generations SET checkpoint = $3, updated_at = now() WHERE generation = $1 AND checkpoint = $2 AND state <> 'retired'",
     )

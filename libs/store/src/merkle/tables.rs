@@ -139,8 +139,9 @@ pub(super) async fn commit(
             })
             .await
         }
+        // Derived from the log: the commit does not wait for its WAL flush (see `begin_derived`).
         Database::Postgres(pool) => {
-            let mut tx = crate::begin_uncancellable(pool).await?;
+            let mut tx = crate::begin_derived(pool).await?;
             let moved = sqlx::query(MOVE)
                 .bind(to_i64(to))
                 .bind(root.as_slice())
