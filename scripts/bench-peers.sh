@@ -97,9 +97,9 @@ serve() { # name store-url → the server's address, once it answers
   exit 1
 }
 
-carelog_appends() { # server callers → appends/s
+carelog_appends() { # server callers name → appends/s (the bench's JSON summary kept in $run)
   timeout $((seconds + 120)) "$carelog" bench --server "$1" --mix append --concurrency "$2" --duration "$seconds" \
-    --clients 1 2>>"$run/bench.log" \
+    --clients 1 2>>"$run/bench.log" | tee "$run/$3.json" \
     | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).events_per_sec))'
 }
 
@@ -121,8 +121,8 @@ for round in $(seq 1 "$rounds"); do
         raw) value=$(raw_inserts "$n") ;;
         message-db) value=$(peer message-db "postgres://message_store@$PGHOST:$PGPORT/$db_msgdb" "$n") ;;
         emmett) value=$(peer emmett "$pg/$db_emmett" "$n") ;;
-        carelog-pg) value=$(carelog_appends "$server_pg" "$n") ;;
-        carelog-sqlite) value=$(carelog_appends "$server_sqlite" "$n") ;;
+        carelog-pg) value=$(carelog_appends "$server_pg" "$n" "carelog-pg-r$round-c$n") ;;
+        carelog-sqlite) value=$(carelog_appends "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n") ;;
       esac
       result[$round,$n,$column]=${value:-0}
       say "    $(printf '%.0f' "${value:-0}") appends/s"
@@ -133,3 +133,5 @@ done
 # --- the table: per cell, the range over the rounds and the range of the ratios to raw -------------
 for key in "${!result[@]}"; do echo "$key ${result[$key]}"; done >"$run/results.txt"
 node scripts/bench-peers/table.mjs "$rounds" "$callers_list" "${columns[*]}" <"$run/results.txt"
+say "Carelog's latencies (p50/p99 ms): $(cd "$run" && for f in carelog-*.json; do
+  node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1]));process.stdout.write(`${process.argv[1].slice(0,-5)} ${s.latency_ms.p50}/${s.latency_ms.p99}; `)' "$f"; done)"
