@@ -4,7 +4,8 @@
 # SQLite, alternately at each concurrency, for ROUNDS rounds. Prints the table of BENCHMARKS.md:
 # appends/s and, in brackets, the ratio to the raw INSERTs of the same round.
 #
-# Usage: scripts/bench-peers.sh            (CALLERS="1 8 64" ROUNDS=2 SECONDS_PER_CELL=5)
+# Usage: scripts/bench-peers.sh            (CALLERS="1 8 64" ROUNDS=2 SECONDS_PER_CELL=5; CARELOG_BIN=path
+#        to load a binary already built instead of `cargo build --release -p carelog`)
 #
 # Loopback only: PostgreSQL on PGHOST:PGPORT (default 127.0.0.1:5432, trust auth as PGUSER=postgres),
 # the Carelog servers on 127.0.0.1. Everything it installs goes under target/bench-peers (npm
@@ -60,7 +61,9 @@ payload=$(node -e 'process.stdout.write(JSON.stringify({clientId:"00000000-0000-
   phone:"+44 20 7946 0958",referral:{source:"general-practitioner",reference:"REF-00000001"},
   note:"Self-referred after a six-week waiting list; prefers morning appointments; no known allergies.",
   consent:{treatment:true,research:false,recordedBy:"reception"}}))')
-echo "INSERT INTO raw_events (event_id, data) VALUES (gen_random_uuid(), '$payload');" >"$run/raw.sql"
+# In a function: pgbench would take the payload's `:name`s for its own variables.
+psql -qd "$db_raw" -c "CREATE FUNCTION raw_payload() RETURNS json IMMUTABLE LANGUAGE sql AS \$\$ SELECT '$payload'::json \$\$"
+echo "INSERT INTO raw_events (event_id, data) VALUES (gen_random_uuid(), raw_payload());" >"$run/raw.sql"
 
 raw_inserts() { # callers → appends/s
   local jobs=$(( $1 < 2 ? 1 : 2 ))
@@ -69,26 +72,29 @@ raw_inserts() { # callers → appends/s
 }
 
 peer() { # message-db|emmett url callers → appends/s
-  timeout $((seconds + 60)) node "$node_dir/driver.mjs" "$1" "$2" "$3" "$seconds" \
+  timeout $((seconds + 60)) node "$node_dir/driver.mjs" "$1" "$2" "$3" "$seconds" 2>>"$run/peers.log" \
     | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).appends_per_sec))'
 }
 
 # --- Carelog: a release build of `carelog serve`, one server per backend, loaded by `carelog bench` ---
-say "building carelog (release) …"
-cargo build --release -q -p carelog
-carelog=target/release/carelog
+carelog="${CARELOG_BIN:-target/release/carelog}"
+if [ -z "${CARELOG_BIN:-}" ]; then
+  say "building carelog (release) …"
+  cargo build --release -q -p carelog
+fi
 export CARELOG_AUTH_SECRET; CARELOG_AUTH_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CARELOG_MASTER_KEY; CARELOG_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-serve() { # name store-url → the server's address, once it answers
+serve() { # name store-url → $address, once it answers
   local port; port=$(free_port)
+  address="http://127.0.0.1:$port"
   env -u DATABASE_URL "$carelog" serve --store "$2" --listen "127.0.0.1:$port" --allow-plaintext \
     --dev-ephemeral-signing-key >"$run/serve-$1.log" 2>&1 &
   pids+=("$!")
   for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "http://127.0.0.1:$port"; return; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
     kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.2
   done
@@ -104,8 +110,8 @@ carelog_appends() { # server callers name → appends/s (the bench's JSON summar
 }
 
 say "starting carelog serve on PostgreSQL and on SQLite …"
-server_pg=$(serve postgres "$pg/$db_carelog")
-server_sqlite=$(serve sqlite "sqlite:$run/carelog.db")
+serve postgres "$pg/$db_carelog"; server_pg=$address
+serve sqlite "sqlite:$run/carelog.db"; server_sqlite=$address
 
 # --- the runs: every system at one concurrency before the next, round after round ------------------
 columns=(raw message-db emmett carelog-pg carelog-sqlite)
@@ -118,14 +124,14 @@ for round in $(seq 1 "$rounds"); do
       done_cells=$((done_cells + 1))
       say "[$done_cells/$cells] round $round, $n callers: $column …"
       case $column in
-        raw) value=$(raw_inserts "$n") ;;
-        message-db) value=$(peer message-db "postgres://message_store@$PGHOST:$PGPORT/$db_msgdb" "$n") ;;
-        emmett) value=$(peer emmett "$pg/$db_emmett" "$n") ;;
-        carelog-pg) value=$(carelog_appends "$server_pg" "$n" "carelog-pg-r$round-c$n") ;;
-        carelog-sqlite) value=$(carelog_appends "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n") ;;
+        raw) value=$(raw_inserts "$n") || value= ;;
+        message-db) value=$(peer message-db "postgres://message_store@$PGHOST:$PGPORT/$db_msgdb" "$n") || value= ;;
+        emmett) value=$(peer emmett "$pg/$db_emmett" "$n") || value= ;;
+        carelog-pg) value=$(carelog_appends "$server_pg" "$n" "carelog-pg-r$round-c$n") || value= ;;
+        carelog-sqlite) value=$(carelog_appends "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n") || value= ;;
       esac
       result[$round,$n,$column]=${value:-0}
-      say "    $(printf '%.0f' "${value:-0}") appends/s"
+      if [ -z "$value" ]; then say "    failed (counted as 0; see $run)"; else say "    $(printf '%.0f' "$value") appends/s"; fi
     done
   done
 done

@@ -28,7 +28,9 @@ const event = (i) => ({
   consent: { treatment: true, research: false, recordedBy: 'reception' },
 });
 
-const pool = new pg.Pool({ connectionString: url, max: callers });
+// The callers share at most PEER_CONNECTIONS connections (default 32): the server's 100 are shared
+// with the other systems of the run (and anything else on the machine).
+const pool = new pg.Pool({ connectionString: url, max: Math.min(callers, Number(process.env.PEER_CONNECTIONS ?? 32)) });
 let append;
 if (peer === 'message-db') {
   append = async (i) => {

@@ -1,5 +1,6 @@
 //! Black-box tests of the RecordsService and the projections behind it.
 
+mod actors;
 mod clinical;
 mod integrity;
 mod views;

@@ -36,21 +36,28 @@ pub enum Backend {
 pub struct Caller {
     pub id: Uuid,
     pub role: &'static str,
+    /// The display name their token carries, if any.
+    pub name: Option<String>,
 }
 
 impl Caller {
     pub fn new(role: &'static str) -> Self {
-        Self { id: Uuid::now_v7(), role }
+        Self { id: Uuid::now_v7(), role, name: None }
     }
 
     /// A caller with a known id: for a clinician, the clinician id they act as.
     pub fn with_id(role: &'static str, id: Uuid) -> Self {
-        Self { id, role }
+        Self { id, role, name: None }
+    }
+
+    /// The same caller whose token also carries a display name.
+    pub fn named(self, name: &str) -> Self {
+        Self { name: Some(name.to_owned()), ..self }
     }
 
     /// The clinician `id` (as a string, the way requests carry it).
     pub fn clinician(id: &str) -> Self {
-        Self { id: Uuid::parse_str(id).expect("a clinician id is a UUID"), role: "clinician" }
+        Self::with_id("clinician", Uuid::parse_str(id).expect("a clinician id is a UUID"))
     }
 }
 
@@ -75,7 +82,7 @@ pub struct CallerHeaders(CallAs);
 impl CallerHeaders {
     pub fn new(caller: Caller) -> Self {
         let role = caller.role.parse().unwrap_or_else(|e| panic!("test caller: {e}"));
-        Self(Credentials::Issuer(test_issuer()).caller(caller.id, role))
+        Self(Credentials::Issuer(test_issuer()).named_caller(caller.id, role, caller.name.as_deref()))
     }
 }
 

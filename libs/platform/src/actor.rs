@@ -3,3 +3,4 @@
 
 pub const ACTOR_HEADER: &str = "x-carelog-actor";
 pub const ROLE_HEADER: &str = "x-carelog-role";
+pub const NAME_HEADER: &str = "x-carelog-name";

@@ -29,7 +29,7 @@ pub fn now() -> DateTime<Utc> {
 
 /// The caller of every generated command.
 pub fn actor() -> Actor {
-    Actor { id: "0199a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b".to_owned(), role: "clinician".to_owned() }
+    Actor::new("0199a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", "clinician")
 }
 
 /// `CommandMeta::parse` as a service calls it, with the fixed caller and clock.

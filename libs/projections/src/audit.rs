@@ -21,6 +21,8 @@ pub struct AuditEntry {
     pub event_type: String,
     pub actor_id: String,
     pub actor_role: String,
+    /// The display name the actor's token gave, if any.
+    pub actor_name: Option<String>,
     /// Clinical time (may be earlier than `recorded_at` for a late entry).
     pub occurred_at: DateTime<Utc>,
     /// Store time.
@@ -34,7 +36,37 @@ pub struct AuditEntry {
     pub client: Option<String>,
     /// The episode the event is about (`tags.episode`).
     pub episode: Option<String>,
+    /// For an access-log entry: which RPC, for what purpose, with what outcome.
+    pub access: Option<AccessFacts>,
 }
+
+/// What an access-log entry (`RecordAccessed`) says about the access, beyond its envelope: three
+/// administrative fields of its data (never the detail of what was read).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessFacts {
+    pub rpc: Option<String>,
+    pub purpose_of_use: Option<String>,
+    pub outcome: Option<String>,
+}
+
+impl AccessFacts {
+    /// The facts as stored in three columns: none when every one is empty (not an access entry).
+    pub fn from_columns(rpc: Option<String>, purpose_of_use: Option<String>, outcome: Option<String>) -> Option<Self> {
+        let facts = Self { rpc, purpose_of_use, outcome };
+        (facts != Self::default()).then_some(facts)
+    }
+
+    fn of(event: &RecordedEvent) -> Option<Self> {
+        if event.event_type != RECORD_ACCESSED {
+            return None;
+        }
+        let text = |key: &str| event.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        Some(Self { rpc: text("rpc"), purpose_of_use: text("purpose_of_use"), outcome: text("outcome") })
+    }
+}
+
+/// The access log's event type (written by the platform's read gate).
+const RECORD_ACCESSED: &str = "RecordAccessed";
 
 impl AuditEntry {
     /// The audit line of any envelope, whatever its category (including `access`).
@@ -48,6 +80,7 @@ impl AuditEntry {
             event_type: event.event_type.clone(),
             actor_id: m.actor.id.clone(),
             actor_role: m.actor.role.clone(),
+            actor_name: m.actor.name.clone(),
             occurred_at: m.occurred_at,
             recorded_at: event.recorded_at,
             reason: m.reason.clone(),
@@ -56,6 +89,7 @@ impl AuditEntry {
             trace_id: m.trace_id.clone(),
             client: m.tags.client.clone(),
             episode: m.tags.episode.clone(),
+            access: AccessFacts::of(event),
         }
     }
 }

@@ -349,11 +349,13 @@ fn audit_row(event: &RecordedEvent) -> AuditRow {
         event_type: entry.event_type,
         actor_id: entry.actor_id,
         actor_role: entry.actor_role,
+        actor_name: entry.actor_name,
         occurred_at: entry.occurred_at,
         recorded_at: entry.recorded_at,
         reason: entry.reason,
         correlation_id: entry.correlation_id.to_string(),
         causation_id: entry.causation_id.map(|c| c.to_string()),
+        access: entry.access,
     }
 }
 

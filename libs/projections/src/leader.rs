@@ -9,13 +9,33 @@
 //! only if the checkpoint it started from is current, so even two leaders for a moment (a leader
 //! that has not yet noticed its session died) never apply an event twice.
 
+mod postgres;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use async_trait::async_trait;
 
 use crate::ProjectionError;
 use crate::persist::ReadModels;
+
+pub use postgres::PostgresLock;
+
+/// The lock processes take turns on to project (the port; one adapter per backend that has one).
+#[async_trait]
+pub trait LeaderLock: Send + Sync + std::fmt::Debug {
+    /// One attempt to take the lock for `projection`: the lease if this process now holds it.
+    async fn try_take(&self, projection: &str) -> Result<Option<Box<dyn Lease>>, ProjectionError>;
+}
+
+/// A held lock.
+#[async_trait]
+pub trait Lease: Send + std::fmt::Debug {
+    /// Fails if the session holding the lock died or did not answer within `within`.
+    async fn check(&mut self, within: Duration) -> Result<(), ProjectionError>;
+    /// Gives the lock up at once and ends the session.
+    async fn release(self: Box<Self>);
+}
 
 /// How a process takes part in the election.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,70 +55,43 @@ impl Default for ElectionOptions {
 
 /// The election for one projection in one log.
 #[derive(Debug, Clone)]
-pub enum Election {
-    /// SQLite: the only process that can write the file leads.
-    Alone,
-    Postgres {
-        connect: Box<PgConnectOptions>,
-        projection: String,
-        options: ElectionOptions,
-    },
+pub struct Election {
+    /// `None` where one process owns the database (SQLite): it always leads.
+    lock: Option<Arc<dyn LeaderLock>>,
+    projection: String,
+    options: ElectionOptions,
 }
 
 impl Election {
-    /// The election for `projection` in the read models' database. On PostgreSQL the lock session
-    /// uses the pool's connection settings (same server, same schema).
+    /// The election for `projection` in the read models' database.
     pub fn new(models: &ReadModels, projection: &str, options: ElectionOptions) -> Self {
-        match models {
-            ReadModels::Sqlite(_) => Election::Alone,
-            ReadModels::Postgres(pool) => Election::Postgres {
-                connect: Box::new((*pool.connect_options()).clone()),
-                projection: projection.to_owned(),
-                options,
-            },
-        }
+        Self { lock: models.leader_lock(), projection: projection.to_owned(), options }
     }
 
     pub fn options(&self) -> ElectionOptions {
-        match self {
-            Election::Alone => ElectionOptions::default(),
-            Election::Postgres { options, .. } => *options,
-        }
+        if self.is_alone() { ElectionOptions::default() } else { self.options }
+    }
+
+    /// Whether this process leads alone: no other process can project this log.
+    pub fn is_alone(&self) -> bool {
+        self.lock.is_none()
     }
 
     /// One attempt to lead: `Some` if this process now holds the lock, `None` if another does.
     pub async fn try_lead(&self) -> Result<Option<Leadership>, ProjectionError> {
-        let Election::Postgres { connect, projection, options } = self else {
-            return Ok(Some(Leadership { session: None, check: Duration::MAX }));
+        let Some(lock) = &self.lock else {
+            return Ok(Some(Leadership { lease: None, check: Duration::MAX }));
         };
-        let mut conn = carelog_store::postgres_ha::connect_bounded(connect).await?;
-        // Without keepalives a leader cut off by the network would hold its session (and the lock)
-        // until the server's TCP stack gives up, which by default takes hours.
-        sqlx::raw_sql("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3")
-            .execute(&mut conn)
-            .await?;
-        let (won,): (bool,) = sqlx::query_as(TRY_LOCK).bind(projection).fetch_one(&mut conn).await?;
-        if !won {
-            // Closing politely keeps the server's log free of "unexpected EOF" lines.
-            let _ = conn.close().await;
-            return Ok(None);
-        }
-        Ok(Some(Leadership { session: Some(conn), check: options.check }))
+        let lease = lock.try_take(&self.projection).await?;
+        Ok(lease.map(|lease| Leadership { lease: Some(lease), check: self.options.check }))
     }
 }
-
-/// The advisory lock's key is one per projection per schema, since locks are per database and
-/// several logs (schemas) may share one. A hot standby grants advisory locks too, but cannot take
-/// the projection's writes: during a failover a connection may land on a node that is (still or
-/// already) a standby, and a process must not lead from there.
-const TRY_LOCK: &str = "SELECT CASE WHEN pg_is_in_recovery() THEN false
-     ELSE pg_try_advisory_lock(hashtextextended('carelog.projection:' || current_schema() || ':' || $1, 0)) END";
 
 /// Held while this process leads; dropping it gives up the lead.
 #[derive(Debug)]
 pub struct Leadership {
-    /// The session holding the lock; `None` when alone (SQLite).
-    session: Option<PgConnection>,
+    /// The held lock; `None` when alone (SQLite).
+    lease: Option<Box<dyn Lease>>,
     check: Duration,
 }
 
@@ -106,37 +99,28 @@ impl Leadership {
     /// Resolves when the lead is lost: the lock session died or stopped answering. Never resolves
     /// for a process that leads alone.
     pub async fn lost(&mut self) -> ProjectionError {
-        let Some(session) = self.session.as_mut() else {
+        let Some(lease) = self.lease.as_mut() else {
             return std::future::pending().await;
         };
         loop {
             tokio::time::sleep(self.check).await;
             // A slow answer counts as an unhealthy session: stop projecting rather than risk it.
-            let answer = tokio::time::timeout(self.check.max(Duration::from_secs(1)), session.ping()).await;
-            match answer {
-                Ok(Ok(())) => continue,
-                Ok(Err(error)) => return error.into(),
-                Err(_) => {
-                    return ProjectionError::Database(format!(
-                        "the leader's lock session did not answer within {:?}",
-                        self.check.max(Duration::from_secs(1))
-                    ));
-                }
+            if let Err(error) = lease.check(self.check.max(Duration::from_secs(1))).await {
+                return error;
             }
         }
     }
 
     /// Gives up the lead at once (a follower can take it on its next try) and closes the session.
     pub async fn release(mut self) {
-        if let Some(mut session) = self.session.take() {
-            let _ = sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut session).await;
-            let _ = session.close().await;
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
         }
     }
 
     /// Whether this process leads alone (no other process can project this log).
     pub fn is_alone(&self) -> bool {
-        self.session.is_none()
+        self.lease.is_none()
     }
 }
 

@@ -32,7 +32,7 @@ mod runner;
 #[cfg(test)]
 mod testing;
 
-pub use audit::AuditEntry;
+pub use audit::{AccessFacts, AuditEntry};
 pub use caseload::{AlertKind, CaseloadAlert, NOTE_SIGNING_WINDOW, REVIEW_WARNING_DAYS, caseload_alerts};
 pub use episode::EpisodeView;
 pub use error::ViewError;

@@ -60,7 +60,7 @@ impl Log {
             schema_version,
             data,
             metadata: Metadata {
-                actor: Actor { id: "clinician-7".to_owned(), role: "clinician".to_owned() },
+                actor: Actor::new("clinician-7", "clinician"),
                 occurred_at: recorded_at - Duration::minutes(5),
                 correlation_id: Uuid::now_v7(),
                 causation_id: None,

@@ -97,7 +97,7 @@ fn new_event() -> NewEvent {
         event_type: "SessionHeld".into(),
         schema_version: 1,
         data: serde_json::json!({ "minutes": 53, "modality": "video", "location": "home", "note": "x".repeat(200) }),
-        metadata: Metadata::by(Actor { id: "clinician-1".into(), role: "clinician".into() }, Utc::now()),
+        metadata: Metadata::by(Actor::new("clinician-1", "clinician"), Utc::now()),
     }
 }
 

@@ -20,6 +20,21 @@ pub enum Database {
     Postgres(sqlx::PgPool),
 }
 
+impl Database {
+    /// The file the database lives in, when it is an embedded one (`None` for a server, or an
+    /// in-memory SQLite database): for what is kept beside an embedded log, such as its
+    /// development signing key.
+    pub async fn embedded_file(&self) -> Option<PathBuf> {
+        let Database::Sqlite(db) = self else { return None };
+        let row: Option<(String,)> = sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_optional(db.pool())
+            .await
+            .ok()
+            .flatten();
+        row.map(|(file,)| PathBuf::from(file)).filter(|file| !file.as_os_str().is_empty())
+    }
+}
+
 /// A SQLite file as one process sees it: a pool of connections and the turn every writer of the
 /// process takes. SQLite allows one writer per file; writers that collide inside SQLite back off
 /// in its busy handler by *sleeping* (1, 2, 5, 10 … ms), which under load costs more than the

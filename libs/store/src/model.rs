@@ -152,6 +152,17 @@ impl FromStr for ExpectedRevision {
 pub struct Actor {
     pub id: String,
     pub role: String,
+    /// The display name the caller's token gave (e.g. "Dr. Ana Ruiz"), so auditors read names, not
+    /// ids. Absent on events recorded before names were kept, and for callers whose token has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Actor {
+    /// An actor known by id and role only.
+    pub fn new(id: impl Into<String>, role: impl Into<String>) -> Self {
+        Self { id: id.into(), role: role.into(), name: None }
+    }
 }
 
 /// Tags that let read models and auditors find an event without decoding it.

@@ -20,7 +20,7 @@ fn append(stream: &str, expected: ExpectedRevision, ids: &[u128]) -> PreparedApp
             event_type: "Noted".into(),
             schema_version: 1,
             data: json!({ "n": id }),
-            metadata: Metadata::by(Actor { id: "tester".into(), role: "admin".into() }, at(0)),
+            metadata: Metadata::by(Actor::new("tester", "admin"), at(0)),
         })
         .collect();
     let request = AppendRequest::new(StreamName::new(stream).expect("valid stream"), expected, events);

@@ -21,7 +21,7 @@ fn rows(first: u64, count: u64) -> Vec<StoredRow> {
                 event_type: if p % 3 == 0 { "Three" } else { "Other" }.into(),
                 schema_version: 1,
                 data: json!({ "p": p }),
-                metadata: Metadata::by(Actor { id: "tester".into(), role: "admin".into() }, at),
+                metadata: Metadata::by(Actor::new("tester", "admin"), at),
             };
             let stream = StreamName::new(format!("{category}-{p}")).expect("valid stream");
             let request = AppendRequest::new(stream, ExpectedRevision::NoStream, vec![event]);

@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn the_sealed_metadata_fields_are_the_listed_phi_paths() {
-        let mut metadata = Metadata::by(Actor { id: "a".into(), role: "intake".into() }, Utc::now());
+        let mut metadata = Metadata::by(Actor::new("a", "intake"), Utc::now());
         metadata.reason = Some("r".into());
         metadata.command = Some(CommandRef { id: Uuid::nil(), fingerprint: "f".into() });
         let fields = sealed_metadata(&mut metadata);

@@ -60,7 +60,7 @@ fn registration(client: ClientId) -> NewEvent {
         registered_at: Utc::now(),
     }
     .into();
-    let mut metadata = Metadata::by(Actor { id: Uuid::now_v7().to_string(), role: "intake".into() }, Utc::now());
+    let mut metadata = Metadata::by(Actor::new(Uuid::now_v7().to_string(), "intake"), Utc::now());
     metadata.tags.client = Some(client.to_string());
     metadata.reason = Some(format!("walk-in, {NAME} asked for evening slots"));
     NewEvent {

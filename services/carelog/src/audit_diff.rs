@@ -76,7 +76,7 @@ fn walk(before: &Value, after: &Value, path: &mut String, out: &mut Vec<Change>)
     }
 }
 
-const EVENTS: &[&str] = &["position", "recorded_at", "actor_id", "actor_role", "event", "reason"];
+const EVENTS: &[&str] = &["position", "recorded_at", "actor", "actor_role", "actor_id", "event", "reason"];
 const CHANGES: &[&str] = &["change", "path", "before", "after"];
 
 /// `carelog audit diff --client ID --from X --to Y` (log positions or RFC 3339 recorded times).
@@ -106,7 +106,8 @@ pub async fn diff(
     let trail = records.list_audit_trail(request).await.map_err(status_error)?.into_inner();
     for e in trail.entries.into_iter().filter(|e| e.position <= after.position && e.event_type != "RecordAccessed") {
         let recorded = e.recorded_at.map(|t| t.to_string()).unwrap_or_default();
-        events.push(vec![e.position.to_string(), recorded, e.actor_id, e.actor_role, e.event_type, e.reason]);
+        let actor = crate::audit_report::actor_label(&e.actor_name, &e.actor_role, &e.actor_id);
+        events.push(vec![e.position.to_string(), recorded, actor, e.actor_role, e.actor_id, e.event_type, e.reason]);
     }
     let mut report = Report::new(CHANGES);
     for c in found {

@@ -86,8 +86,25 @@ fn time(t: &Option<prost_types::Timestamp>) -> String {
         .unwrap_or_default()
 }
 
-const TRAIL: &[&str] =
-    &["position", "recorded_at", "occurred_at", "actor_id", "actor_role", "event", "correlation_id", "reason"];
+const TRAIL: &[&str] = &[
+    "position",
+    "recorded_at",
+    "occurred_at",
+    "actor",
+    "actor_role",
+    "actor_id",
+    "event",
+    "rpc",
+    "purpose_of_use",
+    "outcome",
+    "correlation_id",
+    "reason",
+];
+
+/// Who acted, as a person reads it: the token's display name, else the role and the id.
+pub fn actor_label(name: &str, role: &str, id: &str) -> String {
+    if name.is_empty() { format!("{role} {id}") } else { name.to_owned() }
+}
 
 /// `carelog audit --client ID`: every event about the client with who, when and why.
 pub async fn trail(server: ServerArg, client: String, format: Format) -> anyhow::Result<ExitCode> {
@@ -107,9 +124,13 @@ pub async fn trail(server: ServerArg, client: String, format: Format) -> anyhow:
                 e.position.to_string(),
                 time(&e.recorded_at),
                 time(&e.occurred_at),
-                e.actor_id,
+                actor_label(&e.actor_name, &e.actor_role, &e.actor_id),
                 e.actor_role,
+                e.actor_id,
                 e.event_type,
+                e.rpc,
+                e.purpose_of_use,
+                e.outcome,
                 e.correlation_id,
                 e.reason,
             ]);

@@ -67,7 +67,7 @@ pub async fn erase_client(
         reason: reason.as_str().to_owned(),
         ..Default::default()
     };
-    let meta = CommandMeta::parse(Some(&context), Actor { id: actor.to_string(), role: "admin".into() }, Utc::now())?;
+    let meta = CommandMeta::parse(Some(&context), Actor::new(actor.to_string(), "admin"), Utc::now())?;
     let erased_by = ActorId::from_uuid(actor).map_err(|e| ServiceError::invalid("actor", e.reason))?;
     let command = IntakeCommand::EraseClient { reason: reason.clone(), erased_by, retention_years };
     let position = match carelog_intake::commands::run(store.as_ref(), &meta, client, command).await {

@@ -124,8 +124,12 @@ pub async fn tail(
     while let Some(reply) = feed.message().await.map_err(status_error)? {
         match reply.item {
             Some(proto::subscribe_reply::Item::Event(e)) => {
-                let role = e.actor.as_ref().map(|a| a.role.as_str()).unwrap_or_default();
-                println!("{:>8}  {:<48} rev {:>3}  {:<24}  by {role}", e.position, e.stream, e.revision, e.event_type);
+                let by = e
+                    .actor
+                    .as_ref()
+                    .map(|a| crate::audit_report::actor_label(&a.display_name, &a.role, &a.id))
+                    .unwrap_or_default();
+                println!("{:>8}  {:<48} rev {:>3}  {:<24}  by {by}", e.position, e.stream, e.revision, e.event_type);
             }
             Some(proto::subscribe_reply::Item::Heartbeat(beat)) => {
                 eprintln!("  … caught up at position {}", beat.position)

@@ -18,6 +18,10 @@ pub struct TokenArgs {
     /// For clinicians and supervisors: the clinician id they act as (default: the subject).
     #[arg(long)]
     clinician: Option<Uuid>,
+    /// The user's display name (e.g. "Dr. Ana Ruiz"), recorded with what they do and shown to
+    /// auditors; at most 100 characters, no control characters.
+    #[arg(long)]
+    name: Option<String>,
     /// Lifetime in hours.
     #[arg(long, default_value_t = 8)]
     hours: u64,
@@ -30,8 +34,14 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no shared secret: set CARELOG_AUTH_SECRET (the same one `carelog serve` uses)");
     };
     let subject = args.subject.unwrap_or_else(Uuid::now_v7);
-    let token = issuer.mint(subject, args.role, args.clinician, Duration::from_secs(args.hours * 3600));
-    eprintln!("token for {} {subject}, valid {} h; send it as `authorization: Bearer <token>`", args.role, args.hours);
+    let name = match args.name.as_deref().map(carelog_platform::auth::display_name).transpose() {
+        Ok(name) => name.flatten(),
+        Err(error) => anyhow::bail!("--name: {error}"),
+    };
+    let lifetime = Duration::from_secs(args.hours.saturating_mul(3600));
+    let token = issuer.mint_named(subject, args.role, args.clinician, name.as_deref(), lifetime);
+    let who = name.map(|n| format!("{n} ({subject})")).unwrap_or_else(|| subject.to_string());
+    eprintln!("token for {} {who}, valid {} h; send it as `authorization: Bearer <token>`", args.role, args.hours);
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }

@@ -89,9 +89,25 @@ async fn disclosures_and_formats(backend: Backend) {
         .into_inner();
     let csv = carelog(&app, &["audit", "--client", &client, "--format", "csv"]);
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("position,recorded_at,occurred_at,actor_id,actor_role,event,correlation_id,reason"));
+    assert_eq!(
+        lines.next(),
+        Some(
+            "position,recorded_at,occurred_at,actor,actor_role,actor_id,event,rpc,purpose_of_use,outcome,correlation_id,reason"
+        )
+    );
     // The CLI's own read is logged before it lists, so the trail it prints has at least ours.
     assert!(lines.count() >= trail.entries.len(), "{csv}");
+    // Actors by the names their tokens carry (the demo names its people), access entries with
+    // their RPC, purpose and outcome.
+    let json = carelog(&app, &["audit", "--client", &client, "--format", "json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let by = |event: &str| rows.iter().find(|r| r["event"] == event).unwrap_or_else(|| panic!("no {event}: {json}"));
+    assert_eq!(by("ClientRegistered")["actor"], "Dana Whitfield");
+    assert_eq!(by("ProgressNoteSigned")["actor"], "Dr. Ana Ruiz");
+    assert_eq!(by("ChargeCreated")["actor"], "Sam Okafor");
+    let legal = rows.iter().find(|r| r["purpose_of_use"] == "LEGAL").unwrap_or_else(|| panic!("{json}"));
+    assert_eq!((&legal["rpc"], &legal["outcome"]), (&"RecordsService/GetEpisode".into(), &"allowed".into()));
+    assert!(legal["actor"].as_str().unwrap().starts_with("auditor "), "no name: role and id instead: {legal}");
 
     // A diff across the demo's addendum: the event with who and why, and the addendum added.
     let request = proto::ListAuditTrailRequest {
@@ -103,6 +119,7 @@ async fn disclosures_and_formats(backend: Backend) {
     let (from, to) = ((addendum.position - 1).to_string(), addendum.position.to_string());
     let diff = carelog(&app, &["audit", "diff", "--client", &client, "--from", &from, "--to", &to]);
     assert!(diff.contains("NoteAddendumAppended") && diff.contains(&addendum.reason), "{diff}");
+    assert!(diff.contains("Dr. Ana Ruiz"), "the diff names who: {diff}");
     let json = carelog(&app, &["audit", "diff", "--client", &client, "--from", &from, "--to", &to, "--format", "json"]);
     let changes: serde_json::Value = serde_json::from_str(&json).unwrap();
     let added = changes.as_array().unwrap().iter().find(|c| c["path"].as_str().unwrap().ends_with(".addenda[0].text"));

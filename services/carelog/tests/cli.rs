@@ -27,7 +27,7 @@ async fn seed(store: &dyn EventStore) {
                 event_type: "Noted".into(),
                 schema_version: 1,
                 data: serde_json::json!({ "n": i }),
-                metadata: Metadata::by(Actor { id: "auditor".into(), role: "admin".into() }, chrono::Utc::now()),
+                metadata: Metadata::by(Actor::new("auditor", "admin"), chrono::Utc::now()),
             })
             .collect();
         let stream = StreamName::new(name).unwrap();
@@ -218,7 +218,7 @@ async fn sqlite_projections_status_lists_quarantined_events() {
 
     // An event type no build knows, as a bug would write one, about a client of its own.
     let client = Uuid::now_v7().to_string();
-    let mut metadata = Metadata::by(Actor { id: "intake".into(), role: "intake".into() }, chrono::Utc::now());
+    let mut metadata = Metadata::by(Actor::new("intake", "intake"), chrono::Utc::now());
     metadata.tags.client = Some(client.clone());
     let bogus = NewEvent {
         event_id: Uuid::now_v7(),

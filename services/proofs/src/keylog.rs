@@ -41,7 +41,7 @@ pub async fn changes(store: &dyn EventStore) -> Result<Vec<LoggedChange>, StoreE
 
 /// Appends `change` to the log; returns its position.
 pub async fn append(store: &dyn EventStore, change: &KeyChange) -> Result<u64, StoreError> {
-    let actor = Actor { id: "carelog-proofs".into(), role: "admin".into() };
+    let actor = Actor::new("carelog-proofs", "admin");
     let event = NewEvent {
         event_id: uuid::Uuid::now_v7(),
         event_type: keychain::EVENT_TYPE.into(),

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use carelog_store::{Database, EventStore};
+use carelog_store::EventStore;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
 /// Path of a file holding the secret key (64 hex characters: the Ed25519 seed).
@@ -112,7 +112,7 @@ pub async fn load(source: &KeySource, dev_ephemeral: bool, store: &dyn EventStor
         );
         return Ok(generate());
     }
-    let Some(db_file) = sqlite_file(store).await else { return Err(KeyError::Missing) };
+    let Some(db_file) = store.database().embedded_file().await else { return Err(KeyError::Missing) };
     let path = PathBuf::from(format!("{}.signing-key", db_file.display()));
     if path.exists() {
         return read_signing_key(&path);
@@ -130,15 +130,4 @@ pub async fn load(source: &KeySource, dev_ephemeral: bool, store: &dyn EventStor
         ),
     );
     Ok(key)
-}
-
-/// The file behind an embedded store, if the log lives in one.
-async fn sqlite_file(store: &dyn EventStore) -> Option<PathBuf> {
-    let Database::Sqlite(db) = store.database() else { return None };
-    let row: Option<(String,)> = sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
-        .fetch_optional(db.pool())
-        .await
-        .ok()
-        .flatten();
-    row.map(|(file,)| PathBuf::from(file)).filter(|file| !file.as_os_str().is_empty())
 }

@@ -117,6 +117,7 @@ fn reason_for(pass: &Pass, event_type: &str, reason: Option<String>) -> String {
 }
 
 pub fn audit_entry(row: AuditRow, pass: &Pass) -> proto::AuditEntry {
+    let access = row.access.unwrap_or_default();
     proto::AuditEntry {
         reason: reason_for(pass, &row.event_type, row.reason),
         position: row.position,
@@ -130,6 +131,10 @@ pub fn audit_entry(row: AuditRow, pass: &Pass) -> proto::AuditEntry {
         correlation_id: row.correlation_id,
         causation_id: row.causation_id.unwrap_or_default(),
         client_id: row.client.unwrap_or_default(),
+        actor_name: row.actor_name.unwrap_or_default(),
+        rpc: access.rpc.unwrap_or_default(),
+        purpose_of_use: access.purpose_of_use.unwrap_or_default(),
+        outcome: access.outcome.unwrap_or_default(),
     }
 }
 
@@ -148,7 +153,11 @@ pub fn envelope(event: &RecordedEvent, pass: &Pass) -> proto::EventEnvelope {
         schema_version: event.schema_version,
         data,
         withheld,
-        actor: Some(proto::Actor { id: m.actor.id.clone(), role: m.actor.role.clone() }),
+        actor: Some(proto::Actor {
+            id: m.actor.id.clone(),
+            role: m.actor.role.clone(),
+            display_name: m.actor.name.clone().unwrap_or_default(),
+        }),
         occurred_at: Some(parse::to_timestamp(m.occurred_at)),
         recorded_at: Some(parse::to_timestamp(event.recorded_at)),
         correlation_id: m.correlation_id.to_string(),

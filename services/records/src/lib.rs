@@ -18,7 +18,6 @@ mod standby;
 use std::sync::Arc;
 
 use carelog_platform::server::Router;
-use carelog_projections::persist::ReadModels;
 use carelog_projections::{Projector, Role, Runner};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use carelog_store::EventStore;
@@ -57,7 +56,7 @@ pub async fn mount_with(
             // Reads from a hot standby: the checkpoint it reports is the one the standby has
             // replayed, so `min_position` waits for replication as well as for the projector.
             let standby = standby::connect(url).await?;
-            let models = ReadModels::Postgres(standby.pool.clone());
+            let models = standby.read_models();
             tokio::spawn(standby::follow(standby, config.projector.checkpoint_poll, checkpoints_tx, roles_tx));
             (Queries::new(store, models.clone(), checkpoints.clone()), models)
         }

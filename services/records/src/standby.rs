@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use carelog_projections::persist::{PostgresReadModels, ReadModels};
 use carelog_projections::{RECORDS, Role};
 use carelog_store::postgres_ha;
 use sqlx::PgPool;
@@ -29,6 +30,13 @@ const LIVE_CHECKPOINT: &str = "SELECT g.checkpoint FROM projections p
 pub(crate) struct Standby {
     pub pool: PgPool,
     floor: Arc<AtomicU64>,
+}
+
+impl Standby {
+    /// The read models as the standby has replayed them (read-only: never migrated from here).
+    pub(crate) fn read_models(&self) -> ReadModels {
+        ReadModels::on(Arc::new(PostgresReadModels::new(self.pool.clone())))
+    }
 }
 
 pub(crate) async fn connect(url: &str) -> anyhow::Result<Standby> {

@@ -269,6 +269,7 @@ fn expired_token() -> String {
         sub: uuid::Uuid::now_v7().to_string(),
         role: "auditor".into(),
         clinician: None,
+        name: None,
         iss: "carelog".into(),
         aud: "carelog".into(),
         iat: now - 7200,

@@ -6,7 +6,7 @@ use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use uuid::Uuid;
 
 use super::{CLINICIAN_HEADER, Role, TokenIssuer};
-use crate::actor::{ACTOR_HEADER, ROLE_HEADER};
+use crate::actor::{ACTOR_HEADER, NAME_HEADER, ROLE_HEADER};
 
 /// How long tokens minted for a tool's own calls stay valid.
 const TOOL_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -42,14 +42,20 @@ impl Credentials {
 
     /// A caller acting as `subject` in `role` (a clinical role acts as the clinician `subject`).
     pub fn caller(&self, subject: Uuid, role: Role) -> CallAs {
+        self.named_caller(subject, role, None)
+    }
+
+    /// A caller with a display name, recorded with what they do (a given token keeps its own).
+    pub fn named_caller(&self, subject: Uuid, role: Role, name: Option<&str>) -> CallAs {
         let bearer = match self {
-            Self::Issuer(issuer) => Some(issuer.mint(subject, role, None, TOOL_TOKEN_LIFETIME)),
+            Self::Issuer(issuer) => Some(issuer.mint_named(subject, role, None, name, TOOL_TOKEN_LIFETIME)),
             Self::Token(token) => Some(token.clone()),
             Self::SelfNamed => None,
         };
         CallAs {
             subject,
             role,
+            name: name.and_then(|n| AsciiMetadataValue::try_from(n).ok()),
             bearer: bearer.and_then(|token| MetadataValue::try_from(format!("Bearer {token}")).ok()),
         }
     }
@@ -60,6 +66,8 @@ impl Credentials {
 pub struct CallAs {
     pub subject: Uuid,
     pub role: Role,
+    /// Sent in a header for servers without tokens (ASCII names only; a token carries any name).
+    name: Option<AsciiMetadataValue>,
     bearer: Option<AsciiMetadataValue>,
 }
 
@@ -74,6 +82,9 @@ impl tonic::service::Interceptor for CallAs {
         metadata.insert(ROLE_HEADER, value(self.role.as_str().to_owned())?);
         if self.role.is_clinical() {
             metadata.insert(CLINICIAN_HEADER, value(self.subject.to_string())?);
+        }
+        if let Some(name) = &self.name {
+            metadata.insert(NAME_HEADER, name.clone());
         }
         if let Some(bearer) = &self.bearer {
             metadata.insert("authorization", bearer.clone());

@@ -10,7 +10,7 @@ use tonic::Status;
 
 use super::token::TokenError;
 use super::{Authenticator, Principal, Role};
-use crate::actor::{ACTOR_HEADER, ROLE_HEADER};
+use crate::actor::{ACTOR_HEADER, NAME_HEADER, ROLE_HEADER};
 
 /// The RPC a request calls, as the policy table names it (`IntakeService/RegisterClient`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,5 +122,6 @@ fn self_named(headers: &HeaderMap) -> Result<Principal, String> {
     let clinician = header(super::access::CLINICIAN_HEADER)
         .map(|c| uuid::Uuid::parse_str(c).map_err(|_| "the clinician header must be a UUID".to_owned()))
         .transpose()?;
-    Ok(Principal::new(subject, role, clinician))
+    let name = header(NAME_HEADER).map(super::display_name).transpose()?.flatten();
+    Ok(Principal::new(subject, role, clinician).with_name(name))
 }

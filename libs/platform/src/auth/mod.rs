@@ -7,6 +7,7 @@ pub mod accounting;
 mod client;
 pub mod disclose;
 mod layer;
+mod name;
 pub mod policy;
 pub mod token;
 
@@ -16,6 +17,7 @@ pub use access::{
 pub use client::{CallAs, Credentials};
 pub use disclose::{Outbound, sees};
 pub use layer::{AuthLayer, AuthService, RpcName, authenticate};
+pub use name::{MAX_DISPLAY_NAME_CHARS, display_name};
 pub use policy::{Access, Scope};
 pub use token::{AuthArgs, Authenticator, Claims, TokenError, TokenIssuer, TokenVerifier};
 
@@ -85,16 +87,25 @@ pub struct Principal {
     pub role: Role,
     /// For clinicians and supervisors: the clinician id they act as (defaults to the subject).
     pub clinician: Option<Uuid>,
+    /// The display name the token gave, checked by [`display_name`]; recorded with every event the
+    /// caller causes so auditors read names rather than ids.
+    pub name: Option<String>,
 }
 
 impl Principal {
     pub fn new(subject: Uuid, role: Role, clinician: Option<Uuid>) -> Self {
         let clinician = if role.is_clinical() { Some(clinician.unwrap_or(subject)) } else { None };
-        Self { subject, role, clinician }
+        Self { subject, role, clinician, name: None }
+    }
+
+    /// The same caller with a display name (already checked by [`display_name`]).
+    pub fn with_name(mut self, name: Option<String>) -> Self {
+        self.name = name;
+        self
     }
 
     /// The actor recorded on every event this caller causes.
     pub fn actor(&self) -> Actor {
-        Actor { id: self.subject.to_string(), role: self.role.as_str().to_owned() }
+        Actor { id: self.subject.to_string(), role: self.role.as_str().to_owned(), name: self.name.clone() }
     }
 }

@@ -28,6 +28,9 @@ pub struct Claims {
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clinician: Option<String>,
+    /// The caller's display name (e.g. "Dr. Ana Ruiz"), recorded with what they do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub iss: String,
     pub aud: String,
     pub iat: u64,
@@ -131,7 +134,8 @@ fn principal_of(claims: &Claims) -> Result<Principal, TokenError> {
                 .map_err(|_| TokenError::Invalid("`clinician` must be a clinician id (a UUID)".into()))?,
         ),
     };
-    Ok(Principal::new(subject, role, clinician))
+    let name = claims.name.as_deref().map(super::display_name).transpose().map_err(TokenError::Invalid)?.flatten();
+    Ok(Principal::new(subject, role, clinician).with_name(name))
 }
 
 fn check_secret(secret: &[u8]) -> Result<(), String> {
@@ -164,11 +168,24 @@ impl TokenIssuer {
     }
 
     pub fn mint(&self, subject: Uuid, role: Role, clinician: Option<Uuid>, valid_for: Duration) -> String {
+        self.mint_named(subject, role, clinician, None, valid_for)
+    }
+
+    /// A token that also carries the caller's display name.
+    pub fn mint_named(
+        &self,
+        subject: Uuid,
+        role: Role,
+        clinician: Option<Uuid>,
+        name: Option<&str>,
+        valid_for: Duration,
+    ) -> String {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: subject.to_string(),
             role: role.as_str().to_owned(),
             clinician: clinician.map(|c| c.to_string()),
+            name: name.map(str::to_owned),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,
@@ -266,7 +283,11 @@ mod tests {
         let subject = Uuid::now_v7();
         let token = issuer.mint(subject, Role::Clinician, None, Duration::from_secs(60));
         let principal = verifier.verify(&token).unwrap();
-        assert_eq!(principal, Principal { subject, role: Role::Clinician, clinician: Some(subject) });
+        assert_eq!(principal, Principal { subject, role: Role::Clinician, clinician: Some(subject), name: None });
+        let named = issuer.mint_named(subject, Role::Clinician, None, Some(" Dr. Ana Ruiz "), Duration::from_secs(60));
+        assert_eq!(verifier.verify(&named).unwrap().name.as_deref(), Some("Dr. Ana Ruiz"), "trimmed");
+        let hostile = issuer.mint_named(subject, Role::Clinician, None, Some("Ana\u{202E}"), Duration::from_secs(60));
+        assert!(matches!(verifier.verify(&hostile), Err(TokenError::Invalid(m)) if m.contains("name")));
         let biller = verifier.verify(&issuer.mint(subject, Role::Biller, None, Duration::from_secs(60))).unwrap();
         assert_eq!(biller.clinician, None, "only clinical roles act as a clinician");
     }
@@ -294,6 +315,7 @@ mod tests {
                 sub: Uuid::now_v7().to_string(),
                 role: "auditor".into(),
                 clinician: None,
+                name: None,
                 iss: DEFAULT_ISSUER.into(),
                 aud: DEFAULT_AUDIENCE.into(),
                 iat: now - 3600,
@@ -334,6 +356,7 @@ mod tests {
                 sub: sub.into(),
                 role: role.into(),
                 clinician: None,
+                name: None,
                 iss: DEFAULT_ISSUER.into(),
                 aud: DEFAULT_AUDIENCE.into(),
                 iat: now,
@@ -371,6 +394,7 @@ mod tests {
                 sub: subject.to_string(),
                 role: "connector".into(),
                 clinician: None,
+                name: None,
                 iss: DEFAULT_ISSUER.into(),
                 aud: DEFAULT_AUDIENCE.into(),
                 iat: now,

@@ -1,14 +1,26 @@
 //! Read-model tables beside the log: documents, audit rows and generation checkpoints, written in
-//! one transaction per batch. Two backends, one behaviour.
+//! one transaction per batch. The tables are a port ([`ReadModelTables`]); each backend is one
+//! adapter, chosen once in `adapters.rs`.
 
+mod adapters;
+mod port;
 mod postgres;
+mod postgres_adapter;
 mod quarantine;
 mod sqlite;
+mod sqlite_adapter;
+
+use std::sync::Arc;
 
 use carelog_store::Database;
 use chrono::{DateTime, Utc};
 
 use crate::ProjectionError;
+use crate::leader::LeaderLock;
+
+pub use port::ReadModelTables;
+pub use postgres_adapter::PostgresReadModels;
+pub use sqlite_adapter::SqliteReadModels;
 
 /// Which document family a row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,11 +77,14 @@ pub struct AuditRow {
     pub event_type: String,
     pub actor_id: String,
     pub actor_role: String,
+    pub actor_name: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
     pub reason: Option<String>,
     pub correlation_id: String,
     pub causation_id: Option<String>,
+    /// Set on access-log entries only.
+    pub access: Option<crate::audit::AccessFacts>,
 }
 
 /// Filters of an audit-trail page; rows come in position order after `after`.
@@ -107,57 +122,53 @@ pub struct Generation {
     pub checkpoint: u64,
 }
 
-/// The read-model tables of one database.
+/// The read-model tables of one database. Cheap to clone.
 #[derive(Debug, Clone)]
-pub enum ReadModels {
-    Sqlite(carelog_store::SqliteDatabase),
-    Postgres(sqlx::PgPool),
-}
-
-macro_rules! dispatch {
-    ($self:ident, $method:ident($($arg:expr),*)) => {
-        match $self {
-            ReadModels::Sqlite(pool) => sqlite::$method(pool, $($arg),*).await,
-            ReadModels::Postgres(pool) => postgres::$method(pool, $($arg),*).await,
-        }
-    };
+pub struct ReadModels {
+    tables: Arc<dyn ReadModelTables>,
 }
 
 impl ReadModels {
     /// Opens the read-model tables in the log's database, creating or upgrading them.
     pub async fn open(database: Database) -> Result<Self, ProjectionError> {
-        let models = match database {
-            Database::Sqlite(db) => ReadModels::Sqlite(db),
-            Database::Postgres(pool) => ReadModels::Postgres(pool),
-        };
-        let borrowed = &models;
-        dispatch!(borrowed, migrate())?;
+        let models = Self::on(adapters::tables(database));
+        models.tables.migrate().await?;
         Ok(models)
+    }
+
+    /// Read models kept by `tables`, as they are (not migrated).
+    pub fn on(tables: Arc<dyn ReadModelTables>) -> Self {
+        Self { tables }
+    }
+
+    /// The lock the projecting process holds; `None` where one process owns the database.
+    pub(crate) fn leader_lock(&self) -> Option<Arc<dyn LeaderLock>> {
+        self.tables.leader_lock()
     }
 
     /// The live generation of `projection`, created empty (checkpoint 0) the first time.
     pub async fn live(&self, projection: &str) -> Result<Generation, ProjectionError> {
-        dispatch!(self, live(projection))
+        self.tables.live(projection).await
     }
 
     /// A new, empty generation to rebuild into while the live one keeps serving.
     pub async fn start_rebuild(&self, projection: &str) -> Result<Generation, ProjectionError> {
-        dispatch!(self, start_rebuild(projection))
+        self.tables.start_rebuild(projection).await
     }
 
     /// Makes `generation` live and retires the one it replaces (one pointer, one short transaction).
     pub async fn swap(&self, projection: &str, generation: i64) -> Result<(), ProjectionError> {
-        dispatch!(self, swap(projection, generation))
+        self.tables.swap(projection, generation).await
     }
 
     /// Deletes the rows of retired generations in small transactions; returns how many rows went.
     pub async fn purge_retired(&self, projection: &str) -> Result<u64, ProjectionError> {
-        dispatch!(self, purge_retired(projection))
+        self.tables.purge_retired(projection).await
     }
 
     /// The checkpoint of a generation.
     pub async fn checkpoint(&self, generation: i64) -> Result<u64, ProjectionError> {
-        dispatch!(self, checkpoint(generation))
+        self.tables.checkpoint(generation).await
     }
 
     /// The stored documents among `keys`.
@@ -167,7 +178,7 @@ impl ReadModels {
         kind: DocKind,
         keys: &[String],
     ) -> Result<Vec<StoredDoc>, ProjectionError> {
-        dispatch!(self, load(generation, kind, keys))
+        self.tables.load(generation, kind, keys).await
     }
 
     /// The documents of a kind in `generation` owned by `owner` (a ledger's owner is its client).
@@ -177,21 +188,18 @@ impl ReadModels {
         kind: DocKind,
         owner: &str,
     ) -> Result<Vec<StoredDoc>, ProjectionError> {
-        dispatch!(self, load_owned(generation, kind, owner))
+        self.tables.load_owned(generation, kind, owner).await
     }
 
     /// Writes a batch if the generation's checkpoint is still `batch.from`; otherwise another runner
     /// (or a swap) moved it, nothing is written, and `StaleCheckpoint` tells the caller to reload.
     pub async fn commit(&self, batch: BatchWrite) -> Result<(), ProjectionError> {
-        match self {
-            ReadModels::Sqlite(db) => sqlite::commit(db, batch).await,
-            ReadModels::Postgres(pool) => postgres::commit(pool, &batch).await,
-        }
+        self.tables.commit(batch).await
     }
 
     /// One document of the live generation.
     pub async fn live_doc(&self, projection: &str, kind: DocKind, key: &str) -> Result<Option<Doc>, ProjectionError> {
-        dispatch!(self, live_doc(projection, kind, key))
+        self.tables.live_doc(projection, kind, key).await
     }
 
     /// Every live document of a kind owned by `owner`, in key order.
@@ -201,32 +209,29 @@ impl ReadModels {
         kind: DocKind,
         owner: &str,
     ) -> Result<Vec<Doc>, ProjectionError> {
-        dispatch!(self, live_docs_owned_by(projection, kind, owner))
+        self.tables.live_docs_owned_by(projection, kind, owner).await
     }
 
     /// Every document of a generation, in (kind, key) order: to compare a rebuild with the live one.
     pub async fn all_docs(&self, generation: i64) -> Result<Vec<Doc>, ProjectionError> {
-        dispatch!(self, all_docs(generation))
+        self.tables.all_docs(generation).await
     }
 
     /// After an erasure was folded: leaves no pre-scrub copy of a rewritten row where the database
     /// keeps old versions — SQLite truncates its WAL, PostgreSQL vacuums the read-model tables.
     /// `false` when a reader's older snapshot kept some from being reclaimed (run it again).
     pub async fn reclaim_rewritten(&self) -> Result<bool, ProjectionError> {
-        dispatch!(self, reclaim_rewritten())
+        self.tables.reclaim_rewritten().await
     }
 
     /// The events the live generation of `projection` could not fold, in position order.
     pub async fn quarantined(&self, projection: &str) -> Result<Vec<crate::quarantine::Quarantined>, ProjectionError> {
-        match self {
-            ReadModels::Sqlite(db) => quarantine::live_sqlite(db, projection).await,
-            ReadModels::Postgres(pool) => quarantine::live_postgres(pool, projection).await,
-        }
+        self.tables.quarantined(projection).await
     }
 
     /// A page of the live audit trail.
     pub async fn audit(&self, projection: &str, query: &AuditQuery) -> Result<Vec<AuditRow>, ProjectionError> {
-        dispatch!(self, audit(projection, query))
+        self.tables.audit(projection, query).await
     }
 }
 

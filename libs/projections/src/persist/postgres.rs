@@ -6,6 +6,7 @@ use carelog_domain::types::ERASED;
 
 use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, kind_from, parse_doc};
 use crate::ProjectionError;
+use crate::audit::AccessFacts;
 use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), ProjectionError> {
@@ -181,10 +182,12 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
              DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position
          ), audit AS (
              INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
-                                        actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
+                                        actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id,
+                                        actor_name, rpc, purpose_of_use, outcome)
              SELECT $1, u.* FROM unnest($9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[],
                                         $14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[],
-                                        $18::text[], $19::text[], $20::text[]) AS u
+                                        $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+                                        $23::text[], $24::text[]) AS u
              WHERE EXISTS (SELECT FROM moved)
          )
          SELECT count(*) FROM moved",
@@ -209,6 +212,10 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
     .bind(rows.iter().map(|r| r.reason.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.correlation_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.causation_id.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.actor_name.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.rpc.as_deref())).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.purpose_of_use.as_deref())).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.outcome.as_deref())).collect::<Vec<_>>())
     .fetch_one(&mut *tx)
     .await?;
     if moved != 1 {
@@ -320,7 +327,7 @@ pub(super) async fn all_docs(pool: &PgPool, generation: i64) -> Result<Vec<Doc>,
 pub(super) async fn audit(pool: &PgPool, projection: &str, q: &AuditQuery) -> Result<Vec<AuditRow>, ProjectionError> {
     let sql = format!(
         "SELECT position, client, stream, revision, event_type, actor_id, actor_role, occurred_at, recorded_at,
-                reason, correlation_id, causation_id
+                reason, correlation_id, causation_id, actor_name, rpc, purpose_of_use, outcome
          FROM audit_entries
          WHERE generation = {LIVE} AND position > $2
            AND ($3::text IS NULL OR client = $3) AND ($4::text IS NULL OR actor_id = $4)
@@ -357,6 +364,12 @@ pub(super) async fn audit(pool: &PgPool, projection: &str, q: &AuditQuery) -> Re
                 reason: row.try_get("reason")?,
                 correlation_id: row.try_get("correlation_id")?,
                 causation_id: row.try_get("causation_id")?,
+                actor_name: row.try_get("actor_name")?,
+                access: AccessFacts::from_columns(
+                    row.try_get("rpc")?,
+                    row.try_get("purpose_of_use")?,
+                    row.try_get("outcome")?,
+                ),
             })
         })
         .collect()

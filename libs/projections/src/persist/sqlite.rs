@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::{AuditQuery, AuditRow, Doc, DocKind, Generation, StoredDoc, kind_from, parse_doc};
 use crate::ProjectionError;
+use crate::audit::AccessFacts;
 
 mod batch;
 pub(super) use batch::commit;
@@ -256,7 +257,7 @@ pub(super) async fn audit(
 ) -> Result<Vec<AuditRow>, ProjectionError> {
     let sql = format!(
         "SELECT position, client, stream, revision, event_type, actor_id, actor_role, occurred_at, recorded_at,
-                reason, correlation_id, causation_id
+                reason, correlation_id, causation_id, actor_name, rpc, purpose_of_use, outcome
          FROM audit_entries
          WHERE generation = {LIVE} AND position > ?2
            AND (?3 IS NULL OR client = ?3) AND (?4 IS NULL OR actor_id = ?4)
@@ -293,6 +294,12 @@ pub(super) async fn audit(
                 reason: row.try_get("reason")?,
                 correlation_id: row.try_get("correlation_id")?,
                 causation_id: row.try_get("causation_id")?,
+                actor_name: row.try_get("actor_name")?,
+                access: AccessFacts::from_columns(
+                    row.try_get("rpc")?,
+                    row.try_get("purpose_of_use")?,
+                    row.try_get("outcome")?,
+                ),
             })
         })
         .collect()

@@ -11,7 +11,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn new_event(n: u128) -> NewEvent {
-    let mut metadata = Metadata::by(Actor { id: "clinician-7".into(), role: "clinician".into() }, now());
+    let mut metadata = Metadata::by(Actor::new("clinician-7", "clinician"), now());
     metadata.tags = Tags { client: Some("client-1".into()), episode: None };
     NewEvent {
         event_id: Uuid::from_u128(n),

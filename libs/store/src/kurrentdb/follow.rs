@@ -128,7 +128,7 @@ mod tests {
     use crate::model::{Actor, EventHash, Metadata, StreamName};
 
     fn event(position: u64, stream: &str) -> Incoming {
-        let metadata = Metadata::by(Actor { id: "u1".into(), role: "clinician".into() }, chrono::Utc::now());
+        let metadata = Metadata::by(Actor::new("u1", "clinician"), chrono::Utc::now());
         Incoming::Event(Box::new(RecordedEvent {
             event_id: uuid::Uuid::now_v7(),
             stream: StreamName::new(stream).expect("stream"),

@@ -9,7 +9,6 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::tables;
 use super::tree::{MerkleTree, TreeError};
 use super::{Frontier, event_leaf};
 use crate::{EventStore, LogFilter, Position, SubscriptionItem};
@@ -125,8 +124,7 @@ impl TreeBuilder {
         to: &Frontier,
         nodes: &[(super::NodeKey, super::Hash)],
     ) -> Result<(), TreeError> {
-        let db = self.tree.database();
-        if tables::commit(db, from.size(), to.size(), &to.root(), nodes).await? {
+        if self.tree.tables().commit(from.size(), to.size(), &to.root(), nodes).await? {
             tracing::debug!(size = to.size(), "Merkle tree extended");
             Ok(())
         } else {

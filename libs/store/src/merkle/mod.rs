@@ -10,10 +10,14 @@
 //! [`proof`] and [`frontier`] are pure math; [`tree`] keeps the perfect-subtree hashes in the
 //! database and answers roots and proofs for any size up to the built one from O(log n) rows.
 
+mod adapters;
 pub mod builder;
 pub mod frontier;
+mod port;
+mod postgres;
 pub mod proof;
 mod rows;
+mod sqlite;
 mod tables;
 pub mod tree;
 

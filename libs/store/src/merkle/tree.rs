@@ -2,13 +2,15 @@
 //! and the check that the rows of the log still produce what was committed.
 
 use std::ops::Range;
+use std::sync::Arc;
 
+use super::port::MerkleTables;
 use super::proof::{ProofError, fold_range, range_keys};
-use super::rows::{LeafRow, leaf_rows};
-use super::tables::{self, StoredCheckpoint, to_hash};
+use super::rows::LeafRow;
+use super::tables::{StoredCheckpoint, to_hash};
 use super::{Frontier, Hash, NodeKey, consistency_ranges, empty_root, event_leaf, inclusion_ranges};
+use crate::EventStore;
 use crate::error::StoreError;
-use crate::{Database, EventStore};
 
 /// Rows read per query while rechecking the log.
 const PAGE: u64 = 10_000;
@@ -46,22 +48,22 @@ pub struct RowCheck {
 /// The Merkle tree kept in the log's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct MerkleTree {
-    db: Database,
+    tables: Arc<dyn MerkleTables>,
 }
 
 impl MerkleTree {
     /// The tree beside `store`'s log (its tables come with the store's migrations).
     pub fn new(store: &dyn EventStore) -> Self {
-        Self { db: store.database() }
+        Self { tables: super::adapters::tables(store.database()) }
     }
 
-    pub(crate) fn database(&self) -> &Database {
-        &self.db
+    pub(crate) fn tables(&self) -> &dyn MerkleTables {
+        self.tables.as_ref()
     }
 
     /// How many leaves are built, and the root over them.
     pub async fn head(&self) -> Result<(u64, Hash), TreeError> {
-        Ok(tables::tree_head(&self.db).await?)
+        Ok(self.tables.tree_head().await?)
     }
 
     /// The built size, failing if it is below `size`.
@@ -78,8 +80,7 @@ impl MerkleTree {
         for range in ranges {
             range_keys(range.clone(), &mut keys);
         }
-        let found: std::collections::HashMap<NodeKey, Hash> =
-            tables::nodes(&self.db, &keys).await?.into_iter().collect();
+        let found: std::collections::HashMap<NodeKey, Hash> = self.tables.nodes(&keys).await?.into_iter().collect();
         ranges
             .iter()
             .map(|range| {
@@ -121,7 +122,7 @@ impl MerkleTree {
     /// The stored tree's frontier at its built size, checked against the stored root.
     pub(crate) async fn frontier(&self) -> Result<Frontier, TreeError> {
         let (size, root) = self.head().await?;
-        let nodes = tables::nodes(&self.db, &Frontier::keys(size)).await?;
+        let nodes = self.tables.nodes(&Frontier::keys(size)).await?;
         let frontier = Frontier::from_nodes(size, nodes)
             .ok_or_else(|| StoreError::Database("Merkle frontier does not match its keys".into()))?;
         if frontier.root() != root {
@@ -146,7 +147,7 @@ impl MerkleTree {
         let mut roots = Vec::new();
         let mut targets = wanted.iter().peekable();
         while frontier.size() < size {
-            let rows = leaf_rows(&self.db, frontier.size(), size, PAGE).await?;
+            let rows = self.tables.leaf_rows(frontier.size(), size, PAGE).await?;
             if rows.is_empty() {
                 let position = frontier.size() + 1;
                 return Err(TreeError::Tampered { position, reason: "the event is missing".into() });
@@ -187,8 +188,8 @@ impl MerkleTree {
     async fn locate(&self, size: u64, stored: Hash, rows: Hash) -> Result<TreeError, TreeError> {
         let mut from = 0;
         while from < size {
-            let leaves = tables::stored_leaves(&self.db, from, PAGE.min(size - from)).await?;
-            let events = tables::event_hashes(&self.db, from, size, PAGE).await?;
+            let leaves = self.tables.stored_leaves(from, PAGE.min(size - from)).await?;
+            let events = self.tables.event_hashes(from, size, PAGE).await?;
             for ((index, leaf), (position, hash)) in leaves.iter().zip(&events) {
                 let matches = *position == crate::row::to_i64(index + 1)
                     && to_hash(hash).is_ok_and(|hash| event_leaf(index + 1, &hash) == *leaf);
@@ -207,7 +208,7 @@ impl MerkleTree {
         let mut all = Vec::new();
         let mut before = 0;
         loop {
-            let page = tables::list_checkpoints(&self.db, before, 1000).await?;
+            let page = self.tables.list_checkpoints(before, 1000).await?;
             let Some(last) = page.last() else { break };
             before = last.id;
             all.extend(page.into_iter().filter(|c| c.tree_size <= size));
@@ -218,17 +219,17 @@ impl MerkleTree {
 
     /// Stores a signed checkpoint and returns it with its id.
     pub async fn add_checkpoint(&self, mut checkpoint: StoredCheckpoint) -> Result<StoredCheckpoint, TreeError> {
-        checkpoint.id = tables::insert_checkpoint(&self.db, &checkpoint).await?;
+        checkpoint.id = self.tables.insert_checkpoint(&checkpoint).await?;
         Ok(checkpoint)
     }
 
     /// The newest checkpoint, or the newest at exactly `size`.
     pub async fn checkpoint(&self, size: Option<u64>) -> Result<Option<StoredCheckpoint>, TreeError> {
-        Ok(tables::latest_checkpoint(&self.db, size).await?)
+        Ok(self.tables.latest_checkpoint(size).await?)
     }
 
     /// Checkpoints older than id `before` (0: from the newest), newest first.
     pub async fn checkpoints(&self, before: i64, limit: u32) -> Result<Vec<StoredCheckpoint>, TreeError> {
-        Ok(tables::list_checkpoints(&self.db, before, limit).await?)
+        Ok(self.tables.list_checkpoints(before, limit).await?)
     }
 }

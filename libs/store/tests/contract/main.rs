@@ -4,6 +4,7 @@
 
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
+mod merkle;
 mod reads;
 mod support;
 mod verification;
@@ -52,6 +53,7 @@ both_backends!(
     reads::a_second_process_sees_commits_of_the_first,
     reads::read_one_clients_events_up_to_a_position,
     reads::position_at_maps_a_time_to_the_log_as_it_stood,
+    reads::the_database_names_its_file_only_when_embedded,
     verification::an_untouched_log_verifies,
     verification::an_edited_row_is_reported,
     verification::a_deleted_row_is_reported,
@@ -62,4 +64,8 @@ both_backends!(
     verification::a_retagged_row_is_reported,
     verification::payloads_are_checked_byte_exact,
     verification::an_unreadable_row_is_reported_and_checking_goes_on,
+    merkle::the_tree_follows_the_log_and_proves_from_its_stored_nodes,
+    merkle::builders_racing_on_one_database_build_one_tree,
+    merkle::checkpoints_are_kept_exactly_and_listed_newest_first,
+    merkle::a_row_edited_after_building_is_named_by_the_row_check,
 );

@@ -211,3 +211,11 @@ pub async fn position_at_maps_a_time_to_the_log_as_it_stood(h: &Harness) {
     assert_eq!(h.store.position_at(between).await.unwrap(), Position(2));
     assert_eq!(h.store.position_at(chrono::Utc::now()).await.unwrap(), Position(3));
 }
+
+/// What is kept beside an embedded log (its development signing key) finds the log's file; a
+/// server has no file to keep anything beside.
+pub async fn the_database_names_its_file_only_when_embedded(h: &Harness) {
+    let expected = h.sqlite_file().map(|path| path.canonicalize().expect("the file exists"));
+    let found = h.store.database().embedded_file().await;
+    assert_eq!(found.map(|file| file.canonicalize().expect("named file exists")), expected);
+}

@@ -47,6 +47,14 @@ pub async fn postgres() -> Harness {
 }
 
 impl Harness {
+    /// The SQLite file under test; `None` on a server.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => Some(path),
+            Backend::Postgres { .. } => None,
+        }
+    }
+
     /// A second, independent store on the same database: another process, or the same one after a restart.
     pub async fn reopen(&self) -> Arc<dyn EventStore> {
         match &self.backend {
@@ -102,7 +110,7 @@ pub fn stream(name: &str) -> StreamName {
 
 pub fn metadata() -> Metadata {
     Metadata {
-        actor: Actor { id: "clinician-7".into(), role: "clinician".into() },
+        actor: Actor::new("clinician-7", "clinician"),
         occurred_at: Utc::now(),
         correlation_id: Uuid::now_v7(),
         causation_id: Some(Uuid::now_v7()),

@@ -161,9 +161,10 @@ pub async fn run_with(
     credentials: &Credentials,
     progress: impl FnMut(&str, &proto::AppendReceipt) + Send + 'static,
 ) -> anyhow::Result<Outcome> {
-    let clinician = credentials.caller(Uuid::now_v7(), Role::Clinician);
-    let front_desk = credentials.caller(Uuid::now_v7(), Role::Intake);
-    let biller = credentials.caller(Uuid::now_v7(), Role::Biller);
+    // Named, so the audit trail reads as people rather than ids.
+    let clinician = credentials.named_caller(Uuid::now_v7(), Role::Clinician, Some("Dr. Ana Ruiz"));
+    let front_desk = credentials.named_caller(Uuid::now_v7(), Role::Intake, Some("Dana Whitfield"));
+    let biller = credentials.named_caller(Uuid::now_v7(), Role::Biller, Some("Sam Okafor"));
     let mut demo = Demo {
         diagnosing: IntakeServiceClient::with_interceptor(channels.intake.clone(), clinician.clone()),
         intake: IntakeServiceClient::with_interceptor(channels.intake, front_desk),

@@ -37,8 +37,9 @@ fn write(tx: &Transaction<'_>, batch: &BatchWrite) -> Result<(), ProjectionError
     }
     let mut audit = tx.prepare_cached(
         "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
-                                    actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                    actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id,
+                                    actor_name, rpc, purpose_of_use, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
     for r in &batch.audit {
         audit.execute(params![
@@ -55,6 +56,10 @@ fn write(tx: &Transaction<'_>, batch: &BatchWrite) -> Result<(), ProjectionError
             r.reason,
             r.correlation_id,
             r.causation_id,
+            r.actor_name,
+            r.access.as_ref().and_then(|a| a.rpc.as_deref()),
+            r.access.as_ref().and_then(|a| a.purpose_of_use.as_deref()),
+            r.access.as_ref().and_then(|a| a.outcome.as_deref()),
         ])?;
     }
     if !batch.erased.is_empty() {

@@ -1,0 +1,194 @@
+//! The contract of the read models' storage port, one suite on every backend's adapter: a real
+//! SQLite file and the real PostgreSQL (a schema of its own per test).
+
+use std::sync::Arc;
+
+use carelog_domain::types::ERASED;
+use carelog_projections::persist::{AuditQuery, AuditRow, BatchWrite, DocKind, DocWrite, ReadModels};
+use carelog_projections::quarantine::{Quarantined, Target};
+use carelog_projections::{AccessFacts, ProjectionError};
+use carelog_store::{EventStore, PostgresOptions, PostgresStore, SqliteStore};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+const P: &str = "contract";
+
+/// The read models on a backend, and what keeps their database alive.
+struct Backend {
+    models: ReadModels,
+    _store: Arc<dyn EventStore>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
+    let models = ReadModels::open(store.database()).await.unwrap();
+    Backend { models, _store: store, _dir: Some(dir) }
+}
+
+async fn postgres() -> Backend {
+    let url = carelog_testkit::postgres_url().await;
+    let schema = format!("carelog_readmodels_{}", Uuid::new_v4().simple());
+    let store: Arc<dyn EventStore> = Arc::new(
+        PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
+            .await
+            .unwrap_or_else(|e| panic!("these tests need PostgreSQL: {e}")),
+    );
+    let models = ReadModels::open(store.database()).await.unwrap();
+    Backend { models, _store: store, _dir: None }
+}
+
+fn doc(kind: DocKind, key: &str, owner: Option<&str>, body: serde_json::Value, position: u64) -> DocWrite {
+    DocWrite { kind, key: key.into(), owner: owner.map(Into::into), json: body.to_string(), position }
+}
+
+fn time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap()
+}
+
+fn audit(position: u64, client: &str, reason: &str) -> AuditRow {
+    AuditRow {
+        position,
+        client: Some(client.into()),
+        stream: format!("client-{client}"),
+        revision: position - 1,
+        event_type: "ClientRegistered".into(),
+        actor_id: "actor-1".into(),
+        actor_role: "intake".into(),
+        // Display names are free text: quotes and Unicode come back exactly.
+        actor_name: Some("Dr. O'Brien-Nguyễn \"Sam\"".into()),
+        occurred_at: time(1_700_000_000_000_000),
+        recorded_at: time(1_700_000_000_000_000 + i64::try_from(position).unwrap()),
+        reason: Some(reason.into()),
+        correlation_id: format!("corr-{position}"),
+        causation_id: None,
+        access: (position % 2 == 1).then(|| AccessFacts {
+            rpc: Some("GetEpisode".into()),
+            purpose_of_use: Some("TREAT".into()),
+            outcome: Some("allowed".into()),
+        }),
+    }
+}
+
+fn batch(generation: i64, from: u64, to: u64) -> BatchWrite {
+    BatchWrite { generation, from, to, ..BatchWrite::default() }
+}
+
+async fn a_batch_moves_the_checkpoint_with_its_documents_and_audit_rows(b: Backend) {
+    let live = b.models.live(P).await.unwrap();
+    assert_eq!(live.checkpoint, 0);
+    assert_eq!(b.models.live(P).await.unwrap(), live, "the live generation is created once");
+    // Keys an attacker might choose: quotes, a LIKE wildcard, Unicode, a long one.
+    let keys = ["a'b\"c", "50%_off", "zé\u{202e}", &"k".repeat(2_000)];
+    let mut write = batch(live.id, 0, 7);
+    for (i, key) in keys.iter().enumerate() {
+        write.docs.push(doc(DocKind::Episode, key, Some("owner-1"), json!({"n": i}), 3));
+    }
+    write.docs.push(doc(DocKind::Ledger, "account-1", Some("owner-1"), json!({"balance": 5}), 7));
+    write.audit = vec![audit(3, "c1", "intake"), audit(7, "c2", "billing")];
+    b.models.commit(write).await.unwrap();
+
+    assert_eq!(b.models.checkpoint(live.id).await.unwrap(), 7);
+    for (i, key) in keys.iter().enumerate() {
+        let found = b.models.live_doc(P, DocKind::Episode, key).await.unwrap().expect(key);
+        assert_eq!((found.body, found.position, found.owner.as_deref()), (json!({"n": i}), 3, Some("owner-1")));
+    }
+    assert_eq!(b.models.live_doc(P, DocKind::Episode, "50%").await.unwrap(), None, "a key matched as a pattern");
+    assert_eq!(b.models.live_doc(P, DocKind::Ledger, keys[0]).await.unwrap(), None, "kinds are kept apart");
+    let loaded = b.models.load(live.id, DocKind::Episode, &[keys[1].to_owned(), "absent".into()]).await.unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&loaded[0].json).unwrap(), json!({"n": 1}));
+    assert_eq!(b.models.load_owned(live.id, DocKind::Ledger, "owner-1").await.unwrap().len(), 1);
+    assert_eq!(b.models.live_docs_owned_by(P, DocKind::Episode, "owner-1").await.unwrap().len(), keys.len());
+    let all = b.models.all_docs(live.id).await.unwrap();
+    let order: Vec<_> = all.iter().map(|d| (d.kind, d.key.clone())).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "all_docs comes in (kind, key) order");
+
+    let page = AuditQuery { client: Some("c2".into()), limit: 10, ..AuditQuery::default() };
+    assert_eq!(b.models.audit(P, &page).await.unwrap(), vec![audit(7, "c2", "billing")]);
+    let after = AuditQuery { after: 3, limit: 10, ..AuditQuery::default() };
+    assert_eq!(b.models.audit(P, &after).await.unwrap().iter().map(|r| r.position).collect::<Vec<_>>(), [7]);
+}
+
+async fn a_batch_from_a_stale_checkpoint_writes_nothing(b: Backend) {
+    let live = b.models.live(P).await.unwrap();
+    b.models.commit(batch(live.id, 0, 4)).await.unwrap();
+    let mut stale = batch(live.id, 0, 9);
+    stale.docs.push(doc(DocKind::Episode, "late", None, json!({}), 9));
+    stale.audit.push(audit(9, "c9", "late"));
+    let error = b.models.commit(stale).await.unwrap_err();
+    assert!(matches!(error, ProjectionError::StaleCheckpoint { generation } if generation == live.id), "{error}");
+    assert_eq!(b.models.checkpoint(live.id).await.unwrap(), 4);
+    assert_eq!(b.models.live_doc(P, DocKind::Episode, "late").await.unwrap(), None);
+    assert!(b.models.audit(P, &AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap().is_empty());
+}
+
+async fn a_rebuild_is_swapped_in_and_the_retired_generation_purged(b: Backend) {
+    let live = b.models.live(P).await.unwrap();
+    let mut old = batch(live.id, 0, 2);
+    old.docs.push(doc(DocKind::Episode, "c1", None, json!({"v": "old"}), 2));
+    b.models.commit(old).await.unwrap();
+
+    let rebuild = b.models.start_rebuild(P).await.unwrap();
+    assert_ne!(rebuild.id, live.id);
+    assert_eq!(rebuild.checkpoint, 0);
+    let mut new = batch(rebuild.id, 0, 2);
+    new.docs.push(doc(DocKind::Episode, "c1", None, json!({"v": "new"}), 2));
+    b.models.commit(new).await.unwrap();
+    assert_eq!(b.models.live_doc(P, DocKind::Episode, "c1").await.unwrap().unwrap().body, json!({"v": "old"}));
+
+    b.models.swap(P, rebuild.id).await.unwrap();
+    assert_eq!(b.models.live(P).await.unwrap().id, rebuild.id);
+    assert_eq!(b.models.live_doc(P, DocKind::Episode, "c1").await.unwrap().unwrap().body, json!({"v": "new"}));
+    assert!(b.models.purge_retired(P).await.unwrap() >= 1);
+    assert!(b.models.all_docs(live.id).await.unwrap().is_empty(), "the retired generation's rows stay");
+    assert_eq!(b.models.purge_retired(P).await.unwrap(), 0);
+}
+
+async fn an_erasure_scrubs_audit_reasons_and_quarantined_events_are_kept(b: Backend) {
+    let live = b.models.live(P).await.unwrap();
+    let mut first = batch(live.id, 0, 2);
+    first.audit = vec![audit(1, "gone", "told us about her divorce"), audit(2, "kept", "routine")];
+    b.models.commit(first).await.unwrap();
+    let poison = Quarantined {
+        position: 3,
+        target: Target::Doc(DocKind::Episode),
+        key: "kept".into(),
+        client: Some("kept".into()),
+        stream: "client-kept".into(),
+        event_type: "Unfoldable".into(),
+        error: "no such field".into(),
+    };
+    let mut second = batch(live.id, 2, 3);
+    second.erased = vec!["gone".into()];
+    second.quarantined = vec![poison.clone()];
+    b.models.commit(second).await.unwrap();
+
+    let rows = b.models.audit(P, &AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap();
+    assert_eq!(rows[0].reason.as_deref(), Some(ERASED));
+    assert_eq!(rows[1].reason.as_deref(), Some("routine"), "another client's reason was scrubbed");
+    assert_eq!(b.models.quarantined(P).await.unwrap(), vec![poison]);
+    assert!(b.models.reclaim_rewritten().await.unwrap());
+}
+
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test] async fn $case() { super::$case(super::sqlite().await).await })*
+        }
+        mod on_postgres {
+            $(#[tokio::test] async fn $case() { super::$case(super::postgres().await).await })*
+        }
+    };
+}
+
+on_every_backend!(
+    a_batch_moves_the_checkpoint_with_its_documents_and_audit_rows,
+    a_batch_from_a_stale_checkpoint_writes_nothing,
+    a_rebuild_is_swapped_in_and_the_retired_generation_purged,
+    an_erasure_scrubs_audit_reasons_and_quarantined_events_are_kept,
+);

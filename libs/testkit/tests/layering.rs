@@ -1,0 +1,254 @@
+//! The layering of docs/adr/0005-ports-and-adapters.md, checked on every test run: each workspace
+//! crate's Cargo.toml may name only crates of a lower layer, backend drivers only where adapters
+//! live, and no source file outside a backend adapter may name a backend. Code that breaks a rule
+//! today is listed below with the step of issue 26 that removes it; the lists only ever shrink.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Layer of every workspace crate: a `[dependencies]` entry must point to a strictly lower layer.
+const LAYERS: &[(&str, u8)] = &[
+    // Foundations: pure types and generated code, no I/O of their own.
+    ("carelog-domain", 0),
+    ("carelog-proto", 0),
+    ("carelog-testkit", 0),
+    // The event log: the EventStore trait, envelopes, and the backends' adapters.
+    ("carelog-store", 1),
+    // Libraries that own a storage port (client keys; read models and leader election).
+    ("carelog-vault", 2),
+    ("carelog-projections", 2),
+    // FHIR R4 mapping over the read models.
+    ("carelog-fhir", 3),
+    // Server runtime: auth, command executor, bootstrap.
+    ("carelog-platform", 4),
+    // Services: siblings, composed only by the all-in-one binary.
+    ("carelog-intake", 5),
+    ("carelog-planning", 5),
+    ("carelog-sessions", 5),
+    ("carelog-billing", 5),
+    ("carelog-records", 5),
+    ("carelog-proofs", 5),
+    ("carelog-console", 5),
+    ("carelog-fhir-server", 5),
+    // The composition root: the all-in-one binary and CLI.
+    ("carelog", 6),
+    // The black-box harness runs the whole system.
+    ("carelog-blackbox", 7),
+];
+
+/// Crates any crate's tests may use: the harnesses and the whole system run end to end.
+const TEST_HARNESSES: &[&str] = &["carelog-testkit", "carelog-blackbox", "carelog"];
+
+/// Database drivers: only crates that hold backend adapters may link them (tests may, to look at
+/// what is stored).
+const DRIVERS: &[&str] = &["sqlx", "rusqlite", "kurrentdb"];
+const ADAPTER_CRATES: &[&str] = &["carelog-store", "carelog-vault", "carelog-projections"];
+
+/// Edges that break the layering today: (crate, dependency, why it is still here).
+const ALLOWED_EDGES: &[(&str, &str, &str)] = &[
+    ("carelog-records", "carelog-console", "the records binary starts the console beside it; belongs in a binary"),
+    ("carelog-fhir-server", "carelog-records", "shares records' FHIR release (read gate); move it below services"),
+    ("carelog-planning", "carelog-intake", "dev: review-interval tests register clients through intake"),
+];
+
+/// Crates outside the adapters that link a driver today: (crate, driver, why).
+const ALLOWED_DRIVERS: &[(&str, &str, &str)] = &[
+    ("carelog-records", "sqlx", "standby.rs reads the live checkpoint on a standby; a projections port"),
+    ("carelog", "sqlx", "bench.rs measures raw PostgreSQL inserts"),
+];
+
+/// Names of a backend in source code.
+const BACKEND_NAMES: &[&str] = &[
+    "Database::Sqlite",
+    "Database::Postgres",
+    "PgPool",
+    "SqlitePool",
+    "PgConnection",
+    "SqliteConnection",
+    "rusqlite::",
+];
+
+/// Source files (from the workspace root) outside an adapter that name a backend today, and why.
+const ALLOWED_BACKEND_FILES: &[(&str, &str)] = &[
+    ("libs/projections/src/persist/quarantine.rs", "quarantine rows of both adapters in one file; split it"),
+    ("libs/projections/src/projection_error.rs", "driver errors converted in the port's error"),
+    ("libs/projections/src/runner_tests.rs", "tests poke the read-model tables"),
+    ("libs/store/src/database.rs", "the backend handle the store hands to ports; step 4"),
+    ("libs/store/src/error.rs", "driver errors converted into StoreError"),
+    ("services/carelog/src/bench.rs", "measures raw PostgreSQL inserts"),
+    ("services/records/src/standby.rs", "reads the live checkpoint on a standby; a projections port"),
+    ("tests/src/lib.rs", "the black-box harness resets the database between tests"),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// The crate's package name and its workspace dependencies by section (`dependencies`, `dev-dependencies`…).
+#[derive(Debug)]
+struct Manifest {
+    name: String,
+    deps: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn parse_manifest(text: &str) -> Manifest {
+    let (mut name, mut section) = (String::new(), String::new());
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            // `[target.'cfg(unix)'.dependencies]` counts as `dependencies`.
+            section = header.rsplit('.').next().unwrap_or(header).to_owned();
+            continue;
+        }
+        let key = line.split(['=', '.']).next().unwrap_or("").trim().trim_matches('"');
+        if section == "package" && key == "name" {
+            name = line.split('"').nth(1).expect("quoted package name").to_owned();
+        } else if section.ends_with("dependencies") {
+            deps.entry(section.clone()).or_default().insert(key.to_owned());
+        }
+    }
+    Manifest { name, deps }
+}
+
+fn workspace_manifests() -> Vec<(String, Manifest)> {
+    let root = root();
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).expect("workspace Cargo.toml");
+    let members = text.split("members = [").nth(1).and_then(|rest| rest.split(']').next()).expect("members list");
+    let dirs: Vec<String> = members.split('"').skip(1).step_by(2).map(str::to_owned).collect();
+    assert!(dirs.len() >= LAYERS.len(), "members: {dirs:?}");
+    dirs.into_iter()
+        .map(|dir| {
+            let text = std::fs::read_to_string(root.join(&dir).join("Cargo.toml")).expect("member Cargo.toml");
+            (dir, parse_manifest(&text))
+        })
+        .collect()
+}
+
+fn layer(name: &str) -> Option<u8> {
+    LAYERS.iter().find(|(crate_name, _)| *crate_name == name).map(|(_, layer)| *layer)
+}
+
+/// Every dependency of one manifest that points the wrong way, as `crate -> dependency (section)`.
+fn wrong_way(manifest: &Manifest) -> Vec<String> {
+    let own = layer(&manifest.name).unwrap_or_else(|| panic!("{} has no layer in LAYERS", manifest.name));
+    let mut wrong = Vec::new();
+    for (section, deps) in &manifest.deps {
+        let testing = section == "dev-dependencies";
+        for dep in deps.iter().filter(|d| layer(d).is_some() && **d != manifest.name) {
+            let harness = testing && TEST_HARNESSES.contains(&dep.as_str());
+            let allowed = ALLOWED_EDGES.iter().any(|(from, to, _)| *from == manifest.name && to == dep);
+            if layer(dep).is_some_and(|l| l >= own) && !harness && !allowed {
+                wrong.push(format!(
+                    "{} (layer {own}) -> {dep} (layer {}) in [{section}]",
+                    manifest.name,
+                    layer(dep).unwrap_or(0)
+                ));
+            }
+        }
+    }
+    wrong
+}
+
+fn drivers_outside_adapters(manifest: &Manifest) -> Vec<String> {
+    let harness = TEST_HARNESSES.contains(&manifest.name.as_str()) && manifest.name != "carelog";
+    if harness || ADAPTER_CRATES.contains(&manifest.name.as_str()) {
+        return Vec::new();
+    }
+    let linked = manifest.deps.get("dependencies").into_iter().flatten();
+    linked
+        .filter(|dep| DRIVERS.contains(&dep.as_str()))
+        .filter(|dep| !ALLOWED_DRIVERS.iter().any(|(from, driver, _)| *from == manifest.name && driver == dep))
+        .map(|dep| format!("{} links {dep}", manifest.name))
+        .collect()
+}
+
+#[test]
+fn every_workspace_crate_has_a_layer_and_depends_only_downwards() {
+    let manifests = workspace_manifests();
+    let names: BTreeSet<&str> = manifests.iter().map(|(_, m)| m.name.as_str()).collect();
+    let layered: BTreeSet<&str> = LAYERS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, layered, "every workspace crate needs a layer in LAYERS (and the ADR)");
+    let wrong: Vec<String> = manifests.iter().flat_map(|(_, m)| wrong_way(m)).collect();
+    assert!(
+        wrong.is_empty(),
+        "dependencies pointing the wrong way (docs/adr/0005-ports-and-adapters.md):\n{}",
+        wrong.join("\n")
+    );
+    for (from, to, _) in ALLOWED_EDGES {
+        let manifest = &manifests.iter().find(|(_, m)| m.name == *from).expect("allowed crate").1;
+        assert!(
+            manifest.deps.values().any(|deps| deps.contains(*to)),
+            "{from} -> {to} is gone: drop it from ALLOWED_EDGES"
+        );
+    }
+}
+
+#[test]
+fn only_crates_holding_adapters_link_a_database_driver() {
+    let manifests = workspace_manifests();
+    let outside: Vec<String> = manifests.iter().flat_map(|(_, m)| drivers_outside_adapters(m)).collect();
+    assert!(outside.is_empty(), "database drivers outside the adapters:\n{}", outside.join("\n"));
+    for (from, driver, _) in ALLOWED_DRIVERS {
+        let manifest = &manifests.iter().find(|(_, m)| m.name == *from).expect("allowed crate").1;
+        let linked = manifest.deps.get("dependencies").is_some_and(|deps| deps.contains(*driver));
+        assert!(linked, "{from} no longer links {driver}: drop it from ALLOWED_DRIVERS");
+    }
+}
+
+/// Whether a source path lies in a backend adapter: a directory or file named for a backend, or
+/// the `adapters` module where a port owner turns the store's database handle into its adapter.
+fn is_adapter(relative: &Path) -> bool {
+    relative.components().any(|part| {
+        let part = part.as_os_str().to_string_lossy();
+        let stem = part.strip_suffix(".rs").unwrap_or(&part);
+        stem == "adapters" || ["sqlite", "postgres", "kurrentdb"].iter().any(|backend| stem.starts_with(backend))
+    })
+}
+
+fn rust_sources(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_sources(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_source_outside_a_backend_adapter_names_a_backend() {
+    let root = root();
+    let mut sources = Vec::new();
+    for (dir, _) in workspace_manifests() {
+        rust_sources(&root.join(dir).join("src"), &mut sources);
+    }
+    let mut naming = BTreeSet::new();
+    for path in sources {
+        let relative = path.strip_prefix(&root).expect("under the root").to_path_buf();
+        let text = std::fs::read_to_string(&path).expect("source");
+        if !is_adapter(&relative) && BACKEND_NAMES.iter().any(|name| text.contains(name)) {
+            naming.insert(relative.to_string_lossy().into_owned());
+        }
+    }
+    let allowed: BTreeSet<String> = ALLOWED_BACKEND_FILES.iter().map(|(file, _)| (*file).to_owned()).collect();
+    let new: Vec<_> = naming.difference(&allowed).collect();
+    assert!(new.is_empty(), "files outside a backend adapter that name a backend (move the code into one):\n{new:?}");
+    let stale: Vec<_> = allowed.difference(&naming).collect();
+    assert!(stale.is_empty(), "no longer name a backend: drop them from ALLOWED_BACKEND_FILES:\n{stale:?}");
+}
+
+#[test]
+fn the_manifest_reader_sees_every_kind_of_dependency_entry() {
+    let manifest = parse_manifest(
+        "[package]\nname = \"x\"\n[dependencies]\ncarelog-store.workspace = true\nsqlx = { workspace = true }\n\
+         [target.'cfg(unix)'.dependencies]\nrusqlite = \"0.39\"\n[dev-dependencies]\n\"carelog-vault\" = { path = \"v\" }\n",
+    );
+    assert_eq!(manifest.name, "x");
+    let deps = &manifest.deps["dependencies"];
+    assert_eq!(deps.iter().map(String::as_str).collect::<Vec<_>>(), ["carelog-store", "rusqlite", "sqlx"]);
+    assert!(manifest.deps["dev-dependencies"].contains("carelog-vault"));
+    assert!(
+        is_adapter(Path::new("libs/vault/src/keys/postgres.rs")) && !is_adapter(Path::new("libs/vault/src/keys.rs"))
+    );
+}
