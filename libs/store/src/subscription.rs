@@ -28,8 +28,13 @@ struct Follower<S> {
     buffer: VecDeque<RecordedEvent>,
     announced_caught_up: bool,
     wake: watch::Receiver<Position>,
-    /// This process's latest commits, read instead of the database when they cover a fetch.
+    /// This process's latest commits, read instead of the database when they cover a fetch of
+    /// positions past `live_from`.
     recent: Arc<RecentCommits>,
+    /// The head this process knew when the subscription started: what was committed before is read
+    /// from the database (it may have been changed there since, and a verifier must see that),
+    /// only what this subscriber saw being committed from memory.
+    live_from: Position,
     poll: Duration,
     /// The next look for a head asks the database (not only what `wake` was told).
     ask_database: bool,
@@ -46,12 +51,14 @@ pub(crate) fn follow<S: EventStore + Clone + 'static>(
     (wake, recent): (watch::Receiver<Position>, Arc<RecentCommits>),
     poll: Duration,
 ) -> EventSubscription {
+    let live_from = *wake.borrow();
     let follower = Follower {
         store,
         filter,
         scanned: after,
         buffer: VecDeque::new(),
         announced_caught_up: false,
+        live_from,
         wake,
         recent,
         poll,
@@ -101,7 +108,8 @@ impl<S: EventStore> Follower<S> {
 
     async fn fetch_up_to(&mut self, head: Position) -> Result<(), StoreError> {
         let query = LogQuery { from: self.scanned.next(), up_to: Some(head), filter: self.filter.clone(), limit: PAGE };
-        let events = match self.recent.read(&query) {
+        let held = if query.from > self.live_from { self.recent.read(&query) } else { None };
+        let events = match held {
             Some(held) => held?,
             None => self.store.read_all(&query).await?,
         };
