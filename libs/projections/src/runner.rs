@@ -30,6 +30,11 @@ const LIVE_BATCH: usize = 500;
 /// log did, doubling the wait of the reads' own access-log appends. A document change commits at
 /// once, with whatever waits before it.
 const AUDIT_ONLY_DELAY: Duration = Duration::from_millis(50);
+/// Following live, batches that change documents are committed at most this often: under light
+/// load each command would otherwise cost a transaction of its own (a fold, a document load and a
+/// commit), while the commands a few milliseconds apart share one. Readers waiting for their own
+/// writes wait at most this much longer.
+const LIVE_COMMIT_INTERVAL: Duration = Duration::from_millis(2);
 
 /// How a catch-up reads, folds and commits the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,8 +179,9 @@ impl Runner {
         let mut subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
         let _active = metrics::ActiveSubscription::start(RECORDS);
         let (mut batch, mut applied) = (Vec::new(), 0);
-        // A batch of audit rows only, held back until then (following live).
+        // A batch held back until then (following live): audit rows only, or too soon after the last commit.
         let mut held: Option<(tokio::time::Instant, u64)> = None;
+        let mut last_commit: Option<tokio::time::Instant> = None;
         loop {
             let next = match held {
                 Some((deadline, _)) => tokio::time::timeout_at(deadline, subscription.next()).await.ok(),
@@ -204,9 +210,14 @@ impl Runner {
                     }
                 },
             };
-            if !waited && to > checkpoint && until.is_none() && batch.len() < LIVE_BATCH && !changes_documents(&batch) {
-                let deadline = held.map_or_else(|| tokio::time::Instant::now() + AUDIT_ONLY_DELAY, |(d, _)| d);
-                if tokio::time::Instant::now() < deadline {
+            if !waited && to > checkpoint && until.is_none() && batch.len() < LIVE_BATCH {
+                let now = tokio::time::Instant::now();
+                let deadline = if changes_documents(&batch) {
+                    last_commit.map(|at| at + LIVE_COMMIT_INTERVAL)
+                } else {
+                    Some(held.map_or(now + AUDIT_ONLY_DELAY, |(deadline, _)| deadline))
+                };
+                if let Some(deadline) = deadline.filter(|deadline| now < *deadline) {
                     held = Some((deadline, to));
                     continue;
                 }
@@ -217,6 +228,7 @@ impl Runner {
                 load_and_fold(&self.models, &mut views, generation.id, &batch).await?;
                 let last_recorded = batch.last().map(|e| e.recorded_at);
                 commit(&self.models, generation.id, (checkpoint, to), views.take()?, last_recorded).await?;
+                last_commit = Some(tokio::time::Instant::now());
                 (checkpoint, applied) = (to, applied + batch.len() as u64);
                 batch.clear();
                 // A full batch while following live means the runner is behind by an unknown

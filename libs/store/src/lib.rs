@@ -21,6 +21,7 @@ mod plan;
 mod postgres;
 pub mod postgres_ha;
 mod prepare;
+mod recent;
 mod row;
 mod row_page;
 mod sqlite;
@@ -45,7 +46,7 @@ pub use model::{
 };
 pub use open::{StoreUrl, open};
 pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
-pub use postgres::{PostgresOptions, PostgresStore, begin_uncancellable};
+pub use postgres::{PostgresOptions, PostgresStore, begin_derived, begin_uncancellable};
 pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use subscription::EventSubscription;

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -29,6 +30,7 @@ use crate::open::redact_password;
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
 use crate::postgres_ha;
 use crate::prepare::{Limits, PreparedAppend};
+use crate::recent::RecentCommits;
 use crate::row::{RowRef, StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
@@ -74,6 +76,7 @@ struct Inner {
     pool: PgPool,
     writer: Writer,
     heads: watch::Receiver<Position>,
+    recent: Arc<RecentCommits>,
     options: PostgresOptions,
     schema: String,
 }
@@ -121,10 +124,13 @@ impl PostgresStore {
         let (head_tx, heads) = watch::channel(Position(head));
         let head_tx = Arc::new(head_tx);
         let channel = notify_channel(&schema);
-        let conn = postgres_ha::connect_bounded(&connect).await?;
-        let writer = Writer::spawn(PgWriter { connect, conn: Some(conn), channel: channel.clone() }, head_tx.clone());
-        tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx));
-        Ok(Self { inner: Arc::new(Inner { pool, writer, heads, options, schema }) })
+        let recent = Arc::new(RecentCommits::default());
+        let writer_pid = Arc::new(AtomicU32::new(0));
+        let mut pg_writer = PgWriter { connect, conn: None, channel: channel.clone(), pid: Arc::clone(&writer_pid) };
+        pg_writer.connection().await?;
+        let writer = Writer::spawn(pg_writer, head_tx.clone(), Arc::clone(&recent));
+        tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx, writer_pid));
+        Ok(Self { inner: Arc::new(Inner { pool, writer, heads, recent, options, schema }) })
     }
 
     /// The pool, for read models kept in the same database as the log.
@@ -151,16 +157,26 @@ fn is_plain_identifier(name: &str) -> bool {
         && !name.starts_with(|c: char| c.is_ascii_digit())
 }
 
-/// Wakes local subscribers when any process commits to this log. Missed notifications only delay
-/// a subscriber until its next poll; they can never make it skip an event.
-async fn listen_for_commits(pool: PgPool, channel: String, heads: Arc<watch::Sender<Position>>) {
+/// Wakes local subscribers when another process commits to this log. Missed notifications only
+/// delay a subscriber until its next poll; they can never make it skip an event. This process's
+/// own commits (notified by its writer's connection, `writer_pid`) are skipped: the writer told
+/// the subscribers already.
+async fn listen_for_commits(
+    pool: PgPool,
+    channel: String,
+    heads: Arc<watch::Sender<Position>>,
+    writer_pid: Arc<AtomicU32>,
+) {
     loop {
         let listened = async {
             let mut listener = PgListener::connect_with(&pool).await?;
             listener.listen(&channel).await?;
             loop {
-                // The payload is only a hint: the head is read back from this log itself.
-                listener.recv().await?;
+                let notification = listener.recv().await?;
+                if notification.process_id() == writer_pid.load(Ordering::Relaxed) {
+                    continue;
+                }
+                // The payload is only a hint (any role may notify): the head is read back from this log.
                 let Ok(position) = read_head(&pool).await else { continue };
                 heads.send_if_modified(|head| {
                     let moved = position > head.0;
@@ -367,7 +383,8 @@ impl EventStore for PostgresStore {
     }
 
     fn subscribe(&self, after: Position, filter: LogFilter) -> EventSubscription {
-        follow(self.clone(), after, filter, self.inner.heads.clone(), self.inner.options.poll_interval)
+        let wake = (self.inner.heads.clone(), Arc::clone(&self.inner.recent));
+        follow(self.clone(), after, filter, wake, self.inner.options.poll_interval)
     }
 
     async fn verify(
@@ -437,67 +454,127 @@ struct PgWriter {
     connect: PgConnectOptions,
     conn: Option<PgConnection>,
     channel: String,
+    /// The connection's backend process id (0: none), which its notifications carry.
+    pid: Arc<AtomicU32>,
+}
+
+impl PgWriter {
+    async fn connection(&mut self) -> Result<&mut PgConnection, StoreError> {
+        if self.conn.is_none() {
+            let mut conn = postgres_ha::connect_bounded(&self.connect).await?;
+            let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
+            self.pid.store(u32::try_from(pid).unwrap_or(0), Ordering::Relaxed);
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
 }
 
 impl BatchWriter for PgWriter {
     async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            empty => empty.insert(postgres_ha::connect_bounded(&self.connect).await?),
+        let channel = self.channel.clone();
+        let conn = self.connection().await?;
+        let outcome = match tokio::time::timeout(postgres_ha::BATCH_TIMEOUT, write_batch(conn, batch, &channel)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "a commit took longer than {:?}: the database may be failing over; retry with the same command id",
+                postgres_ha::BATCH_TIMEOUT
+            ))),
         };
-        let outcome =
-            match tokio::time::timeout(postgres_ha::BATCH_TIMEOUT, write_batch(conn, batch, &self.channel)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(StoreError::Unavailable(format!(
-                    "a commit took longer than {:?}: the database may be failing over; retry with the same command id",
-                    postgres_ha::BATCH_TIMEOUT
-                ))),
-            };
         if matches!(outcome, Err(StoreError::Unavailable(_))) {
+            self.pid.store(0, Ordering::Relaxed);
             self.conn = None;
         }
         outcome
     }
 }
 
-/// One batch in five round trips: BEGIN, lock the head, read the stream heads and earlier attempts
-/// together, write rows + head + notification together, COMMIT.
+/// The batch's read: stream heads, earlier attempts and the keys `stored` (see below), with the
+/// log head on every row (one row with only the log head if there is nothing else).
+macro_rules! read_for_batch {
+    ($keys:literal) => {
+        concat!(
+            "WITH ",
+            $keys,
+            "found AS (
+                SELECT 'head' AS kind, s.stream, e.revision, NULL::bigint AS position, e.hash,
+                       NULL::uuid AS event_id, NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
+                FROM unnest($1::text[]) AS s(stream)
+                CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
+                                    ORDER BY revision DESC LIMIT 1) AS e
+                UNION ALL
+                SELECT 'known', stream, revision, position, NULL, event_id, event_type, schema_version, data::text
+                FROM events WHERE event_id = ANY($2)
+                UNION ALL
+                SELECT 'key', client_id, NULL, NULL, wrapped_key, NULL, NULL, NULL, NULL FROM stored
+            )
+            SELECT h.position AS log_head, h.recorded_at AS log_recorded_at, f.*
+            FROM log_head h LEFT JOIN found f ON true WHERE h.id"
+        )
+    };
+}
+
+const READ_FOR_BATCH: &str = read_for_batch!(
+    "stored AS (SELECT client_id, wrapped_key FROM unnest($3::text[], $4::bytea[]) AS k(client_id, wrapped_key) WHERE false), "
+);
+
+/// Stores the batch's new client keys where the client has none and was never erased, returning
+/// the ones stored (of two keys for one client, the first).
+const STORE_KEYS_AND_READ_FOR_BATCH: &str = read_for_batch!(
+    "stored AS (
+        INSERT INTO client_keys (client_id, wrapped_key, created_at)
+        SELECT k.client_id, k.wrapped_key, now()
+        FROM unnest($3::text[], $4::bytea[]) AS k(client_id, wrapped_key)
+        WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = k.client_id)
+        ON CONFLICT (client_id) DO NOTHING
+        RETURNING client_id, wrapped_key
+    ), "
+);
+
+/// One batch in four round trips: BEGIN with the head's lock, then the batch's client keys stored
+/// and the log head, stream heads and earlier attempts read together, then rows + head +
+/// notification written together, then COMMIT.
 async fn write_batch(
     conn: &mut PgConnection,
     batch: &[&PreparedAppend],
     channel: &str,
 ) -> Result<BatchOutcome, StoreError> {
-    let mut tx = conn.begin().await?;
-    // The lock comes first, in its own statement: every later statement then reads a snapshot that
-    // includes the previous writer's commit.
-    let (head, last_recorded): (i64, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT position, recorded_at FROM log_head WHERE id FOR UPDATE").fetch_one(&mut *tx).await?;
+    // The lock comes first, in its own statement (sent with BEGIN): every later statement then
+    // reads a snapshot that includes the previous writer's commit.
+    let mut tx = conn.begin_with("BEGIN; SELECT FROM log_head WHERE id FOR UPDATE").await?;
     let streams = streams_touched(batch);
-    let found: Vec<Found> = sqlx::query_as(
-        "SELECT s.stream, e.revision, NULL::bigint AS position, e.hash, NULL::uuid AS event_id,
-                NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
-         FROM unnest($1::text[]) AS s(stream)
-         CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
-                             ORDER BY revision DESC LIMIT 1) AS e
-         UNION ALL
-         SELECT stream, revision, position, NULL::bytea, event_id, event_type, schema_version, data::text
-         FROM events WHERE event_id = ANY($2)",
-    )
-    .bind(&streams)
-    .bind(event_ids(batch))
-    .fetch_all(&mut *tx)
-    .await?;
+    let keys = new_client_keys(batch);
+    // The client-key insert is there only when the batch carries keys: the table belongs to the
+    // vault's migrations, and a log without a vault has none.
+    let sql = if keys.is_empty() { READ_FOR_BATCH } else { STORE_KEYS_AND_READ_FOR_BATCH };
+    let found: Vec<Found> = sqlx::query_as(sql)
+        .bind(&streams)
+        .bind(event_ids(batch))
+        .bind(keys.iter().map(|k| k.client.as_str()).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| k.wrapped.as_slice()).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+    let (head, last_recorded) = found
+        .first()
+        .map(|f| (f.log_head, f.log_recorded_at))
+        .ok_or_else(|| StoreError::Corrupt { position: Position(0), reason: "the log_head row is missing".into() })?;
     let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
-    let mut known = Vec::new();
+    let (mut known, mut stored_keys) = (Vec::new(), Vec::new());
     for row in found {
         match row {
-            Found { stream, revision, hash: Some(hash), event_id: None, .. } => {
+            Found { kind: None, .. } => {}
+            Found { kind: Some(kind), stream: Some(stream), revision: Some(revision), hash: Some(hash), .. }
+                if kind == "head" =>
+            {
                 let head = StreamHead::decode(revision, &hash, &stream)?;
                 heads.insert(stream, Some(head));
             }
+            Found { kind: Some(kind), stream: Some(client), hash: Some(wrapped), .. } if kind == "key" => {
+                stored_keys.push(NewClientKey { client, wrapped });
+            }
             Found {
-                stream,
-                revision,
+                stream: Some(stream),
+                revision: Some(revision),
                 position: Some(position),
                 event_id: Some(event_id),
                 event_type: Some(event_type),
@@ -518,7 +595,6 @@ async fn write_batch(
             }
         }
     }
-    let stored_keys = store_client_keys(&mut tx, batch).await?;
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
     let results = planner.plan_batch(batch, &stored_keys);
@@ -526,43 +602,24 @@ async fn write_batch(
     let recorded_at = planner.recorded_at();
     let rows = planner.into_rows();
     if rows.is_empty() {
+        // A key stored for an append that failed after all goes with it.
         tx.rollback().await?;
-        return Ok(BatchOutcome { results, head: Position(head) });
+        return Ok(BatchOutcome { results, head: Position(head), rows });
     }
     insert_rows(&mut tx, &rows, recorded_at, head, channel).await?;
     tx.commit().await?;
-    Ok(BatchOutcome { results, head: Position(head) })
+    Ok(BatchOutcome { results, head: Position(head), rows })
 }
 
-/// Stores the batch's new client keys where the client has none and was never erased; returns
-/// the ones stored (of two keys for one client, the first).
-async fn store_client_keys(
-    conn: &mut PgConnection,
-    batch: &[&PreparedAppend],
-) -> Result<Vec<NewClientKey>, StoreError> {
-    let keys = new_client_keys(batch);
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let stored: Vec<(String, Vec<u8>)> = sqlx::query_as(
-        "INSERT INTO client_keys (client_id, wrapped_key, created_at)
-         SELECT k.client_id, k.wrapped_key, now() FROM unnest($1::text[], $2::bytea[]) AS k(client_id, wrapped_key)
-         WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = k.client_id)
-         ON CONFLICT (client_id) DO NOTHING
-         RETURNING client_id, wrapped_key",
-    )
-    .bind(keys.iter().map(|k| k.client.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.wrapped.as_slice()).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(stored.into_iter().map(|(client, wrapped)| NewClientKey { client, wrapped }).collect())
-}
-
-/// A stream head or an earlier attempt of one of the batch's event ids.
+/// A row of the batch's read: the log head on every row, then (if any) a stream head, an earlier
+/// attempt of one of the batch's event ids, or a client key the batch stored.
 #[derive(Debug, FromRow)]
 struct Found {
-    stream: String,
-    revision: i64,
+    log_head: i64,
+    log_recorded_at: Option<DateTime<Utc>>,
+    kind: Option<String>,
+    stream: Option<String>,
+    revision: Option<i64>,
     position: Option<i64>,
     hash: Option<Vec<u8>>,
     event_id: Option<Uuid>,
@@ -624,8 +681,25 @@ async fn insert_rows(
 pub async fn begin_uncancellable(
     pool: &sqlx::PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    begin_in_task(pool, "BEGIN").await
+}
+
+/// [`begin_uncancellable`] for rows derived from the log (read models, the Merkle tree): the
+/// commit returns without waiting for its WAL flush. They are rebuilt from the durable log after a
+/// crash, and WAL is flushed in order, so a durable later commit (the next append) makes them
+/// durable too. A crash of the database loses at most its last few hundred milliseconds of
+/// derived rows together with their checkpoint, which the next run folds again; appends keep
+/// `synchronous_commit=on`.
+pub async fn begin_derived(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    begin_in_task(pool, "BEGIN; SET LOCAL synchronous_commit TO OFF").await
+}
+
+async fn begin_in_task(
+    pool: &sqlx::PgPool,
+    statement: &'static str,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let pool = pool.clone();
-    match tokio::spawn(async move { pool.begin().await }).await {
+    match tokio::spawn(async move { pool.begin_with(statement).await }).await {
         Ok(begun) => begun,
         Err(join) => Err(sqlx::Error::Io(std::io::Error::other(format!("BEGIN task failed: {join}")))),
     }

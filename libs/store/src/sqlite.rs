@@ -20,6 +20,7 @@ use crate::model::{
     StreamQuery,
 };
 use crate::prepare::{Limits, PreparedAppend};
+use crate::recent::RecentCommits;
 use crate::row::{StoredRow, to_i64, to_u64};
 use crate::sqlite_writer::{SqliteWriter, spawn_checkpointer};
 use crate::subscription::{EventSubscription, follow};
@@ -77,6 +78,7 @@ struct Inner {
     database: SqliteDatabase,
     writer: Writer,
     heads: watch::Receiver<Position>,
+    recent: Arc<RecentCommits>,
     options: SqliteOptions,
 }
 
@@ -111,9 +113,10 @@ impl SqliteStore {
         let (head_tx, heads) = watch::channel(Position(head));
         let database = SqliteDatabase::new(readers.clone(), path.clone(), options.busy_timeout);
         let writer = SqliteWriter::open(&path, options.busy_timeout, database.clone())?;
-        let writer = Writer::spawn(writer, Arc::new(head_tx));
+        let recent = Arc::new(RecentCommits::default());
+        let writer = Writer::spawn(writer, Arc::new(head_tx), Arc::clone(&recent));
         spawn_checkpointer(path.clone(), options.busy_timeout, heads.clone());
-        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, options }) })
+        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, recent, options }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -244,7 +247,8 @@ impl EventStore for SqliteStore {
     }
 
     fn subscribe(&self, after: Position, filter: LogFilter) -> EventSubscription {
-        follow(self.clone(), after, filter, self.inner.heads.clone(), self.inner.options.poll_interval)
+        let wake = (self.inner.heads.clone(), Arc::clone(&self.inner.recent));
+        follow(self.clone(), after, filter, wake, self.inner.options.poll_interval)
     }
 
     async fn verify(

@@ -128,7 +128,7 @@ fn write(conn: &mut Connection, batch: &[&PreparedAppend]) -> Result<BatchOutcom
             .map_err(store_error)?;
         tx.commit().map_err(store_error)?;
     }
-    Ok(BatchOutcome { results, head: Position(head) })
+    Ok(BatchOutcome { results, head: Position(head), rows })
 }
 
 /// Stores the batch's new client keys where the client has none and was never erased; returns

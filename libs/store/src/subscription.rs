@@ -4,12 +4,15 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::watch;
 
 use crate::EventStore;
 use crate::error::StoreError;
 use crate::model::{LogFilter, LogQuery, Position, RecordedEvent, SubscriptionItem};
+use crate::recent::RecentCommits;
 
 /// Events fetched per read while catching up.
 const PAGE: usize = 512;
@@ -25,28 +28,39 @@ struct Follower<S> {
     buffer: VecDeque<RecordedEvent>,
     announced_caught_up: bool,
     wake: watch::Receiver<Position>,
+    /// This process's latest commits, read instead of the database when they cover a fetch of
+    /// positions past `live_from`.
+    recent: Arc<RecentCommits>,
+    /// The head this process knew when the subscription started: what was committed before is read
+    /// from the database (it may have been changed there since, and a verifier must see that),
+    /// only what this subscriber saw being committed from memory.
+    live_from: Position,
     poll: Duration,
     /// The next look for a head asks the database (not only what `wake` was told).
     ask_database: bool,
     failed: bool,
 }
 
-/// Follows `store` from `after` (exclusive). `wake` signals local commits; `poll` bounds the wait for
-/// commits by other processes. Waiting never skips: it only decides when to look again.
+/// Follows `store` from `after` (exclusive). `wake` signals local commits, whose rows `recent`
+/// holds; `poll` bounds the wait for commits by other processes. Waiting never skips: it only
+/// decides when to look again.
 pub(crate) fn follow<S: EventStore + Clone + 'static>(
     store: S,
     after: Position,
     filter: LogFilter,
-    wake: watch::Receiver<Position>,
+    (wake, recent): (watch::Receiver<Position>, Arc<RecentCommits>),
     poll: Duration,
 ) -> EventSubscription {
+    let live_from = *wake.borrow();
     let follower = Follower {
         store,
         filter,
         scanned: after,
         buffer: VecDeque::new(),
         announced_caught_up: false,
+        live_from,
         wake,
+        recent,
         poll,
         ask_database: true,
         failed: false,
@@ -94,7 +108,11 @@ impl<S: EventStore> Follower<S> {
 
     async fn fetch_up_to(&mut self, head: Position) -> Result<(), StoreError> {
         let query = LogQuery { from: self.scanned.next(), up_to: Some(head), filter: self.filter.clone(), limit: PAGE };
-        let events = self.store.read_all(&query).await?;
+        let held = if query.from > self.live_from { self.recent.read(&query) } else { None };
+        let events = match held {
+            Some(held) => held?,
+            None => self.store.read_all(&query).await?,
+        };
         // A short page means the whole range up to `head` was scanned; a full one ends at its last event.
         self.scanned = match events.last() {
             Some(last) if events.len() == PAGE => last.position,

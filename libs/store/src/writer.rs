@@ -10,6 +10,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::error::StoreError;
 use crate::model::{AppendResult, Position};
 use crate::prepare::PreparedAppend;
+use crate::recent::RecentCommits;
+use crate::row::StoredRow;
 
 /// Most appends in one transaction.
 const MAX_BATCH_APPENDS: usize = 256;
@@ -21,11 +23,13 @@ const LINGER_TURNS: usize = 3;
 /// Appends waiting for the writer before callers feel back-pressure.
 const QUEUE_DEPTH: usize = 4096;
 
-/// The outcome of a committed batch: one result per append, in order, and the log head after it.
+/// The outcome of a committed batch: one result per append, in order, the log head after it and
+/// the rows it committed.
 #[derive(Debug)]
 pub(crate) struct BatchOutcome {
     pub results: Vec<Result<AppendResult, StoreError>>,
     pub head: Position,
+    pub rows: Vec<StoredRow>,
 }
 
 /// A backend's write path: plan and commit a batch in one transaction.
@@ -50,10 +54,11 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task; `heads` learns every new log head after its commit.
-    pub fn spawn<W: BatchWriter>(backend: W, heads: Arc<watch::Sender<Position>>) -> Self {
+    /// Starts the writer task; `heads` learns every new log head after its commit, and `recent`
+    /// the rows committed up to it (before `heads` does).
+    pub fn spawn<W: BatchWriter>(backend: W, heads: Arc<watch::Sender<Position>>, recent: Arc<RecentCommits>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(backend, queue, heads));
+        tokio::spawn(run(backend, queue, Published { heads, recent }));
         Self { jobs }
     }
 
@@ -68,7 +73,20 @@ fn writer_gone() -> StoreError {
     StoreError::Unavailable("the store's writer task has stopped".into())
 }
 
-async fn run<W: BatchWriter>(mut backend: W, mut queue: mpsc::Receiver<Job>, heads: Arc<watch::Sender<Position>>) {
+/// Where a commit is announced to this process's subscribers.
+struct Published {
+    heads: Arc<watch::Sender<Position>>,
+    recent: Arc<RecentCommits>,
+}
+
+impl Published {
+    fn commit(&self, outcome: &BatchOutcome) {
+        self.recent.record(&outcome.rows);
+        self.heads.send_if_modified(|head| advance(head, outcome.head));
+    }
+}
+
+async fn run<W: BatchWriter>(mut backend: W, mut queue: mpsc::Receiver<Job>, published: Published) {
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
@@ -97,15 +115,15 @@ async fn run<W: BatchWriter>(mut backend: W, mut queue: mpsc::Receiver<Job>, hea
                 }
             }
         }
-        commit(&mut backend, jobs, &heads).await;
+        commit(&mut backend, jobs, &published).await;
     }
 }
 
-async fn commit<W: BatchWriter>(backend: &mut W, jobs: Vec<Job>, heads: &watch::Sender<Position>) {
+async fn commit<W: BatchWriter>(backend: &mut W, jobs: Vec<Job>, published: &Published) {
     let batch: Vec<&PreparedAppend> = jobs.iter().map(|j| &j.append).collect();
     match backend.write_batch(&batch).await {
         Ok(outcome) => {
-            heads.send_if_modified(|head| advance(head, outcome.head));
+            published.commit(&outcome);
             for (job, result) in jobs.into_iter().zip(outcome.results) {
                 let _ = job.reply.send(result);
             }
@@ -116,7 +134,7 @@ async fn commit<W: BatchWriter>(backend: &mut W, jobs: Vec<Job>, heads: &watch::
             for job in jobs {
                 let result = match backend.write_batch(&[&job.append]).await {
                     Ok(mut outcome) => {
-                        heads.send_if_modified(|head| advance(head, outcome.head));
+                        published.commit(&outcome);
                         outcome.results.pop().unwrap_or_else(|| Err(writer_gone()))
                     }
                     Err(error) => Err(error),

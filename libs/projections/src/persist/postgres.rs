@@ -162,46 +162,44 @@ fn stored_from(row: &sqlx::postgres::PgRow) -> Result<StoredDoc, ProjectionError
     Ok(StoredDoc { key: row.try_get("key")?, owner: row.try_get("owner")?, json: row.try_get("doc")? })
 }
 
+/// Derived rows: the commit does not wait for its WAL flush (see `begin_derived`); a batch lost
+/// with the database's last moments is folded again from the checkpoint it did not move.
 pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), ProjectionError> {
-    let mut tx = carelog_store::begin_uncancellable(pool).await?;
-    let moved = sqlx::query(
-        "UPDATE projection_generations SET checkpoint = $3, updated_at = now() WHERE generation = $1 AND checkpoint = $2 AND state <> 'retired'",
+    let mut tx = carelog_store::begin_derived(pool).await?;
+    // One round trip for the checkpoint and every row: the rows travel as parallel arrays, and are
+    // written only if this batch moved the checkpoint (else the transaction rolls back anyway).
+    let (docs, rows) = (&batch.docs, &batch.audit);
+    let (moved,): (i64,) = sqlx::query_as(
+        "WITH moved AS (
+             UPDATE projection_generations SET checkpoint = $3, updated_at = now()
+             WHERE generation = $1 AND checkpoint = $2 AND state <> 'retired' RETURNING 1
+         ), docs AS (
+             INSERT INTO read_models (generation, kind, key, owner, doc, position)
+             SELECT $1, k, key, o, d::jsonb, p
+             FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS u(k, key, o, d, p)
+             WHERE EXISTS (SELECT FROM moved)
+             ON CONFLICT (generation, kind, key)
+             DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position
+         ), audit AS (
+             INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
+                                        actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id,
+                                        actor_name, rpc, purpose_of_use, outcome)
+             SELECT $1, u.* FROM unnest($9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[],
+                                        $14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[],
+                                        $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+                                        $23::text[], $24::text[]) AS u
+             WHERE EXISTS (SELECT FROM moved)
+         )
+         SELECT count(*) FROM moved",
     )
     .bind(batch.generation)
     .bind(i(batch.from))
     .bind(i(batch.to))
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Err(ProjectionError::StaleCheckpoint { generation: batch.generation });
-    }
-    // One round trip per table: the rows travel as parallel arrays.
-    let docs = &batch.docs;
-    sqlx::query(
-        "INSERT INTO read_models (generation, kind, key, owner, doc, position)
-         SELECT $1, k, key, o, d::jsonb, p FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
-              AS u(k, key, o, d, p)
-         ON CONFLICT (generation, kind, key)
-         DO UPDATE SET owner = excluded.owner, doc = excluded.doc, position = excluded.position",
-    )
-    .bind(batch.generation)
     .bind(docs.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| d.key.as_str()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| d.owner.as_deref()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| d.json.as_str()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| i(d.position)).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
-    let rows = &batch.audit;
-    sqlx::query(
-        "INSERT INTO audit_entries (generation, position, client, stream, revision, event_type, actor_id,
-                                    actor_role, occurred_at, recorded_at, reason, correlation_id, causation_id,
-                                    actor_name, rpc, purpose_of_use, outcome)
-         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                                  $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[],
-                                  $14::text[], $15::text[], $16::text[], $17::text[])",
-    )
-    .bind(batch.generation)
     .bind(rows.iter().map(|r| i(r.position)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.client.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.stream.as_str()).collect::<Vec<_>>())
@@ -218,8 +216,11 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
     .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.rpc.as_deref())).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.purpose_of_use.as_deref())).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.outcome.as_deref())).collect::<Vec<_>>())
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    if moved != 1 {
+        return Err(ProjectionError::StaleCheckpoint { generation: batch.generation });
+    }
     if !batch.erased.is_empty() {
         sqlx::query(
             "UPDATE audit_entries SET reason = $4

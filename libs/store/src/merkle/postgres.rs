@@ -32,9 +32,10 @@ async fn leaf_rows(pool: &PgPool, after: u64, until: u64, limit: u64) -> Result<
         .collect())
 }
 
+/// Derived from the log: the commit does not wait for its WAL flush (see `begin_derived`).
 async fn commit(pool: &PgPool, from: u64, to: u64, root: &Hash, nodes: &[(NodeKey, Hash)]) -> Result<bool, StoreError> {
     let now = Utc::now().timestamp_micros();
-    let mut tx = crate::begin_uncancellable(pool).await?;
+    let mut tx = crate::begin_derived(pool).await?;
     let moved =
         sqlx::query(MOVE).bind(to_i64(to)).bind(root.as_slice()).bind(now).bind(to_i64(from)).execute(&mut *tx).await?;
     if moved.rows_affected() != 1 {

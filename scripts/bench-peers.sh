@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Single-event appends per second, side by side on the local PostgreSQL: raw INSERTs (pgbench),
+# Message DB's write_message, Emmett's appendToStream, and Carelog over gRPC on PostgreSQL and on
+# SQLite, alternately at each concurrency, for ROUNDS rounds. Prints the table of BENCHMARKS.md:
+# appends/s and, in brackets, the ratio to the raw INSERTs of the same round.
+#
+# Usage: scripts/bench-peers.sh            (CALLERS="1 8 64" ROUNDS=2 SECONDS_PER_CELL=5; CARELOG_BIN=path
+#        to load a binary already built instead of `cargo build --release -p carelog`)
+#
+# Loopback only: PostgreSQL on PGHOST:PGPORT (default 127.0.0.1:5432, trust auth as PGUSER=postgres),
+# the Carelog servers on 127.0.0.1. Everything it installs goes under target/bench-peers (npm
+# packages) and into throwaway databases named bench_peers_*_<pid>, dropped on exit, with the
+# servers it started. Needs node/npm, psql, createdb/dropdb and pgbench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
+callers_list="${CALLERS:-1 8 64}"
+rounds="${ROUNDS:-2}"
+seconds="${SECONDS_PER_CELL:-5}"
+out="target/bench-peers"
+node_dir="$out/node"
+run="$out/run-$$"
+pg="postgres://$PGUSER@$PGHOST:$PGPORT"
+db_raw="bench_peers_raw_$$" db_msgdb="bench_peers_msgdb_$$" db_emmett="bench_peers_emmett_$$"
+db_carelog="bench_peers_carelog_$$"
+pids=()
+
+say() { echo "bench-peers: $*" >&2; }
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for db in "$db_raw" "$db_msgdb" "$db_emmett" "$db_carelog"; do
+    dropdb --if-exists --force "$db" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$run" "$node_dir"
+
+# --- peers: npm packages (pinned) under target/, Message DB through its own install script ---------
+say "installing Emmett and Message DB from npm into $node_dir …"
+cp scripts/bench-peers/driver.mjs scripts/bench-peers/package.json "$node_dir/"
+(cd "$node_dir" && timeout 300 npm install --no-audit --no-fund --loglevel=error >/dev/null)
+msgdb_install="$node_dir/node_modules/@eventide/message-db/database/install.sh"
+
+say "creating the throwaway databases …"
+createdb "$db_raw"
+psql -qd "$db_raw" -c "CREATE TABLE raw_events (id bigserial PRIMARY KEY, event_id uuid NOT NULL, data json NOT NULL)"
+DATABASE_NAME="$db_msgdb" PGOPTIONS='-c client_min_messages=warning' timeout 120 bash "$msgdb_install" \
+  >"$run/message-db-install.log" 2>&1 || { cat "$run/message-db-install.log" >&2; exit 1; }
+createdb "$db_emmett"
+createdb "$db_carelog"
+
+# --- raw INSERTs: pgbench, the same ~500-byte JSON document as the peers' events -----------------
+payload=$(node -e 'process.stdout.write(JSON.stringify({clientId:"00000000-0000-0000-0000-000000000000",
+  givenName:"Alexandra",familyName:"Montgomery-Fitzgerald",birthDate:"1984-07-19",sex:"female",
+  address:{line:"1427 Evergreen Terrace, Apartment 12B",city:"Springfield",postcode:"SP1 4QX"},
+  phone:"+44 20 7946 0958",referral:{source:"general-practitioner",reference:"REF-00000001"},
+  note:"Self-referred after a six-week waiting list; prefers morning appointments; no known allergies.",
+  consent:{treatment:true,research:false,recordedBy:"reception"}}))')
+# In a function: pgbench would take the payload's `:name`s for its own variables.
+psql -qd "$db_raw" -c "CREATE FUNCTION raw_payload() RETURNS json IMMUTABLE LANGUAGE sql AS \$\$ SELECT '$payload'::json \$\$"
+echo "INSERT INTO raw_events (event_id, data) VALUES (gen_random_uuid(), raw_payload());" >"$run/raw.sql"
+
+raw_inserts() { # callers → appends/s
+  local jobs=$(( $1 < 2 ? 1 : 2 ))
+  timeout $((seconds + 30)) pgbench -n -M prepared -c "$1" -j "$jobs" -T "$seconds" -f "$run/raw.sql" "$db_raw" \
+    2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+
+peer() { # message-db|emmett url callers → appends/s
+  timeout $((seconds + 60)) node "$node_dir/driver.mjs" "$1" "$2" "$3" "$seconds" 2>>"$run/peers.log" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).appends_per_sec))'
+}
+
+# --- Carelog: a release build of `carelog serve`, one server per backend, loaded by `carelog bench` ---
+carelog="${CARELOG_BIN:-target/release/carelog}"
+if [ -z "${CARELOG_BIN:-}" ]; then
+  say "building carelog (release) …"
+  cargo build --release -q -p carelog
+fi
+export CARELOG_AUTH_SECRET; CARELOG_AUTH_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CARELOG_MASTER_KEY; CARELOG_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+serve() { # name store-url → $address, once it answers
+  local port; port=$(free_port)
+  address="http://127.0.0.1:$port"
+  env -u DATABASE_URL "$carelog" serve --store "$2" --listen "127.0.0.1:$port" --allow-plaintext \
+    --dev-ephemeral-signing-key >"$run/serve-$1.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$run/serve-$1.log" >&2
+  say "the $1 server did not start"
+  exit 1
+}
+
+carelog_appends() { # server callers name → appends/s (the bench's JSON summary kept in $run)
+  timeout $((seconds + 120)) "$carelog" bench --server "$1" --mix append --concurrency "$2" --duration "$seconds" \
+    --clients 1 2>>"$run/bench.log" | tee "$run/$3.json" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).events_per_sec))'
+}
+
+say "starting carelog serve on PostgreSQL and on SQLite …"
+serve postgres "$pg/$db_carelog"; server_pg=$address
+serve sqlite "sqlite:$run/carelog.db"; server_sqlite=$address
+
+# --- the runs: every system at one concurrency before the next, round after round ------------------
+columns=(raw message-db emmett carelog-pg carelog-sqlite)
+declare -A result
+cells=$(( rounds * $(wc -w <<<"$callers_list") * ${#columns[@]} ))
+done_cells=0
+for round in $(seq 1 "$rounds"); do
+  for n in $callers_list; do
+    for column in "${columns[@]}"; do
+      done_cells=$((done_cells + 1))
+      say "[$done_cells/$cells] round $round, $n callers: $column …"
+      case $column in
+        raw) value=$(raw_inserts "$n") || value= ;;
+        message-db) value=$(peer message-db "postgres://message_store@$PGHOST:$PGPORT/$db_msgdb" "$n") || value= ;;
+        emmett) value=$(peer emmett "$pg/$db_emmett" "$n") || value= ;;
+        carelog-pg) value=$(carelog_appends "$server_pg" "$n" "carelog-pg-r$round-c$n") || value= ;;
+        carelog-sqlite) value=$(carelog_appends "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n") || value= ;;
+      esac
+      result[$round,$n,$column]=${value:-0}
+      if [ -z "$value" ]; then say "    failed (counted as 0; see $run)"; else say "    $(printf '%.0f' "$value") appends/s"; fi
+    done
+  done
+done
+
+# --- the table: per cell, the range over the rounds and the range of the ratios to raw -------------
+for key in "${!result[@]}"; do echo "$key ${result[$key]}"; done >"$run/results.txt"
+node scripts/bench-peers/table.mjs "$rounds" "$callers_list" "${columns[*]}" <"$run/results.txt"
+say "Carelog's latencies (p50/p99 ms): $(cd "$run" && for f in carelog-*.json; do
+  node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1]));process.stdout.write(`${process.argv[1].slice(0,-5)} ${s.latency_ms.p50}/${s.latency_ms.p99}; `)' "$f"; done)"
