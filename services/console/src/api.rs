@@ -90,6 +90,13 @@ impl UserApi {
         Ok(self.records.list_audit_trail(request).await?.into_inner().entries)
     }
 
+    pub async fn search_clients(
+        &mut self,
+        request: proto::SearchClientsRequest,
+    ) -> Result<proto::SearchClientsReply, Status> {
+        Ok(self.records.search_clients(request).await?.into_inner())
+    }
+
     pub async fn verify(&mut self, client_id: &str) -> Result<proto::VerifyReply, Status> {
         Ok(self.records.verify(proto::VerifyRequest { client_id: client_id.to_owned() }).await?.into_inner())
     }

@@ -489,7 +489,10 @@ mod tests {
         ]);
         let html = note_html(&note(json!({"format": "SOAP", "content": {}, "addenda": addenda})));
         assert_eq!(html.matches("late-entry").count(), 1, "{html}");
-        assert!(html.contains("written 2026-03-05 09:00:00 UTC for the service ending 2026-03-02 10:55:00 UTC"), "{html}");
+        assert!(
+            html.contains("written 2026-03-05 09:00:00 UTC for the service ending 2026-03-02 10:55:00 UTC"),
+            "{html}"
+        );
         assert!(html.contains("24-hour threshold; addendum)"), "{html}");
     }
 }

@@ -19,6 +19,7 @@ mod pages;
 mod report;
 mod report_format;
 mod routes;
+mod search;
 mod security;
 pub mod session;
 mod show;
@@ -42,6 +43,7 @@ pub fn router(records: Channel, proofs: Channel) -> Router {
         .route("/signin", get(routes::sign_in_page).post(routes::sign_in))
         .route("/signout", post(routes::sign_out))
         .route("/client", post(routes::open_client))
+        .route("/search", post(search::search))
         .route("/episode", get(routes::episode))
         .route("/as-of", post(routes::set_as_of))
         .route("/ledger", get(routes::ledger))

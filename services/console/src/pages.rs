@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use carelog_platform::auth::policy::{self, Access};
 use carelog_proto::v1 as proto;
 
 use crate::html::{esc, form_open, money, notice, open_client_button, page};
@@ -29,6 +30,9 @@ pub fn home(session: &Session, clients: Option<Result<Vec<proto::AuditEntry>, St
         r#"{}<label for="client-id-input">Client id</label> <input id="client-id-input" name="client_id" size="40" placeholder="01a2…" autocomplete="off" required> <button id="open-client" type="submit">Open record</button></form></section>"#,
         form_open("/client", session, "find")
     );
+    if matches!(policy::access(crate::search::RPC, session.who.role), Access::Granted(_)) {
+        body.push_str(&crate::search::form(session));
+    }
     match clients {
         None => {}
         Some(Err(message)) => body.push_str(&notice("error", &message)),

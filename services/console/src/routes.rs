@@ -28,7 +28,7 @@ pub(crate) type Shared = State<Arc<Console>>;
 
 /// Why there is no session: never had one, or it ended (the token expired).
 #[derive(Debug)]
-struct SignedOut {
+pub(crate) struct SignedOut {
     expired: bool,
 }
 
@@ -39,7 +39,7 @@ impl IntoResponse for SignedOut {
 }
 
 /// The signed-in session, or the way back to sign-in.
-fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(String, Session), SignedOut> {
+pub(crate) fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(String, Session), SignedOut> {
     let id = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::cookie_value);
     match id.and_then(|id| console.sessions.get(id, session::now()).map(|s| (id.to_owned(), s))) {
         Some(found) => Ok(found),
@@ -83,7 +83,7 @@ pub(crate) fn refused(session: &Session, why: &str) -> Response {
     (StatusCode::FORBIDDEN, Html(pages::error(Some(session), "Not permitted for your role", why))).into_response()
 }
 
-fn forbidden_post() -> Response {
+pub(crate) fn forbidden_post() -> Response {
     (
         StatusCode::FORBIDDEN,
         Html(pages::error(

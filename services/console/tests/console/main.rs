@@ -6,6 +6,7 @@ mod browser;
 mod browser_audit;
 mod disclosure;
 mod http;
+mod search;
 mod support;
 
 /// Runs each listed `async fn(&Stack)` against SQLite and PostgreSQL.
