@@ -61,9 +61,14 @@ pub struct FhirArgs {
     actor: Option<uuid::Uuid>,
     #[arg(long)]
     client: String,
-    /// A log position (e.g. 42) or an RFC 3339 time (e.g. 2026-11-21T09:30:00Z); default: now.
-    #[arg(long)]
+    /// The record as recorded at a log position (e.g. 42) or an RFC 3339 time
+    /// (e.g. 2026-11-21T09:30:00Z); default: now.
+    #[arg(long, visible_alias = "as-of-recorded", conflicts_with = "as_of_clinical")]
     as_of: Option<String>,
+    /// Everything that had occurred by a clinical date (2026-11-21: the end of that day, UTC) or
+    /// RFC 3339 time, as the log knows it now.
+    #[arg(long)]
+    as_of_clinical: Option<String>,
     /// Write the Bundle here (atomically) instead of to stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -101,6 +106,18 @@ pub async fn run(command: ExportCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A clinical time given as a date (the end of that day, UTC) or an RFC 3339 time.
+pub fn clinical_time(raw: &str) -> anyhow::Result<prost_types::Timestamp> {
+    let time = match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(date) => date.and_hms_milli_opt(23, 59, 59, 999).map(|t| t.and_utc()),
+        Err(_) => DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc)),
+    };
+    let time = time.with_context(|| {
+        format!("--as-of-clinical {raw:?}: give a date (2026-11-21) or an RFC 3339 time (2026-11-21T09:30:00Z)")
+    })?;
+    Ok(carelog_platform::parse::to_timestamp(time))
+}
+
 fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
@@ -109,9 +126,10 @@ fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
 
 async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
     use proto::export_episode_fhir_request::AsOf;
-    let as_of = match args.as_of.as_deref() {
-        None => None,
-        Some(raw) => Some(match raw.parse::<u64>() {
+    let as_of = match (args.as_of.as_deref(), args.as_of_clinical.as_deref()) {
+        (None, None) => None,
+        (_, Some(raw)) => Some(AsOf::OccurredBy(clinical_time(raw)?)),
+        (Some(raw), None) => Some(match raw.parse::<u64>() {
             Ok(position) => AsOf::Position(position),
             Err(_) => AsOf::RecordedAt(carelog_platform::parse::to_timestamp(
                 parse_time(raw).map_err(anyhow::Error::msg).context("--as-of: or give a log position")?,
@@ -134,8 +152,16 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
         None => print!("{pretty}"),
         Some(path) => ndjson::write_atomically(path, pretty.as_bytes())?,
     }
+    let basis = match proto::EpisodeBasis::try_from(reply.basis) {
+        Ok(proto::EpisodeBasis::AsOfClinical) => {
+            let by = reply.occurred_by.as_ref().map(|t| t.to_string()).unwrap_or_default();
+            format!("everything that had occurred by {by} (clinical time), as known at log position")
+        }
+        Ok(proto::EpisodeBasis::AsRecorded) => "the record as it stood at log position".to_owned(),
+        _ => "the record now, at log position".to_owned(),
+    };
     eprintln!(
-        "client {}: {} resources as of log position {} (last event {})",
+        "client {}: {} resources: {basis} {} (last event {})",
         reply.client_id, reply.resource_count, reply.position, reply.last_event_position
     );
     Ok(ExitCode::SUCCESS)

@@ -55,15 +55,7 @@ pub enum AsOfArg {
 
 /// `--as-of-clinical`: an RFC 3339 time, or a date meaning the end of that day (UTC).
 fn occurred_by(raw: &str) -> anyhow::Result<proto::get_episode_as_of_request::AsOf> {
-    use proto::get_episode_as_of_request::AsOf;
-    let time = match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        Ok(date) => date.and_hms_milli_opt(23, 59, 59, 999).map(|t| t.and_utc()),
-        Err(_) => DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc)),
-    };
-    let time = time.with_context(|| {
-        format!("--as-of-clinical {raw:?}: give a date (2026-11-21) or an RFC 3339 time (2026-11-21T09:30:00Z)")
-    })?;
-    Ok(AsOf::OccurredBy(carelog_platform::parse::to_timestamp(time)))
+    Ok(proto::get_episode_as_of_request::AsOf::OccurredBy(carelog::export::clinical_time(raw)?))
 }
 
 /// `--as-of`: a log position or an RFC 3339 time.

@@ -109,6 +109,26 @@ async fn disclosures_and_formats(backend: Backend) {
     assert_eq!((&legal["rpc"], &legal["outcome"]), (&"RecordsService/GetEpisode".into(), &"allowed".into()));
     assert!(legal["actor"].as_str().unwrap().starts_with("auditor "), "no name: role and id instead: {legal}");
 
+    // The FHIR export as of a clinical date: today holds everything that has occurred.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let bundle = carelog(&app, &["export", "fhir", "--client", &client, "--as-of-clinical", &today]);
+    let bundle: serde_json::Value = serde_json::from_str(&bundle).expect("a Bundle on stdout");
+    let head = proto::ExportEpisodeFhirRequest { client_id: client.clone(), as_of: None };
+    let head = records.export_episode_fhir(head).await.unwrap().into_inner();
+    let head: serde_json::Value = serde_json::from_str(&head.bundle_json).unwrap();
+    // The record's resources, not the reads of it (each export adds an AuditEvent and its reader).
+    let clinical = |bundle: &serde_json::Value| -> Vec<String> {
+        let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+        let ids = entries
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| !["AuditEvent", "Practitioner"].contains(&r["resourceType"].as_str().unwrap_or("")));
+        ids.map(|r| format!("{}/{}", r["resourceType"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or("")))
+            .collect()
+    };
+    assert_eq!(clinical(&bundle), clinical(&head));
+    assert!(clinical(&bundle).iter().any(|r| r.starts_with("Encounter/")), "{bundle}");
+
     // Finding the client by name, as an auditor starts.
     let ids = carelog(&app, &["audit", "find", "--name", "alexandra REYES"]);
     assert_eq!(ids.lines().collect::<Vec<_>>(), [client.as_str()], "{ids}");

@@ -151,11 +151,18 @@ pub async fn export(
     release(gate, pass, detail, &record).await?;
     let bundle = carelog_fhir::bundle(&record);
     let resource_count = bundle["entry"].as_array().map_or(0, |e| e.len() as u32);
+    let basis = match (&r.as_of, clinical) {
+        (_, Some(_)) => proto::EpisodeBasis::AsOfClinical,
+        (None, None) => proto::EpisodeBasis::Live,
+        (Some(_), None) => proto::EpisodeBasis::AsRecorded,
+    };
     Ok(proto::ExportEpisodeFhirReply {
         client_id: client.to_string(),
         position,
         last_event_position: record.last_position.0,
         bundle_json: bundle.to_string(),
         resource_count,
+        basis: basis as i32,
+        occurred_by: clinical.map(parse::to_timestamp),
     })
 }

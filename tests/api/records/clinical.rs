@@ -64,7 +64,12 @@ async fn a_backdated_episode_reads_as_of_a_clinical_date_and_as_recorded(app: &T
         encounters.filter(|r| r["status"] == "finished").count()
     };
     let then = records.export_episode_fhir(export(ExportAsOf::OccurredBy(timestamp(by).unwrap()))).await;
-    assert_eq!(finished(&then.expect("a clinical-date export").into_inner().bundle_json), 2);
+    let then = then.expect("a clinical-date export").into_inner();
+    assert_eq!(finished(&then.bundle_json), 2);
+    assert_eq!(then.basis, proto::EpisodeBasis::AsOfClinical as i32, "the export says which record it holds");
+    assert_eq!(then.occurred_by, timestamp(by));
+    let head = proto::ExportEpisodeFhirRequest { client_id: demo.client_id.clone(), as_of: None };
+    assert_eq!(records.export_episode_fhir(head).await.unwrap().into_inner().basis, proto::EpisodeBasis::Live as i32);
     let whole = records.export_episode_fhir(export(ExportAsOf::OccurredBy(timestamp(Utc::now()).unwrap()))).await;
     assert_eq!(finished(&whole.unwrap().into_inner().bundle_json), all_held);
     let early = timestamp(starts(0) - Duration::days(30)).unwrap();
