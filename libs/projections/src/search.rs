@@ -48,10 +48,7 @@ impl SearchKey {
         if let Payer::Insurance { member_id, .. } = &demographics.payer {
             terms.push(Term::new(MEMBER, member_key(member_id.as_str())));
         }
-        let mut tokens: Vec<String> = terms.iter().map(|t| self.token(t)).collect();
-        tokens.sort();
-        tokens.dedup();
-        tokens
+        self.tokens(&terms)
     }
 
     /// The tokens a search must all match, or the field at fault.
@@ -84,10 +81,15 @@ impl SearchKey {
         if terms.is_empty() {
             return Err(ValidationError::new("name", "give a name, a date_of_birth or a member_id to search by"));
         }
+        Ok(self.tokens(&terms))
+    }
+
+    /// The distinct tokens of `terms`, sorted.
+    fn tokens(&self, terms: &[Term]) -> Vec<String> {
         let mut tokens: Vec<String> = terms.iter().map(|t| self.token(t)).collect();
         tokens.sort();
         tokens.dedup();
-        Ok(tokens)
+        tokens
     }
 }
 

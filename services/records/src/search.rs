@@ -2,8 +2,7 @@
 //! A clinician finds only the clients assigned to them (the others are never mentioned); each
 //! client found is logged as read by the caller, so a search shows in the client's audit trail.
 
-use carelog_platform::auth::Scope;
-use carelog_platform::auth::access::assigned_clinician;
+use carelog_platform::auth::access::reaches;
 use carelog_platform::parse::{self, Fields};
 use carelog_platform::{Gate, Pass, ServiceError};
 use carelog_projections::search::SearchQuery;
@@ -41,7 +40,8 @@ pub async fn search(
         let exhausted = batch.len() <= size as usize;
         for client in batch {
             cursor.clone_from(&client);
-            if reaches(queries, pass, &client).await? {
+            let id = parse::uuid("client_id", &client).map_err(ServiceError::from)?;
+            if reaches(queries.store().as_ref(), pass, id).await? {
                 found.push(client);
             }
             if found.len() > size as usize {
@@ -67,14 +67,6 @@ pub async fn search(
         gate.log_read(pass, Some(id), detail.clone()).await?;
     }
     Ok(proto::SearchClientsReply { client_ids: found, next_page_token })
-}
-
-async fn reaches(queries: &Queries, pass: &Pass, client: &str) -> Result<bool, ServiceError> {
-    if pass.scope != Scope::AssignedClients {
-        return Ok(true);
-    }
-    let id = parse::uuid("client_id", client).map_err(ServiceError::from)?;
-    Ok(assigned_clinician(queries.store().as_ref(), id).await?.is_some_and(|c| Some(c) == pass.principal.clinician))
 }
 
 fn page_size(requested: u32) -> Result<u32, carelog_platform::error::FieldViolation> {

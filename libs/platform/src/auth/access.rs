@@ -207,15 +207,21 @@ impl Gate {
 
 /// Checks that the pass reaches `client`: a clinician only reaches clients assigned to them.
 pub async fn reach(store: &dyn EventStore, pass: &Pass, client: Uuid) -> Result<(), ServiceError> {
-    if pass.scope != Scope::AssignedClients {
-        return Ok(());
-    }
-    let assigned = assigned_clinician(store, client).await?;
-    if assigned.is_some() && assigned == pass.principal.clinician {
+    if reaches(store, pass, client).await? {
         return Ok(());
     }
     let reason = format!("client {client} is not assigned to clinician {}", display(pass.principal.clinician));
     Err(deny(store, pass, Some(client), "CLIENT_NOT_ASSIGNED", reason).await)
+}
+
+/// Whether the pass reaches `client`, without logging anything (a search leaves out the clients
+/// a clinician does not treat rather than refusing).
+pub async fn reaches(store: &dyn EventStore, pass: &Pass, client: Uuid) -> Result<bool, ServiceError> {
+    if pass.scope != Scope::AssignedClients {
+        return Ok(true);
+    }
+    let assigned = assigned_clinician(store, client).await?;
+    Ok(assigned.is_some() && assigned == pass.principal.clinician)
 }
 
 /// The clinician of the client's current (latest) episode.
