@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use carelog_fhir::EpisodeRecord;
+use carelog_platform::ServiceError;
 use carelog_platform::auth::policy::{self, Access, Scope};
 use carelog_platform::auth::{Gate, Pass, Principal, PurposeOfUse, access};
 use carelog_store::EventStore;
@@ -140,7 +141,7 @@ impl FhirGate {
 /// The HL7 v3 PurposeOfUse a caller declared (`x-carelog-purpose-of-use`), else the role's default.
 pub fn purpose(declared: Option<&str>, principal: &Principal) -> Result<PurposeOfUse, FhirError> {
     match declared.map(str::trim) {
-        None => Ok(PurposeOfUse::default_for(principal.role)),
-        Some(code) => Ok(PurposeOfUse::parse(code)?),
+        None => Ok(principal.role.default_purpose()),
+        Some(code) => Ok(PurposeOfUse::parse(code).map_err(ServiceError::from)?),
     }
 }
