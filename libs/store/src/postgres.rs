@@ -127,6 +127,10 @@ impl PostgresStore {
         let channel = notify_channel(&schema);
         let recent = Arc::new(RecentCommits::default());
         let writer_pid = Arc::new(AtomicU32::new(0));
+        // The writer's one-round-trip statement inserts from arrays and locks a one-row table: its
+        // plan never depends on the data, so it is planned once per connection, not per commit.
+        // (The long way asks for custom plans again: it looks rows up by value.)
+        let connect = connect.options([("plan_cache_mode", "force_generic_plan")]);
         let mut pg_writer = PgWriter { connect, conn: None, channel: channel.clone(), pid: Arc::clone(&writer_pid), known: None };
         pg_writer.connection().await?;
         let writer = Writer::spawn(pg_writer, head_tx.clone(), Arc::clone(&recent));
@@ -562,7 +566,9 @@ async fn write_batch(
 ) -> Result<(BatchOutcome, BatchPlanner), StoreError> {
     // The lock comes first, in its own statement (sent with BEGIN): every later statement then
     // reads a snapshot that includes the previous writer's commit.
-    let mut tx = conn.begin_with("BEGIN; SELECT FROM log_head WHERE id FOR UPDATE").await?;
+    let mut tx = conn
+        .begin_with("BEGIN; SET LOCAL plan_cache_mode TO force_custom_plan; SELECT FROM log_head WHERE id FOR UPDATE")
+        .await?;
     let streams = streams_touched(batch);
     let keys = new_client_keys(batch);
     // The client-key insert is there only when the batch carries keys: the table belongs to the
