@@ -17,9 +17,8 @@ use crate::support::{event, events, stream};
 async fn fresh() -> Option<(Arc<dyn EventStore>, tempfile::TempDir)> {
     let url = carelog_testkit::kurrentdb_url().await?;
     let dir = tempfile::tempdir().expect("temp dir");
-    let read_models = carelog_store::SqliteStore::open(dir.path().join("read.db")).await.expect("read side");
     let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
-    let options = KurrentDbOptions::new(url, read_models.database()).namespace(namespace);
+    let options = KurrentDbOptions::new(url).namespace(namespace);
     let store = KurrentDbStore::connect(options).await.unwrap_or_else(|e| panic!("KURRENTDB_URL is set but: {e}"));
     Some((Arc::new(store), dir))
 }
