@@ -50,10 +50,10 @@ impl SealedStore {
     /// key yet: get-or-create goes first, without a lookup, and returns the stored key or the
     /// tombstone if there is one after all.
     async fn writing_keys(&self, request: &AppendRequest) -> Result<WritingKeys, StoreError> {
-        let mut keys = WritingKeys::default();
+        let mut keys = WritingKeys::new();
         for event in &request.events {
             let Some(client) = event.metadata.tags.client.as_deref() else { continue };
-            if phi::is_erasure_record(&event.event_type) || keys.by_client.contains_key(client) {
+            if phi::is_erasure_record(&event.event_type) || keys.contains_key(client) {
                 continue;
             }
             let store_error = |e: crate::error::VaultError| e.into_store_error(Position::START);
@@ -66,7 +66,7 @@ impl SealedStore {
                 Some(key) => key,
                 None => self.keys.key_for_writing(client).await.map_err(store_error)?,
             };
-            keys.by_client.insert(client.to_owned(), key);
+            keys.insert(client.to_owned(), key);
         }
         Ok(keys)
     }
@@ -85,7 +85,7 @@ impl SealedStore {
             }
             return Ok(());
         };
-        let key = match keys.by_client.get(&client).ok_or_else(|| missing_key(&client))? {
+        let key = match keys.get(&client).ok_or_else(|| missing_key(&client))? {
             ClientKey::Key(key) => key,
             ClientKey::Shredded => {
                 if carries_phi(&event.event_type, &mut event.data) {
@@ -145,11 +145,8 @@ impl SealedStore {
     }
 }
 
-/// The keys one append seals with.
-#[derive(Default)]
-struct WritingKeys {
-    by_client: HashMap<String, ClientKey>,
-}
+/// The keys one append seals with, by client.
+type WritingKeys = HashMap<String, ClientKey>;
 
 fn missing_key(client: &str) -> StoreError {
     StoreError::Database(format!("no data key was looked up for client {client}"))
