@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use carelog_platform::config::ServiceStorage;
-use carelog_platform::server;
-use carelog_platform::server::Router;
+use carelog_runtime::config::ServiceStorage;
+use carelog_runtime::server;
+use carelog_runtime::server::Router;
 use carelog_store::{EventStore, OpenedStore};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

@@ -10,9 +10,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use carelog_auth::policy::{self, Access, Scope};
+use carelog_auth::{Gate, Pass, Principal, PurposeOfUse, access};
 use carelog_fhir::EpisodeRecord;
-use carelog_platform::auth::policy::{self, Access, Scope};
-use carelog_platform::auth::{Gate, Pass, Principal, PurposeOfUse, access};
 use carelog_store::EventStore;
 use serde_json::Value;
 use uuid::Uuid;

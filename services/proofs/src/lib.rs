@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carelog_platform::server::Router;
 use carelog_proto::v1::proof_service_server::ProofServiceServer;
+use carelog_runtime::server::Router;
 use carelog_store::merkle::{MerkleTree, TreeBuilder};
 use carelog_store::{EventStore, OpenedStore};
 use tokio::sync::watch;
@@ -160,7 +160,7 @@ pub async fn mount_with(
     let pending = keylog::plan(log_key, &key, &change)?;
     let (sizes_tx, sizes) = watch::channel(0);
     let prover = Arc::new(Prover::new(Arc::clone(&store), tree, key, config.origin.clone(), pending, sizes));
-    let gate = carelog_platform::Gate::new(Arc::clone(&store));
+    let gate = carelog_auth::Gate::new(Arc::clone(&store));
     tokio::spawn(keep_building(TreeBuilder::new(&storage.stored), sizes_tx, health));
     if let Some(interval) = config.interval {
         tokio::spawn(sign_every(Arc::downgrade(&prover), interval));
