@@ -125,13 +125,8 @@ async fn attempt<A: Aggregate>(
                 metadata: metadata.clone(),
             });
         }
-        let request = AppendRequest {
-            stream: stream.clone(),
-            expected: loaded.expected(),
-            events,
-            conditions: plan.conditions,
-            client_key: None,
-        };
+        let request =
+            AppendRequest { stream: stream.clone(), expected: loaded.expected(), events, conditions: plan.conditions };
         match command_telemetry::timed_append(store, request).await {
             Ok(result) => {
                 return Ok(Committed {

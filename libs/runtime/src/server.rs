@@ -16,7 +16,7 @@ use anyhow::Context;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 
-use crate::config::{DEFAULT_LISTEN, StoreArg};
+use crate::config::{DEFAULT_LISTEN, ServiceStorage, StoreArg};
 use crate::grpc_telemetry::GrpcTelemetryLayer;
 use crate::telemetry;
 use carelog_auth::{AuthArgs, AuthLayer, Authenticator};
@@ -271,14 +271,19 @@ pub async fn run_standalone(
     name: &str,
     mount: impl FnOnce(Router, &HealthReporter, Arc<dyn EventStore>) -> Router,
 ) -> anyhow::Result<()> {
-    run_standalone_async(args, name, |router, health, store| async move { Ok(mount(router, &health, store)) }).await
+    run_standalone_async(
+        args,
+        name,
+        |router, health, storage| async move { Ok(mount(router, &health, storage.sealed)) },
+    )
+    .await
 }
 
 /// `run_standalone` for a service whose mounting does I/O (e.g. migrating its read models).
 pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
     args: StandaloneArgs,
     name: &str,
-    mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
+    mount: impl FnOnce(Router, HealthReporter, ServiceStorage) -> F,
 ) -> anyhow::Result<()> {
     run_standalone_closing(args, name, tokio::sync::watch::channel(false).0, mount).await
 }
@@ -289,13 +294,14 @@ pub async fn run_standalone_closing<F: Future<Output = anyhow::Result<Router>>>(
     args: StandaloneArgs,
     name: &str,
     closing: tokio::sync::watch::Sender<bool>,
-    mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
+    mount: impl FnOnce(Router, HealthReporter, ServiceStorage) -> F,
 ) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(name)?;
-    let (store, url) = args.store.open().await?;
+    let storage = args.store.open_sealed().await?;
+    let url = storage.url.clone();
     let settings = ServerSettings::from_args(&args.security)?;
     let (router, reporter) = router(&settings)?;
-    let router = mount(router, reporter, store).await?;
+    let router = mount(router, reporter, storage).await?;
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");
     crate::telemetry::notice(false, &format!("{name} listening on {addr} (store {url})"));
