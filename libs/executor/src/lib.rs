@@ -13,6 +13,7 @@ pub mod error;
 pub mod execute;
 mod metrics;
 pub mod reach;
+mod replay;
 #[cfg(feature = "grpc")]
 pub mod status;
 
