@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, Loaded, load};
 use crate::command_meta::CommandMeta;
 use crate::command_telemetry;
-use crate::decision::Plan;
+use crate::decision::Decision;
 use crate::error::ServiceError;
 use crate::replay;
 
@@ -40,7 +40,7 @@ pub async fn execute<A: Aggregate>(
     store: &dyn EventStore,
     stream: &StreamName,
     meta: &CommandMeta,
-    decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Plan<A::Event>, ServiceError>>,
+    decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Decision<A::Event>, ServiceError>>,
 ) -> Result<Committed, ServiceError> {
     let span = command_telemetry::execute_span(stream.as_str(), meta);
     let run = Run { store, stream, meta };
@@ -62,7 +62,7 @@ impl Run<'_> {
     /// ids already stored; only a refusal asks whether this command already ran ([`replay`]).
     async fn with_retries<A: Aggregate>(
         &self,
-        decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Plan<A::Event>, ServiceError>>,
+        decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Decision<A::Event>, ServiceError>>,
     ) -> Result<Committed, ServiceError> {
         let mut attempt = 0;
         loop {
@@ -73,14 +73,14 @@ impl Run<'_> {
                 return self.replay_or(conflict.into()).await;
             }
             let reached = self.reach_before_deciding::<A>(&loaded).await?;
-            let plan = match decide(&loaded).instrument(tracing::info_span!("command.decide")).await {
-                Ok(plan) => plan,
+            let decision = match decide(&loaded).instrument(tracing::info_span!("command.decide")).await {
+                Ok(decision) => decision,
                 Err(refused) => return self.replay_or(refused).await,
             };
             if !reached {
-                self.reach_after_deciding(&plan).await?;
+                self.reach_after_deciding(&decision).await?;
             }
-            let (request, event_types) = self.append_request::<A>(&loaded, plan)?;
+            let (request, event_types) = self.append_request::<A>(&loaded, decision)?;
             match command_telemetry::timed_append(self.store, request).await {
                 Ok(appended) => return Ok(self.committed(appended, event_types)),
                 Err(error) if self.retries(&error, attempt) => {}
@@ -143,9 +143,9 @@ impl Run<'_> {
     }
 
     /// A new stream's client is known only from the decision's tags.
-    async fn reach_after_deciding<E>(&self, plan: &Plan<E>) -> Result<(), ServiceError> {
+    async fn reach_after_deciding<E>(&self, decision: &Decision<E>) -> Result<(), ServiceError> {
         let Some(reach) = self.meta.reach.as_ref().filter(|reach| reach.is_limited()) else { return Ok(()) };
-        let client = plan.tags.client.as_deref().and_then(|c| Uuid::parse_str(c).ok());
+        let client = decision.tags.client.as_deref().and_then(|c| Uuid::parse_str(c).ok());
         reach.check(self.store, client).await
     }
 
@@ -153,11 +153,11 @@ impl Run<'_> {
     fn append_request<A: Aggregate>(
         &self,
         loaded: &Loaded<A::State>,
-        plan: Plan<A::Event>,
+        decision: Decision<A::Event>,
     ) -> Result<(AppendRequest, Vec<String>), ServiceError> {
-        let metadata = self.meta.metadata(&plan.tags);
-        let mut events = Vec::with_capacity(plan.events.len());
-        for (index, event) in plan.events.iter().enumerate() {
+        let metadata = self.meta.metadata(&decision.tags);
+        let mut events = Vec::with_capacity(decision.events.len());
+        for (index, event) in decision.events.iter().enumerate() {
             let (event_type, schema_version, data) =
                 A::encode(event).map_err(|e| ServiceError::Decode(format!("cannot encode event: {e}")))?;
             events.push(NewEvent {
@@ -173,7 +173,7 @@ impl Run<'_> {
             stream: self.stream.clone(),
             expected: loaded.expected(),
             events,
-            conditions: plan.conditions,
+            conditions: decision.conditions,
             client_key: None,
         };
         Ok((request, event_types))

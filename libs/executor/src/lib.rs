@@ -20,7 +20,7 @@ pub mod status;
 pub use aggregate::{Aggregate, Loaded, client_events, load};
 pub use command_meta::CommandMeta;
 pub use command_telemetry::current_trace_id;
-pub use decision::Plan;
+pub use decision::Decision;
 pub use error::{FieldViolation, ServiceError};
 pub use execute::{Committed, execute};
 pub use reach::ClientReach;
