@@ -18,6 +18,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::config::{DEFAULT_LISTEN, ServiceStorage, StoreArg};
 use crate::grpc_telemetry::GrpcTelemetryLayer;
+use crate::server_setup::ServerSetupError;
 use crate::telemetry;
 use carelog_auth::{AuthArgs, AuthLayer, Authenticator};
 
@@ -60,13 +61,11 @@ pub struct TlsArgs {
 
 impl TlsArgs {
     /// The server's TLS settings, or `None` for plaintext (refused unless allowed).
-    pub fn config(&self) -> anyhow::Result<Option<ServerTlsConfig>> {
+    pub fn config(&self) -> Result<Option<ServerTlsConfig>, ServerSetupError> {
         let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
-            anyhow::ensure!(
-                self.allow_plaintext,
-                "no TLS certificate configured: set --tls-cert and --tls-key (CARELOG_TLS_CERT/KEY), \
-                 or pass --allow-plaintext for local use"
-            );
+            if !self.allow_plaintext {
+                return Err(ServerSetupError::NoTls);
+            }
             tracing::warn!("TLS is OFF (--allow-plaintext): traffic is readable on the network; local use only");
             crate::telemetry::notice(
                 true,
@@ -74,8 +73,8 @@ impl TlsArgs {
             );
             return Ok(None);
         };
-        let read = |path: &PathBuf, what: &str| {
-            std::fs::read(path).with_context(|| format!("reading the {what} {}", path.display()))
+        let read = |path: &PathBuf, what: &'static str| {
+            std::fs::read(path).map_err(|error| ServerSetupError::Read { what, path: path.clone(), error })
         };
         let mut config = ServerTlsConfig::new()
             .identity(tonic::transport::Identity::from_pem(read(cert, "TLS certificate")?, read(key, "TLS key")?));
@@ -137,7 +136,7 @@ pub struct ServerSettings {
 }
 
 impl ServerSettings {
-    pub fn from_args(args: &SecurityArgs) -> anyhow::Result<Self> {
+    pub fn from_args(args: &SecurityArgs) -> Result<Self, ServerSetupError> {
         Ok(Self { authenticator: args.auth.authenticator()?, tls: args.tls.config()?, limits: args.limits.clone() })
     }
 
@@ -156,7 +155,7 @@ impl Default for ServerSettings {
 }
 
 /// A router with grpc.health.v1 and server reflection (v1 and v1alpha) already mounted.
-pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReporter)> {
+pub fn router(settings: &ServerSettings) -> Result<(Router, HealthReporter), ServerSetupError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(carelog_proto::FILE_DESCRIPTOR_SET)
@@ -175,7 +174,7 @@ pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReport
         .max_connection_age(Duration::from_secs(limits.max_connection_age_seconds))
         .max_connection_age_grace(CONNECTION_AGE_GRACE);
     if let Some(tls) = &settings.tls {
-        builder = builder.tls_config(tls.clone()).context("configuring TLS")?;
+        builder = builder.tls_config(tls.clone()).map_err(ServerSetupError::Tls)?;
     }
     let router = builder
         .layer(GrpcTelemetryLayer)

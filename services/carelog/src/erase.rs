@@ -73,7 +73,7 @@ pub async fn erase_client(
     let erased_by = ActorId::from_uuid(actor).map_err(|e| ServiceError::invalid("actor", e.reason))?;
     let command = IntakeCommand::EraseClient { reason: reason.clone(), erased_by, retention_years };
     let position =
-        match carelog_intake::commands::run(store.as_ref(), &meta, carelog_intake::LATE_ENTRY_AFTER, client, command)
+        match carelog_intake::handlers::run(store.as_ref(), &meta, carelog_intake::LATE_ENTRY_AFTER, client, command)
             .await
         {
             Ok(committed) => Some(committed.position.0),
