@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// The data as the read gate built it before this type (`access_event` in the platform's
+/// The data as the read gate built it before this type (`access_event` in the former carelog-platform's
 /// `auth/access.rs`), kept verbatim as the reference every entry is held to.
 fn as_the_gate_built_it(entry: &RecordAccessed) -> Value {
     json!({

@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
-use carelog_store::{EventStore, OpenedStore, StoreUrl};
-use carelog_vault::SealedStore;
+use carelog_store::{EventStore, OpenedStore, StoreError, StoreUrl};
+use carelog_vault::{SealedStore, VaultError};
 
 /// The embedded default: a SQLite file in the working directory.
 pub const DEFAULT_STORE: &str = "sqlite:carelog.db";
@@ -23,35 +22,60 @@ pub struct StoreArg {
 
 impl StoreArg {
     /// The store the user named (flag or environment), if any.
-    pub fn explicit_url(&self) -> anyhow::Result<Option<StoreUrl>> {
+    pub fn explicit_url(&self) -> Result<Option<StoreUrl>, StoreOpenError> {
         let named = self.store.clone().or_else(|| std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()));
-        named.map(|raw| raw.parse::<StoreUrl>().map_err(anyhow::Error::msg).context("--store")).transpose()
+        named.map(|raw| parse_store_url(&raw)).transpose()
     }
 
     /// Opens the store the user named with PHI sealed under per-client keys (see carelog-vault).
-    pub async fn open(&self) -> anyhow::Result<(Arc<dyn EventStore>, StoreUrl)> {
+    pub async fn open(&self) -> Result<(Arc<dyn EventStore>, StoreUrl), StoreOpenError> {
         let ServiceStorage { sealed, url, .. } = self.open_sealed().await?;
         Ok((sealed, url))
     }
 
     /// [`open`](Self::open), keeping the vault's type (for commands that manage keys, `erase`) and
     /// the store as opened (for the read models and the Merkle tree).
-    pub async fn open_sealed(&self) -> anyhow::Result<ServiceStorage> {
+    pub async fn open_sealed(&self) -> Result<ServiceStorage, StoreOpenError> {
         let url = self.url()?;
-        let stored = carelog_store::open(&url).await.with_context(|| format!("opening the event store at {url}"))?;
+        let stored =
+            carelog_store::open(&url).await.map_err(|source| StoreOpenError::Open { url: url.clone(), source })?;
         let sealed = seal_store(&stored, &url, self.master_key_file.as_deref()).await?;
         Ok(ServiceStorage { sealed, stored, url })
     }
 
-    pub fn url(&self) -> anyhow::Result<StoreUrl> {
+    pub fn url(&self) -> Result<StoreUrl, StoreOpenError> {
         let raw = self
             .store
             .clone()
             .or_else(|| std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()))
             .unwrap_or_else(|| DEFAULT_STORE.to_owned());
-        raw.parse::<StoreUrl>().map_err(anyhow::Error::msg).context("--store")
+        parse_store_url(&raw)
     }
 }
+
+fn parse_store_url(raw: &str) -> Result<StoreUrl, StoreOpenError> {
+    raw.parse::<StoreUrl>().map_err(|message| StoreOpenError::Url(BadStoreUrl(message)))
+}
+
+/// Why a binary could not open its store. The messages (and the causes shown under them) are what
+/// an operator reads: each names the flag, file or database to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreOpenError {
+    #[error("--store")]
+    Url(#[source] BadStoreUrl),
+    #[error("opening the event store at {url}")]
+    Open { url: StoreUrl, source: StoreError },
+    /// No usable master key: the message says where one is looked for.
+    #[error("{0}")]
+    MasterKey(String),
+    #[error("opening the client key store")]
+    KeyStore(#[source] VaultError),
+}
+
+/// A `--store` value that is no store URL; the message says what to write instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadStoreUrl(String);
 
 /// The store a binary opened once at start-up.
 #[derive(Debug, Clone)]
@@ -68,12 +92,13 @@ pub async fn seal_store(
     stored: &OpenedStore,
     url: &StoreUrl,
     master_key_file: Option<&std::path::Path>,
-) -> anyhow::Result<Arc<SealedStore>> {
+) -> Result<Arc<SealedStore>, StoreOpenError> {
     let sqlite = match url {
         StoreUrl::Sqlite(path) => Some(path.as_path()),
         _ => None,
     };
-    let (master, source) = carelog_vault::load_master_key(master_key_file, sqlite).map_err(anyhow::Error::msg)?;
+    let (master, source) =
+        carelog_vault::load_master_key(master_key_file, sqlite).map_err(StoreOpenError::MasterKey)?;
     if let carelog_vault::MasterKeySource::CreatedBeside(path) = &source {
         crate::telemetry::notice(
             true,
@@ -86,7 +111,7 @@ pub async fn seal_store(
         );
     }
     tracing::info!(source = ?source, "master key loaded");
-    carelog_vault::seal(stored, master).await.context("opening the client key store")
+    carelog_vault::seal(stored, master).await.map_err(StoreOpenError::KeyStore)
 }
 
 /// Where a service listens by default.

@@ -12,11 +12,10 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Server, ServerTlsConfig};
 use tower_layer::{Identity, Stack};
 
-use anyhow::Context;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 
-use crate::config::{DEFAULT_LISTEN, ServiceStorage, StoreArg};
+use crate::config::{DEFAULT_LISTEN, ServiceStorage, StoreArg, StoreOpenError};
 use crate::grpc_telemetry::GrpcTelemetryLayer;
 use crate::server_setup::ServerSetupError;
 use crate::telemetry;
@@ -264,44 +263,70 @@ pub struct StandaloneArgs {
     pub security: SecurityArgs,
 }
 
+/// Why a single-service binary stopped before (or while) serving. Each message is the one its
+/// cause shows an operator, naming the flag, file or address to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StandaloneError {
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::TelemetryError),
+    #[error(transparent)]
+    Store(#[from] StoreOpenError),
+    #[error(transparent)]
+    Setup(#[from] ServerSetupError),
+    /// The service's own mounting failed (e.g. migrating its read models).
+    #[error(transparent)]
+    Mount(Box<dyn std::error::Error + Send + Sync>),
+    #[error("binding {addr}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Serve(#[from] tonic::transport::Error),
+}
+
 /// Runs one service until Ctrl-C/SIGTERM: opens the store, mounts the service, serves.
 pub async fn run_standalone(
     args: StandaloneArgs,
     name: &str,
     mount: impl FnOnce(Router, &HealthReporter, Arc<dyn EventStore>) -> Router,
-) -> anyhow::Result<()> {
-    run_standalone_async(
-        args,
-        name,
-        |router, health, storage| async move { Ok(mount(router, &health, storage.sealed)) },
-    )
+) -> Result<(), StandaloneError> {
+    run_standalone_async(args, name, |router, health, storage| async move {
+        Ok::<_, std::convert::Infallible>(mount(router, &health, storage.sealed))
+    })
     .await
 }
 
 /// `run_standalone` for a service whose mounting does I/O (e.g. migrating its read models).
-pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
+pub async fn run_standalone_async<F, E>(
     args: StandaloneArgs,
     name: &str,
     mount: impl FnOnce(Router, HealthReporter, ServiceStorage) -> F,
-) -> anyhow::Result<()> {
+) -> Result<(), StandaloneError>
+where
+    F: Future<Output = Result<Router, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     run_standalone_closing(args, name, tokio::sync::watch::channel(false).0, mount).await
 }
 
 /// `run_standalone_async` that also tells long-lived calls (log subscriptions) when shutdown begins
 /// through `closing`, so they end with a resume position instead of holding the server open.
-pub async fn run_standalone_closing<F: Future<Output = anyhow::Result<Router>>>(
+pub async fn run_standalone_closing<F, E>(
     args: StandaloneArgs,
     name: &str,
     closing: tokio::sync::watch::Sender<bool>,
     mount: impl FnOnce(Router, HealthReporter, ServiceStorage) -> F,
-) -> anyhow::Result<()> {
+) -> Result<(), StandaloneError>
+where
+    F: Future<Output = Result<Router, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let _telemetry = telemetry::init(name)?;
     let storage = args.store.open_sealed().await?;
     let url = storage.url.clone();
     let settings = ServerSettings::from_args(&args.security)?;
     let (router, reporter) = router(&settings)?;
-    let router = mount(router, reporter, storage).await?;
-    let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let router = mount(router, reporter, storage).await.map_err(|error| StandaloneError::Mount(error.into()))?;
+    let (listener, addr) =
+        bind(args.listen).await.map_err(|source| StandaloneError::Bind { addr: args.listen, source })?;
     tracing::info!(service = name, %addr, store = %url, "serving");
     crate::telemetry::notice(false, &format!("{name} listening on {addr} (store {url})"));
     serve_with(router, listener, settings.limits.clone(), async move {

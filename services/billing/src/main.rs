@@ -21,5 +21,6 @@ async fn main() -> anyhow::Result<()> {
     server::run_standalone(args.server, "BillingService", |router, health, store| {
         carelog_billing::mount_with(router, health, store, config)
     })
-    .await
+    .await?;
+    Ok(())
 }

@@ -22,5 +22,6 @@ async fn main() -> anyhow::Result<()> {
     server::run_standalone(args.server, "IntakeService", |router, health, store| {
         carelog_intake::mount_with(router, health, store, late_entry_after)
     })
-    .await
+    .await?;
+    Ok(())
 }

@@ -27,5 +27,6 @@ async fn main() -> anyhow::Result<()> {
     server::run_standalone(args.standalone, "TreatmentPlanningService", move |router, health, store| {
         carelog_planning::mount_with(router, health, store, config)
     })
-    .await
+    .await?;
+    Ok(())
 }

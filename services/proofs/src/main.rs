@@ -9,5 +9,6 @@ async fn main() -> anyhow::Result<()> {
         let proofs = carelog_proofs::ProofsStorage::of(storage.stored).await;
         carelog_proofs::mount(router, health, storage.sealed, proofs).await
     })
-    .await
+    .await?;
+    Ok(())
 }

@@ -43,5 +43,6 @@ async fn main() -> anyhow::Result<()> {
     server::run_standalone_closing(args.server, "RecordsService", closing, |router, health, storage| {
         carelog_records::mount_with(router, health, storage.sealed, storage.stored.database, config)
     })
-    .await
+    .await?;
+    Ok(())
 }

@@ -21,5 +21,6 @@ async fn main() -> anyhow::Result<()> {
     server::run_standalone(args.server, "SessionService", |router, health, store| {
         carelog_sessions::mount_with(router, health, store, settings)
     })
-    .await
+    .await?;
+    Ok(())
 }
