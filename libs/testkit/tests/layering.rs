@@ -265,3 +265,16 @@ fn the_executor_needs_no_grpc() {
         .collect();
     assert!(required.is_empty(), "carelog-executor requires {required:?}: keep gRPC in carelog-runtime");
 }
+
+/// Library crates (everything under `libs/`) return typed errors a caller can match on; `anyhow`
+/// is for binaries and tests (`[dev-dependencies]`).
+#[test]
+fn no_library_depends_on_anyhow() {
+    let with_anyhow: Vec<String> = workspace_manifests()
+        .into_iter()
+        .filter(|(dir, _)| dir.starts_with("libs/"))
+        .filter(|(_, m)| m.deps.get("dependencies").is_some_and(|deps| deps.contains("anyhow")))
+        .map(|(_, m)| m.name)
+        .collect();
+    assert!(with_anyhow.is_empty(), "{with_anyhow:?} depend on anyhow: return a thiserror enum instead");
+}
