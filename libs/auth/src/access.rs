@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+pub use carelog_domain::access::PurposeOfUse;
+use carelog_domain::access::{Outcome, RecordAccessed, UnknownPurpose};
 use carelog_domain::disclosure::Withheld;
 use carelog_domain::intake::ClientState;
 use carelog_store::{AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, StreamName, Tags};
@@ -19,73 +21,33 @@ use super::{Principal, Role};
 use crate::aggregate::{Client, load};
 use crate::error::ServiceError;
 
-pub const RECORD_ACCESSED: &str = "RecordAccessed";
+pub const RECORD_ACCESSED: &str = RecordAccessed::EVENT_TYPE;
 /// Why the caller reads (HL7 v3 PurposeOfUse); defaults by role.
 pub const PURPOSE_HEADER: &str = "x-carelog-purpose-of-use";
 /// With `--allow-anonymous`: the clinician id a self-named clinician acts as.
 pub const CLINICIAN_HEADER: &str = "x-carelog-clinician";
 
-/// HL7 v3 PurposeOfUse codes a caller may declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PurposeOfUse {
-    /// Treatment.
-    Treat,
-    /// Emergency treatment ("break the glass").
-    Etreat,
-    /// Payment.
-    Hpaymt,
-    /// Healthcare operations (audit, quality).
-    Hoperat,
-    /// System administration.
-    Hsysadmin,
-    /// Legal proceedings.
-    Legal,
-    /// The patient's own request (e.g. a copy of their record).
-    Patrqt,
-    /// Coordination of care (exports to another provider's EHR).
-    Coc,
-}
-
 /// The activity name the offline bulk export records as its `rpc` (`carelog export ndjson`).
 pub const EXPORT_ACTIVITY: &str = "carelog export ndjson";
 
-impl PurposeOfUse {
-    const ALL: [PurposeOfUse; 8] =
-        [Self::Treat, Self::Etreat, Self::Hpaymt, Self::Hoperat, Self::Hsysadmin, Self::Legal, Self::Patrqt, Self::Coc];
-
-    pub fn code(self) -> &'static str {
+impl Role {
+    /// Why this role reads when the caller declares no purpose of use.
+    pub fn default_purpose(self) -> PurposeOfUse {
         match self {
-            Self::Treat => "TREAT",
-            Self::Etreat => "ETREAT",
-            Self::Hpaymt => "HPAYMT",
-            Self::Hoperat => "HOPERAT",
-            Self::Hsysadmin => "HSYSADMIN",
-            Self::Legal => "LEGAL",
-            Self::Patrqt => "PATRQT",
-            Self::Coc => "COC",
+            Role::Clinician | Role::Supervisor => PurposeOfUse::Treat,
+            Role::Biller => PurposeOfUse::Hpaymt,
+            Role::Intake | Role::Auditor => PurposeOfUse::Hoperat,
+            Role::Connector => PurposeOfUse::Coc,
+            Role::Admin => PurposeOfUse::Hsysadmin,
         }
     }
+}
 
-    pub fn default_for(role: Role) -> Self {
-        match role {
-            Role::Clinician | Role::Supervisor => Self::Treat,
-            Role::Biller => Self::Hpaymt,
-            Role::Intake | Role::Auditor => Self::Hoperat,
-            Role::Connector => Self::Coc,
-            Role::Admin => Self::Hsysadmin,
-        }
-    }
-
-    /// A declared code (any case); an unknown one is refused naming the codes there are.
-    pub fn parse(code: &str) -> Result<Self, ServiceError> {
-        Self::ALL.into_iter().find(|p| p.code().eq_ignore_ascii_case(code)).ok_or_else(|| {
-            let codes: Vec<&str> = Self::ALL.iter().map(|p| p.code()).collect();
-            ServiceError::invalid(
-                PURPOSE_HEADER,
-                format!("unknown purpose of use {code:?}; one of {}", codes.join(", ")),
-            )
-        })
-    }
+/// A declared purpose of use (the header's value); one that is no code is refused, naming the
+/// header and the codes there are.
+pub fn declared_purpose(code: &str) -> Result<PurposeOfUse, ServiceError> {
+    PurposeOfUse::parse(code.trim())
+        .map_err(|unknown: UnknownPurpose| ServiceError::invalid(PURPOSE_HEADER, unknown.to_string()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,8 +103,8 @@ impl Gate {
         })?;
         let rpc = request.extensions().get::<RpcName>().map(|r| r.0.clone()).unwrap_or_default();
         let purpose = match request.metadata().get(PURPOSE_HEADER).and_then(|v| v.to_str().ok()) {
-            Some(code) => PurposeOfUse::parse(code.trim())?,
-            None => PurposeOfUse::default_for(principal.role),
+            Some(code) => declared_purpose(code)?,
+            None => principal.role.default_purpose(),
         };
         match policy::access(&rpc, principal.role) {
             Access::Granted(scope) => Ok(Pass { principal, rpc, scope, purpose }),
@@ -278,18 +240,19 @@ pub fn access_event(record: &AccessRecord) -> Result<AppendRequest, ServiceError
     let stream_id = record.client.unwrap_or(record.principal.subject);
     let stream = StreamName::new(format!("access-{stream_id}")).map_err(|e| ServiceError::Decode(e.to_string()))?;
     let (outcome, reason) = match &record.outcome {
-        AccessOutcome::Allowed => ("allowed", None),
-        AccessOutcome::Denied(reason) => ("denied", Some(reason.clone())),
+        AccessOutcome::Allowed => (Outcome::Allowed, None),
+        AccessOutcome::Denied(reason) => (Outcome::Denied, Some(reason.clone())),
     };
-    let data = json!({
-        "rpc": record.rpc,
-        "role": record.principal.role.as_str(),
-        "clinician_id": record.principal.clinician,
-        "purpose_of_use": record.purpose.code(),
-        "client_id": record.client,
-        "outcome": outcome,
-        "detail": record.detail,
-    });
+    let entry = RecordAccessed {
+        rpc: record.rpc.clone(),
+        role: record.principal.role.as_str().to_owned(),
+        clinician_id: record.principal.clinician,
+        purpose_of_use: record.purpose,
+        client_id: record.client,
+        outcome,
+        detail: record.detail.clone(),
+    };
+    let data = entry.to_data().map_err(|e| ServiceError::Decode(e.to_string()))?;
     let now = chrono::Utc::now();
     let metadata = Metadata {
         actor: record.principal.actor(),
@@ -303,8 +266,8 @@ pub fn access_event(record: &AccessRecord) -> Result<AppendRequest, ServiceError
     };
     let event = NewEvent {
         event_id: Uuid::now_v7(),
-        event_type: RECORD_ACCESSED.to_owned(),
-        schema_version: 1,
+        event_type: RecordAccessed::EVENT_TYPE.to_owned(),
+        schema_version: RecordAccessed::schema_version(),
         data,
         metadata,
     };

@@ -6,9 +6,10 @@
 //! *accountable* — owed to a client who asks for an accounting — when its purpose is outside
 //! treatment, payment and operations and it was not made to the client themself (§164.528(a)(1)).
 
+use carelog_domain::access::{PurposeOfUse, RecordAccessed};
 use serde_json::Value;
 
-use super::access::{EXPORT_ACTIVITY, PurposeOfUse};
+use super::access::EXPORT_ACTIVITY;
 
 /// How a read counts in the accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,48 +19,23 @@ pub struct Listed {
     pub accountable: bool,
 }
 
-impl PurposeOfUse {
-    /// Treatment, payment or health care operations (coordination of care with another provider
-    /// is treatment; system administration is operations).
-    pub fn is_tpo(self) -> bool {
-        matches!(self, Self::Treat | Self::Etreat | Self::Coc | Self::Hpaymt | Self::Hoperat | Self::Hsysadmin)
-    }
-
-    /// What the code means, for people.
-    pub fn meaning(self) -> &'static str {
-        match self {
-            Self::Treat => "treatment",
-            Self::Etreat => "emergency treatment",
-            Self::Hpaymt => "payment",
-            Self::Hoperat => "health care operations",
-            Self::Hsysadmin => "system administration",
-            Self::Legal => "legal proceedings",
-            Self::Patrqt => "at the client's own request",
-            Self::Coc => "coordination of care with another provider",
-        }
-    }
-}
-
-/// Whether the access-log entry `data` (a `RecordAccessed` event's data) is a disclosure to list.
-pub fn listed(data: &Value) -> Option<Listed> {
-    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
-    if text("outcome") != "allowed" {
+/// Whether the access-log entry is a disclosure to list.
+pub fn listed(entry: &RecordAccessed) -> Option<Listed> {
+    if !entry.is_allowed() {
         return None;
     }
-    let purpose = PurposeOfUse::parse(text("purpose_of_use")).ok()?;
-    let rpc = text("rpc");
+    let (purpose, rpc) = (entry.purpose_of_use, entry.rpc.as_str());
     let left_whole = rpc == "RecordsService/ExportEpisodeFhir"
         || rpc == EXPORT_ACTIVITY
         || rpc.starts_with("Fhir/")
-        || text("role") == "connector";
+        || entry.role == "connector";
     let accountable = !purpose.is_tpo() && purpose != PurposeOfUse::Patrqt;
     (left_whole || !purpose.is_tpo()).then_some(Listed { purpose, accountable })
 }
 
 /// A brief description of what a read disclosed, from its channel and the entry's detail.
-pub fn description(data: &Value) -> String {
-    let rpc = data.get("rpc").and_then(Value::as_str).unwrap_or_default();
-    let what = match rpc {
+pub fn description(entry: &RecordAccessed) -> String {
+    let what = match entry.rpc.as_str() {
         "RecordsService/ExportEpisodeFhir" => "the record as a FHIR R4 Bundle",
         "RecordsService/GetEpisode" => "the current record",
         "RecordsService/GetEpisodeAsOf" => "the record as of a past point",
@@ -70,9 +46,9 @@ pub fn description(data: &Value) -> String {
         other if other.starts_with("Fhir/") => "FHIR resources",
         _ => "part of the record",
     };
-    let detail: Vec<String> = data
-        .get("detail")
-        .and_then(Value::as_object)
+    let detail: Vec<String> = entry
+        .detail
+        .as_object()
         .into_iter()
         .flatten()
         // `export` repeats what the channel already says.
@@ -87,37 +63,47 @@ pub fn description(data: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use carelog_domain::access::Outcome;
+    use carelog_domain::access::PurposeOfUse::*;
     use serde_json::json;
 
     use super::*;
 
-    fn entry(rpc: &str, role: &str, purpose: &str, outcome: &str) -> Value {
-        json!({"rpc": rpc, "role": role, "purpose_of_use": purpose, "outcome": outcome, "detail": {"position": 7}})
+    fn entry(rpc: &str, role: &str, purpose: PurposeOfUse, outcome: Outcome) -> RecordAccessed {
+        RecordAccessed {
+            rpc: rpc.to_owned(),
+            role: role.to_owned(),
+            clinician_id: None,
+            purpose_of_use: purpose,
+            client_id: None,
+            outcome,
+            detail: json!({"position": 7}),
+        }
     }
 
     #[test]
     fn treatment_payment_and_operations_reads_inside_the_system_are_not_listed() {
-        for (role, purpose) in [("clinician", "TREAT"), ("biller", "HPAYMT"), ("auditor", "HOPERAT")] {
-            assert_eq!(listed(&entry("RecordsService/GetEpisode", role, purpose, "allowed")), None, "{role}");
+        for (role, purpose) in [("clinician", Treat), ("biller", Hpaymt), ("auditor", Hoperat)] {
+            assert_eq!(listed(&entry("RecordsService/GetEpisode", role, purpose, Outcome::Allowed)), None, "{role}");
         }
     }
 
     #[test]
     fn exports_and_connector_reads_are_listed_and_only_non_tpo_ones_are_accountable() {
-        let coc = listed(&entry("RecordsService/ExportEpisodeFhir", "connector", "COC", "allowed")).unwrap();
+        let coc = listed(&entry("RecordsService/ExportEpisodeFhir", "connector", Coc, Outcome::Allowed)).unwrap();
         assert!(!coc.accountable, "coordination of care is treatment");
-        let fhir = listed(&entry("Fhir/read", "connector", "TREAT", "allowed")).unwrap();
+        let fhir = listed(&entry("Fhir/read", "connector", Treat, Outcome::Allowed)).unwrap();
         assert!(!fhir.accountable);
-        let legal = listed(&entry("RecordsService/GetEpisode", "auditor", "LEGAL", "allowed")).unwrap();
+        let legal = listed(&entry("RecordsService/GetEpisode", "auditor", Legal, Outcome::Allowed)).unwrap();
         assert!(legal.accountable && legal.purpose == PurposeOfUse::Legal);
-        let own = listed(&entry(EXPORT_ACTIVITY, "auditor", "PATRQT", "allowed")).unwrap();
+        let own = listed(&entry(EXPORT_ACTIVITY, "auditor", Patrqt, Outcome::Allowed)).unwrap();
         assert!(!own.accountable, "disclosures to the client themself are exempt");
-        assert_eq!(listed(&entry("RecordsService/ExportEpisodeFhir", "connector", "LEGAL", "denied")), None);
+        assert_eq!(listed(&entry("RecordsService/ExportEpisodeFhir", "connector", Legal, Outcome::Denied)), None);
     }
 
     #[test]
     fn a_description_names_what_left_and_how_much() {
-        let data = entry("RecordsService/ExportEpisodeFhir", "connector", "COC", "allowed");
+        let data = entry("RecordsService/ExportEpisodeFhir", "connector", Coc, Outcome::Allowed);
         assert_eq!(description(&data), "the record as a FHIR R4 Bundle (position 7)");
     }
 }

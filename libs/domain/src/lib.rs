@@ -11,8 +11,12 @@
 //! | treatment plan | `plan-{uuid}` | [`planning`] |
 //! | session and its progress note | `session-{uuid}` | [`sessions`] |
 //! | billing account | `account-{uuid}` | [`billing`] |
+//!
+//! The access log (`access-{uuid}`, [`access`]) is no aggregate: the read gate appends to it and
+//! nothing decides on it, but its entries are domain events like the others.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod billing;
 pub mod disclosure;
 pub mod error;

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use carelog_domain::access::RecordAccessed;
 use carelog_domain::billing::BillingEvent;
 use carelog_domain::intake::IntakeEvent;
 use carelog_domain::planning::PlanningEvent;
@@ -30,6 +31,8 @@ fn decode_and_encode(event_type: &str, version: u32, data: &Value) -> Result<Val
         via(SessionEvent::from_stored(event_type, version, data), SessionEvent::to_data)
     } else if BillingEvent::EVENT_TYPES.contains(&event_type) {
         via(BillingEvent::from_stored(event_type, version, data), BillingEvent::to_data)
+    } else if event_type == RecordAccessed::EVENT_TYPE {
+        via(RecordAccessed::from_stored(event_type, version, data), RecordAccessed::to_data)
     } else {
         Err(format!("{event_type} is no event type of any aggregate"))
     }
@@ -67,8 +70,13 @@ fn every_fixture_decodes_and_a_current_version_encodes_exactly_as_stored() {
 #[test]
 fn every_event_type_has_a_fixture_of_every_version() {
     let have: Vec<(String, u32)> = fixtures().into_iter().map(|(t, v, _)| (t, v)).collect();
-    let types =
-        [IntakeEvent::EVENT_TYPES, PlanningEvent::EVENT_TYPES, SessionEvent::EVENT_TYPES, BillingEvent::EVENT_TYPES];
+    let types = [
+        IntakeEvent::EVENT_TYPES,
+        PlanningEvent::EVENT_TYPES,
+        SessionEvent::EVENT_TYPES,
+        BillingEvent::EVENT_TYPES,
+        &[RecordAccessed::EVENT_TYPE],
+    ];
     for event_type in types.concat() {
         for version in 1..=current_version(event_type) {
             assert!(

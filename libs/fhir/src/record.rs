@@ -1,5 +1,6 @@
 //! What an export is made from: one client's events folded with the read side's folds.
 
+use carelog_domain::access::RecordAccessed;
 use carelog_domain::types::ClientId;
 use carelog_projections::{EpisodeView, LedgerView, ViewError};
 use carelog_store::{Position, RecordedEvent};
@@ -40,17 +41,17 @@ impl RecordRead {
     /// The read an access-log event records; `None` for any other event and for denied attempts
     /// (those read nothing).
     pub fn from_access_log(event: &RecordedEvent) -> Option<Self> {
-        if event.category() != "access" || event.event_type != "RecordAccessed" {
+        if event.category() != "access" || event.event_type != RecordAccessed::EVENT_TYPE {
             return None;
         }
-        let text = |key: &str| event.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        (text("outcome").as_deref() == Some("allowed")).then(|| Self {
+        let entry = RecordAccessed::from_stored(&event.event_type, event.schema_version, &event.data).ok()?;
+        entry.is_allowed().then(|| Self {
             read_id: event.event_id,
             actor_id: event.metadata.actor.id.clone(),
             actor_role: event.metadata.actor.role.clone(),
             at: event.recorded_at,
-            operation: text("rpc").map(|rpc| format!("carelog.v1.{rpc}")).unwrap_or_default(),
-            purpose: text("purpose_of_use"),
+            operation: format!("carelog.v1.{}", entry.rpc),
+            purpose: Some(entry.purpose_of_use.code().to_owned()),
         })
     }
 }

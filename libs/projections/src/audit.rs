@@ -1,5 +1,6 @@
 //! The audit index: who did what to which record, when and why, for every event in the log.
 
+use carelog_domain::access::RecordAccessed;
 use carelog_store::{Position, RecordedEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,17 +57,20 @@ impl AccessFacts {
         (facts != Self::default()).then_some(facts)
     }
 
+    /// The facts of an access-log entry, read through the domain's own type; `None` for any
+    /// other event (and for an entry that is not one, which the gate never writes).
     fn of(event: &RecordedEvent) -> Option<Self> {
-        if event.event_type != RECORD_ACCESSED {
+        if event.event_type != RecordAccessed::EVENT_TYPE {
             return None;
         }
-        let text = |key: &str| event.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        Some(Self { rpc: text("rpc"), purpose_of_use: text("purpose_of_use"), outcome: text("outcome") })
+        let entry = RecordAccessed::from_stored(&event.event_type, event.schema_version, &event.data).ok()?;
+        Some(Self {
+            rpc: Some(entry.rpc),
+            purpose_of_use: Some(entry.purpose_of_use.code().to_owned()),
+            outcome: Some(entry.outcome.as_str().to_owned()),
+        })
     }
 }
-
-/// The access log's event type (written by the platform's read gate).
-const RECORD_ACCESSED: &str = "RecordAccessed";
 
 impl AuditEntry {
     /// The audit line of any envelope, whatever its category (including `access`).

@@ -39,5 +39,5 @@ pub use episode::EpisodeView;
 pub use error::ViewError;
 pub use ledger::{AgingBuckets, LedgerView};
 pub use projection_error::ProjectionError;
-pub use projector::{Projector, ProjectorOptions, Role};
+pub use projector::{Projector, ProjectorOptions, ProjectorRole};
 pub use runner::{Progress, RECORDS, Runner};

@@ -15,7 +15,7 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
 
 /// What this process does for the projection right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum ProjectorRole {
     /// Not yet decided (just started).
     Starting,
     /// Another process projects; this one serves the read models it writes.
@@ -55,7 +55,7 @@ impl Projector {
 
     /// Runs until every receiver of `checkpoints` is gone (the server stopped). `checkpoints` learns
     /// every committed checkpoint; `roles` every change of role.
-    pub async fn run(self, checkpoints: watch::Sender<u64>, roles: watch::Sender<Role>) {
+    pub async fn run(self, checkpoints: watch::Sender<u64>, roles: watch::Sender<ProjectorRole>) {
         tokio::select! {
             () = checkpoints.closed() => {}
             () = self.elect_and_project(&checkpoints, &roles) => {}
@@ -63,27 +63,27 @@ impl Projector {
         metrics::leading(RECORDS, false);
     }
 
-    async fn elect_and_project(&self, checkpoints: &watch::Sender<u64>, roles: &watch::Sender<Role>) {
+    async fn elect_and_project(&self, checkpoints: &watch::Sender<u64>, roles: &watch::Sender<ProjectorRole>) {
         loop {
             let mut leadership = self.follow_until_elected(checkpoints, roles).await;
-            set_role(roles, Role::Leading);
+            set_role(roles, ProjectorRole::Leading);
             let (_keep_running, stop) = watch::channel(false);
             tokio::select! {
                 error = leadership.lost() => {
                     // The session is gone, so is the lock: another process may already project.
                     tracing::warn!(%error, projection = RECORDS, "lost the projector lock; stopped projecting");
-                    set_role(roles, Role::Following);
+                    set_role(roles, ProjectorRole::Following);
                 }
                 outcome = self.runner.run_live(stop, checkpoints.clone()) => {
                     match outcome {
                         // A failover or restart of the database: nothing for an operator to do.
                         Err(error) if error.is_transient() => {
                             tracing::warn!(%error, projection = RECORDS, "projection paused: database unavailable; retrying in 2 s");
-                            set_role(roles, Role::Stalled);
+                            set_role(roles, ProjectorRole::Stalled);
                         }
                         Err(error) => {
                             tracing::error!(%error, projection = RECORDS, "projection stopped; retrying in 2 s");
-                            set_role(roles, Role::Stalled);
+                            set_role(roles, ProjectorRole::Stalled);
                         }
                         Ok(()) => {}
                     }
@@ -96,7 +96,11 @@ impl Projector {
     }
 
     /// Serves as a follower (tracking the committed checkpoint) until this process wins the lock.
-    async fn follow_until_elected(&self, checkpoints: &watch::Sender<u64>, roles: &watch::Sender<Role>) -> Leadership {
+    async fn follow_until_elected(
+        &self,
+        checkpoints: &watch::Sender<u64>,
+        roles: &watch::Sender<ProjectorRole>,
+    ) -> Leadership {
         let mut retry = tokio::time::interval(self.election.options().retry);
         retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut poll = tokio::time::interval(self.checkpoint_poll);
@@ -105,10 +109,10 @@ impl Projector {
             tokio::select! {
                 _ = retry.tick() => match self.election.try_lead().await {
                     Ok(Some(leadership)) => return leadership,
-                    Ok(None) => set_role(roles, Role::Following),
+                    Ok(None) => set_role(roles, ProjectorRole::Following),
                     Err(error) => {
                         tracing::warn!(%error, projection = RECORDS, "cannot take part in the projector election");
-                        set_role(roles, Role::Stalled);
+                        set_role(roles, ProjectorRole::Stalled);
                     }
                 },
                 _ = poll.tick() => if let Err(error) = self.refresh(checkpoints).await {
@@ -126,14 +130,20 @@ impl Projector {
     }
 }
 
-fn set_role(roles: &watch::Sender<Role>, role: Role) {
+fn set_role(roles: &watch::Sender<ProjectorRole>, role: ProjectorRole) {
     let changed = roles.send_if_modified(|known| std::mem::replace(known, role) != role);
     if changed {
-        metrics::leading(RECORDS, role == Role::Leading);
+        metrics::leading(RECORDS, role == ProjectorRole::Leading);
         match role {
-            Role::Leading => tracing::info!(projection = RECORDS, "projector: leading (holds the projection lock)"),
-            Role::Following => tracing::info!(projection = RECORDS, "projector: following (another process projects)"),
-            Role::Stalled | Role::Starting => tracing::warn!(projection = RECORDS, ?role, "projector: stalled"),
+            ProjectorRole::Leading => {
+                tracing::info!(projection = RECORDS, "projector: leading (holds the projection lock)")
+            }
+            ProjectorRole::Following => {
+                tracing::info!(projection = RECORDS, "projector: following (another process projects)")
+            }
+            ProjectorRole::Stalled | ProjectorRole::Starting => {
+                tracing::warn!(projection = RECORDS, ?role, "projector: stalled")
+            }
         }
     }
 }

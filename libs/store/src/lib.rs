@@ -20,6 +20,7 @@ mod open_kurrentdb;
 mod plan;
 mod postgres;
 pub mod postgres_ha;
+mod postgres_known_heads;
 mod prepare;
 mod recent;
 mod row;

@@ -140,7 +140,7 @@ impl FhirGate {
 /// The HL7 v3 PurposeOfUse a caller declared (`x-carelog-purpose-of-use`), else the role's default.
 pub fn purpose(declared: Option<&str>, principal: &Principal) -> Result<PurposeOfUse, FhirError> {
     match declared.map(str::trim) {
-        None => Ok(PurposeOfUse::default_for(principal.role)),
-        Some(code) => Ok(PurposeOfUse::parse(code)?),
+        None => Ok(principal.role.default_purpose()),
+        Some(code) => Ok(access::declared_purpose(code)?),
     }
 }

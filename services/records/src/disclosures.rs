@@ -1,9 +1,9 @@
 //! `ListDisclosures`: one client's accounting of disclosures, from the access log itself (the
 //! `RecordAccessed` events tagged with the client), by the rule in `carelog_auth::accounting`.
 
-use carelog_auth::Pass;
 use carelog_auth::accounting::{description, listed};
-use carelog_auth::{Outbound, RECORD_ACCESSED};
+use carelog_auth::{Outbound, Pass};
+use carelog_domain::access::RecordAccessed;
 use carelog_executor::ServiceError;
 use carelog_proto::v1 as proto;
 use carelog_runtime::parse::{self, Fields};
@@ -45,7 +45,7 @@ pub async fn list(
     if store.read_client(&asked.client, &LogQuery::from(Position(1), 1)).await?.is_empty() {
         return Err(not_found("client", &asked.client));
     }
-    let filter = LogFilter { categories: Vec::new(), event_types: vec![RECORD_ACCESSED.to_owned()] };
+    let filter = LogFilter { categories: Vec::new(), event_types: vec![RecordAccessed::EVENT_TYPE.to_owned()] };
     let mut from = Position(asked.after + 1);
     let mut disclosures = Vec::new();
     loop {
@@ -77,20 +77,22 @@ pub async fn list(
     }
 }
 
-/// One access-log entry as a disclosure, if the accounting lists it; its data passes the read gate.
+/// One access-log entry as a disclosure, if the accounting lists it; its data passes the read gate
+/// (every field of the access log is an identifier or administrative, which every role sees).
 fn disclosure(event: &RecordedEvent, pass: &Pass) -> Option<proto::Disclosure> {
     let mut data = event.data.clone();
     pass.redact(Outbound::Event(&event.event_type), &mut data);
-    let listed = listed(&data)?;
+    let entry = RecordAccessed::from_stored(&event.event_type, event.schema_version, &data).ok()?;
+    let listed = listed(&entry)?;
     Some(proto::Disclosure {
         position: event.position.0,
         disclosed_at: Some(parse::to_timestamp(event.recorded_at)),
         recipient_id: event.metadata.actor.id.clone(),
         recipient_role: event.metadata.actor.role.clone(),
-        channel: data.get("rpc").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
         purpose_of_use: listed.purpose.code().to_owned(),
         purpose: listed.purpose.meaning().to_owned(),
-        description: description(&data),
+        description: description(&entry),
+        channel: entry.rpc,
         accountable: listed.accountable,
     })
 }

@@ -19,7 +19,7 @@ mod standby;
 
 use std::sync::Arc;
 
-use carelog_projections::{Projector, Role, Runner};
+use carelog_projections::{Projector, ProjectorRole, Runner};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use carelog_runtime::server::Router;
 use carelog_store::{Database, EventStore};
@@ -53,7 +53,7 @@ pub async fn mount_with(
     // Creates or upgrades the read-model tables on the primary, also for a replica reading a standby.
     let runner = Runner::new(Arc::clone(&store), database).await?.with_search_key(config.search_key.clone());
     let (checkpoints_tx, checkpoints) = watch::channel(0);
-    let (roles_tx, roles) = watch::channel(Role::Starting);
+    let (roles_tx, roles) = watch::channel(ProjectorRole::Starting);
     let (queries, models) = match &config.read_store {
         None => {
             let models = runner.models().clone();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use carelog_projections::leader::ElectionOptions;
 use carelog_projections::persist::ReadModels;
-use carelog_projections::{ProjectorOptions, RECORDS, Role};
+use carelog_projections::{ProjectorOptions, ProjectorRole, RECORDS};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use tokio::sync::watch;
 use tonic_health::ServingStatus;
@@ -59,13 +59,13 @@ impl ProjectorArgs {
 
 /// Mirrors the projector's role into health: the RecordsService serves unless the projection is
 /// stalled here; `carelog.projector` is SERVING only where it leads.
-pub(crate) async fn report_health(mut roles: watch::Receiver<Role>, health: HealthReporter) {
+pub(crate) async fn report_health(mut roles: watch::Receiver<ProjectorRole>, health: HealthReporter) {
     loop {
         let role = *roles.borrow_and_update();
         let (records, projector) = match role {
-            Role::Leading => (ServingStatus::Serving, ServingStatus::Serving),
-            Role::Starting | Role::Following => (ServingStatus::Serving, ServingStatus::NotServing),
-            Role::Stalled => (ServingStatus::NotServing, ServingStatus::NotServing),
+            ProjectorRole::Leading => (ServingStatus::Serving, ServingStatus::Serving),
+            ProjectorRole::Starting | ProjectorRole::Following => (ServingStatus::Serving, ServingStatus::NotServing),
+            ProjectorRole::Stalled => (ServingStatus::NotServing, ServingStatus::NotServing),
         };
         match records {
             ServingStatus::Serving => health.set_serving::<RecordsServiceServer<Records>>().await,

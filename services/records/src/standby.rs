@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use carelog_projections::persist::StandbyReadModels;
-use carelog_projections::{RECORDS, Role};
+use carelog_projections::{ProjectorRole, RECORDS};
 use tokio::sync::watch;
 
 pub(crate) async fn connect(url: &str) -> anyhow::Result<StandbyReadModels> {
@@ -22,7 +22,7 @@ pub(crate) async fn follow(
     standby: StandbyReadModels,
     poll: Duration,
     checkpoints: watch::Sender<u64>,
-    roles: watch::Sender<Role>,
+    roles: watch::Sender<ProjectorRole>,
 ) {
     let mut ticks = tokio::time::interval(poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -41,7 +41,9 @@ pub(crate) async fn follow(
                     }
                     moved
                 });
-                roles.send_if_modified(|role| std::mem::replace(role, Role::Following) != Role::Following);
+                roles.send_if_modified(|role| {
+                    std::mem::replace(role, ProjectorRole::Following) != ProjectorRole::Following
+                });
                 failing = false;
             }
             // The primary has not created the projection yet (a cold start): nothing to serve yet.
@@ -51,7 +53,8 @@ pub(crate) async fn follow(
                     tracing::warn!(%error, "cannot read the projection checkpoint on the read store; retrying");
                 }
                 failing = true;
-                roles.send_if_modified(|role| std::mem::replace(role, Role::Stalled) != Role::Stalled);
+                roles
+                    .send_if_modified(|role| std::mem::replace(role, ProjectorRole::Stalled) != ProjectorRole::Stalled);
             }
         }
     }

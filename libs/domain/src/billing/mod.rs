@@ -27,4 +27,7 @@ pub use event::{
     ClaimRejected, ClaimSubmitted, PaymentMethod, PaymentReceived, PaymentRecouped, RemittanceLine, RemittancePosted,
     RemittanceReversed, SuperbillIssued, WriteOffReason, WrittenOff,
 };
-pub use state::{AccountState, Adjudication, ChargeRecord, ClaimRecord, ClaimStatus, Ledger, RemittanceRecord};
+pub use state::{
+    AccountState, Adjudication, ChargeRecord, ClaimRecord, ClaimStatus, Ledger, RemittanceRecord, patient_balance,
+    payer_balance,
+};

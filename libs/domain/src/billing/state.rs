@@ -11,8 +11,10 @@ use crate::types::{
     ShortText, SuperbillId, WriteOffId,
 };
 
-/// Running totals of the ledger; every amount comes from an event.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Running totals of the ledger; every amount comes from an event. The read side keeps these
+/// very totals (serialized under these field names in the ledger and episode views), so the
+/// account's decisions and every view agree to the cent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     pub charged: Money,
     pub payer_paid: Money,
@@ -67,6 +69,21 @@ impl Ledger {
         }
         Some(next)
     }
+}
+
+/// What payers still owe on an account with `payer`: on an insured account, every charge no
+/// payer has adjudicated (not yet remitted, or remitted and reversed), given by its total in
+/// `unadjudicated`. A self-pay account owes nothing to a payer. The ledger view calls this too.
+pub fn payer_balance(payer: Option<&Payer>, unadjudicated: impl IntoIterator<Item = Money>) -> Balance {
+    if !matches!(payer, Some(Payer::Insurance { .. })) {
+        return Balance::default();
+    }
+    unadjudicated.into_iter().fold(Balance::default(), Balance::plus)
+}
+
+/// What the client owes (negative: a credit): the balance less the payer balance.
+pub fn patient_balance(balance: Balance, payer_balance: Balance) -> Balance {
+    Balance::from_cents(balance.cents() - payer_balance.cents())
 }
 
 /// How a payer's remittance adjudicated one charge, as it stands after any recoupment.
@@ -174,18 +191,15 @@ impl AccountState {
         self.ledger.balance()
     }
 
-    /// What payers still owe: on an insured account, every charge no payer has adjudicated
-    /// (not yet remitted, or remitted and reversed). A self-pay account owes nothing to a payer.
+    /// What payers still owe (see [`payer_balance`]).
     pub fn payer_balance(&self) -> Balance {
-        if !matches!(self.payer, Some(Payer::Insurance { .. })) {
-            return Balance::default();
-        }
-        self.charges.values().filter(|c| c.adjudication.is_none()).fold(Balance::default(), |b, c| b.plus(c.total))
+        let unadjudicated = self.charges.values().filter(|c| c.adjudication.is_none()).map(|c| c.total);
+        payer_balance(self.payer.as_ref(), unadjudicated)
     }
 
-    /// What the client owes (negative: a credit): the balance less the payer balance.
+    /// What the client owes (see [`patient_balance`]).
     pub fn patient_balance(&self) -> Balance {
-        Balance::from_cents(self.balance().cents() - self.payer_balance().cents())
+        patient_balance(self.balance(), self.payer_balance())
     }
 
     pub(super) fn set_claim(&mut self, charges: &[ChargeId], claim: Option<ClaimId>) {

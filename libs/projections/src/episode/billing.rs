@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use carelog_domain::billing::BillingEvent;
+use carelog_domain::billing::{BillingEvent, Ledger};
 use carelog_domain::sessions::estimate::ESTIMATE_COVERS_MONTHS;
 use carelog_domain::types::{AccountId, Balance, ClaimId, EstimateId, Money};
 use carelog_store::RecordedEvent;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{overflow, stream_id};
 use crate::error::ViewError;
-use crate::ledger::{ClaimStatus, LedgerTotals, claim_transitions};
+use crate::ledger::{ClaimStatus, claim_transitions};
 
 /// Billing at a glance for one client, over all of the client's accounts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +24,8 @@ pub struct BillingSummary {
     pub payments: u32,
     pub write_offs: u32,
     pub superbills: u32,
-    pub totals: LedgerTotals,
+    /// Summed over the accounts by the domain's checked sums ([`Ledger::after`]).
+    pub totals: Ledger,
     /// `totals.balance()`, kept beside the totals for readers of the stored JSON.
     pub balance: Balance,
     /// Each claim's current status.

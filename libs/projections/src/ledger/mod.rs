@@ -11,7 +11,7 @@ mod tests;
 mod totals;
 
 use carelog_domain::billing::{
-    BillingEvent, ChargeLine, ClaimFrequency, PaymentMethod, RemittanceLine, WriteOffReason,
+    BillingEvent, ChargeLine, ClaimFrequency, Ledger, PaymentMethod, RemittanceLine, WriteOffReason,
 };
 use carelog_domain::intake::Payer;
 use carelog_domain::types::{
@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 pub use aging::AgingBuckets;
 pub use takeback::ChargeAdjudication;
+pub use totals::ClaimStatus;
 pub(crate) use totals::claim_transitions;
-pub use totals::{ClaimStatus, LedgerTotals};
 
 use crate::decode::{DecodeOnce, Decoded, overflow, stream_id};
 use crate::error::ViewError;
@@ -149,7 +149,8 @@ pub struct LedgerView {
     pub payments: Vec<PaymentEntry>,
     pub write_offs: Vec<WriteOffEntry>,
     pub superbills: Vec<SuperbillEntry>,
-    pub totals: LedgerTotals,
+    /// The domain's own running totals, moved by its checked sums ([`Ledger::after`]).
+    pub totals: Ledger,
     /// Charges − payments − adjustments − write-offs; negative is a credit.
     pub balance: Balance,
     /// What payers still owe: on an insured account, the charges no payer has adjudicated.
@@ -208,7 +209,7 @@ impl LedgerView {
         self.totals = totals;
         self.balance = self.totals.balance();
         self.payer_balance = self.payer_balance();
-        self.patient_balance = Balance::from_cents(self.balance.cents() - self.payer_balance.cents());
+        self.patient_balance = carelog_domain::billing::patient_balance(self.balance, self.payer_balance);
         if let Some(at) = self.erased_at {
             // Nothing folded after the erasure may bring free text back (a claim rejection's reason).
             self.erase(at);

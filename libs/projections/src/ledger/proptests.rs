@@ -348,6 +348,7 @@ fn check(books: &Books, today: NaiveDate) -> Result<(), TestCaseError> {
         (view.balance, view.payer_balance, view.patient_balance),
         (books.state.balance(), books.state.payer_balance(), books.state.patient_balance())
     );
+    prop_assert_eq!(view.totals, books.state.ledger, "the view keeps the domain's own totals");
     let aging = view.aging(today);
     let got = [aging.days_0_30, aging.days_31_60, aging.days_61_90, aging.over_90, aging.credit].map(|b| b.cents());
     prop_assert_eq!(got, reference.aging(today));

@@ -2,8 +2,7 @@
 //! reversals of whole remittances and the recoupments of part of a payment, and the payer
 //! balance that follows from them.
 
-use carelog_domain::billing::{PaymentRecouped, RemittancePosted, RemittanceReversed};
-use carelog_domain::intake::Payer;
+use carelog_domain::billing::{self, PaymentRecouped, RemittancePosted, RemittanceReversed};
 use carelog_domain::types::{Balance, ClaimId, Money, RemittanceId};
 use serde::{Deserialize, Serialize};
 
@@ -21,12 +20,10 @@ pub struct ChargeAdjudication {
 }
 
 impl LedgerView {
-    /// The charges no payer has adjudicated, on an insured account.
+    /// The charges no payer has adjudicated, on an insured account: the domain's own rule.
     pub(super) fn payer_balance(&self) -> Balance {
-        if !matches!(self.payer, Some(Payer::Insurance { .. })) {
-            return Balance::default();
-        }
-        self.charges.iter().filter(|c| c.adjudication.is_none()).fold(Balance::default(), |b, c| b.plus(c.amount))
+        let unadjudicated = self.charges.iter().filter(|c| c.adjudication.is_none()).map(|c| c.amount);
+        billing::payer_balance(self.payer.as_ref(), unadjudicated)
     }
 
     pub(super) fn adjudicate(&mut self, e: &RemittancePosted) {

@@ -1,60 +1,10 @@
-//! Money totals and claim statuses, shared by the ledger and the episode view's billing summary
-//! so the two can never disagree about a balance.
+//! Claim statuses, shared by the ledger and the episode view's billing summary so the two can
+//! never disagree about a claim. Their money totals are the domain's own
+//! ([`carelog_domain::billing::Ledger`]: its checked sums and its balance).
 
-use carelog_domain::billing::{BillingEvent, ClaimFrequency, Ledger};
-use carelog_domain::types::{Balance, ClaimId, Money};
+use carelog_domain::billing::{BillingEvent, ClaimFrequency};
+use carelog_domain::types::ClaimId;
 use serde::{Deserialize, Serialize};
-
-/// Running totals of an account; every amount comes from an event.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LedgerTotals {
-    pub charged: Money,
-    /// Paid by payers on remittances.
-    pub payer_paid: Money,
-    /// CARC adjustments on remittances.
-    pub adjusted: Money,
-    /// Informational: the part of the charges payers assigned to the client (still owed until paid).
-    pub patient_responsibility: Money,
-    pub client_paid: Money,
-    pub written_off: Money,
-}
-
-impl LedgerTotals {
-    /// Charges − payments − adjustments − write-offs; negative is a credit. The same formula as
-    /// the domain's `Ledger::balance`, which the tests hold it to.
-    pub fn balance(&self) -> Balance {
-        Balance::default()
-            .plus(self.charged)
-            .minus(self.payer_paid)
-            .minus(self.adjusted)
-            .minus(self.client_paid)
-            .minus(self.written_off)
-    }
-
-    /// The totals after the amounts `event` moves: the domain's own checked sum
-    /// ([`Ledger::after`]), so the ledger and the account's decisions agree to the cent. A total
-    /// past the bound (which the write side refuses) is an error for the caller to quarantine,
-    /// never a capped or wrapped figure.
-    pub(crate) fn after(&self, event: &BillingEvent) -> Option<Self> {
-        let ledger = Ledger {
-            charged: self.charged,
-            payer_paid: self.payer_paid,
-            adjusted: self.adjusted,
-            patient_responsibility: self.patient_responsibility,
-            client_paid: self.client_paid,
-            written_off: self.written_off,
-        };
-        let next = ledger.after(event)?;
-        Some(Self {
-            charged: next.charged,
-            payer_paid: next.payer_paid,
-            adjusted: next.adjusted,
-            patient_responsibility: next.patient_responsibility,
-            client_paid: next.client_paid,
-            written_off: next.written_off,
-        })
-    }
-}
 
 /// Where a claim stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
