@@ -18,7 +18,7 @@ mod sealed;
 pub use cipher::{CipherError, SecretKey};
 pub use error::VaultError;
 pub use keys::adapters::key_rows;
-pub use keys::{ClientKey, ClientKeyRows, KeyStore, ShredReport, StoredKey};
+pub use keys::{ClientKey, ClientKeyRows, KeyStore, NewKey, ShredReport, StoredKey};
 pub use master::{MasterKeySource, load_master_key};
 pub use sealed::SealedStore;
 

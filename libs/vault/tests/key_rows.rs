@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use carelog_store::{EventStore, OpenedStore, PostgresOptions, PostgresStore, SqliteStore};
-use carelog_vault::{ClientKeyRows, StoredKey, key_rows};
+use carelog_vault::{ClientKey, ClientKeyRows, KeyStore, NewKey, SecretKey, StoredKey, key_rows};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
@@ -152,6 +152,41 @@ async fn a_stored_key_is_there_when_the_database_is_opened_again(b: Backend) {
     assert_eq!(reopened.lookup(&alice).await.unwrap(), StoredKey { wrapped: Some(b"kept".to_vec()), shredded: false });
 }
 
+/// Several clients in one write: a new one gets its key stored, one with a key keeps it, a
+/// shredded one gets the tombstone — each answer in the order asked.
+async fn keys_stored_together_answer_each_client(b: Backend) {
+    let (new, known, erased) = (client(), client(), client());
+    b.rows.get_or_insert(&known, b"known", Utc::now()).await.unwrap();
+    b.rows.shred(&erased, "Art. 17 request", Utc::now()).await.unwrap();
+    let keys: Vec<NewKey> = [(&new, b"fresh"), (&known, b"other"), (&erased, b"again")]
+        .into_iter()
+        .map(|(client, wrapped)| NewKey { client: client.clone(), wrapped: wrapped.to_vec() })
+        .collect();
+    let stored = b.rows.get_or_insert_all(&keys, Utc::now()).await.unwrap();
+    let key = |wrapped: &[u8]| StoredKey { wrapped: Some(wrapped.to_vec()), shredded: false };
+    assert_eq!(stored, [key(b"fresh"), key(b"known"), StoredKey { wrapped: None, shredded: true }]);
+    assert_eq!(b.rows.lookup(&new).await.unwrap(), key(b"fresh"));
+}
+
+/// The key store combines concurrent creators into shared writes: every caller gets the one key
+/// stored for its client, whoever's write stored it.
+async fn concurrent_new_clients_in_one_process_each_get_their_stored_key(b: Backend) {
+    let master = SecretKey::generate();
+    let store = KeyStore::with_rows(Arc::clone(&b.rows), master.clone());
+    let clients: Vec<String> = (0..24).map(|_| client()).collect();
+    let callers = (0..96).map(|i| {
+        let (store, client) = (store.clone(), clients[i % clients.len()].clone());
+        tokio::spawn(async move { (client.clone(), store.key_for_writing(&client).await.unwrap()) })
+    });
+    let got: Vec<(String, ClientKey)> = futures::future::try_join_all(callers).await.unwrap();
+    // Another process (no cache): it reads what was stored.
+    let fresh = KeyStore::with_rows(Arc::clone(&b.rows), master);
+    for (client, key) in got {
+        assert!(matches!(key, ClientKey::Key(_)), "{client}");
+        assert_eq!(fresh.key_for_reading(&client).await.unwrap(), Some(key), "{client}: not the stored key");
+    }
+}
+
 carelog_testkit::on_every_backend!(
     sqlite: sqlite, postgres: postgres;
     the_first_key_stored_stays_and_nobody_else_sees_it,
@@ -160,4 +195,6 @@ carelog_testkit::on_every_backend!(
     a_client_never_registered_can_be_shredded,
     hostile_client_ids_are_kept_apart,
     a_stored_key_is_there_when_the_database_is_opened_again,
+    keys_stored_together_answer_each_client,
+    concurrent_new_clients_in_one_process_each_get_their_stored_key,
 );

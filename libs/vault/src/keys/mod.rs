@@ -2,6 +2,7 @@
 //! [`ClientKeyRows`] port, one adapter per backend ([`adapters`]).
 
 pub mod adapters;
+mod creating;
 mod port;
 mod postgres;
 mod sqlite;
@@ -16,7 +17,9 @@ use chrono::{DateTime, Utc};
 use crate::cipher::{self, SecretKey};
 use crate::error::VaultError;
 
-pub use port::{ClientKeyRows, StoredKey};
+pub use port::{ClientKeyRows, NewKey, StoredKey};
+
+use creating::KeyCreation;
 
 /// How long an unwrapped key is trusted without looking at the database again. A shred in this
 /// process takes effect at once; one in another process within this time.
@@ -44,6 +47,7 @@ pub struct KeyStore {
     rows: Arc<dyn ClientKeyRows>,
     master: SecretKey,
     cache: Arc<RwLock<Cache>>,
+    creation: Arc<KeyCreation>,
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +65,7 @@ impl KeyStore {
 
     /// The key store over rows kept anywhere.
     pub fn with_rows(rows: Arc<dyn ClientKeyRows>, master: SecretKey) -> Self {
-        Self { rows, master, cache: Arc::default() }
+        Self { rows, master, cache: Arc::default(), creation: Arc::default() }
     }
 
     /// The key of the client-search blind index, derived from the master key: it never touches
@@ -76,8 +80,10 @@ impl KeyStore {
             return Ok(found);
         }
         let wrapped = cipher::wrap(&self.master, client, &SecretKey::generate());
-        // Race-safe: concurrent creators insert at most one row and all get that row back.
-        let stored = self.rows.get_or_insert(client, &wrapped, Utc::now()).await?;
+        // Race-safe: concurrent creators insert at most one row and all get that row back; those
+        // of this process share a transaction.
+        let key = NewKey { client: client.to_owned(), wrapped };
+        let stored = self.creation.get_or_insert(&self.rows, key).await?;
         self.remember(client, stored)?.ok_or_else(|| VaultError::Database(format!("no key row for client {client}")))
     }
 

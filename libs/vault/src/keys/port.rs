@@ -16,6 +16,13 @@ pub struct StoredKey {
     pub shredded: bool,
 }
 
+/// A new client's key, wrapped by the master key, to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKey {
+    pub client: String,
+    pub wrapped: Vec<u8>,
+}
+
 /// Where client keys live. Every method is safe against concurrent callers in any process.
 #[async_trait]
 pub trait ClientKeyRows: Send + Sync + std::fmt::Debug {
@@ -29,7 +36,15 @@ pub trait ClientKeyRows: Send + Sync + std::fmt::Debug {
     /// commit flushes the key's commit record with it. A crash in between can lose the key only
     /// together with everything sealed with it, or leave an orphan key that the retried command
     /// finds and reuses.
-    async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError>;
+    async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError> {
+        let key = NewKey { client: client.to_owned(), wrapped: wrapped.to_vec() };
+        let mut stored = self.get_or_insert_all(std::slice::from_ref(&key), at).await?;
+        stored.pop().ok_or_else(|| VaultError::Database(format!("no key row for client {client}")))
+    }
+
+    /// [`Self::get_or_insert`] for several clients (distinct) in one transaction: what is stored
+    /// for each, in the order given.
+    async fn get_or_insert_all(&self, keys: &[NewKey], at: DateTime<Utc>) -> Result<Vec<StoredKey>, VaultError>;
 
     /// The client's stored key and tombstone.
     async fn lookup(&self, client: &str) -> Result<StoredKey, VaultError>;

@@ -1,11 +1,13 @@
 //! Client keys in the log's PostgreSQL schema.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::ShredReport;
-use super::port::{ClientKeyRows, StoredKey};
+use super::port::{ClientKeyRows, NewKey, StoredKey};
 use crate::error::VaultError;
 
 #[derive(Debug, Clone)]
@@ -26,26 +28,32 @@ impl PostgresKeyRows {
 #[async_trait]
 impl ClientKeyRows for PostgresKeyRows {
     /// `synchronous_commit` off for this transaction only (see the port for why that is safe).
-    async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError> {
+    async fn get_or_insert_all(&self, keys: &[NewKey], at: DateTime<Utc>) -> Result<Vec<StoredKey>, VaultError> {
         let mut tx = carelog_store::begin_derived(&self.pool).await?;
-        let inserted: Option<(Vec<u8>,)> = sqlx::query_as(
+        let inserted: Vec<(String, Vec<u8>)> = sqlx::query_as(
             "INSERT INTO client_keys (client_id, wrapped_key, created_at)
-             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = $1)
+             SELECT k.client_id, k.wrapped_key, $3 FROM unnest($1::text[], $2::bytea[]) AS k(client_id, wrapped_key)
+             WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = k.client_id)
              ON CONFLICT (client_id) DO NOTHING
-             RETURNING wrapped_key",
+             RETURNING client_id, wrapped_key",
         )
-        .bind(client)
-        .bind(wrapped)
+        .bind(keys.iter().map(|key| key.client.as_str()).collect::<Vec<_>>())
+        .bind(keys.iter().map(|key| key.wrapped.as_slice()).collect::<Vec<_>>())
         .bind(at)
-        .fetch_optional(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        match inserted {
-            Some((wrapped,)) => Ok(StoredKey { wrapped: Some(wrapped), shredded: false }),
-            // Another creator's key or a tombstone, read in a statement of its own: its snapshot
-            // sees the commit the insert waited for.
-            None => self.lookup(client).await,
+        let mut inserted: HashMap<String, Vec<u8>> = inserted.into_iter().collect();
+        let mut stored = Vec::with_capacity(keys.len());
+        for key in keys {
+            stored.push(match inserted.remove(&key.client) {
+                Some(wrapped) => StoredKey { wrapped: Some(wrapped), shredded: false },
+                // Another creator's key or a tombstone, read in a statement of its own: its
+                // snapshot sees the commit the insert waited for.
+                None => self.lookup(&key.client).await?,
+            });
         }
+        Ok(stored)
     }
 
     async fn lookup(&self, client: &str) -> Result<StoredKey, VaultError> {

@@ -5,7 +5,7 @@ use carelog_store::{SqliteDatabase, StoreError};
 use chrono::{DateTime, Utc};
 
 use super::ShredReport;
-use super::port::{ClientKeyRows, StoredKey};
+use super::port::{ClientKeyRows, NewKey, StoredKey};
 use crate::error::VaultError;
 
 /// A client's key and tombstone, in one row.
@@ -32,23 +32,28 @@ impl ClientKeyRows for SqliteKeyRows {
     /// On the file's blocking write connection, which commits with `synchronous=NORMAL`: the
     /// commit is in the WAL but not yet synced, and the log's next commit (`FULL`) syncs it with
     /// its own (see the port for why that is safe). Insert and read back are one transaction.
-    async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError> {
-        let (client, wrapped) = (client.to_owned(), wrapped.to_vec());
-        let (wrapped, shredded) = self
+    async fn get_or_insert_all(&self, keys: &[NewKey], at: DateTime<Utc>) -> Result<Vec<StoredKey>, VaultError> {
+        let keys = keys.to_vec();
+        let stored = self
             .db
             .write_blocking(move |tx| {
                 // `WHERE` before `ON CONFLICT`: SQLite's parser needs it after an INSERT … SELECT.
-                tx.prepare_cached(
+                let mut insert = tx.prepare_cached(
                     "INSERT INTO client_keys (client_id, wrapped_key, created_at)
                      SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)
                      ON CONFLICT (client_id) DO NOTHING",
-                )?
-                .execute((&client, &wrapped, at.timestamp_micros()))?;
-                let mut stored = tx.prepare_cached(LOOKUP)?;
-                Ok::<_, StoreError>(stored.query_row([&client], |row| Ok((row.get(0)?, row.get(1)?)))?)
+                )?;
+                let mut lookup = tx.prepare_cached(LOOKUP)?;
+                let mut stored = Vec::with_capacity(keys.len());
+                for key in &keys {
+                    insert.execute((&key.client, &key.wrapped, at.timestamp_micros()))?;
+                    let (wrapped, shredded) = lookup.query_row([&key.client], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                    stored.push(StoredKey { wrapped, shredded });
+                }
+                Ok::<_, StoreError>(stored)
             })
             .await?;
-        Ok(StoredKey { wrapped, shredded })
+        Ok(stored)
     }
 
     /// On the log's synchronous readers: a new client's first command misses the key cache, and
