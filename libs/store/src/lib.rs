@@ -21,6 +21,7 @@ mod plan;
 mod postgres;
 pub mod postgres_ha;
 mod postgres_known_heads;
+mod postgres_writer;
 mod prepare;
 mod recent;
 mod row;

@@ -7,7 +7,6 @@
 //! "after my checkpoint" never skips a late commit — the gap problem of sequences (Marten, Eventuous
 //! #222) cannot arise. Group commit keeps the throughput a per-row lock would otherwise cost.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgRow};
-use sqlx::{Connection, FromRow, PgConnection, PgPool, Row};
+use sqlx::{FromRow, PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -24,18 +23,17 @@ use crate::EventStore;
 use crate::error::{InvalidInput, StoreError};
 use crate::model::{
     AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
-    StreamQuery, category_of,
+    StreamQuery,
 };
 use crate::open::redact_password;
-use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
 use crate::postgres_ha;
-use crate::postgres_known_heads::{KnownHeads, write_known};
+use crate::postgres_writer::PgWriter;
 use crate::prepare::{Limits, PreparedAppend};
 use crate::recent::RecentCommits;
 use crate::row::{RowRef, StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
-use crate::writer::{BatchOutcome, BatchWriter, Writer};
+use crate::writer::Writer;
 
 /// Settings of the PostgreSQL backend.
 #[derive(Debug, Clone)]
@@ -131,8 +129,7 @@ impl PostgresStore {
         // plan never depends on the data, so it is planned once per connection, not per commit.
         // (The long way asks for custom plans again: it looks rows up by value.)
         let connect = connect.options([("plan_cache_mode", "force_generic_plan")]);
-        let mut pg_writer =
-            PgWriter { connect, conn: None, channel: channel.clone(), pid: Arc::clone(&writer_pid), known: None };
+        let mut pg_writer = PgWriter::new(connect, channel.clone(), Arc::clone(&writer_pid));
         pg_writer.connection().await?;
         let writer = Writer::spawn(pg_writer, head_tx.clone(), Arc::clone(&recent));
         tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx, writer_pid));
@@ -450,248 +447,6 @@ impl RowSource for PostgresStore {
     async fn recorded_head(&self) -> Result<u64, StoreError> {
         read_head(&self.inner.pool).await
     }
-}
-
-/// The writer's own connection, re-established after it breaks.
-#[derive(Debug)]
-struct PgWriter {
-    connect: PgConnectOptions,
-    conn: Option<PgConnection>,
-    channel: String,
-    /// The connection's backend process id (0: none), which its notifications carry.
-    pid: Arc<AtomicU32>,
-    /// What the connection last saw of the log (None: nothing yet, or since it was lost).
-    known: Option<KnownHeads>,
-}
-
-impl PgWriter {
-    async fn connection(&mut self) -> Result<&mut PgConnection, StoreError> {
-        if self.conn.is_none() {
-            let mut conn = postgres_ha::connect_bounded(&self.connect).await?;
-            let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
-            self.pid.store(u32::try_from(pid).unwrap_or(0), Ordering::Relaxed);
-            self.known = None;
-            self.conn = Some(conn);
-        }
-        Ok(self.conn.as_mut().expect("connected above"))
-    }
-}
-
-impl BatchWriter for PgWriter {
-    async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
-        let channel = self.channel.clone();
-        let known = self.known.take();
-        let conn = self.connection().await?;
-        let write = async {
-            if let Some(known) = &known
-                && let Some(written) = write_known(conn, known, batch, &channel).await?
-            {
-                return Ok(written);
-            }
-            write_batch(conn, batch, &channel).await
-        };
-        let outcome = match tokio::time::timeout(postgres_ha::BATCH_TIMEOUT, write).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "a commit took longer than {:?}: the database may be failing over; retry with the same command id",
-                postgres_ha::BATCH_TIMEOUT
-            ))),
-        };
-        match outcome {
-            Ok((outcome, planner)) => {
-                self.known = Some(KnownHeads::after(&planner, known));
-                Ok(outcome)
-            }
-            Err(error) => {
-                if matches!(error, StoreError::Unavailable(_)) {
-                    self.pid.store(0, Ordering::Relaxed);
-                    self.conn = None;
-                }
-                Err(error)
-            }
-        }
-    }
-}
-
-/// The batch's read: stream heads and earlier attempts, with the log head on every row (one row
-/// with only the log head if there is nothing else).
-const READ_FOR_BATCH: &str = "WITH found AS (
-        SELECT 'head' AS kind, s.stream, e.revision, NULL::bigint AS position, e.hash,
-               NULL::uuid AS event_id, NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
-        FROM unnest($1::text[]) AS s(stream)
-        CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
-                            ORDER BY revision DESC LIMIT 1) AS e
-        UNION ALL
-        SELECT 'known', stream, revision, position, NULL, event_id, event_type, schema_version, data::text
-        FROM events WHERE event_id = ANY($2)
-    )
-    SELECT h.position AS log_head, h.recorded_at AS log_recorded_at, f.*
-    FROM log_head h LEFT JOIN found f ON true WHERE h.id";
-
-/// One batch in four round trips: BEGIN with the head's lock, then the log head, stream heads and
-/// earlier attempts read together, then rows + head + notification written together, then COMMIT.
-async fn write_batch(
-    conn: &mut PgConnection,
-    batch: &[&PreparedAppend],
-    channel: &str,
-) -> Result<(BatchOutcome, BatchPlanner), StoreError> {
-    // The lock comes first, in its own statement (sent with BEGIN): every later statement then
-    // reads a snapshot that includes the previous writer's commit.
-    let mut tx = conn
-        .begin_with("BEGIN; SET LOCAL plan_cache_mode TO force_custom_plan; SELECT FROM log_head WHERE id FOR UPDATE")
-        .await?;
-    let streams = streams_touched(batch);
-    let found: Vec<Found> =
-        sqlx::query_as(READ_FOR_BATCH).bind(&streams).bind(event_ids(batch)).fetch_all(&mut *tx).await?;
-    let (head, last_recorded) = found
-        .first()
-        .map(|f| (f.log_head, f.log_recorded_at))
-        .ok_or_else(|| StoreError::Corrupt { position: Position(0), reason: "the log_head row is missing".into() })?;
-    let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
-    let mut known = Vec::new();
-    for row in found {
-        match row {
-            Found { kind: None, .. } => {}
-            Found { kind: Some(kind), stream: Some(stream), revision: Some(revision), hash: Some(hash), .. }
-                if kind == "head" =>
-            {
-                let head = StreamHead::decode(revision, &hash, &stream)?;
-                heads.insert(stream, Some(head));
-            }
-            Found {
-                stream: Some(stream),
-                revision: Some(revision),
-                position: Some(position),
-                event_id: Some(event_id),
-                event_type: Some(event_type),
-                schema_version: Some(schema_version),
-                data: Some(data),
-                ..
-            } => known.push(KnownEvent::decode(
-                event_id,
-                stream,
-                revision,
-                position,
-                event_type,
-                i64::from(schema_version),
-                data,
-            )?),
-            other => {
-                return Err(StoreError::Corrupt { position: Position(0), reason: format!("unexpected row {other:?}") });
-            }
-        }
-    }
-    let mut planner =
-        BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
-    let results = planner.plan_batch(batch);
-    let outcome = |planner: &BatchPlanner| BatchOutcome {
-        results,
-        head: Position(planner.last_position()),
-        rows: planner.rows().to_vec(),
-    };
-    if planner.rows().is_empty() {
-        tx.rollback().await?;
-        return Ok((outcome(&planner), planner));
-    }
-    let locked_head = to_u64(head, head, "log_head.position")?;
-    match insert_rows(&mut tx, planner.rows(), locked_head, planner.recorded_at(), planner.last_position(), channel)
-        .await?
-    {
-        Inserted::Written => tx.commit().await?,
-        // Planned under the head's lock from what it read: only a tampered table gets here.
-        Inserted::HeadMoved => return Err(StoreError::Database("the log head moved under this writer's lock".into())),
-        Inserted::Refused(reason) => {
-            return Err(StoreError::Database(format!("a row planned under the log head's lock was refused: {reason}")));
-        }
-    }
-    Ok((outcome(&planner), planner))
-}
-
-/// A row of the batch's read: the log head on every row, then (if any) a stream head or an earlier
-/// attempt of one of the batch's event ids.
-#[derive(Debug, FromRow)]
-struct Found {
-    log_head: i64,
-    log_recorded_at: Option<DateTime<Utc>>,
-    kind: Option<String>,
-    stream: Option<String>,
-    revision: Option<i64>,
-    position: Option<i64>,
-    hash: Option<Vec<u8>>,
-    event_id: Option<Uuid>,
-    event_type: Option<String>,
-    schema_version: Option<i32>,
-    data: Option<String>,
-}
-
-/// One round trip for the whole batch: the rows go in as parallel arrays, the head moves, and
-/// subscribers in every process are notified (delivered at COMMIT) — if the head is still at
-/// `head_at` (locked here; a transaction that locked it already takes it again). Alone
-/// (autocommit), it is the whole append.
-pub(crate) async fn insert_rows(
-    conn: &mut PgConnection,
-    rows: &[StoredRow],
-    head_at: u64,
-    recorded_at: DateTime<Utc>,
-    head: u64,
-    channel: &str,
-) -> Result<Inserted, StoreError> {
-    let column = |f: fn(&StoredRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
-    let text = |f: fn(&StoredRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
-    let notified = sqlx::query(
-        "WITH locked AS (
-             SELECT FROM log_head WHERE id AND position = $16 FOR UPDATE
-         ), inserted AS (
-             INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
-                                 data, metadata, recorded_at, prev_hash, hash, client_tag)
-             SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h, ct
-             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
-                         $8::text[], $9::text[], $11::bytea[], $12::bytea[], $13::text[])
-                  AS u(p, i, s, c, r, t, v, d, m, ph, h, ct)
-             WHERE EXISTS (SELECT FROM locked)
-             RETURNING 1
-         ), moved AS (
-             UPDATE log_head SET position = $14, recorded_at = $10 WHERE id AND EXISTS (SELECT FROM locked)
-             RETURNING position
-         )
-         SELECT pg_notify($15, moved.position::text) FROM moved",
-    )
-    .bind(column(|r| to_i64(r.position)))
-    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<Uuid>>())
-    .bind(text(|r| &r.stream))
-    .bind(text(|r| category_of(&r.stream)))
-    .bind(column(|r| to_i64(r.revision)))
-    .bind(text(|r| &r.event_type))
-    .bind(rows.iter().map(|r| i32::try_from(r.schema_version).unwrap_or(i32::MAX)).collect::<Vec<i32>>())
-    .bind(text(|r| &r.data))
-    .bind(text(|r| &r.metadata))
-    .bind(recorded_at)
-    .bind(rows.iter().map(|r| r.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
-    .bind(rows.iter().map(|r| r.hash.clone()).collect::<Vec<Vec<u8>>>())
-    .bind(rows.iter().map(|r| r.client_tag.clone()).collect::<Vec<Option<String>>>())
-    .bind(to_i64(head))
-    .bind(channel)
-    .bind(to_i64(head_at))
-    .fetch_optional(conn)
-    .await;
-    match notified {
-        Ok(Some(_)) => Ok(Inserted::Written),
-        Ok(None) => Ok(Inserted::HeadMoved),
-        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505") => {
-            Ok(Inserted::Refused(error.to_string()))
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// What [`insert_rows`] did.
-#[derive(Debug)]
-pub(crate) enum Inserted {
-    Written,
-    /// Nothing: the head was no longer where the rows were planned.
-    HeadMoved,
-    /// Nothing: a unique index refused a row (a position, a stream revision or an event id taken).
-    Refused(String),
 }
 
 /// `pool.begin()` that a cancelled caller cannot break. sqlx 0.9.0 (issue #4393) leaves a pooled

@@ -20,7 +20,7 @@ use sqlx::PgConnection;
 use crate::error::StoreError;
 use crate::model::{ExpectedRevision, Position};
 use crate::plan::{BatchPlanner, StreamHead, streams_touched};
-use crate::postgres::{Inserted, insert_rows};
+use crate::postgres_writer::{Inserted, insert_rows};
 use crate::prepare::PreparedAppend;
 use crate::writer::BatchOutcome;
 
