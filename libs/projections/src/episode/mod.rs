@@ -24,10 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use billing::{BillingSummary, DISPUTE_THRESHOLD, DisputeEligibility, EstimatePeriod};
-pub use plan::{
-    GoalStatusChange, GoalView, InterventionView, ObjectiveView, PlanReview, PlanSignature, PlanStatus, PlanView,
-    TerminationView,
-};
+pub use plan::{GoalStatusChange, GoalView, InterventionView, ObjectiveView, PlanStatus, PlanView};
 pub use record::{
     Acknowledgement, AssessmentEntry, ConsentEntry, ConsentStatus, DiagnosisEntry, DiagnosisHistory, DiagnosisStatus,
     EpisodeClosure, EpisodeEntry, EpisodeStatus, EstimateEntry, Revocation, RiskFlagEntry,
