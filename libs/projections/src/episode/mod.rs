@@ -30,8 +30,7 @@ pub use record::{
     EpisodeClosure, EpisodeEntry, EpisodeStatus, EstimateEntry, Revocation, RiskFlagEntry,
 };
 pub use session::{
-    AddendumView, AmendmentOutcome, AmendmentView, Cancellation, HeldSession, NoShow, ProgressNoteView, SessionStatus,
-    SessionView,
+    AddendumView, AmendmentOutcome, AmendmentView, HeldSession, ProgressNoteView, SessionStatus, SessionView,
 };
 
 use crate::decode::{CLINICAL_CATEGORIES, DecodeOnce, Decoded, stream_id};
