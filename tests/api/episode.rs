@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use carelog_auth::RECORD_ACCESSED;
 use carelog_blackbox::{TestApp, on_both_backends};
-use carelog_platform::auth::RECORD_ACCESSED;
 use carelog_store::{LogQuery, Position, RecordedEvent, VerifyScope};
 
 async fn the_whole_episode_completes_and_verifies(app: &TestApp) {

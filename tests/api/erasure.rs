@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use carelog_blackbox::{Authed, Caller, TestApp, ctx, ctx_because, on_both_backends};
 use carelog_domain::types::{ClientId, Reason};
-use carelog_platform::ServiceError;
+use carelog_executor::ServiceError;
 use carelog_projections::persist::{AuditQuery, AuditRow, Doc};
 use carelog_projections::{RECORDS, Runner};
 use carelog_proto::v1 as proto;

@@ -2,8 +2,8 @@
 //! front desk (the intake role) registers the client, opens the episode and takes consents; the
 //! episode's own clinician — the one the client is assigned to — records diagnoses.
 
+use carelog_auth::RECORD_ACCESSED;
 use carelog_blackbox::{Caller, TestApp, ctx};
-use carelog_platform::auth::RECORD_ACCESSED;
 use carelog_proto::v1 as proto;
 use carelog_store::{LogQuery, Position};
 use proto::give_consent_request::Kind;

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use carelog_blackbox::{Caller, CallerHeaders, TestApp, on_both_backends, test_authenticator};
-use carelog_platform::server::ServerSettings;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::intake_service_client::IntakeServiceClient;
+use carelog_runtime::server::ServerSettings;
 use carelog_store::{EventStore, SqliteStore};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tonic::Code;
@@ -121,7 +121,7 @@ async fn mutual_tls_admits_only_clients_with_a_certificate_from_its_client_ca() 
 
 #[test]
 fn serve_refuses_to_start_open_unless_told_to() {
-    use carelog_platform::server::SecurityArgs;
+    use carelog_runtime::server::SecurityArgs;
     let refused = ServerSettings::from_args(&SecurityArgs::default()).expect_err("no key, no TLS");
     assert!(refused.to_string().contains("CARELOG_AUTH_SECRET"), "{refused}");
     let mut args = SecurityArgs::default();
@@ -141,7 +141,7 @@ async fn an_oversized_request_is_refused(app: &TestApp) {
     let huge = proto::RegisterClientRequest {
         context: carelog_blackbox::ctx(),
         client_id: uuid::Uuid::now_v7().to_string(),
-        legal_name: "x".repeat(carelog_platform::server::MAX_REQUEST_BYTES + 1),
+        legal_name: "x".repeat(carelog_runtime::server::MAX_REQUEST_BYTES + 1),
         ..Default::default()
     };
     let status = intake.register_client(huge).await.expect_err("oversized");
@@ -197,7 +197,7 @@ async fn silent_connections_are_closed_and_live_idle_clients_kept(app: &TestApp)
 }
 
 mod limits {
-    fn config(limit: impl FnOnce(&mut carelog_platform::server::LimitArgs)) -> carelog::app::AppConfig {
+    fn config(limit: impl FnOnce(&mut carelog_runtime::server::LimitArgs)) -> carelog::app::AppConfig {
         let mut config = carelog::app::AppConfig::default();
         limit(&mut config.server.limits);
         config

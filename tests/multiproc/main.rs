@@ -12,8 +12,8 @@ use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use carelog::demo::{self, Channels, Outcome};
+use carelog_auth::Credentials;
 use carelog_blackbox::{Caller, CallerHeaders};
-use carelog_platform::auth::Credentials;
 use carelog_projections::persist::{Doc, Generation, ReadModels};
 use carelog_projections::{RECORDS, Runner};
 use carelog_proto::v1 as proto;

@@ -7,8 +7,8 @@ pub mod minimum_necessary;
 
 use std::sync::Arc;
 
-use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
-use carelog_platform::auth::{Authenticator, CallAs, Credentials, TokenIssuer, TokenVerifier};
+use carelog_auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use carelog_auth::{Authenticator, CallAs, Credentials, TokenIssuer, TokenVerifier};
 use carelog_proto::v1::CommandContext;
 use carelog_proto::v1::billing_service_client::BillingServiceClient;
 use carelog_proto::v1::intake_service_client::IntakeServiceClient;

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use carelog_blackbox::{Backend, Caller, TestApp, ctx};
-use carelog_platform::telemetry::{self, LogFormat};
 use carelog_proto::v1 as proto;
+use carelog_runtime::telemetry::{self, LogFormat};
 use carelog_store::StreamQuery;
 use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry::{KeyValue, Value};

@@ -20,21 +20,25 @@ const LAYERS: &[(&str, u8)] = &[
     // FHIR R4 mapping over the read models; what an auditor is handed (diffs, reports) over the typed API.
     ("carelog-fhir", 3),
     ("carelog-audit", 3),
-    // Server runtime: auth, command executor, bootstrap.
-    ("carelog-platform", 4),
+    // The command executor: load → decide → append over the aggregates, in the domain's terms.
+    ("carelog-executor", 3),
+    // Authorization: principals, tokens, policy, the read gate and its access log.
+    ("carelog-auth", 4),
+    // The server runtime: bootstrap, telemetry, options, proto parsing, replies.
+    ("carelog-runtime", 5),
     // Services: siblings, composed only by the all-in-one binary.
-    ("carelog-intake", 5),
-    ("carelog-planning", 5),
-    ("carelog-sessions", 5),
-    ("carelog-billing", 5),
-    ("carelog-records", 5),
-    ("carelog-proofs", 5),
-    ("carelog-console", 5),
-    ("carelog-fhir-server", 5),
+    ("carelog-intake", 6),
+    ("carelog-planning", 6),
+    ("carelog-sessions", 6),
+    ("carelog-billing", 6),
+    ("carelog-records", 6),
+    ("carelog-proofs", 6),
+    ("carelog-console", 6),
+    ("carelog-fhir-server", 6),
     // The composition root: the all-in-one binary and CLI.
-    ("carelog", 6),
+    ("carelog", 7),
     // The black-box harness runs the whole system.
-    ("carelog-blackbox", 7),
+    ("carelog-blackbox", 8),
 ];
 
 /// Crates any crate's tests may use: the harnesses and the whole system run end to end.
@@ -252,4 +256,20 @@ fn the_manifest_reader_sees_every_kind_of_dependency_entry() {
     assert!(
         is_adapter(Path::new("libs/vault/src/keys/postgres.rs")) && !is_adapter(Path::new("libs/vault/src/keys.rs"))
     );
+}
+
+/// gRPC crates: the command executor works in the domain's terms and may not need them.
+const WIRE_CRATES: &[&str] = &["tonic", "tonic-types", "prost", "prost-types", "carelog-proto"];
+
+#[test]
+fn the_executor_needs_no_grpc() {
+    let text = std::fs::read_to_string(root().join("libs/executor/Cargo.toml")).expect("executor Cargo.toml");
+    // Optional entries are the `grpc` feature's Status mapping, compiled only for the runtime.
+    let required: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.contains("optional = true"))
+        .filter_map(|line| line.split(['=', '.']).next().map(str::trim))
+        .filter(|key| WIRE_CRATES.contains(key))
+        .collect();
+    assert!(required.is_empty(), "carelog-executor requires {required:?}: keep gRPC in carelog-runtime");
 }

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use carelog_domain::billing::{self, AccountState, BillingCommand, BillingContext};
 use carelog_domain::types::{ClientId, PlanId};
 use carelog_domain::{DomainError, Entity};
-use carelog_platform::aggregate::{Account, Client, Plan as TreatmentPlan, Session};
-use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, client_events, execute, load};
-use carelog_proto::v1::AppendReceipt;
+use carelog_executor::aggregate::{Account, Client, Plan as TreatmentPlan, Session};
+use carelog_executor::{CommandMeta, Committed, Loaded, Plan, ServiceError, client_events, execute, load};
 use carelog_store::{EventStore, LogFilter, StreamName};
 use chrono::{DateTime, Utc};
 
@@ -24,7 +23,7 @@ pub async fn run(
     config: &Arc<BillingConfig>,
     meta: &CommandMeta,
     request: AccountRequest,
-) -> Result<AppendReceipt, ServiceError> {
+) -> Result<Committed, ServiceError> {
     let stream = stream_name(request.account_id.stream_name(), "account_id")?;
     let now = meta.now;
     match request.action {

@@ -9,9 +9,9 @@ use carelog_domain::types::{
     AccountId, CarcCode, ChargeId, ClaimId, ClientId, DiagnosisPointer, Money, PaymentId, PlanId, RarcCode, Reason,
     RecoupmentId, RemittanceId, SessionId, ShortText, SuperbillId, WriteOffId,
 };
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::{self, Fields};
 use proto::post_remittance_request::adjustment::Group;
 use proto::receive_payment_request::Method;
 use proto::recoup_payment_request::Group as RecoupGroup;

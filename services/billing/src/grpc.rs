@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use carelog_platform::{CommandMeta, Gate, ServiceError};
+use carelog_auth::Gate;
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::billing_service_server::BillingService;
+use carelog_runtime::command_context;
 use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
@@ -32,11 +34,11 @@ impl Billing {
         parse: impl Fn(&R, &CommandMeta) -> Result<AccountRequest, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
         let pass = self.gate.enter(&request).await?;
-        let meta = CommandMeta::from_request(&request, context(request.get_ref()), pass)?;
+        let meta = command_context::from_request(&request, context(request.get_ref()), pass)?;
         let body = request.get_ref();
         let parsed = parse(body, &meta)?;
-        let receipt = commands::run(&self.store, &self.config, &meta, parsed).await?;
-        Ok(Response::new(receipt))
+        let committed = commands::run(&self.store, &self.config, &meta, parsed).await?;
+        Ok(Response::new(command_context::receipt(committed)))
     }
 }
 

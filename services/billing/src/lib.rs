@@ -11,8 +11,8 @@ mod grpc;
 
 use std::sync::Arc;
 
-use carelog_platform::server::Router;
 use carelog_proto::v1::billing_service_server::BillingServiceServer;
+use carelog_runtime::server::Router;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 

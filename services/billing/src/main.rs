@@ -1,7 +1,7 @@
 //! `carelog-billing`: the BillingService alone, for a deployment with one process per service.
 
 use carelog_billing::BillingArgs;
-use carelog_platform::server::{self, StandaloneArgs};
+use carelog_runtime::server::{self, StandaloneArgs};
 use clap::Parser;
 
 /// The shared standalone options plus the practice's billing configuration.

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use carelog_platform::server;
-use carelog_platform::server::Router;
+use carelog_runtime::server;
+use carelog_runtime::server::Router;
 use carelog_store::EventStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
-use carelog_platform::auth::{Authenticator, Credentials, TokenIssuer, TokenVerifier};
-use carelog_platform::config::{StoreArg, seal_store};
-use carelog_platform::server::ServerSettings;
+use carelog_auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use carelog_auth::{Authenticator, Credentials, TokenIssuer, TokenVerifier};
+use carelog_runtime::config::{StoreArg, seal_store};
+use carelog_runtime::server::ServerSettings;
 use serde_json::json;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;

@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use carelog::demo::As;
-use carelog_platform::Role;
-use carelog_platform::auth::Credentials;
+use carelog_auth::Credentials;
+use carelog_auth::Role;
 use carelog_proto::v1 as proto;
 use chrono::Utc;
 use proto::billing_service_client::BillingServiceClient;

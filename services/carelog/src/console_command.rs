@@ -29,7 +29,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     };
     let console = carelog_console::start_with(args.listen, records, proofs).await?;
     eprintln!("audit console on {} reading {} (sign in with your own bearer token)", console.url(), args.records_url);
-    carelog_platform::server::shutdown_signal().await;
+    carelog_runtime::server::shutdown_signal().await;
     console.stop().await?;
     Ok(ExitCode::SUCCESS)
 }

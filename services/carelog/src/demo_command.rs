@@ -9,9 +9,9 @@ use carelog_store::{EventStore, SqliteStore, VerifyScope};
 use tonic::transport::Channel;
 
 use carelog::demo;
-use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
-use carelog_platform::auth::{Authenticator, Credentials, TokenIssuer, TokenVerifier};
-use carelog_platform::server::ServerSettings;
+use carelog_auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use carelog_auth::{Authenticator, Credentials, TokenIssuer, TokenVerifier};
+use carelog_runtime::server::ServerSettings;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -38,7 +38,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             let path = dir.path().join("demo.db");
             let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&path).await?);
             let url = carelog_store::StoreUrl::Sqlite(path.clone());
-            let sealed = carelog_platform::config::seal_store(store, &url, None).await?;
+            let sealed = carelog_runtime::config::seal_store(store, &url, None).await?;
             let records = carelog_records::RecordsConfig {
                 search_key: Some(carelog::app::search_key_of(&sealed)),
                 ..Default::default()
@@ -124,7 +124,7 @@ async fn serve_console(
     issuer: &TokenIssuer,
     outcome: &demo::Outcome,
 ) -> anyhow::Result<()> {
-    use carelog_platform::auth::Role;
+    use carelog_auth::Role;
     let console = carelog_console::start(http, &server.url()).await?;
     let valid = std::time::Duration::from_secs(12 * 3600);
     let clinician = uuid::Uuid::parse_str(&outcome.clinician_id).unwrap_or_else(|_| uuid::Uuid::now_v7());
@@ -138,6 +138,6 @@ async fn serve_console(
         println!("\ntoken for {label}, valid 12 h:\n{}", issuer.mint(subject, role, None, valid));
     }
     println!("\nserving until Ctrl-C …");
-    carelog_platform::server::shutdown_signal().await;
+    carelog_runtime::server::shutdown_signal().await;
     console.stop().await
 }

@@ -10,10 +10,10 @@ use anyhow::Context as _;
 use carelog_domain::DomainError;
 use carelog_domain::intake::IntakeCommand;
 use carelog_domain::types::{ActorId, ClientId, Reason};
-use carelog_platform::config::StoreArg;
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_executor::ServiceError;
 use carelog_projections::Runner;
 use carelog_proto::v1::CommandContext;
+use carelog_runtime::config::StoreArg;
 use carelog_store::{Actor, EventStore as _};
 use chrono::Utc;
 use uuid::Uuid;
@@ -67,14 +67,15 @@ pub async fn erase_client(
         reason: reason.as_str().to_owned(),
         ..Default::default()
     };
-    let meta = CommandMeta::parse(Some(&context), Actor::new(actor.to_string(), "admin"), Utc::now())?;
+    let meta =
+        carelog_runtime::command_context::parse(Some(&context), Actor::new(actor.to_string(), "admin"), Utc::now())?;
     let erased_by = ActorId::from_uuid(actor).map_err(|e| ServiceError::invalid("actor", e.reason))?;
     let command = IntakeCommand::EraseClient { reason: reason.clone(), erased_by, retention_years };
     let position =
         match carelog_intake::commands::run(store.as_ref(), &meta, carelog_intake::LATE_ENTRY_AFTER, client, command)
             .await
         {
-            Ok(receipt) => Some(receipt.position),
+            Ok(committed) => Some(committed.position.0),
             Err(ServiceError::Domain(DomainError::AlreadyErased)) => None,
             Err(other) => return Err(other),
         };

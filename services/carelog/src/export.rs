@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use carelog_platform::ServiceError;
-use carelog_platform::auth::PurposeOfUse;
-use carelog_platform::config::StoreArg;
+use carelog_auth::PurposeOfUse;
+use carelog_executor::ServiceError;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::records_service_client::RecordsServiceClient;
+use carelog_runtime::config::StoreArg;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -115,7 +115,7 @@ pub fn clinical_time(raw: &str) -> anyhow::Result<prost_types::Timestamp> {
     let time = time.with_context(|| {
         format!("--as-of-clinical {raw:?}: give a date (2026-11-21) or an RFC 3339 time (2026-11-21T09:30:00Z)")
     })?;
-    Ok(carelog_platform::parse::to_timestamp(time))
+    Ok(carelog_runtime::parse::to_timestamp(time))
 }
 
 fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
@@ -131,14 +131,14 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
         (_, Some(raw)) => Some(AsOf::OccurredBy(clinical_time(raw)?)),
         (Some(raw), None) => Some(match raw.parse::<u64>() {
             Ok(position) => AsOf::Position(position),
-            Err(_) => AsOf::RecordedAt(carelog_platform::parse::to_timestamp(
+            Err(_) => AsOf::RecordedAt(carelog_runtime::parse::to_timestamp(
                 parse_time(raw).map_err(anyhow::Error::msg).context("--as-of: or give a log position")?,
             )),
         }),
     };
     let channel = args.tls.connect(&args.server).await?;
     // An export is what a connector does; the role header says so.
-    let caller = crate::demo::caller(args.actor.unwrap_or_else(uuid::Uuid::now_v7), carelog_platform::Role::Connector);
+    let caller = crate::demo::caller(args.actor.unwrap_or_else(uuid::Uuid::now_v7), carelog_auth::Role::Connector);
     let mut records = RecordsServiceClient::with_interceptor(channel, caller);
     let request = proto::ExportEpisodeFhirRequest { client_id: args.client, as_of };
     let reply = records
@@ -169,9 +169,8 @@ async fn fhir(args: FhirArgs) -> anyhow::Result<ExitCode> {
 
 async fn bulk(args: NdjsonArgs) -> anyhow::Result<ExitCode> {
     let (store, _url) = args.store.open().await?;
-    let principal = carelog_platform::Principal::new(args.actor, carelog_platform::Role::Connector, None);
-    let reader =
-        carelog_platform::Pass::offline(principal, carelog_platform::auth::access::EXPORT_ACTIVITY, args.purpose);
+    let principal = carelog_auth::Principal::new(args.actor, carelog_auth::Role::Connector, None);
+    let reader = carelog_auth::Pass::offline(principal, carelog_auth::access::EXPORT_ACTIVITY, args.purpose);
     let options = NdjsonOptions { reader, out: args.out, since: args.since, force: args.force };
     // Ctrl-C stops between two clients, so the export ends cleanly rather than mid-file.
     let stop = Arc::new(AtomicBool::new(false));

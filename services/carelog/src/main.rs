@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use carelog_platform::config::StoreArg;
+use carelog_runtime::config::StoreArg;
 
 /// mimalloc instead of glibc's allocator: folding and decoding make many short-lived strings and
 /// maps on several threads, where glibc's arena consolidation took a quarter of a rebuild's samples.
@@ -44,7 +44,7 @@ enum Command {
         #[command(flatten)]
         store: StoreArg,
         /// Address to serve gRPC on.
-        #[arg(long, env = "CARELOG_LISTEN", default_value = carelog_platform::config::DEFAULT_LISTEN)]
+        #[arg(long, env = "CARELOG_LISTEN", default_value = carelog_runtime::config::DEFAULT_LISTEN)]
         listen: std::net::SocketAddr,
         /// Days from signing (or a `continue` review) until a treatment plan's next review is due.
         #[arg(long, env = "CARELOG_PLAN_REVIEW_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(7..=365))]
@@ -56,7 +56,7 @@ enum Command {
         #[command(flatten)]
         projector: carelog_records::ProjectorArgs,
         #[command(flatten)]
-        security: carelog_platform::server::SecurityArgs,
+        security: carelog_runtime::server::SecurityArgs,
         /// Also serve the audit console (a read-only web view of care episodes) on this address.
         #[arg(long, env = "CARELOG_HTTP")]
         http: Option<std::net::SocketAddr>,
@@ -150,7 +150,7 @@ struct FhirFlags {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held to the end of `main`: dropping it flushes buffered spans and metrics.
-    let _telemetry = match carelog_platform::telemetry::init("carelog") {
+    let _telemetry = match carelog_runtime::telemetry::init("carelog") {
         Ok(guard) => guard,
         Err(error) => {
             eprintln!("error: {error}");
@@ -236,12 +236,12 @@ async fn serve(
     listen: std::net::SocketAddr,
     practice: Practice,
     projector: carelog_records::ProjectorArgs,
-    security: carelog_platform::server::SecurityArgs,
+    security: carelog_runtime::server::SecurityArgs,
     http: Option<std::net::SocketAddr>,
     fhir: Option<(std::net::SocketAddr, carelog_fhir_server::FhirArgs)>,
     proofs: carelog_proofs::ProofsConfig,
 ) -> anyhow::Result<ExitCode> {
-    let server = carelog_platform::server::ServerSettings::from_args(&security)?;
+    let server = carelog_runtime::server::ServerSettings::from_args(&security)?;
     anyhow::ensure!(
         http.is_none() || server.tls.is_none(),
         "--http: the console reaches the gRPC services over plaintext loopback; run it with --allow-plaintext \
@@ -286,7 +286,7 @@ async fn serve(
         }
         None => None,
     };
-    carelog_platform::server::shutdown_signal().await;
+    carelog_runtime::server::shutdown_signal().await;
     if let Some(fhir) = fhir {
         fhir.stop().await?;
     }

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use carelog_platform::config::StoreArg;
 use carelog_projections::{RECORDS, Runner};
+use carelog_runtime::config::StoreArg;
 
 /// Operator commands for the read models.
 #[derive(Debug, clap::Subcommand)]

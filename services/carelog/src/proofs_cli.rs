@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use carelog_platform::config::StoreArg;
 use carelog_proofs::checkpoint::SignedCheckpoint;
 use carelog_proofs::offline::{self, ProofFile};
 use carelog_proofs::signed_from_proto;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_client::ProofServiceClient;
+use carelog_runtime::config::StoreArg;
 use carelog_store::merkle::{MerkleTree, TreeError};
 use ed25519_dalek::VerifyingKey;
 

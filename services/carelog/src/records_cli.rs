@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use carelog::demo::As;
-use carelog_platform::config::StoreArg;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::records_service_client::RecordsServiceClient;
+use carelog_runtime::config::StoreArg;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::service::interceptor::InterceptedService;
@@ -34,7 +34,7 @@ impl ServerArg {
     /// A channel to the server and the caller every request names (with its token).
     pub async fn connect(&self) -> anyhow::Result<(Channel, As)> {
         let channel = self.tls.connect(&self.server).await?;
-        let role: carelog_platform::Role = self.role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+        let role: carelog_auth::Role = self.role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
         Ok((channel, carelog::demo::caller(self.actor.unwrap_or_else(uuid::Uuid::now_v7), role)))
     }
 
@@ -69,7 +69,7 @@ pub(crate) fn as_of(raw: &str) -> anyhow::Result<proto::get_episode_as_of_reques
             format!("--as-of {raw:?}: give a log position (e.g. 42) or an RFC 3339 time (e.g. 2026-11-21T09:30:00Z)")
         })?
         .with_timezone(&Utc);
-    Ok(AsOf::RecordedAt(carelog_platform::parse::to_timestamp(time)))
+    Ok(AsOf::RecordedAt(carelog_runtime::parse::to_timestamp(time)))
 }
 
 pub async fn episode(server: ServerArg, client: String, as_of_arg: Option<AsOfArg>) -> anyhow::Result<ExitCode> {

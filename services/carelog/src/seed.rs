@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use carelog_platform::config::StoreArg;
+use carelog_runtime::config::StoreArg;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::Semaphore;
 use tonic::transport::Channel;

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use carelog_platform::Role;
-use carelog_platform::auth::AuthArgs;
+use carelog_auth::AuthArgs;
+use carelog_auth::Role;
 use uuid::Uuid;
 
 #[derive(Debug, clap::Args)]
@@ -34,7 +34,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no shared secret: set CARELOG_AUTH_SECRET (the same one `carelog serve` uses)");
     };
     let subject = args.subject.unwrap_or_else(Uuid::now_v7);
-    let name = match args.name.as_deref().map(carelog_platform::auth::display_name).transpose() {
+    let name = match args.name.as_deref().map(carelog_auth::display_name).transpose() {
         Ok(name) => name.flatten(),
         Err(error) => anyhow::bail!("--name: {error}"),
     };

@@ -6,7 +6,7 @@ use std::time::Instant;
 use carelog_store::{VerifyProgress, VerifyScope};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use carelog_platform::config::StoreArg;
+use carelog_runtime::config::StoreArg;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {

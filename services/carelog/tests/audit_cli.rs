@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::time::Duration;
 
+use carelog_auth::{PURPOSE_HEADER, Role};
 use carelog_blackbox::{Backend, Caller, TestApp, test_issuer};
-use carelog_platform::auth::{PURPOSE_HEADER, Role};
 use carelog_proto::v1 as proto;
 use tonic::Code;
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use carelog_auth::Role;
 use carelog_blackbox::{Backend, Caller, TestApp, test_issuer};
-use carelog_platform::auth::Role;
 use carelog_proto::v1 as proto;
 
 fn python() -> Option<PathBuf> {

@@ -2,8 +2,8 @@
 //! with the signed-in user's own bearer token, so that every policy check and every audit entry
 //! happens in the services and nowhere else.
 
-use carelog_platform::auth::policy::{self, Access};
-use carelog_platform::auth::{CallAs, Credentials};
+use carelog_auth::policy::{self, Access};
+use carelog_auth::{CallAs, Credentials};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_proto::v1::records_service_client::RecordsServiceClient;
@@ -29,7 +29,7 @@ pub struct Api {
 pub struct UserApi {
     records: RecordsServiceClient<Authed>,
     proofs: ProofServiceClient<Authed>,
-    role: carelog_platform::auth::Role,
+    role: carelog_auth::Role,
 }
 
 impl Api {

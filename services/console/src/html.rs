@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use carelog_platform::auth::policy::{self, Access};
+use carelog_auth::policy::{self, Access};
 
 use crate::session::Session;
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use carelog_platform::auth::policy::{self, Access};
+use carelog_auth::policy::{self, Access};
 use carelog_proto::v1 as proto;
 
 use crate::html::{esc, form_open, money, notice, open_client_button, page};

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use carelog_platform::auth::policy::{self, Access, Scope};
+use carelog_auth::policy::{self, Access, Scope};
 use carelog_proto::v1 as proto;
 use serde::Deserialize;
 use tonic::{Code, Status};
@@ -335,9 +335,7 @@ pub async fn caseload(State(console): Shared, headers: HeaderMap) -> Response {
     }
     // A clinician sees their own; others the one they chose, or the open client's clinician.
     let clinician = match session.who.role {
-        carelog_platform::auth::Role::Clinician => {
-            Some(session.who.clinician.unwrap_or(session.who.subject).to_string())
-        }
+        carelog_auth::Role::Clinician => Some(session.who.clinician.unwrap_or(session.who.subject).to_string()),
         _ => session.caseload_of.clone().or(session.clinician_of_client.clone()),
     };
     let reply = match &clinician {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use base64::Engine;
-use carelog_platform::auth::Role;
+use carelog_auth::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -64,7 +64,7 @@ pub fn read_token(token: &str, now: u64) -> Result<TokenInfo, TokenProblem> {
     if claims.exp <= now {
         return Err(TokenProblem::Expired);
     }
-    let name = claims.name.as_deref().and_then(|n| carelog_platform::auth::display_name(n).ok().flatten());
+    let name = claims.name.as_deref().and_then(|n| carelog_auth::display_name(n).ok().flatten());
     Ok(TokenInfo { subject, role, clinician, name, expires_at: claims.exp })
 }
 

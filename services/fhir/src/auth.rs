@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use carelog_platform::auth::{Authenticator, PURPOSE_HEADER, authenticate};
+use carelog_auth::{Authenticator, PURPOSE_HEADER, authenticate};
 
 use crate::FhirState;
 use crate::gate::{Caller, purpose};

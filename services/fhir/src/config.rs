@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use carelog_platform::auth::Authenticator;
+use carelog_auth::Authenticator;
 
 use crate::FhirConfig;
 use crate::smart::Registration;

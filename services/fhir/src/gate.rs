@@ -10,10 +10,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use carelog_auth::policy::{self, Access, Scope};
+use carelog_auth::{Gate, Pass, Principal, PurposeOfUse, access};
 use carelog_fhir::EpisodeRecord;
-use carelog_platform::ServiceError;
-use carelog_platform::auth::policy::{self, Access, Scope};
-use carelog_platform::auth::{Gate, Pass, Principal, PurposeOfUse, access};
 use carelog_store::EventStore;
 use serde_json::Value;
 use uuid::Uuid;
@@ -142,6 +141,6 @@ impl FhirGate {
 pub fn purpose(declared: Option<&str>, principal: &Principal) -> Result<PurposeOfUse, FhirError> {
     match declared.map(str::trim) {
         None => Ok(principal.role.default_purpose()),
-        Some(code) => Ok(PurposeOfUse::parse(code).map_err(ServiceError::from)?),
+        Some(code) => Ok(access::declared_purpose(code)?),
     }
 }

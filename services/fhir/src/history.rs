@@ -161,7 +161,7 @@ async fn enter(
     resource_type: &str,
     id: &str,
     interaction: Interaction,
-) -> Result<(&'static str, uuid::Uuid, carelog_platform::auth::Pass), FhirError> {
+) -> Result<(&'static str, uuid::Uuid, carelog_auth::Pass), FhirError> {
     let resource_type = check_type(resource_type)?;
     check_id(id)?;
     let pass = state.gate.enter(caller, interaction).await?;

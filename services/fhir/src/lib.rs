@@ -28,7 +28,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use carelog_platform::auth::Authenticator;
+use carelog_auth::Authenticator;
 use carelog_store::EventStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

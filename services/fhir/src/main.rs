@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use carelog_platform::config::StoreArg;
-use carelog_platform::server::SecurityArgs;
+use carelog_runtime::config::StoreArg;
+use carelog_runtime::server::SecurityArgs;
 
 /// Serves FHIR R4 (read, search, history, Bulk Data $export, SMART Backend Services) at http://ADDR/fhir.
 #[derive(Debug, Parser)]
@@ -27,7 +27,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _telemetry = match carelog_platform::telemetry::init("carelog-fhir") {
+    let _telemetry = match carelog_runtime::telemetry::init("carelog-fhir") {
         Ok(guard) => guard,
         Err(error) => {
             eprintln!("error: {error}");
@@ -49,6 +49,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.fhir.config(authenticator)?;
     let server = carelog_fhir_server::start(cli.listen, store, config).await?;
     eprintln!("carelog FHIR R4 at {} (store {url}); stop with Ctrl-C", server.base);
-    carelog_platform::server::shutdown_signal().await;
+    carelog_runtime::server::shutdown_signal().await;
     server.stop().await
 }

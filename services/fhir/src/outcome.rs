@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use carelog_platform::ServiceError;
+use carelog_executor::ServiceError;
 use serde_json::{Value, json};
 
 /// The FHIR JSON media type every answer carries.

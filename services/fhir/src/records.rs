@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use carelog_domain::types::ClientId;
+use carelog_executor::ServiceError;
 use carelog_fhir::{EpisodeRecord, RefStyle, Resource};
-use carelog_platform::ServiceError;
 use carelog_store::{EventStore, LogQuery, Position};
 use serde_json::Value;
 use tokio::sync::Mutex;

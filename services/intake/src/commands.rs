@@ -2,9 +2,8 @@
 
 use carelog_domain::intake::{self, IntakeCommand, IntakeContext};
 use carelog_domain::types::ClientId;
-use carelog_platform::aggregate::Client;
-use carelog_platform::{CommandMeta, Plan, ServiceError, execute};
-use carelog_proto::v1::AppendReceipt;
+use carelog_executor::{CommandMeta, Plan, ServiceError, execute};
+use carelog_executor::{Committed, aggregate::Client};
 use carelog_store::{EventStore, StreamName};
 
 /// Runs an intake command against the client's stream; documentation recorded longer than
@@ -15,7 +14,7 @@ pub async fn run(
     late_entry_after: chrono::Duration,
     client_id: ClientId,
     command: IntakeCommand,
-) -> Result<AppendReceipt, ServiceError> {
+) -> Result<Committed, ServiceError> {
     let stream = client_stream(client_id)?;
     execute::<Client>(store, &stream, meta, |loaded| {
         let context = IntakeContext::at(meta.now).with_late_entry_after(late_entry_after);

@@ -8,9 +8,9 @@ use carelog_domain::types::{
     ActorId, AssessmentId, AssessmentScores, ClientId, ClinicianId, CodeSetVersion, ConsentId, CptCode, Diagnosis,
     Email, EpisodeId, EstimateId, Icd10Code, Instrument, MemberId, Money, PersonName, PhoneNumber, Reason, ShortText,
 };
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::{self, Fields};
 use proto::give_consent_request::Kind;
 use proto::record_assessment_request::Instrument as ProtoInstrument;
 

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use carelog_auth::Gate;
 use carelog_domain::intake::IntakeCommand;
-use carelog_platform::{CommandMeta, Gate, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::intake_service_server::IntakeService;
+use carelog_runtime::command_context;
 use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
@@ -33,18 +35,18 @@ impl Intake {
         parse: impl Fn(&R, &CommandMeta) -> Result<ClientCommand, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
         let pass = self.gate.enter(&request).await?;
-        let mut meta = CommandMeta::from_request(&request, context(request.get_ref()), pass)?;
+        let mut meta = command_context::from_request(&request, context(request.get_ref()), pass.clone())?;
         let body = request.get_ref();
         let (client_id, command) = parse(body, &meta)?;
         // Checked before the decision even for a client with no record yet: to a clinician, an
         // unknown client and another clinician's client look the same.
         meta.client_hint = Some(client_id.as_uuid());
         meta.expects_new_stream = matches!(command, IntakeCommand::RegisterClient { .. });
-        if let (Some(pass), Some((field, clinician))) = (&meta.pass, command.signer()) {
-            self.gate.acting_as(pass, field, clinician.as_uuid()).await?;
+        if let Some((field, clinician)) = command.signer() {
+            self.gate.acting_as(&pass, field, clinician.as_uuid()).await?;
         }
-        let receipt = commands::run(self.store.as_ref(), &meta, self.late_entry_after, client_id, command).await?;
-        Ok(Response::new(receipt))
+        let committed = commands::run(self.store.as_ref(), &meta, self.late_entry_after, client_id, command).await?;
+        Ok(Response::new(command_context::receipt(committed)))
     }
 }
 

@@ -9,8 +9,8 @@ mod grpc;
 
 use std::sync::Arc;
 
-use carelog_platform::server::Router;
 use carelog_proto::v1::intake_service_server::IntakeServiceServer;
+use carelog_runtime::server::Router;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 

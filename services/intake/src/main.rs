@@ -1,6 +1,6 @@
 //! `carelog-intake`: the IntakeService alone, for a deployment with one process per service.
 
-use carelog_platform::server::{self, StandaloneArgs};
+use carelog_runtime::server::{self, StandaloneArgs};
 use clap::Parser;
 
 /// The shared standalone options plus the practice's late-entry threshold.

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use carelog_domain::planning::{self, PlanState, PlanningCommand, PlanningContext, ReviewRule};
 use carelog_domain::types::{ClientId, EpisodeId, PlanId};
 use carelog_domain::{DomainError, Entity};
-use carelog_platform::aggregate::{Client, Plan as PlanAggregate};
-use carelog_platform::{CommandMeta, Plan, ServiceError, execute, load};
-use carelog_proto::v1::AppendReceipt;
+use carelog_executor::aggregate::{Client, Plan as PlanAggregate};
+use carelog_executor::{CommandMeta, Committed, Plan, ServiceError, execute, load};
 use carelog_store::{EventStore, StreamName};
 
 /// Runs a planning command against the plan's stream.
@@ -21,7 +20,7 @@ pub async fn run(
     review_rule: ReviewRule,
     plan_id: PlanId,
     command: PlanningCommand,
-) -> Result<AppendReceipt, ServiceError> {
+) -> Result<Committed, ServiceError> {
     let stream = plan_stream(plan_id)?;
     execute::<PlanAggregate>(store.as_ref(), &stream, meta, |loaded| {
         // `execute` wants a future that borrows only the loaded plan, so each attempt takes its

@@ -11,9 +11,9 @@ use carelog_domain::types::{
     ClientId, ClinicianId, EpisodeId, GoalId, Icd10Code, InterventionId, NoteText, ObjectiveId, PlanId, Reason,
     ShortText,
 };
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::{self, Fields};
 use chrono::NaiveDate;
 use proto::change_goal_status_request::Status as ProtoStatus;
 use proto::plan_termination_request::TerminationReason as ProtoTerminationReason;

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use carelog_auth::Gate;
 use carelog_domain::planning::PlanningCommand;
-use carelog_platform::{CommandMeta, Gate, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::treatment_planning_service_server::TreatmentPlanningService;
+use carelog_runtime::command_context;
 use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
@@ -33,17 +35,17 @@ impl Planning {
         parse: impl Fn(&R, &CommandMeta) -> Result<PlanCommand, ServiceError>,
     ) -> Result<Response<proto::AppendReceipt>, Status> {
         let pass = self.gate.enter(&request).await?;
-        let mut meta = CommandMeta::from_request(&request, context(request.get_ref()), pass)?;
+        let mut meta = command_context::from_request(&request, context(request.get_ref()), pass.clone())?;
         let body = request.get_ref();
         let (plan_id, command) = parse(body, &meta)?;
         if let PlanningCommand::DraftPlan { client_id, .. } = &command {
             meta.client_hint = Some(client_id.as_uuid());
         }
-        if let (Some(pass), Some((field, clinician))) = (&meta.pass, command.signer()) {
-            self.gate.acting_as(pass, field, clinician.as_uuid()).await?;
+        if let Some((field, clinician)) = command.signer() {
+            self.gate.acting_as(&pass, field, clinician.as_uuid()).await?;
         }
-        let receipt = commands::run(&self.store, &meta, self.config.review_rule, plan_id, command).await?;
-        Ok(Response::new(receipt))
+        let committed = commands::run(&self.store, &meta, self.config.review_rule, plan_id, command).await?;
+        Ok(Response::new(command_context::receipt(committed)))
     }
 }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use carelog_domain::ValidationError;
 use carelog_domain::planning::ReviewRule;
-use carelog_platform::server::Router;
 use carelog_proto::v1::treatment_planning_service_server::TreatmentPlanningServiceServer;
+use carelog_runtime::server::Router;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 

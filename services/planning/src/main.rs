@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use carelog_planning::PlanningConfig;
-use carelog_platform::server::{self, StandaloneArgs};
+use carelog_runtime::server::{self, StandaloneArgs};
 use clap::Parser;
 
 #[derive(Debug, Parser)]

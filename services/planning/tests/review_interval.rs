@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use carelog_planning::PlanningConfig;
-use carelog_platform::server;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::intake_service_client::IntakeServiceClient;
 use carelog_proto::v1::treatment_planning_service_client::TreatmentPlanningServiceClient;
+use carelog_runtime::server;
 use carelog_store::{EventStore, SqliteStore, StreamName, StreamQuery};
 use tonic::Request;
 use tonic::transport::Channel;

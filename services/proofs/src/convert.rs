@@ -1,7 +1,7 @@
 //! Service types ⇄ protobuf messages. Proofs going out are plain bytes; nothing coming in but sizes.
 
-use carelog_platform::parse::to_timestamp;
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::to_timestamp;
 
 use crate::keychain::{ChangeKind, KeyChange};
 use crate::keylog::LoggedChange;
@@ -109,7 +109,7 @@ pub fn signed_from_proto(
     let public_key = <[u8; 32]>::try_from(checkpoint.public_key.as_slice())
         .map_err(|_| malformed("public_key", format!("{} bytes, a key is 32", checkpoint.public_key.len())))?;
     // The API's one reading of a Timestamp: nanos past 999,999,999 are refused, not taken as a leap second.
-    let signed_at = carelog_platform::parse::timestamp("signed_at", checkpoint.signed_at.as_ref())
+    let signed_at = carelog_runtime::parse::timestamp("signed_at", checkpoint.signed_at.as_ref())
         .map_err(|violation| malformed("signed_at", violation.description))?;
     Ok(SignedCheckpoint {
         format: CHECKPOINT_FORMAT.to_owned(),

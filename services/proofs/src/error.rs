@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use carelog_platform::error::ERROR_DOMAIN;
+use carelog_runtime::ERROR_DOMAIN;
 use carelog_store::StoreError;
 use carelog_store::merkle::{ProofError, TreeError};
 use tonic::{Code, Status};

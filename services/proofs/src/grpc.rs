@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use carelog_platform::Gate;
+use carelog_auth::Gate;
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::proof_service_server::ProofService;
 use tonic::{Request, Response, Status};

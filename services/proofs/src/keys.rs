@@ -105,7 +105,7 @@ pub async fn load(source: &KeySource, dev_ephemeral: bool, store: &dyn EventStor
         return Ok(SigningKey::from_bytes(&parse_hex32(&hex, KEY_ENV)?));
     }
     if dev_ephemeral {
-        carelog_platform::telemetry::notice(
+        carelog_runtime::telemetry::notice(
             true,
             "WARNING: --dev-ephemeral-signing-key: checkpoints are signed with a throw-away DEVELOPMENT key; \
              every start introduces a new key, which auditors' witnesses will refuse",
@@ -119,7 +119,7 @@ pub async fn load(source: &KeySource, dev_ephemeral: bool, store: &dyn EventStor
     }
     let key = generate();
     write_key_pair(&key, &path)?;
-    carelog_platform::telemetry::notice(
+    carelog_runtime::telemetry::notice(
         true,
         &format!(
             "WARNING: generated a DEVELOPMENT checkpoint signing key at {} (public key: {}.pub).\n\

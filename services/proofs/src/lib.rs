@@ -22,8 +22,8 @@ mod prover;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carelog_platform::server::Router;
 use carelog_proto::v1::proof_service_server::ProofServiceServer;
+use carelog_runtime::server::Router;
 use carelog_store::EventStore;
 use carelog_store::merkle::TreeBuilder;
 use tokio::sync::watch;
@@ -134,7 +134,7 @@ pub async fn mount_with(
     let pending = keylog::plan(log_key, &key, &change)?;
     let (sizes_tx, sizes) = watch::channel(0);
     let prover = Arc::new(Prover::new(Arc::clone(&store), key, config.origin.clone(), pending, sizes));
-    let gate = carelog_platform::Gate::new(Arc::clone(&store));
+    let gate = carelog_auth::Gate::new(Arc::clone(&store));
     // Leaves are stored hashes: the builder has no use for opened PHI.
     let log = store.as_stored().unwrap_or(store);
     tokio::spawn(keep_building(TreeBuilder::new(log), sizes_tx, health));

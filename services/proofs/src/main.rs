@@ -1,6 +1,6 @@
 //! `carelog-proofs`: the ProofService (and the Merkle tree builder) alone.
 
-use carelog_platform::server::{self, StandaloneArgs};
+use carelog_runtime::server::{self, StandaloneArgs};
 use clap::Parser;
 
 #[tokio::main]

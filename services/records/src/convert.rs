@@ -1,13 +1,14 @@
 //! Proto ⇄ read-side values.
 
+use carelog_auth::Pass;
+use carelog_auth::disclose::reason_class;
+use carelog_auth::{Outbound, sees};
 use carelog_domain::disclosure::redaction_mark;
-use carelog_platform::auth::disclose::reason_class;
-use carelog_platform::auth::{Outbound, sees};
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{FieldViolation, Pass, ServiceError};
+use carelog_executor::{FieldViolation, ServiceError};
 use carelog_projections::ProjectionError;
 use carelog_projections::persist::{AuditQuery, AuditRow};
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::{self, Fields};
 use carelog_store::{RecordedEvent, VerifyReport};
 use uuid::Uuid;
 

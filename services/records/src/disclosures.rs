@@ -1,12 +1,12 @@
 //! `ListDisclosures`: one client's accounting of disclosures, from the access log itself (the
-//! `RecordAccessed` events tagged with the client), by the rule in `carelog_platform::auth::accounting`.
+//! `RecordAccessed` events tagged with the client), by the rule in `carelog_auth::accounting`.
 
+use carelog_auth::accounting::{description, listed};
+use carelog_auth::{Outbound, Pass};
 use carelog_domain::access::RecordAccessed;
-use carelog_platform::auth::Outbound;
-use carelog_platform::auth::accounting::{description, listed};
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{Pass, ServiceError};
+use carelog_executor::ServiceError;
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::{self, Fields};
 use carelog_store::{EventStore, LogFilter, LogQuery, Position, RecordedEvent};
 
 use crate::convert::{not_found, page_size, position_token};

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carelog_platform::{Pass, parse};
+use carelog_auth::Pass;
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse;
 use carelog_store::{EventStore, LogFilter, Position, SubscriptionItem};
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};

@@ -7,14 +7,15 @@
 //! client's events is an indexed range scan (`client_tag`), the same cost as an as-of view.
 //! The bulk NDJSON export (`carelog export ndjson`) uses the same loader for every client.
 
+use carelog_auth::Outbound;
+use carelog_auth::{Gate, Pass};
 use carelog_domain::disclosure::Classes;
 use carelog_domain::types::ClientId;
+use carelog_executor::ServiceError;
 use carelog_fhir::{EpisodeRecord, FhirError};
-use carelog_platform::auth::Outbound;
-use carelog_platform::parse;
-use carelog_platform::{Gate, Pass, ServiceError};
 use carelog_projections::classes::{EPISODE_VIEW, LEDGER};
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse;
 use carelog_store::{EventStore, LogQuery, Position, RecordedEvent};
 use serde_json::{Value, json};
 

@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
-use carelog_platform::auth::{Outbound, Scope};
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{Gate, ServiceError};
+use carelog_auth::Gate;
+use carelog_auth::{Outbound, Scope};
+use carelog_executor::ServiceError;
 use carelog_projections::classes::{CASELOAD_ALERTS, EPISODE_VIEW, LEDGER};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::records_service_server::RecordsService;
+use carelog_runtime::parse::{self, Fields};
 use carelog_store::{LogFilter, Position};
 use serde_json::json;
 use tonic::{Request, Response, Status};

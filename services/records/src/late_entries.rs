@@ -3,7 +3,7 @@
 //! documentation events, so it is read from the event itself — one read per documentation entry
 //! on the page, none for any other entry.
 
-use carelog_platform::ServiceError;
+use carelog_executor::ServiceError;
 use carelog_proto::v1 as proto;
 use carelog_store::{EventStore, StreamName, StreamQuery};
 

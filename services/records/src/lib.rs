@@ -19,9 +19,9 @@ mod standby;
 
 use std::sync::Arc;
 
-use carelog_platform::server::Router;
 use carelog_projections::{Projector, ProjectorRole, Runner};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
+use carelog_runtime::server::Router;
 use carelog_store::EventStore;
 use tokio::sync::watch;
 use tonic_health::server::HealthReporter;

@@ -1,8 +1,8 @@
 //! `carelog-records`: the RecordsService alone. Run several against one PostgreSQL: all serve
 //! reads, one (elected through an advisory lock) runs the projection.
 
-use carelog_platform::server::{self, StandaloneArgs};
 use carelog_records::{ProjectorArgs, RecordsConfig};
+use carelog_runtime::server::{self, StandaloneArgs};
 use clap::Parser;
 
 /// The shared standalone options plus the projector's election settings.
@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(grpc.port() != 0, "--http needs a fixed --listen port for the console to call");
             anyhow::ensure!(args.server.security.tls.tls_cert.is_none(), "--http needs the gRPC port on plaintext");
             let console = carelog_console::start(addr, &carelog_console::local_grpc_url(grpc)).await?;
-            carelog_platform::telemetry::notice(false, &format!("audit console on {}", console.url()));
+            carelog_runtime::telemetry::notice(false, &format!("audit console on {}", console.url()));
             Some(console)
         }
         None => None,

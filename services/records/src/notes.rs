@@ -2,9 +2,9 @@
 
 use carelog_domain::sessions::SessionEvent;
 use carelog_domain::types::PsychotherapyNoteId;
-use carelog_platform::ServiceError;
-use carelog_platform::parse::to_timestamp;
+use carelog_executor::ServiceError;
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::to_timestamp;
 use carelog_store::{EventStore, StreamName, StreamQuery};
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carelog_platform::ServiceError;
+use carelog_executor::ServiceError;
 use carelog_projections::persist::{AuditQuery, AuditRow, DocKind, ReadModels};
 use carelog_projections::{EpisodeView, LedgerView, RECORDS, caseload_alerts};
 use carelog_store::{EventStore, Position, VerifyReport, VerifyScope};

@@ -2,11 +2,12 @@
 //! A clinician finds only the clients assigned to them (the others are never mentioned); each
 //! client found is logged as read by the caller, so a search shows in the client's audit trail.
 
-use carelog_platform::auth::access::reaches;
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{Gate, Pass, ServiceError};
+use carelog_auth::access::reaches;
+use carelog_auth::{Gate, Pass};
+use carelog_executor::ServiceError;
 use carelog_projections::search::SearchQuery;
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::{self, Fields};
 use serde_json::json;
 
 use crate::Queries;
@@ -69,10 +70,10 @@ pub async fn search(
     Ok(proto::SearchClientsReply { client_ids: found, next_page_token })
 }
 
-fn page_size(requested: u32) -> Result<u32, carelog_platform::error::FieldViolation> {
+fn page_size(requested: u32) -> Result<u32, carelog_executor::FieldViolation> {
     match requested {
         0 => Ok(DEFAULT_PAGE),
         n @ 1..=MAX_PAGE => Ok(n),
-        _ => Err(carelog_platform::error::FieldViolation::new("page_size", format!("must be 1 to {MAX_PAGE}"))),
+        _ => Err(carelog_executor::FieldViolation::new("page_size", format!("must be 1 to {MAX_PAGE}"))),
     }
 }

@@ -12,9 +12,8 @@ use carelog_domain::planning::PlanState;
 use carelog_domain::sessions::{self, SessionCommand, SessionContext, SessionSettings, SessionState};
 use carelog_domain::types::{ClientId, EpisodeId, GoalId, PlanId};
 use carelog_domain::{DomainError, Entity};
-use carelog_platform::aggregate::{Client, Plan as PlanAggregate, Session};
-use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, execute, load};
-use carelog_proto::v1::AppendReceipt;
+use carelog_executor::aggregate::{Client, Plan as PlanAggregate, Session};
+use carelog_executor::{CommandMeta, Committed, Loaded, Plan, ServiceError, execute, load};
 use carelog_store::{EventStore, StreamName};
 use chrono::{DateTime, Utc};
 
@@ -27,7 +26,7 @@ pub async fn run(
     meta: &CommandMeta,
     settings: SessionSettings,
     request: SessionRequest,
-) -> Result<AppendReceipt, ServiceError> {
+) -> Result<Committed, ServiceError> {
     let SessionRequest { session_id, command, plan_id } = request;
     let session_stream = stream(session_id.stream_name(), "session_id")?;
     if let SessionCommand::RecordPsychotherapyNote { note_id, .. } = &command {
@@ -56,7 +55,7 @@ async fn psychotherapy_note(
     session_stream: StreamName,
     note_stream: &StreamName,
     command: SessionCommand,
-) -> Result<AppendReceipt, ServiceError> {
+) -> Result<Committed, ServiceError> {
     // The note's own stream is new and names no client: the session's client is the hint that
     // `execute` checks the caller's reach on, before deciding.
     let mut meta = meta.clone();

@@ -3,8 +3,8 @@
 
 use carelog_domain::sessions::NoteContent;
 use carelog_domain::types::{ContentHash, NoteText};
-use carelog_platform::parse::Fields;
 use carelog_proto::v1::sign_progress_note_request::Content;
+use carelog_runtime::parse::Fields;
 use sha2::{Digest, Sha256};
 
 /// The note's content, every empty or oversized section reported as `{format}.{section}`.

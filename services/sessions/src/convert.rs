@@ -6,9 +6,9 @@ use carelog_domain::types::{
     ActorId, AddendumId, AmendmentId, ClientId, ClinicianId, EpisodeId, GoalId, Minutes, Modality, NoteText,
     PatientLocation, PlanId, PsychotherapyNoteId, Reason, SessionId,
 };
-use carelog_platform::parse::{self, Fields};
-use carelog_platform::{CommandMeta, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
+use carelog_runtime::parse::{self, Fields};
 
 use crate::content;
 

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use carelog_domain::intake::{self, EpisodeStatus, IntakeContext};
 use carelog_domain::sessions::{SessionEvent, SessionState, SessionStatus};
 use carelog_domain::types::{ClientId, EpisodeId, SessionId};
-use carelog_platform::aggregate::{Aggregate, Client, Session};
-use carelog_platform::{CommandMeta, Loaded, Plan, ServiceError, client_events, execute, load};
-use carelog_proto::v1::AppendReceipt;
+use carelog_executor::aggregate::{Aggregate, Client, Session};
+use carelog_executor::{CommandMeta, Committed, Loaded, Plan, ServiceError, client_events, execute, load};
 use carelog_store::{EventStore, LogFilter, StreamName};
 
 use crate::commands::stream;
@@ -20,7 +19,7 @@ pub async fn close(
     store: &Arc<dyn EventStore>,
     meta: &CommandMeta,
     request: CloseEpisode,
-) -> Result<AppendReceipt, ServiceError> {
+) -> Result<Committed, ServiceError> {
     let CloseEpisode { client_id, episode_id, command } = request;
     let client_stream = stream(client_id.stream_name(), "client_id")?;
     execute::<Client>(store.as_ref(), &client_stream, meta, |client| {

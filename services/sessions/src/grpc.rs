@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use carelog_auth::{Gate, Pass};
 use carelog_domain::sessions::{SessionCommand, SessionSettings};
 use carelog_domain::types::ClinicianId;
-use carelog_platform::{CommandMeta, Gate, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::session_service_server::SessionService;
+use carelog_runtime::command_context;
 use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
@@ -33,16 +35,16 @@ impl Sessions {
         &self,
         request: &Request<R>,
         context: Option<&proto::CommandContext>,
-    ) -> Result<CommandMeta, ServiceError> {
+    ) -> Result<(CommandMeta, Pass), ServiceError> {
         let pass = self.gate.enter(request).await?;
-        CommandMeta::from_request(request, context, pass)
+        Ok((command_context::from_request(request, context, pass.clone())?, pass))
     }
 
     /// Only the clinician a command names as its signer or author may send it.
-    async fn check_signer(&self, meta: &CommandMeta, signer: Option<(&str, ClinicianId)>) -> Result<(), ServiceError> {
-        match (&meta.pass, signer) {
-            (Some(pass), Some((field, clinician))) => self.gate.acting_as(pass, field, clinician.as_uuid()).await,
-            _ => Ok(()),
+    async fn check_signer(&self, pass: &Pass, signer: Option<(&str, ClinicianId)>) -> Result<(), ServiceError> {
+        match signer {
+            Some((field, clinician)) => self.gate.acting_as(pass, field, clinician.as_uuid()).await,
+            None => Ok(()),
         }
     }
 
@@ -52,14 +54,14 @@ impl Sessions {
         context: impl Fn(&R) -> Option<&proto::CommandContext>,
         parse: impl Fn(&R, &CommandMeta) -> Result<SessionRequest, ServiceError>,
     ) -> Reply {
-        let mut meta = self.meta(&request, context(request.get_ref())).await?;
+        let (mut meta, pass) = self.meta(&request, context(request.get_ref())).await?;
         let command = parse(request.get_ref(), &meta)?;
         if let SessionCommand::ScheduleSession { client_id, .. } = &command.command {
             meta.client_hint = Some(client_id.as_uuid());
         }
-        self.check_signer(&meta, command.command.signer()).await?;
-        let receipt = commands::run(&self.store, &meta, self.settings, command).await?;
-        Ok(Response::new(receipt))
+        self.check_signer(&pass, command.command.signer()).await?;
+        let committed = commands::run(&self.store, &meta, self.settings, command).await?;
+        Ok(Response::new(command_context::receipt(committed)))
     }
 }
 
@@ -102,10 +104,10 @@ impl SessionService for Sessions {
     }
 
     async fn close_episode(&self, request: Request<proto::CloseEpisodeRequest>) -> Reply {
-        let meta = self.meta(&request, request.get_ref().context.as_ref()).await?;
+        let (meta, pass) = self.meta(&request, request.get_ref().context.as_ref()).await?;
         let command = convert::close_episode(request.get_ref())?;
-        self.check_signer(&meta, command.command.signer()).await?;
-        let receipt = episode::close(&self.store, &meta, command).await?;
-        Ok(Response::new(receipt))
+        self.check_signer(&pass, command.command.signer()).await?;
+        let committed = episode::close(&self.store, &meta, command).await?;
+        Ok(Response::new(command_context::receipt(committed)))
     }
 }

@@ -14,8 +14,8 @@ mod grpc;
 
 use std::sync::Arc;
 
-use carelog_platform::server::Router;
 use carelog_proto::v1::session_service_server::SessionServiceServer;
+use carelog_runtime::server::Router;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 

@@ -1,6 +1,6 @@
 //! `carelog-sessions`: the SessionService alone, for a deployment with one process per service.
 
-use carelog_platform::server::{self, StandaloneArgs};
+use carelog_runtime::server::{self, StandaloneArgs};
 use carelog_sessions::SessionsArgs;
 use clap::Parser;
 

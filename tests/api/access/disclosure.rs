@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use carelog::export::{NdjsonOptions, ndjson};
+use carelog_auth::PurposeOfUse;
+use carelog_auth::{Pass, Principal, Role};
 use carelog_blackbox::minimum_necessary::{PROBES, sees};
 use carelog_blackbox::{Caller, TestApp, on_both_backends};
-use carelog_platform::auth::PurposeOfUse;
-use carelog_platform::{Pass, Principal, Role};
 use carelog_proto::v1 as proto;
 use tonic::Code;
 

@@ -271,7 +271,7 @@ async fn calls_without_a_valid_token_are_unauthenticated(app: &TestApp) {
 fn expired_token() -> String {
     use jsonwebtoken::{EncodingKey, Header};
     let now = jsonwebtoken::get_current_timestamp();
-    let claims = carelog_platform::auth::Claims {
+    let claims = carelog_auth::Claims {
         sub: uuid::Uuid::now_v7().to_string(),
         role: "auditor".into(),
         clinician: None,

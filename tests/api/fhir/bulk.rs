@@ -6,9 +6,9 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use carelog::export::{ExportError, NdjsonOptions, Progress, ndjson};
+use carelog_auth::PurposeOfUse;
+use carelog_auth::{Pass, Principal, Role};
 use carelog_blackbox::{TestApp, on_both_backends};
-use carelog_platform::auth::PurposeOfUse;
-use carelog_platform::{Pass, Principal, Role};
 use serde_json::Value;
 
 use super::{assert_no_process_note, assert_valid, references};

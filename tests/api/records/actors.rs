@@ -81,7 +81,7 @@ async fn actors_are_named_and_access_entries_say_rpc_purpose_and_outcome(app: &T
 
 async fn a_hostile_display_name_is_refused_and_stores_nothing(app: &TestApp) {
     let before = app.event_count().await;
-    let long = "n".repeat(carelog_platform::auth::MAX_DISPLAY_NAME_CHARS + 1);
+    let long = "n".repeat(carelog_auth::MAX_DISPLAY_NAME_CHARS + 1);
     for hostile in ["Ana\0Ruiz", "Ana\u{202E}ziuR", "Ana\nRuiz", long.as_str()] {
         let caller = Caller::new("intake").named(hostile);
         let status = app

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use tonic::Code;
 
 fn timestamp(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
-    Some(carelog_platform::parse::to_timestamp(t))
+    Some(carelog_runtime::parse::to_timestamp(t))
 }
 
 fn time(t: &prost_types::Timestamp) -> DateTime<Utc> {

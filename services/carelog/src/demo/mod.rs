@@ -9,8 +9,8 @@ mod closing;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use carelog_platform::Role;
-use carelog_platform::auth::{CallAs, Credentials};
+use carelog_auth::Role;
+use carelog_auth::{CallAs, Credentials};
 use carelog_proto::v1 as proto;
 use chrono::{DateTime, Duration, Utc};
 use proto::billing_service_client::BillingServiceClient;

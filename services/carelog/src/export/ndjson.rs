@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
+use carelog_auth::{Gate, Pass};
 use carelog_domain::types::ClientId;
 use carelog_fhir::RefStyle;
-use carelog_platform::{Gate, Pass};
 use carelog_store::{EventStore, LogFilter, LogQuery, Position};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use carelog_auth::Role;
 use carelog_blackbox::Caller;
-use carelog_platform::auth::Role;
 use carelog_proto::v1::ListAuditTrailRequest;
 
 use crate::support::{ADDENDUM_TEXT, Http, Stack, VOID_REASON, token};

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use carelog_auth::Role;
 use carelog_blackbox::Backend;
-use carelog_platform::auth::Role;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 

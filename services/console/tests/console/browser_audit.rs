@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use carelog_auth::Role;
 use carelog_blackbox::Backend;
-use carelog_platform::auth::Role;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use carelog_auth::Role;
 use carelog_blackbox::minimum_necessary::{PROBES, sees};
 use carelog_blackbox::test_issuer;
-use carelog_platform::auth::Role;
 use uuid::Uuid;
 
 use crate::on_both_backends;

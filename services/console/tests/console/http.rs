@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use carelog_platform::auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
-use carelog_platform::auth::{Role, TokenIssuer};
+use carelog_auth::token::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use carelog_auth::{Role, TokenIssuer};
 use uuid::Uuid;
 
 use crate::support::{ADDENDUM_TEXT, Http, NOTE_TEXT, Stack, token};

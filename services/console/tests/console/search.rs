@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use carelog_platform::Role;
+use carelog_auth::Role;
 
 use crate::support::{Http, Stack, token};
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
+use carelog_auth::Role;
 use carelog_blackbox::{Backend, Caller, TestApp, test_issuer};
-use carelog_platform::auth::Role;
 use carelog_proto::v1::ListAuditTrailRequest;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;

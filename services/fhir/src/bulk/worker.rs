@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use carelog_platform::auth::{Principal, Role};
+use carelog_auth::{Principal, Role};
 use carelog_store::LogQuery;
 use uuid::Uuid;
 
@@ -145,7 +145,7 @@ fn write_line(
 async fn in_group(state: &FhirState, job: &Job, client: Uuid) -> Result<bool, FhirError> {
     let Some(clinician) = job.group else { return Ok(true) };
     let store = state.records.store();
-    Ok(carelog_platform::auth::access::assigned_clinician(store.as_ref(), client).await? == Some(clinician))
+    Ok(carelog_auth::access::assigned_clinician(store.as_ref(), client).await? == Some(clinician))
 }
 
 /// The caller an export reads as: whoever kicked it off, with their scopes.

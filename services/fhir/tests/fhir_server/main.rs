@@ -13,10 +13,10 @@ mod tools;
 use std::sync::Arc;
 use std::time::Duration;
 
+use carelog_auth::Role;
 use carelog_blackbox::{Backend, Caller, TestApp, ctx_because, test_authenticator, test_issuer};
 use carelog_fhir_server::smart::Registration;
 use carelog_fhir_server::{FhirConfig, RunningFhir};
-use carelog_platform::auth::Role;
 use carelog_store::{EventStore, StreamName, StreamQuery};
 use serde_json::{Value, json};
 use uuid::Uuid;

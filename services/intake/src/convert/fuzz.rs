@@ -1,7 +1,7 @@
 //! Every IntakeService request, generated from the API's descriptors: converted, or refused with
 //! violations naming its fields; never a panic.
 
-use carelog_platform::testing::{fuzz, meta, now, schema, uuid};
+use carelog_runtime::testing::{fuzz, meta, now, schema, uuid};
 use chrono::Duration;
 use proptest::prelude::*;
 

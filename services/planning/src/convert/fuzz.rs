@@ -1,7 +1,7 @@
 //! Every PlanningService request, generated from the API's descriptors: converted, or refused with
 //! violations naming its fields; never a panic.
 
-use carelog_platform::testing::{fuzz, meta, schema, uuid};
+use carelog_runtime::testing::{fuzz, meta, schema, uuid};
 use proptest::prelude::*;
 
 use super::*;

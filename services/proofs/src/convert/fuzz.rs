@@ -1,8 +1,8 @@
 //! Replies from a server (or anyone posing as one) into the forms the offline checker verifies:
 //! converted, or refused naming the reply's field; never a panic.
 
-use carelog_platform::ServiceError;
-use carelog_platform::testing::fuzz;
+use carelog_executor::ServiceError;
+use carelog_runtime::testing::fuzz;
 use proptest::prelude::*;
 
 use super::*;

@@ -1,7 +1,7 @@
 //! The read side's request parsing in this module, on generated requests: a query or violations
 //! naming the request's fields; never a panic. (The rest of RecordsService parses inline in grpc.rs.)
 
-use carelog_platform::testing::{fuzz, uuid};
+use carelog_runtime::testing::{fuzz, uuid};
 use proptest::prelude::*;
 
 use super::*;

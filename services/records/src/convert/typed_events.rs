@@ -2,8 +2,8 @@
 //! message in `EventData`, whole and as each role receives it after the read gate: so a new event
 //! type or field cannot reach Subscribe without its proto.
 
+use carelog_auth::{Role, sees};
 use carelog_domain::disclosure::{event_classes, redact};
-use carelog_platform::auth::{Role, sees};
 use serde_json::Value;
 
 use carelog_proto::typed::snake_case;

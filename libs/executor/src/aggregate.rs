@@ -5,7 +5,7 @@ use carelog_store::{EventStore, ExpectedRevision, RecordedEvent, StreamName, Str
 
 use crate::error::ServiceError;
 
-/// An aggregate the platform can load and append for.
+/// An aggregate the executor can load and append for.
 pub trait Aggregate {
     type State: Default + Send + Sync;
     type Event: Send + Sync;

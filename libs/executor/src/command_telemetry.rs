@@ -3,12 +3,14 @@
 
 use std::time::Instant;
 
-use carelog_proto::v1 as proto;
 use carelog_store::{AppendRequest, AppendResult, EventStore, StoreError};
 use opentelemetry::KeyValue;
+use opentelemetry::trace::TraceContextExt;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::command::CommandMeta;
+use crate::command_meta::CommandMeta;
 use crate::error::ServiceError;
+use crate::execute::Committed;
 use crate::metrics::{category, instruments};
 
 /// The span around one command, all attempts included.
@@ -25,9 +27,9 @@ pub(crate) fn execute_span(stream: &str, meta: &CommandMeta) -> tracing::Span {
 }
 
 /// Counts the command by outcome and notes the outcome on its span.
-pub(crate) fn record_outcome(span: &tracing::Span, stream: &str, result: &Result<proto::AppendReceipt, ServiceError>) {
+pub(crate) fn record_outcome(span: &tracing::Span, stream: &str, result: &Result<Committed, ServiceError>) {
     let outcome = match result {
-        Ok(receipt) if receipt.already_applied => "already_applied",
+        Ok(committed) if committed.already_applied => "already_applied",
         Ok(_) => "appended",
         Err(ServiceError::Store(StoreError::Conflict { .. })) => "conflict",
         Err(ServiceError::Store(_)) => "failed",
@@ -72,4 +74,12 @@ pub(crate) async fn timed_append(store: &dyn EventStore, request: AppendRequest)
         _ => {}
     }
     result
+}
+
+/// The trace id of the current span, stored with every event so a record leads back to its call.
+pub fn current_trace_id() -> Option<String> {
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context.is_valid().then(|| span_context.trace_id().to_string())
 }

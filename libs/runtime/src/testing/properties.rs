@@ -1,4 +1,4 @@
-//! The platform's own conversions under generated input: `CommandMeta::parse` and the `parse`
+//! The runtime's own conversions under generated input: `command_context::parse` and the `parse`
 //! helpers every service builds on.
 
 use carelog_proto::v1 as proto;
@@ -13,7 +13,7 @@ use crate::parse;
 fn command_meta_parse_refuses_with_context_fields_or_keeps_what_it_was_given() {
     let in_context = |r: &proto::RegisterClientRequest| {
         let meta = parse_meta(r.context.as_ref());
-        if let Err(crate::ServiceError::Invalid(violations)) = &meta {
+        if let Err(carelog_executor::ServiceError::Invalid(violations)) = &meta {
             assert!(violations.iter().all(|v| v.field.starts_with("context")), "{violations:?}");
         }
         meta

@@ -11,13 +11,12 @@
 
 use std::io::IsTerminal;
 
-use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -177,40 +176,12 @@ fn resource(service: &str) -> Resource {
     }
 }
 
-/// The current span's trace id (32 lowercase hex digits), if it belongs to a trace.
-pub fn current_trace_id() -> Option<String> {
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    let span_context = span.span_context();
-    span_context.is_valid().then(|| span_context.trace_id().to_string())
-}
-
-/// Adds the current span's W3C trace context (`traceparent`, `tracestate`) to outgoing gRPC
-/// metadata, so the server's spans join the caller's trace.
-pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
-    let context = tracing::Span::current().context();
-    opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.inject_context(&context, &mut MetadataInjector(metadata));
-    });
-}
+/// The trace id of the current span (the executor stores it with every event).
+pub use carelog_executor::current_trace_id;
 
 /// The W3C trace context a caller sent in its HTTP/2 headers.
 pub fn extract_trace_context(headers: &http::HeaderMap) -> opentelemetry::Context {
     opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
-}
-
-struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
-
-impl Injector for MetadataInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        // The propagator only writes its own ASCII keys and values; anything else is dropped
-        // rather than failing the call over telemetry.
-        if let (Ok(key), Ok(value)) =
-            (tonic::metadata::MetadataKey::from_bytes(key.as_bytes()), tonic::metadata::MetadataValue::try_from(value))
-        {
-            self.0.insert(key, value);
-        }
-    }
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
@@ -228,6 +199,8 @@ impl Extractor for HeaderExtractor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use carelog_auth::telemetry::MetadataInjector;
+    use opentelemetry::trace::TraceContextExt;
 
     #[test]
     fn a_traceparent_round_trips_through_grpc_metadata() {

@@ -1,8 +1,7 @@
-//! The service-side instruments, created once from the global meter provider.
+//! The executor's instruments, created once from the global meter provider.
 //!
-//! Names follow the OpenTelemetry semantic conventions where one exists (`rpc.server.call.duration`)
-//! and a `carelog.` prefix otherwise. Attributes are low-cardinality: rpc method, status code,
-//! stream category, outcome; never a client id (unbounded) or anything clinical.
+//! Attributes are low-cardinality: stream category and outcome; never a client id (unbounded) or
+//! anything clinical.
 
 use std::sync::OnceLock;
 
@@ -10,8 +9,6 @@ use opentelemetry::metrics::{Counter, Histogram};
 
 #[derive(Debug)]
 pub(crate) struct Instruments {
-    /// Server calls by `rpc.service`, `rpc.method`, `rpc.grpc.status_code`.
-    pub rpc_duration: Histogram<f64>,
     /// Commands by `category` and `outcome` (appended, already_applied, refused, conflict, failed).
     pub commands: Counter<u64>,
     /// Events appended, by `category`.
@@ -20,22 +17,15 @@ pub(crate) struct Instruments {
     pub append_duration: Histogram<f64>,
     /// Appends refused because another writer moved a stream first, by `category`.
     pub conflicts: Counter<u64>,
-    /// Calls refused before any policy check because the caller could not be authenticated, by `rpc`.
-    pub unauthenticated: Counter<u64>,
 }
 
-/// The instruments, bound to the meter provider installed when first used: `telemetry::init`
-/// must run before the first call is served.
+/// The instruments, bound to the meter provider installed when first used: the runtime's
+/// `telemetry::init` must run before the first command.
 pub(crate) fn instruments() -> &'static Instruments {
     static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
     INSTRUMENTS.get_or_init(|| {
         let meter = opentelemetry::global::meter("carelog");
         Instruments {
-            rpc_duration: meter
-                .f64_histogram("rpc.server.call.duration")
-                .with_unit("s")
-                .with_description("Duration of gRPC calls served")
-                .build(),
             commands: meter.u64_counter("carelog.commands").with_description("Commands executed, by outcome").build(),
             appended_events: meter
                 .u64_counter("carelog.store.appended_events")
@@ -50,10 +40,6 @@ pub(crate) fn instruments() -> &'static Instruments {
             conflicts: meter
                 .u64_counter("carelog.store.conflicts")
                 .with_description("Appends refused by optimistic concurrency")
-                .build(),
-            unauthenticated: meter
-                .u64_counter("carelog.auth.unauthenticated")
-                .with_description("Calls refused because the caller could not be authenticated")
                 .build(),
         }
     })

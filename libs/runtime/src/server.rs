@@ -16,10 +16,10 @@ use anyhow::Context;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 
-use crate::auth::{AuthArgs, AuthLayer, Authenticator};
 use crate::config::{DEFAULT_LISTEN, StoreArg};
 use crate::grpc_telemetry::GrpcTelemetryLayer;
 use crate::telemetry;
+use carelog_auth::{AuthArgs, AuthLayer, Authenticator};
 
 /// Every Carelog router: each call gets a server span joined to the caller's trace, then is authenticated.
 pub type Router = tonic::transport::server::Router<

@@ -20,7 +20,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use uuid::Uuid;
 
-use crate::{CommandMeta, ServiceError};
+use carelog_executor::{CommandMeta, ServiceError};
 
 /// The service clock in every generated command: fixed, so a failure replays the same way.
 pub fn now() -> DateTime<Utc> {
@@ -32,9 +32,9 @@ pub fn actor() -> Actor {
     Actor::new("0199a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", "clinician")
 }
 
-/// `CommandMeta::parse` as a service calls it, with the fixed caller and clock.
+/// `command_context::parse` as a service calls it, with the fixed caller and clock.
 pub fn parse_meta(context: Option<&proto::CommandContext>) -> Result<CommandMeta, ServiceError> {
-    CommandMeta::parse(context, actor(), now())
+    crate::command_context::parse(context, actor(), now())
 }
 
 /// Metadata for running a payload conversion: parsed from `context` when it is valid, otherwise a

@@ -4,7 +4,7 @@ use carelog_domain::types::{iso_date, time_in_range};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::error::FieldViolation;
+use carelog_executor::FieldViolation;
 
 pub type Parsed<T> = Result<T, FieldViolation>;
 
@@ -107,10 +107,10 @@ impl Fields {
     }
 
     /// Builds the value if every field was valid; otherwise reports every violation.
-    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, crate::ServiceError> {
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, carelog_executor::ServiceError> {
         if !self.violations.is_empty() {
-            return Err(crate::ServiceError::Invalid(self.violations));
+            return Err(carelog_executor::ServiceError::Invalid(self.violations));
         }
-        build().ok_or_else(|| crate::ServiceError::invalid("request", "is incomplete"))
+        build().ok_or_else(|| carelog_executor::ServiceError::invalid("request", "is incomplete"))
     }
 }

@@ -2,14 +2,23 @@
 //! one policy table, the clinician–client assignment rule, and the access log every read of PHI and
 //! every denial is written to.
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod accounting;
+pub mod actor;
 mod client;
+mod command_reach;
 pub mod disclose;
 mod layer;
+mod metrics;
 mod name;
 pub mod policy;
+pub mod telemetry;
 pub mod token;
+
+// The access log loads the client's stream and fails like every service: through the executor.
+use carelog_executor::{aggregate, error};
 
 pub use access::{
     AccessOutcome, AccessRecord, CLINICIAN_HEADER, Gate, PURPOSE_HEADER, Pass, PurposeOfUse, RECORD_ACCESSED,
