@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 pub use carelog_domain::access::PurposeOfUse;
-use carelog_domain::access::{Outcome, RecordAccessed};
+use carelog_domain::access::{Outcome, RecordAccessed, UnknownPurpose};
 use carelog_domain::disclosure::Withheld;
 use carelog_domain::intake::ClientState;
 use carelog_store::{AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, StreamName, Tags};
@@ -43,10 +43,11 @@ impl Role {
     }
 }
 
-/// A declared purpose of use (any case); an unknown code is refused naming the header and the
-/// codes there are.
+/// A declared purpose of use (the header's value); one that is no code is refused, naming the
+/// header and the codes there are.
 pub fn declared_purpose(code: &str) -> Result<PurposeOfUse, ServiceError> {
-    PurposeOfUse::parse(code).map_err(|unknown| ServiceError::invalid(PURPOSE_HEADER, unknown.to_string()))
+    PurposeOfUse::parse(code.trim())
+        .map_err(|unknown: UnknownPurpose| ServiceError::invalid(PURPOSE_HEADER, unknown.to_string()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +103,7 @@ impl Gate {
         })?;
         let rpc = request.extensions().get::<RpcName>().map(|r| r.0.clone()).unwrap_or_default();
         let purpose = match request.metadata().get(PURPOSE_HEADER).and_then(|v| v.to_str().ok()) {
-            Some(code) => declared_purpose(code.trim())?,
+            Some(code) => declared_purpose(code)?,
             None => principal.role.default_purpose(),
         };
         match policy::access(&rpc, principal.role) {

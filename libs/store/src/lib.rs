@@ -19,6 +19,7 @@ mod open;
 mod open_kurrentdb;
 mod plan;
 mod postgres;
+mod postgres_known_heads;
 pub mod postgres_ha;
 mod prepare;
 mod recent;

@@ -70,6 +70,7 @@ impl KnownEvent {
 pub(crate) struct BatchPlanner {
     heads: HashMap<String, Option<StreamHead>>,
     known: HashMap<Uuid, KnownEvent>,
+    started_at: u64,
     last_position: u64,
     recorded_at: DateTime<Utc>,
     rows: Vec<StoredRow>,
@@ -110,7 +111,21 @@ impl BatchPlanner {
         // recorded_at never runs backwards along the log, even if the clock does.
         let recorded_at = last_recorded_at.map_or(now, |last| last.max(now));
         let known = known.into_iter().map(|k| (k.event_id, k)).collect();
-        Self { heads, known, last_position, recorded_at, rows: Vec::new() }
+        Self { heads, known, started_at: last_position, last_position, recorded_at, rows: Vec::new() }
+    }
+
+    /// The log head the batch was planned on.
+    pub fn started_at(&self) -> u64 {
+        self.started_at
+    }
+
+    /// Every stream head the batch read, as it stands after the planned rows.
+    pub fn heads(&self) -> impl Iterator<Item = (&str, Option<StreamHead>)> {
+        self.heads.iter().map(|(stream, head)| (stream.as_str(), *head))
+    }
+
+    pub fn rows(&self) -> &[StoredRow] {
+        &self.rows
     }
 
     pub fn last_position(&self) -> u64 {

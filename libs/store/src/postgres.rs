@@ -29,6 +29,7 @@ use crate::model::{
 use crate::open::redact_password;
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
 use crate::postgres_ha;
+use crate::postgres_known_heads::{KnownHeads, write_known};
 use crate::prepare::{Limits, PreparedAppend};
 use crate::recent::RecentCommits;
 use crate::row::{RowRef, StoredRow, to_i64, to_u64};
@@ -126,7 +127,11 @@ impl PostgresStore {
         let channel = notify_channel(&schema);
         let recent = Arc::new(RecentCommits::default());
         let writer_pid = Arc::new(AtomicU32::new(0));
-        let mut pg_writer = PgWriter { connect, conn: None, channel: channel.clone(), pid: Arc::clone(&writer_pid) };
+        // The writer's one-round-trip statement inserts from arrays and locks a one-row table: its
+        // plan never depends on the data, so it is planned once per connection, not per commit.
+        // (The long way asks for custom plans again: it looks rows up by value.)
+        let connect = connect.options([("plan_cache_mode", "force_generic_plan")]);
+        let mut pg_writer = PgWriter { connect, conn: None, channel: channel.clone(), pid: Arc::clone(&writer_pid), known: None };
         pg_writer.connection().await?;
         let writer = Writer::spawn(pg_writer, head_tx.clone(), Arc::clone(&recent));
         tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx, writer_pid));
@@ -456,6 +461,8 @@ struct PgWriter {
     channel: String,
     /// The connection's backend process id (0: none), which its notifications carry.
     pid: Arc<AtomicU32>,
+    /// What the connection last saw of the log (None: nothing yet, or since it was lost).
+    known: Option<KnownHeads>,
 }
 
 impl PgWriter {
@@ -464,6 +471,7 @@ impl PgWriter {
             let mut conn = postgres_ha::connect_bounded(&self.connect).await?;
             let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
             self.pid.store(u32::try_from(pid).unwrap_or(0), Ordering::Relaxed);
+            self.known = None;
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("connected above"))
@@ -473,19 +481,36 @@ impl PgWriter {
 impl BatchWriter for PgWriter {
     async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
         let channel = self.channel.clone();
+        let known = self.known.take();
         let conn = self.connection().await?;
-        let outcome = match tokio::time::timeout(postgres_ha::BATCH_TIMEOUT, write_batch(conn, batch, &channel)).await {
+        let write = async {
+            if let Some(known) = &known
+                && let Some(written) = write_known(conn, known, batch, &channel).await?
+            {
+                return Ok(written);
+            }
+            write_batch(conn, batch, &channel).await
+        };
+        let outcome = match tokio::time::timeout(postgres_ha::BATCH_TIMEOUT, write).await {
             Ok(outcome) => outcome,
             Err(_) => Err(StoreError::Unavailable(format!(
                 "a commit took longer than {:?}: the database may be failing over; retry with the same command id",
                 postgres_ha::BATCH_TIMEOUT
             ))),
         };
-        if matches!(outcome, Err(StoreError::Unavailable(_))) {
-            self.pid.store(0, Ordering::Relaxed);
-            self.conn = None;
+        match outcome {
+            Ok((outcome, planner)) => {
+                self.known = Some(KnownHeads::after(&planner, known));
+                Ok(outcome)
+            }
+            Err(error) => {
+                if matches!(error, StoreError::Unavailable(_)) {
+                    self.pid.store(0, Ordering::Relaxed);
+                    self.conn = None;
+                }
+                Err(error)
+            }
         }
-        outcome
     }
 }
 
@@ -538,10 +563,12 @@ async fn write_batch(
     conn: &mut PgConnection,
     batch: &[&PreparedAppend],
     channel: &str,
-) -> Result<BatchOutcome, StoreError> {
+) -> Result<(BatchOutcome, BatchPlanner), StoreError> {
     // The lock comes first, in its own statement (sent with BEGIN): every later statement then
     // reads a snapshot that includes the previous writer's commit.
-    let mut tx = conn.begin_with("BEGIN; SELECT FROM log_head WHERE id FOR UPDATE").await?;
+    let mut tx = conn
+        .begin_with("BEGIN; SET LOCAL plan_cache_mode TO force_custom_plan; SELECT FROM log_head WHERE id FOR UPDATE")
+        .await?;
     let streams = streams_touched(batch);
     let keys = new_client_keys(batch);
     // The client-key insert is there only when the batch carries keys: the table belongs to the
@@ -598,17 +625,28 @@ async fn write_batch(
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
     let results = planner.plan_batch(batch, &stored_keys);
-    let head = planner.last_position();
-    let recorded_at = planner.recorded_at();
-    let rows = planner.into_rows();
-    if rows.is_empty() {
+    let outcome = |planner: &BatchPlanner| BatchOutcome {
+        results,
+        head: Position(planner.last_position()),
+        rows: planner.rows().to_vec(),
+    };
+    if planner.rows().is_empty() {
         // A key stored for an append that failed after all goes with it.
         tx.rollback().await?;
-        return Ok(BatchOutcome { results, head: Position(head), rows });
+        return Ok((outcome(&planner), planner));
     }
-    insert_rows(&mut tx, &rows, recorded_at, head, channel).await?;
-    tx.commit().await?;
-    Ok(BatchOutcome { results, head: Position(head), rows })
+    let locked_head = to_u64(head, head, "log_head.position")?;
+    match insert_rows(&mut tx, planner.rows(), locked_head, planner.recorded_at(), planner.last_position(), channel)
+        .await?
+    {
+        Inserted::Written => tx.commit().await?,
+        // Planned under the head's lock from what it read: only a tampered table gets here.
+        Inserted::HeadMoved => return Err(StoreError::Database("the log head moved under this writer's lock".into())),
+        Inserted::Refused(reason) => {
+            return Err(StoreError::Database(format!("a row planned under the log head's lock was refused: {reason}")));
+        }
+    }
+    Ok((outcome(&planner), planner))
 }
 
 /// A row of the batch's read: the log head on every row, then (if any) a stream head, an earlier
@@ -629,27 +667,34 @@ struct Found {
 }
 
 /// One round trip for the whole batch: the rows go in as parallel arrays, the head moves, and
-/// subscribers in every process are notified (delivered at COMMIT).
-async fn insert_rows(
+/// subscribers in every process are notified (delivered at COMMIT) — if the head is still at
+/// `head_at` (locked here; a transaction that locked it already takes it again). Alone
+/// (autocommit), it is the whole append.
+pub(crate) async fn insert_rows(
     conn: &mut PgConnection,
     rows: &[StoredRow],
+    head_at: u64,
     recorded_at: DateTime<Utc>,
     head: u64,
     channel: &str,
-) -> Result<(), StoreError> {
+) -> Result<Inserted, StoreError> {
     let column = |f: fn(&StoredRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
     let text = |f: fn(&StoredRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
-    sqlx::query(
-        "WITH inserted AS (
+    let notified = sqlx::query(
+        "WITH locked AS (
+             SELECT FROM log_head WHERE id AND position = $16 FOR UPDATE
+         ), inserted AS (
              INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
                                  data, metadata, recorded_at, prev_hash, hash, client_tag)
              SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h, ct
              FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
                          $8::text[], $9::text[], $11::bytea[], $12::bytea[], $13::text[])
                   AS u(p, i, s, c, r, t, v, d, m, ph, h, ct)
+             WHERE EXISTS (SELECT FROM locked)
              RETURNING 1
          ), moved AS (
-             UPDATE log_head SET position = $14, recorded_at = $10 WHERE id RETURNING position
+             UPDATE log_head SET position = $14, recorded_at = $10 WHERE id AND EXISTS (SELECT FROM locked)
+             RETURNING position
          )
          SELECT pg_notify($15, moved.position::text) FROM moved",
     )
@@ -668,9 +713,27 @@ async fn insert_rows(
     .bind(rows.iter().map(|r| r.client_tag.clone()).collect::<Vec<Option<String>>>())
     .bind(to_i64(head))
     .bind(channel)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind(to_i64(head_at))
+    .fetch_optional(conn)
+    .await;
+    match notified {
+        Ok(Some(_)) => Ok(Inserted::Written),
+        Ok(None) => Ok(Inserted::HeadMoved),
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505") => {
+            Ok(Inserted::Refused(error.to_string()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// What [`insert_rows`] did.
+#[derive(Debug)]
+pub(crate) enum Inserted {
+    Written,
+    /// Nothing: the head was no longer where the rows were planned.
+    HeadMoved,
+    /// Nothing: a unique index refused a row (a position, a stream revision or an event id taken).
+    Refused(String),
 }
 
 /// `pool.begin()` that a cancelled caller cannot break. sqlx 0.9.0 (issue #4393) leaves a pooled

@@ -166,9 +166,14 @@ fn stored_from(row: &sqlx::postgres::PgRow) -> Result<StoredDoc, ProjectionError
 /// with the database's last moments is folded again from the checkpoint it did not move.
 pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), ProjectionError> {
     let mut tx = carelog_store::begin_derived(pool).await?;
-    // One round trip for the checkpoint and every row: the rows travel as parallel arrays, and are
+    // One round trip for the checkpoint and every row (documents, audit rows, the clients' search
+    // tokens): the rows travel as parallel arrays, and are
     // written only if this batch moved the checkpoint (else the transaction rolls back anyway).
     let (docs, rows) = (&batch.docs, &batch.audit);
+    // A client's search tokens are replaced: the ones it no longer has go, the new ones come.
+    let search_tokens: Vec<(&str, &str)> = (batch.search.iter())
+        .flat_map(|entry| entry.tokens.iter().map(|token| (entry.client.as_str(), token.as_str())))
+        .collect();
     let (moved,): (i64,) = sqlx::query_as(
         "WITH moved AS (
              UPDATE projection_generations SET checkpoint = $3, updated_at = now()
@@ -189,6 +194,16 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
                                         $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
                                         $23::text[], $24::text[]) AS u
              WHERE EXISTS (SELECT FROM moved)
+         ), search AS (
+             SELECT * FROM unnest($25::text[], $26::text[]) AS s(client, token)
+         ), search_gone AS (
+             DELETE FROM client_search c
+             WHERE EXISTS (SELECT FROM moved) AND c.generation = $1 AND c.client = ANY($27::text[])
+               AND NOT EXISTS (SELECT FROM search s WHERE s.client = c.client AND s.token = c.token)
+         ), search_added AS (
+             INSERT INTO client_search (generation, token, client)
+             SELECT $1, token, client FROM search WHERE EXISTS (SELECT FROM moved)
+             ON CONFLICT DO NOTHING
          )
          SELECT count(*) FROM moved",
     )
@@ -216,6 +231,9 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
     .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.rpc.as_deref())).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.purpose_of_use.as_deref())).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.access.as_ref().and_then(|a| a.outcome.as_deref())).collect::<Vec<_>>())
+    .bind(search_tokens.iter().map(|(client, _)| *client).collect::<Vec<_>>())
+    .bind(search_tokens.iter().map(|(_, token)| *token).collect::<Vec<_>>())
+    .bind(batch.search.iter().map(|entry| entry.client.as_str()).collect::<Vec<_>>())
     .fetch_one(&mut *tx)
     .await?;
     if moved != 1 {
@@ -235,7 +253,6 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
         .await?;
     }
     super::quarantine::insert_postgres(&mut tx, batch.generation, &batch.quarantined).await?;
-    super::postgres_search::write_postgres(&mut tx, batch.generation, &batch.search).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,34 +1,9 @@
-//! The client-search table (see [`crate::search`]) on PostgreSQL: a client's tokens are replaced in the
-//! batch's transaction; a search intersects the tokens it must all match.
+//! The client-search table (see [`crate::search`]) on PostgreSQL: a client's tokens are replaced by the
+//! batch's commit statement (`postgres::commit`); a search intersects the tokens it must all match.
 
 use sqlx::PgPool;
 
-use super::SearchEntry;
 use crate::ProjectionError;
-
-pub(super) async fn write_postgres(
-    tx: &mut sqlx::PgConnection,
-    generation: i64,
-    entries: &[SearchEntry],
-) -> Result<(), ProjectionError> {
-    for entry in entries {
-        sqlx::query("DELETE FROM client_search WHERE generation = $1 AND client = $2")
-            .bind(generation)
-            .bind(&entry.client)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO client_search (generation, token, client)
-             SELECT $1, token, $3 FROM unnest($2::text[]) AS token ON CONFLICT DO NOTHING",
-        )
-        .bind(generation)
-        .bind(&entry.tokens)
-        .bind(&entry.client)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
-}
 
 /// The clients of the live generation holding every one of `tokens` (distinct), after `after`
 /// in client id order, at most `limit`.

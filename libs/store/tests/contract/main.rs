@@ -7,6 +7,7 @@ mod kurrentdb;
 mod merkle;
 mod reads;
 mod support;
+mod turns;
 mod verification;
 mod writes;
 
@@ -44,6 +45,7 @@ both_backends!(
     writes::bad_input_gets_a_typed_error_and_stores_nothing,
     writes::events_cannot_be_updated_or_deleted_through_sql,
     writes::the_log_survives_a_reopen,
+    turns::two_writers_taking_turns_agree_on_every_outcome,
     reads::read_a_stream_forward_and_backward,
     reads::read_the_log_with_filters,
     reads::subscription_catches_up_then_goes_live,
