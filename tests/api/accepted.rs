@@ -328,7 +328,7 @@ async fn every_accepted_command_is_stored_projected_rebuilt_and_exported(app: &T
             .await
             .unwrap_or_else(|e| panic!("seed {seed}: FHIR export of {client}: {e:?}"));
     }
-    let runner = Runner::new(app.store.clone()).await.expect("runner");
+    let runner = Runner::new(app.store.clone(), app.database()).await.expect("runner");
     let quarantined = runner.models().quarantined(RECORDS).await.expect("quarantine");
     assert!(quarantined.is_empty(), "seed {seed}: {quarantined:#?}");
     let live = runner.models().live(RECORDS).await.expect("live");

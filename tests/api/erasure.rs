@@ -132,7 +132,7 @@ async fn schedule(sessions: &mut SessionServiceClient<Authed>, e: &given::OpenEp
 /// The events table's data and metadata as text.
 async fn events_text(app: &TestApp) -> String {
     let sql = "SELECT data, metadata FROM events";
-    let rows: Vec<(String, String)> = match app.store.database() {
+    let rows: Vec<(String, String)> = match app.database() {
         Database::Sqlite(db) => sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap(),
         Database::Postgres(pool) => {
             sqlx::query_as("SELECT data::text, metadata::text FROM events").fetch_all(&pool).await.unwrap()
@@ -151,7 +151,7 @@ async fn everything_at_rest(app: &TestApp, files: bool) -> String {
         }
         return String::from_utf8_lossy(&all).into_owned();
     }
-    let Database::Postgres(pool) = app.store.database() else { unreachable!() };
+    let Database::Postgres(pool) = app.database() else { unreachable!() };
     let tables: Vec<(String,)> =
         sqlx::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()")
             .fetch_all(&pool)
@@ -211,7 +211,7 @@ fn legal_name(view: &proto::EpisodeView) -> &str {
 async fn erase(app: &TestApp, client: &str, retention_years: u32) -> Result<carelog::erase::Erased, ServiceError> {
     let reason = Reason::parse("erasure request, ticket 4711").unwrap();
     let client = ClientId::parse(client).unwrap();
-    carelog::erase::erase_client(&app.sealed, client, reason, retention_years, Uuid::now_v7()).await
+    carelog::erase::erase_client(&app.sealed, app.database(), client, reason, retention_years, Uuid::now_v7()).await
 }
 
 fn refusal_code(result: Result<carelog::erase::Erased, ServiceError>) -> &'static str {
@@ -270,7 +270,7 @@ async fn erasure_shreds_phi_everywhere_and_chains_still_verify(app: &TestApp) {
         if !PHI.iter().any(|phi| at_rest.contains(phi)) {
             break;
         }
-        let Database::Postgres(pool) = app.store.database() else { break };
+        let Database::Postgres(pool) = app.database() else { break };
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         sqlx::query("VACUUM FULL read_models, audit_entries").execute(&pool).await.unwrap();
         at_rest = everything_at_rest(app, reclaimed).await;
@@ -337,7 +337,7 @@ async fn erasure_shreds_phi_everywhere_and_chains_still_verify(app: &TestApp) {
 async fn a_rebuild_after_erasure_gives_the_same_scrubbed_read_models(app: &TestApp) {
     let Discharged { client, .. } = discharged_client(app).await;
     erase(app, &client, 0).await.expect("erase");
-    let runner = Runner::new(Arc::clone(&app.store)).await.unwrap();
+    let runner = Runner::new(Arc::clone(&app.store), app.database()).await.unwrap();
     let live = scrubbed_state(&runner, &client).await;
     assert!(live.1.iter().any(|row| row.reason.as_deref() == Some("[erased]")));
 

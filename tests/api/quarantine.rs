@@ -64,7 +64,7 @@ async fn an_unfoldable_event_leaves_only_its_clients_view_incomplete(app: &TestA
     }
     assert_eq!(status, ServingStatus::NotServing as i32, "health reports the incomplete view");
 
-    let runner = Runner::new(app.store.clone()).await.expect("runner");
+    let runner = Runner::new(app.store.clone(), app.database()).await.expect("runner");
     let quarantined = runner.models().quarantined(RECORDS).await.expect("quarantine");
     assert_eq!(quarantined.iter().map(|q| q.position).collect::<Vec<_>>(), [position, position + 1]);
     assert!(quarantined[1].error.contains("NUL") || quarantined[1].error.contains("occurred_at"), "{quarantined:?}");

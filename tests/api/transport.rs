@@ -1,13 +1,12 @@
 //! The transport: TLS and mutual TLS handshakes accepted and refused, and the limits a server puts
 //! on what one caller can send.
 
-use std::sync::Arc;
-
+use carelog::app::AppStore;
 use carelog_blackbox::{Caller, CallerHeaders, TestApp, on_both_backends, test_authenticator};
 use carelog_proto::v1 as proto;
 use carelog_proto::v1::intake_service_client::IntakeServiceClient;
 use carelog_runtime::server::ServerSettings;
-use carelog_store::{EventStore, SqliteStore};
+use carelog_store::{OpenedStore, SqliteStore};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, ServerTlsConfig};
@@ -48,7 +47,9 @@ async fn tls_server(
     client_ca: Option<Certificate>,
 ) -> (carelog::app::RunningServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(dir.path().join("carelog.db")).await.expect("sqlite"));
+    let store = AppStore::unsealed(OpenedStore::sqlite(
+        SqliteStore::open(dir.path().join("carelog.db")).await.expect("sqlite"),
+    ));
     let mut tls = ServerTlsConfig::new().identity(server);
     if let Some(ca) = client_ca {
         tls = tls.client_ca_root(ca);
@@ -155,7 +156,7 @@ on_both_backends!(an_oversized_request_is_refused);
 /// read that waits for its own write while the projector cannot commit (a lock held on its
 /// checkpoint table in PostgreSQL, as a long vacuum or a stuck transaction would).
 async fn a_call_past_the_servers_deadline_is_cut_off(app: &TestApp) {
-    let carelog_store::Database::Postgres(pool) = app.store.database() else { panic!("PostgreSQL") };
+    let carelog_store::Database::Postgres(pool) = app.database() else { panic!("PostgreSQL") };
     let mut blocking = pool.begin().await.expect("begin");
     sqlx::query("LOCK TABLE projection_generations IN EXCLUSIVE MODE").execute(&mut *blocking).await.expect("lock");
     let mut intake = app.intake(&Caller::new("intake"));

@@ -155,7 +155,7 @@ async fn a_handover_is_followed_and_an_introduced_key_needs_the_auditor(app: &mu
     // A fourth key with neither the previous key nor an introduction: the server refuses to start.
     let silent = ProofsConfig::with_key(SigningKey::from_bytes(&[4; 32]));
     let config = carelog::app::AppConfig { proofs: Some(silent), ..Default::default() };
-    let refused = carelog::app::start_with(app.store.clone(), "127.0.0.1:0".parse().unwrap(), config).await;
+    let refused = carelog::app::start_with(app.app_store(), "127.0.0.1:0".parse().unwrap(), config).await;
     let error = format!("{:#}", refused.expect_err("an unexplained key change is refused"));
     assert!(error.contains("a key change must be recorded"), "{error}");
 }
@@ -168,10 +168,10 @@ async fn postgres_refuses_to_start_without_a_signing_key() {
         proofs: Some(ProofsConfig { key: KeySource::Auto, dev_ephemeral, ..ProofsConfig::default() }),
         ..Default::default()
     };
-    let refused = carelog::app::start_with(app.store.clone(), "127.0.0.1:0".parse().unwrap(), config(false)).await;
+    let refused = carelog::app::start_with(app.app_store(), "127.0.0.1:0".parse().unwrap(), config(false)).await;
     let error = format!("{:#}", refused.expect_err("no key, no start"));
     assert!(error.contains("no checkpoint signing key") && error.contains("--dev-ephemeral-signing-key"), "{error}");
-    let dev = carelog::app::start_with(app.store.clone(), "127.0.0.1:0".parse().unwrap(), config(true)).await;
+    let dev = carelog::app::start_with(app.app_store(), "127.0.0.1:0".parse().unwrap(), config(true)).await;
     dev.expect("the development flag starts it").stop().await.unwrap();
     app.stop().await;
 }

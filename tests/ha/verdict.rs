@@ -32,6 +32,7 @@ pub struct Counts {
 pub struct Check {
     schema: String,
     store: Arc<dyn EventStore>,
+    database: carelog_store::Database,
     pool: sqlx::PgPool,
     last_client: Option<String>,
 }
@@ -41,9 +42,10 @@ impl Check {
         let base = url.split_once('?').map_or(url, |(base, _)| base);
         let store = PostgresStore::connect_with(PostgresOptions::new(base).schema(schema)).await.expect("connect");
         let pool = store.pool().clone();
+        let stored = carelog_store::OpenedStore::postgres(store);
         let key = carelog_vault::SecretKey::from_base64(master_key).expect("key");
-        let sealed: Arc<dyn EventStore> = carelog_vault::seal(Arc::new(store), key).await.expect("key store");
-        Self { schema: schema.to_owned(), store: sealed, pool, last_client: None }
+        let sealed: Arc<dyn EventStore> = carelog_vault::seal(&stored, key).await.expect("key store");
+        Self { schema: schema.to_owned(), store: sealed, database: stored.database, pool, last_client: None }
     }
 
     /// Every acknowledged command's event is in the log exactly once; no command's event twice.
@@ -102,7 +104,7 @@ impl Check {
     /// The live read models hold every event exactly once: equal to a fresh fold of the whole log.
     pub async fn read_models_equal_a_rebuild(&self) {
         let head = self.store.head_position().await.expect("head").0;
-        let runner = Runner::new(Arc::clone(&self.store)).await.expect("runner");
+        let runner = Runner::new(Arc::clone(&self.store), self.database.clone()).await.expect("runner");
         let models = runner.models().clone();
         let deadline = Instant::now() + Duration::from_secs(30);
         let live = loop {

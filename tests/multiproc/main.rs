@@ -41,6 +41,7 @@ struct Schema {
     url: String,
     master_key: String,
     store: Arc<dyn EventStore>,
+    database: carelog_store::Database,
     pool: sqlx::PgPool,
 }
 
@@ -52,14 +53,15 @@ impl Schema {
         let store = PostgresStore::connect_with(PostgresOptions::new(&base).schema(&name))
             .await
             .unwrap_or_else(|e| panic!("this test needs PostgreSQL: {e}\nstart it or set DATABASE_URL"));
-        ReadModels::open(store.database()).await.expect("read-model tables");
+        let stored = carelog_store::OpenedStore::postgres(store.clone());
+        ReadModels::open(stored.database.clone()).await.expect("read-model tables");
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}schema={name}");
         let pool = store.pool().clone();
         let master_key = carelog_vault::SecretKey::generate().to_base64();
         let key = carelog_vault::SecretKey::from_base64(&master_key).expect("key");
-        let sealed: Arc<dyn EventStore> = carelog_vault::seal(Arc::new(store), key).await.expect("key store");
-        Self { name, url, master_key, store: sealed, pool }
+        let sealed: Arc<dyn EventStore> = carelog_vault::seal(&stored, key).await.expect("key store");
+        Self { name, url, master_key, store: sealed, database: stored.database, pool }
     }
 
     async fn drop(self) {
@@ -231,7 +233,7 @@ async fn the_projector_fails_over_to_another_process_without_losing_or_doubling_
 /// Every event folded exactly once: one audit row per position 1..=head, the checkpoint at head, and
 /// every document equal to a fresh fold of the whole log.
 async fn assert_read_models_are_exactly_the_log(schema: &Schema, head: u64) {
-    let runner = Runner::new(Arc::clone(&schema.store)).await.expect("runner");
+    let runner = Runner::new(Arc::clone(&schema.store), schema.database.clone()).await.expect("runner");
     let models = runner.models().clone();
     let deadline = Instant::now() + TAKEOVER_LIMIT;
     let live = loop {

@@ -16,7 +16,7 @@ use carelog_proto::v1::proof_service_client::ProofServiceClient;
 use carelog_proto::v1::records_service_client::RecordsServiceClient;
 use carelog_proto::v1::session_service_client::SessionServiceClient;
 use carelog_proto::v1::treatment_planning_service_client::TreatmentPlanningServiceClient;
-use carelog_store::{EventStore, PostgresOptions, PostgresStore, SqliteStore};
+use carelog_store::{Database, EventStore, OpenedStore, PostgresOptions, PostgresStore, SqliteStore};
 use sqlx::AssertSqlSafe;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -101,6 +101,8 @@ pub struct TestApp {
     pub store: Arc<dyn EventStore>,
     /// The same store with its key store (erasure tests shred through it).
     pub sealed: Arc<carelog_vault::SealedStore>,
+    /// The log as stored and its database, as the server was given them.
+    pub stored: OpenedStore,
     /// The key the server signs checkpoints with (the one an auditor is given the public half of).
     pub signing_key: ed25519_dalek::SigningKey,
     server: Option<carelog::app::RunningServer>,
@@ -137,11 +139,11 @@ impl TestApp {
                 key
             }
         };
-        let (store, cleanup): (Arc<dyn EventStore>, Cleanup) = match backend {
+        let (stored, cleanup): (OpenedStore, Cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let store = SqliteStore::open(dir.path().join("carelog.db")).await.expect("open sqlite");
-                (Arc::new(store), Cleanup::Sqlite(dir))
+                (OpenedStore::sqlite(store), Cleanup::Sqlite(dir))
             }
             Backend::Postgres => {
                 // DATABASE_URL, else a testcontainers PostgreSQL when Docker is there, else the local server.
@@ -151,18 +153,29 @@ impl TestApp {
                     .await
                     .unwrap_or_else(|e| panic!("these tests need PostgreSQL: {e}\nstart it or set DATABASE_URL"));
                 let pool = store.pool().clone();
-                (Arc::new(store), Cleanup::Postgres { pool, schema })
+                (OpenedStore::postgres(store), Cleanup::Postgres { pool, schema })
             }
         };
         // PHI sealed under per-client keys, as every binary opens the store.
-        let sealed = carelog_vault::seal(store, carelog_vault::SecretKey::generate()).await.expect("open key store");
+        let sealed = carelog_vault::seal(&stored, carelog_vault::SecretKey::generate()).await.expect("open key store");
         let store: Arc<dyn EventStore> = sealed.clone();
         if config.records.search_key.is_none() {
             config.records.search_key = Some(carelog::app::search_key_of(&sealed));
         }
-        let (server, channel) = start_server(&store, config.clone()).await;
+        let app_store = carelog::app::AppStore { log: Arc::clone(&store), stored: stored.clone() };
+        let (server, channel) = start_server(app_store, config.clone()).await;
         let addr = server.addr;
-        Self { backend, store, sealed, signing_key, server: Some(server), config, addr, channel, cleanup }
+        Self { backend, store, sealed, stored, signing_key, server: Some(server), config, addr, channel, cleanup }
+    }
+
+    /// What the server runs on: the sealed log, the log as stored and its database.
+    pub fn app_store(&self) -> carelog::app::AppStore {
+        carelog::app::AppStore { log: Arc::clone(&self.store), stored: self.stored.clone() }
+    }
+
+    /// The database the server keeps its read models, client keys and Merkle tree in.
+    pub fn database(&self) -> Database {
+        self.stored.database.clone()
     }
 
     /// Stops the server (if running) and starts it again on the same store with the same settings
@@ -175,7 +188,7 @@ impl TestApp {
             self.signing_key = key.clone();
             self.config.proofs = Some(proofs);
         }
-        let (server, channel) = start_server(&self.store, self.config.clone()).await;
+        let (server, channel) = start_server(self.app_store(), self.config.clone()).await;
         self.addr = server.addr;
         self.channel = channel;
         self.server = Some(server);
@@ -231,8 +244,8 @@ impl TestApp {
     /// Runs SQL behind the services' back, with the guards that keep events immutable switched off:
     /// what an attacker with database access could do.
     pub async fn tamper(&self, sql: &str) {
-        match self.store.database() {
-            carelog_store::Database::Sqlite(db) => {
+        match self.database() {
+            Database::Sqlite(db) => {
                 let pool = db.pool().clone();
                 for trigger in ["events_no_update", "events_no_delete"] {
                     let drop = format!("DROP TRIGGER IF EXISTS {trigger}");
@@ -240,7 +253,7 @@ impl TestApp {
                 }
                 sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&pool).await.expect("tamper");
             }
-            carelog_store::Database::Postgres(pool) => {
+            Database::Postgres(pool) => {
                 let mut tx = pool.begin().await.expect("begin");
                 sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable")
                     .execute(&mut *tx)
@@ -279,12 +292,11 @@ impl TestApp {
 }
 
 async fn start_server(
-    store: &Arc<dyn EventStore>,
+    store: carelog::app::AppStore,
     config: carelog::app::AppConfig,
 ) -> (carelog::app::RunningServer, Channel) {
-    let server = carelog::app::start_with(Arc::clone(store), "127.0.0.1:0".parse().expect("addr"), config)
-        .await
-        .expect("start server");
+    let server =
+        carelog::app::start_with(store, "127.0.0.1:0".parse().expect("addr"), config).await.expect("start server");
     let channel = Channel::from_shared(server.url()).expect("url").connect().await.expect("connect");
     (server, channel)
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{CLINICIAN_HEADER, Role, TokenIssuer};
 use crate::actor::{ACTOR_HEADER, NAME_HEADER, ROLE_HEADER};
+use crate::settings::AuthSettingsError;
 
 /// How long tokens minted for a tool's own calls stay valid.
 const TOOL_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -24,7 +25,7 @@ pub enum Credentials {
 
 impl Credentials {
     /// `CARELOG_TOKEN`, else a minter from `CARELOG_AUTH_SECRET`, else self-named callers.
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub fn from_env() -> Result<Self, AuthSettingsError> {
         if let Some(token) = std::env::var("CARELOG_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
             return Ok(Self::Token(token.trim().to_owned()));
         }
@@ -34,7 +35,9 @@ impl Credentials {
                     std::env::var("CARELOG_AUTH_ISSUER").unwrap_or_else(|_| super::token::DEFAULT_ISSUER.into());
                 let audience =
                     std::env::var("CARELOG_AUTH_AUDIENCE").unwrap_or_else(|_| super::token::DEFAULT_AUDIENCE.into());
-                Ok(Self::Issuer(TokenIssuer::hs256(secret.as_bytes(), &issuer, &audience).map_err(anyhow::Error::msg)?))
+                Ok(Self::Issuer(
+                    TokenIssuer::hs256(secret.as_bytes(), &issuer, &audience).map_err(AuthSettingsError::Key)?,
+                ))
             }
             None => Ok(Self::SelfNamed),
         }

@@ -14,6 +14,7 @@ mod layer;
 mod metrics;
 mod name;
 pub mod policy;
+mod settings;
 pub mod telemetry;
 pub mod token;
 
@@ -28,7 +29,8 @@ pub use disclose::{Outbound, sees};
 pub use layer::{AuthLayer, AuthService, RpcName, authenticate};
 pub use name::{MAX_DISPLAY_NAME_CHARS, display_name};
 pub use policy::{Access, Scope};
-pub use token::{AuthArgs, Authenticator, Claims, TokenError, TokenIssuer, TokenVerifier};
+pub use settings::{AuthArgs, AuthSettingsError};
+pub use token::{Authenticator, Claims, TokenError, TokenIssuer, TokenVerifier};
 
 use carelog_store::Actor;
 use uuid::Uuid;

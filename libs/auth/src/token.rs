@@ -2,7 +2,6 @@
 //! holds only the public key), carrying subject, role and clinician id.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -203,65 +202,6 @@ pub enum Authenticator {
     Tokens(Box<TokenVerifier>),
     /// Local use only: callers name themselves with `x-carelog-actor` / `x-carelog-role` headers.
     Anonymous,
-}
-
-/// Authentication settings shared by `carelog serve` and the single-service binaries.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct AuthArgs {
-    /// Shared secret for HS256 tokens (at least 32 bytes). Prefer the environment variable.
-    #[arg(long, env = "CARELOG_AUTH_SECRET", hide_env_values = true)]
-    pub auth_secret: Option<String>,
-    /// PEM public key (RSA → RS256, EC P-256 → ES256) of the identity provider that signs tokens.
-    #[arg(long, env = "CARELOG_AUTH_PUBLIC_KEY")]
-    pub auth_public_key: Option<PathBuf>,
-    /// The `iss` tokens must carry.
-    #[arg(long, env = "CARELOG_AUTH_ISSUER", default_value = DEFAULT_ISSUER)]
-    pub auth_issuer: String,
-    /// The `aud` tokens must carry.
-    #[arg(long, env = "CARELOG_AUTH_AUDIENCE", default_value = DEFAULT_AUDIENCE)]
-    pub auth_audience: String,
-    /// Serve without authentication: callers name themselves in headers. Local use only.
-    #[arg(long, env = "CARELOG_ALLOW_ANONYMOUS")]
-    pub allow_anonymous: bool,
-}
-
-impl AuthArgs {
-    /// The configured authenticator; refuses to run open unless anonymous use was asked for.
-    pub fn authenticator(&self) -> anyhow::Result<Authenticator> {
-        match (&self.auth_secret, &self.auth_public_key) {
-            (Some(_), Some(_)) => anyhow::bail!("give either --auth-secret or --auth-public-key, not both"),
-            (Some(secret), None) => Ok(Authenticator::Tokens(Box::new(
-                TokenVerifier::hs256(secret.as_bytes(), &self.auth_issuer, &self.auth_audience)
-                    .map_err(anyhow::Error::msg)?,
-            ))),
-            (None, Some(path)) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| anyhow::anyhow!("reading the token public key {}: {e}", path.display()))?;
-                Ok(Authenticator::Tokens(Box::new(
-                    TokenVerifier::public_key_pem(&pem, &self.auth_issuer, &self.auth_audience)
-                        .map_err(anyhow::Error::msg)?,
-                )))
-            }
-            (None, None) if self.allow_anonymous => {
-                tracing::warn!("authentication is OFF (--allow-anonymous): callers name themselves; local use only");
-                eprintln!("warning: authentication is off (--allow-anonymous); never expose this server");
-                Ok(Authenticator::Anonymous)
-            }
-            (None, None) => anyhow::bail!(
-                "no token key configured: set CARELOG_AUTH_SECRET (or --auth-public-key), \
-                 or pass --allow-anonymous for local use"
-            ),
-        }
-    }
-
-    /// The token minter for the configured shared secret, if there is one.
-    pub fn issuer(&self) -> anyhow::Result<Option<TokenIssuer>> {
-        self.auth_secret
-            .as_deref()
-            .map(|secret| TokenIssuer::hs256(secret.as_bytes(), &self.auth_issuer, &self.auth_audience))
-            .transpose()
-            .map_err(anyhow::Error::msg)
-    }
 }
 
 #[cfg(test)]

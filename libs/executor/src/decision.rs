@@ -7,13 +7,13 @@ use crate::aggregate::Loaded;
 /// What a decision produced: the events, the other streams it read (still at the revisions read),
 /// and the tags that let read models find the events.
 #[derive(Debug)]
-pub struct Plan<E> {
+pub struct Decision<E> {
     pub events: Vec<E>,
     pub conditions: Vec<Condition>,
     pub tags: Tags,
 }
 
-impl<E> Plan<E> {
+impl<E> Decision<E> {
     pub fn new(events: Vec<E>) -> Self {
         Self { events, conditions: Vec::new(), tags: Tags::default() }
     }

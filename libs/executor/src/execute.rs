@@ -1,7 +1,9 @@
 //! Load → decide → append, the way every command runs: idempotent by command id, optimistic with
 //! bounded retries, and guarded by conditions on the other streams the decision read.
 
-use carelog_store::{AppendRequest, EventStore, ExpectedRevision, NewEvent, Position, StoreError, StreamName};
+use carelog_store::{
+    AppendRequest, AppendResult, EventStore, ExpectedRevision, NewEvent, Position, StoreError, StreamName,
+};
 use futures::future::BoxFuture;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -9,8 +11,9 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, Loaded, load};
 use crate::command_meta::CommandMeta;
 use crate::command_telemetry;
-use crate::decision::Plan;
+use crate::decision::Decision;
 use crate::error::ServiceError;
+use crate::replay;
 
 /// Attempts of a command whose caller gave no expected revision, when other writers keep winning.
 const MAX_ATTEMPTS: usize = 8;
@@ -30,166 +33,180 @@ pub struct Committed {
 }
 
 /// Runs one command against `stream`: loads the stream, decides, and appends, retrying on conflicts;
-/// a command id that was already applied gets the receipt of its first run.
+/// a command id that was already applied gets what its first run committed.
 /// `decide` may read other streams (boxed so the future stays `Send` for tonic); it returns the
 /// conditions that keep what it read true until the append commits.
 pub async fn execute<A: Aggregate>(
     store: &dyn EventStore,
     stream: &StreamName,
     meta: &CommandMeta,
-    decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Plan<A::Event>, ServiceError>>,
+    decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Decision<A::Event>, ServiceError>>,
 ) -> Result<Committed, ServiceError> {
     let span = command_telemetry::execute_span(stream.as_str(), meta);
-    let result = attempt::<A>(store, stream, meta, decide).instrument(span.clone()).await;
+    let run = Run { store, stream, meta };
+    let result = run.with_retries::<A>(decide).instrument(span.clone()).await;
     command_telemetry::record_outcome(&span, stream.as_str(), &result);
     result
 }
 
-async fn attempt<A: Aggregate>(
-    store: &dyn EventStore,
-    stream: &StreamName,
-    meta: &CommandMeta,
-    decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Plan<A::Event>, ServiceError>>,
-) -> Result<Committed, ServiceError> {
-    let guess_new = meta.expects_new_stream && meta.expected_revision.is_none();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let guessed_new = guess_new && attempt == 1;
-        // After a wrong guess of a new stream the second attempt reads it at once: no collision.
-        if attempt > 1 && !(guess_new && attempt == 2) {
-            // Jittered backoff: writers that collided should not collide again in lockstep.
-            let ceiling = 2_u64.pow(attempt.min(6) as u32);
-            let pause = rand::random_range(0..=ceiling);
-            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-        }
-        // A retry is recognised lazily: on the happy path the store itself finds the command's
-        // event ids already stored; only a refusal needs to ask whether this command already ran.
-        let loading = tracing::info_span!("command.load", stream = %stream, assumed_new = guessed_new);
-        let loaded = async {
-            match guessed_new {
-                true => Ok(Loaded { stream: stream.clone(), state: A::State::default(), revision: None }),
-                false => load::<A>(store, stream).await,
+/// One command on its way into the log: what every step reads.
+struct Run<'a> {
+    store: &'a dyn EventStore,
+    stream: &'a StreamName,
+    meta: &'a CommandMeta,
+}
+
+impl Run<'_> {
+    /// Load → decide → append until the append commits, a step refuses, or the attempts run out.
+    /// A retry is recognised lazily: on the happy path the store itself finds the command's event
+    /// ids already stored; only a refusal asks whether this command already ran ([`replay`]).
+    async fn with_retries<A: Aggregate>(
+        &self,
+        decide: impl for<'a> Fn(&'a Loaded<A::State>) -> BoxFuture<'a, Result<Decision<A::Event>, ServiceError>>,
+    ) -> Result<Committed, ServiceError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.pause_before(attempt).await;
+            let loaded = self.load::<A>(attempt).await?;
+            if let Some(conflict) = self.unexpected_revision(&loaded) {
+                return self.replay_or(conflict.into()).await;
+            }
+            let reached = self.reach_before_deciding::<A>(&loaded).await?;
+            let decision = match decide(&loaded).instrument(tracing::info_span!("command.decide")).await {
+                Ok(decision) => decision,
+                Err(refused) => return self.replay_or(refused).await,
+            };
+            if !reached {
+                self.reach_after_deciding(&decision).await?;
+            }
+            let (request, event_types) = self.append_request::<A>(&loaded, decision)?;
+            match command_telemetry::timed_append(self.store, request).await {
+                Ok(appended) => return Ok(self.committed(appended, event_types)),
+                Err(error) if self.retries(&error, attempt) => {}
+                Err(error @ StoreError::IdempotencyMismatch { .. }) => return self.replay_or(error.into()).await,
+                Err(error) => return Err(error.into()),
             }
         }
-        .instrument(loading)
-        .await?;
-        if let Some(expected) = meta.expected_revision
-            && loaded.revision != Some(expected)
-        {
-            if let Some(receipt) = already_applied(store, stream, meta).await? {
-                return Ok(receipt);
-            }
-            return Err(StoreError::Conflict {
-                stream: stream.to_string(),
-                expected: ExpectedRevision::Exact(expected),
-                actual: loaded.revision,
-            }
-            .into());
+    }
+
+    /// A registration decides its first attempt on an empty stream without reading it.
+    fn guesses_new_stream(&self) -> bool {
+        self.meta.expects_new_stream && self.meta.expected_revision.is_none()
+    }
+
+    /// Jittered backoff before a retry, so writers that collided do not collide again in lockstep.
+    /// After a wrong guess of a new stream the second attempt reads the stream at once: no collision.
+    async fn pause_before(&self, attempt: usize) {
+        if attempt == 1 || (self.guesses_new_stream() && attempt == 2) {
+            return;
         }
-        // A clinician writes only for clients assigned to them: checked before the decision, so a
-        // refusal reveals nothing about the record.
-        let reached = match (&meta.reach, A::client(&loaded.state).or(meta.client_hint)) {
+        let ceiling = 2_u64.pow(attempt.min(6) as u32);
+        let pause = rand::random_range(0..=ceiling);
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+    }
+
+    /// The stream folded into state; on a registration's first attempt, an empty stream.
+    async fn load<A: Aggregate>(&self, attempt: usize) -> Result<Loaded<A::State>, ServiceError> {
+        let assumed_new = self.guesses_new_stream() && attempt == 1;
+        let span = tracing::info_span!("command.load", stream = %self.stream, assumed_new);
+        async {
+            match assumed_new {
+                true => Ok(Loaded { stream: self.stream.clone(), state: A::State::default(), revision: None }),
+                false => load::<A>(self.store, self.stream).await,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The conflict, when the caller pinned a revision the stream is no longer at.
+    fn unexpected_revision<S>(&self, loaded: &Loaded<S>) -> Option<StoreError> {
+        let expected = self.meta.expected_revision.filter(|expected| loaded.revision != Some(*expected))?;
+        Some(StoreError::Conflict {
+            stream: self.stream.to_string(),
+            expected: ExpectedRevision::Exact(expected),
+            actual: loaded.revision,
+        })
+    }
+
+    /// A clinician writes only for clients assigned to them: checked before the decision when the
+    /// client is known, so a refusal reveals nothing about the record. Whether it was checked.
+    async fn reach_before_deciding<A: Aggregate>(&self, loaded: &Loaded<A::State>) -> Result<bool, ServiceError> {
+        match (&self.meta.reach, A::client(&loaded.state).or(self.meta.client_hint)) {
             (Some(reach), Some(client)) if reach.is_limited() => {
-                reach.check(store, Some(client)).await?;
-                true
+                reach.check(self.store, Some(client)).await?;
+                Ok(true)
             }
-            _ => false,
-        };
-        let plan = match decide(&loaded).instrument(tracing::info_span!("command.decide")).await {
-            Ok(plan) => plan,
-            Err(refused) => {
-                return match already_applied(store, stream, meta).await? {
-                    Some(receipt) => Ok(receipt),
-                    None => Err(refused),
-                };
-            }
-        };
-        if let Some(reach) = meta.reach.as_ref().filter(|r| r.is_limited() && !reached) {
-            // A new stream: the client is known only from the decision's tags.
-            let client = plan.tags.client.as_deref().and_then(|c| Uuid::parse_str(c).ok());
-            reach.check(store, client).await?;
+            _ => Ok(false),
         }
-        let metadata = meta.metadata(&plan.tags);
-        let mut events = Vec::with_capacity(plan.events.len());
-        let mut types = Vec::with_capacity(plan.events.len());
-        for (index, event) in plan.events.iter().enumerate() {
+    }
+
+    /// A new stream's client is known only from the decision's tags.
+    async fn reach_after_deciding<E>(&self, decision: &Decision<E>) -> Result<(), ServiceError> {
+        let Some(reach) = self.meta.reach.as_ref().filter(|reach| reach.is_limited()) else { return Ok(()) };
+        let client = decision.tags.client.as_deref().and_then(|c| Uuid::parse_str(c).ok());
+        reach.check(self.store, client).await
+    }
+
+    /// The append of the decision's events, with ids derived from the command id, and their types.
+    fn append_request<A: Aggregate>(
+        &self,
+        loaded: &Loaded<A::State>,
+        decision: Decision<A::Event>,
+    ) -> Result<(AppendRequest, Vec<String>), ServiceError> {
+        let metadata = self.meta.metadata(&decision.tags);
+        let mut events = Vec::with_capacity(decision.events.len());
+        for (index, event) in decision.events.iter().enumerate() {
             let (event_type, schema_version, data) =
                 A::encode(event).map_err(|e| ServiceError::Decode(format!("cannot encode event: {e}")))?;
-            types.push(event_type.to_owned());
             events.push(NewEvent {
-                event_id: meta.event_id(index),
+                event_id: self.meta.event_id(index),
                 event_type: event_type.to_owned(),
                 schema_version,
                 data,
                 metadata: metadata.clone(),
             });
         }
+        let event_types = events.iter().map(|event| event.event_type.clone()).collect();
         let request = AppendRequest {
-            stream: stream.clone(),
+            stream: self.stream.clone(),
             expected: loaded.expected(),
             events,
-            conditions: plan.conditions,
-            client_key: None,
+            conditions: decision.conditions,
         };
-        match command_telemetry::timed_append(store, request).await {
-            Ok(result) => {
-                return Ok(Committed {
-                    stream: stream.clone(),
-                    revision: result.last_revision,
-                    position: result.last_position,
-                    already_applied: result.already_stored,
-                    event_types: types,
-                });
-            }
-            // Someone else wrote first (or a concurrent retry of this very command won): look again.
-            // A caller's expected revision pins only the target stream: a move of another stream the
-            // decision read is retried like any other race (the next load re-checks the target).
-            Err(StoreError::Conflict { stream: moved, .. })
-                if attempt < MAX_ATTEMPTS && (meta.expected_revision.is_none() || moved != stream.as_str()) => {}
-            Err(StoreError::IdempotencyMismatch { .. })
-                if attempt < MAX_ATTEMPTS && meta.expected_revision.is_none() => {}
-            Err(error @ StoreError::IdempotencyMismatch { .. }) => {
-                return match already_applied(store, stream, meta).await? {
-                    Some(receipt) => Ok(receipt),
-                    None => Err(error.into()),
-                };
-            }
-            Err(error) => return Err(error.into()),
-        }
+        Ok((request, event_types))
     }
-}
 
-/// The receipt of this command's first run, if its events are stored.
-async fn already_applied(
-    store: &dyn EventStore,
-    stream: &StreamName,
-    meta: &CommandMeta,
-) -> Result<Option<Committed>, ServiceError> {
-    let Some(first) = store.event_by_id(meta.event_id(0)).await? else { return Ok(None) };
-    let other_payload = match (&first.metadata.command, &meta.fingerprint) {
-        (Some(stored), Some(now)) => stored.fingerprint != *now,
-        _ => false,
-    };
-    if first.stream != *stream || other_payload {
-        return Err(ServiceError::CommandIdReused { command_id: meta.command_id.to_string() });
-    }
-    let mut last = first.clone();
-    let mut types = vec![first.event_type.clone()];
-    for index in 1.. {
-        match store.event_by_id(meta.event_id(index)).await? {
-            Some(next) if next.stream == *stream => {
-                types.push(next.event_type.clone());
-                last = next;
+    /// Whether a refused append is tried again. Someone else wrote first (or a concurrent retry of
+    /// this very command won): look again. A caller's expected revision pins only the target
+    /// stream: a move of another stream the decision read is retried like any other race (the
+    /// next load re-checks the target).
+    fn retries(&self, error: &StoreError, attempt: usize) -> bool {
+        let pinned = self.meta.expected_revision.is_some();
+        attempt < MAX_ATTEMPTS
+            && match error {
+                StoreError::Conflict { stream: moved, .. } => !pinned || moved != self.stream.as_str(),
+                StoreError::IdempotencyMismatch { .. } => !pinned,
+                _ => false,
             }
-            _ => break,
+    }
+
+    fn committed(&self, appended: AppendResult, event_types: Vec<String>) -> Committed {
+        Committed {
+            stream: self.stream.clone(),
+            revision: appended.last_revision,
+            position: appended.last_position,
+            already_applied: appended.already_stored,
+            event_types,
         }
     }
-    Ok(Some(Committed {
-        stream: stream.clone(),
-        revision: last.revision,
-        position: last.position,
-        already_applied: true,
-        event_types: types,
-    }))
+
+    /// What this command's first run committed, if it ran before; otherwise `refusal`.
+    async fn replay_or(&self, refusal: ServiceError) -> Result<Committed, ServiceError> {
+        match replay::first_run(self.store, self.stream, self.meta).await? {
+            Some(committed) => Ok(committed),
+            None => Err(refusal),
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! How every Carelog command runs: validated metadata, load → decide → append with idempotency
 //! and bounded retries, over the registry of aggregates, with results and errors in the domain's
-//! terms. Nothing here knows gRPC: the runtime parses requests into [`CommandMeta`] and turns
-//! [`Committed`] and [`ServiceError`] into replies.
+//! terms. Nothing here knows gRPC but the `grpc` feature's mapping of [`ServiceError`] to a
+//! status (Rust lets that impl live only beside the error): the runtime parses requests into
+//! [`CommandMeta`] and turns [`Committed`] into replies.
 
 #![forbid(unsafe_code)]
 
@@ -13,13 +14,14 @@ pub mod error;
 pub mod execute;
 mod metrics;
 pub mod reach;
+mod replay;
 #[cfg(feature = "grpc")]
 pub mod status;
 
 pub use aggregate::{Aggregate, Loaded, client_events, load};
 pub use command_meta::CommandMeta;
 pub use command_telemetry::current_trace_id;
-pub use decision::Plan;
+pub use decision::Decision;
 pub use error::{FieldViolation, ServiceError};
 pub use execute::{Committed, execute};
 pub use reach::ClientReach;

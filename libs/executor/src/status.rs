@@ -71,7 +71,6 @@ fn store_status(message: &str, error: StoreError) -> Status {
             with_reason(Code::AlreadyExists, message, "COMMAND_ID_REUSED", HashMap::new())
         }
         StoreError::Unavailable(_) => with_reason(Code::Unavailable, message, "STORE_UNAVAILABLE", HashMap::new()),
-        StoreError::ClientKeyTaken { .. } => with_reason(Code::Aborted, message, "CLIENT_KEY_RACE", HashMap::new()),
         StoreError::Unsupported { .. } => {
             with_reason(Code::Unimplemented, message, "STORE_UNSUPPORTED", HashMap::new())
         }

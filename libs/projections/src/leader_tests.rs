@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use carelog_store::{EventStore, PostgresOptions, PostgresStore, SqliteStore};
+use carelog_store::{PostgresOptions, PostgresStore, SqliteStore};
 use sqlx::AssertSqlSafe;
 
 use super::*;

@@ -31,9 +31,3 @@ impl ProjectionError {
         matches!(self, ProjectionError::Store(error) if error.is_transient())
     }
 }
-
-impl From<rusqlite::Error> for ProjectionError {
-    fn from(error: rusqlite::Error) -> Self {
-        ProjectionError::Database(error.to_string())
-    }
-}

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use carelog_store::{EventStore, LogFilter, Position, RecordedEvent, SubscriptionItem};
+use carelog_store::{Database, EventStore, LogFilter, Position, RecordedEvent, SubscriptionItem};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -71,8 +71,10 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub async fn new(store: Arc<dyn EventStore>) -> Result<Self, ProjectionError> {
-        let models = ReadModels::open(store.database()).await?;
+    /// A runner folding `store`'s events into the read models kept in `database` (the handle the
+    /// store was opened with; see `carelog_store::open`).
+    pub async fn new(store: Arc<dyn EventStore>, database: Database) -> Result<Self, ProjectionError> {
+        let models = ReadModels::open(database).await?;
         Ok(Self { store, models, catch_up_pace: CATCH_UP })
     }
 

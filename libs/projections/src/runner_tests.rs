@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use carelog_store::{
-    AppendRequest, EventStore, ExpectedRevision, NewEvent, PostgresOptions, PostgresStore, SqliteStore,
+    AppendRequest, EventStore, ExpectedRevision, NewEvent, OpenedStore, PostgresOptions, PostgresStore, SqliteStore,
 };
 
 use super::*;
@@ -18,11 +18,11 @@ use crate::testing::interleaved_charts;
 const TIGHT: Pace = Pace { batch: 1, commit_every: 3, hold_bytes: 0 };
 
 /// A store holding five interleaved charts (one client erased), appended in log order.
-async fn filled(store: Arc<dyn EventStore>) -> Arc<dyn EventStore> {
+async fn filled(opened: OpenedStore) -> OpenedStore {
     for event in interleaved_charts(5, Some(2)) {
-        append(&*store, event).await;
+        append(&*opened.log, event).await;
     }
-    store
+    opened
 }
 
 async fn append(store: &dyn EventStore, event: RecordedEvent) {
@@ -37,21 +37,21 @@ async fn append(store: &dyn EventStore, event: RecordedEvent) {
 }
 
 /// A runner beside a live generation (as a server keeps one), so that a rebuild has one to replace.
-async fn beside_live(store: Arc<dyn EventStore>) -> Runner {
-    let runner = Runner::new(store).await.expect("runner");
+async fn beside_live(opened: &OpenedStore) -> Runner {
+    let runner = Runner::new(Arc::clone(&opened.log), opened.database.clone()).await.expect("runner");
     runner.models().live(RECORDS).await.expect("live generation");
     runner
 }
 
-async fn sqlite() -> (Arc<dyn EventStore>, tempfile::TempDir) {
+async fn sqlite() -> (OpenedStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(dir.path().join("carelog.db")).await.expect("open sqlite");
-    (filled(Arc::new(store)).await, dir)
+    (filled(OpenedStore::sqlite(store)).await, dir)
 }
 
 /// A fresh schema on the configured server, dropped when the test is done with it.
 struct Schema {
-    store: Arc<dyn EventStore>,
+    store: OpenedStore,
     pool: sqlx::PgPool,
     name: String,
 }
@@ -62,7 +62,7 @@ impl Schema {
         let name = format!("carelog_projections_{}", uuid::Uuid::new_v4().simple());
         let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&name)).await.expect("connect");
         let pool = store.pool().clone();
-        Self { store: filled(Arc::new(store)).await, pool, name }
+        Self { store: filled(OpenedStore::postgres(store)).await, pool, name }
     }
 
     async fn drop_schema(self) {
@@ -79,9 +79,10 @@ async fn live_state(runner: &Runner) -> (Vec<Doc>, Vec<AuditRow>) {
     (docs, audit.expect("audit trail"))
 }
 
-async fn rebuilt_at_both_paces_is_the_same(store: Arc<dyn EventStore>) {
+async fn rebuilt_at_both_paces_is_the_same(opened: OpenedStore) {
+    let store = Arc::clone(&opened.log);
     let head = store.head_position().await.expect("head").0;
-    let runner = beside_live(store).await;
+    let runner = beside_live(&opened).await;
     let mut commits = 0;
     runner.rebuild(|_| commits += 1).await.expect("rebuild holding every document");
     assert_eq!(commits, 1, "{head} events fit one commit");
@@ -107,15 +108,16 @@ async fn sqlite_a_rebuild_committing_often_and_dropping_documents_equals_one_hol
 #[tokio::test]
 async fn postgres_a_rebuild_committing_often_and_dropping_documents_equals_one_holding_them() {
     let schema = Schema::new().await;
-    rebuilt_at_both_paces_is_the_same(Arc::clone(&schema.store)).await;
+    rebuilt_at_both_paces_is_the_same(schema.store.clone()).await;
     schema.drop_schema().await;
 }
 
 /// Stops a catch-up right after its second commit (a panic in the progress callback unwinds
 /// through the runner like a crash), then checks the generation left behind and resumes it.
-async fn stopped_between_commits_resumes(store: Arc<dyn EventStore>) {
+async fn stopped_between_commits_resumes(opened: OpenedStore) {
+    let store = Arc::clone(&opened.log);
     let head = store.head_position().await.expect("head").0;
-    let runner = beside_live(store).await;
+    let runner = beside_live(&opened).await;
     runner.rebuild(|_| {}).await.expect("reference rebuild");
     let expected = live_state(&runner).await;
 
@@ -155,7 +157,7 @@ async fn sqlite_a_catch_up_stopped_between_commits_resumes_to_the_same_read_mode
 #[tokio::test]
 async fn postgres_a_catch_up_stopped_between_commits_resumes_to_the_same_read_models() {
     let schema = Schema::new().await;
-    stopped_between_commits_resumes(Arc::clone(&schema.store)).await;
+    stopped_between_commits_resumes(schema.store.clone()).await;
     schema.drop_schema().await;
 }
 
@@ -163,8 +165,9 @@ async fn postgres_a_catch_up_stopped_between_commits_resumes_to_the_same_read_mo
 /// quarantined: the rebuild reaches the head, that client's view says it is incomplete since the
 /// event's position, the quarantine table names the event and why, and every other client's
 /// view is complete. A second rebuild (the same build) quarantines the same event again.
-async fn quarantines_an_unfoldable_event(store: Arc<dyn EventStore>) {
-    let runner = beside_live(Arc::clone(&store)).await.with_catch_up_pace(TIGHT);
+async fn quarantines_an_unfoldable_event(opened: OpenedStore) {
+    let store = Arc::clone(&opened.log);
+    let runner = beside_live(&opened).await.with_catch_up_pace(TIGHT);
     let mut bogus = interleaved_charts(1, None).remove(0);
     bogus.event_id = uuid::Uuid::now_v7();
     bogus.event_type = "ClientTeleported".to_owned();
@@ -205,7 +208,7 @@ async fn sqlite_an_unfoldable_event_is_quarantined_and_only_its_client_is_incomp
 #[tokio::test]
 async fn postgres_an_unfoldable_event_is_quarantined_and_only_its_client_is_incomplete() {
     let schema = Schema::new().await;
-    quarantines_an_unfoldable_event(Arc::clone(&schema.store)).await;
+    quarantines_an_unfoldable_event(schema.store.clone()).await;
     schema.drop_schema().await;
 }
 
@@ -224,8 +227,9 @@ fn access_event(client_of: &RecordedEvent) -> RecordedEvent {
 /// commits what waits before it at once. Every event is in the audit trail exactly once.
 #[tokio::test]
 async fn sqlite_live_audit_only_batches_are_held_back_then_committed_exactly_once() {
-    let (store, _dir) = sqlite().await;
-    let runner = Arc::new(beside_live(Arc::clone(&store)).await);
+    let (opened, _dir) = sqlite().await;
+    let store = Arc::clone(&opened.log);
+    let runner = Arc::new(beside_live(&opened).await);
     let (stop_tx, stop) = watch::channel(false);
     let (checkpoints_tx, mut checkpoints) = watch::channel(0);
     let following = tokio::spawn({
@@ -265,8 +269,9 @@ async fn sqlite_live_audit_only_batches_are_held_back_then_committed_exactly_onc
 /// Following live, commands in quick succession share commits (at most one per
 /// `LIVE_COMMIT_INTERVAL`); a runner killed among them and started again loses nothing and applies
 /// nothing twice: its documents are a rebuild's, and every event is in the audit trail once.
-async fn live_commits_survive_a_crash(store: Arc<dyn EventStore>) {
-    let runner = Arc::new(beside_live(Arc::clone(&store)).await);
+async fn live_commits_survive_a_crash(opened: OpenedStore) {
+    let store = Arc::clone(&opened.log);
+    let runner = Arc::new(beside_live(&opened).await);
     let (checkpoints_tx, mut checkpoints) = watch::channel(0);
     let start = |runner: &Arc<Runner>| {
         let (runner, checkpoints_tx) = (Arc::clone(runner), checkpoints_tx.clone());
@@ -302,6 +307,6 @@ async fn sqlite_live_commits_coalesced_and_interrupted_lose_nothing() {
 #[tokio::test]
 async fn postgres_live_commits_coalesced_and_interrupted_lose_nothing() {
     let schema = Schema::new().await;
-    live_commits_survive_a_crash(Arc::clone(&schema.store)).await;
+    live_commits_survive_a_crash(schema.store.clone()).await;
     schema.drop_schema().await;
 }

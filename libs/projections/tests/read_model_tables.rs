@@ -7,7 +7,7 @@ use carelog_domain::types::ERASED;
 use carelog_projections::persist::{AuditQuery, AuditRow, BatchWrite, DocKind, DocWrite, ReadModels, SearchEntry};
 use carelog_projections::quarantine::{Quarantined, Target};
 use carelog_projections::{AccessFacts, ProjectionError};
-use carelog_store::{EventStore, PostgresOptions, PostgresStore, SqliteStore};
+use carelog_store::{EventStore, OpenedStore, PostgresOptions, PostgresStore, SqliteStore};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -23,20 +23,21 @@ struct Backend {
 
 async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
-    let models = ReadModels::open(store.database()).await.unwrap();
+    let OpenedStore { log: store, database } =
+        OpenedStore::sqlite(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
+    let models = ReadModels::open(database).await.unwrap();
     Backend { models, _store: store, _dir: Some(dir) }
 }
 
 async fn postgres() -> Backend {
     let url = carelog_testkit::postgres_url().await;
     let schema = format!("carelog_readmodels_{}", Uuid::new_v4().simple());
-    let store: Arc<dyn EventStore> = Arc::new(
+    let OpenedStore { log: store, database } = OpenedStore::postgres(
         PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
             .await
             .unwrap_or_else(|e| panic!("these tests need PostgreSQL: {e}")),
     );
-    let models = ReadModels::open(store.database()).await.unwrap();
+    let models = ReadModels::open(database).await.unwrap();
     Backend { models, _store: store, _dir: None }
 }
 
@@ -207,8 +208,26 @@ async fn search_tokens_are_replaced_per_client_intersected_paged_and_purged(b: B
     assert!(b.models.purge_retired(P).await.unwrap() >= 1);
 }
 
+/// The live checkpoint, read without creating anything (as a records replica reads it on a hot
+/// standby): none before the projection exists, then the live generation's, across a swap.
+async fn the_live_checkpoint_is_read_without_creating_the_projection(b: Backend) {
+    assert_eq!(b.models.live_checkpoint(P).await.unwrap(), None);
+    assert_eq!(b.models.live_checkpoint(P).await.unwrap(), None, "reading created nothing");
+    let live = b.models.live(P).await.unwrap();
+    assert_eq!(b.models.live_checkpoint(P).await.unwrap(), Some(0));
+    b.models.commit(batch(live.id, 0, 5)).await.unwrap();
+    assert_eq!(b.models.live_checkpoint(P).await.unwrap(), Some(5));
+    let rebuild = b.models.start_rebuild(P).await.unwrap();
+    b.models.commit(batch(rebuild.id, 0, 3)).await.unwrap();
+    assert_eq!(b.models.live_checkpoint(P).await.unwrap(), Some(5), "a rebuild is not live before its swap");
+    b.models.swap(P, rebuild.id).await.unwrap();
+    assert_eq!(b.models.live_checkpoint(P).await.unwrap(), Some(3));
+    assert_eq!(b.models.live_checkpoint("another projection").await.unwrap(), None);
+}
+
 carelog_testkit::on_every_backend!(
     sqlite: sqlite, postgres: postgres;
+    the_live_checkpoint_is_read_without_creating_the_projection,
     search_tokens_are_replaced_per_client_intersected_paged_and_purged,
     a_batch_moves_the_checkpoint_with_its_documents_and_audit_rows,
     a_batch_from_a_stale_checkpoint_writes_nothing,

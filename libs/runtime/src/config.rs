@@ -1,7 +1,10 @@
 //! Options every binary shares: where the log lives, where to listen, how to log.
 
+use std::sync::Arc;
+
 use anyhow::Context;
-use carelog_store::StoreUrl;
+use carelog_store::{EventStore, OpenedStore, StoreUrl};
+use carelog_vault::SealedStore;
 
 /// The embedded default: a SQLite file in the working directory.
 pub const DEFAULT_STORE: &str = "sqlite:carelog.db";
@@ -26,16 +29,18 @@ impl StoreArg {
     }
 
     /// Opens the store the user named with PHI sealed under per-client keys (see carelog-vault).
-    pub async fn open(&self) -> anyhow::Result<(std::sync::Arc<dyn carelog_store::EventStore>, StoreUrl)> {
-        let (sealed, url) = self.open_sealed().await?;
+    pub async fn open(&self) -> anyhow::Result<(Arc<dyn EventStore>, StoreUrl)> {
+        let ServiceStorage { sealed, url, .. } = self.open_sealed().await?;
         Ok((sealed, url))
     }
 
-    /// [`open`](Self::open), keeping the vault's type: for commands that manage keys (`erase`).
-    pub async fn open_sealed(&self) -> anyhow::Result<(std::sync::Arc<carelog_vault::SealedStore>, StoreUrl)> {
+    /// [`open`](Self::open), keeping the vault's type (for commands that manage keys, `erase`) and
+    /// the store as opened (for the read models and the Merkle tree).
+    pub async fn open_sealed(&self) -> anyhow::Result<ServiceStorage> {
         let url = self.url()?;
-        let store = carelog_store::open(&url).await.with_context(|| format!("opening the event store at {url}"))?;
-        Ok((seal_store(store, &url, self.master_key_file.as_deref()).await?, url))
+        let stored = carelog_store::open(&url).await.with_context(|| format!("opening the event store at {url}"))?;
+        let sealed = seal_store(&stored, &url, self.master_key_file.as_deref()).await?;
+        Ok(ServiceStorage { sealed, stored, url })
     }
 
     pub fn url(&self) -> anyhow::Result<StoreUrl> {
@@ -48,12 +53,22 @@ impl StoreArg {
     }
 }
 
+/// The store a binary opened once at start-up.
+#[derive(Debug, Clone)]
+pub struct ServiceStorage {
+    /// The log with PHI sealed under per-client keys: what services append to and read.
+    pub sealed: Arc<SealedStore>,
+    /// The log as stored, and the database where the read models and the Merkle tree are kept.
+    pub stored: OpenedStore,
+    pub url: StoreUrl,
+}
+
 /// Wraps an opened store in the vault: PHI is sealed on append and opened (or shown erased) on read.
 pub async fn seal_store(
-    store: std::sync::Arc<dyn carelog_store::EventStore>,
+    stored: &OpenedStore,
     url: &StoreUrl,
     master_key_file: Option<&std::path::Path>,
-) -> anyhow::Result<std::sync::Arc<carelog_vault::SealedStore>> {
+) -> anyhow::Result<Arc<SealedStore>> {
     let sqlite = match url {
         StoreUrl::Sqlite(path) => Some(path.as_path()),
         _ => None,
@@ -71,7 +86,7 @@ pub async fn seal_store(
         );
     }
     tracing::info!(source = ?source, "master key loaded");
-    carelog_vault::seal(store, master).await.context("opening the client key store")
+    carelog_vault::seal(stored, master).await.context("opening the client key store")
 }
 
 /// Where a service listens by default.

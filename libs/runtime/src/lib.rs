@@ -12,6 +12,7 @@ pub mod idle;
 mod metrics;
 pub mod parse;
 pub mod server;
+pub mod server_setup;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

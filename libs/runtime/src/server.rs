@@ -16,8 +16,9 @@ use anyhow::Context;
 use carelog_store::EventStore;
 use tonic_health::server::HealthReporter;
 
-use crate::config::{DEFAULT_LISTEN, StoreArg};
+use crate::config::{DEFAULT_LISTEN, ServiceStorage, StoreArg};
 use crate::grpc_telemetry::GrpcTelemetryLayer;
+use crate::server_setup::ServerSetupError;
 use crate::telemetry;
 use carelog_auth::{AuthArgs, AuthLayer, Authenticator};
 
@@ -60,13 +61,11 @@ pub struct TlsArgs {
 
 impl TlsArgs {
     /// The server's TLS settings, or `None` for plaintext (refused unless allowed).
-    pub fn config(&self) -> anyhow::Result<Option<ServerTlsConfig>> {
+    pub fn config(&self) -> Result<Option<ServerTlsConfig>, ServerSetupError> {
         let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
-            anyhow::ensure!(
-                self.allow_plaintext,
-                "no TLS certificate configured: set --tls-cert and --tls-key (CARELOG_TLS_CERT/KEY), \
-                 or pass --allow-plaintext for local use"
-            );
+            if !self.allow_plaintext {
+                return Err(ServerSetupError::NoTls);
+            }
             tracing::warn!("TLS is OFF (--allow-plaintext): traffic is readable on the network; local use only");
             crate::telemetry::notice(
                 true,
@@ -74,8 +73,8 @@ impl TlsArgs {
             );
             return Ok(None);
         };
-        let read = |path: &PathBuf, what: &str| {
-            std::fs::read(path).with_context(|| format!("reading the {what} {}", path.display()))
+        let read = |path: &PathBuf, what: &'static str| {
+            std::fs::read(path).map_err(|error| ServerSetupError::Read { what, path: path.clone(), error })
         };
         let mut config = ServerTlsConfig::new()
             .identity(tonic::transport::Identity::from_pem(read(cert, "TLS certificate")?, read(key, "TLS key")?));
@@ -137,7 +136,7 @@ pub struct ServerSettings {
 }
 
 impl ServerSettings {
-    pub fn from_args(args: &SecurityArgs) -> anyhow::Result<Self> {
+    pub fn from_args(args: &SecurityArgs) -> Result<Self, ServerSetupError> {
         Ok(Self { authenticator: args.auth.authenticator()?, tls: args.tls.config()?, limits: args.limits.clone() })
     }
 
@@ -156,7 +155,7 @@ impl Default for ServerSettings {
 }
 
 /// A router with grpc.health.v1 and server reflection (v1 and v1alpha) already mounted.
-pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReporter)> {
+pub fn router(settings: &ServerSettings) -> Result<(Router, HealthReporter), ServerSetupError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(carelog_proto::FILE_DESCRIPTOR_SET)
@@ -175,7 +174,7 @@ pub fn router(settings: &ServerSettings) -> anyhow::Result<(Router, HealthReport
         .max_connection_age(Duration::from_secs(limits.max_connection_age_seconds))
         .max_connection_age_grace(CONNECTION_AGE_GRACE);
     if let Some(tls) = &settings.tls {
-        builder = builder.tls_config(tls.clone()).context("configuring TLS")?;
+        builder = builder.tls_config(tls.clone()).map_err(ServerSetupError::Tls)?;
     }
     let router = builder
         .layer(GrpcTelemetryLayer)
@@ -271,14 +270,19 @@ pub async fn run_standalone(
     name: &str,
     mount: impl FnOnce(Router, &HealthReporter, Arc<dyn EventStore>) -> Router,
 ) -> anyhow::Result<()> {
-    run_standalone_async(args, name, |router, health, store| async move { Ok(mount(router, &health, store)) }).await
+    run_standalone_async(
+        args,
+        name,
+        |router, health, storage| async move { Ok(mount(router, &health, storage.sealed)) },
+    )
+    .await
 }
 
 /// `run_standalone` for a service whose mounting does I/O (e.g. migrating its read models).
 pub async fn run_standalone_async<F: Future<Output = anyhow::Result<Router>>>(
     args: StandaloneArgs,
     name: &str,
-    mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
+    mount: impl FnOnce(Router, HealthReporter, ServiceStorage) -> F,
 ) -> anyhow::Result<()> {
     run_standalone_closing(args, name, tokio::sync::watch::channel(false).0, mount).await
 }
@@ -289,13 +293,14 @@ pub async fn run_standalone_closing<F: Future<Output = anyhow::Result<Router>>>(
     args: StandaloneArgs,
     name: &str,
     closing: tokio::sync::watch::Sender<bool>,
-    mount: impl FnOnce(Router, HealthReporter, Arc<dyn EventStore>) -> F,
+    mount: impl FnOnce(Router, HealthReporter, ServiceStorage) -> F,
 ) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(name)?;
-    let (store, url) = args.store.open().await?;
+    let storage = args.store.open_sealed().await?;
+    let url = storage.url.clone();
     let settings = ServerSettings::from_args(&args.security)?;
     let (router, reporter) = router(&settings)?;
-    let router = mount(router, reporter, store).await?;
+    let router = mount(router, reporter, storage).await?;
     let (listener, addr) = bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(service = name, %addr, store = %url, "serving");
     crate::telemetry::notice(false, &format!("{name} listening on {addr} (store {url})"));

@@ -17,7 +17,8 @@ use rusqlite::{Connection, OpenFlags, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, stream TEXT NOT NULL, data TEXT NOT NULL)";
+const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, stream TEXT NOT NULL, data TEXT NOT NULL)";
 
 /// `--name value` from the command line.
 fn arg(name: &str) -> Option<String> {
@@ -62,7 +63,13 @@ fn main() -> anyhow::Result<()> {
             ours.push(runtime.block_on(rusqlite_ops(file, work, data.clone(), duration))?);
             let file = dir.path().join(format!("{work:?}-{round}-sqlx.db"));
             theirs.push(runtime.block_on(sqlx_ops(&file, work, &data, duration))?);
-            eprintln!("sqlite_drivers: {} round {}: rusqlite {:.0}/s, sqlx {:.0}/s", work.label(), round + 1, ours[round], theirs[round]);
+            eprintln!(
+                "sqlite_drivers: {} round {}: rusqlite {:.0}/s, sqlx {:.0}/s",
+                work.label(),
+                round + 1,
+                ours[round],
+                theirs[round]
+            );
         }
         let ratios: Vec<f64> = ours.iter().zip(&theirs).map(|(a, b)| a / b).collect();
         println!("| {} | {} | {} | {} |", work.label(), range(&ours, 0), range(&theirs, 0), range(&ratios, 2));

@@ -90,10 +90,6 @@ pub enum StoreError {
     Corrupt { position: Position, reason: String },
     #[error("database error: {0}")]
     Database(String),
-    /// The append carried a new data key for a client who already has one (another first append
-    /// won the race) or was erased. Nothing was stored: seal again with the stored key and retry.
-    #[error("client {client} already has a data key or was erased; nothing was stored")]
-    ClientKeyTaken { client: String },
     /// The backend cannot do what was asked without weakening a guarantee (e.g. conditions on KurrentDB).
     #[error("not supported on the {backend} backend: {what}")]
     Unsupported { backend: &'static str, what: String },
@@ -137,11 +133,5 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(error: sqlx::migrate::MigrateError) -> Self {
         StoreError::Database(format!("migration failed: {error}"))
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> Self {
-        crate::sqlite_reader::store_error(error)
     }
 }

@@ -9,7 +9,7 @@
 
 #![forbid(unsafe_code)]
 
-mod database;
+mod adapters;
 mod error;
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
@@ -19,13 +19,14 @@ mod open;
 mod open_kurrentdb;
 mod plan;
 mod postgres;
-mod postgres_known_heads;
 pub mod postgres_ha;
+mod postgres_known_heads;
 mod prepare;
 mod recent;
 mod row;
 mod row_page;
 mod sqlite;
+mod sqlite_database;
 mod sqlite_reader;
 mod sqlite_writer;
 mod subscription;
@@ -38,18 +39,19 @@ use uuid::Uuid;
 
 #[cfg(feature = "kurrentdb")]
 pub use crate::kurrentdb::{KurrentDbOptions, KurrentDbStore, install_crypto_provider};
-pub use database::{Database, SqliteDatabase, SqliteWrite, WriteTurn};
+pub use adapters::Database;
 pub use error::{InvalidInput, StoreError};
 pub use model::{
     Actor, AppendRequest, AppendResult, CommandRef, Condition, Direction, EventHash, ExpectedRevision, LogFilter,
-    LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewClientKey, NewEvent, Position, ReadFrom,
-    RecordedEvent, StreamName, StreamQuery, SubscriptionItem, Tags,
+    LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent,
+    StreamName, StreamQuery, SubscriptionItem, Tags,
 };
-pub use open::{StoreUrl, open};
+pub use open::{OpenedStore, StoreUrl, open};
 pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
 pub use postgres::{PostgresOptions, PostgresStore, begin_derived, begin_uncancellable};
 pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite_database::{SqliteDatabase, SqliteWrite, WriteTurn};
 pub use subscription::EventSubscription;
 pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, VerifyScope};
 
@@ -58,23 +60,6 @@ pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, Verify
 pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`: for logs and diagnostics.
     fn backend_name(&self) -> &'static str;
-
-    /// The database the log lives in, for read models kept beside it (and committed with their
-    /// checkpoints in one transaction).
-    fn database(&self) -> Database;
-
-    /// The log exactly as stored, when this store is a decorator that rewrites events on the way
-    /// out (the vault opening sealed PHI): for followers that need only positions and hashes, such
-    /// as the Merkle tree builder, and would pay for the rewriting for nothing.
-    fn as_stored(&self) -> Option<std::sync::Arc<dyn EventStore>> {
-        None
-    }
-
-    /// Whether an append may carry a new client's data key ([`AppendRequest::client_key`]) to store
-    /// in its own transaction: where the log and the key table share one database.
-    fn stores_client_keys(&self) -> bool {
-        false
-    }
 
     /// Appends events to one stream atomically, if the stream and every condition are as expected.
     /// Re-appending events whose ids are already stored in that stream returns the original result.

@@ -259,24 +259,11 @@ pub struct AppendRequest {
     pub expected: ExpectedRevision,
     pub events: Vec<NewEvent>,
     pub conditions: Vec<Condition>,
-    /// A client's first data key, stored in the same transaction as the events sealed with it
-    /// (see [`NewClientKey`]).
-    pub client_key: Option<NewClientKey>,
-}
-
-/// A new client's data key, wrapped by the master key, for the `client_keys` table the vault
-/// keeps beside the log. Written with the append that first uses it — one commit, not two — and
-/// only if the client has no key yet and was never erased; otherwise the append fails with
-/// [`StoreError::ClientKeyTaken`](crate::StoreError::ClientKeyTaken) and stores nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewClientKey {
-    pub client: String,
-    pub wrapped: Vec<u8>,
 }
 
 impl AppendRequest {
     pub fn new(stream: StreamName, expected: ExpectedRevision, events: Vec<NewEvent>) -> Self {
-        Self { stream, expected, events, conditions: Vec::new(), client_key: None }
+        Self { stream, expected, events, conditions: Vec::new() }
     }
 
     pub fn with_condition(mut self, stream: StreamName, expected: ExpectedRevision) -> Self {

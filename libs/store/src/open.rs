@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::{EventStore, PostgresOptions, PostgresStore, SqliteStore, StoreError};
+use crate::{Database, EventStore, PostgresOptions, PostgresStore, SqliteStore, StoreError};
 
 /// Where the log lives.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,11 +64,33 @@ pub(crate) fn redact_password(url: &str) -> String {
     }
 }
 
+/// A store URL opened once, at start-up: the log, and the database handle from which the crates
+/// that keep tables beside it (the vault's client keys, the read models, the Merkle tree) build
+/// their adapters. Nothing asks the log for its backend later.
+#[derive(Debug, Clone)]
+pub struct OpenedStore {
+    /// The log exactly as stored.
+    pub log: Arc<dyn EventStore>,
+    /// Where the port owners keep their tables: the log's own database, or for KurrentDB (which
+    /// holds only the log) the relational database named by `CARELOG_READ_MODELS`.
+    pub database: Database,
+}
+
+impl OpenedStore {
+    pub fn sqlite(store: SqliteStore) -> Self {
+        Self { database: store.database(), log: Arc::new(store) }
+    }
+
+    pub fn postgres(store: PostgresStore) -> Self {
+        Self { database: store.database(), log: Arc::new(store) }
+    }
+}
+
 /// Opens the store a URL names, applying migrations. A PostgreSQL URL may name the schema the log
 /// lives in with `schema=NAME` (created if missing): several logs can then share one database.
-pub async fn open(url: &StoreUrl) -> Result<Arc<dyn EventStore>, StoreError> {
+pub async fn open(url: &StoreUrl) -> Result<OpenedStore, StoreError> {
     Ok(match url {
-        StoreUrl::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        StoreUrl::Sqlite(path) => OpenedStore::sqlite(SqliteStore::open(path).await?),
         StoreUrl::Postgres(url) => {
             let (url, schema) = schema_parameter(url);
             let options = PostgresOptions::new(url);
@@ -76,7 +98,7 @@ pub async fn open(url: &StoreUrl) -> Result<Arc<dyn EventStore>, StoreError> {
                 Some(schema) => options.schema(schema),
                 None => options,
             };
-            Arc::new(PostgresStore::connect_with(options).await?)
+            OpenedStore::postgres(PostgresStore::connect_with(options).await?)
         }
         StoreUrl::KurrentDb(url) => crate::open_kurrentdb::open(url).await?,
     })

@@ -1,10 +1,8 @@
 //! KurrentDB store URLs (`kurrentdb://…`, `esdb://…`): parsed only when the cargo feature
 //! `kurrentdb` is on, and opened with a relational database for the read side (`CARELOG_READ_MODELS`).
 
-use std::sync::Arc;
-
-use crate::open::{StoreUrl, redact_password};
-use crate::{EventStore, StoreError};
+use crate::StoreError;
+use crate::open::{OpenedStore, StoreUrl, redact_password};
 
 /// The schemes of KurrentDB connection strings.
 const SCHEMES: [&str; 4] = ["kurrentdb://", "kurrentdb+discover://", "esdb://", "esdb+discover://"];
@@ -30,19 +28,19 @@ pub(crate) fn parse(s: &str) -> Option<Result<StoreUrl, String>> {
 
 /// KurrentDB holds the log only: the read side goes to the database `CARELOG_READ_MODELS` names.
 #[cfg(feature = "kurrentdb")]
-pub(crate) async fn open(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+pub(crate) async fn open(url: &str) -> Result<OpenedStore, StoreError> {
     let read_models = match read_models_url(std::env::var(READ_MODELS_ENV).ok().as_deref())? {
         StoreUrl::Sqlite(path) => crate::SqliteStore::open(path).await?.database(),
         // Through `open`, so `?schema=NAME` works here too (boxed: `open` also leads here).
-        StoreUrl::Postgres(url) => Box::pin(crate::open(&StoreUrl::Postgres(url))).await?.database(),
+        StoreUrl::Postgres(url) => Box::pin(crate::open(&StoreUrl::Postgres(url))).await?.database,
         StoreUrl::KurrentDb(_) => return Err(not_relational()),
     };
-    let options = crate::KurrentDbOptions::new(url, read_models);
-    Ok(Arc::new(crate::KurrentDbStore::connect(options).await?))
+    let log = crate::KurrentDbStore::connect(crate::KurrentDbOptions::new(url)).await?;
+    Ok(OpenedStore { log: std::sync::Arc::new(log), database: read_models })
 }
 
 #[cfg(not(feature = "kurrentdb"))]
-pub(crate) async fn open(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+pub(crate) async fn open(url: &str) -> Result<OpenedStore, StoreError> {
     Err(StoreError::Unsupported {
         backend: "kurrentdb",
         what: format!("{}: build with the cargo feature `kurrentdb`", redact_password(url)),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::model::{AppendResult, EventHash, NewClientKey, Position};
+use crate::model::{AppendResult, EventHash, Position};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_u64};
 
@@ -88,11 +88,6 @@ pub(crate) fn streams_touched(batch: &[&PreparedAppend]) -> Vec<String> {
     streams
 }
 
-/// The new client keys a batch carries, to store in one statement before planning.
-pub(crate) fn new_client_keys<'a>(batch: &[&'a PreparedAppend]) -> Vec<&'a NewClientKey> {
-    batch.iter().filter_map(|a| a.client_key.as_ref()).collect()
-}
-
 /// Every event id a batch carries, to look up earlier attempts.
 pub(crate) fn event_ids(batch: &[&PreparedAppend]) -> Vec<Uuid> {
     batch.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)).collect()
@@ -140,27 +135,13 @@ impl BatchPlanner {
         self.rows
     }
 
-    /// Checks one append against the log as it stands after the appends planned before it.
-    /// On error nothing of this append is planned; the other appends of the batch are unaffected.
-    /// Plans every append of a batch in order. An append carrying a new client key that is not among
-    /// `stored_keys` (what the batch's key insert wrote) fails alone, before it takes a position:
-    /// its events are sealed with a key that was not stored.
-    pub fn plan_batch(
-        &mut self,
-        batch: &[&PreparedAppend],
-        stored_keys: &[NewClientKey],
-    ) -> Vec<Result<AppendResult, StoreError>> {
-        batch
-            .iter()
-            .map(|append| match &append.client_key {
-                Some(key) if !stored_keys.contains(key) => {
-                    Err(StoreError::ClientKeyTaken { client: key.client.clone() })
-                }
-                _ => self.plan(append),
-            })
-            .collect()
+    /// Plans every append of a batch in order.
+    pub fn plan_batch(&mut self, batch: &[&PreparedAppend]) -> Vec<Result<AppendResult, StoreError>> {
+        batch.iter().map(|append| self.plan(append)).collect()
     }
 
+    /// Checks one append against the log as it stands after the appends planned before it.
+    /// On error nothing of this append is planned; the other appends of the batch are unaffected.
     pub fn plan(&mut self, append: &PreparedAppend) -> Result<AppendResult, StoreError> {
         if let Some(replayed) = self.replay(append)? {
             return Ok(replayed);

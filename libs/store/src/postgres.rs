@@ -23,11 +23,11 @@ use uuid::Uuid;
 use crate::EventStore;
 use crate::error::{InvalidInput, StoreError};
 use crate::model::{
-    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, NewClientKey, Position, ReadFrom, RecordedEvent,
-    StreamName, StreamQuery, category_of,
+    AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
+    StreamQuery, category_of,
 };
 use crate::open::redact_password;
-use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
 use crate::postgres_ha;
 use crate::postgres_known_heads::{KnownHeads, write_known};
 use crate::prepare::{Limits, PreparedAppend};
@@ -131,11 +131,18 @@ impl PostgresStore {
         // plan never depends on the data, so it is planned once per connection, not per commit.
         // (The long way asks for custom plans again: it looks rows up by value.)
         let connect = connect.options([("plan_cache_mode", "force_generic_plan")]);
-        let mut pg_writer = PgWriter { connect, conn: None, channel: channel.clone(), pid: Arc::clone(&writer_pid), known: None };
+        let mut pg_writer =
+            PgWriter { connect, conn: None, channel: channel.clone(), pid: Arc::clone(&writer_pid), known: None };
         pg_writer.connection().await?;
         let writer = Writer::spawn(pg_writer, head_tx.clone(), Arc::clone(&recent));
         tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx, writer_pid));
         Ok(Self { inner: Arc::new(Inner { pool, writer, heads, recent, options, schema }) })
+    }
+
+    /// The database handle for the tables kept beside the log (read models, client keys, the
+    /// Merkle tree): what [`crate::open`] hands the port owners.
+    pub fn database(&self) -> crate::Database {
+        crate::Database::Postgres(self.inner.pool.clone())
     }
 
     /// The pool, for read models kept in the same database as the log.
@@ -324,14 +331,6 @@ impl EventStore for PostgresStore {
         "postgres"
     }
 
-    fn database(&self) -> crate::Database {
-        crate::Database::Postgres(self.inner.pool.clone())
-    }
-
-    fn stores_client_keys(&self) -> bool {
-        true
-    }
-
     #[tracing::instrument(skip_all, err(level = "debug"), fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
         let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
@@ -514,51 +513,23 @@ impl BatchWriter for PgWriter {
     }
 }
 
-/// The batch's read: stream heads, earlier attempts and the keys `stored` (see below), with the
-/// log head on every row (one row with only the log head if there is nothing else).
-macro_rules! read_for_batch {
-    ($keys:literal) => {
-        concat!(
-            "WITH ",
-            $keys,
-            "found AS (
-                SELECT 'head' AS kind, s.stream, e.revision, NULL::bigint AS position, e.hash,
-                       NULL::uuid AS event_id, NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
-                FROM unnest($1::text[]) AS s(stream)
-                CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
-                                    ORDER BY revision DESC LIMIT 1) AS e
-                UNION ALL
-                SELECT 'known', stream, revision, position, NULL, event_id, event_type, schema_version, data::text
-                FROM events WHERE event_id = ANY($2)
-                UNION ALL
-                SELECT 'key', client_id, NULL, NULL, wrapped_key, NULL, NULL, NULL, NULL FROM stored
-            )
-            SELECT h.position AS log_head, h.recorded_at AS log_recorded_at, f.*
-            FROM log_head h LEFT JOIN found f ON true WHERE h.id"
-        )
-    };
-}
+/// The batch's read: stream heads and earlier attempts, with the log head on every row (one row
+/// with only the log head if there is nothing else).
+const READ_FOR_BATCH: &str = "WITH found AS (
+        SELECT 'head' AS kind, s.stream, e.revision, NULL::bigint AS position, e.hash,
+               NULL::uuid AS event_id, NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
+        FROM unnest($1::text[]) AS s(stream)
+        CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
+                            ORDER BY revision DESC LIMIT 1) AS e
+        UNION ALL
+        SELECT 'known', stream, revision, position, NULL, event_id, event_type, schema_version, data::text
+        FROM events WHERE event_id = ANY($2)
+    )
+    SELECT h.position AS log_head, h.recorded_at AS log_recorded_at, f.*
+    FROM log_head h LEFT JOIN found f ON true WHERE h.id";
 
-const READ_FOR_BATCH: &str = read_for_batch!(
-    "stored AS (SELECT client_id, wrapped_key FROM unnest($3::text[], $4::bytea[]) AS k(client_id, wrapped_key) WHERE false), "
-);
-
-/// Stores the batch's new client keys where the client has none and was never erased, returning
-/// the ones stored (of two keys for one client, the first).
-const STORE_KEYS_AND_READ_FOR_BATCH: &str = read_for_batch!(
-    "stored AS (
-        INSERT INTO client_keys (client_id, wrapped_key, created_at)
-        SELECT k.client_id, k.wrapped_key, now()
-        FROM unnest($3::text[], $4::bytea[]) AS k(client_id, wrapped_key)
-        WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = k.client_id)
-        ON CONFLICT (client_id) DO NOTHING
-        RETURNING client_id, wrapped_key
-    ), "
-);
-
-/// One batch in four round trips: BEGIN with the head's lock, then the batch's client keys stored
-/// and the log head, stream heads and earlier attempts read together, then rows + head +
-/// notification written together, then COMMIT.
+/// One batch in four round trips: BEGIN with the head's lock, then the log head, stream heads and
+/// earlier attempts read together, then rows + head + notification written together, then COMMIT.
 async fn write_batch(
     conn: &mut PgConnection,
     batch: &[&PreparedAppend],
@@ -570,23 +541,14 @@ async fn write_batch(
         .begin_with("BEGIN; SET LOCAL plan_cache_mode TO force_custom_plan; SELECT FROM log_head WHERE id FOR UPDATE")
         .await?;
     let streams = streams_touched(batch);
-    let keys = new_client_keys(batch);
-    // The client-key insert is there only when the batch carries keys: the table belongs to the
-    // vault's migrations, and a log without a vault has none.
-    let sql = if keys.is_empty() { READ_FOR_BATCH } else { STORE_KEYS_AND_READ_FOR_BATCH };
-    let found: Vec<Found> = sqlx::query_as(sql)
-        .bind(&streams)
-        .bind(event_ids(batch))
-        .bind(keys.iter().map(|k| k.client.as_str()).collect::<Vec<_>>())
-        .bind(keys.iter().map(|k| k.wrapped.as_slice()).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
-        .await?;
+    let found: Vec<Found> =
+        sqlx::query_as(READ_FOR_BATCH).bind(&streams).bind(event_ids(batch)).fetch_all(&mut *tx).await?;
     let (head, last_recorded) = found
         .first()
         .map(|f| (f.log_head, f.log_recorded_at))
         .ok_or_else(|| StoreError::Corrupt { position: Position(0), reason: "the log_head row is missing".into() })?;
     let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
-    let (mut known, mut stored_keys) = (Vec::new(), Vec::new());
+    let mut known = Vec::new();
     for row in found {
         match row {
             Found { kind: None, .. } => {}
@@ -595,9 +557,6 @@ async fn write_batch(
             {
                 let head = StreamHead::decode(revision, &hash, &stream)?;
                 heads.insert(stream, Some(head));
-            }
-            Found { kind: Some(kind), stream: Some(client), hash: Some(wrapped), .. } if kind == "key" => {
-                stored_keys.push(NewClientKey { client, wrapped });
             }
             Found {
                 stream: Some(stream),
@@ -624,14 +583,13 @@ async fn write_batch(
     }
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
-    let results = planner.plan_batch(batch, &stored_keys);
+    let results = planner.plan_batch(batch);
     let outcome = |planner: &BatchPlanner| BatchOutcome {
         results,
         head: Position(planner.last_position()),
         rows: planner.rows().to_vec(),
     };
     if planner.rows().is_empty() {
-        // A key stored for an append that failed after all goes with it.
         tx.rollback().await?;
         return Ok((outcome(&planner), planner));
     }
@@ -649,8 +607,8 @@ async fn write_batch(
     Ok((outcome(&planner), planner))
 }
 
-/// A row of the batch's read: the log head on every row, then (if any) a stream head, an earlier
-/// attempt of one of the batch's event ids, or a client key the batch stored.
+/// A row of the batch's read: the log head on every row, then (if any) a stream head or an earlier
+/// attempt of one of the batch's event ids.
 #[derive(Debug, FromRow)]
 struct Found {
     log_head: i64,

@@ -79,12 +79,9 @@ pub(crate) async fn write_known(
     batch: &[&PreparedAppend],
     channel: &str,
 ) -> Result<Option<(BatchOutcome, BatchPlanner)>, StoreError> {
-    if batch.iter().any(|append| append.client_key.is_some()) {
-        return Ok(None);
-    }
     let Some(heads) = known.heads_for(batch) else { return Ok(None) };
     let mut planner = BatchPlanner::new(known.position, known.recorded_at, Utc::now(), heads, []);
-    let results = planner.plan_batch(batch, &[]);
+    let results = planner.plan_batch(batch);
     let rows = planner.rows();
     if rows.is_empty() {
         // Every append was refused on what the writer knows: confirm under the lock.
@@ -97,10 +94,6 @@ pub(crate) async fn write_known(
         // before (a retry): the long way sorts out which.
         Inserted::HeadMoved | Inserted::Refused(_) => return Ok(None),
     }
-    let outcome = BatchOutcome {
-        results,
-        head: Position(planner.last_position()),
-        rows: planner.rows().to_vec(),
-    };
+    let outcome = BatchOutcome { results, head: Position(planner.last_position()), rows: planner.rows().to_vec() };
     Ok(Some((outcome, planner)))
 }

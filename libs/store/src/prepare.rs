@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 use crate::error::InvalidInput;
-use crate::model::{AppendRequest, ExpectedRevision, MAX_EVENT_TYPE_LEN, NewClientKey, StreamName};
+use crate::model::{AppendRequest, ExpectedRevision, MAX_EVENT_TYPE_LEN, StreamName};
 
 /// Limits on what one append may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +40,11 @@ pub(crate) struct PreparedAppend {
     pub expected: ExpectedRevision,
     pub events: Vec<PreparedEvent>,
     pub conditions: Vec<(StreamName, ExpectedRevision)>,
-    pub client_key: Option<NewClientKey>,
 }
 
 impl PreparedAppend {
     pub fn new(request: AppendRequest, limits: &Limits) -> Result<Self, InvalidInput> {
-        let AppendRequest { stream, expected, events, conditions, client_key } = request;
+        let AppendRequest { stream, expected, events, conditions } = request;
         if events.is_empty() {
             return Err(InvalidInput::NoEvents);
         }
@@ -102,7 +101,7 @@ impl PreparedAppend {
             }
             checked.push((condition.stream, condition.expected));
         }
-        Ok(Self { stream, expected, events: prepared, conditions: checked, client_key })
+        Ok(Self { stream, expected, events: prepared, conditions: checked })
     }
 }
 

@@ -13,7 +13,6 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::EventStore;
-use crate::database::SqliteDatabase;
 use crate::error::StoreError;
 use crate::model::{
     AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
@@ -22,6 +21,7 @@ use crate::model::{
 use crate::prepare::{Limits, PreparedAppend};
 use crate::recent::RecentCommits;
 use crate::row::{StoredRow, to_i64, to_u64};
+use crate::sqlite_database::SqliteDatabase;
 use crate::sqlite_writer::{SqliteWriter, spawn_checkpointer};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{VerifyProgress, VerifyReport, VerifyScope};
@@ -123,6 +123,12 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// The database handle for the tables kept in the log's file (read models, client keys, the
+    /// Merkle tree): what [`crate::open`] hands the port owners.
+    pub fn database(&self) -> crate::Database {
+        crate::Database::Sqlite(self.inner.database.clone())
+    }
+
     /// The reader pool, for read models kept in the same file as the log.
     pub fn pool(&self) -> &SqlitePool {
         &self.inner.readers
@@ -184,14 +190,6 @@ fn sql_limit(limit: usize) -> i64 {
 impl EventStore for SqliteStore {
     fn backend_name(&self) -> &'static str {
         "sqlite"
-    }
-
-    fn database(&self) -> crate::Database {
-        crate::Database::Sqlite(self.inner.database.clone())
-    }
-
-    fn stores_client_keys(&self) -> bool {
-        true
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"), fields(stream = %request.stream, events = request.events.len()))]

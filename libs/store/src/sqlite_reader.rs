@@ -288,6 +288,12 @@ where
 }
 
 /// Busy or locked (another process holds the file) is an outage a retry may clear.
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        store_error(error)
+    }
+}
+
 pub(crate) fn store_error(error: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
     match error.sqlite_error_code() {

@@ -15,12 +15,12 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::database::SqliteDatabase;
 use crate::error::StoreError;
-use crate::model::{NewClientKey, Position, category_of};
-use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, new_client_keys, streams_touched};
+use crate::model::{Position, category_of};
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_i64, to_u64};
+use crate::sqlite_database::SqliteDatabase;
 use crate::sqlite_reader::{open_connection, run_blocking, store_error};
 use crate::writer::{BatchOutcome, BatchWriter};
 
@@ -111,11 +111,10 @@ fn write(conn: &mut Connection, batch: &[&PreparedAppend]) -> Result<BatchOutcom
         .map_err(store_error)?;
     let heads = stream_heads(&tx, batch)?;
     let known = known_events(&tx, batch)?;
-    let stored_keys = store_client_keys(&tx, batch)?;
     let last_recorded = last_recorded.and_then(DateTime::from_timestamp_micros);
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
-    let results = planner.plan_batch(batch, &stored_keys);
+    let results = planner.plan_batch(batch);
     let head = planner.last_position();
     let recorded_at = planner.recorded_at().timestamp_micros();
     let rows = planner.into_rows();
@@ -129,34 +128,6 @@ fn write(conn: &mut Connection, batch: &[&PreparedAppend]) -> Result<BatchOutcom
         tx.commit().map_err(store_error)?;
     }
     Ok(BatchOutcome { results, head: Position(head), rows })
-}
-
-/// Stores the batch's new client keys where the client has none and was never erased; returns
-/// the ones stored (of two keys for one client, the first).
-fn store_client_keys(conn: &Connection, batch: &[&PreparedAppend]) -> Result<Vec<NewClientKey>, StoreError> {
-    let keys = new_client_keys(batch);
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<serde_json::Value> =
-        keys.iter().map(|key| serde_json::json!([key.client, hex::encode(&key.wrapped)])).collect();
-    // `WHERE` before `ON CONFLICT`: SQLite's parser needs it after an INSERT … SELECT.
-    let mut statement = conn
-        .prepare_cached(
-            "INSERT INTO client_keys (client_id, wrapped_key, created_at)
-             SELECT value->>0, unhex(value->>1), ?2 FROM json_each(?1)
-             WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = value->>0)
-             ON CONFLICT (client_id) DO NOTHING
-             RETURNING client_id, wrapped_key",
-        )
-        .map_err(store_error)?;
-    let stored = statement
-        .query_map(params![serde_json::Value::Array(rows).to_string(), Utc::now().timestamp_micros()], |row| {
-            Ok(NewClientKey { client: row.get(0)?, wrapped: row.get(1)? })
-        })
-        .and_then(Iterator::collect)
-        .map_err(store_error)?;
-    Ok(stored)
 }
 
 /// The head of every stream the batch touches (None: no stream yet), in one statement.

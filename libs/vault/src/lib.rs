@@ -24,10 +24,11 @@ pub use sealed::SealedStore;
 
 use std::sync::Arc;
 
-use carelog_store::EventStore;
+use carelog_store::OpenedStore;
 
-/// Wraps an opened store so every read and write goes through the client keys in its database.
-pub async fn seal(store: Arc<dyn EventStore>, master: SecretKey) -> Result<Arc<SealedStore>, VaultError> {
-    let keys = KeyStore::open(store.database(), master).await?;
-    Ok(Arc::new(SealedStore::new(store, keys)))
+/// Wraps an opened store's log so every read and write goes through the client keys kept in the
+/// store's database.
+pub async fn seal(opened: &OpenedStore, master: SecretKey) -> Result<Arc<SealedStore>, VaultError> {
+    let keys = KeyStore::open(opened.database.clone(), master).await?;
+    Ok(Arc::new(SealedStore::new(Arc::clone(&opened.log), keys)))
 }

@@ -5,22 +5,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Appends that may lose the race for a new client's first key before giving up.
-const KEY_RACE_ATTEMPTS: usize = 3;
-
 use async_trait::async_trait;
 use carelog_domain::types::{ClientId, ERASED};
 use carelog_store::{
-    AppendRequest, AppendResult, Database, EventStore, EventSubscription, ExpectedRevision, LogFilter, LogQuery,
-    Metadata, NewClientKey, NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem,
-    VerifyProgress, VerifyReport, VerifyScope,
+    AppendRequest, AppendResult, EventStore, EventSubscription, ExpectedRevision, LogFilter, LogQuery, Metadata,
+    NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress,
+    VerifyReport, VerifyScope,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::cipher::SecretKey;
 use crate::cipher::{self, CipherError};
 use crate::keys::{ClientKey, KeyStore};
 use crate::phi;
@@ -47,36 +43,30 @@ impl SealedStore {
     }
 
     /// The key of every client the request's events name. A client without one gets a fresh key,
-    /// which the store writes in the append's own transaction where it can (one commit, not two);
-    /// otherwise, or for a second new client in one request, the key is written first on its own.
+    /// stored (get or create, through the key rows) before the append sealed with it; concurrent
+    /// first commands for one client all get the one key that was stored.
     ///
-    /// With `guess_new`, a client whose own stream this request starts gets a fresh key without
-    /// looking for one first: the store refuses the key (`ClientKeyTaken`, nothing stored) if the
-    /// client has one or was erased, and the retry looks it up.
-    async fn writing_keys(&self, request: &AppendRequest, guess_new: bool) -> Result<WritingKeys, StoreError> {
-        let mut keys = WritingKeys::default();
-        let can_store_key = self.inner.stores_client_keys();
+    /// A client whose own stream this request starts (their registration) almost surely has no
+    /// key yet: get-or-create goes first, without a lookup, and returns the stored key or the
+    /// tombstone if there is one after all.
+    async fn writing_keys(&self, request: &AppendRequest) -> Result<WritingKeys, StoreError> {
+        let mut keys = WritingKeys::new();
         for event in &request.events {
             let Some(client) = event.metadata.tags.client.as_deref() else { continue };
-            if phi::is_erasure_record(&event.event_type) || keys.by_client.contains_key(client) {
+            if phi::is_erasure_record(&event.event_type) || keys.contains_key(client) {
                 continue;
             }
             let store_error = |e: crate::error::VaultError| e.into_store_error(Position::START);
             let known = match self.keys.cached(client) {
                 Some(key) => Some(key),
-                None if guess_new && can_store_key && keys.new.is_none() && starts_own_stream(request, client) => None,
+                None if starts_own_stream(request, client) => None,
                 None => self.keys.load(client).await.map_err(store_error)?,
             };
             let key = match known {
                 Some(key) => key,
-                None if keys.new.is_none() && can_store_key => {
-                    let (key, record) = self.keys.new_key(client);
-                    keys.new = Some((record, key.clone()));
-                    ClientKey::Key(key)
-                }
                 None => self.keys.key_for_writing(client).await.map_err(store_error)?,
             };
-            keys.by_client.insert(client.to_owned(), key);
+            keys.insert(client.to_owned(), key);
         }
         Ok(keys)
     }
@@ -95,7 +85,7 @@ impl SealedStore {
             }
             return Ok(());
         };
-        let key = match keys.by_client.get(&client).ok_or_else(|| missing_key(&client))? {
+        let key = match keys.get(&client).ok_or_else(|| missing_key(&client))? {
             ClientKey::Key(key) => key,
             ClientKey::Shredded => {
                 if carries_phi(&event.event_type, &mut event.data) {
@@ -155,12 +145,8 @@ impl SealedStore {
     }
 }
 
-/// The keys one append seals with, and the new client key the store is to write with it.
-#[derive(Default)]
-struct WritingKeys {
-    by_client: HashMap<String, ClientKey>,
-    new: Option<(NewClientKey, SecretKey)>,
-}
+/// The keys one append seals with, by client.
+type WritingKeys = HashMap<String, ClientKey>;
 
 fn missing_key(client: &str) -> StoreError {
     StoreError::Database(format!("no data key was looked up for client {client}"))
@@ -214,37 +200,12 @@ impl EventStore for SealedStore {
         self.inner.backend_name()
     }
 
-    fn database(&self) -> Database {
-        self.inner.database()
-    }
-
-    fn as_stored(&self) -> Option<Arc<dyn EventStore>> {
-        Some(Arc::clone(&self.inner))
-    }
-
     async fn append(&self, mut request: AppendRequest) -> Result<AppendResult, StoreError> {
-        // A race for a new client's first key is lost at most once: the retry finds the winner's key.
-        for attempt in 0..KEY_RACE_ATTEMPTS {
-            let keys = self.writing_keys(&request, attempt == 0).await?;
-            let plain = keys.new.is_some().then(|| request.clone());
-            for event in &mut request.events {
-                Self::seal(event, &keys)?;
-            }
-            request.client_key = keys.new.as_ref().map(|(record, _)| record.clone());
-            match (self.inner.append(request).await, plain) {
-                (Err(StoreError::ClientKeyTaken { .. }), Some(plain)) => request = plain,
-                (outcome, _) => {
-                    if let (Ok(_), Some((record, key))) = (&outcome, keys.new) {
-                        self.keys.remember(&record.client, key);
-                    }
-                    return outcome;
-                }
-            }
+        let keys = self.writing_keys(&request).await?;
+        for event in &mut request.events {
+            Self::seal(event, &keys)?;
         }
-        Err(StoreError::Unavailable(format!(
-            "the first data key of client {:?} kept being taken by other writers; retry",
-            request.events.iter().find_map(|e| e.metadata.tags.client.clone())
-        )))
+        self.inner.append(request).await
     }
 
     async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {

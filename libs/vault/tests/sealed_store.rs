@@ -6,8 +6,8 @@ use std::sync::Arc;
 use carelog_domain::intake::{ClientRegistered, Contact, Demographics, IntakeEvent, Payer};
 use carelog_domain::types::{ActorId, ClientId, Email, MemberId, PersonName, ShortText};
 use carelog_store::{
-    Actor, AppendRequest, Database, EventStore, ExpectedRevision, Metadata, NewEvent, PostgresOptions, PostgresStore,
-    SqliteStore, StoreError, StreamName, StreamQuery, VerifyScope,
+    Actor, AppendRequest, Database, EventStore, ExpectedRevision, Metadata, NewEvent, OpenedStore, PostgresOptions,
+    PostgresStore, SqliteStore, StoreError, StreamName, StreamQuery, VerifyScope,
 };
 use carelog_vault::{KeyStore, SealedStore, SecretKey};
 use chrono::{NaiveDate, Utc};
@@ -18,29 +18,43 @@ const EMAIL: &str = "zq.vault.test@example.org";
 
 struct Fixture {
     store: SealedStore,
+    /// The database the store was opened with: the key tables live there.
+    database: Database,
     master: SecretKey,
     sqlite_dir: Option<tempfile::TempDir>,
 }
 
+impl Fixture {
+    async fn new(opened: OpenedStore, sqlite_dir: Option<tempfile::TempDir>) -> Self {
+        let master = SecretKey::generate();
+        let keys = KeyStore::open(opened.database.clone(), master.clone()).await.unwrap();
+        Fixture { store: SealedStore::new(opened.log, keys), database: opened.database, master, sqlite_dir }
+    }
+
+    /// Another vault over the same log and keys, with an empty cache: another process.
+    async fn fresh_vault(&self) -> SealedStore {
+        SealedStore::new(
+            Arc::clone(self.store.inner()),
+            KeyStore::open(self.database.clone(), self.master.clone()).await.unwrap(),
+        )
+    }
+}
+
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let inner: Arc<dyn EventStore> = Arc::new(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
-    let master = SecretKey::generate();
-    let keys = KeyStore::open(inner.database(), master.clone()).await.unwrap();
-    Fixture { store: SealedStore::new(inner, keys), master, sqlite_dir: Some(dir) }
+    let opened = OpenedStore::sqlite(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
+    Fixture::new(opened, Some(dir)).await
 }
 
 async fn postgres() -> Fixture {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = format!("carelog_vault_{}", Uuid::new_v4().simple());
-    let inner: Arc<dyn EventStore> = Arc::new(
+    let opened = OpenedStore::postgres(
         PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
             .await
             .unwrap_or_else(|e| panic!("these tests need PostgreSQL: {e}")),
     );
-    let master = SecretKey::generate();
-    let keys = KeyStore::open(inner.database(), master.clone()).await.unwrap();
-    Fixture { store: SealedStore::new(inner, keys), master, sqlite_dir: None }
+    Fixture::new(opened, None).await
 }
 
 fn registration(client: ClientId) -> NewEvent {
@@ -74,7 +88,7 @@ fn registration(client: ClientId) -> NewEvent {
 
 /// Every byte of the SQLite file and its WAL, or every row of every table in the PostgreSQL schema.
 async fn everything_at_rest(f: &Fixture) -> String {
-    match (&f.sqlite_dir, f.store.database()) {
+    match (&f.sqlite_dir, f.database.clone()) {
         (Some(dir), _) => {
             let mut all = Vec::new();
             for entry in std::fs::read_dir(dir.path()).unwrap() {
@@ -152,7 +166,7 @@ async fn a_tampered_ciphertext_is_a_corrupt_event_not_a_panic(f: Fixture) {
         .unwrap();
     let sql_sqlite = "UPDATE events SET data = json_set(data, '$.demographics.legal_name',
                       'enc:v1:' || substr(json_extract(data, '$.demographics.legal_name'), 9))";
-    match f.store.database() {
+    match f.database.clone() {
         Database::Sqlite(db) => {
             let pool = db.pool().clone();
             // The log refuses updates; an attacker with the file drops the guard first.
@@ -175,7 +189,7 @@ async fn a_tampered_ciphertext_is_a_corrupt_event_not_a_panic(f: Fixture) {
 }
 
 async fn stored_keys(f: &Fixture, client: ClientId) -> i64 {
-    let (count,): (i64,) = match f.store.database() {
+    let (count,): (i64,) = match f.database.clone() {
         Database::Sqlite(db) => sqlx::query_as("SELECT count(*) FROM client_keys WHERE client_id = ?1")
             .bind(client.to_string())
             .fetch_one(db.pool())
@@ -190,55 +204,51 @@ async fn stored_keys(f: &Fixture, client: ClientId) -> i64 {
     count
 }
 
-/// A new client's key is written in the transaction of the first append sealed with it: a refused
-/// append leaves no key, concurrent first appends all land under the one key that was stored, and
-/// the store refuses a second key for the client without storing the append.
-async fn a_new_clients_key_is_stored_with_its_first_append(f: Fixture) {
+/// A new client's key is stored (get or create) before the first append sealed with it: concurrent
+/// first appends, from vaults that share no cache (other processes), all land under the one key
+/// that was stored; a refused first append may leave its key behind, which the next one uses.
+async fn a_new_clients_key_is_stored_before_its_first_append(f: Fixture) {
     let client = ClientId::new_v7();
-    let stream = |i: usize| StreamName::new(format!("client-{client}-{i}")).unwrap();
-    let refused = AppendRequest::new(stream(0), ExpectedRevision::Exact(3), vec![registration(client)]);
-    assert!(matches!(f.store.append(refused).await, Err(StoreError::Conflict { .. })));
-    assert_eq!(stored_keys(&f, client).await, 0, "a refused append stores no key");
-
-    let firsts = (0..8).map(|i| {
-        let store = f.store.clone();
+    let stream = |i: usize| match i {
+        0 => StreamName::new(client.stream_name()).unwrap(),
+        i => StreamName::new(format!("client-{client}-{i}")).unwrap(),
+    };
+    let mut vaults = Vec::new();
+    for _ in 0..8 {
+        vaults.push(f.fresh_vault().await);
+    }
+    let firsts = vaults.into_iter().enumerate().map(|(i, vault)| {
         let request = AppendRequest::new(stream(i), ExpectedRevision::NoStream, vec![registration(client)]);
-        async move { store.append(request).await }
+        async move { vault.append(request).await }
     });
     for outcome in futures::future::join_all(firsts).await {
         outcome.expect("every concurrent first append is stored");
     }
     assert_eq!(stored_keys(&f, client).await, 1);
-
-    // A vault with an empty cache opens every stream with the stored key: none was sealed with a
-    // key that lost the race.
-    let fresh = SealedStore::new(
-        Arc::clone(f.store.inner()),
-        KeyStore::open(f.store.database(), f.master.clone()).await.unwrap(),
-    );
+    let fresh = f.fresh_vault().await;
     for i in 0..8 {
         let events = fresh.read_stream(&stream(i), StreamQuery::all()).await.unwrap();
         assert_eq!(events[0].data["demographics"]["legal_name"], NAME, "stream {i}");
     }
 
-    let mut second_key = AppendRequest::new(stream(9), ExpectedRevision::NoStream, vec![registration(client)]);
-    second_key.client_key = Some(f.store.keys().new_key(&client.to_string()).1);
-    let taken = f.store.inner().append(second_key).await;
-    assert!(matches!(&taken, Err(StoreError::ClientKeyTaken { client: c }) if *c == client.to_string()), "{taken:?}");
-    assert_eq!(f.store.inner().stream_revision(&stream(9)).await.unwrap(), None, "nothing of it stored");
-    assert_eq!(stored_keys(&f, client).await, 1);
+    let other = ClientId::new_v7();
+    let own = StreamName::new(other.stream_name()).unwrap();
+    let refused = AppendRequest::new(own.clone(), ExpectedRevision::Exact(3), vec![registration(other)]);
+    assert!(matches!(f.store.append(refused).await, Err(StoreError::Conflict { .. })));
+    assert!(stored_keys(&f, other).await <= 1, "at most an orphan key");
+    let request = AppendRequest::new(own.clone(), ExpectedRevision::NoStream, vec![registration(other)]);
+    f.fresh_vault().await.append(request).await.expect("stored");
+    assert_eq!(stored_keys(&f, other).await, 1, "the orphan key was used");
+    let read = f.fresh_vault().await.read_stream(&own, StreamQuery::all()).await.unwrap();
+    assert_eq!(read[0].data["demographics"]["legal_name"], NAME);
 }
 
 /// A vault that has not seen the client guesses that the append starting the client's own stream
-/// brings their first key; the store refuses the guess when a key exists or the client was erased,
-/// and the append then goes ahead with the stored key, or is refused, as if looked up first.
+/// is their first and creates a key without looking first; get-or-create hands back the stored
+/// key when one exists, or the tombstone when the client was erased, and the append then goes
+/// ahead with the stored key, or is refused, as if looked up first.
 async fn a_wrong_guess_of_a_first_key_is_corrected_by_the_store(f: Fixture) {
-    let fresh_vault = || async {
-        SealedStore::new(
-            Arc::clone(f.store.inner()),
-            KeyStore::open(f.store.database(), f.master.clone()).await.unwrap(),
-        )
-    };
+    let fresh_vault = || f.fresh_vault();
     let own_stream = |client: ClientId| StreamName::new(client.stream_name()).unwrap();
     let other_stream = |client: ClientId| StreamName::new(format!("client-{client}-earlier")).unwrap();
 
@@ -278,13 +288,13 @@ async fn postgres_wrong_first_key_guess_is_corrected() {
 }
 
 #[tokio::test]
-async fn sqlite_new_client_key_is_stored_with_its_first_append() {
-    a_new_clients_key_is_stored_with_its_first_append(sqlite().await).await;
+async fn sqlite_new_client_key_is_stored_before_its_first_append() {
+    a_new_clients_key_is_stored_before_its_first_append(sqlite().await).await;
 }
 
 #[tokio::test]
-async fn postgres_new_client_key_is_stored_with_its_first_append() {
-    a_new_clients_key_is_stored_with_its_first_append(postgres().await).await;
+async fn postgres_new_client_key_is_stored_before_its_first_append() {
+    a_new_clients_key_is_stored_before_its_first_append(postgres().await).await;
 }
 
 #[tokio::test]

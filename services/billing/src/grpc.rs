@@ -10,9 +10,9 @@ use carelog_runtime::command_context;
 use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
-use crate::commands;
 use crate::config::BillingConfig;
 use crate::convert::{self, AccountRequest};
+use crate::handlers;
 
 /// The BillingService over one event store and one practice's billing configuration.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ impl Billing {
         let meta = command_context::from_request(&request, context(request.get_ref()), pass)?;
         let body = request.get_ref();
         let parsed = parse(body, &meta)?;
-        let committed = commands::run(&self.store, &self.config, &meta, parsed).await?;
+        let committed = handlers::run(&self.store, &self.config, &meta, parsed).await?;
         Ok(Response::new(command_context::receipt(committed)))
     }
 }

@@ -4,10 +4,10 @@
 
 #![forbid(unsafe_code)]
 
-pub mod commands;
 pub mod config;
 mod convert;
 mod grpc;
+pub mod handlers;
 
 use std::sync::Arc;
 

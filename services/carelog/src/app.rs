@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use carelog_runtime::config::ServiceStorage;
 use carelog_runtime::server;
 use carelog_runtime::server::Router;
-use carelog_store::EventStore;
+use carelog_store::{EventStore, OpenedStore};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic_health::server::HealthReporter;
@@ -23,6 +24,29 @@ pub struct AppConfig {
     pub server: server::ServerSettings,
     /// The checkpoint signing key and interval; `None` reads them from the environment.
     pub proofs: Option<carelog_proofs::ProofsConfig>,
+}
+
+/// What the server runs on, opened once at start-up.
+#[derive(Debug, Clone)]
+pub struct AppStore {
+    /// The log the services append to and read: PHI sealed by the vault in every binary.
+    pub log: Arc<dyn EventStore>,
+    /// The log as stored, and the database the read models and the Merkle tree are kept in.
+    pub stored: OpenedStore,
+}
+
+impl AppStore {
+    /// The log without the vault: for tests whose events carry no PHI.
+    pub fn unsealed(stored: OpenedStore) -> Self {
+        Self { log: Arc::clone(&stored.log), stored }
+    }
+}
+
+/// A store as a binary opens it: sealed by the vault.
+impl From<&ServiceStorage> for AppStore {
+    fn from(storage: &ServiceStorage) -> Self {
+        Self { log: storage.sealed.clone(), stored: storage.stored.clone() }
+    }
 }
 
 /// The client-search key of a store sealed by the vault (the records service indexes and
@@ -42,18 +66,21 @@ pub fn tool_proofs() -> anyhow::Result<carelog_proofs::ProofsConfig> {
 }
 
 /// Every Carelog service, health and reflection, on one router; starts the projection runner.
-pub async fn router(store: Arc<dyn EventStore>, config: AppConfig) -> anyhow::Result<(Router, HealthReporter)> {
+pub async fn router(store: AppStore, config: AppConfig) -> anyhow::Result<(Router, HealthReporter)> {
     let (router, health) = server::router(&config.server).context("building the server")?;
-    let router = carelog_intake::mount_with(router, &health, Arc::clone(&store), config.sessions.late_entry_after);
-    let router = carelog_planning::mount_with(router, &health, Arc::clone(&store), config.planning);
-    let router = carelog_sessions::mount_with(router, &health, Arc::clone(&store), config.sessions);
-    let router = carelog_billing::mount_with(router, &health, Arc::clone(&store), config.billing);
+    let AppStore { log, stored } = store;
+    let router = carelog_intake::mount_with(router, &health, Arc::clone(&log), config.sessions.late_entry_after);
+    let router = carelog_planning::mount_with(router, &health, Arc::clone(&log), config.planning);
+    let router = carelog_sessions::mount_with(router, &health, Arc::clone(&log), config.sessions);
+    let router = carelog_billing::mount_with(router, &health, Arc::clone(&log), config.billing);
     let proofs = match config.proofs {
         Some(proofs) => proofs,
         None => carelog_proofs::ProofsConfig::from_env()?,
     };
-    let router = carelog_proofs::mount_with(router, health.clone(), Arc::clone(&store), proofs).await?;
-    let router = carelog_records::mount_with(router, health.clone(), store, config.records).await?;
+    let database = stored.database.clone();
+    let storage = carelog_proofs::ProofsStorage::of(stored).await;
+    let router = carelog_proofs::mount_with(router, health.clone(), Arc::clone(&log), storage, proofs).await?;
+    let router = carelog_records::mount_with(router, health.clone(), log, database, config.records).await?;
     Ok((router, health))
 }
 
@@ -66,16 +93,12 @@ pub struct RunningServer {
 }
 
 /// Binds `listen` (port 0 picks a free port) and serves every service on it with default settings.
-pub async fn start(store: Arc<dyn EventStore>, listen: SocketAddr) -> anyhow::Result<RunningServer> {
+pub async fn start(store: AppStore, listen: SocketAddr) -> anyhow::Result<RunningServer> {
     start_with(store, listen, AppConfig::default()).await
 }
 
 /// `start` with a practice's settings.
-pub async fn start_with(
-    store: Arc<dyn EventStore>,
-    listen: SocketAddr,
-    config: AppConfig,
-) -> anyhow::Result<RunningServer> {
+pub async fn start_with(store: AppStore, listen: SocketAddr, config: AppConfig) -> anyhow::Result<RunningServer> {
     let mut config = config;
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     config.records.closing = Some(closing_rx);

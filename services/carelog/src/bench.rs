@@ -125,8 +125,8 @@ async fn connect(args: &BenchArgs) -> anyhow::Result<Target> {
         }
     };
     eprintln!("embedded server on {url} (PHI sealed, bearer tokens checked)");
-    let store = carelog_store::open(&url).await?;
-    let store: Arc<dyn carelog_store::EventStore> = seal_store(store, &url, None).await?;
+    let stored = carelog_store::open(&url).await?;
+    let store = carelog::app::AppStore { log: seal_store(&stored, &url, None).await?, stored };
     let secret = hex::encode(rand::random::<[u8; 32]>());
     let verifier =
         TokenVerifier::hs256(secret.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(anyhow::Error::msg)?;

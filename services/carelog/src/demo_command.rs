@@ -36,14 +36,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         None => {
             let dir = tempfile::tempdir().context("creating a temporary directory")?;
             let path = dir.path().join("demo.db");
-            let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&path).await?);
+            let stored = carelog_store::OpenedStore::sqlite(SqliteStore::open(&path).await?);
             let url = carelog_store::StoreUrl::Sqlite(path.clone());
-            let sealed = carelog_runtime::config::seal_store(store, &url, None).await?;
+            let sealed = carelog_runtime::config::seal_store(&stored, &url, None).await?;
             let records = carelog_records::RecordsConfig {
                 search_key: Some(carelog::app::search_key_of(&sealed)),
                 ..Default::default()
             };
             let store: Arc<dyn EventStore> = sealed;
+            let app_store = carelog::app::AppStore { log: Arc::clone(&store), stored };
             // Authentication stays on: the embedded server trusts a secret only this process knows,
             // and the demo's callers carry tokens minted from it.
             let secret = hex::encode(rand::random::<[u8; 32]>());
@@ -57,7 +58,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 records,
                 ..Default::default()
             };
-            let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse()?, config).await?;
+            let server = carelog::app::start_with(app_store, "127.0.0.1:0".parse()?, config).await?;
             println!("embedded Carelog server on {} (SQLite file {})", server.addr, path.display());
             println!(
                 "authentication on: the front desk, the clinician and the biller call with their own tokens; \

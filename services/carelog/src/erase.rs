@@ -57,6 +57,7 @@ pub struct Erased {
 /// refusal (`Err(ServiceError::Domain(..))`, e.g. `LEGAL_HOLD_ACTIVE`) changes nothing.
 pub async fn erase_client(
     store: &Arc<carelog_vault::SealedStore>,
+    read_models: carelog_store::Database,
     client: ClientId,
     reason: Reason,
     retention_years: u32,
@@ -72,7 +73,7 @@ pub async fn erase_client(
     let erased_by = ActorId::from_uuid(actor).map_err(|e| ServiceError::invalid("actor", e.reason))?;
     let command = IntakeCommand::EraseClient { reason: reason.clone(), erased_by, retention_years };
     let position =
-        match carelog_intake::commands::run(store.as_ref(), &meta, carelog_intake::LATE_ENTRY_AFTER, client, command)
+        match carelog_intake::handlers::run(store.as_ref(), &meta, carelog_intake::LATE_ENTRY_AFTER, client, command)
             .await
         {
             Ok(committed) => Some(committed.position.0),
@@ -90,7 +91,8 @@ pub async fn erase_client(
         Some(position) => position,
         None => store.head_position().await?.0,
     };
-    let runner = Runner::new(Arc::clone(store) as Arc<dyn carelog_store::EventStore>).await.map_err(projection)?;
+    let runner =
+        Runner::new(Arc::clone(store) as Arc<dyn carelog_store::EventStore>, read_models).await.map_err(projection)?;
     let projected_to = runner.catch_up_live_to(target).await.map_err(projection)?;
     let old_versions_reclaimed = runner.models().reclaim_rewritten().await.map_err(projection)?;
     Ok(Erased { position, shred, projected_to, old_versions_reclaimed })
@@ -106,9 +108,11 @@ fn projection(error: carelog_projections::ProjectionError) -> ServiceError {
 pub async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     let client = ClientId::parse(&args.client).map_err(|e| anyhow::anyhow!("--client: {}", e.reason))?;
     let reason = Reason::parse(&args.reason).map_err(|e| anyhow::anyhow!("--reason: {}", e.reason))?;
-    let (store, url) = args.store.open_sealed().await?;
+    let storage = args.store.open_sealed().await?;
+    let (store, url) = (storage.sealed, storage.url);
     let actor = args.actor.unwrap_or_else(Uuid::now_v7);
-    let erased = match erase_client(&store, client, reason, args.retention_years, actor).await {
+    let read_models = storage.stored.database;
+    let erased = match erase_client(&store, read_models, client, reason, args.retention_years, actor).await {
         Ok(erased) => erased,
         Err(ServiceError::Domain(refusal)) => {
             eprintln!("refused: {} ({refusal}); nothing was changed", refusal.code());

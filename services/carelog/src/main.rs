@@ -247,10 +247,11 @@ async fn serve(
         "--http: the console reaches the gRPC services over plaintext loopback; run it with --allow-plaintext \
          (and put TLS in front of the console), or run it beside a TLS server with `carelog-records --http`"
     );
-    let (sealed, url) = store.open_sealed().await?;
-    let search_key = Some(carelog::app::search_key_of(&sealed));
-    let opened: std::sync::Arc<dyn carelog_store::EventStore> = sealed;
-    let fhir_store = std::sync::Arc::clone(&opened);
+    let storage = store.open_sealed().await?;
+    let url = storage.url.clone();
+    let search_key = Some(carelog::app::search_key_of(&storage.sealed));
+    let opened = carelog::app::AppStore::from(&storage);
+    let fhir_store = std::sync::Arc::clone(&opened.log);
     let fhir_config =
         fhir.map(|(addr, args)| args.config(server.authenticator.clone()).map(|c| (addr, c))).transpose()?;
     let config = carelog::app::AppConfig {

@@ -25,9 +25,10 @@ pub async fn run(command: ProjectionsCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn status(store: StoreArg) -> anyhow::Result<ExitCode> {
-    let (store, url) = store.open().await?;
+    let storage = store.open_sealed().await?;
+    let (store, url): (Arc<dyn carelog_store::EventStore>, _) = (storage.sealed, storage.url);
     let head = store.head_position().await?.0;
-    let runner = Runner::new(Arc::clone(&store)).await?;
+    let runner = Runner::new(Arc::clone(&store), storage.stored.database).await?;
     let live = runner.models().live(RECORDS).await?;
     let quarantined = runner.models().quarantined(RECORDS).await?;
     println!("{url}: projection {RECORDS}, generation {}, checkpoint {} of {head}", live.id, live.checkpoint);

@@ -303,7 +303,7 @@ async fn verify_tree(store: StoreArg, public_keys: &[PathBuf]) -> anyhow::Result
         public_keys.iter().map(|path| carelog_proofs::keys::read_public_key(path)).collect::<Result<Vec<_>, _>>()?;
     let url = store.url()?;
     let opened = carelog_store::open(&url).await?;
-    let tree = MerkleTree::new(opened.as_ref());
+    let tree = MerkleTree::new(opened.database.clone());
     let (size, _) = tree.head().await?;
     if size == 0 {
         println!("the tree is empty: nothing to verify");
@@ -312,7 +312,7 @@ async fn verify_tree(store: StoreArg, public_keys: &[PathBuf]) -> anyhow::Result
     // Keys the trusted ones vouch for through the log's key changes (a handover they signed, or an
     // earlier key they named): a rotation passes, a key written into the database does not.
     let changes: Vec<_> =
-        carelog_proofs::keylog::changes(opened.as_ref()).await?.into_iter().map(|c| c.change).collect();
+        carelog_proofs::keylog::changes(opened.log.as_ref()).await?.into_iter().map(|c| c.change).collect();
     let trusted: Vec<[u8; 32]> = trusted.iter().map(VerifyingKey::to_bytes).collect();
     let trusted: Vec<VerifyingKey> = carelog_proofs::keychain::trusted_closure(&trusted, &changes)
         .iter()

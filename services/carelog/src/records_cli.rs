@@ -133,11 +133,14 @@ pub async fn tail(
 }
 
 pub async fn rebuild(store: StoreArg) -> anyhow::Result<ExitCode> {
-    let (sealed, url) = store.open_sealed().await?;
-    let search_key = Some(carelog::app::search_key_of(&sealed));
-    let store: Arc<dyn carelog_store::EventStore> = sealed;
+    let storage = store.open_sealed().await?;
+    let url = storage.url.clone();
+    let search_key = Some(carelog::app::search_key_of(&storage.sealed));
+    let store: Arc<dyn carelog_store::EventStore> = storage.sealed;
     let head = store.head_position().await?.0;
-    let runner = carelog_projections::Runner::new(Arc::clone(&store)).await?.with_search_key(search_key);
+    let runner = carelog_projections::Runner::new(Arc::clone(&store), storage.stored.database)
+        .await?
+        .with_search_key(search_key);
     let bar = ProgressBar::new(head);
     bar.set_style(
         ProgressStyle::with_template("rebuilding {bar:40} {pos}/{len} events ({per_sec}, eta {eta})")

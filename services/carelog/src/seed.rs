@@ -24,10 +24,11 @@ pub struct SeedArgs {
 }
 
 pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
-    let (store, url) = args.store.open().await?;
+    let storage = args.store.open_sealed().await?;
+    let (store, url): (Arc<dyn carelog_store::EventStore>, _) = (storage.sealed.clone(), storage.url.clone());
     let start_head = store.head_position().await?.0;
     let config = carelog::app::AppConfig { proofs: Some(carelog::app::tool_proofs()?), ..Default::default() };
-    let server = carelog::app::start_with(Arc::clone(&store), "127.0.0.1:0".parse()?, config).await?;
+    let server = carelog::app::start_with((&storage).into(), "127.0.0.1:0".parse()?, config).await?;
     let channel = Channel::from_shared(server.url())?.connect().await?;
     let bar = ProgressBar::new(u64::from(args.episodes));
     bar.set_style(

@@ -19,7 +19,7 @@ pub struct VerifyArgs {
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let url = args.store.url()?;
-    let store = carelog_store::open(&url).await?;
+    let store = carelog_store::open(&url).await?.log;
     let scope = if args.streams.is_empty() { VerifyScope::All } else { VerifyScope::Streams(args.streams) };
     let bar = ProgressBar::new(store.head_position().await?.0);
     bar.set_style(

@@ -2,9 +2,10 @@
 
 use std::process::Command;
 
+use carelog::app::AppStore;
 use carelog_store::{
-    Actor, AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, PostgresOptions, PostgresStore,
-    SqliteStore, StreamName,
+    Actor, AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, OpenedStore, PostgresOptions,
+    PostgresStore, SqliteStore, StreamName,
 };
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
@@ -82,8 +83,9 @@ fn a_malformed_store_url_says_what_to_write() {
 async fn sqlite_episode_audit_and_rebuild_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("records.db");
-    let store: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(SqliteStore::open(&path).await.unwrap());
-    let server = carelog::app::start(std::sync::Arc::clone(&store), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let stored = OpenedStore::sqlite(SqliteStore::open(&path).await.unwrap());
+    let store = std::sync::Arc::clone(&stored.log);
+    let server = carelog::app::start(AppStore::unsealed(stored), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
     let outcome = carelog::demo::run(channel, |_, _| {}).await.unwrap();
     let url = server.url();
@@ -157,8 +159,8 @@ fn re_signed(
 async fn sqlite_verify_tree_refuses_a_checkpoint_the_log_did_not_sign() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("records.db");
-    let store: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(SqliteStore::open(&path).await.unwrap());
-    let server = carelog::app::start(std::sync::Arc::clone(&store), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let stored = OpenedStore::sqlite(SqliteStore::open(&path).await.unwrap());
+    let server = carelog::app::start(AppStore::unsealed(stored), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let channel = tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.unwrap();
     carelog::demo::run(channel, |_, _| {}).await.unwrap();
     let (code, out) = carelog(&["audit", "checkpoint", "--server", &server.url()]);
@@ -247,7 +249,7 @@ async fn postgres_verify_tree_follows_a_handover_and_refuses_a_re_signed_checkpo
     let schema = format!("carelog_cli_{}", Uuid::new_v4().simple());
     let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema)).await.expect("PostgreSQL");
     let pool = store.pool().clone();
-    let store: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(store);
+    let stored = OpenedStore::postgres(store);
     let dir = tempfile::tempdir().unwrap();
     let old_key = dir.path().join("old.key");
     let (code, out) = carelog(&["keygen", "--out", &old_key.display().to_string()]);
@@ -255,14 +257,14 @@ async fn postgres_verify_tree_follows_a_handover_and_refuses_a_re_signed_checkpo
     let old = carelog_proofs::keys::read_signing_key(&old_key).unwrap();
     let start = |proofs: carelog_proofs::ProofsConfig| {
         let config = carelog::app::AppConfig { proofs: Some(proofs), ..Default::default() };
-        carelog::app::start_with(std::sync::Arc::clone(&store), "127.0.0.1:0".parse().unwrap(), config)
+        carelog::app::start_with(AppStore::unsealed(stored.clone()), "127.0.0.1:0".parse().unwrap(), config)
     };
     let sign = |server: &carelog::app::RunningServer| {
         let (code, out) = carelog(&["audit", "checkpoint", "--server", &server.url()]);
         assert_eq!(code, 0, "{out}");
     };
     let server = start(carelog_proofs::ProofsConfig::with_key(old.clone())).await.unwrap();
-    seed(store.as_ref()).await;
+    seed(stored.log.as_ref()).await;
     sign(&server);
     server.stop().await.unwrap();
     let new = carelog_proofs::keys::generate();

@@ -11,8 +11,8 @@ use carelog_runtime::command_context;
 use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
-use crate::commands;
 use crate::convert::{self, ClientCommand};
+use crate::handlers;
 
 /// The IntakeService over one event store.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ impl Intake {
         if let Some((field, clinician)) = command.signer() {
             self.gate.acting_as(&pass, field, clinician.as_uuid()).await?;
         }
-        let committed = commands::run(self.store.as_ref(), &meta, self.late_entry_after, client_id, command).await?;
+        let committed = handlers::run(self.store.as_ref(), &meta, self.late_entry_after, client_id, command).await?;
         Ok(Response::new(command_context::receipt(committed)))
     }
 }

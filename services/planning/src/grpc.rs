@@ -12,8 +12,8 @@ use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
 use crate::PlanningConfig;
-use crate::commands;
 use crate::convert::{self, PlanCommand};
+use crate::handlers;
 
 /// The TreatmentPlanningService over one event store.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ impl Planning {
         if let Some((field, clinician)) = command.signer() {
             self.gate.acting_as(&pass, field, clinician.as_uuid()).await?;
         }
-        let committed = commands::run(&self.store, &meta, self.config.review_rule, plan_id, command).await?;
+        let committed = handlers::run(&self.store, &meta, self.config.review_rule, plan_id, command).await?;
         Ok(Response::new(command_context::receipt(committed)))
     }
 }

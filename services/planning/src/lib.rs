@@ -4,9 +4,9 @@
 
 #![forbid(unsafe_code)]
 
-pub mod commands;
 mod convert;
 mod grpc;
+pub mod handlers;
 
 use std::sync::Arc;
 

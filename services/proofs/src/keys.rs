@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use carelog_store::EventStore;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
 /// Path of a file holding the secret key (64 hex characters: the Ed25519 seed).
@@ -92,7 +91,8 @@ pub fn public_path(path: &Path) -> PathBuf {
 /// development key kept beside the file (loudly); any other store refuses to start unless
 /// `dev_ephemeral` asks for a key that lives only as long as the process. Neither belongs in
 /// production: whoever can read the key can sign a rewritten log.
-pub async fn load(source: &KeySource, dev_ephemeral: bool, store: &dyn EventStore) -> Result<SigningKey, KeyError> {
+/// `embedded_file`: the embedded log's file, if the log is one.
+pub fn load(source: &KeySource, dev_ephemeral: bool, embedded_file: Option<&Path>) -> Result<SigningKey, KeyError> {
     match source {
         KeySource::File(path) => return read_signing_key(path),
         KeySource::Given(key) => return Ok(key.clone()),
@@ -112,7 +112,7 @@ pub async fn load(source: &KeySource, dev_ephemeral: bool, store: &dyn EventStor
         );
         return Ok(generate());
     }
-    let Some(db_file) = store.database().embedded_file().await else { return Err(KeyError::Missing) };
+    let Some(db_file) = embedded_file else { return Err(KeyError::Missing) };
     let path = PathBuf::from(format!("{}.signing-key", db_file.display()));
     if path.exists() {
         return read_signing_key(&path);

@@ -19,13 +19,14 @@ pub mod note;
 pub mod offline;
 mod prover;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use carelog_proto::v1::proof_service_server::ProofServiceServer;
 use carelog_runtime::server::Router;
-use carelog_store::EventStore;
-use carelog_store::merkle::TreeBuilder;
+use carelog_store::merkle::{MerkleTree, TreeBuilder};
+use carelog_store::{EventStore, OpenedStore};
 use tokio::sync::watch;
 use tonic_health::server::HealthReporter;
 
@@ -110,34 +111,57 @@ impl ProofsConfig {
     }
 }
 
+/// What the proofs service keeps beside the log, handed to it at start-up.
+#[derive(Debug, Clone)]
+pub struct ProofsStorage {
+    /// The log as stored, and the database its Merkle tables live in: leaves are stored hashes,
+    /// so the tree builder has no use for opened PHI.
+    pub stored: OpenedStore,
+    /// An embedded log's file, beside which a development signing key is kept (None on a server).
+    pub embedded_file: Option<PathBuf>,
+}
+
+impl ProofsStorage {
+    /// The storage of an opened store.
+    pub async fn of(stored: OpenedStore) -> Self {
+        let embedded_file = stored.database.embedded_file().await;
+        Self { stored, embedded_file }
+    }
+}
+
 /// Starts the tree builder and the interval signer and adds the ProofService to a router, with the
-/// key and interval from the environment.
-pub async fn mount(router: Router, health: HealthReporter, store: Arc<dyn EventStore>) -> anyhow::Result<Router> {
-    mount_with(router, health, store, ProofsConfig::from_env()?).await
+/// key and interval from the environment. `store` is the log the services use (PHI opened).
+pub async fn mount(
+    router: Router,
+    health: HealthReporter,
+    store: Arc<dyn EventStore>,
+    storage: ProofsStorage,
+) -> anyhow::Result<Router> {
+    mount_with(router, health, store, storage, ProofsConfig::from_env()?).await
 }
 
 pub async fn mount_with(
     router: Router,
     health: HealthReporter,
     store: Arc<dyn EventStore>,
+    storage: ProofsStorage,
     config: ProofsConfig,
 ) -> anyhow::Result<Router> {
-    let key = keys::load(&config.key, config.dev_ephemeral, store.as_ref()).await?;
+    let key = keys::load(&config.key, config.dev_ephemeral, storage.embedded_file.as_deref())?;
     let previous = config.previous_key.as_deref().map(keys::read_signing_key).transpose()?;
     let change = keylog::ChangeConfig {
         previous,
         introduction: config.introduction.clone(),
         dev_ephemeral: config.dev_ephemeral,
     };
-    let log_key = keylog::current_key(store.as_ref(), &carelog_store::merkle::MerkleTree::new(store.as_ref())).await?;
+    let tree = MerkleTree::new(storage.stored.database.clone());
+    let log_key = keylog::current_key(store.as_ref(), &tree).await?;
     // Refuses to start on a key change nobody configured: a restart must never look like an attack.
     let pending = keylog::plan(log_key, &key, &change)?;
     let (sizes_tx, sizes) = watch::channel(0);
-    let prover = Arc::new(Prover::new(Arc::clone(&store), key, config.origin.clone(), pending, sizes));
+    let prover = Arc::new(Prover::new(Arc::clone(&store), tree, key, config.origin.clone(), pending, sizes));
     let gate = carelog_auth::Gate::new(Arc::clone(&store));
-    // Leaves are stored hashes: the builder has no use for opened PHI.
-    let log = store.as_stored().unwrap_or(store);
-    tokio::spawn(keep_building(TreeBuilder::new(log), sizes_tx, health));
+    tokio::spawn(keep_building(TreeBuilder::new(&storage.stored), sizes_tx, health));
     if let Some(interval) = config.interval {
         tokio::spawn(sign_every(Arc::downgrade(&prover), interval));
     }

@@ -85,12 +85,12 @@ impl Prover {
     /// `pending`: the key change to record before signing (from [`keylog::plan`]).
     pub fn new(
         store: Arc<dyn EventStore>,
+        tree: MerkleTree,
         key: SigningKey,
         origin: String,
         pending: Option<Pending>,
         sizes: watch::Receiver<u64>,
     ) -> Self {
-        let tree = MerkleTree::new(store.as_ref());
         Self { store, tree, key, origin, sizes, signing: Mutex::new(pending) }
     }
 

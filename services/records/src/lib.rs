@@ -22,7 +22,7 @@ use std::sync::Arc;
 use carelog_projections::{Projector, ProjectorRole, Runner};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use carelog_runtime::server::Router;
-use carelog_store::EventStore;
+use carelog_store::{Database, EventStore};
 use tokio::sync::watch;
 use tonic_health::server::HealthReporter;
 
@@ -30,9 +30,16 @@ pub use grpc::{Records, RecordsConfig};
 pub use projector::{PROJECTOR_HEALTH, ProjectorArgs};
 pub use queries::Queries;
 
-/// Starts the (elected) projection and adds the RecordsService to a router.
-pub async fn mount(router: Router, health: HealthReporter, store: Arc<dyn EventStore>) -> anyhow::Result<Router> {
-    mount_with(router, health, store, RecordsConfig::default()).await
+/// Starts the (elected) projection and adds the RecordsService to a router: `store` is the log
+/// the services use (PHI opened), `database` where the read models are kept (the handle the store
+/// was opened with).
+pub async fn mount(
+    router: Router,
+    health: HealthReporter,
+    store: Arc<dyn EventStore>,
+    database: Database,
+) -> anyhow::Result<Router> {
+    mount_with(router, health, store, database, RecordsConfig::default()).await
 }
 
 /// `mount` with an operator's settings.
@@ -40,10 +47,11 @@ pub async fn mount_with(
     router: Router,
     health: HealthReporter,
     store: Arc<dyn EventStore>,
+    database: Database,
     config: RecordsConfig,
 ) -> anyhow::Result<Router> {
     // Creates or upgrades the read-model tables on the primary, also for a replica reading a standby.
-    let runner = Runner::new(Arc::clone(&store)).await?.with_search_key(config.search_key.clone());
+    let runner = Runner::new(Arc::clone(&store), database).await?.with_search_key(config.search_key.clone());
     let (checkpoints_tx, checkpoints) = watch::channel(0);
     let (roles_tx, roles) = watch::channel(ProjectorRole::Starting);
     let (queries, models) = match &config.read_store {

@@ -40,8 +40,8 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
-    server::run_standalone_closing(args.server, "RecordsService", closing, |router, health, store| {
-        carelog_records::mount_with(router, health, store, config)
+    server::run_standalone_closing(args.server, "RecordsService", closing, |router, health, storage| {
+        carelog_records::mount_with(router, health, storage.sealed, storage.stored.database, config)
     })
     .await
 }

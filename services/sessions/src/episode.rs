@@ -7,11 +7,11 @@ use carelog_domain::intake::{self, EpisodeStatus, IntakeContext};
 use carelog_domain::sessions::{SessionEvent, SessionState, SessionStatus};
 use carelog_domain::types::{ClientId, EpisodeId, SessionId};
 use carelog_executor::aggregate::{Aggregate, Client, Session};
-use carelog_executor::{CommandMeta, Committed, Loaded, Plan, ServiceError, client_events, execute, load};
+use carelog_executor::{CommandMeta, Committed, Decision, Loaded, ServiceError, client_events, execute, load};
 use carelog_store::{EventStore, LogFilter, StreamName};
 
-use crate::commands::stream;
 use crate::convert::CloseEpisode;
+use crate::handlers::stream;
 
 /// Closes the episode unless one of its held sessions still has an unsigned note.
 #[tracing::instrument(skip_all, err(level = "info"), fields(episode = %request.episode_id))]
@@ -42,7 +42,7 @@ pub async fn close(
             let plan = sessions
                 .iter()
                 .filter(|s| s.state.status == SessionStatus::Scheduled)
-                .fold(Plan::new(events), |plan, session| plan.unless_changed(session));
+                .fold(Decision::new(events), |decision, session| decision.unless_changed(session));
             Ok(plan.tagged(client_id, Some(episode_id.to_string())))
         })
     })

@@ -13,7 +13,7 @@ use carelog_store::EventStore;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{self, SessionRequest};
-use crate::{commands, episode};
+use crate::{episode, handlers};
 
 type Reply = Result<Response<proto::AppendReceipt>, Status>;
 
@@ -60,7 +60,7 @@ impl Sessions {
             meta.client_hint = Some(client_id.as_uuid());
         }
         self.check_signer(&pass, command.command.signer()).await?;
-        let committed = commands::run(&self.store, &meta, self.settings, command).await?;
+        let committed = handlers::run(&self.store, &meta, self.settings, command).await?;
         Ok(Response::new(command_context::receipt(committed)))
     }
 }

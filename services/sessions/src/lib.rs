@@ -5,12 +5,12 @@
 
 #![forbid(unsafe_code)]
 
-pub mod commands;
 pub mod config;
 mod content;
 mod convert;
 pub mod episode;
 mod grpc;
+pub mod handlers;
 
 use std::sync::Arc;
 

@@ -32,7 +32,7 @@ async fn a_rebuild_from_zero_is_identical_to_the_live_model(app: &TestApp) {
         .unwrap();
     // The log's head: the demo's changes and every read of the record, this one included.
     let head = app.event_count().await;
-    let runner = Runner::new(Arc::clone(&app.store)).await.unwrap();
+    let runner = Runner::new(Arc::clone(&app.store), app.database()).await.unwrap();
     let before = comparable(live_docs(&runner).await);
     assert!(before.len() >= 2, "an episode view and a ledger");
     let mut reports = Vec::new();
@@ -62,7 +62,7 @@ async fn a_killed_projection_resumes_without_loss_or_double_count(app: &TestApp)
         .await
         .unwrap();
     let head = app.event_count().await;
-    let runner = Runner::new(Arc::clone(&app.store)).await.unwrap();
+    let runner = Runner::new(Arc::clone(&app.store), app.database()).await.unwrap();
     let expected = comparable(live_docs(&runner).await);
     let models = runner.models().clone();
     let generation = models.start_rebuild(RECORDS).await.unwrap();

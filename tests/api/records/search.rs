@@ -83,7 +83,7 @@ async fn clients_are_found_by_name_birth_date_and_member_id_without_clear_text(a
     // Erasure takes the client out of the index.
     let reason = Reason::parse("erasure request, ticket 4711").unwrap();
     let client = ClientId::parse(&martin_id).unwrap();
-    carelog::erase::erase_client(&app.sealed, client, reason, 0, Uuid::now_v7()).await.expect("erased");
+    carelog::erase::erase_client(&app.sealed, app.database(), client, reason, 0, Uuid::now_v7()).await.expect("erased");
     assert_eq!(found(app, &auditor, by_name("zoe")).await, [rivera.as_str()]);
     let born = proto::SearchClientsRequest { date_of_birth: "1985-01-02".into(), ..Default::default() };
     assert!(found(app, &auditor, born).await.is_empty());

@@ -13,7 +13,7 @@ use sqlx::AssertSqlSafe;
 /// Runs the same query code against whichever pool the log lives in.
 macro_rules! on_pool {
     ($app:expr, $pool:ident => $body:expr) => {
-        match $app.store.database() {
+        match $app.database() {
             Database::Sqlite(db) => {
                 let $pool = db.pool();
                 $body
@@ -114,7 +114,7 @@ pub async fn insert_checkpoint(app: &TestApp, checkpoint: &SignedCheckpoint) {
 
 /// Drops (SQLite) or disables (PostgreSQL) the triggers that keep events and the tree immutable.
 async fn disable_guards(app: &TestApp) {
-    let sql = match app.store.database() {
+    let sql = match app.database() {
         Database::Sqlite(_) => {
             "DROP TRIGGER IF EXISTS merkle_nodes_no_update; DROP TRIGGER IF EXISTS merkle_nodes_no_delete;
              DROP TRIGGER IF EXISTS merkle_checkpoints_no_update; DROP TRIGGER IF EXISTS merkle_checkpoints_no_delete;"

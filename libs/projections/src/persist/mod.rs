@@ -6,10 +6,13 @@ mod adapters;
 mod port;
 mod postgres;
 mod postgres_adapter;
+mod postgres_quarantine;
 mod postgres_search;
+mod postgres_standby;
 mod quarantine;
 mod sqlite;
 mod sqlite_adapter;
+mod sqlite_quarantine;
 mod sqlite_search;
 
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use crate::leader::LeaderLock;
 
 pub use port::ReadModelTables;
 pub use postgres_adapter::PostgresReadModels;
+pub use postgres_standby::StandbyReadModels;
 pub use sqlite_adapter::SqliteReadModels;
 
 /// Which document family a row belongs to.
@@ -189,6 +193,12 @@ impl ReadModels {
     /// The live generation of `projection`, created empty (checkpoint 0) the first time.
     pub async fn live(&self, projection: &str) -> Result<Generation, ProjectionError> {
         self.tables.live(projection).await
+    }
+
+    /// The checkpoint of `projection`'s live generation, or None before it has one. It only reads,
+    /// so a hot standby answers it too (unlike [`live`](Self::live), which creates the generation).
+    pub async fn live_checkpoint(&self, projection: &str) -> Result<Option<u64>, ProjectionError> {
+        self.tables.live_checkpoint(projection).await
     }
 
     /// A new, empty generation to rebuild into while the live one keeps serving.

@@ -21,6 +21,7 @@ pub trait ReadModelTables: Send + Sync + std::fmt::Debug {
     async fn swap(&self, projection: &str, generation: i64) -> Result<(), ProjectionError>;
     async fn purge_retired(&self, projection: &str) -> Result<u64, ProjectionError>;
     async fn checkpoint(&self, generation: i64) -> Result<u64, ProjectionError>;
+    async fn live_checkpoint(&self, projection: &str) -> Result<Option<u64>, ProjectionError>;
     async fn load(&self, generation: i64, kind: DocKind, keys: &[String]) -> Result<Vec<StoredDoc>, ProjectionError>;
     async fn load_owned(&self, generation: i64, kind: DocKind, owner: &str) -> Result<Vec<StoredDoc>, ProjectionError>;
     async fn commit(&self, batch: BatchWrite) -> Result<(), ProjectionError>;
@@ -71,6 +72,9 @@ macro_rules! read_model_tables {
             }
             async fn checkpoint(&self, generation: i64) -> Result<u64, ProjectionError> {
                 $m::checkpoint(&self.0, generation).await
+            }
+            async fn live_checkpoint(&self, projection: &str) -> Result<Option<u64>, ProjectionError> {
+                $m::live_checkpoint(&self.0, projection).await
             }
             async fn load(
                 &self,

@@ -118,6 +118,15 @@ pub(super) async fn checkpoint(pool: &PgPool, generation: i64) -> Result<u64, Pr
     Ok(u(checkpoint))
 }
 
+/// The live generation's checkpoint, by reading only: a hot standby answers it.
+pub(super) const LIVE_CHECKPOINT: &str = "SELECT g.checkpoint FROM projections p
+     JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = $1";
+
+pub(super) async fn live_checkpoint(pool: &PgPool, projection: &str) -> Result<Option<u64>, ProjectionError> {
+    let found: Option<(i64,)> = sqlx::query_as(LIVE_CHECKPOINT).bind(projection).fetch_optional(pool).await?;
+    Ok(found.map(|(checkpoint,)| u(checkpoint)))
+}
+
 pub(super) async fn load(
     pool: &PgPool,
     generation: i64,
@@ -252,7 +261,7 @@ pub(super) async fn commit(pool: &PgPool, batch: &BatchWrite) -> Result<(), Proj
         .execute(&mut *tx)
         .await?;
     }
-    super::quarantine::insert_postgres(&mut tx, batch.generation, &batch.quarantined).await?;
+    super::postgres_quarantine::insert(&mut tx, batch.generation, &batch.quarantined).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -7,7 +7,8 @@ use sqlx::PgPool;
 
 use super::port::read_model_tables;
 use super::{
-    AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, postgres_search, quarantine,
+    AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, postgres_quarantine,
+    postgres_search,
 };
 use crate::ProjectionError;
 use crate::leader::{LeaderLock, PostgresLock};
@@ -35,7 +36,7 @@ read_model_tables!(
     PostgresReadModels,
     postgres,
     commit = commit,
-    quarantined = quarantine::live_postgres,
+    quarantined = postgres_quarantine::live,
     search = postgres_search::find_postgres,
     leader_lock = advisory_lock
 );

@@ -9,6 +9,13 @@ use super::{AuditQuery, AuditRow, Doc, DocKind, Generation, StoredDoc, kind_from
 use crate::ProjectionError;
 use crate::audit::AccessFacts;
 
+/// Errors of the blocking connection the batches commit on.
+impl From<rusqlite::Error> for ProjectionError {
+    fn from(error: rusqlite::Error) -> Self {
+        ProjectionError::Database(error.to_string())
+    }
+}
+
 mod batch;
 pub(super) use batch::commit;
 
@@ -120,6 +127,17 @@ pub(super) async fn checkpoint(db: &SqliteDatabase, generation: i64) -> Result<u
         .fetch_one(db.pool())
         .await?;
     Ok(u(checkpoint))
+}
+
+pub(super) async fn live_checkpoint(db: &SqliteDatabase, projection: &str) -> Result<Option<u64>, ProjectionError> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT g.checkpoint FROM projections p
+         JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = ?1",
+    )
+    .bind(projection)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(found.map(|(checkpoint,)| u(checkpoint)))
 }
 
 pub(super) async fn load(

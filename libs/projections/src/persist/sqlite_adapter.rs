@@ -5,7 +5,9 @@ use std::sync::Arc;
 use carelog_store::SqliteDatabase;
 
 use super::port::read_model_tables;
-use super::{AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, quarantine, sqlite, sqlite_search};
+use super::{
+    AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, sqlite, sqlite_quarantine, sqlite_search,
+};
 use crate::ProjectionError;
 use crate::leader::LeaderLock;
 
@@ -20,7 +22,7 @@ read_model_tables!(
     SqliteReadModels,
     sqlite,
     commit = sqlite::commit,
-    quarantined = quarantine::live_sqlite,
+    quarantined = sqlite_quarantine::live,
     search = sqlite_search::find_sqlite,
     leader_lock = alone
 );

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use self::codec::{ChainHead, Plan, RawEvent};
 use self::mapping::{Namespace, from_kurrent, is_after, pinned_state, start_after, store_error};
+use crate::EventStore;
 use crate::error::StoreError;
 use crate::model::{
     AppendRequest, AppendResult, Direction, ExpectedRevision, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent,
@@ -28,7 +29,6 @@ use crate::prepare::{Limits, PreparedAppend};
 use crate::row::StoredRow;
 use crate::subscription::EventSubscription;
 use crate::verify::{ChainVerifier, VerifyProgress, VerifyReport, VerifyScope};
-use crate::{Database, EventStore};
 
 /// Events per read of `$all` or of a stream.
 const PAGE: usize = 500;
@@ -42,14 +42,12 @@ pub struct KurrentDbOptions {
     pub url: String,
     /// Prefix of every stream (`{namespace}.{stream}`), so deployments or test runs share a cluster.
     pub namespace: Option<String>,
-    /// Where read models, checkpoints and the Merkle tables live: KurrentDB holds the log only.
-    pub read_models: Database,
     pub limits: Limits,
 }
 
 impl KurrentDbOptions {
-    pub fn new(url: impl Into<String>, read_models: Database) -> Self {
-        Self { url: url.into(), namespace: None, read_models, limits: Limits::default() }
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), namespace: None, limits: Limits::default() }
     }
 
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
@@ -67,7 +65,6 @@ pub struct KurrentDbStore {
 struct Inner {
     client: Client,
     namespace: Namespace,
-    read_models: Database,
     limits: Limits,
 }
 
@@ -95,9 +92,7 @@ impl KurrentDbStore {
         let client = Client::new(settings).map_err(|e| StoreError::Unavailable(format!("KurrentDB client: {e}")))?;
         let namespace = Namespace::new(options.namespace.as_deref())
             .map_err(|reason| StoreError::Database(format!("KurrentDB {reason}")))?;
-        let store = Self {
-            inner: Arc::new(Inner { client, namespace, read_models: options.read_models, limits: options.limits }),
-        };
+        let store = Self { inner: Arc::new(Inner { client, namespace, limits: options.limits }) };
         store.head_position().await?;
         Ok(store)
     }
@@ -370,20 +365,8 @@ impl EventStore for KurrentDbStore {
         codec::BACKEND
     }
 
-    /// The relational database named for read models: KurrentDB itself holds only the log.
-    fn database(&self) -> Database {
-        self.inner.read_models.clone()
-    }
-
     #[tracing::instrument(skip_all, err(level = "debug"), fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
-        if request.client_key.is_some() {
-            // The key table is in the read-model database: no transaction spans it and KurrentDB.
-            return Err(StoreError::Unsupported {
-                backend: codec::BACKEND,
-                what: "storing a client key with an append".into(),
-            });
-        }
         let prepared = PreparedAppend::new(request, &self.inner.limits)?;
         let mut last_seen = None;
         for _ in 0..APPEND_ATTEMPTS {

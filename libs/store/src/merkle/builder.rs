@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::tree::{MerkleTree, TreeError};
 use super::{Frontier, event_leaf};
-use crate::{EventStore, LogFilter, Position, SubscriptionItem};
+use crate::{EventStore, LogFilter, OpenedStore, Position, SubscriptionItem};
 
 /// Most leaves committed per transaction.
 const BATCH: usize = 2_000;
@@ -27,9 +27,10 @@ pub struct TreeBuilder {
 }
 
 impl TreeBuilder {
-    pub fn new(store: Arc<dyn EventStore>) -> Self {
-        let tree = MerkleTree::new(store.as_ref());
-        Self { store, tree }
+    /// A builder over the log as stored (leaves are stored hashes: opened PHI would be of no use)
+    /// and the tree in its database.
+    pub fn new(opened: &OpenedStore) -> Self {
+        Self { store: Arc::clone(&opened.log), tree: MerkleTree::new(opened.database.clone()) }
     }
 
     pub fn tree(&self) -> &MerkleTree {

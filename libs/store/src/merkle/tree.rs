@@ -9,7 +9,7 @@ use super::proof::{ProofError, fold_range, range_keys};
 use super::rows::LeafRow;
 use super::tables::{StoredCheckpoint, to_hash};
 use super::{Frontier, Hash, NodeKey, consistency_ranges, empty_root, event_leaf, inclusion_ranges};
-use crate::EventStore;
+use crate::Database;
 use crate::error::StoreError;
 
 /// Rows read per query while rechecking the log.
@@ -52,9 +52,9 @@ pub struct MerkleTree {
 }
 
 impl MerkleTree {
-    /// The tree beside `store`'s log (its tables come with the store's migrations).
-    pub fn new(store: &dyn EventStore) -> Self {
-        Self { tables: super::adapters::tables(store.database()) }
+    /// The tree in the log's database (its tables come with the store's migrations).
+    pub fn new(database: Database) -> Self {
+        Self { tables: super::adapters::tables(database) }
     }
 
     pub(crate) fn tables(&self) -> &dyn MerkleTables {

@@ -14,21 +14,19 @@ use serde_json::json;
 use crate::support::{event, events, stream};
 
 /// A store in a fresh namespace, or None (with a notice) when no KurrentDB is configured.
-async fn fresh() -> Option<(Arc<dyn EventStore>, tempfile::TempDir)> {
+async fn fresh() -> Option<Arc<dyn EventStore>> {
     let url = carelog_testkit::kurrentdb_url().await?;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let read_models = carelog_store::SqliteStore::open(dir.path().join("read.db")).await.expect("read side");
     let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
-    let options = KurrentDbOptions::new(url, read_models.database()).namespace(namespace);
+    let options = KurrentDbOptions::new(url).namespace(namespace);
     let store = KurrentDbStore::connect(options).await.unwrap_or_else(|e| panic!("KURRENTDB_URL is set but: {e}"));
-    Some((Arc::new(store), dir))
+    Some(Arc::new(store))
 }
 
 macro_rules! kurrentdb_test {
     ($name:ident, |$store:ident| $body:block) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $name() {
-            let Some(($store, _dir)) = fresh().await else { return };
+            let Some($store) = fresh().await else { return };
             $body
         }
     };

@@ -1,8 +1,6 @@
 //! The Merkle tree's storage on every backend: nodes and root committed as the log grows, proofs
 //! answered from them, checkpoints kept, and rows edited after building found.
 
-use std::sync::Arc;
-
 use carelog_store::merkle::{
     Frontier, StoredCheckpoint, TreeBuilder, TreeError, event_leaf, verify_consistency, verify_inclusion,
 };
@@ -29,11 +27,11 @@ async fn root_of_log(h: &Harness, size: u64) -> [u8; 32] {
 
 pub async fn the_tree_follows_the_log_and_proves_from_its_stored_nodes(h: &Harness) {
     grow(h, 3).await;
-    let builder = TreeBuilder::new(Arc::clone(&h.store));
+    let builder = TreeBuilder::new(&h.opened());
     assert_eq!(builder.catch_up().await.unwrap(), 9);
     grow(h, 2).await;
     // A second builder (another service on the same database) carries on from the stored tree.
-    let tree = TreeBuilder::new(Arc::clone(&h.store));
+    let tree = TreeBuilder::new(&h.opened());
     assert_eq!(tree.catch_up().await.unwrap(), 15);
     let tree = tree.tree();
     let (size, root) = tree.head().await.unwrap();
@@ -51,7 +49,7 @@ pub async fn the_tree_follows_the_log_and_proves_from_its_stored_nodes(h: &Harne
 
 pub async fn builders_racing_on_one_database_build_one_tree(h: &Harness) {
     grow(h, 4).await;
-    let (a, b) = (TreeBuilder::new(Arc::clone(&h.store)), TreeBuilder::new(Arc::clone(&h.store)));
+    let (a, b) = (TreeBuilder::new(&h.opened()), TreeBuilder::new(&h.opened()));
     let (built_a, built_b) = tokio::join!(a.catch_up(), b.catch_up());
     assert_eq!((built_a.unwrap(), built_b.unwrap()), (12, 12));
     assert_eq!(a.tree().head().await.unwrap(), (12, root_of_log(h, 12).await));
@@ -75,7 +73,7 @@ fn size_byte(size: u64) -> u8 {
 
 pub async fn checkpoints_are_kept_exactly_and_listed_newest_first(h: &Harness) {
     grow(h, 2).await;
-    let builder = TreeBuilder::new(Arc::clone(&h.store));
+    let builder = TreeBuilder::new(&h.opened());
     builder.catch_up().await.unwrap();
     let tree = builder.tree();
     assert_eq!(tree.checkpoint(None).await.unwrap(), None);
@@ -94,7 +92,7 @@ pub async fn checkpoints_are_kept_exactly_and_listed_newest_first(h: &Harness) {
 
 pub async fn a_row_edited_after_building_is_named_by_the_row_check(h: &Harness) {
     grow(h, 2).await;
-    let builder = TreeBuilder::new(Arc::clone(&h.store));
+    let builder = TreeBuilder::new(&h.opened());
     builder.catch_up().await.unwrap();
     builder.tree().check_rows(6, &[]).await.unwrap();
     h.tamper("UPDATE events SET data = '{\"n\":999}' WHERE position = 5").await;

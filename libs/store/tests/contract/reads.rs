@@ -216,6 +216,6 @@ pub async fn position_at_maps_a_time_to_the_log_as_it_stood(h: &Harness) {
 /// server has no file to keep anything beside.
 pub async fn the_database_names_its_file_only_when_embedded(h: &Harness) {
     let expected = h.sqlite_file().map(|path| path.canonicalize().expect("the file exists"));
-    let found = h.store.database().embedded_file().await;
+    let found = h.database.embedded_file().await;
     assert_eq!(found.map(|file| file.canonicalize().expect("named file exists")), expected);
 }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use carelog_store::{
-    Actor, EventStore, Metadata, NewEvent, PostgresOptions, PostgresStore, SqliteStore, StreamName, Tags,
+    Actor, Database, EventStore, Metadata, NewEvent, OpenedStore, PostgresOptions, PostgresStore, SqliteStore,
+    StreamName, Tags,
 };
 use chrono::Utc;
 use serde_json::Value;
@@ -13,6 +14,8 @@ use uuid::Uuid;
 /// A store under test plus raw access to its database, to tamper with it as an attacker would.
 pub struct Harness {
     pub store: Arc<dyn EventStore>,
+    /// The database handle the store was opened with, for the tables kept beside the log.
+    pub database: Database,
     backend: Backend,
 }
 
@@ -31,7 +34,8 @@ pub async fn sqlite() -> Harness {
     let path = dir.path().join("carelog.db");
     let store = SqliteStore::open(&path).await.expect("open sqlite store");
     let pool = store.pool().clone();
-    Harness { store: Arc::new(store), backend: Backend::Sqlite { path, pool, _dir: dir } }
+    let OpenedStore { log, database } = OpenedStore::sqlite(store);
+    Harness { store: log, database, backend: Backend::Sqlite { path, pool, _dir: dir } }
 }
 
 /// A fresh schema per test on the configured server. An unreachable server fails the test: the
@@ -43,10 +47,16 @@ pub async fn postgres() -> Harness {
         panic!("the PostgreSQL contract tests need a server: {e}\nstart it (see README) or set DATABASE_URL")
     });
     let pool = store.pool().clone();
-    Harness { store: Arc::new(store), backend: Backend::Postgres { url, schema, pool } }
+    let OpenedStore { log, database } = OpenedStore::postgres(store);
+    Harness { store: log, database, backend: Backend::Postgres { url, schema, pool } }
 }
 
 impl Harness {
+    /// The store as `carelog_store::open` hands it out.
+    pub fn opened(&self) -> OpenedStore {
+        OpenedStore { log: Arc::clone(&self.store), database: self.database.clone() }
+    }
+
     /// The SQLite file under test; `None` on a server.
     pub fn sqlite_file(&self) -> Option<&std::path::Path> {
         match &self.backend {

@@ -54,10 +54,11 @@ pub async fn two_writers_taking_turns_agree_on_every_outcome(h: &Harness) {
                 (name, expected, events(rng.random_range(1..=3)))
             })
             .collect();
-        let outcomes = futures::future::join_all(appends.iter().map(|(name, expected, batch)| {
-            writer.append(AppendRequest::new(stream(name), *expected, batch.clone()))
-        }))
-        .await;
+        let outcomes =
+            futures::future::join_all(appends.iter().map(|(name, expected, batch)| {
+                writer.append(AppendRequest::new(stream(name), *expected, batch.clone()))
+            }))
+            .await;
         let mut taken = Vec::new();
         for ((name, expected, batch), outcome) in appends.into_iter().zip(outcomes) {
             let actual = revisions[name];
@@ -72,10 +73,7 @@ pub async fn two_writers_taking_turns_agree_on_every_outcome(h: &Harness) {
                 revisions.insert(name, Some(first_revision + count - 1));
             } else {
                 let error = outcome.expect_err(&format!("{context}: {expected:?} on {actual:?} accepted"));
-                assert!(
-                    matches!(&error, StoreError::Conflict { actual: a, .. } if *a == actual),
-                    "{context}: {error}"
-                );
+                assert!(matches!(&error, StoreError::Conflict { actual: a, .. } if *a == actual), "{context}: {error}");
             }
         }
         // The appends that succeeded took the next positions, without gaps or overlaps.

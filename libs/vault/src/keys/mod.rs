@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use carelog_store::{Database, NewClientKey};
+use carelog_store::Database;
 use chrono::{DateTime, Utc};
 
 use crate::cipher::{self, SecretKey};
@@ -76,24 +76,9 @@ impl KeyStore {
             return Ok(found);
         }
         let wrapped = cipher::wrap(&self.master, client, &SecretKey::generate());
-        // Race-safe: concurrent creators insert at most one row and all read that row back.
-        self.rows.insert_if_absent(client, &wrapped, Utc::now()).await?;
-        self.load(client).await?.ok_or_else(|| VaultError::Database(format!("no key row for client {client}")))
-    }
-
-    /// A fresh key for a client who has none, and its row for the store to write with the append
-    /// that first uses it ([`NewClientKey`]). Pass the key to [`remember`](Self::remember) once
-    /// that append is stored.
-    pub fn new_key(&self, client: &str) -> (SecretKey, NewClientKey) {
-        let key = SecretKey::generate();
-        let wrapped = cipher::wrap(&self.master, client, &key);
-        (key, NewClientKey { client: client.to_owned(), wrapped })
-    }
-
-    /// Caches a key the store has just written.
-    pub fn remember(&self, client: &str, key: SecretKey) {
-        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        cache.keys.insert(client.to_owned(), (key, Instant::now()));
+        // Race-safe: concurrent creators insert at most one row and all get that row back.
+        let stored = self.rows.get_or_insert(client, &wrapped, Utc::now()).await?;
+        self.remember(client, stored)?.ok_or_else(|| VaultError::Database(format!("no key row for client {client}")))
     }
 
     /// The client's key for reading: `None` if no PHI was ever sealed for them.
@@ -130,7 +115,16 @@ impl KeyStore {
 
     /// The client's key as stored, cached once found.
     pub(crate) async fn load(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
-        let StoredKey { wrapped, shredded } = self.rows.lookup(client).await?;
+        let stored = self.rows.lookup(client).await?;
+        self.remember(client, stored)
+    }
+
+    /// Unwraps and caches what is stored for the client.
+    fn remember(
+        &self,
+        client: &str,
+        StoredKey { wrapped, shredded }: StoredKey,
+    ) -> Result<Option<ClientKey>, VaultError> {
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if shredded {
             cache.shredded.insert(client.to_owned());

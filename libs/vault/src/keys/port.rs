@@ -19,9 +19,17 @@ pub struct StoredKey {
 /// Where client keys live. Every method is safe against concurrent callers in any process.
 #[async_trait]
 pub trait ClientKeyRows: Send + Sync + std::fmt::Debug {
-    /// Stores `wrapped` as the client's key unless they have one or were shredded: of concurrent
-    /// callers at most one row is written, and all of them read that row back with [`lookup`](Self::lookup).
-    async fn insert_if_absent(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<(), VaultError>;
+    /// Stores `wrapped` as the client's key unless they have one or were shredded, and returns
+    /// what is stored then: of concurrent callers at most one row is written, and all of them get
+    /// that row back (a shredded client gets the tombstone and no key).
+    ///
+    /// The write commits without waiting for its own WAL flush, so a new client's first command
+    /// pays one fsync (its append's), not two. That is durable enough because the WAL is flushed
+    /// in order: the key is written before any append sealed with it, so that append's durable
+    /// commit flushes the key's commit record with it. A crash in between can lose the key only
+    /// together with everything sealed with it, or leave an orphan key that the retried command
+    /// finds and reuses.
+    async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError>;
 
     /// The client's stored key and tombstone.
     async fn lookup(&self, client: &str) -> Result<StoredKey, VaultError>;

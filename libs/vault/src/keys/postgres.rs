@@ -25,18 +25,27 @@ impl PostgresKeyRows {
 
 #[async_trait]
 impl ClientKeyRows for PostgresKeyRows {
-    async fn insert_if_absent(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<(), VaultError> {
-        sqlx::query(
+    /// `synchronous_commit` off for this transaction only (see the port for why that is safe).
+    async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError> {
+        let mut tx = carelog_store::begin_derived(&self.pool).await?;
+        let inserted: Option<(Vec<u8>,)> = sqlx::query_as(
             "INSERT INTO client_keys (client_id, wrapped_key, created_at)
              SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = $1)
-             ON CONFLICT (client_id) DO NOTHING",
+             ON CONFLICT (client_id) DO NOTHING
+             RETURNING wrapped_key",
         )
         .bind(client)
         .bind(wrapped)
         .bind(at)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        match inserted {
+            Some((wrapped,)) => Ok(StoredKey { wrapped: Some(wrapped), shredded: false }),
+            // Another creator's key or a tombstone, read in a statement of its own: its snapshot
+            // sees the commit the insert waited for.
+            None => self.lookup(client).await,
+        }
     }
 
     async fn lookup(&self, client: &str) -> Result<StoredKey, VaultError> {

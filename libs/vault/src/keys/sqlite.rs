@@ -8,6 +8,10 @@ use super::ShredReport;
 use super::port::{ClientKeyRows, StoredKey};
 use crate::error::VaultError;
 
+/// A client's key and tombstone, in one row.
+const LOOKUP: &str = "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = ?1),
+    EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)";
+
 #[derive(Debug, Clone)]
 pub struct SqliteKeyRows {
     db: SqliteDatabase,
@@ -25,19 +29,26 @@ impl SqliteKeyRows {
 
 #[async_trait]
 impl ClientKeyRows for SqliteKeyRows {
-    async fn insert_if_absent(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<(), VaultError> {
-        let _turn = self.db.write_turn().await;
-        sqlx::query(
-            "INSERT INTO client_keys (client_id, wrapped_key, created_at)
-             SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)
-             ON CONFLICT (client_id) DO NOTHING",
-        )
-        .bind(client)
-        .bind(wrapped)
-        .bind(at.timestamp_micros())
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+    /// On the file's blocking write connection, which commits with `synchronous=NORMAL`: the
+    /// commit is in the WAL but not yet synced, and the log's next commit (`FULL`) syncs it with
+    /// its own (see the port for why that is safe). Insert and read back are one transaction.
+    async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError> {
+        let (client, wrapped) = (client.to_owned(), wrapped.to_vec());
+        let (wrapped, shredded) = self
+            .db
+            .write_blocking(move |tx| {
+                // `WHERE` before `ON CONFLICT`: SQLite's parser needs it after an INSERT … SELECT.
+                tx.prepare_cached(
+                    "INSERT INTO client_keys (client_id, wrapped_key, created_at)
+                     SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)
+                     ON CONFLICT (client_id) DO NOTHING",
+                )?
+                .execute((&client, &wrapped, at.timestamp_micros()))?;
+                let mut stored = tx.prepare_cached(LOOKUP)?;
+                Ok::<_, StoreError>(stored.query_row([&client], |row| Ok((row.get(0)?, row.get(1)?)))?)
+            })
+            .await?;
+        Ok(StoredKey { wrapped, shredded })
     }
 
     /// On the log's synchronous readers: a new client's first command misses the key cache, and
@@ -47,10 +58,7 @@ impl ClientKeyRows for SqliteKeyRows {
         let (wrapped, shredded) = self
             .db
             .read_blocking(move |conn| {
-                let mut lookup = conn.prepare_cached(
-                    "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = ?1),
-                        EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)",
-                )?;
+                let mut lookup = conn.prepare_cached(LOOKUP)?;
                 Ok::<_, StoreError>(lookup.query_row([&client], |row| Ok((row.get(0)?, row.get(1)?)))?)
             })
             .await?;

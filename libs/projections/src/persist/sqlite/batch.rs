@@ -75,7 +75,7 @@ fn write(tx: &Transaction<'_>, batch: &BatchWrite) -> Result<(), ProjectionError
             ERASED,
         ])?;
     }
-    crate::persist::quarantine::insert_sqlite(tx, batch.generation, &batch.quarantined)?;
+    crate::persist::sqlite_quarantine::insert(tx, batch.generation, &batch.quarantined)?;
     crate::persist::sqlite_search::write_sqlite(tx, batch.generation, &batch.search)?;
     Ok(())
 }

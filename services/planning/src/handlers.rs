@@ -1,4 +1,4 @@
-//! Load → decide → append for the plan stream. Every decision also reads the client's record (the
+//! Command handlers: load → decide → append for the plan stream. Every decision also reads the client's record (the
 //! episode's status and its active diagnoses), so the append carries a condition that the client
 //! stream has not moved since: a diagnosis resolved or an episode closed while the plan command
 //! ran makes the append conflict and the command run again against the new record.
@@ -9,7 +9,7 @@ use carelog_domain::planning::{self, PlanState, PlanningCommand, PlanningContext
 use carelog_domain::types::{ClientId, EpisodeId, PlanId};
 use carelog_domain::{DomainError, Entity};
 use carelog_executor::aggregate::{Client, Plan as PlanAggregate};
-use carelog_executor::{CommandMeta, Committed, Plan, ServiceError, execute, load};
+use carelog_executor::{CommandMeta, Committed, Decision, ServiceError, execute, load};
 use carelog_store::{EventStore, StreamName};
 
 /// Runs a planning command against the plan's stream.
@@ -36,7 +36,7 @@ pub async fn run(
             }
             let context = PlanningContext::from_client(&client.state, episode_id, now, review_rule);
             let events = planning::decide(&command, &loaded.state, &context)?;
-            Ok(Plan::new(events).unless_changed(&client).tagged(client_id, Some(episode_id.to_string())))
+            Ok(Decision::new(events).unless_changed(&client).tagged(client_id, Some(episode_id.to_string())))
         })
     })
     .await

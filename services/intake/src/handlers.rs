@@ -1,8 +1,8 @@
-//! Load → decide → append for the client stream.
+//! Command handlers: load → decide → append for the client stream.
 
 use carelog_domain::intake::{self, IntakeCommand, IntakeContext};
 use carelog_domain::types::ClientId;
-use carelog_executor::{CommandMeta, Plan, ServiceError, execute};
+use carelog_executor::{CommandMeta, Decision, ServiceError, execute};
 use carelog_executor::{Committed, aggregate::Client};
 use carelog_store::{EventStore, StreamName};
 
@@ -23,7 +23,7 @@ pub async fn run(
             IntakeCommand::OpenEpisode { episode_id, .. } => Some(episode_id.to_string()),
             _ => loaded.state.open_episode().map(|e| e.episode_id.to_string()),
         };
-        Box::pin(async move { Ok(Plan::new(decided?).tagged(client_id, episode)) })
+        Box::pin(async move { Ok(Decision::new(decided?).tagged(client_id, episode)) })
     })
     .await
 }

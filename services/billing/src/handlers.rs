@@ -1,4 +1,4 @@
-//! Load → decide → append for the account stream, reading the client, session and plan streams a
+//! Command handlers: load → decide → append for the account stream, reading the client, session and plan streams a
 //! decision depends on and appending only while they stay as read.
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use carelog_domain::billing::{self, AccountState, BillingCommand, BillingContext
 use carelog_domain::types::{ClientId, PlanId};
 use carelog_domain::{DomainError, Entity};
 use carelog_executor::aggregate::{Account, Client, Plan as TreatmentPlan, Session};
-use carelog_executor::{CommandMeta, Committed, Loaded, Plan, ServiceError, client_events, execute, load};
+use carelog_executor::{CommandMeta, Committed, Decision, Loaded, ServiceError, client_events, execute, load};
 use carelog_store::{EventStore, LogFilter, StreamName};
 use chrono::{DateTime, Utc};
 
@@ -39,7 +39,7 @@ pub async fn run(
                     let events = billing::decide(&command, &loaded.state, &BillingContext::at(now))?;
                     // The payer is copied from the record as read; should the record change
                     // meanwhile, decide again rather than open the account on a stale payer.
-                    Ok(Plan::new(events).unless_changed(&client).tagged(client_id, None))
+                    Ok(Decision::new(events).unless_changed(&client).tagged(client_id, None))
                 })
             })
             .await
@@ -66,10 +66,10 @@ pub async fn run(
                 let decided = billing::decide(&command, &loaded.state, &BillingContext::at(now));
                 let client = loaded.state.client_id;
                 Box::pin(async move {
-                    let plan = Plan::new(decided?);
+                    let decision = Decision::new(decided?);
                     Ok(match client {
-                        Some(client) => plan.tagged(client, None),
-                        None => plan,
+                        Some(client) => decision.tagged(client, None),
+                        None => decision,
                     })
                 })
             })
@@ -96,10 +96,10 @@ impl ChargeReads {
         account: &Loaded<AccountState>,
         command: &BillingCommand,
         now: DateTime<Utc>,
-    ) -> Result<Plan<billing::BillingEvent>, ServiceError> {
+    ) -> Result<Decision<billing::BillingEvent>, ServiceError> {
         let Some(client_id) = account.state.client_id else {
             // No account yet: the domain refuses with ACCOUNT_NOT_FOUND before looking at the session.
-            return Ok(Plan::new(billing::decide(command, &account.state, &BillingContext::at(now))?));
+            return Ok(Decision::new(billing::decide(command, &account.state, &BillingContext::at(now))?));
         };
         let store = self.store.as_ref();
         let session = load::<Session>(store, &self.session).await?;
@@ -134,7 +134,8 @@ impl ChargeReads {
         .for_session(session.state.clone(), &client.state, plan.as_ref().map(|p| &p.state));
         let events = billing::decide(command, &account.state, &context)?;
         let episode = session.state.episode_id.map(|e| e.to_string());
-        let mut decided = Plan::new(events).unless_changed(&session).unless_changed(&client).tagged(client_id, episode);
+        let mut decided =
+            Decision::new(events).unless_changed(&session).unless_changed(&client).tagged(client_id, episode);
         if let Some(plan) = &plan {
             decided = decided.unless_changed(plan);
         }

@@ -1,4 +1,4 @@
-//! Load → decide → append for the session stream and the psychotherapy-note streams.
+//! Command handlers: load → decide → append for the session stream and the psychotherapy-note streams.
 //!
 //! A session's rules read other aggregates: the client's record (consents, episode status) and the
 //! treatment plan (active goals). Each decision appends only while those streams are still at the
@@ -13,7 +13,7 @@ use carelog_domain::sessions::{self, SessionCommand, SessionContext, SessionSett
 use carelog_domain::types::{ClientId, EpisodeId, GoalId, PlanId};
 use carelog_domain::{DomainError, Entity};
 use carelog_executor::aggregate::{Client, Plan as PlanAggregate, Session};
-use carelog_executor::{CommandMeta, Committed, Loaded, Plan, ServiceError, execute, load};
+use carelog_executor::{CommandMeta, Committed, Decision, Loaded, ServiceError, execute, load};
 use carelog_store::{EventStore, StreamName};
 use chrono::{DateTime, Utc};
 
@@ -41,7 +41,7 @@ pub async fn run(
             let facts = Facts::read(store.as_ref(), &command, &loaded.state, plan_id, arrived).await?;
             let facts = Facts { context: facts.context.with_settings(settings), ..facts };
             let events = sessions::decide(&command, &loaded.state, &facts.context)?;
-            Ok(facts.guard(Plan::new(events)))
+            Ok(facts.guard(Decision::new(events)))
         })
     })
     .await
@@ -72,7 +72,11 @@ async fn psychotherapy_note(
             }
             let session = load::<Session>(store.as_ref(), &session_stream).await?;
             let events = sessions::decide(&command, &session.state, &bare_context(arrived))?;
-            Ok(tagged(Plan::new(events).unless_changed(&session), session.state.client_id, session.state.episode_id))
+            Ok(tagged(
+                Decision::new(events).unless_changed(&session),
+                session.state.client_id,
+                session.state.episode_id,
+            ))
         })
     })
     .await
@@ -123,15 +127,15 @@ impl Facts {
     }
 
     /// Adds the conditions that keep the facts true until the append commits, and the tags.
-    fn guard(self, mut plan: Plan<sessions::SessionEvent>) -> Plan<sessions::SessionEvent> {
+    fn guard(self, mut decision: Decision<sessions::SessionEvent>) -> Decision<sessions::SessionEvent> {
         if let Some(client) = &self.client {
-            plan = plan.unless_changed(client);
+            decision = decision.unless_changed(client);
         }
         if let Some(treatment_plan) = &self.plan {
-            plan = plan.unless_changed(treatment_plan);
+            decision = decision.unless_changed(treatment_plan);
         }
         let (client, episode) = self.tags;
-        tagged(plan, client, episode)
+        tagged(decision, client, episode)
     }
 }
 
@@ -154,10 +158,10 @@ fn bare_context(now: DateTime<Utc>) -> SessionContext {
 }
 
 /// Tags the events with their client and episode so read models find them without decoding.
-fn tagged<E>(plan: Plan<E>, client: Option<ClientId>, episode: Option<EpisodeId>) -> Plan<E> {
+fn tagged<E>(decision: Decision<E>, client: Option<ClientId>, episode: Option<EpisodeId>) -> Decision<E> {
     match client {
-        Some(client) => plan.tagged(client, episode.map(|e| e.to_string())),
-        None => plan,
+        Some(client) => decision.tagged(client, episode.map(|e| e.to_string())),
+        None => decision,
     }
 }
 

@@ -1,5 +1,5 @@
-//! The relational database behind a store, shared with the read models and the Merkle tree kept
-//! beside the log.
+//! The SQLite side of the backend handle: the log's file as every port owner's SQLite adapter
+//! shares it (one writer turn per process, pooled and blocking connections).
 
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
@@ -12,28 +12,6 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::StoreError;
 use crate::sqlite_reader::{LogReader, open_connection, run_blocking, store_error};
-
-/// A handle on the database behind a store.
-#[derive(Debug, Clone)]
-pub enum Database {
-    Sqlite(SqliteDatabase),
-    Postgres(sqlx::PgPool),
-}
-
-impl Database {
-    /// The file the database lives in, when it is an embedded one (`None` for a server, or an
-    /// in-memory SQLite database): for what is kept beside an embedded log, such as its
-    /// development signing key.
-    pub async fn embedded_file(&self) -> Option<PathBuf> {
-        let Database::Sqlite(db) = self else { return None };
-        let row: Option<(String,)> = sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .fetch_optional(db.pool())
-            .await
-            .ok()
-            .flatten();
-        row.map(|(file,)| PathBuf::from(file)).filter(|file| !file.as_os_str().is_empty())
-    }
-}
 
 /// A SQLite file as one process sees it: a pool of connections and the turn every writer of the
 /// process takes. SQLite allows one writer per file; writers that collide inside SQLite back off
@@ -90,6 +68,16 @@ impl SqliteDatabase {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The file the database lives in (`None` for an in-memory database).
+    pub async fn file(&self) -> Option<PathBuf> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_optional(&self.pool)
+            .await
+            .ok()
+            .flatten();
+        row.map(|(file,)| PathBuf::from(file)).filter(|file| !file.as_os_str().is_empty())
     }
 
     /// Waits for this process's earlier writers to finish, in order.
@@ -156,6 +144,9 @@ impl BlockingConnection {
         // log, in the log's WAL: the log's next commit syncs these frames with its own, and a
         // power cut before it loses only derived rows (with their checkpoint) that are derived
         // again. Without the fsync of its own the log's commits no longer queue behind it.
+        // A new client's key is written here too, before the append sealed with it: that append's
+        // commit syncs the key's frames, and a power cut before it leaves at most a harmless orphan
+        // key (the vault's `ClientKeyRows::get_or_insert`).
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(store_error)?;
         Ok(conn)
     }
