@@ -15,7 +15,7 @@ mod session;
 pub(crate) mod tests;
 
 use carelog_domain::billing::BillingEvent;
-use carelog_domain::intake::{Demographics, Payer};
+use carelog_domain::intake::{Demographics, GoodFaithEstimateIssued, Payer};
 use carelog_domain::planning::PlanningEvent;
 use carelog_domain::sessions::SessionEvent;
 use carelog_domain::types::{AccountId, ActorId, ClientId, ClinicianId, PlanId, SessionId};
@@ -24,17 +24,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use billing::{BillingSummary, DISPUTE_THRESHOLD, DisputeEligibility, EstimatePeriod};
-pub use plan::{
-    GoalStatusChange, GoalView, InterventionView, ObjectiveView, PlanReview, PlanSignature, PlanStatus, PlanView,
-    TerminationView,
-};
+pub use plan::{GoalStatusChange, GoalView, InterventionView, ObjectiveView, PlanStatus, PlanView};
 pub use record::{
     Acknowledgement, AssessmentEntry, ConsentEntry, ConsentStatus, DiagnosisEntry, DiagnosisHistory, DiagnosisStatus,
-    EpisodeClosure, EpisodeEntry, EpisodeStatus, EstimateEntry, Revocation, RiskFlagEntry,
+    EpisodeClosure, EpisodeEntry, EpisodeStatus, Revocation, RiskFlagEntry,
 };
 pub use session::{
-    AddendumView, AmendmentOutcome, AmendmentView, Cancellation, HeldSession, NoShow, ProgressNoteView, SessionStatus,
-    SessionView,
+    AddendumView, AmendmentOutcome, AmendmentView, HeldSession, ProgressNoteView, SessionStatus, SessionView,
 };
 
 use crate::decode::{CLINICAL_CATEGORIES, DecodeOnce, Decoded, stream_id};
@@ -64,7 +60,7 @@ pub struct EpisodeView {
     pub assessments: Vec<AssessmentEntry>,
     pub risk_flags: Vec<RiskFlagEntry>,
     /// Good Faith Estimates issued to a self-pay client.
-    pub estimates: Vec<EstimateEntry>,
+    pub estimates: Vec<GoodFaithEstimateIssued>,
     /// Treatment plans in drafting order.
     pub plans: Vec<PlanView>,
     /// Sessions in scheduling order, each with its progress note.

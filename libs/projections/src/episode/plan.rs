@@ -1,9 +1,11 @@
 //! Treatment plans in the episode view: versions, goals with objectives and interventions,
 //! signatures, reviews and the planned end of treatment.
 
-use carelog_domain::planning::{GoalProgress, GoalStatus, PlanningEvent, ReviewOutcome, TerminationReason};
+use carelog_domain::planning::{
+    GoalStatus, PlanReviewed, PlanningEvent, ReviewOutcome, TerminationPlanned, TreatmentPlanSigned,
+};
 use carelog_domain::types::{
-    ClinicianId, EpisodeId, GoalId, Icd10Code, InterventionId, NoteText, ObjectiveId, PlanId, Reason, ShortText,
+    ClinicianId, EpisodeId, GoalId, Icd10Code, InterventionId, ObjectiveId, PlanId, Reason, ShortText,
 };
 use carelog_store::RecordedEvent;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,15 +23,6 @@ pub enum PlanStatus {
     Draft,
     /// `version` is signed and immutable.
     Signed,
-}
-
-/// A signature on one version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanSignature {
-    pub version: u32,
-    pub signed_by: ClinicianId,
-    pub signed_at: DateTime<Utc>,
-    pub next_review_due: NaiveDate,
 }
 
 /// A step toward a goal.
@@ -74,27 +67,6 @@ pub struct GoalView {
     pub status_history: Vec<GoalStatusChange>,
 }
 
-/// A periodic review of a signed version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanReview {
-    pub version: u32,
-    pub progress: Vec<GoalProgress>,
-    pub outcome: ReviewOutcome,
-    pub reviewed_by: ClinicianId,
-    pub reviewed_at: DateTime<Utc>,
-    pub next_review_due: Option<NaiveDate>,
-}
-
-/// A planned, collaborative end of treatment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TerminationView {
-    pub planned_end_on: NaiveDate,
-    pub reason: TerminationReason,
-    pub aftercare: NoteText,
-    pub planned_by: ClinicianId,
-    pub planned_at: DateTime<Utc>,
-}
-
 /// One treatment plan as it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanView {
@@ -111,17 +83,17 @@ pub struct PlanView {
     pub drafted_at: DateTime<Utc>,
     pub goals: Vec<GoalView>,
     /// Every signature, oldest first.
-    pub signatures: Vec<PlanSignature>,
+    pub signatures: Vec<TreatmentPlanSigned>,
     pub next_review_due: Option<NaiveDate>,
-    pub reviews: Vec<PlanReview>,
+    pub reviews: Vec<PlanReviewed>,
     /// A review ended planning (outcome `discharge`).
     pub discharged: bool,
-    pub termination: Option<TerminationView>,
+    pub termination: Option<TerminationPlanned>,
 }
 
 impl PlanView {
     /// The signature of the version in force, if any.
-    pub fn last_signature(&self) -> Option<&PlanSignature> {
+    pub fn last_signature(&self) -> Option<&TreatmentPlanSigned> {
         self.signatures.last()
     }
 
@@ -194,12 +166,7 @@ impl EpisodeView {
                 plan.status = PlanStatus::Signed;
                 plan.signed_version = Some(e.version);
                 plan.next_review_due = Some(e.next_review_due);
-                plan.signatures.push(PlanSignature {
-                    version: e.version,
-                    signed_by: e.signed_by,
-                    signed_at: e.signed_at,
-                    next_review_due: e.next_review_due,
-                });
+                plan.signatures.push(e.clone());
             }
             PlanningEvent::PlanReviewed(e) => {
                 match e.outcome {
@@ -210,14 +177,7 @@ impl EpisodeView {
                     }
                     ReviewOutcome::Discharge => plan.discharged = true,
                 }
-                plan.reviews.push(PlanReview {
-                    version: e.version,
-                    progress: e.progress.clone(),
-                    outcome: e.outcome,
-                    reviewed_by: e.reviewed_by,
-                    reviewed_at: e.reviewed_at,
-                    next_review_due: e.next_review_due,
-                });
+                plan.reviews.push(e.clone());
             }
             PlanningEvent::GoalStatusChanged(e) => {
                 let goal = plan.goal_mut(event, e.goal_id)?;
@@ -231,13 +191,7 @@ impl EpisodeView {
                 });
             }
             PlanningEvent::TerminationPlanned(e) => {
-                plan.termination = Some(TerminationView {
-                    planned_end_on: e.planned_end_on,
-                    reason: e.reason,
-                    aftercare: e.aftercare.clone(),
-                    planned_by: e.planned_by,
-                    planned_at: e.planned_at,
-                });
+                plan.termination = Some(e.clone());
             }
         }
         Ok(())

@@ -1,11 +1,11 @@
 //! The client stream's part of the episode view: episodes, consents, diagnoses, assessments,
 //! risk flags and Good Faith Estimates.
 
-use carelog_domain::intake::{ConsentKind, DiagnosisRevision, EstimateLine, IntakeEvent};
+use carelog_domain::intake::{ConsentKind, DiagnosisRevision, IntakeEvent};
 use carelog_domain::sessions::LateEntry;
 use carelog_domain::types::{
-    ActorId, AssessmentId, ClinicianId, CodeSetVersion, ConsentId, EpisodeId, EstimateId, Icd10Code, Instrument, Money,
-    NoteText, Reason, Severity,
+    ActorId, AssessmentId, ClinicianId, CodeSetVersion, ConsentId, EpisodeId, Icd10Code, Instrument, NoteText, Reason,
+    Severity,
 };
 use carelog_store::RecordedEvent;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -162,16 +162,6 @@ pub struct RiskFlagEntry {
     pub acknowledged: Option<Acknowledgement>,
 }
 
-/// A Good Faith Estimate given to a self-pay client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EstimateEntry {
-    pub estimate_id: EstimateId,
-    pub lines: Vec<EstimateLine>,
-    pub total: Money,
-    pub issued_by: ActorId,
-    pub issued_at: DateTime<Utc>,
-}
-
 impl EpisodeView {
     pub(super) fn apply_intake(&mut self, event: &RecordedEvent, e: &IntakeEvent) -> Result<(), ViewError> {
         match e {
@@ -274,13 +264,7 @@ impl EpisodeView {
                 }
             }
             IntakeEvent::GoodFaithEstimateIssued(e) => {
-                self.estimates.push(EstimateEntry {
-                    estimate_id: e.estimate_id,
-                    lines: e.lines.clone(),
-                    total: e.total,
-                    issued_by: e.issued_by,
-                    issued_at: e.issued_at,
-                });
+                self.estimates.push(e.clone());
                 self.billing.estimate_issued(e.estimate_id, e.issued_at, e.total);
                 self.estimate_given(e.issued_at);
             }

@@ -2,8 +2,8 @@
 //! requests against the note.
 
 use carelog_domain::sessions::{
-    AddendumKind, AmendmentDecision, CancelledBy, LateEntry, NoteContent, NoteFormat, SessionEvent, SessionKind,
-    estimate,
+    AddendumKind, AmendmentDecision, LateEntry, NoShowRecorded, NoteContent, NoteFormat, SessionCancelled,
+    SessionEvent, SessionKind, estimate,
 };
 use carelog_domain::types::{
     ActorId, AddendumId, AmendmentId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality, NoteText,
@@ -45,23 +45,6 @@ impl HeldSession {
     pub fn ended_at(&self) -> DateTime<Utc> {
         self.started_at + Duration::minutes(i64::from(self.actual_minutes.get()))
     }
-}
-
-/// Why a session did not take place.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cancellation {
-    pub cancelled_by: CancelledBy,
-    pub reason: Reason,
-    /// Within 24 hours of the start.
-    pub late: bool,
-    pub cancelled_at: DateTime<Utc>,
-}
-
-/// The client did not attend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NoShow {
-    pub recorded_by: ActorId,
-    pub recorded_at: DateTime<Utc>,
 }
 
 /// Text appended to a signed note; the note itself never changes.
@@ -128,8 +111,8 @@ pub struct SessionView {
     pub planned_modality: Modality,
     pub status: SessionStatus,
     pub held: Option<HeldSession>,
-    pub cancelled: Option<Cancellation>,
-    pub no_show: Option<NoShow>,
+    pub cancelled: Option<SessionCancelled>,
+    pub no_show: Option<NoShowRecorded>,
     pub note: Option<ProgressNoteView>,
     pub amendments: Vec<AmendmentView>,
     /// Psychotherapy notes recorded for this session: a count, never their text.
@@ -179,16 +162,11 @@ impl EpisodeView {
             }
             SessionEvent::SessionCancelled(e) => {
                 session.status = SessionStatus::Cancelled;
-                session.cancelled = Some(Cancellation {
-                    cancelled_by: e.cancelled_by,
-                    reason: e.reason.clone(),
-                    late: e.late,
-                    cancelled_at: e.cancelled_at,
-                });
+                session.cancelled = Some(e.clone());
             }
             SessionEvent::NoShowRecorded(e) => {
                 session.status = SessionStatus::NoShow;
-                session.no_show = Some(NoShow { recorded_by: e.recorded_by, recorded_at: e.recorded_at });
+                session.no_show = Some(e.clone());
             }
             SessionEvent::ProgressNoteSigned(e) => {
                 session.note = Some(ProgressNoteView {

@@ -11,12 +11,12 @@ mod tests;
 mod totals;
 
 use carelog_domain::billing::{
-    BillingEvent, ChargeLine, ClaimFrequency, Ledger, PaymentMethod, RemittanceLine, WriteOffReason,
+    BillingEvent, ChargeLine, ClaimFrequency, Ledger, PaymentMethod, RemittanceLine, SuperbillIssued, WrittenOff,
 };
 use carelog_domain::intake::Payer;
 use carelog_domain::types::{
     AccountId, Balance, ChargeId, ClaimId, ClientId, ClinicianId, EpisodeId, Icd10Code, Money, PaymentId, Reason,
-    RemittanceId, SessionId, ShortText, SuperbillId, WriteOffId,
+    RemittanceId, SessionId, ShortText,
 };
 use carelog_store::{Position, RecordedEvent};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -110,25 +110,6 @@ pub struct PaymentEntry {
     pub received_at: DateTime<Utc>,
 }
 
-/// A write-off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WriteOffEntry {
-    pub write_off_id: WriteOffId,
-    pub amount: Money,
-    pub reason: WriteOffReason,
-    pub note: Reason,
-    pub written_off_at: DateTime<Utc>,
-}
-
-/// A superbill given to a self-pay client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SuperbillEntry {
-    pub superbill_id: SuperbillId,
-    pub charge_ids: Vec<ChargeId>,
-    pub total: Money,
-    pub issued_at: DateTime<Utc>,
-}
-
 /// One billing account as its events say it stands. Start from `Default` (the first account
 /// event decides which account) or [`LedgerView::new`], then [`apply`](Self::apply) the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,8 +128,9 @@ pub struct LedgerView {
     #[serde(default)]
     pub recoupments: Vec<carelog_domain::billing::PaymentRecouped>,
     pub payments: Vec<PaymentEntry>,
-    pub write_offs: Vec<WriteOffEntry>,
-    pub superbills: Vec<SuperbillEntry>,
+    /// The write-offs and superbills as their events say (the view keeps the domain's own types).
+    pub write_offs: Vec<WrittenOff>,
+    pub superbills: Vec<SuperbillIssued>,
     /// The domain's own running totals, moved by its checked sums ([`Ledger::after`]).
     pub totals: Ledger,
     /// Charges − payments − adjustments − write-offs; negative is a credit.
@@ -312,19 +294,8 @@ impl LedgerView {
                 service_date: e.service_date,
                 received_at: e.received_at,
             }),
-            BillingEvent::WrittenOff(e) => self.write_offs.push(WriteOffEntry {
-                write_off_id: e.write_off_id,
-                amount: e.amount,
-                reason: e.reason,
-                note: e.note.clone(),
-                written_off_at: e.written_off_at,
-            }),
-            BillingEvent::SuperbillIssued(e) => self.superbills.push(SuperbillEntry {
-                superbill_id: e.superbill_id,
-                charge_ids: e.charge_ids.clone(),
-                total: e.total,
-                issued_at: e.issued_at,
-            }),
+            BillingEvent::WrittenOff(e) => self.write_offs.push(e.clone()),
+            BillingEvent::SuperbillIssued(e) => self.superbills.push(e.clone()),
         }
     }
 }

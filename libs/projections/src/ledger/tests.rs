@@ -1,6 +1,6 @@
 //! Given/when/then tests of the ledger view, fed real envelopes.
 
-use carelog_domain::billing::{AccountState, BillingEvent, PaymentMethod, PaymentReceived};
+use carelog_domain::billing::{AccountState, BillingEvent, PaymentMethod, PaymentReceived, WriteOffReason};
 use carelog_domain::types::{AccountId, Balance, ChargeId, ClientId, EpisodeId, PaymentId};
 use chrono::{Duration, NaiveDate};
 
