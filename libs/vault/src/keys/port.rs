@@ -30,12 +30,13 @@ pub trait ClientKeyRows: Send + Sync + std::fmt::Debug {
     /// what is stored then: of concurrent callers at most one row is written, and all of them get
     /// that row back (a shredded client gets the tombstone and no key).
     ///
-    /// The write commits without waiting for its own WAL flush, so a new client's first command
-    /// pays one fsync (its append's), not two. That is durable enough because the WAL is flushed
-    /// in order: the key is written before any append sealed with it, so that append's durable
-    /// commit flushes the key's commit record with it. A crash in between can lose the key only
-    /// together with everything sealed with it, or leave an orphan key that the retried command
-    /// finds and reuses.
+    /// The key must be durable wherever the append sealed with it will commit. On SQLite that is
+    /// the same file, whose WAL is flushed in order: the key may commit without its own fsync
+    /// (`synchronous=NORMAL`), and the append's durable commit flushes it too. On PostgreSQL it
+    /// is not enough: after a failover the append may commit on the new primary, which never
+    /// received a key committed without waiting (the HA test lost one that way), so the key's
+    /// commit waits for its flush and for synchronous standbys, like an append. A crash between
+    /// the key and the append leaves at most an orphan key that the retried command reuses.
     async fn get_or_insert(&self, client: &str, wrapped: &[u8], at: DateTime<Utc>) -> Result<StoredKey, VaultError> {
         let key = NewKey { client: client.to_owned(), wrapped: wrapped.to_vec() };
         let mut stored = self.get_or_insert_all(std::slice::from_ref(&key), at).await?;

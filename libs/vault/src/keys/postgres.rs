@@ -27,9 +27,10 @@ impl PostgresKeyRows {
 
 #[async_trait]
 impl ClientKeyRows for PostgresKeyRows {
-    /// `synchronous_commit` off for this transaction only (see the port for why that is safe).
+    /// A durable commit (it waits for the WAL flush and for synchronous standbys): the append
+    /// sealed with this key may commit on another server after a failover (see the port).
     async fn get_or_insert_all(&self, keys: &[NewKey], at: DateTime<Utc>) -> Result<Vec<StoredKey>, VaultError> {
-        let mut tx = carelog_store::begin_derived(&self.pool).await?;
+        let mut tx = carelog_store::begin_uncancellable(&self.pool).await?;
         let inserted: Vec<(String, Vec<u8>)> = sqlx::query_as(
             "INSERT INTO client_keys (client_id, wrapped_key, created_at)
              SELECT k.client_id, k.wrapped_key, $3 FROM unnest($1::text[], $2::bytea[]) AS k(client_id, wrapped_key)
