@@ -18,11 +18,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::error::StoreError;
-use crate::model::{ExpectedRevision, Position};
+use crate::model::ExpectedRevision;
 use crate::plan::{BatchPlanner, StreamHead, streams_touched};
 use crate::postgres_writer::{Inserted, insert_rows};
 use crate::prepare::PreparedAppend;
-use crate::writer::BatchOutcome;
+use crate::writer::PlannedBatch;
 
 /// Streams remembered at most; past it the memory starts again from the next batch (a stream not
 /// remembered costs its next append the long way, once).
@@ -33,7 +33,7 @@ const MAX_KNOWN_STREAMS: usize = 16_384;
 #[derive(Debug)]
 pub(crate) struct KnownHeads {
     position: u64,
-    recorded_at: Option<DateTime<Utc>>,
+    recorded_at: DateTime<Utc>,
     streams: HashMap<String, Option<StreamHead>>,
 }
 
@@ -46,7 +46,7 @@ impl KnownHeads {
             .map(|known| known.streams)
             .unwrap_or_default();
         streams.extend(planner.heads().map(|(stream, head)| (stream.to_owned(), head)));
-        Self { position: planner.last_position(), recorded_at: Some(planner.recorded_at()), streams }
+        Self { position: planner.last_position(), recorded_at: planner.recorded_at(), streams }
     }
 
     /// The heads to plan `batch` with, if every one is known or safely assumed: a stream not
@@ -78,9 +78,9 @@ pub(crate) async fn write_known(
     known: &KnownHeads,
     batch: &[&PreparedAppend],
     channel: &str,
-) -> Result<Option<(BatchOutcome, BatchPlanner)>, StoreError> {
+) -> Result<Option<PlannedBatch>, StoreError> {
     let Some(heads) = known.heads_for(batch) else { return Ok(None) };
-    let mut planner = BatchPlanner::new(known.position, known.recorded_at, Utc::now(), heads, []);
+    let mut planner = BatchPlanner::new(known.position, Some(known.recorded_at), Utc::now(), heads, []);
     let results = planner.plan_batch(batch);
     let rows = planner.rows();
     if rows.is_empty() {
@@ -94,6 +94,5 @@ pub(crate) async fn write_known(
         // before (a retry): the long way sorts out which.
         Inserted::HeadMoved | Inserted::Refused(_) => return Ok(None),
     }
-    let outcome = BatchOutcome { results, head: Position(planner.last_position()), rows: planner.rows().to_vec() };
-    Ok(Some((outcome, planner)))
+    Ok(Some((results, planner)))
 }

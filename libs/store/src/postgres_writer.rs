@@ -18,7 +18,7 @@ use crate::postgres_ha;
 use crate::postgres_known_heads::{KnownHeads, write_known};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_i64, to_u64};
-use crate::writer::{BatchOutcome, BatchWriter};
+use crate::writer::{BatchOutcome, BatchWriter, PlannedBatch};
 
 /// The writer's own connection, re-established after it breaks.
 #[derive(Debug)]
@@ -71,9 +71,9 @@ impl BatchWriter for PgWriter {
             ))),
         };
         match outcome {
-            Ok((outcome, planner)) => {
-                self.known = Some(KnownHeads::after(&planner, known));
-                Ok(outcome)
+            Ok(planned) => {
+                self.known = Some(KnownHeads::after(&planned.1, known));
+                Ok(BatchOutcome::planned(planned))
             }
             Err(error) => {
                 if matches!(error, StoreError::Unavailable(_)) {
@@ -107,7 +107,7 @@ async fn write_batch(
     conn: &mut PgConnection,
     batch: &[&PreparedAppend],
     channel: &str,
-) -> Result<(BatchOutcome, BatchPlanner), StoreError> {
+) -> Result<PlannedBatch, StoreError> {
     // The lock comes first, in its own statement (sent with BEGIN): every later statement then
     // reads a snapshot that includes the previous writer's commit.
     let mut tx = conn
@@ -157,14 +157,9 @@ async fn write_batch(
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
     let results = planner.plan_batch(batch);
-    let outcome = |planner: &BatchPlanner| BatchOutcome {
-        results,
-        head: Position(planner.last_position()),
-        rows: planner.rows().to_vec(),
-    };
     if planner.rows().is_empty() {
         tx.rollback().await?;
-        return Ok((outcome(&planner), planner));
+        return Ok((results, planner));
     }
     let locked_head = to_u64(head, head, "log_head.position")?;
     match insert_rows(&mut tx, planner.rows(), locked_head, planner.recorded_at(), planner.last_position(), channel)
@@ -177,7 +172,7 @@ async fn write_batch(
             return Err(StoreError::Database(format!("a row planned under the log head's lock was refused: {reason}")));
         }
     }
-    Ok((outcome(&planner), planner))
+    Ok((results, planner))
 }
 
 /// A row of the batch's read: the log head on every row, then (if any) a stream head or an earlier

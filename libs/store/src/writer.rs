@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::StoreError;
 use crate::model::{AppendResult, Position};
+use crate::plan::BatchPlanner;
 use crate::prepare::PreparedAppend;
 use crate::recent::RecentCommits;
 use crate::row::StoredRow;
@@ -30,6 +31,17 @@ pub(crate) struct BatchOutcome {
     pub results: Vec<Result<AppendResult, StoreError>>,
     pub head: Position,
     pub rows: Vec<StoredRow>,
+}
+
+/// One result per append and the planner that planned them (its rows committed, or none).
+pub(crate) type PlannedBatch = (Vec<Result<AppendResult, StoreError>>, BatchPlanner);
+
+impl BatchOutcome {
+    /// The outcome of a batch planned by `planner` and committed (or of one whose every append
+    /// was refused: no rows).
+    pub fn planned((results, planner): PlannedBatch) -> Self {
+        Self { results, head: Position(planner.last_position()), rows: planner.into_rows() }
+    }
 }
 
 /// A backend's write path: plan and commit a batch in one transaction.
