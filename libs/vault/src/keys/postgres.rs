@@ -10,9 +10,31 @@ use super::ShredReport;
 use super::port::{ClientKeyRows, NewKey, StoredKey};
 use crate::error::VaultError;
 
+/// Stores the offered keys unless present or shredded, and reads back what is stored for each,
+/// in one autocommit statement. The read shares the insert's snapshot, so a key or tombstone
+/// another transaction committed meanwhile shows as neither (`NULL`, false): the caller then
+/// looks it up in a statement of its own, whose snapshot sees the commit the insert waited for.
+const GET_OR_INSERT: &str = "WITH offered AS (
+        SELECT * FROM unnest($1::text[], $2::bytea[]) AS k(client_id, wrapped_key)
+    ), inserted AS (
+        INSERT INTO client_keys (client_id, wrapped_key, created_at)
+        SELECT o.client_id, o.wrapped_key, $3 FROM offered o
+        WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = o.client_id)
+        ON CONFLICT (client_id) DO NOTHING
+        RETURNING client_id, wrapped_key
+    )
+    SELECT o.client_id,
+        COALESCE(i.wrapped_key, (SELECT c.wrapped_key FROM client_keys c WHERE c.client_id = o.client_id)),
+        EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = o.client_id)
+    FROM offered o LEFT JOIN inserted i USING (client_id)";
+
 #[derive(Debug, Clone)]
 pub struct PostgresKeyRows {
     pool: PgPool,
+    /// New clients' keys are written here: connections that plan [`GET_OR_INSERT`] once, not per
+    /// call (its plan depends on no value: primary-key lookups and inserts from arrays). The
+    /// shared pool plans every statement for its values (see the store's connection options).
+    writes: PgPool,
 }
 
 impl PostgresKeyRows {
@@ -21,36 +43,33 @@ impl PostgresKeyRows {
         let mut migrator = sqlx::migrate!("./migrations/postgres");
         migrator.dangerous_set_table_name("_carelog_vault_migrations");
         migrator.run(&pool).await?;
-        Ok(Self { pool })
+        let generic = (*pool.connect_options()).clone().options([("plan_cache_mode", "force_generic_plan")]);
+        let writes = carelog_store::postgres_ha::pool_options(2).connect_lazy_with(generic);
+        Ok(Self { pool, writes })
     }
 }
 
 #[async_trait]
 impl ClientKeyRows for PostgresKeyRows {
-    /// A durable commit (it waits for the WAL flush and for synchronous standbys): the append
-    /// sealed with this key may commit on another server after a failover (see the port).
+    /// One durable autocommit statement (it waits for the WAL flush and for synchronous
+    /// standbys): the append sealed with this key may commit on another server after a failover
+    /// (see the port).
     async fn get_or_insert_all(&self, keys: &[NewKey], at: DateTime<Utc>) -> Result<Vec<StoredKey>, VaultError> {
-        let mut tx = carelog_store::begin_uncancellable(&self.pool).await?;
-        let inserted: Vec<(String, Vec<u8>)> = sqlx::query_as(
-            "INSERT INTO client_keys (client_id, wrapped_key, created_at)
-             SELECT k.client_id, k.wrapped_key, $3 FROM unnest($1::text[], $2::bytea[]) AS k(client_id, wrapped_key)
-             WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = k.client_id)
-             ON CONFLICT (client_id) DO NOTHING
-             RETURNING client_id, wrapped_key",
-        )
-        .bind(keys.iter().map(|key| key.client.as_str()).collect::<Vec<_>>())
-        .bind(keys.iter().map(|key| key.wrapped.as_slice()).collect::<Vec<_>>())
-        .bind(at)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let mut inserted: HashMap<String, Vec<u8>> = inserted.into_iter().collect();
+        let rows: Vec<(String, Option<Vec<u8>>, bool)> = sqlx::query_as(GET_OR_INSERT)
+            .bind(keys.iter().map(|key| key.client.as_str()).collect::<Vec<_>>())
+            .bind(keys.iter().map(|key| key.wrapped.as_slice()).collect::<Vec<_>>())
+            .bind(at)
+            .fetch_all(&self.writes)
+            .await?;
+        let mut found: HashMap<String, StoredKey> = rows
+            .into_iter()
+            .filter(|(_, wrapped, shredded)| wrapped.is_some() || *shredded)
+            .map(|(client, wrapped, shredded)| (client, StoredKey { wrapped, shredded }))
+            .collect();
         let mut stored = Vec::with_capacity(keys.len());
         for key in keys {
-            stored.push(match inserted.remove(&key.client) {
-                Some(wrapped) => StoredKey { wrapped: Some(wrapped), shredded: false },
-                // Another creator's key or a tombstone, read in a statement of its own: its
-                // snapshot sees the commit the insert waited for.
+            stored.push(match found.remove(&key.client) {
+                Some(row) => row,
                 None => self.lookup(&key.client).await?,
             });
         }
