@@ -90,6 +90,10 @@ pub enum StoreError {
     Corrupt { position: Position, reason: String },
     #[error("database error: {0}")]
     Database(String),
+    /// The append carried a new data key for a client who already has one (another first append
+    /// won the race) or was erased. Nothing was stored: seal again with the stored key and retry.
+    #[error("client {client} already has a data key or was erased; nothing was stored")]
+    ClientKeyTaken { client: String },
     /// The backend cannot do what was asked without weakening a guarantee (e.g. conditions on KurrentDB).
     #[error("not supported on the {backend} backend: {what}")]
     Unsupported { backend: &'static str, what: String },

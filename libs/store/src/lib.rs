@@ -11,6 +11,7 @@
 
 mod adapters;
 mod error;
+mod first_keys;
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
 pub mod merkle;
@@ -42,6 +43,7 @@ use uuid::Uuid;
 pub use crate::kurrentdb::{KurrentDbOptions, KurrentDbStore, install_crypto_provider};
 pub use adapters::Database;
 pub use error::{InvalidInput, StoreError};
+pub use first_keys::{AppendWithKeys, NewClientKey};
 pub use model::{
     Actor, AppendRequest, AppendResult, CommandRef, Condition, Direction, EventHash, ExpectedRevision, LogFilter,
     LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent,

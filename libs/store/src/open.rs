@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::first_keys::{self, AppendWithKeys};
 use crate::{Database, EventStore, PostgresOptions, PostgresStore, SqliteStore, StoreError};
 
 /// Where the log lives.
@@ -74,15 +75,18 @@ pub struct OpenedStore {
     /// Where the port owners keep their tables: the log's own database, or for KurrentDB (which
     /// holds only the log) the relational database named by `CARELOG_READ_MODELS`.
     pub database: Database,
+    /// Where the key table is in the log's own database: appends that commit a client's first key
+    /// with them (`None` for KurrentDB, whose keys are stored before the append).
+    pub first_keys: Option<Arc<dyn AppendWithKeys>>,
 }
 
 impl OpenedStore {
     pub fn sqlite(store: SqliteStore) -> Self {
-        Self { database: store.database(), log: Arc::new(store) }
+        Self { database: store.database(), first_keys: first_keys::of(store.clone()), log: Arc::new(store) }
     }
 
     pub fn postgres(store: PostgresStore) -> Self {
-        Self { database: store.database(), log: Arc::new(store) }
+        Self { database: store.database(), first_keys: first_keys::of(store.clone()), log: Arc::new(store) }
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) async fn open(url: &str) -> Result<OpenedStore, StoreError> {
         StoreUrl::KurrentDb(_) => return Err(not_relational()),
     };
     let log = crate::KurrentDbStore::connect(crate::KurrentDbOptions::new(url)).await?;
-    Ok(OpenedStore { log: std::sync::Arc::new(log), database: read_models })
+    Ok(OpenedStore { log: std::sync::Arc::new(log), database: read_models, first_keys: None })
 }
 
 #[cfg(not(feature = "kurrentdb"))]

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::first_keys::NewClientKey;
 use crate::model::{AppendResult, EventHash, Position};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_u64};
@@ -88,6 +89,27 @@ pub(crate) fn streams_touched(batch: &[&PreparedAppend]) -> Vec<String> {
     streams
 }
 
+/// The new client keys a batch carries, to store in one statement before planning.
+pub(crate) fn new_client_keys<'a>(batch: &[&'a PreparedAppend]) -> Vec<&'a NewClientKey> {
+    batch.iter().flat_map(|a| &a.client_keys).collect()
+}
+
+/// The keys the batch stored for appends that then failed: they go with them, so a refused
+/// append leaves no key behind.
+pub(crate) fn keys_of_failed<'a>(
+    batch: &[&'a PreparedAppend],
+    results: &[Result<AppendResult, StoreError>],
+    stored_keys: &[NewClientKey],
+) -> Vec<&'a NewClientKey> {
+    batch
+        .iter()
+        .zip(results)
+        .filter(|(_, result)| result.is_err())
+        .flat_map(|(append, _)| &append.client_keys)
+        .filter(|key| stored_keys.contains(key))
+        .collect()
+}
+
 /// Every event id a batch carries, to look up earlier attempts.
 pub(crate) fn event_ids(batch: &[&PreparedAppend]) -> Vec<Uuid> {
     batch.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)).collect()
@@ -136,8 +158,21 @@ impl BatchPlanner {
     }
 
     /// Plans every append of a batch in order.
-    pub fn plan_batch(&mut self, batch: &[&PreparedAppend]) -> Vec<Result<AppendResult, StoreError>> {
-        batch.iter().map(|append| self.plan(append)).collect()
+    /// An append carrying a new client key that is not among `stored_keys` (what the batch's key
+    /// insert wrote) fails alone, before it takes a position: its events are sealed with a key
+    /// that was not stored.
+    pub fn plan_batch(
+        &mut self,
+        batch: &[&PreparedAppend],
+        stored_keys: &[NewClientKey],
+    ) -> Vec<Result<AppendResult, StoreError>> {
+        batch
+            .iter()
+            .map(|append| match append.client_keys.iter().find(|key| !stored_keys.contains(key)) {
+                Some(key) => Err(StoreError::ClientKeyTaken { client: key.client.clone() }),
+                None => self.plan(append),
+            })
+            .collect()
     }
 
     /// Checks one append against the log as it stands after the appends planned before it.

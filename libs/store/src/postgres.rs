@@ -297,6 +297,15 @@ const STREAM_PAGE: &str = select_events!("WHERE stream = $1 ORDER BY revision LI
 const HEAD_REVISION: &str = "SELECT revision FROM events WHERE stream = $1 ORDER BY revision DESC LIMIT 1";
 
 impl PostgresStore {
+    /// The writer and limits of the log, for [`crate::first_keys`].
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.inner.writer
+    }
+
+    pub(crate) fn limits(&self) -> &crate::prepare::Limits {
+        &self.inner.options.limits
+    }
+
     /// A forward log read; `client` binds `$6` of the client-scoped query.
     async fn read_log(
         &self,

@@ -79,9 +79,13 @@ pub(crate) async fn write_known(
     batch: &[&PreparedAppend],
     channel: &str,
 ) -> Result<Option<PlannedBatch>, StoreError> {
+    // New client keys are stored under the head's lock, where the long way reads what is stored.
+    if batch.iter().any(|append| !append.client_keys.is_empty()) {
+        return Ok(None);
+    }
     let Some(heads) = known.heads_for(batch) else { return Ok(None) };
     let mut planner = BatchPlanner::new(known.position, Some(known.recorded_at), Utc::now(), heads, []);
-    let results = planner.plan_batch(batch);
+    let results = planner.plan_batch(batch, &[]);
     let rows = planner.rows();
     if rows.is_empty() {
         // Every append was refused on what the writer knows: confirm under the lock.

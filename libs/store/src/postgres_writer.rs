@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{Position, category_of};
-use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
+use crate::first_keys::NewClientKey;
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, keys_of_failed, new_client_keys, streams_touched};
 use crate::postgres_ha;
 use crate::postgres_known_heads::{KnownHeads, write_known};
 use crate::prepare::PreparedAppend;
@@ -86,23 +87,51 @@ impl BatchWriter for PgWriter {
     }
 }
 
-/// The batch's read: stream heads and earlier attempts, with the log head on every row (one row
-/// with only the log head if there is nothing else).
-const READ_FOR_BATCH: &str = "WITH found AS (
-        SELECT 'head' AS kind, s.stream, e.revision, NULL::bigint AS position, e.hash,
-               NULL::uuid AS event_id, NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
-        FROM unnest($1::text[]) AS s(stream)
-        CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
-                            ORDER BY revision DESC LIMIT 1) AS e
-        UNION ALL
-        SELECT 'known', stream, revision, position, NULL, event_id, event_type, schema_version, data::text
-        FROM events WHERE event_id = ANY($2)
-    )
-    SELECT h.position AS log_head, h.recorded_at AS log_recorded_at, f.*
-    FROM log_head h LEFT JOIN found f ON true WHERE h.id";
+/// The batch's read: stream heads, earlier attempts and the client keys `stored` (below), with
+/// the log head on every row (one row with only the log head if there is nothing else).
+macro_rules! read_for_batch {
+    ($keys:literal) => {
+        concat!(
+            "WITH ",
+            $keys,
+            "found AS (
+                SELECT 'head' AS kind, s.stream, e.revision, NULL::bigint AS position, e.hash,
+                       NULL::uuid AS event_id, NULL::text AS event_type, NULL::int AS schema_version, NULL::text AS data
+                FROM unnest($1::text[]) AS s(stream)
+                CROSS JOIN LATERAL (SELECT revision, hash FROM events WHERE events.stream = s.stream
+                                    ORDER BY revision DESC LIMIT 1) AS e
+                UNION ALL
+                SELECT 'known', stream, revision, position, NULL, event_id, event_type, schema_version, data::text
+                FROM events WHERE event_id = ANY($2)
+                UNION ALL
+                SELECT 'key', client_id, NULL, NULL, wrapped_key, NULL, NULL, NULL, NULL FROM stored
+            )
+            SELECT h.position AS log_head, h.recorded_at AS log_recorded_at, f.*
+            FROM log_head h LEFT JOIN found f ON true WHERE h.id"
+        )
+    };
+}
 
-/// One batch in four round trips: BEGIN with the head's lock, then the log head, stream heads and
-/// earlier attempts read together, then rows + head + notification written together, then COMMIT.
+const READ_FOR_BATCH: &str = read_for_batch!(
+    "stored AS (SELECT client_id, wrapped_key FROM unnest($3::text[], $4::bytea[]) AS k(client_id, wrapped_key) WHERE false), "
+);
+
+/// [`READ_FOR_BATCH`] that first stores the batch's new client keys where the client has none and
+/// was never erased, returning the ones stored (of two keys for one client, the first). The
+/// tables are the vault's: a batch without keys never names them.
+const STORE_KEYS_AND_READ_FOR_BATCH: &str = read_for_batch!(
+    "stored AS (
+        INSERT INTO client_keys (client_id, wrapped_key, created_at)
+        SELECT k.client_id, k.wrapped_key, now()
+        FROM unnest($3::text[], $4::bytea[]) AS k(client_id, wrapped_key)
+        WHERE NOT EXISTS (SELECT 1 FROM shredded_clients s WHERE s.client_id = k.client_id)
+        ON CONFLICT (client_id) DO NOTHING
+        RETURNING client_id, wrapped_key
+    ), "
+);
+
+/// One batch in four round trips: BEGIN with the head's lock, then the batch's client keys stored
+/// and the log head, stream heads and earlier attempts read together, then rows + head + notification written together, then COMMIT.
 async fn write_batch(
     conn: &mut PgConnection,
     batch: &[&PreparedAppend],
@@ -114,14 +143,21 @@ async fn write_batch(
         .begin_with("BEGIN; SET LOCAL plan_cache_mode TO force_custom_plan; SELECT FROM log_head WHERE id FOR UPDATE")
         .await?;
     let streams = streams_touched(batch);
-    let found: Vec<Found> =
-        sqlx::query_as(READ_FOR_BATCH).bind(&streams).bind(event_ids(batch)).fetch_all(&mut *tx).await?;
+    let keys = new_client_keys(batch);
+    let sql = if keys.is_empty() { READ_FOR_BATCH } else { STORE_KEYS_AND_READ_FOR_BATCH };
+    let found: Vec<Found> = sqlx::query_as(sql)
+        .bind(&streams)
+        .bind(event_ids(batch))
+        .bind(keys.iter().map(|k| k.client.as_str()).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| k.wrapped.as_slice()).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
     let (head, last_recorded) = found
         .first()
         .map(|f| (f.log_head, f.log_recorded_at))
         .ok_or_else(|| StoreError::Corrupt { position: Position(0), reason: "the log_head row is missing".into() })?;
     let mut heads: HashMap<String, Option<StreamHead>> = streams.into_iter().map(|s| (s, None)).collect();
-    let mut known = Vec::new();
+    let (mut known, mut stored_keys) = (Vec::new(), Vec::new());
     for row in found {
         match row {
             Found { kind: None, .. } => {}
@@ -130,6 +166,9 @@ async fn write_batch(
             {
                 let head = StreamHead::decode(revision, &hash, &stream)?;
                 heads.insert(stream, Some(head));
+            }
+            Found { kind: Some(kind), stream: Some(client), hash: Some(wrapped), .. } if kind == "key" => {
+                stored_keys.push(NewClientKey { client, wrapped });
             }
             Found {
                 stream: Some(stream),
@@ -156,7 +195,8 @@ async fn write_batch(
     }
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
-    let results = planner.plan_batch(batch);
+    let results = planner.plan_batch(batch, &stored_keys);
+    remove_client_keys(&mut tx, &keys_of_failed(batch, &results, &stored_keys)).await?;
     if planner.rows().is_empty() {
         tx.rollback().await?;
         return Ok((results, planner));
@@ -175,8 +215,24 @@ async fn write_batch(
     Ok((results, planner))
 }
 
-/// A row of the batch's read: the log head on every row, then (if any) a stream head or an earlier
-/// attempt of one of the batch's event ids.
+/// Keys stored for appends that failed after all go with them (rare: one statement when it happens).
+async fn remove_client_keys(conn: &mut PgConnection, keys: &[&NewClientKey]) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "DELETE FROM client_keys c USING unnest($1::text[], $2::bytea[]) AS k(client_id, wrapped_key)
+         WHERE c.client_id = k.client_id AND c.wrapped_key = k.wrapped_key",
+    )
+    .bind(keys.iter().map(|k| k.client.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.wrapped.as_slice()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A row of the batch's read: the log head on every row, then (if any) a stream head, an earlier
+/// attempt of one of the batch's event ids, or a client key the batch stored.
 #[derive(Debug, FromRow)]
 struct Found {
     log_head: i64,

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 use crate::error::InvalidInput;
+use crate::first_keys::NewClientKey;
 use crate::model::{AppendRequest, ExpectedRevision, MAX_EVENT_TYPE_LEN, StreamName};
 
 /// Limits on what one append may carry.
@@ -40,6 +41,8 @@ pub(crate) struct PreparedAppend {
     pub expected: ExpectedRevision,
     pub events: Vec<PreparedEvent>,
     pub conditions: Vec<(StreamName, ExpectedRevision)>,
+    /// First keys of clients, committed with the events or the append fails ([`crate::first_keys`]).
+    pub client_keys: Vec<NewClientKey>,
 }
 
 impl PreparedAppend {
@@ -101,7 +104,14 @@ impl PreparedAppend {
             }
             checked.push((condition.stream, condition.expected));
         }
-        Ok(Self { stream, expected, events: prepared, conditions: checked })
+        Ok(Self { stream, expected, events: prepared, conditions: checked, client_keys: Vec::new() })
+    }
+}
+
+impl PreparedAppend {
+    pub fn with_keys(mut self, keys: Vec<NewClientKey>) -> Self {
+        self.client_keys = keys;
+        self
     }
 }
 

@@ -83,6 +83,15 @@ struct Inner {
 }
 
 impl SqliteStore {
+    /// The writer and limits of the log, for [`crate::first_keys`].
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.inner.writer
+    }
+
+    pub(crate) fn limits(&self) -> &crate::prepare::Limits {
+        &self.inner.options.limits
+    }
+
     /// Opens (creating if needed) the store at `path` and applies pending migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(path, SqliteOptions::default()).await

@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{Position, category_of};
-use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, streams_touched};
+use crate::first_keys::NewClientKey;
+use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, keys_of_failed, new_client_keys, streams_touched};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_i64, to_u64};
 use crate::sqlite_database::SqliteDatabase;
@@ -111,10 +112,12 @@ fn write(conn: &mut Connection, batch: &[&PreparedAppend]) -> Result<BatchOutcom
         .map_err(store_error)?;
     let heads = stream_heads(&tx, batch)?;
     let known = known_events(&tx, batch)?;
+    let stored_keys = store_client_keys(&tx, batch)?;
     let last_recorded = last_recorded.and_then(DateTime::from_timestamp_micros);
     let mut planner =
         BatchPlanner::new(to_u64(head, head, "log_head.position")?, last_recorded, Utc::now(), heads, known);
-    let results = planner.plan_batch(batch);
+    let results = planner.plan_batch(batch, &stored_keys);
+    remove_client_keys(&tx, &keys_of_failed(batch, &results, &stored_keys))?;
     let head = planner.last_position();
     let recorded_at = planner.recorded_at().timestamp_micros();
     let rows = planner.into_rows();
@@ -128,6 +131,41 @@ fn write(conn: &mut Connection, batch: &[&PreparedAppend]) -> Result<BatchOutcom
         tx.commit().map_err(store_error)?;
     }
     Ok(BatchOutcome { results, head: Position(head), rows })
+}
+
+/// Stores the batch's new client keys where the client has none and was never erased; returns
+/// the ones stored (of two keys for one client, the first). The tables are the vault's: a batch
+/// without keys never names them.
+fn store_client_keys(conn: &Connection, batch: &[&PreparedAppend]) -> Result<Vec<NewClientKey>, StoreError> {
+    let keys = new_client_keys(batch);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    // `WHERE` before `ON CONFLICT`: SQLite's parser needs it after an INSERT … SELECT.
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO client_keys (client_id, wrapped_key, created_at)
+             SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)
+             ON CONFLICT (client_id) DO NOTHING",
+        )
+        .map_err(store_error)?;
+    let now = Utc::now().timestamp_micros();
+    let mut stored = Vec::new();
+    for key in keys {
+        if insert.execute(params![key.client, key.wrapped, now]).map_err(store_error)? == 1 {
+            stored.push(key.clone());
+        }
+    }
+    Ok(stored)
+}
+
+fn remove_client_keys(conn: &Connection, keys: &[&NewClientKey]) -> Result<(), StoreError> {
+    for key in keys {
+        conn.prepare_cached("DELETE FROM client_keys WHERE client_id = ?1 AND wrapped_key = ?2")
+            .and_then(|mut s| s.execute(params![key.client, key.wrapped]))
+            .map_err(store_error)?;
+    }
+    Ok(())
 }
 
 /// The head of every stream the batch touches (None: no stream yet), in one statement.

@@ -14,6 +14,7 @@ mod keys;
 mod master;
 pub mod phi;
 mod sealed;
+mod sealing_keys;
 
 pub use cipher::{CipherError, SecretKey};
 pub use error::VaultError;
@@ -30,5 +31,5 @@ use carelog_store::OpenedStore;
 /// store's database.
 pub async fn seal(opened: &OpenedStore, master: SecretKey) -> Result<Arc<SealedStore>, VaultError> {
     let keys = KeyStore::open(opened.database.clone(), master).await?;
-    Ok(Arc::new(SealedStore::new(Arc::clone(&opened.log), keys)))
+    Ok(Arc::new(SealedStore::new(Arc::clone(&opened.log), keys).with_first_keys(opened.first_keys.clone())))
 }

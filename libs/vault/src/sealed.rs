@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use carelog_domain::types::{ClientId, ERASED};
 use carelog_store::{
-    AppendRequest, AppendResult, EventStore, EventSubscription, ExpectedRevision, LogFilter, LogQuery, Metadata,
+    AppendRequest, AppendWithKeys, AppendResult, EventStore, EventSubscription, ExpectedRevision, LogFilter, LogQuery, Metadata,
     NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress,
     VerifyReport, VerifyScope,
 };
@@ -20,17 +20,29 @@ use uuid::Uuid;
 use crate::cipher::{self, CipherError};
 use crate::keys::{ClientKey, KeyStore};
 use crate::phi;
+use crate::sealing_keys::NewKeys;
 
 /// The event log with PHI sealed under per-client keys.
 #[derive(Debug, Clone)]
 pub struct SealedStore {
     inner: Arc<dyn EventStore>,
     keys: KeyStore,
+    /// Appends that store new clients' keys in their own commit, where the log's database keeps
+    /// the key table (else each new key is stored durably before the append).
+    first_keys: Option<Arc<dyn AppendWithKeys>>,
 }
 
 impl SealedStore {
+    /// The log sealed under keys stored before each append that first uses them.
     pub fn new(inner: Arc<dyn EventStore>, keys: KeyStore) -> Self {
-        Self { inner, keys }
+        Self { inner, keys, first_keys: None }
+    }
+
+    /// The log sealed under keys stored with the append that first uses them: `first_keys` is
+    /// the same log's [`OpenedStore::first_keys`](carelog_store::OpenedStore::first_keys).
+    pub fn with_first_keys(mut self, first_keys: Option<Arc<dyn AppendWithKeys>>) -> Self {
+        self.first_keys = first_keys;
+        self
     }
 
     pub fn keys(&self) -> &KeyStore {
@@ -42,36 +54,7 @@ impl SealedStore {
         &self.inner
     }
 
-    /// The key of every client the request's events name. A client without one gets a fresh key,
-    /// stored (get or create, through the key rows) before the append sealed with it; concurrent
-    /// first commands for one client all get the one key that was stored.
-    ///
-    /// A client whose own stream this request starts (their registration) almost surely has no
-    /// key yet: get-or-create goes first, without a lookup, and returns the stored key or the
-    /// tombstone if there is one after all.
-    async fn writing_keys(&self, request: &AppendRequest) -> Result<WritingKeys, StoreError> {
-        let mut keys = WritingKeys::new();
-        for event in &request.events {
-            let Some(client) = event.metadata.tags.client.as_deref() else { continue };
-            if phi::is_erasure_record(&event.event_type) || keys.contains_key(client) {
-                continue;
-            }
-            let store_error = |e: crate::error::VaultError| e.into_store_error(Position::START);
-            let known = match self.keys.cached(client) {
-                Some(key) => Some(key),
-                None if starts_own_stream(request, client) => None,
-                None => self.keys.load(client).await.map_err(store_error)?,
-            };
-            let key = match known {
-                Some(key) => key,
-                None => self.keys.key_for_writing(client).await.map_err(store_error)?,
-            };
-            keys.insert(client.to_owned(), key);
-        }
-        Ok(keys)
-    }
-
-    fn seal(event: &mut NewEvent, keys: &WritingKeys) -> Result<(), StoreError> {
+    pub(crate) fn seal(event: &mut NewEvent, keys: &HashMap<String, ClientKey>) -> Result<(), StoreError> {
         if phi::is_erasure_record(&event.event_type) {
             return Ok(());
         }
@@ -145,9 +128,6 @@ impl SealedStore {
     }
 }
 
-/// The keys one append seals with, by client.
-type WritingKeys = HashMap<String, ClientKey>;
-
 fn missing_key(client: &str) -> StoreError {
     StoreError::Database(format!("no data key was looked up for client {client}"))
 }
@@ -200,12 +180,14 @@ impl EventStore for SealedStore {
         self.inner.backend_name()
     }
 
-    async fn append(&self, mut request: AppendRequest) -> Result<AppendResult, StoreError> {
-        let keys = self.writing_keys(&request).await?;
-        for event in &mut request.events {
-            Self::seal(event, &keys)?;
+    async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
+        match &self.first_keys {
+            Some(first_keys) => self.append_with_new_keys(first_keys.as_ref(), request).await,
+            None => {
+                let keys = self.writing_keys(&request, NewKeys::First).await?;
+                self.seal_and_append(request, &keys).await
+            }
         }
-        self.inner.append(request).await
     }
 
     async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -272,7 +254,7 @@ impl EventStore for SealedStore {
 
 /// Whether `request` creates the stream of `client` itself (the client's registration): the one
 /// append where the client almost surely has no key yet.
-fn starts_own_stream(request: &AppendRequest, client: &str) -> bool {
+pub(crate) fn starts_own_stream(request: &AppendRequest, client: &str) -> bool {
     request.expected == ExpectedRevision::NoStream
         && ClientId::from_stream_name(request.stream.as_str()).is_ok_and(|id| id.to_string() == client)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use carelog_domain::intake::{ClientRegistered, Contact, Demographics, IntakeEvent, Payer};
 use carelog_domain::types::{ActorId, ClientId, Email, MemberId, PersonName, ShortText};
 use carelog_store::{
-    Actor, AppendRequest, Database, EventStore, ExpectedRevision, Metadata, NewEvent, OpenedStore, PostgresOptions,
+    Actor, AppendRequest, AppendWithKeys, Database, EventStore, ExpectedRevision, Metadata, NewEvent, OpenedStore, PostgresOptions,
     PostgresStore, SqliteStore, StoreError, StreamName, StreamQuery, VerifyScope,
 };
 use carelog_vault::{KeyStore, SealedStore, SecretKey};
@@ -18,6 +18,8 @@ const EMAIL: &str = "zq.vault.test@example.org";
 
 struct Fixture {
     store: SealedStore,
+    /// Appends that store a new client's key in their own commit (the store's port).
+    first_keys: Option<Arc<dyn AppendWithKeys>>,
     /// The database the store was opened with: the key tables live there.
     database: Database,
     master: SecretKey,
@@ -28,11 +30,20 @@ impl Fixture {
     async fn new(opened: OpenedStore, sqlite_dir: Option<tempfile::TempDir>) -> Self {
         let master = SecretKey::generate();
         let keys = KeyStore::open(opened.database.clone(), master.clone()).await.unwrap();
-        Fixture { store: SealedStore::new(opened.log, keys), database: opened.database, master, sqlite_dir }
+        let first_keys = opened.first_keys.clone();
+        assert!(first_keys.is_some(), "SQLite and PostgreSQL keep the key table in the log's database");
+        let store = SealedStore::new(opened.log, keys).with_first_keys(first_keys.clone());
+        Fixture { store, first_keys, database: opened.database, master, sqlite_dir }
     }
 
     /// Another vault over the same log and keys, with an empty cache: another process.
     async fn fresh_vault(&self) -> SealedStore {
+        self.fresh_vault_storing_keys_first().await.with_first_keys(self.first_keys.clone())
+    }
+
+    /// A vault that stores each new key (durably) before the append sealed with it, as it does
+    /// over a log whose database keeps no key table (KurrentDB).
+    async fn fresh_vault_storing_keys_first(&self) -> SealedStore {
         SealedStore::new(
             Arc::clone(self.store.inner()),
             KeyStore::open(self.database.clone(), self.master.clone()).await.unwrap(),
@@ -204,10 +215,24 @@ async fn stored_keys(f: &Fixture, client: ClientId) -> i64 {
     count
 }
 
-/// A new client's key is stored (get or create) before the first append sealed with it: concurrent
-/// first appends, from vaults that share no cache (other processes), all land under the one key
-/// that was stored; a refused first append may leave its key behind, which the next one uses.
-async fn a_new_clients_key_is_stored_before_its_first_append(f: Fixture) {
+/// How a vault stores a new client's key.
+#[derive(Clone, Copy, PartialEq)]
+enum NewKeys {
+    /// In the commit of the first append sealed with it.
+    WithTheAppend,
+    /// Get or create, before the append.
+    First,
+}
+
+/// A new client's key is stored with the first append sealed with it, or (get or create) before
+/// it: concurrent first appends, from vaults that share no cache (other processes), all land
+/// under the one key that was stored. A refused first append leaves no key when the key goes with
+/// the append, and at most one, which the next append uses, when it goes first.
+async fn a_new_clients_key_is_stored_with_or_before_its_first_append(f: Fixture, new_keys: NewKeys) {
+    let vault = async || match new_keys {
+        NewKeys::WithTheAppend => f.fresh_vault().await,
+        NewKeys::First => f.fresh_vault_storing_keys_first().await,
+    };
     let client = ClientId::new_v7();
     let stream = |i: usize| match i {
         0 => StreamName::new(client.stream_name()).unwrap(),
@@ -215,7 +240,7 @@ async fn a_new_clients_key_is_stored_before_its_first_append(f: Fixture) {
     };
     let mut vaults = Vec::new();
     for _ in 0..8 {
-        vaults.push(f.fresh_vault().await);
+        vaults.push(vault().await);
     }
     let firsts = vaults.into_iter().enumerate().map(|(i, vault)| {
         let request = AppendRequest::new(stream(i), ExpectedRevision::NoStream, vec![registration(client)]);
@@ -234,13 +259,39 @@ async fn a_new_clients_key_is_stored_before_its_first_append(f: Fixture) {
     let other = ClientId::new_v7();
     let own = StreamName::new(other.stream_name()).unwrap();
     let refused = AppendRequest::new(own.clone(), ExpectedRevision::Exact(3), vec![registration(other)]);
-    assert!(matches!(f.store.append(refused).await, Err(StoreError::Conflict { .. })));
-    assert!(stored_keys(&f, other).await <= 1, "at most an orphan key");
+    assert!(matches!(vault().await.append(refused).await, Err(StoreError::Conflict { .. })));
+    match new_keys {
+        NewKeys::WithTheAppend => assert_eq!(stored_keys(&f, other).await, 0, "a refused append stores no key"),
+        NewKeys::First => assert!(stored_keys(&f, other).await <= 1, "at most an orphan key"),
+    }
     let request = AppendRequest::new(own.clone(), ExpectedRevision::NoStream, vec![registration(other)]);
-    f.fresh_vault().await.append(request).await.expect("stored");
-    assert_eq!(stored_keys(&f, other).await, 1, "the orphan key was used");
+    vault().await.append(request).await.expect("stored");
+    assert_eq!(stored_keys(&f, other).await, 1, "one key, used");
+    if new_keys == NewKeys::WithTheAppend {
+        a_refused_append_takes_its_key_with_it_from_a_batch_that_commits(&f).await;
+    }
     let read = f.fresh_vault().await.read_stream(&own, StreamQuery::all()).await.unwrap();
     assert_eq!(read[0].data["demographics"]["legal_name"], NAME);
+}
+
+/// Concurrent first appends of one process share a commit; the refused one's key is not kept.
+async fn a_refused_append_takes_its_key_with_it_from_a_batch_that_commits(f: &Fixture) {
+    let first = |client: ClientId, expected| {
+        AppendRequest::new(StreamName::new(client.stream_name()).unwrap(), expected, vec![registration(client)])
+    };
+    let vault = f.fresh_vault().await;
+    let refused_client = ClientId::new_v7();
+    let others: Vec<ClientId> = (0..7).map(|_| ClientId::new_v7()).collect();
+    let (refused, stored) = tokio::join!(
+        vault.append(first(refused_client, ExpectedRevision::Exact(3))),
+        futures::future::join_all(others.iter().map(|c| vault.append(first(*c, ExpectedRevision::NoStream)))),
+    );
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert!(stored.iter().all(Result::is_ok), "{stored:?}");
+    assert_eq!(stored_keys(f, refused_client).await, 0, "the refused append's key went with it");
+    for client in others {
+        assert_eq!(stored_keys(f, client).await, 1);
+    }
 }
 
 /// A vault that has not seen the client guesses that the append starting the client's own stream
@@ -288,13 +339,23 @@ async fn postgres_wrong_first_key_guess_is_corrected() {
 }
 
 #[tokio::test]
+async fn sqlite_new_client_key_is_stored_with_its_first_append() {
+    a_new_clients_key_is_stored_with_or_before_its_first_append(sqlite().await, NewKeys::WithTheAppend).await;
+}
+
+#[tokio::test]
+async fn postgres_new_client_key_is_stored_with_its_first_append() {
+    a_new_clients_key_is_stored_with_or_before_its_first_append(postgres().await, NewKeys::WithTheAppend).await;
+}
+
+#[tokio::test]
 async fn sqlite_new_client_key_is_stored_before_its_first_append() {
-    a_new_clients_key_is_stored_before_its_first_append(sqlite().await).await;
+    a_new_clients_key_is_stored_with_or_before_its_first_append(sqlite().await, NewKeys::First).await;
 }
 
 #[tokio::test]
 async fn postgres_new_client_key_is_stored_before_its_first_append() {
-    a_new_clients_key_is_stored_before_its_first_append(postgres().await).await;
+    a_new_clients_key_is_stored_with_or_before_its_first_append(postgres().await, NewKeys::First).await;
 }
 
 #[tokio::test]

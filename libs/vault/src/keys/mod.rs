@@ -87,6 +87,20 @@ impl KeyStore {
         self.remember(client, stored)?.ok_or_else(|| VaultError::Database(format!("no key row for client {client}")))
     }
 
+    /// A new key for a client who has none, and the key wrapped for storing with the append
+    /// sealed under it ([`carelog_store::AppendWithKeys`]).
+    pub(crate) fn fresh_key(&self, client: &str) -> (SecretKey, Vec<u8>) {
+        let key = SecretKey::generate();
+        let wrapped = cipher::wrap(&self.master, client, &key);
+        (key, wrapped)
+    }
+
+    /// Caches a key that was stored with an append.
+    pub(crate) fn remember_stored(&self, client: &str, key: SecretKey) {
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        cache.keys.insert(client.to_owned(), (key, Instant::now()));
+    }
+
     /// The client's key for reading: `None` if no PHI was ever sealed for them.
     pub async fn key_for_reading(&self, client: &str) -> Result<Option<ClientKey>, VaultError> {
         if let Some(found) = self.cached(client) {
