@@ -67,6 +67,11 @@ fn store_status(message: &str, error: StoreError) -> Status {
             details.insert("actual_revision".to_owned(), actual.map_or_else(|| "none".to_owned(), |r| r.to_string()));
             with_reason(Code::Aborted, message, "CONCURRENCY_CONFLICT", details)
         }
+        // The vault seals again and retries; only a client's keys being created and erased at
+        // the same moment outlasts that.
+        StoreError::ClientKeyTaken { .. } => {
+            with_reason(Code::Aborted, message, "CONCURRENCY_CONFLICT", HashMap::new())
+        }
         StoreError::EventIdInOtherStream { .. } | StoreError::IdempotencyMismatch { .. } => {
             with_reason(Code::AlreadyExists, message, "COMMAND_ID_REUSED", HashMap::new())
         }

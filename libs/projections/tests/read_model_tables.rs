@@ -23,7 +23,7 @@ struct Backend {
 
 async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
-    let OpenedStore { log: store, database } =
+    let OpenedStore { log: store, database, .. } =
         OpenedStore::sqlite(SqliteStore::open(dir.path().join("log.db")).await.unwrap());
     let models = ReadModels::open(database).await.unwrap();
     Backend { models, _store: store, _dir: Some(dir) }
@@ -32,7 +32,7 @@ async fn sqlite() -> Backend {
 async fn postgres() -> Backend {
     let url = carelog_testkit::postgres_url().await;
     let schema = format!("carelog_readmodels_{}", Uuid::new_v4().simple());
-    let OpenedStore { log: store, database } = OpenedStore::postgres(
+    let OpenedStore { log: store, database, .. } = OpenedStore::postgres(
         PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
             .await
             .unwrap_or_else(|e| panic!("these tests need PostgreSQL: {e}")),

@@ -16,6 +16,8 @@ pub struct Harness {
     pub store: Arc<dyn EventStore>,
     /// The database handle the store was opened with, for the tables kept beside the log.
     pub database: Database,
+    /// Appends that carry new clients' keys (the vault's port on this backend).
+    pub first_keys: Option<Arc<dyn carelog_store::AppendWithKeys>>,
     backend: Backend,
 }
 
@@ -34,8 +36,8 @@ pub async fn sqlite() -> Harness {
     let path = dir.path().join("carelog.db");
     let store = SqliteStore::open(&path).await.expect("open sqlite store");
     let pool = store.pool().clone();
-    let OpenedStore { log, database } = OpenedStore::sqlite(store);
-    Harness { store: log, database, backend: Backend::Sqlite { path, pool, _dir: dir } }
+    let OpenedStore { log, database, first_keys } = OpenedStore::sqlite(store);
+    Harness { store: log, database, first_keys, backend: Backend::Sqlite { path, pool, _dir: dir } }
 }
 
 /// A fresh schema per test on the configured server. An unreachable server fails the test: the
@@ -47,14 +49,14 @@ pub async fn postgres() -> Harness {
         panic!("the PostgreSQL contract tests need a server: {e}\nstart it (see README) or set DATABASE_URL")
     });
     let pool = store.pool().clone();
-    let OpenedStore { log, database } = OpenedStore::postgres(store);
-    Harness { store: log, database, backend: Backend::Postgres { url, schema, pool } }
+    let OpenedStore { log, database, first_keys } = OpenedStore::postgres(store);
+    Harness { store: log, database, first_keys, backend: Backend::Postgres { url, schema, pool } }
 }
 
 impl Harness {
     /// The store as `carelog_store::open` hands it out.
     pub fn opened(&self) -> OpenedStore {
-        OpenedStore { log: Arc::clone(&self.store), database: self.database.clone() }
+        OpenedStore { log: Arc::clone(&self.store), database: self.database.clone(), first_keys: self.first_keys.clone() }
     }
 
     /// The SQLite file under test; `None` on a server.
