@@ -84,19 +84,20 @@ pub fn documents(ctx: &Ctx<'_>) -> Vec<Resource> {
 
 fn progress_note(ctx: &Ctx<'_>, s: &SessionView, id: &str, note: &ProgressNoteView) -> Resource {
     let amended = note.addenda.iter().any(|a| a.kind == AddendumKind::Correction);
-    let body: String = note
+    let (signed, signer) = (&note.signed, note.signed.signed_by.to_string());
+    let body: String = signed
         .content
         .sections()
         .iter()
         .map(|(name, text)| format!("{}:\n{}\n", name.to_ascii_uppercase(), text.as_str()))
         .collect::<Vec<_>>()
         .join("\n");
-    let format = format!("{:?}", note.format).to_ascii_uppercase();
-    let description = format!("{format} progress note{}", late_entry_label(note.late_entry.as_ref()));
-    let mut fields = document(ctx, s, note.signed_by.to_string(), note.signed_at, &description, &body);
+    let format = format!("{:?}", signed.format).to_ascii_uppercase();
+    let description = format!("{format} progress note{}", late_entry_label(signed.late_entry.as_ref()));
+    let mut fields = document(ctx, s, signer.clone(), signed.signed_at, &description, &body);
     if let Value::Object(f) = &mut fields {
         f.insert("docStatus".into(), if amended { "amended" } else { "final" }.into());
-        f.insert("authenticator".into(), person("Practitioner", &note.signed_by.to_string()));
+        f.insert("authenticator".into(), person("Practitioner", &signer));
     }
     ctx.resource("DocumentReference", id.to_owned(), Sensitivity::Psychiatric, fields)
 }

@@ -2,12 +2,10 @@
 //! requests against the note.
 
 use carelog_domain::sessions::{
-    AmendmentDecision, LateEntry, NoShowRecorded, NoteAddendumAppended, NoteContent, NoteFormat, SessionCancelled,
+    AmendmentDecision, AmendmentRequested, NoShowRecorded, NoteAddendumAppended, ProgressNoteSigned, SessionCancelled,
     SessionEvent, SessionHeld, SessionKind, estimate,
 };
-use carelog_domain::types::{
-    ActorId, AmendmentId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality, NoteText, Reason, SessionId,
-};
+use carelog_domain::types::{ClinicianId, EpisodeId, Minutes, Modality, SessionId};
 use carelog_store::RecordedEvent;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,20 +24,13 @@ pub enum SessionStatus {
     NoShow,
 }
 
-/// A signed (locked) progress note and what was appended to it.
+/// A signed (locked) progress note, as its event says, and what was appended to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressNoteView {
-    pub format: NoteFormat,
-    /// The sections as signed.
-    pub content: NoteContent,
-    pub goals_addressed: Vec<GoalId>,
-    pub content_hash: ContentHash,
-    pub signed_by: ClinicianId,
-    pub signed_at: DateTime<Utc>,
-    /// CMS late-entry label: signed past the practice's threshold after the session ended,
-    /// with when it was written and the service it refers to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub late_entry: Option<LateEntry>,
+    /// The note as signed: format, sections, goals, hash, signer and the CMS late-entry label
+    /// (`late_entry: null` when signed on time; views stored before omitted the key).
+    #[serde(flatten)]
+    pub signed: ProgressNoteSigned,
     /// Addenda, corrections and late entries in the order appended, as their events say (an
     /// addendum without a late-entry label has `late_entry: null`; views stored before omitted it).
     pub addenda: Vec<NoteAddendumAppended>,
@@ -53,15 +44,11 @@ pub struct AmendmentOutcome {
     pub decided_at: DateTime<Utc>,
 }
 
-/// A HIPAA §164.526 request to amend the note.
+/// A HIPAA §164.526 request to amend the note, as its event says, and how it was answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AmendmentView {
-    pub amendment_id: AmendmentId,
-    pub requested_by: ActorId,
-    pub requested_change: NoteText,
-    pub reason: Reason,
-    pub requested_at: DateTime<Utc>,
-    pub respond_by: NaiveDate,
+    #[serde(flatten)]
+    pub requested: AmendmentRequested,
     pub outcome: Option<AmendmentOutcome>,
 }
 
@@ -130,32 +117,17 @@ impl EpisodeView {
                 session.no_show = Some(e.clone());
             }
             SessionEvent::ProgressNoteSigned(e) => {
-                session.note = Some(ProgressNoteView {
-                    format: e.format,
-                    content: e.content.clone(),
-                    goals_addressed: e.goals_addressed.clone(),
-                    content_hash: e.content_hash.clone(),
-                    signed_by: e.signed_by,
-                    signed_at: e.signed_at,
-                    late_entry: e.late_entry,
-                    addenda: Vec::new(),
-                });
+                session.note = Some(ProgressNoteView { signed: e.clone(), addenda: Vec::new() });
             }
             SessionEvent::NoteAddendumAppended(e) => {
                 let note = session.note.as_mut().ok_or_else(|| orphan(event, "signed progress note"))?;
                 note.addenda.push(e.clone());
             }
-            SessionEvent::AmendmentRequested(e) => session.amendments.push(AmendmentView {
-                amendment_id: e.amendment_id,
-                requested_by: e.requested_by,
-                requested_change: e.requested_change.clone(),
-                reason: e.reason.clone(),
-                requested_at: e.requested_at,
-                respond_by: e.respond_by,
-                outcome: None,
-            }),
+            SessionEvent::AmendmentRequested(e) => {
+                session.amendments.push(AmendmentView { requested: e.clone(), outcome: None });
+            }
             SessionEvent::AmendmentDecided(e) => {
-                let a = session.amendments.iter_mut().find(|a| a.amendment_id == e.amendment_id);
+                let a = session.amendments.iter_mut().find(|a| a.requested.amendment_id == e.amendment_id);
                 let a = a.ok_or_else(|| orphan(event, "amendment request"))?;
                 a.outcome = Some(AmendmentOutcome {
                     decision: e.decision.clone(),

@@ -11,12 +11,12 @@ mod tests;
 mod totals;
 
 use carelog_domain::billing::{
-    BillingEvent, ChargeLine, ClaimFrequency, Ledger, PaymentReceived, RemittanceLine, SuperbillIssued, WrittenOff,
+    BillingEvent, ChargeLine, ClaimFrequency, Ledger, PaymentReceived, RemittancePosted, SuperbillIssued, WrittenOff,
 };
 use carelog_domain::intake::Payer;
 use carelog_domain::types::{
     AccountId, Balance, ChargeId, ClaimId, ClientId, ClinicianId, EpisodeId, Icd10Code, Money, Reason, RemittanceId,
-    SessionId, ShortText,
+    SessionId,
 };
 use carelog_store::{Position, RecordedEvent};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -81,18 +81,12 @@ pub struct ClaimEntry {
     pub remittances: Vec<RemittanceId>,
 }
 
-/// A posted remittance (835).
+/// A posted remittance (835) as its event says — per charge: charged, paid, patient
+/// responsibility, CARC adjustments and RARC remarks — and the payer's reversal of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemittanceEntry {
-    pub remittance_id: RemittanceId,
-    pub claim_id: ClaimId,
-    pub payer_claim_number: Option<ShortText>,
-    /// Per charge: charged, paid, patient responsibility, CARC adjustments and RARC remarks.
-    pub lines: Vec<RemittanceLine>,
-    pub paid: Money,
-    pub adjusted: Money,
-    pub patient_responsibility: Money,
-    pub posted_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub posted: RemittancePosted,
     /// The payer's reversal of this remittance, once posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversed_by: Option<RemittanceId>,
@@ -263,17 +257,7 @@ impl LedgerView {
                     c.remittances.push(e.remittance_id);
                 }
                 self.adjudicate(e);
-                self.remittances.push(RemittanceEntry {
-                    remittance_id: e.remittance_id,
-                    claim_id: e.claim_id,
-                    payer_claim_number: e.payer_claim_number.clone(),
-                    lines: e.lines.clone(),
-                    paid: e.paid,
-                    adjusted: e.adjusted,
-                    patient_responsibility: e.patient_responsibility,
-                    posted_at: e.posted_at,
-                    reversed_by: None,
-                });
+                self.remittances.push(RemittanceEntry { posted: e.clone(), reversed_by: None });
             }
             BillingEvent::RemittanceReversed(e) => self.reverse(e),
             BillingEvent::PaymentRecouped(e) => self.recoup(e),

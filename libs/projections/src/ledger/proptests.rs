@@ -354,6 +354,11 @@ fn check(books: &Books, today: NaiveDate) -> Result<(), TestCaseError> {
         _ => None,
     });
     prop_assert!(view.payments.iter().eq(payments), "the view keeps the payments as the domain decided them");
+    let posted = books.accepted.iter().filter_map(|e| match e {
+        BillingEvent::RemittancePosted(r) => Some(r),
+        _ => None,
+    });
+    prop_assert!(view.remittances.iter().map(|r| &r.posted).eq(posted), "and the remittances as posted");
     let aging = view.aging(today);
     let got = [aging.days_0_30, aging.days_31_60, aging.days_61_90, aging.over_90, aging.credit].map(|b| b.cents());
     prop_assert_eq!(got, reference.aging(today));

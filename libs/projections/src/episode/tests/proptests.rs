@@ -1,8 +1,9 @@
 //! Random visits and assessments, each decided by the domain (held late or on time, addenda
 //! appended late or on time, scores of every band): the episode view keeps what the domain
 //! decided — the held session as the session's own state holds it, the addenda as appended, the
-//! assessment's total and severity as the domain scores them — and a view stored before it kept
-//! the domain's events (late-entry labels left out instead of `null`) reads back the same.
+//! note as signed, the assessment's total and severity as the domain scores them — and a view
+//! stored before it kept the domain's events (late-entry labels left out instead of `null`)
+//! reads back the same.
 
 use carelog_domain::intake::{self, ClientState, IntakeCommand, IntakeContext};
 use carelog_domain::sessions::{self, SessionContext, SessionState};
@@ -66,7 +67,7 @@ fn client_state(chart: &Chart) -> ClientState {
 }
 
 /// The view's JSON as a store written before the view kept the domain's events held it: a
-/// held session's or an addendum's missing late-entry label left out rather than `null`.
+/// held session's, a note's or an addendum's missing late-entry label left out, not `null`.
 fn stored_before(mut json: Value) -> Value {
     let drop_null_label = |v: &mut Value| {
         if let Some(o) = v.as_object_mut().filter(|o| o.get("late_entry").is_some_and(Value::is_null)) {
@@ -75,6 +76,7 @@ fn stored_before(mut json: Value) -> Value {
     };
     for session in json["sessions"].as_array_mut().expect("sessions") {
         drop_null_label(&mut session["held"]);
+        drop_null_label(&mut session["note"]);
         if let Some(addenda) = session["note"]["addenda"].as_array_mut() {
             addenda.iter_mut().for_each(drop_null_label);
         }
@@ -107,7 +109,10 @@ proptest! {
             let hold = SessionCommand::HoldSession { started_at, actual_minutes: mins(v.minutes), modality, patient_location };
             run(&mut chart, &mut state, session, hold, &ctx);
             chart.sign_note(session, Vec::new(), recorded_at);
-            state = sessions::evolve(state, &last_session_event(&chart));
+            let SessionEvent::ProgressNoteSigned(signed) = last_session_event(&chart) else {
+                unreachable!("the note was signed")
+            };
+            state = sessions::evolve(state, &signed.clone().into());
             let mut appended = Vec::new();
             for (i, after) in v.addenda_after_hours.iter().enumerate() {
                 let ctx = SessionContext { now: recorded_at + Duration::hours(*after + i as i64), ..ctx.clone() };
@@ -125,7 +130,7 @@ proptest! {
                 };
                 appended.push(e);
             }
-            decided.push((session, state, appended));
+            decided.push((session, state, signed, appended));
         }
         let mut recorded = Vec::new();
         for (gad7, items, days_ago, after) in &assessments {
@@ -148,12 +153,13 @@ proptest! {
         }
 
         let view = chart.view();
-        for (session, state, appended) in &decided {
+        for (session, state, signed, appended) in &decided {
             let s = view.session(*session).expect("session");
             prop_assert_eq!(&s.held, &state.held, "the held session is the domain's");
             let held = s.held.as_ref().expect("held");
             prop_assert_eq!(held.late_entry.is_some(), held.recorded_at - held.ended_at() > LATE_ENTRY_AFTER);
-            prop_assert_eq!(&s.note.as_ref().expect("note").addenda, appended);
+            let note = s.note.as_ref().expect("note");
+            prop_assert_eq!((&note.signed, &note.addenda), (signed, appended));
         }
         prop_assert_eq!(view.assessments.len(), recorded.len());
         for (entry, event) in view.assessments.iter().zip(&recorded) {
