@@ -33,8 +33,11 @@ pub trait AppendWithKeys: Send + Sync + std::fmt::Debug {
     /// request is not stored, neither is the request: it fails with
     /// [`StoreError::ClientKeyTaken`] (seal again with the stored key and retry). A request
     /// refused for any other reason stores no key.
-    async fn append_with_keys(&self, request: AppendRequest, keys: Vec<NewClientKey>)
-    -> Result<AppendResult, StoreError>;
+    async fn append_with_keys(
+        &self,
+        request: AppendRequest,
+        keys: Vec<NewClientKey>,
+    ) -> Result<AppendResult, StoreError>;
 }
 
 #[async_trait]

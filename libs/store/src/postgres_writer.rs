@@ -12,8 +12,8 @@ use sqlx::{Connection, FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::model::{Position, category_of};
 use crate::first_keys::NewClientKey;
+use crate::model::{Position, category_of};
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, keys_of_failed, new_client_keys, streams_touched};
 use crate::postgres_ha;
 use crate::postgres_known_heads::{KnownHeads, write_known};

@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::model::{Position, category_of};
 use crate::first_keys::NewClientKey;
+use crate::model::{Position, category_of};
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, keys_of_failed, new_client_keys, streams_touched};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_i64, to_u64};

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use carelog_domain::types::{ClientId, ERASED};
 use carelog_store::{
-    AppendRequest, AppendWithKeys, AppendResult, EventStore, EventSubscription, ExpectedRevision, LogFilter, LogQuery, Metadata,
-    NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress,
+    AppendRequest, AppendResult, AppendWithKeys, EventStore, EventSubscription, ExpectedRevision, LogFilter, LogQuery,
+    Metadata, NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamQuery, SubscriptionItem, VerifyProgress,
     VerifyReport, VerifyScope,
 };
 use chrono::{DateTime, Utc};

@@ -6,8 +6,8 @@ use carelog_store::{AppendRequest, AppendResult, AppendWithKeys, NewClientKey, P
 
 use crate::cipher::SecretKey;
 use crate::keys::ClientKey;
-use crate::sealed::{SealedStore, starts_own_stream};
 use crate::phi;
+use crate::sealed::{SealedStore, starts_own_stream};
 
 /// How many times an append is sealed again after another first append stored its client's key
 /// first: each retry uses the key that was stored, so one is enough unless keys are being
@@ -39,7 +39,11 @@ impl SealedStore {
     /// A client whose own stream this request starts (their registration) almost surely has no
     /// key yet: no lookup goes first; the store refuses a new key when one is stored after all
     /// ([`StoreError::ClientKeyTaken`]), or get-or-create returns the stored key or the tombstone.
-    pub(crate) async fn writing_keys(&self, request: &AppendRequest, new_keys: NewKeys) -> Result<WritingKeys, StoreError> {
+    pub(crate) async fn writing_keys(
+        &self,
+        request: &AppendRequest,
+        new_keys: NewKeys,
+    ) -> Result<WritingKeys, StoreError> {
         let mut keys = WritingKeys::default();
         for event in &request.events {
             let Some(client) = event.metadata.tags.client.as_deref() else { continue };

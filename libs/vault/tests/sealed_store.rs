@@ -6,8 +6,8 @@ use std::sync::Arc;
 use carelog_domain::intake::{ClientRegistered, Contact, Demographics, IntakeEvent, Payer};
 use carelog_domain::types::{ActorId, ClientId, Email, MemberId, PersonName, ShortText};
 use carelog_store::{
-    Actor, AppendRequest, AppendWithKeys, Database, EventStore, ExpectedRevision, Metadata, NewEvent, OpenedStore, PostgresOptions,
-    PostgresStore, SqliteStore, StoreError, StreamName, StreamQuery, VerifyScope,
+    Actor, AppendRequest, AppendWithKeys, Database, EventStore, ExpectedRevision, Metadata, NewEvent, OpenedStore,
+    PostgresOptions, PostgresStore, SqliteStore, StoreError, StreamName, StreamQuery, VerifyScope,
 };
 use carelog_vault::{KeyStore, SealedStore, SecretKey};
 use chrono::{NaiveDate, Utc};
@@ -295,9 +295,9 @@ async fn a_refused_append_takes_its_key_with_it_from_a_batch_that_commits(f: &Fi
 }
 
 /// A vault that has not seen the client guesses that the append starting the client's own stream
-/// is their first and creates a key without looking first; get-or-create hands back the stored
-/// key when one exists, or the tombstone when the client was erased, and the append then goes
-/// ahead with the stored key, or is refused, as if looked up first.
+/// is their first and creates a key without looking first; the store refuses a new key when one
+/// is stored, or the client was erased, and the append then goes ahead sealed with the stored key,
+/// or is refused, as if looked up first.
 async fn a_wrong_guess_of_a_first_key_is_corrected_by_the_store(f: Fixture) {
     let fresh_vault = || f.fresh_vault();
     let own_stream = |client: ClientId| StreamName::new(client.stream_name()).unwrap();

@@ -56,7 +56,11 @@ pub async fn postgres() -> Harness {
 impl Harness {
     /// The store as `carelog_store::open` hands it out.
     pub fn opened(&self) -> OpenedStore {
-        OpenedStore { log: Arc::clone(&self.store), database: self.database.clone(), first_keys: self.first_keys.clone() }
+        OpenedStore {
+            log: Arc::clone(&self.store),
+            database: self.database.clone(),
+            first_keys: self.first_keys.clone(),
+        }
     }
 
     /// The SQLite file under test; `None` on a server.

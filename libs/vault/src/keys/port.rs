@@ -28,7 +28,8 @@ pub struct NewKey {
 pub trait ClientKeyRows: Send + Sync + std::fmt::Debug {
     /// Stores `wrapped` as the client's key unless they have one or were shredded, and returns
     /// what is stored then: of concurrent callers at most one row is written, and all of them get
-    /// that row back (a shredded client gets the tombstone and no key).
+    /// that row back (a shredded client gets the tombstone and no key). Used when the log cannot
+    /// commit the key with the append ([`carelog_store::AppendWithKeys`]; KurrentDB's log).
     ///
     /// The key must be durable wherever the append sealed with it will commit. On SQLite that is
     /// the same file, whose WAL is flushed in order: the key may commit without its own fsync
