@@ -21,6 +21,7 @@ mod open_kurrentdb;
 mod plan;
 mod postgres;
 pub mod postgres_ha;
+mod postgres_insert;
 mod postgres_known_heads;
 mod postgres_writer;
 mod prepare;

@@ -110,6 +110,14 @@ pub(crate) fn keys_of_failed<'a>(
         .collect()
 }
 
+/// The keys of the appends that were planned, to store with their rows.
+pub(crate) fn keys_of_planned<'a>(
+    batch: &[&'a PreparedAppend],
+    results: &[Result<AppendResult, StoreError>],
+) -> Vec<&'a NewClientKey> {
+    batch.iter().zip(results).filter(|(_, result)| result.is_ok()).flat_map(|(append, _)| &append.client_keys).collect()
+}
+
 /// Every event id a batch carries, to look up earlier attempts.
 pub(crate) fn event_ids(batch: &[&PreparedAppend]) -> Vec<Uuid> {
     batch.iter().flat_map(|a| a.events.iter().map(|e| e.event_id)).collect()

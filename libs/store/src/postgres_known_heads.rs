@@ -18,9 +18,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::error::StoreError;
+use crate::first_keys::NewClientKey;
 use crate::model::ExpectedRevision;
-use crate::plan::{BatchPlanner, StreamHead, streams_touched};
-use crate::postgres_writer::{Inserted, insert_rows};
+use crate::plan::{BatchPlanner, StreamHead, keys_of_planned, new_client_keys, streams_touched};
+use crate::postgres_insert::{Inserted, insert_rows};
 use crate::prepare::PreparedAppend;
 use crate::writer::PlannedBatch;
 
@@ -79,19 +80,19 @@ pub(crate) async fn write_known(
     batch: &[&PreparedAppend],
     channel: &str,
 ) -> Result<Option<PlannedBatch>, StoreError> {
-    // New client keys are stored under the head's lock, where the long way reads what is stored.
-    if batch.iter().any(|append| !append.client_keys.is_empty()) {
-        return Ok(None);
-    }
     let Some(heads) = known.heads_for(batch) else { return Ok(None) };
     let mut planner = BatchPlanner::new(known.position, Some(known.recorded_at), Utc::now(), heads, []);
-    let results = planner.plan_batch(batch, &[]);
+    // New client keys are assumed storable: the statement writes nothing if one is not.
+    let assumed: Vec<NewClientKey> = new_client_keys(batch).into_iter().cloned().collect();
+    let results = planner.plan_batch(batch, &assumed);
     let rows = planner.rows();
     if rows.is_empty() {
         // Every append was refused on what the writer knows: confirm under the lock.
         return Ok(None);
     }
-    let inserted = insert_rows(conn, rows, known.position, planner.recorded_at(), planner.last_position(), channel);
+    let keys = keys_of_planned(batch, &results);
+    let (position, recorded_at, head) = (known.position, planner.recorded_at(), planner.last_position());
+    let inserted = insert_rows(conn, rows, &keys, position, recorded_at, head, channel);
     match inserted.await? {
         Inserted::Written => {}
         // Another process committed since; or a stream assumed new exists, or an event id was used

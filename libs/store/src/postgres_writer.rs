@@ -13,12 +13,13 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::first_keys::NewClientKey;
-use crate::model::{Position, category_of};
+use crate::model::Position;
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, keys_of_failed, new_client_keys, streams_touched};
 use crate::postgres_ha;
+use crate::postgres_insert::{Inserted, insert_rows};
 use crate::postgres_known_heads::{KnownHeads, write_known};
 use crate::prepare::PreparedAppend;
-use crate::row::{StoredRow, to_i64, to_u64};
+use crate::row::to_u64;
 use crate::writer::{BatchOutcome, BatchWriter, PlannedBatch};
 
 /// The writer's own connection, re-established after it breaks.
@@ -202,8 +203,16 @@ async fn write_batch(
         return Ok((results, planner));
     }
     let locked_head = to_u64(head, head, "log_head.position")?;
-    match insert_rows(&mut tx, planner.rows(), locked_head, planner.recorded_at(), planner.last_position(), channel)
-        .await?
+    match insert_rows(
+        &mut tx,
+        planner.rows(),
+        &[],
+        locked_head,
+        planner.recorded_at(),
+        planner.last_position(),
+        channel,
+    )
+    .await?
     {
         Inserted::Written => tx.commit().await?,
         // Planned under the head's lock from what it read: only a tampered table gets here.
@@ -246,74 +255,4 @@ struct Found {
     event_type: Option<String>,
     schema_version: Option<i32>,
     data: Option<String>,
-}
-
-/// One round trip for the whole batch: the rows go in as parallel arrays, the head moves, and
-/// subscribers in every process are notified (delivered at COMMIT) — if the head is still at
-/// `head_at` (locked here; a transaction that locked it already takes it again). Alone
-/// (autocommit), it is the whole append.
-pub(crate) async fn insert_rows(
-    conn: &mut PgConnection,
-    rows: &[StoredRow],
-    head_at: u64,
-    recorded_at: DateTime<Utc>,
-    head: u64,
-    channel: &str,
-) -> Result<Inserted, StoreError> {
-    let column = |f: fn(&StoredRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
-    let text = |f: fn(&StoredRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
-    let notified = sqlx::query(
-        "WITH locked AS (
-             SELECT FROM log_head WHERE id AND position = $16 FOR UPDATE
-         ), inserted AS (
-             INSERT INTO events (position, event_id, stream, category, revision, event_type, schema_version,
-                                 data, metadata, recorded_at, prev_hash, hash, client_tag)
-             SELECT p, i, s, c, r, t, v, d::json, m::json, $10, ph, h, ct
-             FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[],
-                         $8::text[], $9::text[], $11::bytea[], $12::bytea[], $13::text[])
-                  AS u(p, i, s, c, r, t, v, d, m, ph, h, ct)
-             WHERE EXISTS (SELECT FROM locked)
-             RETURNING 1
-         ), moved AS (
-             UPDATE log_head SET position = $14, recorded_at = $10 WHERE id AND EXISTS (SELECT FROM locked)
-             RETURNING position
-         )
-         SELECT pg_notify($15, moved.position::text) FROM moved",
-    )
-    .bind(column(|r| to_i64(r.position)))
-    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<Uuid>>())
-    .bind(text(|r| &r.stream))
-    .bind(text(|r| category_of(&r.stream)))
-    .bind(column(|r| to_i64(r.revision)))
-    .bind(text(|r| &r.event_type))
-    .bind(rows.iter().map(|r| i32::try_from(r.schema_version).unwrap_or(i32::MAX)).collect::<Vec<i32>>())
-    .bind(text(|r| &r.data))
-    .bind(text(|r| &r.metadata))
-    .bind(recorded_at)
-    .bind(rows.iter().map(|r| r.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
-    .bind(rows.iter().map(|r| r.hash.clone()).collect::<Vec<Vec<u8>>>())
-    .bind(rows.iter().map(|r| r.client_tag.clone()).collect::<Vec<Option<String>>>())
-    .bind(to_i64(head))
-    .bind(channel)
-    .bind(to_i64(head_at))
-    .fetch_optional(conn)
-    .await;
-    match notified {
-        Ok(Some(_)) => Ok(Inserted::Written),
-        Ok(None) => Ok(Inserted::HeadMoved),
-        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505") => {
-            Ok(Inserted::Refused(error.to_string()))
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// What [`insert_rows`] did.
-#[derive(Debug)]
-pub(crate) enum Inserted {
-    Written,
-    /// Nothing: the head was no longer where the rows were planned.
-    HeadMoved,
-    /// Nothing: a unique index refused a row (a position, a stream revision or an event id taken).
-    Refused(String),
 }
