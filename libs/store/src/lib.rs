@@ -28,6 +28,7 @@ mod row;
 mod row_page;
 mod sqlite;
 mod sqlite_database;
+mod sqlite_migrations;
 mod sqlite_reader;
 mod sqlite_writer;
 mod subscription;
@@ -52,7 +53,8 @@ pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
 pub use postgres::{PostgresOptions, PostgresStore, begin_derived, begin_uncancellable};
 pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};
-pub use sqlite_database::{SqliteDatabase, SqliteWrite, WriteTurn};
+pub use sqlite_database::{SqliteDatabase, WriteTurn};
+pub use sqlite_migrations::SqliteMigrations;
 pub use subscription::EventSubscription;
 pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, VerifyScope};
 
