@@ -129,9 +129,3 @@ impl From<sqlx::Error> for StoreError {
 fn is_unavailable_code(code: Option<&str>) -> bool {
     code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || matches!(c, "53300" | "25006"))
 }
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(error: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Database(format!("migration failed: {error}"))
-    }
-}

@@ -14,6 +14,7 @@ mod error;
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
 pub mod merkle;
+mod migrations;
 mod model;
 mod open;
 mod open_kurrentdb;
@@ -21,6 +22,7 @@ mod plan;
 mod postgres;
 pub mod postgres_ha;
 mod postgres_known_heads;
+mod postgres_migrations;
 mod postgres_writer;
 mod prepare;
 mod recent;
@@ -43,6 +45,7 @@ use uuid::Uuid;
 pub use crate::kurrentdb::{KurrentDbOptions, KurrentDbStore, install_crypto_provider};
 pub use adapters::Database;
 pub use error::{InvalidInput, StoreError};
+pub use migrations::Migrations;
 pub use model::{
     Actor, AppendRequest, AppendResult, CommandRef, Condition, Direction, EventHash, ExpectedRevision, LogFilter,
     LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent,
@@ -51,10 +54,10 @@ pub use model::{
 pub use open::{OpenedStore, StoreUrl, open};
 pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
 pub use postgres::{PostgresOptions, PostgresStore, begin_derived, begin_uncancellable};
+pub use postgres_migrations::migrate_postgres;
 pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use sqlite_database::{SqliteDatabase, WriteTurn};
-pub use sqlite_migrations::SqliteMigrations;
 pub use subscription::EventSubscription;
 pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, VerifyScope};
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::EventStore;
 use crate::error::StoreError;
+use crate::migrations::Migrations;
 use crate::model::{
     AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
     StreamQuery,
@@ -21,7 +22,7 @@ use crate::prepare::{Limits, PreparedAppend};
 use crate::recent::RecentCommits;
 use crate::row::{to_i64, to_u64};
 use crate::sqlite_database::SqliteDatabase;
-use crate::sqlite_migrations::{SqliteMigrations, migrate};
+use crate::sqlite_migrations::migrate;
 use crate::sqlite_reader::{open_connection, recorded_from, run_blocking, store_error};
 use crate::sqlite_writer::{SqliteWriter, spawn_checkpointer};
 use crate::subscription::{EventSubscription, follow};
@@ -39,7 +40,7 @@ macro_rules! select_events {
 }
 
 /// The log's schema, recorded where earlier builds' sqlx migrator recorded it.
-static MIGRATIONS: SqliteMigrations = crate::sqlite_migrations!(
+pub(crate) static MIGRATIONS: Migrations = crate::migrations!(
     table = "_sqlx_migrations",
     dir = "migrations/sqlite",
     files = ["0001_events.sql", "0002_client_tag.sql", "0003_merkle_tree.sql"]

@@ -9,7 +9,8 @@ use rusqlite::{OpenFlags, TransactionBehavior};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::StoreError;
-use crate::sqlite_migrations::{SqliteMigrations, migrate};
+use crate::migrations::Migrations;
+use crate::sqlite_migrations::migrate;
 use crate::sqlite_reader::{LogReader, open_connection, run_blocking, store_error};
 
 /// A SQLite file as one process sees it: the turn every writer of the process takes, a read-write
@@ -92,8 +93,8 @@ impl SqliteDatabase {
         Arc::clone(&self.turns).lock_owned().await
     }
 
-    /// Applies `migrations` not yet applied to the file, in turn (see [`SqliteMigrations`]).
-    pub async fn migrate(&self, migrations: &'static SqliteMigrations) -> Result<(), StoreError> {
+    /// Applies `migrations` not yet applied to the file, in turn (see [`Migrations`]).
+    pub async fn migrate(&self, migrations: &'static Migrations) -> Result<(), StoreError> {
         self.with_write_connection(Durability::Now, move |conn| migrate(conn, migrations)).await
     }
 

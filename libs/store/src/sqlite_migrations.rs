@@ -6,66 +6,16 @@
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
-use sha2::{Digest, Sha384};
 
 use crate::error::StoreError;
+use crate::migrations::{Migration, Migrations, failed};
 use crate::sqlite_reader::store_error;
-
-/// One crate's migrations: the table they are recorded in and its SQL files (name and text) in
-/// version order. Built with [`sqlite_migrations!`](crate::sqlite_migrations).
-#[derive(Debug)]
-pub struct SqliteMigrations {
-    pub table: &'static str,
-    pub files: &'static [(&'static str, &'static str)],
-}
-
-/// The migrations of the calling crate's `$dir` (relative to its manifest), recorded in `$table`:
-/// each file is named `<version>_<description>.sql` and embedded in the binary.
-#[macro_export]
-macro_rules! sqlite_migrations {
-    (table = $table:literal, dir = $dir:literal, files = [$($file:literal),+ $(,)?]) => {
-        $crate::SqliteMigrations {
-            table: $table,
-            files: &[$(($file, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir, "/", $file)))),+],
-        }
-    };
-}
-
-/// A migration as recorded: version and description from the file name, as sqlx's migrator read
-/// them (`0003_audit_actor_names.sql` is version 3, "audit actor names").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Migration {
-    pub version: i64,
-    pub description: String,
-    pub sql: &'static str,
-    /// SHA-384 of the file's text, as sqlx computed it (no characters ignored).
-    pub checksum: Vec<u8>,
-}
-
-impl SqliteMigrations {
-    pub(crate) fn parsed(&self) -> Result<Vec<Migration>, StoreError> {
-        let mut migrations = Vec::with_capacity(self.files.len());
-        for (name, sql) in self.files {
-            let malformed = || failed(self.table, format!("{name} is not named <version>_<description>.sql"));
-            let (version, rest) = name.split_once('_').ok_or_else(malformed)?;
-            let description = rest.strip_suffix(".sql").ok_or_else(malformed)?.replace('_', " ");
-            let version = version.parse().map_err(|_| malformed())?;
-            migrations.push(Migration { version, description, sql, checksum: Sha384::digest(sql).to_vec() });
-        }
-        migrations.sort_by_key(|m| m.version);
-        Ok(migrations)
-    }
-}
-
-fn failed(table: &str, reason: String) -> StoreError {
-    StoreError::Database(format!("migration failed ({table}): {reason}"))
-}
 
 /// Applies the migrations `conn` has not recorded, each in one `BEGIN IMMEDIATE` transaction with
 /// its record: another process migrating the same file at once waits, then finds it applied.
 /// Refuses a file whose record shows a failed migration, a recorded migration whose text differs
 /// from this build's, or one this build does not know (a newer build's).
-pub(crate) fn migrate(conn: &mut Connection, migrations: &SqliteMigrations) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &mut Connection, migrations: &Migrations) -> Result<(), StoreError> {
     let table = migrations.table;
     let known = migrations.parsed()?;
     conn.execute_batch(&format!(

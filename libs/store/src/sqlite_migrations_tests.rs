@@ -8,9 +8,9 @@ use crate::sqlite_reader::open_connection;
 const FIRST: &str = "CREATE TABLE a (x INTEGER);\n";
 const SECOND: &str = "INSERT INTO a (x) VALUES (1);";
 
-static TWO: SqliteMigrations =
-    SqliteMigrations { table: "_test_migrations", files: &[("0002_fill_a.sql", SECOND), ("0001_make_a.sql", FIRST)] };
-static ONE: SqliteMigrations = SqliteMigrations { table: "_test_migrations", files: &[("0001_make_a.sql", FIRST)] };
+static TWO: Migrations =
+    Migrations { table: "_test_migrations", files: &[("0002_fill_a.sql", SECOND), ("0001_make_a.sql", FIRST)] };
+static ONE: Migrations = Migrations { table: "_test_migrations", files: &[("0001_make_a.sql", FIRST)] };
 
 fn file() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
@@ -78,7 +78,7 @@ fn a_migration_unknown_to_this_build_is_refused() {
 
 #[test]
 fn a_failing_migration_changes_nothing_and_is_not_recorded() {
-    static BROKEN: SqliteMigrations = SqliteMigrations {
+    static BROKEN: Migrations = Migrations {
         table: "_test_migrations",
         files: &[("0001_make_a.sql", FIRST), ("0002_half.sql", "CREATE TABLE b (y); INSERT INTO nowhere VALUES (1);")],
     };
@@ -92,7 +92,7 @@ fn a_failing_migration_changes_nothing_and_is_not_recorded() {
 
 #[test]
 fn a_file_not_named_version_description_is_refused() {
-    static BAD: SqliteMigrations = SqliteMigrations { table: "_test_migrations", files: &[("make_a.sql", FIRST)] };
+    static BAD: Migrations = Migrations { table: "_test_migrations", files: &[("make_a.sql", FIRST)] };
     let error = BAD.parsed().unwrap_err().to_string();
     assert!(error.contains("make_a.sql is not named"), "{error}");
 }

@@ -46,7 +46,7 @@ const TEST_HARNESSES: &[&str] = &["carelog-testkit", "carelog-blackbox", "carelo
 
 /// Database drivers: only crates that hold backend adapters may link them (tests may, to look at
 /// what is stored).
-const DRIVERS: &[&str] = &["sqlx", "rusqlite", "kurrentdb"];
+const DRIVERS: &[&str] = &["sqlx", "sqlx-core", "sqlx-postgres", "rusqlite", "kurrentdb"];
 const ADAPTER_CRATES: &[&str] = &["carelog-store", "carelog-vault", "carelog-projections"];
 
 /// Edges that break the layering today: (crate, dependency, why it is still here).

@@ -9,10 +9,17 @@ use crate::ProjectionError;
 use crate::audit::AccessFacts;
 use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
+/// The read models' schema, recorded where earlier builds' `migrate!` recorded it.
+pub(super) static MIGRATIONS: carelog_store::Migrations = carelog_store::migrations!(
+    table = "_carelog_projection_migrations",
+    dir = "migrations/postgres",
+    files = ["0001_read_models.sql", "0002_quarantine.sql", "0003_audit_actor_names.sql", "0004_client_search.sql"]
+);
+
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), ProjectionError> {
-    let mut migrator = sqlx::migrate!("./migrations/postgres");
-    migrator.dangerous_set_table_name("_carelog_projection_migrations");
-    migrator.run(pool).await.map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
+    carelog_store::migrate_postgres(pool, &MIGRATIONS)
+        .await
+        .map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
 }
 
 fn u(value: i64) -> u64 {

@@ -2,7 +2,7 @@
 //! they queue with the log's writer instead of sleeping in SQLite's busy handler; each runs whole
 //! on a blocking thread, as do reads.
 
-use carelog_store::{SqliteDatabase, SqliteMigrations, StoreError};
+use carelog_store::{Migrations, SqliteDatabase, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -26,7 +26,7 @@ mod batch;
 pub(super) use batch::commit;
 
 /// The read models' schema, recorded where earlier builds' sqlx migrator recorded it.
-static MIGRATIONS: SqliteMigrations = carelog_store::sqlite_migrations!(
+pub(super) static MIGRATIONS: Migrations = carelog_store::migrations!(
     table = "_carelog_projection_migrations",
     dir = "migrations/sqlite",
     files = ["0001_read_models.sql", "0002_quarantine.sql", "0003_audit_actor_names.sql", "0004_client_search.sql"]

@@ -10,6 +10,13 @@ use super::ShredReport;
 use super::port::{ClientKeyRows, NewKey, StoredKey};
 use crate::error::VaultError;
 
+/// The key tables' schema, recorded where earlier builds' `migrate!` recorded it.
+pub(super) static MIGRATIONS: carelog_store::Migrations = carelog_store::migrations!(
+    table = "_carelog_vault_migrations",
+    dir = "migrations/postgres",
+    files = ["0001_client_keys.sql"]
+);
+
 #[derive(Debug, Clone)]
 pub struct PostgresKeyRows {
     pool: PgPool,
@@ -18,9 +25,9 @@ pub struct PostgresKeyRows {
 impl PostgresKeyRows {
     /// The key tables in the pool's schema, created if needed.
     pub async fn open(pool: PgPool) -> Result<Self, VaultError> {
-        let mut migrator = sqlx::migrate!("./migrations/postgres");
-        migrator.dangerous_set_table_name("_carelog_vault_migrations");
-        migrator.run(&pool).await?;
+        carelog_store::migrate_postgres(&pool, &MIGRATIONS)
+            .await
+            .map_err(|e| VaultError::Database(format!("key store migration failed: {e}")))?;
         Ok(Self { pool })
     }
 }

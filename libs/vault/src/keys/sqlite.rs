@@ -1,7 +1,7 @@
 //! Client keys in the log's SQLite file.
 
 use async_trait::async_trait;
-use carelog_store::{SqliteDatabase, SqliteMigrations, StoreError};
+use carelog_store::{Migrations, SqliteDatabase, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 
@@ -14,7 +14,7 @@ const LOOKUP: &str = "SELECT (SELECT wrapped_key FROM client_keys WHERE client_i
     EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)";
 
 /// The key tables' schema, recorded where earlier builds' sqlx migrator recorded it.
-static MIGRATIONS: SqliteMigrations = carelog_store::sqlite_migrations!(
+pub(super) static MIGRATIONS: Migrations = carelog_store::migrations!(
     table = "_carelog_vault_migrations",
     dir = "migrations/sqlite",
     files = ["0001_client_keys.sql"]
