@@ -35,13 +35,6 @@ use crate::subscription::{EventSubscription, follow};
 use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
 use crate::writer::Writer;
 
-/// The log's schema, in sqlx's default table (as `migrate!` recorded it).
-pub(crate) static MIGRATIONS: crate::Migrations = crate::migrations!(
-    table = "_sqlx_migrations",
-    dir = "migrations/postgres",
-    files = ["0001_events.sql", "0002_client_tag.sql", "0003_merkle_tree.sql"]
-);
-
 /// Settings of the PostgreSQL backend.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
@@ -124,7 +117,7 @@ impl PostgresStore {
         if let Some(schema) = &options.schema {
             postgres_ha::create_schema(&pool, schema).await?;
         }
-        crate::migrate_postgres(&pool, &MIGRATIONS).await?;
+        crate::migrate_postgres(&pool, &crate::postgres_migrations::LOG).await?;
         let (schema,): (String,) = sqlx::query_as("SELECT current_schema()").fetch_one(&pool).await?;
         let head = read_head(&pool).await?;
         let (head_tx, heads) = watch::channel(Position(head));

@@ -9,15 +9,8 @@ use crate::ProjectionError;
 use crate::audit::AccessFacts;
 use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
-/// The read models' schema, recorded where earlier builds' `migrate!` recorded it.
-pub(super) static MIGRATIONS: carelog_store::Migrations = carelog_store::migrations!(
-    table = "_carelog_projection_migrations",
-    dir = "migrations/postgres",
-    files = ["0001_read_models.sql", "0002_quarantine.sql", "0003_audit_actor_names.sql", "0004_client_search.sql"]
-);
-
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), ProjectionError> {
-    carelog_store::migrate_postgres(pool, &MIGRATIONS)
+    carelog_store::migrate_postgres(pool, &super::postgres_adapter::MIGRATIONS)
         .await
         .map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
 }
