@@ -205,8 +205,32 @@ impl BlockingConnection {
         // again. Without the fsync of its own the log's commits no longer queue behind it.
         // A new client's key is written here too, before the append sealed with it: that append's
         // commit syncs the key's frames, and a power cut before it leaves at most a harmless orphan
-        // key (the vault's `ClientKeyRows::get_or_insert`).
+        // key (the vault's `ClientKeyRows::get_or_insert`). What no append syncs and is not derived
+        // again commits with `FULL` instead (`write_blocking_durable`).
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(store_error)?;
         Ok(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Derived writes leave their sync to the log's next commit; durable ones are on disk when
+    /// they return, and the connection goes back to the derived setting after them.
+    #[tokio::test]
+    async fn durable_writes_commit_with_full_sync_and_derived_ones_with_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sync.db");
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+        drop(open_connection(&path, flags, Duration::from_secs(1)).unwrap());
+        let db = SqliteDatabase::new(path, Duration::from_secs(1));
+        let synchronous = |tx: &rusqlite::Transaction<'_>| -> Result<i64, StoreError> {
+            tx.query_row("PRAGMA synchronous", [], |row| row.get(0)).map_err(store_error)
+        };
+        let (normal, full) = (1, 2);
+        assert_eq!(db.write_blocking(synchronous).await.unwrap(), normal);
+        assert_eq!(db.write_blocking_durable(synchronous).await.unwrap(), full);
+        assert_eq!(db.write_blocking(synchronous).await.unwrap(), normal);
     }
 }
