@@ -33,10 +33,7 @@ pub(super) static MIGRATIONS: Migrations = carelog_store::migrations!(
 );
 
 pub(super) async fn migrate(db: &SqliteDatabase) -> Result<(), ProjectionError> {
-    db.migrate(&MIGRATIONS).await.map_err(|e| match e {
-        unavailable @ StoreError::Unavailable(_) => ProjectionError::Store(unavailable),
-        other => ProjectionError::Database(format!("read-model migration: {other}")),
-    })
+    db.migrate(&MIGRATIONS).await.map_err(super::migration_failed)
 }
 
 fn micros(time: DateTime<Utc>) -> i64 {

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use carelog_store::StoreError;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
@@ -25,9 +26,10 @@ pub struct PostgresKeyRows {
 impl PostgresKeyRows {
     /// The key tables in the pool's schema, created if needed.
     pub async fn open(pool: PgPool) -> Result<Self, VaultError> {
-        carelog_store::migrate_postgres(&pool, &MIGRATIONS)
-            .await
-            .map_err(|e| VaultError::Database(format!("key store migration failed: {e}")))?;
+        carelog_store::migrate_postgres(&pool, &MIGRATIONS).await.map_err(|e| match e {
+            StoreError::Database(e) => VaultError::Database(format!("key store {e}")),
+            other => VaultError::Database(format!("key store migration failed: {other}")),
+        })?;
         Ok(Self { pool })
     }
 }

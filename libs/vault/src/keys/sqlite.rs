@@ -30,6 +30,7 @@ impl SqliteKeyRows {
     pub async fn open(db: SqliteDatabase) -> Result<Self, VaultError> {
         db.migrate(&MIGRATIONS).await.map_err(|e| match e {
             StoreError::Unavailable(e) => VaultError::Unavailable(e),
+            StoreError::Database(e) => VaultError::Database(format!("key store {e}")),
             other => VaultError::Database(format!("key store migration failed: {other}")),
         })?;
         Ok(Self { db })
