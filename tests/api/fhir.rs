@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use carelog_blackbox::{Caller, TestApp, assert_invalid_field, assert_rejected, ctx, ctx_because, on_both_backends};
+use carelog_domain::access::{LoggedPurpose, PurposeOfUse};
 use carelog_fhir::schema::R4Schema;
 use carelog_proto::v1 as proto;
 use serde_json::Value;
@@ -284,30 +285,42 @@ async fn bad_exports_are_refused(app: &TestApp) {
 }
 
 /// The AuditEvent hook (the read-access log arrives with issue 6): reads given to the record
-/// come out as valid AuditEvents about the Patient.
+/// come out as valid AuditEvents about the Patient, their purpose of use coded in v3-ActReason
+/// (only as text for a code this build does not know).
 async fn reads_of_the_record_map_to_audit_events(app: &TestApp) {
     let (client, _) = crate::records::short_intake(app).await;
     let head = carelog_store::Position(app.event_count().await);
     let client = carelog_domain::types::ClientId::parse(&client).expect("id");
     let record = carelog_records::fhir::episode_record(app.store.as_ref(), client, head).await.expect("record");
-    let read = carelog_fhir::RecordRead {
+    let read = |purpose: LoggedPurpose| carelog_fhir::RecordRead {
         read_id: Uuid::now_v7(),
         actor_id: Uuid::now_v7().to_string(),
         actor_role: "auditor".into(),
         at: chrono::Utc::now(),
         operation: "carelog.v1.RecordsService/GetEpisode".into(),
-        purpose: Some("quarterly access review".into()),
+        purpose,
     };
-    let bundle = carelog_fhir::bundle(&record.with_reads(vec![read]));
+    // A purpose this build knows, and one logged by a build that knew more codes.
+    let reads = vec![read(PurposeOfUse::Hoperat.into()), read(LoggedPurpose::from_code("PUBHLTH"))];
+    let bundle = carelog_fhir::bundle(&record.with_reads(reads));
     assert_valid(&bundle);
     let events: Vec<&Value> = bundle["entry"]
         .as_array()
         .expect("entries")
         .iter()
         .filter(|e| e["resource"]["resourceType"] == "AuditEvent")
+        .map(|e| &e["resource"])
         .collect();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["resource"]["entity"][0]["what"]["reference"], format!("urn:uuid:{client}"));
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["entity"][0]["what"]["reference"], format!("urn:uuid:{client}"));
+    let coded = serde_json::json!([{
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HOPERAT",
+                    "display": "health care operations"}],
+        "text": "health care operations",
+    }]);
+    assert_eq!((&events[0]["purposeOfEvent"], &events[0]["agent"][0]["purposeOfUse"]), (&coded, &coded));
+    let uncoded = serde_json::json!([{"text": "PUBHLTH"}]);
+    assert_eq!((&events[1]["purposeOfEvent"], &events[1]["agent"][0]["purposeOfUse"]), (&uncoded, &uncoded));
 }
 
 on_both_backends!(

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-pub use carelog_domain::access::PurposeOfUse;
-use carelog_domain::access::{Outcome, RecordAccessed, UnknownPurpose};
+pub use carelog_domain::access::{Outcome, PurposeOfUse};
+use carelog_domain::access::{RecordAccessed, UnknownPurpose};
 use carelog_domain::disclosure::Withheld;
 use carelog_domain::intake::ClientState;
 use carelog_store::{AppendRequest, EventStore, ExpectedRevision, Metadata, NewEvent, StreamName, Tags};
@@ -247,7 +247,7 @@ pub fn access_event(record: &AccessRecord) -> Result<AppendRequest, ServiceError
         rpc: record.rpc.clone(),
         role: record.principal.role.as_str().to_owned(),
         clinician_id: record.principal.clinician,
-        purpose_of_use: record.purpose,
+        purpose_of_use: record.purpose.into(),
         client_id: record.client,
         outcome,
         detail: record.detail.clone(),

@@ -6,15 +6,17 @@
 //! *accountable* — owed to a client who asks for an accounting — when its purpose is outside
 //! treatment, payment and operations and it was not made to the client themself (§164.528(a)(1)).
 
-use carelog_domain::access::{PurposeOfUse, RecordAccessed};
+use carelog_domain::access::{LoggedPurpose, PurposeOfUse, RecordAccessed};
 use serde_json::Value;
 
 use super::access::EXPORT_ACTIVITY;
 
 /// How a read counts in the accounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
-    pub purpose: PurposeOfUse,
+    /// As logged: a code this build does not know is listed, and accountable (it is not known
+    /// to be treatment, payment or operations, nor the client's own request).
+    pub purpose: LoggedPurpose,
     /// Owed to the client in an accounting (see the module's rule).
     pub accountable: bool,
 }
@@ -24,13 +26,13 @@ pub fn listed(entry: &RecordAccessed) -> Option<Listed> {
     if !entry.is_allowed() {
         return None;
     }
-    let (purpose, rpc) = (entry.purpose_of_use, entry.rpc.as_str());
+    let (purpose, rpc) = (&entry.purpose_of_use, entry.rpc.as_str());
     let left_whole = rpc == "RecordsService/ExportEpisodeFhir"
         || rpc == EXPORT_ACTIVITY
         || rpc.starts_with("Fhir/")
         || entry.role == "connector";
-    let accountable = !purpose.is_tpo() && purpose != PurposeOfUse::Patrqt;
-    (left_whole || !purpose.is_tpo()).then_some(Listed { purpose, accountable })
+    let accountable = !purpose.is_tpo() && purpose.known() != Some(PurposeOfUse::Patrqt);
+    (left_whole || !purpose.is_tpo()).then(|| Listed { purpose: purpose.clone(), accountable })
 }
 
 /// A brief description of what a read disclosed, from its channel and the entry's detail.
@@ -74,7 +76,7 @@ mod tests {
             rpc: rpc.to_owned(),
             role: role.to_owned(),
             clinician_id: None,
-            purpose_of_use: purpose,
+            purpose_of_use: purpose.into(),
             client_id: None,
             outcome,
             detail: json!({"position": 7}),
@@ -95,10 +97,19 @@ mod tests {
         let fhir = listed(&entry("Fhir/read", "connector", Treat, Outcome::Allowed)).unwrap();
         assert!(!fhir.accountable);
         let legal = listed(&entry("RecordsService/GetEpisode", "auditor", Legal, Outcome::Allowed)).unwrap();
-        assert!(legal.accountable && legal.purpose == PurposeOfUse::Legal);
+        assert!(legal.accountable && legal.purpose == LoggedPurpose::Known(Legal));
         let own = listed(&entry(EXPORT_ACTIVITY, "auditor", Patrqt, Outcome::Allowed)).unwrap();
         assert!(!own.accountable, "disclosures to the client themself are exempt");
         assert_eq!(listed(&entry("RecordsService/ExportEpisodeFhir", "connector", Legal, Outcome::Denied)), None);
+    }
+
+    #[test]
+    fn a_read_for_a_purpose_this_build_does_not_know_is_listed_as_accountable() {
+        let mut unknown = entry("RecordsService/GetEpisode", "auditor", Treat, Outcome::Allowed);
+        unknown.purpose_of_use = LoggedPurpose::from_code("PUBHLTH");
+        let listed = listed(&unknown).expect("listed: it is not known to be treatment, payment or operations");
+        assert!(listed.accountable);
+        assert_eq!(listed.purpose.code(), "PUBHLTH");
     }
 
     #[test]

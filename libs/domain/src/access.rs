@@ -4,7 +4,7 @@
 //! client); the audit index, the FHIR AuditEvents and the accounting of disclosures read the
 //! entries back through the same type.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::error::DecodeError;
@@ -20,7 +20,8 @@ pub struct RecordAccessed {
     pub role: String,
     /// The clinician the caller acts as, if any.
     pub clinician_id: Option<Uuid>,
-    pub purpose_of_use: PurposeOfUse,
+    /// Why, as the gate logged it: parsed here, once, for every reader of the log.
+    pub purpose_of_use: LoggedPurpose,
     /// The client whose record was read; `None` when the access concerned no single client.
     pub client_id: Option<Uuid>,
     pub outcome: Outcome,
@@ -74,6 +75,11 @@ impl Outcome {
             Self::Allowed => "allowed",
             Self::Denied => "denied",
         }
+    }
+
+    /// The outcome a stored (or served) `allowed` or `denied` names.
+    pub fn parse(stored: &str) -> Option<Self> {
+        [Self::Allowed, Self::Denied].into_iter().find(|o| o.as_str() == stored)
     }
 }
 
@@ -152,6 +158,73 @@ impl PurposeOfUse {
     }
 }
 
+/// The purpose of use an access-log entry holds. The gate writes only [`PurposeOfUse`] codes,
+/// but the log is forever and may be read by a build that knows fewer codes than the one that
+/// wrote it: a code this build does not know is kept as stored, so the entry still reads (into
+/// the audit trail, the AuditEvents and the accounting of disclosures, where it counts as
+/// accountable) and encodes back to the very bytes it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoggedPurpose {
+    Known(PurposeOfUse),
+    /// A code no [`PurposeOfUse`] of this build is, exactly as stored.
+    Unknown(UnknownPurpose),
+}
+
+impl LoggedPurpose {
+    /// The stored code: a known purpose only when it is exactly its code (as the gate writes it),
+    /// so that what was read is what is written back.
+    pub fn from_code(code: &str) -> Self {
+        match PurposeOfUse::ALL.into_iter().find(|p| p.code() == code) {
+            Some(known) => Self::Known(known),
+            None => Self::Unknown(UnknownPurpose { code: code.to_owned() }),
+        }
+    }
+
+    /// The code as stored (`TREAT`, …).
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Known(p) => p.code(),
+            Self::Unknown(u) => &u.code,
+        }
+    }
+
+    /// The purpose, when this build knows its code.
+    pub fn known(&self) -> Option<PurposeOfUse> {
+        match self {
+            Self::Known(p) => Some(*p),
+            Self::Unknown(_) => None,
+        }
+    }
+
+    /// Treatment, payment or operations ([`PurposeOfUse::is_tpo`]); an unknown code is not.
+    pub fn is_tpo(&self) -> bool {
+        self.known().is_some_and(PurposeOfUse::is_tpo)
+    }
+
+    /// What the code means, for people.
+    pub fn meaning(&self) -> &'static str {
+        self.known().map_or("a purpose of use this version does not know", PurposeOfUse::meaning)
+    }
+}
+
+impl From<PurposeOfUse> for LoggedPurpose {
+    fn from(purpose: PurposeOfUse) -> Self {
+        Self::Known(purpose)
+    }
+}
+
+impl Serialize for LoggedPurpose {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for LoggedPurpose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from_code(&String::deserialize(deserializer)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -166,9 +239,27 @@ mod tests {
         }
         for outcome in [Outcome::Allowed, Outcome::Denied] {
             assert_eq!(serde_json::to_value(outcome).unwrap(), json!(outcome.as_str()));
+            assert_eq!(Outcome::parse(outcome.as_str()), Some(outcome));
         }
+        assert_eq!(Outcome::parse("maybe"), None);
         let unknown = PurposeOfUse::parse("CURIOSITY").unwrap_err();
         assert!(unknown.to_string().starts_with("unknown purpose of use \"CURIOSITY\"; one of TREAT, ETREAT"));
+    }
+
+    #[test]
+    fn a_logged_code_this_build_does_not_know_reads_as_unknown_and_encodes_back_unchanged() {
+        let entry = json!({"rpc": "Fhir/read", "role": "connector", "clinician_id": null,
+            "purpose_of_use": "PUBHLTH", "client_id": null, "outcome": "allowed", "detail": {}});
+        let read = RecordAccessed::from_stored("RecordAccessed", 1, &entry).expect("an unknown code still reads");
+        assert_eq!(read.purpose_of_use, LoggedPurpose::Unknown(UnknownPurpose { code: "PUBHLTH".into() }));
+        assert_eq!((read.purpose_of_use.code(), read.purpose_of_use.is_tpo()), ("PUBHLTH", false));
+        assert_eq!(read.to_data().unwrap(), entry);
+        // Only the exact code is the known purpose: another spelling is kept as it was stored.
+        assert_eq!(LoggedPurpose::from_code("treat").code(), "treat");
+        assert_eq!(LoggedPurpose::from_code("treat").known(), None);
+        for purpose in PurposeOfUse::ALL {
+            assert_eq!(LoggedPurpose::from_code(purpose.code()), LoggedPurpose::Known(purpose));
+        }
     }
 
     #[test]

@@ -79,17 +79,18 @@ pub fn observations(ctx: &Ctx<'_>) -> Vec<Resource> {
 }
 
 fn observation(ctx: &Ctx<'_>, a: &AssessmentEntry) -> Resource {
-    let (total_code, total_display, item_codes): (&str, &str, &[&str]) = match a.instrument {
+    let (total_code, total_display, item_codes): (&str, &str, &[&str]) = match a.scores.instrument() {
         Instrument::Phq9 => (PHQ9.0, PHQ9.1, &PHQ9.2),
         Instrument::Gad7 => (GAD7.0, GAD7.1, &GAD7.2),
     };
     let components: Vec<Value> = a
-        .items
+        .scores
+        .items()
         .iter()
         .zip(item_codes)
-        .map(
-            |(score, code)| json!({ "code": { "coding": [{ "system": LOINC, "code": code }] }, "valueInteger": score }),
-        )
+        .map(|(score, code)| {
+            json!({ "code": { "coding": [{ "system": LOINC, "code": code }] }, "valueInteger": score.get() })
+        })
         .collect();
     let mut fields = json!({
         "status": "final",

@@ -10,6 +10,8 @@ pub const UCUM: &str = "http://unitsofmeasure.org";
 pub const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 pub const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 pub const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+/// HL7 v3 ActReason: the code system of the PurposeOfUse codes (`TREAT`, `HPAYMT`, …).
+pub const ACT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 /// The CMS place-of-service code set, as US Core and CARIN name it.
 pub const PLACE_OF_SERVICE: &str =
     "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set";

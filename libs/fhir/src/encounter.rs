@@ -7,9 +7,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use carelog_domain::sessions::{AddendumKind, SessionKind};
+use carelog_domain::sessions::{AddendumKind, NoteAddendumAppended, SessionKind};
 use carelog_domain::types::Modality;
-use carelog_projections::episode::{AddendumView, ProgressNoteView, SessionStatus, SessionView};
+use carelog_projections::episode::{ProgressNoteView, SessionStatus, SessionView};
 use chrono::Duration;
 use serde_json::{Value, json};
 
@@ -28,15 +28,18 @@ fn encounter(ctx: &Ctx<'_>, s: &SessionView) -> Resource {
         SessionStatus::Held => "finished",
         SessionStatus::Cancelled | SessionStatus::NoShow => "cancelled",
     };
-    let (start, length, modality) = match &s.held {
-        Some(h) => (h.started_at, h.actual_minutes.get(), h.modality),
-        None => (s.starts_at, s.planned_minutes.get(), s.planned_modality),
+    // A held session ended when the domain says it did; a planned one when its planned minutes end.
+    let (start, end, length, modality) = match &s.held {
+        Some(h) => (h.started_at, h.ended_at(), h.actual_minutes.get(), h.modality),
+        None => {
+            let planned = s.planned_minutes.get();
+            (s.starts_at, s.starts_at + Duration::minutes(i64::from(planned)), planned, s.planned_modality)
+        }
     };
     let class = match modality {
         Modality::InPerson => coding(ACT_CODE, "AMB", "ambulatory"),
         Modality::Video | Modality::Audio => coding(ACT_CODE, "VR", "virtual"),
     };
-    let end = start + Duration::minutes(i64::from(length));
     let mut fields = json!({
         "status": status,
         "class": class,
@@ -81,24 +84,25 @@ pub fn documents(ctx: &Ctx<'_>) -> Vec<Resource> {
 
 fn progress_note(ctx: &Ctx<'_>, s: &SessionView, id: &str, note: &ProgressNoteView) -> Resource {
     let amended = note.addenda.iter().any(|a| a.kind == AddendumKind::Correction);
-    let body: String = note
+    let (signed, signer) = (&note.signed, note.signed.signed_by.to_string());
+    let body: String = signed
         .content
         .sections()
         .iter()
         .map(|(name, text)| format!("{}:\n{}\n", name.to_ascii_uppercase(), text.as_str()))
         .collect::<Vec<_>>()
         .join("\n");
-    let format = format!("{:?}", note.format).to_ascii_uppercase();
-    let description = format!("{format} progress note{}", late_entry_label(note.late_entry.as_ref()));
-    let mut fields = document(ctx, s, note.signed_by.to_string(), note.signed_at, &description, &body);
+    let format = format!("{:?}", signed.format).to_ascii_uppercase();
+    let description = format!("{format} progress note{}", late_entry_label(signed.late_entry.as_ref()));
+    let mut fields = document(ctx, s, signer.clone(), signed.signed_at, &description, &body);
     if let Value::Object(f) = &mut fields {
         f.insert("docStatus".into(), if amended { "amended" } else { "final" }.into());
-        f.insert("authenticator".into(), person("Practitioner", &note.signed_by.to_string()));
+        f.insert("authenticator".into(), person("Practitioner", &signer));
     }
     ctx.resource("DocumentReference", id.to_owned(), Sensitivity::Psychiatric, fields)
 }
 
-fn addendum(ctx: &Ctx<'_>, s: &SessionView, note_id: &str, a: &AddendumView) -> Resource {
+fn addendum(ctx: &Ctx<'_>, s: &SessionView, note_id: &str, a: &NoteAddendumAppended) -> Resource {
     let what = match a.kind {
         AddendumKind::Addendum => "Addendum",
         AddendumKind::Correction => "Correction",

@@ -1,10 +1,11 @@
 //! Provenance (one per exported resource version: who changed it, when it was recorded, why)
 //! and AuditEvent (one per read of the record).
 
+use carelog_domain::access::LoggedPurpose;
 use serde_json::{Value, json};
 
 use crate::bundle::{Ctx, Resource};
-use crate::codes::{Sensitivity, concept, instant, person};
+use crate::codes::{ACT_REASON, Sensitivity, concept, instant, person, text};
 use crate::ids;
 use crate::record::RecordRead;
 
@@ -52,14 +53,14 @@ pub fn audit_events(ctx: &Ctx<'_>) -> Vec<Resource> {
 }
 
 fn audit_event(ctx: &Ctx<'_>, read: &RecordRead) -> Resource {
-    let mut agent = json!({
+    // The purpose the requestor declared is the purpose of the whole read.
+    let purpose = purpose_of_use(&read.purpose);
+    let agent = json!({
         "type": { "text": read.actor_role.as_str() },
         "who": person("Practitioner", &read.actor_id),
         "requestor": true,
+        "purposeOfUse": [purpose],
     });
-    if let (Some(purpose), Value::Object(a)) = (&read.purpose, &mut agent) {
-        a.insert("purposeOfUse".into(), json!([{ "text": purpose }]));
-    }
     let fields = json!({
         "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "Restful Operation" },
         "subtype": [{ "system": "http://hl7.org/fhir/restful-interaction", "code": "read", "display": "read" }],
@@ -69,7 +70,33 @@ fn audit_event(ctx: &Ctx<'_>, read: &RecordRead) -> Resource {
         "agent": [agent],
         "source": { "observer": { "display": "carelog-records" } },
         "entity": [{ "what": ctx.patient(), "description": read.operation.as_str() }],
+        "purposeOfEvent": [purpose_of_use(&read.purpose)],
     });
     // A read is recorded once and never changes.
     ctx.finish("AuditEvent", read.read_id.to_string(), Sensitivity::Restricted, fields, "1".to_owned(), read.at)
+}
+
+/// An HL7 v3 purpose of use as a CodeableConcept: coded in v3-ActReason when this build knows
+/// the code, else only the logged code as text (a code of no known system cannot be a coding).
+fn purpose_of_use(purpose: &LoggedPurpose) -> Value {
+    match purpose.known() {
+        Some(known) => concept(ACT_REASON, known.code(), known.meaning()),
+        None => text(purpose.code()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use carelog_domain::access::PurposeOfUse;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_known_purpose_is_coded_in_act_reason_and_an_unknown_one_is_text_only() {
+        let treat = purpose_of_use(&PurposeOfUse::Treat.into());
+        let coding = json!([{ "system": ACT_REASON, "code": "TREAT", "display": "treatment" }]);
+        assert_eq!((&treat["coding"], &treat["text"]), (&coding, &json!("treatment")));
+        assert_eq!(purpose_of_use(&LoggedPurpose::from_code("PUBHLTH")), json!({ "text": "PUBHLTH" }));
+    }
 }

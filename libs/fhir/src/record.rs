@@ -1,6 +1,6 @@
 //! What an export is made from: one client's events folded with the read side's folds.
 
-use carelog_domain::access::RecordAccessed;
+use carelog_domain::access::{LoggedPurpose, RecordAccessed};
 use carelog_domain::types::ClientId;
 use carelog_projections::{EpisodeView, LedgerView, ViewError};
 use carelog_store::{Position, RecordedEvent};
@@ -33,8 +33,9 @@ pub struct RecordRead {
     pub at: DateTime<Utc>,
     /// The call that read the record, e.g. `carelog.v1.RecordsService/GetEpisode`.
     pub operation: String,
-    /// Why, as the caller said (purpose of use).
-    pub purpose: Option<String>,
+    /// Why, as the caller declared it and the access log holds it (an HL7 v3 purpose of use;
+    /// a code this build does not know stays readable as it was logged).
+    pub purpose: LoggedPurpose,
 }
 
 impl RecordRead {
@@ -51,7 +52,7 @@ impl RecordRead {
             actor_role: event.metadata.actor.role.clone(),
             at: event.recorded_at,
             operation: format!("carelog.v1.{}", entry.rpc),
-            purpose: Some(entry.purpose_of_use.code().to_owned()),
+            purpose: entry.purpose_of_use,
         })
     }
 }

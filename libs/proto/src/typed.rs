@@ -304,6 +304,32 @@ mod tests {
     }
 
     #[test]
+    fn a_null_optional_value_is_the_same_message_as_an_absent_one() {
+        // Views written since they keep the domain's events hold `null` where older ones left the
+        // key out (the late-entry label of a held session, a note or an addendum; a payment's
+        // service date).
+        let view = |late_entry: Option<Json>| {
+            let (mut held, mut addendum) =
+                (json!({"actual_minutes": 50}), json!({"appended_at": "2026-03-02T09:00:00Z"}));
+            let mut note = json!({"signed_at": "2026-03-02T09:00:00Z"});
+            if let Some(label) = late_entry {
+                held["late_entry"] = label.clone();
+                note["late_entry"] = label.clone();
+                addendum["late_entry"] = label;
+            }
+            note["addenda"] = json!([addendum]);
+            json!({"sessions": [{"held": held, "note": note}]})
+        };
+        let (absent, null) = (view(None), view(Some(Json::Null)));
+        assert_eq!(from_json::<v1::EpisodeView>(&null).unwrap(), from_json::<v1::EpisodeView>(&absent).unwrap());
+        let payment = |p: Json| json!({"payments": [p]});
+        assert_eq!(
+            from_json::<v1::LedgerView>(&payment(json!({"amount": 100, "service_date": null}))).unwrap(),
+            from_json::<v1::LedgerView>(&payment(json!({"amount": 100}))).unwrap()
+        );
+    }
+
+    #[test]
     fn what_the_message_does_not_declare_is_an_error_naming_the_path() {
         let unknown = json!({"sessions": [{}, {"note": {"mood": "x"}}]});
         let err = from_json::<v1::EpisodeView>(&unknown).unwrap_err();

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use carelog_auth::access::Outcome;
 use carelog_proto::v1 as proto;
 use tonic::{Code, Status};
 
@@ -210,9 +211,9 @@ pub fn access(e: &proto::AuditEntry) -> String {
     if e.rpc.is_empty() && e.purpose_of_use.is_empty() && e.outcome.is_empty() {
         return String::new();
     }
-    let outcome = match e.outcome.as_str() {
-        "denied" => r#"<span class="badge bad">denied</span>"#.to_owned(),
-        other => esc(other),
+    let outcome = match Outcome::parse(&e.outcome) {
+        Some(Outcome::Denied) => r#"<span class="badge bad">denied</span>"#.to_owned(),
+        _ => esc(&e.outcome),
     };
     let purpose = if e.purpose_of_use.is_empty() { "no purpose given".to_owned() } else { esc(&e.purpose_of_use) };
     format!(r#"<br><span class="access-detail"><code>{}</code> · purpose {purpose} · {outcome}</span>"#, esc(&e.rpc))

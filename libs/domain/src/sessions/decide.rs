@@ -103,21 +103,16 @@ pub fn decide(
                 }
             }
             not_after("started_at", *started_at, now)?;
-            vec![
-                SessionHeld {
-                    started_at: *started_at,
-                    actual_minutes: *actual_minutes,
-                    modality: *modality,
-                    patient_location: modality.is_telehealth().then_some(*patient_location).flatten(),
-                    recorded_at: now,
-                    late_entry: LateEntry::past(
-                        *started_at + Duration::minutes(i64::from(actual_minutes.get())),
-                        now,
-                        ctx.settings.late_entry_after,
-                    ),
-                }
-                .into(),
-            ]
+            let mut held = SessionHeld {
+                started_at: *started_at,
+                actual_minutes: *actual_minutes,
+                modality: *modality,
+                patient_location: modality.is_telehealth().then_some(*patient_location).flatten(),
+                recorded_at: now,
+                late_entry: None,
+            };
+            held.late_entry = LateEntry::past(held.ended_at(), now, ctx.settings.late_entry_after);
+            vec![held.into()]
         }
         SessionCommand::CancelSession { cancelled_by, reason } => {
             scheduled()?;
@@ -225,8 +220,7 @@ pub fn decide(
 /// The late-entry label of documentation about the held session written now, if it is late.
 fn late_entry(state: &SessionState, ctx: &SessionContext) -> Option<LateEntry> {
     let held = state.held.as_ref()?;
-    let ended = held.started_at + Duration::minutes(i64::from(held.actual_minutes.get()));
-    LateEntry::past(ended, ctx.now, ctx.settings.late_entry_after)
+    LateEntry::past(held.ended_at(), ctx.now, ctx.settings.late_entry_after)
 }
 
 fn episode_open(ctx: &SessionContext) -> Result<(), DomainError> {

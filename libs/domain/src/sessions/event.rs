@@ -66,6 +66,14 @@ pub struct SessionHeld {
     pub late_entry: Option<LateEntry>,
 }
 
+impl SessionHeld {
+    /// When the session ended: its start plus the minutes it actually took. Late-entry labels
+    /// and the note-signing clock count from here.
+    pub fn ended_at(&self) -> DateTime<Utc> {
+        self.started_at + chrono::Duration::minutes(i64::from(self.actual_minutes.get()))
+    }
+}
+
 /// The session was cancelled; `late` when within 24 hours of the start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionCancelled {

@@ -29,9 +29,7 @@ pub use record::{
     Acknowledgement, AssessmentEntry, ConsentEntry, ConsentStatus, DiagnosisEntry, DiagnosisHistory, DiagnosisStatus,
     EpisodeClosure, EpisodeEntry, EpisodeStatus, Revocation, RiskFlagEntry,
 };
-pub use session::{
-    AddendumView, AmendmentOutcome, AmendmentView, HeldSession, ProgressNoteView, SessionStatus, SessionView,
-};
+pub use session::{AmendmentOutcome, AmendmentView, ProgressNoteView, SessionStatus, SessionView};
 
 use crate::decode::{CLINICAL_CATEGORIES, DecodeOnce, Decoded, stream_id};
 use crate::error::ViewError;

@@ -1,11 +1,11 @@
 //! The client stream's part of the episode view: episodes, consents, diagnoses, assessments,
 //! risk flags and Good Faith Estimates.
 
-use carelog_domain::intake::{ConsentKind, DiagnosisRevision, IntakeEvent};
+use carelog_domain::intake::{AssessmentRecorded, ConsentKind, DiagnosisRevision, IntakeEvent};
 use carelog_domain::sessions::LateEntry;
 use carelog_domain::types::{
-    ActorId, AssessmentId, ClinicianId, CodeSetVersion, ConsentId, EpisodeId, Icd10Code, Instrument, NoteText, Reason,
-    Severity,
+    ActorId, AssessmentId, AssessmentScores, ClinicianId, CodeSetVersion, ConsentId, EpisodeId, Icd10Code, NoteText,
+    Reason, Severity,
 };
 use carelog_store::RecordedEvent;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -127,14 +127,17 @@ pub struct DiagnosisEntry {
     pub history: Vec<DiagnosisHistory>,
 }
 
-/// One administration of a PHQ-9 or GAD-7.
+/// One administration of a PHQ-9 or GAD-7: the `AssessmentRecorded` event's fields with its
+/// scores laid flat (`instrument` and `items` beside the total, the shape the read API has
+/// always served), so not the event itself. The total and severity band are the ones the
+/// domain decided when it was recorded ([`AssessmentScores::total`], [`AssessmentScores::severity`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssessmentEntry {
     pub assessment_id: AssessmentId,
     pub episode_id: EpisodeId,
-    pub instrument: Instrument,
-    /// Item scores in questionnaire order.
-    pub items: Vec<u8>,
+    /// The instrument and its range-checked item scores in questionnaire order.
+    #[serde(flatten)]
+    pub scores: AssessmentScores,
     pub total: u8,
     pub severity: Severity,
     pub administered_by: ActorId,
@@ -142,6 +145,21 @@ pub struct AssessmentEntry {
     /// CMS late-entry label: recorded past the practice's threshold after the fact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_entry: Option<LateEntry>,
+}
+
+impl From<&AssessmentRecorded> for AssessmentEntry {
+    fn from(e: &AssessmentRecorded) -> Self {
+        Self {
+            assessment_id: e.assessment_id,
+            episode_id: e.episode_id,
+            scores: e.scores.clone(),
+            total: e.total,
+            severity: e.severity,
+            administered_by: e.administered_by,
+            administered_at: e.administered_at,
+            late_entry: e.late_entry,
+        }
+    }
 }
 
 /// A clinician's response to a risk flag.
@@ -205,17 +223,7 @@ impl EpisodeView {
                 let c = c.ok_or_else(|| orphan(event, "consent"))?;
                 c.revoked = Some(Revocation { reason: e.reason.clone(), revoked_at: e.revoked_at });
             }
-            IntakeEvent::AssessmentRecorded(e) => self.assessments.push(AssessmentEntry {
-                assessment_id: e.assessment_id,
-                episode_id: e.episode_id,
-                instrument: e.scores.instrument(),
-                items: e.scores.items().iter().map(|i| i.get()).collect(),
-                total: e.total,
-                severity: e.severity,
-                administered_by: e.administered_by,
-                administered_at: e.administered_at,
-                late_entry: e.late_entry,
-            }),
+            IntakeEvent::AssessmentRecorded(e) => self.assessments.push(e.into()),
             IntakeEvent::RiskFlagRaised(e) => self.risk_flags.push(RiskFlagEntry {
                 assessment_id: e.assessment_id,
                 episode_id: e.episode_id,

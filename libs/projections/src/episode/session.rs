@@ -2,15 +2,12 @@
 //! requests against the note.
 
 use carelog_domain::sessions::{
-    AddendumKind, AmendmentDecision, LateEntry, NoShowRecorded, NoteContent, NoteFormat, SessionCancelled,
-    SessionEvent, SessionKind, estimate,
+    AmendmentDecision, AmendmentRequested, NoShowRecorded, NoteAddendumAppended, ProgressNoteSigned, SessionCancelled,
+    SessionEvent, SessionHeld, SessionKind, estimate,
 };
-use carelog_domain::types::{
-    ActorId, AddendumId, AmendmentId, ClinicianId, ContentHash, EpisodeId, GoalId, Minutes, Modality, NoteText,
-    PatientLocation, Reason, SessionId,
-};
+use carelog_domain::types::{ClinicianId, EpisodeId, Minutes, Modality, SessionId};
 use carelog_store::RecordedEvent;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::EpisodeView;
@@ -27,56 +24,16 @@ pub enum SessionStatus {
     NoShow,
 }
 
-/// What happened when the session was held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldSession {
-    pub started_at: DateTime<Utc>,
-    pub actual_minutes: Minutes,
-    pub modality: Modality,
-    pub patient_location: Option<PatientLocation>,
-    pub recorded_at: DateTime<Utc>,
-    /// CMS late-entry label: recorded past the practice's threshold after the fact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub late_entry: Option<LateEntry>,
-}
-
-impl HeldSession {
-    /// When the session ended: the note-signing clock starts here.
-    pub fn ended_at(&self) -> DateTime<Utc> {
-        self.started_at + Duration::minutes(i64::from(self.actual_minutes.get()))
-    }
-}
-
-/// Text appended to a signed note; the note itself never changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AddendumView {
-    pub addendum_id: AddendumId,
-    pub kind: AddendumKind,
-    pub author: ClinicianId,
-    pub reason: Reason,
-    pub text: NoteText,
-    pub appended_at: DateTime<Utc>,
-    /// CMS late-entry label: recorded past the practice's threshold after the fact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub late_entry: Option<LateEntry>,
-}
-
-/// A signed (locked) progress note and what was appended to it.
+/// A signed (locked) progress note, as its event says, and what was appended to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressNoteView {
-    pub format: NoteFormat,
-    /// The sections as signed.
-    pub content: NoteContent,
-    pub goals_addressed: Vec<GoalId>,
-    pub content_hash: ContentHash,
-    pub signed_by: ClinicianId,
-    pub signed_at: DateTime<Utc>,
-    /// CMS late-entry label: signed past the practice's threshold after the session ended,
-    /// with when it was written and the service it refers to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub late_entry: Option<LateEntry>,
-    /// Addenda, corrections and late entries in the order appended.
-    pub addenda: Vec<AddendumView>,
+    /// The note as signed: format, sections, goals, hash, signer and the CMS late-entry label
+    /// (`late_entry: null` when signed on time; views stored before omitted the key).
+    #[serde(flatten)]
+    pub signed: ProgressNoteSigned,
+    /// Addenda, corrections and late entries in the order appended, as their events say (an
+    /// addendum without a late-entry label has `late_entry: null`; views stored before omitted it).
+    pub addenda: Vec<NoteAddendumAppended>,
 }
 
 /// How an amendment request was answered.
@@ -87,15 +44,11 @@ pub struct AmendmentOutcome {
     pub decided_at: DateTime<Utc>,
 }
 
-/// A HIPAA §164.526 request to amend the note.
+/// A HIPAA §164.526 request to amend the note, as its event says, and how it was answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AmendmentView {
-    pub amendment_id: AmendmentId,
-    pub requested_by: ActorId,
-    pub requested_change: NoteText,
-    pub reason: Reason,
-    pub requested_at: DateTime<Utc>,
-    pub respond_by: NaiveDate,
+    #[serde(flatten)]
+    pub requested: AmendmentRequested,
     pub outcome: Option<AmendmentOutcome>,
 }
 
@@ -110,7 +63,9 @@ pub struct SessionView {
     pub planned_minutes: Minutes,
     pub planned_modality: Modality,
     pub status: SessionStatus,
-    pub held: Option<HeldSession>,
+    /// What happened when the session was held, as its event says (the domain's
+    /// [`SessionHeld::ended_at`] starts the note-signing clock).
+    pub held: Option<SessionHeld>,
     pub cancelled: Option<SessionCancelled>,
     pub no_show: Option<NoShowRecorded>,
     pub note: Option<ProgressNoteView>,
@@ -151,14 +106,7 @@ impl EpisodeView {
             SessionEvent::SessionScheduled(_) | SessionEvent::PsychotherapyNoteRecorded(_) => {}
             SessionEvent::SessionHeld(e) => {
                 session.status = SessionStatus::Held;
-                session.held = Some(HeldSession {
-                    started_at: e.started_at,
-                    actual_minutes: e.actual_minutes,
-                    modality: e.modality,
-                    patient_location: e.patient_location,
-                    recorded_at: e.recorded_at,
-                    late_entry: e.late_entry,
-                });
+                session.held = Some(e.clone());
             }
             SessionEvent::SessionCancelled(e) => {
                 session.status = SessionStatus::Cancelled;
@@ -169,40 +117,17 @@ impl EpisodeView {
                 session.no_show = Some(e.clone());
             }
             SessionEvent::ProgressNoteSigned(e) => {
-                session.note = Some(ProgressNoteView {
-                    format: e.format,
-                    content: e.content.clone(),
-                    goals_addressed: e.goals_addressed.clone(),
-                    content_hash: e.content_hash.clone(),
-                    signed_by: e.signed_by,
-                    signed_at: e.signed_at,
-                    late_entry: e.late_entry,
-                    addenda: Vec::new(),
-                });
+                session.note = Some(ProgressNoteView { signed: e.clone(), addenda: Vec::new() });
             }
             SessionEvent::NoteAddendumAppended(e) => {
                 let note = session.note.as_mut().ok_or_else(|| orphan(event, "signed progress note"))?;
-                note.addenda.push(AddendumView {
-                    addendum_id: e.addendum_id,
-                    kind: e.kind,
-                    author: e.author,
-                    reason: e.reason.clone(),
-                    text: e.text.clone(),
-                    appended_at: e.appended_at,
-                    late_entry: e.late_entry,
-                });
+                note.addenda.push(e.clone());
             }
-            SessionEvent::AmendmentRequested(e) => session.amendments.push(AmendmentView {
-                amendment_id: e.amendment_id,
-                requested_by: e.requested_by,
-                requested_change: e.requested_change.clone(),
-                reason: e.reason.clone(),
-                requested_at: e.requested_at,
-                respond_by: e.respond_by,
-                outcome: None,
-            }),
+            SessionEvent::AmendmentRequested(e) => {
+                session.amendments.push(AmendmentView { requested: e.clone(), outcome: None });
+            }
             SessionEvent::AmendmentDecided(e) => {
-                let a = session.amendments.iter_mut().find(|a| a.amendment_id == e.amendment_id);
+                let a = session.amendments.iter_mut().find(|a| a.requested.amendment_id == e.amendment_id);
                 let a = a.ok_or_else(|| orphan(event, "amendment request"))?;
                 a.outcome = Some(AmendmentOutcome {
                     decision: e.decision.clone(),

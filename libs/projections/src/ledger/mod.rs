@@ -11,12 +11,12 @@ mod tests;
 mod totals;
 
 use carelog_domain::billing::{
-    BillingEvent, ChargeLine, ClaimFrequency, Ledger, PaymentMethod, RemittanceLine, SuperbillIssued, WrittenOff,
+    BillingEvent, ChargeLine, ClaimFrequency, Ledger, PaymentReceived, RemittancePosted, SuperbillIssued, WrittenOff,
 };
 use carelog_domain::intake::Payer;
 use carelog_domain::types::{
-    AccountId, Balance, ChargeId, ClaimId, ClientId, ClinicianId, EpisodeId, Icd10Code, Money, PaymentId, Reason,
-    RemittanceId, SessionId, ShortText,
+    AccountId, Balance, ChargeId, ClaimId, ClientId, ClinicianId, EpisodeId, Icd10Code, Money, Reason, RemittanceId,
+    SessionId,
 };
 use carelog_store::{Position, RecordedEvent};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -81,33 +81,15 @@ pub struct ClaimEntry {
     pub remittances: Vec<RemittanceId>,
 }
 
-/// A posted remittance (835).
+/// A posted remittance (835) as its event says — per charge: charged, paid, patient
+/// responsibility, CARC adjustments and RARC remarks — and the payer's reversal of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemittanceEntry {
-    pub remittance_id: RemittanceId,
-    pub claim_id: ClaimId,
-    pub payer_claim_number: Option<ShortText>,
-    /// Per charge: charged, paid, patient responsibility, CARC adjustments and RARC remarks.
-    pub lines: Vec<RemittanceLine>,
-    pub paid: Money,
-    pub adjusted: Money,
-    pub patient_responsibility: Money,
-    pub posted_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub posted: RemittancePosted,
     /// The payer's reversal of this remittance, once posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversed_by: Option<RemittanceId>,
-}
-
-/// A payment by the client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentEntry {
-    pub payment_id: PaymentId,
-    pub amount: Money,
-    pub method: PaymentMethod,
-    /// The date of the service paid for, when the client said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_date: Option<NaiveDate>,
-    pub received_at: DateTime<Utc>,
 }
 
 /// One billing account as its events say it stands. Start from `Default` (the first account
@@ -127,8 +109,10 @@ pub struct LedgerView {
     /// The payer's takebacks of part of a charge's payment, as posted.
     #[serde(default)]
     pub recoupments: Vec<carelog_domain::billing::PaymentRecouped>,
-    pub payments: Vec<PaymentEntry>,
-    /// The write-offs and superbills as their events say (the view keeps the domain's own types).
+    /// The client's payments, write-offs and superbills as their events say (the view keeps the
+    /// domain's own types). A payment without a service date has `service_date: null`; ledgers
+    /// stored before omitted the key, and both read back as `None`.
+    pub payments: Vec<PaymentReceived>,
     pub write_offs: Vec<WrittenOff>,
     pub superbills: Vec<SuperbillIssued>,
     /// The domain's own running totals, moved by its checked sums ([`Ledger::after`]).
@@ -273,27 +257,11 @@ impl LedgerView {
                     c.remittances.push(e.remittance_id);
                 }
                 self.adjudicate(e);
-                self.remittances.push(RemittanceEntry {
-                    remittance_id: e.remittance_id,
-                    claim_id: e.claim_id,
-                    payer_claim_number: e.payer_claim_number.clone(),
-                    lines: e.lines.clone(),
-                    paid: e.paid,
-                    adjusted: e.adjusted,
-                    patient_responsibility: e.patient_responsibility,
-                    posted_at: e.posted_at,
-                    reversed_by: None,
-                });
+                self.remittances.push(RemittanceEntry { posted: e.clone(), reversed_by: None });
             }
             BillingEvent::RemittanceReversed(e) => self.reverse(e),
             BillingEvent::PaymentRecouped(e) => self.recoup(e),
-            BillingEvent::PaymentReceived(e) => self.payments.push(PaymentEntry {
-                payment_id: e.payment_id,
-                amount: e.amount,
-                method: e.method,
-                service_date: e.service_date,
-                received_at: e.received_at,
-            }),
+            BillingEvent::PaymentReceived(e) => self.payments.push(e.clone()),
             BillingEvent::WrittenOff(e) => self.write_offs.push(e.clone()),
             BillingEvent::SuperbillIssued(e) => self.superbills.push(e.clone()),
         }

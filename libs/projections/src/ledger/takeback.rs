@@ -49,7 +49,7 @@ impl LedgerView {
                 c.adjudication = None;
             }
         }
-        if let Some(r) = self.remittances.iter_mut().find(|r| r.remittance_id == e.remittance_id) {
+        if let Some(r) = self.remittances.iter_mut().find(|r| r.posted.remittance_id == e.remittance_id) {
             r.reversed_by = Some(e.reversal_id);
         }
         self.reversals.push(e.clone());

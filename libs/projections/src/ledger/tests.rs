@@ -77,7 +77,7 @@ fn every_billing_event_fills_its_part_of_the_ledger() {
     let paid = ledger.claim(claims.paid).expect("paid");
     assert_eq!((paid.frequency_code, paid.frequency.original(), paid.remittances.len()), (7, Some(claims.replaced), 1));
     assert_eq!(ledger.claim(claims.void_request).map(|c| c.frequency_code), Some(8));
-    let r = &ledger.remittances[0];
+    let r = &ledger.remittances[0].posted;
     assert_eq!((r.paid, r.adjusted, r.patient_responsibility), (cents(20_000), cents(6_000), cents(4_000)));
     assert_eq!((r.lines[0].adjustments[0].carc.as_str(), r.lines[0].remarks[0].as_str()), ("45", "N130"));
     assert_eq!((ledger.payments[0].amount, ledger.write_offs[0].amount), (cents(3_000), cents(1_000)));

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use carelog_domain::access::PurposeOfUse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -17,7 +18,8 @@ pub struct Owner {
     pub subject: Uuid,
     pub role: String,
     pub clinician: Option<Uuid>,
-    pub purpose: String,
+    /// Stored as its code (`TREAT`, …), as job files always held it.
+    pub purpose: PurposeOfUse,
     /// A SMART token's resource types (None: all).
     pub scope_types: Option<Vec<String>>,
 }

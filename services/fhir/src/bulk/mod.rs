@@ -125,7 +125,7 @@ async fn start(
             subject: principal.subject,
             role: principal.role.as_str().to_owned(),
             clinician: principal.clinician,
-            purpose: caller.purpose.code().to_owned(),
+            purpose: caller.purpose,
             scope_types: caller.types.as_ref().map(|t| t.iter().cloned().collect()),
         },
         request,

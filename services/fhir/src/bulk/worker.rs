@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::jobs::{Job, JobStore, Output, Status};
 use crate::FhirState;
-use crate::gate::{Caller, Interaction, purpose};
+use crate::gate::{Caller, Interaction};
 use crate::outcome::FhirError;
 
 /// Progress of running jobs (`done`, `total` clients), and which were cancelled.
@@ -152,7 +152,6 @@ async fn in_group(state: &FhirState, job: &Job, client: Uuid) -> Result<bool, Fh
 fn owner_caller(job: &Job) -> Result<Caller, FhirError> {
     let role = Role::parse(&job.owner.role).ok_or_else(|| FhirError::Internal("a job with an unknown role".into()))?;
     let principal = Principal::new(job.owner.subject, role, job.owner.clinician);
-    let purpose = purpose(Some(&job.owner.purpose), &principal)?;
     let types = job.owner.scope_types.as_ref().map(|t| t.iter().cloned().collect());
-    Ok(Caller { principal, purpose, types })
+    Ok(Caller { principal, purpose: job.owner.purpose, types })
 }

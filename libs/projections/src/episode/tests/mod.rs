@@ -3,6 +3,7 @@
 mod erasure;
 mod fold;
 mod plans;
+mod proptests;
 mod record;
 mod sessions;
 

@@ -104,7 +104,11 @@ fn assessments_keep_items_total_severity_and_risk_flags_their_acknowledgement() 
     let view = chart.view();
 
     let a = &view.assessments[0];
-    assert_eq!((a.instrument, a.items.as_slice(), a.total), (Instrument::Phq9, &[2, 2, 2, 1, 1, 1, 1, 0, 1][..], 11));
+    let items: Vec<u8> = a.scores.items().iter().map(ItemScore::get).collect();
+    assert_eq!(
+        (a.scores.instrument(), items.as_slice(), a.total),
+        (Instrument::Phq9, &[2, 2, 2, 1, 1, 1, 1, 0, 1][..], 11)
+    );
     assert_eq!((a.severity, a.administered_by, a.administered_at), (Severity::Moderate, administered_by, at(1, 9)));
     let flag = &view.risk_flags[0];
     assert_eq!((flag.assessment_id, flag.item9_score, flag.raised_at), (assessment_id, 1, at(1, 9)));

@@ -22,7 +22,7 @@ fn a_held_session_shows_minutes_modality_location_and_its_signed_note() {
     assert_eq!((held.actual_minutes, held.modality), (mins(53), Modality::Video));
     assert_eq!(held.patient_location, Some(PatientLocation::Home));
     assert_eq!(held.ended_at(), at(7, 15) + chrono::Duration::minutes(53));
-    let n = s.note.as_ref().expect("note");
+    let n = &s.note.as_ref().expect("note").signed;
     assert_eq!((n.format, n.goals_addressed.clone(), n.content_hash.clone()), (NoteFormat::Dap, vec![goal], hash('a')));
     assert_eq!((n.signed_by, n.signed_at), (chart.clinician, at(7, 17)));
     assert_eq!(n.content.sections()[0], ("data", &note("Reports sleeping better.")));
@@ -96,7 +96,7 @@ fn an_amendment_request_and_its_decision_are_kept_with_the_session() {
     let view = chart.view();
 
     let a = &view.session(session).expect("session").amendments[0];
-    assert_eq!((a.amendment_id, a.respond_by), (amendment_id, date(2026, 5, 11)));
+    assert_eq!((a.requested.amendment_id, a.requested.respond_by), (amendment_id, date(2026, 5, 11)));
     let outcome = a.outcome.as_ref().expect("decided");
     assert_eq!((&outcome.decision, outcome.decided_by, outcome.decided_at), (&decision, clinician, at(12, 9)));
 }
