@@ -133,7 +133,11 @@ async fn schedule(sessions: &mut SessionServiceClient<Authed>, e: &given::OpenEp
 async fn events_text(app: &TestApp) -> String {
     let sql = "SELECT data, metadata FROM events";
     let rows: Vec<(String, String)> = match app.database() {
-        Database::Sqlite(db) => sqlx::query_as(sql).fetch_all(db.pool()).await.unwrap(),
+        Database::Sqlite(db) => {
+            let conn = rusqlite::Connection::open(db.file().await.expect("a file")).unwrap();
+            let mut statement = conn.prepare(sql).unwrap();
+            statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+        }
         Database::Postgres(pool) => {
             sqlx::query_as("SELECT data::text, metadata::text FROM events").fetch_all(&pool).await.unwrap()
         }

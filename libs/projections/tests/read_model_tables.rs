@@ -234,3 +234,34 @@ carelog_testkit::on_every_backend!(
     a_rebuild_is_swapped_in_and_the_retired_generation_purged,
     an_erasure_scrubs_audit_reasons_and_quarantined_events_are_kept,
 );
+
+/// The read models of a file an earlier build wrote (sqlx's migrator, `carelog demo` at f7a732b)
+/// open as they were: nothing migrated again, the live generation and its documents read back,
+/// and a batch commits on top.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_read_models_of_a_file_the_sqlx_era_build_wrote_open_and_take_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = carelog_testkit::sqlx_era_demo_file(dir.path());
+    let records = || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let sql = "SELECT version, description, installed_on, success, checksum, execution_time
+                   FROM _carelog_projection_migrations ORDER BY version";
+        let mut statement = conn.prepare(sql).unwrap();
+        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)));
+        rows.unwrap().collect::<Result<Vec<(i64, String, String, bool, Vec<u8>, i64)>, _>>().unwrap()
+    };
+    let before = records();
+    assert_eq!(before.len(), 4);
+    let OpenedStore { log: _store, database, .. } = OpenedStore::sqlite(SqliteStore::open(&path).await.unwrap());
+    let models = ReadModels::open(database).await.expect("the earlier read models open");
+    assert_eq!(records(), before, "nothing migrated again");
+
+    let client = carelog_testkit::SQLX_ERA_DEMO.client;
+    let live = models.live("records").await.unwrap();
+    assert_eq!((live.id, live.checkpoint), (1, 53));
+    let episode = models.live_doc("records", DocKind::Episode, client).await.unwrap().expect("the demo's episode");
+    assert_eq!(episode.key, client);
+    assert_eq!(models.live_docs_owned_by("records", DocKind::Ledger, client).await.unwrap().len(), 1);
+    models.commit(batch(live.id, 53, 55)).await.unwrap();
+    assert_eq!(models.live_checkpoint("records").await.unwrap(), Some(55));
+}

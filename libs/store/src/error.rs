@@ -127,15 +127,9 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// PostgreSQL shutdown/connection classes (08, 57P), too many connections (53300), a write on a
+/// PostgreSQL shutdown/connection classes (08, 57P), too many connections (53300), and a write on a
 /// server that is (now) a standby (25006: a failover demoted it; the next connection finds the new
-/// primary), and SQLite busy/locked (5, 6).
+/// primary). (SQLite's busy and locked are mapped where rusqlite's errors are, in `sqlite_reader`.)
 fn is_unavailable_code(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || matches!(c, "53300" | "25006" | "5" | "6"))
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(error: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Database(format!("migration failed: {error}"))
-    }
+    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || matches!(c, "53300" | "25006"))
 }

@@ -15,6 +15,7 @@ mod first_keys;
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
 pub mod merkle;
+mod migrations;
 mod model;
 mod open;
 mod open_kurrentdb;
@@ -23,6 +24,7 @@ mod postgres;
 pub mod postgres_ha;
 mod postgres_insert;
 mod postgres_known_heads;
+mod postgres_migrations;
 mod postgres_writer;
 mod prepare;
 mod recent;
@@ -30,6 +32,7 @@ mod row;
 mod row_page;
 mod sqlite;
 mod sqlite_database;
+mod sqlite_migrations;
 mod sqlite_reader;
 mod sqlite_writer;
 mod subscription;
@@ -45,6 +48,7 @@ pub use crate::kurrentdb::{KurrentDbOptions, KurrentDbStore, install_crypto_prov
 pub use adapters::Database;
 pub use error::{InvalidInput, StoreError};
 pub use first_keys::{AppendWithKeys, NewClientKey};
+pub use migrations::Migrations;
 pub use model::{
     Actor, AppendRequest, AppendResult, CommandRef, Condition, Direction, EventHash, ExpectedRevision, LogFilter,
     LogQuery, MAX_EVENT_TYPE_LEN, MAX_STREAM_NAME_LEN, Metadata, NewEvent, Position, ReadFrom, RecordedEvent,
@@ -53,9 +57,10 @@ pub use model::{
 pub use open::{OpenedStore, StoreUrl, open};
 pub use open_kurrentdb::{READ_MODELS_ENV, read_models_url};
 pub use postgres::{PostgresOptions, PostgresStore, begin_derived, begin_uncancellable};
+pub use postgres_migrations::migrate_postgres;
 pub use prepare::Limits;
 pub use sqlite::{SqliteOptions, SqliteStore};
-pub use sqlite_database::{SqliteDatabase, SqliteWrite, WriteTurn};
+pub use sqlite_database::{SqliteDatabase, WriteTurn};
 pub use subscription::EventSubscription;
 pub use verify::{ChainProblem, ProblemKind, VerifyProgress, VerifyReport, VerifyScope};
 

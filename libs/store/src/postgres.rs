@@ -117,7 +117,7 @@ impl PostgresStore {
         if let Some(schema) = &options.schema {
             postgres_ha::create_schema(&pool, schema).await?;
         }
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        crate::migrate_postgres(&pool, &crate::postgres_migrations::LOG).await?;
         let (schema,): (String,) = sqlx::query_as("SELECT current_schema()").fetch_one(&pool).await?;
         let head = read_head(&pool).await?;
         let (head_tx, heads) = watch::channel(Position(head));

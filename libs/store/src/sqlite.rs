@@ -1,5 +1,5 @@
 //! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`, one writer connection
-//! (group commit under `BEGIN IMMEDIATE`) and a pool of readers.
+//! (group commit under `BEGIN IMMEDIATE`) and read-only connections stepped on blocking threads.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,21 +7,23 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, FromRow, SqliteConnection, SqlitePool};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::EventStore;
 use crate::error::StoreError;
+use crate::migrations::Migrations;
 use crate::model::{
     AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
     StreamQuery,
 };
 use crate::prepare::{Limits, PreparedAppend};
 use crate::recent::RecentCommits;
-use crate::row::{StoredRow, to_i64, to_u64};
+use crate::row::{to_i64, to_u64};
 use crate::sqlite_database::SqliteDatabase;
+use crate::sqlite_migrations::migrate;
+use crate::sqlite_reader::{open_connection, recorded_from, run_blocking, store_error};
 use crate::sqlite_writer::{SqliteWriter, spawn_checkpointer};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{VerifyProgress, VerifyReport, VerifyScope};
@@ -37,6 +39,13 @@ macro_rules! select_events {
     };
 }
 
+/// The log's schema, recorded where earlier builds' sqlx migrator recorded it.
+pub(crate) static MIGRATIONS: Migrations = crate::migrations!(
+    table = "_sqlx_migrations",
+    dir = "migrations/sqlite",
+    files = ["0001_events.sql", "0002_client_tag.sql", "0003_merkle_tree.sql"]
+);
+
 const POSITION_AT: &str =
     "SELECT position FROM events WHERE recorded_at <= ?1 ORDER BY recorded_at DESC, position DESC LIMIT 1";
 const BY_ID: &str = select_events!("WHERE event_id = ?1");
@@ -46,7 +55,6 @@ const HEAD_REVISION: &str = "SELECT revision FROM events WHERE stream = ?1 ORDER
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     pub limits: Limits,
-    pub readers: u32,
     /// How long to wait for another process holding the write lock.
     pub busy_timeout: Duration,
     /// How often subscribers look for commits made by other processes.
@@ -57,14 +65,13 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         Self {
             limits: Limits::default(),
-            readers: 4,
             busy_timeout: Duration::from_secs(10),
             poll_interval: Duration::from_millis(200),
         }
     }
 }
 
-/// The SQLite event store. Cheap to clone: clones share the writer and the reader pool.
+/// The SQLite event store. Cheap to clone: clones share the writer and the readers.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -73,7 +80,6 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    readers: SqlitePool,
     /// The readers as a [`Database`], with the writer turns the log's writer takes too.
     database: SqliteDatabase,
     writer: Writer,
@@ -99,33 +105,24 @@ impl SqliteStore {
 
     pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let connect = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(options.busy_timeout)
-            .foreign_keys(true)
-            // Freed bytes are zeroed, so PHI a read model rewrote on erasure does not linger in the file.
-            .pragma("secure_delete", "ON");
-        let unavailable =
-            |e: sqlx::Error| StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", path.display()));
-        let mut migrating = SqliteConnection::connect_with(&connect).await.map_err(unavailable)?;
-        sqlx::migrate!("./migrations/sqlite").run(&mut migrating).await?;
-        migrating.close().await?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(options.readers.max(1))
-            .connect_with(connect)
-            .await
-            .map_err(unavailable)?;
-        let head = read_head(&readers).await?;
+        let opening = path.clone();
+        // Created with the settings every connection of the store has (WAL, `synchronous=FULL`,
+        // foreign keys, and freed bytes zeroed so PHI a read model rewrote on erasure does not
+        // linger in the file), then migrated.
+        let head = run_blocking("open", move || {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+            let mut conn = open_connection(&opening, flags, options.busy_timeout)?;
+            migrate(&mut conn, &MIGRATIONS)?;
+            read_head(&conn)
+        })
+        .await?;
         let (head_tx, heads) = watch::channel(Position(head));
-        let database = SqliteDatabase::new(readers.clone(), path.clone(), options.busy_timeout);
+        let database = SqliteDatabase::new(path.clone(), options.busy_timeout);
         let writer = SqliteWriter::open(&path, options.busy_timeout, database.clone())?;
         let recent = Arc::new(RecentCommits::default());
         let writer = Writer::spawn(writer, Arc::new(head_tx), Arc::clone(&recent));
         spawn_checkpointer(path.clone(), options.busy_timeout, heads.clone());
-        Ok(Self { inner: Arc::new(Inner { path, readers, database, writer, heads, recent, options }) })
+        Ok(Self { inner: Arc::new(Inner { path, database, writer, heads, recent, options }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -138,57 +135,21 @@ impl SqliteStore {
         crate::Database::Sqlite(self.inner.database.clone())
     }
 
-    /// The reader pool, for read models kept in the same file as the log.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.inner.readers
+    /// Runs `read` on a read-only connection to the log's file, on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.inner.database.read_blocking(read).await
     }
 }
 
-async fn read_head(pool: &SqlitePool) -> Result<u64, StoreError> {
-    let (position,): (i64,) = sqlx::query_as("SELECT position FROM log_head WHERE id = 1").fetch_one(pool).await?;
+fn read_head(conn: &Connection) -> Result<u64, StoreError> {
+    let position: i64 = conn
+        .prepare_cached("SELECT position FROM log_head WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |row| row.get(0)))
+        .map_err(store_error)?;
     to_u64(position, position, "log_head.position")
-}
-
-#[derive(Debug, FromRow)]
-struct EventRow {
-    position: i64,
-    event_id: Uuid,
-    stream: String,
-    revision: i64,
-    event_type: String,
-    schema_version: i64,
-    data: String,
-    metadata: String,
-    client_tag: Option<String>,
-    recorded_at: i64,
-    prev_hash: Vec<u8>,
-    hash: Vec<u8>,
-}
-
-impl EventRow {
-    fn into_stored(self) -> Result<StoredRow, StoreError> {
-        let p = self.position;
-        Ok(StoredRow {
-            position: to_u64(p, p, "position")?,
-            event_id: self.event_id,
-            stream: self.stream,
-            revision: to_u64(self.revision, p, "revision")?,
-            event_type: self.event_type,
-            schema_version: u32::try_from(self.schema_version)
-                .map_err(|_| corrupt(p, format!("schema_version is {}", self.schema_version)))?,
-            data: self.data,
-            metadata: self.metadata,
-            client_tag: self.client_tag,
-            recorded_at: DateTime::from_timestamp_micros(self.recorded_at)
-                .ok_or_else(|| corrupt(p, format!("recorded_at is {}", self.recorded_at)))?,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-        })
-    }
-}
-
-fn corrupt(position: i64, reason: String) -> StoreError {
-    StoreError::Corrupt { position: Position(position.max(0) as u64), reason }
 }
 
 fn sql_limit(limit: usize) -> i64 {
@@ -233,24 +194,39 @@ impl EventStore for SqliteStore {
     }
 
     async fn position_at(&self, time: DateTime<Utc>) -> Result<Position, StoreError> {
-        let found: Option<(i64,)> =
-            sqlx::query_as(POSITION_AT).bind(time.timestamp_micros()).fetch_optional(&self.inner.readers).await?;
-        Ok(found.map_or(Position::START, |(p,)| Position(p.max(0) as u64)))
+        let micros = time.timestamp_micros();
+        let found: Option<i64> = self
+            .read(move |conn| {
+                let mut statement = conn.prepare_cached(POSITION_AT).map_err(store_error)?;
+                statement.query_row([micros], |row| row.get(0)).optional().map_err(store_error)
+            })
+            .await?;
+        Ok(found.map_or(Position::START, |p| Position(p.max(0) as u64)))
     }
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>, StoreError> {
-        let revision: Option<(i64,)> =
-            sqlx::query_as(HEAD_REVISION).bind(stream.as_str()).fetch_optional(&self.inner.readers).await?;
-        revision.map(|(r,)| to_u64(r, 0, "revision")).transpose()
+        let stream = stream.as_str().to_owned();
+        let revision: Option<i64> = self
+            .read(move |conn| {
+                let mut statement = conn.prepare_cached(HEAD_REVISION).map_err(store_error)?;
+                statement.query_row([stream], |row| row.get(0)).optional().map_err(store_error)
+            })
+            .await?;
+        revision.map(|r| to_u64(r, 0, "revision")).transpose()
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
-        read_head(&self.inner.readers).await.map(Position)
+        self.read(read_head).await.map(Position)
     }
 
     async fn event_by_id(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
-        let row: Option<EventRow> = sqlx::query_as(BY_ID).bind(event_id).fetch_optional(&self.inner.readers).await?;
-        row.map(|r| r.into_stored()?.into_recorded()).transpose()
+        let found = self
+            .read(move |conn| {
+                let mut statement = conn.prepare_cached(BY_ID).map_err(store_error)?;
+                recorded_from(statement.query([event_id.as_bytes().as_slice()]).map_err(store_error)?)
+            })
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     fn subscribe(&self, after: Position, filter: LogFilter) -> EventSubscription {

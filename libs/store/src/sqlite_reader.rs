@@ -1,10 +1,9 @@
 //! Reads that walk many rows of the SQLite log — `verify` and forward log reads (projection
 //! catch-up and rebuild) — on synchronous connections of their own, stepped on a blocking thread.
 //!
-//! The async driver runs each statement on a worker thread and hands every row over to the async
+//! An async driver runs each statement on a worker thread and hands every row over to the async
 //! side: a wake-up and a copy of each column per row, which bounded both reads (see BENCHMARKS.md).
-//! Here a row is checked or decoded where SQLite holds it. rusqlite links the same libsqlite3-sys
-//! as sqlx (one `sqlite3` per binary, Cargo's `links` rule), so this is the same SQLite.
+//! Here a row is checked or decoded where SQLite holds it.
 
 mod verify;
 
@@ -241,7 +240,7 @@ fn row_ref<'a>(row: &'a rusqlite::Row<'_>) -> Result<RowRef<'a>, StoreError> {
 }
 
 /// The events of a [`select_columns!`] query's rows, in order.
-fn recorded_from(mut rows: rusqlite::Rows<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
+pub(crate) fn recorded_from(mut rows: rusqlite::Rows<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut events = Vec::new();
     while let Some(row) = rows.next().map_err(store_error)? {
         events.push(row_ref(row)?.to_recorded()?);

@@ -1,9 +1,9 @@
 //! The SQLite log's group commit, on a synchronous connection stepped on a blocking thread.
 //!
-//! Through the async driver every statement of a batch (begin, log head, stream heads, earlier
+//! Through an async driver every statement of a batch (begin, log head, stream heads, earlier
 //! attempts, client keys, inserts, head update, commit) was a hand-off to its worker thread and
 //! back, and those hand-offs held the file's single write lock longer than the SQL did. Here the
-//! whole transaction is one hand-off. rusqlite links the same libsqlite3-sys as sqlx.
+//! whole transaction is one hand-off.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

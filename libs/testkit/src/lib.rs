@@ -4,12 +4,16 @@
 
 #![forbid(unsafe_code)]
 
+mod earlier_files;
+
 use std::path::Path;
 
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerRequest, GenericImage, ImageExt, ReuseDirective};
 use testcontainers_modules::postgres::Postgres;
 use tokio::sync::OnceCell;
+
+pub use earlier_files::{SQLX_ERA_DEMO, SqlxEraDemo, sqlx_era_demo_file};
 
 /// The local server CI and developers run.
 pub const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";

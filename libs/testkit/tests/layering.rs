@@ -46,7 +46,7 @@ const TEST_HARNESSES: &[&str] = &["carelog-testkit", "carelog-blackbox", "carelo
 
 /// Database drivers: only crates that hold backend adapters may link them (tests may, to look at
 /// what is stored).
-const DRIVERS: &[&str] = &["sqlx", "rusqlite", "kurrentdb"];
+const DRIVERS: &[&str] = &["sqlx", "sqlx-core", "sqlx-postgres", "rusqlite", "kurrentdb"];
 const ADAPTER_CRATES: &[&str] = &["carelog-store", "carelog-vault", "carelog-projections"];
 
 /// Edges that break the layering today: (crate, dependency, why it is still here).
@@ -190,6 +190,44 @@ fn only_crates_holding_adapters_link_a_database_driver() {
         let linked = manifest.deps.get("dependencies").is_some_and(|deps| deps.contains(*driver));
         assert!(linked, "{from} no longer links {driver}: drop it from ALLOWED_DRIVERS");
     }
+}
+
+/// SQLite has one driver, rusqlite: measured 1.35–4× faster than sqlx's (BENCHMARKS.md, issue 26).
+/// However sqlx's SQLite driver is switched on (the workspace's features, a member's, another
+/// crate's), it puts these packages in the lock file.
+const SECOND_SQLITE_DRIVER: &[&str] = &["sqlx-sqlite"];
+
+/// The package names of a Cargo.lock.
+fn locked_packages(lock: &str) -> BTreeSet<&str> {
+    lock.lines().filter_map(|line| line.strip_prefix("name = \"")?.strip_suffix('"')).collect()
+}
+
+/// The lines of a Cargo.toml that give sqlx a `sqlite` feature.
+fn sqlx_sqlite_features(manifest: &str) -> Vec<&str> {
+    manifest.lines().filter(|line| line.trim_start().starts_with("sqlx") && line.contains("\"sqlite\"")).collect()
+}
+
+#[test]
+fn sqlite_has_one_driver() {
+    let root = root();
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock");
+    let second: Vec<_> = locked_packages(&lock).into_iter().filter(|p| SECOND_SQLITE_DRIVER.contains(p)).collect();
+    assert!(second.is_empty(), "a second SQLite driver is linked (use rusqlite): {second:?}");
+    let mut manifests = vec![String::from(".")];
+    manifests.extend(workspace_manifests().into_iter().map(|(dir, _)| dir));
+    for dir in manifests {
+        let text = std::fs::read_to_string(root.join(&dir).join("Cargo.toml")).expect("Cargo.toml");
+        let lines = sqlx_sqlite_features(&text);
+        assert!(lines.is_empty(), "{dir}/Cargo.toml switches on sqlx's SQLite driver (use rusqlite): {lines:?}");
+    }
+}
+
+#[test]
+fn the_driver_checks_see_a_second_sqlite_driver() {
+    let lock = "[[package]]\nname = \"sqlx\"\nversion = \"0.9.0\"\n\n[[package]]\nname = \"sqlx-sqlite\"\n";
+    assert_eq!(locked_packages(lock).into_iter().collect::<Vec<_>>(), ["sqlx", "sqlx-sqlite"]);
+    let manifest = "[dependencies]\nsqlx = { workspace = true, features = [\"sqlite\"] }\nrusqlite = \"0.39\"\n";
+    assert_eq!(sqlx_sqlite_features(manifest), ["sqlx = { workspace = true, features = [\"sqlite\"] }"]);
 }
 
 /// Whether a source path lies in a backend adapter: a directory or file named for a backend, or

@@ -29,12 +29,6 @@ impl From<StoreError> for VaultError {
     }
 }
 
-impl From<sqlx::migrate::MigrateError> for VaultError {
-    fn from(error: sqlx::migrate::MigrateError) -> Self {
-        VaultError::Database(format!("key store migration failed: {error}"))
-    }
-}
-
 impl VaultError {
     /// As a store error: a key that will not unwrap or a field that will not open is a corrupt
     /// row at `position` (the caller can act on it: restore, or check the master key).

@@ -198,3 +198,44 @@ carelog_testkit::on_every_backend!(
     keys_stored_together_answer_each_client,
     concurrent_new_clients_in_one_process_each_get_their_stored_key,
 );
+
+/// The keys of a file an earlier build wrote (sqlx's migrator, `carelog demo` at f7a732b) open
+/// their sealed PHI: nothing migrated again, the demo client's record read in clear through the
+/// vault with the master key kept beside it, and a new client's key stored and a shred recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_keys_of_a_file_the_sqlx_era_build_wrote_open_its_sealed_record() {
+    use carelog_store::{StreamName, StreamQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let path = carelog_testkit::sqlx_era_demo_file(dir.path());
+    let records = || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let sql = "SELECT version, description, installed_on, success, checksum, execution_time
+                   FROM _carelog_vault_migrations ORDER BY version";
+        type Record = (i64, String, String, bool, Vec<u8>, i64);
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Record> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        };
+        let rows = conn.prepare(sql).unwrap().query_map([], row).unwrap().collect::<Result<Vec<_>, _>>();
+        rows.unwrap()
+    };
+    let before = records();
+    assert_eq!(before.len(), 1);
+    let opened = OpenedStore::sqlite(SqliteStore::open(&path).await.unwrap());
+    let master = SecretKey::from_base64(carelog_testkit::SQLX_ERA_DEMO.master_key).unwrap();
+    let sealed = carelog_vault::seal(&opened, master).await.expect("the earlier key tables open");
+    assert_eq!(records(), before, "nothing migrated again");
+
+    let demo = carelog_testkit::SQLX_ERA_DEMO.client;
+    let stream = StreamName::new(format!("client-{demo}")).unwrap();
+    let events = sealed.read_stream(&stream, StreamQuery::all()).await.expect("the record opens");
+    let registered = events.iter().find(|e| e.event_type == "ClientRegistered").expect("registered");
+    let name = registered.data["demographics"]["legal_name"].as_str().expect("a name");
+    assert!(!name.is_empty() && !name.starts_with("enc:"), "still sealed: {name}");
+
+    let rows = key_rows(opened.database.clone()).await.unwrap();
+    assert!(rows.lookup(demo).await.unwrap().wrapped.is_some(), "the demo client's key");
+    let newcomer = client();
+    assert_eq!(rows.get_or_insert(&newcomer, b"new", Utc::now()).await.unwrap().wrapped, Some(b"new".to_vec()));
+    assert!(rows.shred(&newcomer, "test", Utc::now()).await.unwrap().key_deleted);
+    assert!(rows.shredded_at(&newcomer).await.unwrap().is_some());
+}

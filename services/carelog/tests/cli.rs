@@ -47,8 +47,9 @@ async fn sqlite_verify_passes_then_names_the_altered_row() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("intact") && out.contains("6 events"), "{out}");
 
-    sqlx::query("DROP TRIGGER events_no_update").execute(store.pool()).await.unwrap();
-    sqlx::query("UPDATE events SET data = '{\"n\":42}' WHERE position = 5").execute(store.pool()).await.unwrap();
+    let file = rusqlite::Connection::open(&path).unwrap();
+    file.execute("DROP TRIGGER events_no_update", []).unwrap();
+    file.execute("UPDATE events SET data = '{\"n\":42}' WHERE position = 5", []).unwrap();
     let (code, out) = carelog(&["verify", "--store", &url]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("TAMPERED") && out.contains("first break: position 5 stream client-b revision 1"), "{out}");
@@ -177,26 +178,21 @@ async fn sqlite_verify_tree_refuses_a_checkpoint_the_log_did_not_sign() {
     let (code, out) = carelog(&["keygen", "--out", &attacker.display().to_string()]);
     assert_eq!(code, 0, "{out}");
     let key = carelog_proofs::keys::read_signing_key(&attacker).unwrap();
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let (id, forged) = re_signed(sqlx::query_as(NEWEST_CHECKPOINT).fetch_one(&pool).await.unwrap(), &key);
-    sqlx::query("DROP TRIGGER merkle_checkpoints_no_update").execute(&pool).await.unwrap();
-    sqlx::query("UPDATE merkle_checkpoints SET public_key = ?, signature = ? WHERE id = ?")
-        .bind(forged.public_key.to_vec())
-        .bind(forged.signature.clone())
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let file = rusqlite::Connection::open(&path).unwrap();
+    let newest = file.query_row(NEWEST_CHECKPOINT, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
+    let (id, forged) = re_signed(newest, &key);
+    file.execute("DROP TRIGGER merkle_checkpoints_no_update", []).unwrap();
+    file.execute(
+        "UPDATE merkle_checkpoints SET public_key = ?, signature = ? WHERE id = ?",
+        rusqlite::params![forged.public_key.to_vec(), forged.signature.clone(), id],
+    )
+    .unwrap();
     let (code, out) = carelog(&["audit", "verify-tree", "--store", &url, "--public-key", &log_key]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("TAMPERED") && out.contains(&format!("checkpoint #{id}")), "{out}");
 
     // A signature that verifies under no key at all fails even without a trusted key.
-    sqlx::query("UPDATE merkle_checkpoints SET signature = ? WHERE id = ?")
-        .bind(vec![7u8; 64])
-        .bind(id)
-        .execute(&pool)
-        .await
+    file.execute("UPDATE merkle_checkpoints SET signature = ? WHERE id = ?", rusqlite::params![vec![7u8; 64], id])
         .unwrap();
     let (code, out) = carelog(&["audit", "verify-tree", "--store", &url]);
     assert_eq!(code, 1, "{out}");

@@ -10,20 +10,47 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
-/// Runs the same query code against whichever pool the log lives in.
-macro_rules! on_pool {
-    ($app:expr, $pool:ident => $body:expr) => {
-        match $app.database() {
-            Database::Sqlite(db) => {
-                let $pool = db.pool();
-                $body
-            }
-            Database::Postgres(pool) => {
-                let $pool = &pool;
-                $body
-            }
+/// A statement's parameter, bound the same way on either backend.
+#[derive(Debug, Clone)]
+enum Param {
+    Int(i64),
+    Bytes(Vec<u8>),
+    Text(String),
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Int(v) => v.to_sql(),
+            Param::Bytes(v) => v.to_sql(),
+            Param::Text(v) => v.to_sql(),
         }
-    };
+    }
+}
+
+/// The file the SQLite log lives in, opened behind the server's back.
+async fn sqlite_file(db: &carelog_store::SqliteDatabase) -> rusqlite::Connection {
+    rusqlite::Connection::open(db.file().await.expect("a file")).expect("open the file")
+}
+
+/// Runs `sql` (`$n` parameters, which both backends accept) with `params` on the log's database.
+async fn execute(app: &TestApp, sql: &str, params: &[Param]) {
+    match app.database() {
+        Database::Sqlite(db) => {
+            sqlite_file(&db).await.execute(sql, rusqlite::params_from_iter(params)).unwrap();
+        }
+        Database::Postgres(pool) => {
+            let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
+            for param in params {
+                query = match param.clone() {
+                    Param::Int(v) => query.bind(v),
+                    Param::Bytes(v) => query.bind(v),
+                    Param::Text(v) => query.bind(v),
+                };
+            }
+            query.execute(&pool).await.unwrap();
+        }
+    }
 }
 
 /// The domain-separated layout of an event's chain hash (libs/store row.rs), as an attacker
@@ -62,6 +89,22 @@ struct Row {
     prev_hash: Vec<u8>,
 }
 
+/// A [`SQLITE_ROWS`] row.
+fn sqlite_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        position: r.get(0)?,
+        event_id: r.get(1)?,
+        stream: r.get(2)?,
+        revision: r.get(3)?,
+        event_type: r.get(4)?,
+        schema_version: r.get(5)?,
+        data: r.get(6)?,
+        metadata: r.get(7)?,
+        recorded_at: r.get(8)?,
+        prev_hash: r.get(9)?,
+    })
+}
+
 const SQLITE_ROWS: &str = "SELECT position, event_id, stream, revision, event_type, schema_version, data, metadata, \
     recorded_at, prev_hash FROM events WHERE stream = $1 AND revision >= $2 ORDER BY revision";
 const POSTGRES_ROWS: &str = "SELECT position, uuid_send(event_id) AS event_id, stream, revision, event_type, \
@@ -88,28 +131,23 @@ pub async fn rewrite_history(app: &TestApp) {
     })
     .await;
     let empty = empty_root().to_vec();
-    on_pool!(app, pool => {
-        sqlx::query("DELETE FROM merkle_nodes").execute(pool).await.unwrap();
-        sqlx::query("DELETE FROM merkle_checkpoints").execute(pool).await.unwrap();
-        sqlx::query("UPDATE merkle_tree SET size = 0, root = $1").bind(&empty).execute(pool).await.unwrap();
-    });
+    execute(app, "DELETE FROM merkle_nodes", &[]).await;
+    execute(app, "DELETE FROM merkle_checkpoints", &[]).await;
+    execute(app, "UPDATE merkle_tree SET size = 0, root = $1", &[Param::Bytes(empty)]).await;
 }
 
 /// Stores `checkpoint` as if the service had signed it.
 pub async fn insert_checkpoint(app: &TestApp, checkpoint: &SignedCheckpoint) {
     const INSERT: &str = "INSERT INTO merkle_checkpoints (tree_size, root, signed_at, public_key, signature)
                           VALUES ($1, $2, $3, $4, $5)";
-    on_pool!(app, pool => {
-        sqlx::query(INSERT)
-            .bind(checkpoint.tree_size as i64)
-            .bind(checkpoint.root.to_vec())
-            .bind(checkpoint.signed_at.timestamp_micros())
-            .bind(checkpoint.public_key.to_vec())
-            .bind(checkpoint.signature.clone())
-            .execute(pool)
-            .await
-            .unwrap();
-    });
+    let params = [
+        Param::Int(checkpoint.tree_size as i64),
+        Param::Bytes(checkpoint.root.to_vec()),
+        Param::Int(checkpoint.signed_at.timestamp_micros()),
+        Param::Bytes(checkpoint.public_key.to_vec()),
+        Param::Bytes(checkpoint.signature.clone()),
+    ];
+    execute(app, INSERT, &params).await;
 }
 
 /// Drops (SQLite) or disables (PostgreSQL) the triggers that keep events and the tree immutable.
@@ -136,10 +174,21 @@ async fn edit_first(app: &TestApp, event_type: &str, edit: impl FnOnce(&mut Valu
         Backend::Postgres => (POSTGRES_ROWS, "::json"),
     };
     const FIRST: &str = "SELECT stream, revision FROM events WHERE event_type = $1 ORDER BY position LIMIT 1";
-    let (stream, revision): (String, i64) =
-        on_pool!(app, pool => sqlx::query_as(FIRST).bind(event_type).fetch_one(pool).await.unwrap());
-    let rows: Vec<Row> =
-        on_pool!(app, pool => sqlx::query_as(rows_sql).bind(&stream).bind(revision).fetch_all(pool).await.unwrap());
+    let rows: Vec<Row> = match app.database() {
+        Database::Sqlite(db) => {
+            let conn = sqlite_file(&db).await;
+            let (stream, revision): (String, i64) =
+                conn.query_row(FIRST, [event_type], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            let mut statement = conn.prepare(rows_sql).unwrap();
+            let rows = statement.query_map(rusqlite::params![stream, revision], sqlite_row).unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        }
+        Database::Postgres(pool) => {
+            let (stream, revision): (String, i64) =
+                sqlx::query_as(FIRST).bind(event_type).fetch_one(&pool).await.unwrap();
+            sqlx::query_as(rows_sql).bind(&stream).bind(revision).fetch_all(&pool).await.unwrap()
+        }
+    };
     let update = format!("UPDATE events SET data = $1{json}, prev_hash = $2, hash = $3 WHERE position = $4");
     let mut prev = rows[0].prev_hash.clone();
     let mut edit = Some(edit);
@@ -152,10 +201,8 @@ async fn edit_first(app: &TestApp, event_type: &str, edit: impl FnOnce(&mut Valu
             assert_ne!(data, row.data, "the edit changed the row");
         }
         let hash = chain_hash(row, &data, &prev);
-        on_pool!(app, pool => {
-            let query = sqlx::query(AssertSqlSafe(update.clone())).bind(&data).bind(&prev).bind(&hash);
-            query.bind(row.position).execute(pool).await.unwrap();
-        });
+        let params = [Param::Text(data), Param::Bytes(prev), Param::Bytes(hash.clone()), Param::Int(row.position)];
+        execute(app, &update, &params).await;
         prev = hash;
     }
 }

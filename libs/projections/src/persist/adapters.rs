@@ -15,3 +15,14 @@ pub(super) fn tables(database: Database) -> Arc<dyn ReadModelTables> {
         Database::Postgres(pool) => Arc::new(PostgresReadModels(pool)),
     }
 }
+
+/// Each backend's list names every migration file of its directory.
+#[test]
+fn the_migration_lists_embed_every_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for (list, backend) in [(&super::sqlite::MIGRATIONS, "sqlite"), (&super::postgres_adapter::MIGRATIONS, "postgres")]
+    {
+        let differences = list.differences_from(&dir.join(backend));
+        assert!(differences.is_empty(), "{backend}: {differences:?}");
+    }
+}

@@ -309,3 +309,12 @@ pub(crate) fn kind_from(raw: &str) -> Result<DocKind, ProjectionError> {
         other => Err(ProjectionError::Corrupt(format!("unknown document kind {other:?}"))),
     }
 }
+
+/// A migration of the read-model tables that did not run: an outage is the store's, as for the log.
+fn migration_failed(error: carelog_store::StoreError) -> ProjectionError {
+    match error {
+        unavailable @ carelog_store::StoreError::Unavailable(_) => ProjectionError::Store(unavailable),
+        carelog_store::StoreError::Database(e) => ProjectionError::Database(format!("read-model {e}")),
+        other => ProjectionError::Database(format!("read-model migration failed: {other}")),
+    }
+}

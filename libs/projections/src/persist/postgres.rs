@@ -10,9 +10,7 @@ use crate::audit::AccessFacts;
 use crate::audit::REASONS_KEPT_AFTER_ERASURE;
 
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), ProjectionError> {
-    let mut migrator = sqlx::migrate!("./migrations/postgres");
-    migrator.dangerous_set_table_name("_carelog_projection_migrations");
-    migrator.run(pool).await.map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
+    carelog_store::migrate_postgres(pool, &super::postgres_adapter::MIGRATIONS).await.map_err(super::migration_failed)
 }
 
 fn u(value: i64) -> u64 {

@@ -13,6 +13,13 @@ use super::{
 use crate::ProjectionError;
 use crate::leader::{LeaderLock, PostgresLock};
 
+/// The read models' schema, recorded where earlier builds' `migrate!` recorded it.
+pub(super) static MIGRATIONS: carelog_store::Migrations = carelog_store::migrations!(
+    table = "_carelog_projection_migrations",
+    dir = "migrations/postgres",
+    files = ["0001_read_models.sql", "0002_quarantine.sql", "0003_audit_actor_names.sql", "0004_client_search.sql"]
+);
+
 #[derive(Debug, Clone)]
 pub struct PostgresReadModels(pub(super) PgPool);
 

@@ -1,28 +1,39 @@
 //! Read-model tables on SQLite. Writes take the process's writer turn (see `SqliteDatabase`), so
-//! they queue with the log's writer instead of sleeping in SQLite's busy handler.
+//! they queue with the log's writer instead of sleeping in SQLite's busy handler; each runs whole
+//! on a blocking thread, as do reads.
 
-use carelog_store::SqliteDatabase;
+use carelog_store::{Migrations, SqliteDatabase, StoreError};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use rusqlite::{OptionalExtension, Transaction};
 
 use super::{AuditQuery, AuditRow, Doc, DocKind, Generation, StoredDoc, kind_from, parse_doc};
 use crate::ProjectionError;
 use crate::audit::AccessFacts;
 
-/// Errors of the blocking connection the batches commit on.
+/// Errors of the file's connections: busy or locked (another process holds the file) is the store
+/// being unavailable, as for the log; anything else is the read models' own.
 impl From<rusqlite::Error> for ProjectionError {
     fn from(error: rusqlite::Error) -> Self {
-        ProjectionError::Database(error.to_string())
+        match StoreError::from(error) {
+            unavailable @ StoreError::Unavailable(_) => ProjectionError::Store(unavailable),
+            StoreError::Database(error) => ProjectionError::Database(error),
+            other => ProjectionError::Database(other.to_string()),
+        }
     }
 }
 
 mod batch;
 pub(super) use batch::commit;
 
+/// The read models' schema, recorded where earlier builds' sqlx migrator recorded it.
+pub(super) static MIGRATIONS: Migrations = carelog_store::migrations!(
+    table = "_carelog_projection_migrations",
+    dir = "migrations/sqlite",
+    files = ["0001_read_models.sql", "0002_quarantine.sql", "0003_audit_actor_names.sql", "0004_client_search.sql"]
+);
+
 pub(super) async fn migrate(db: &SqliteDatabase) -> Result<(), ProjectionError> {
-    let mut migrator = sqlx::migrate!("./migrations/sqlite");
-    migrator.dangerous_set_table_name("_carelog_projection_migrations");
-    migrator.run(db.pool()).await.map_err(|e| ProjectionError::Database(format!("read-model migration: {e}")))
+    db.migrate(&MIGRATIONS).await.map_err(super::migration_failed)
 }
 
 fn micros(time: DateTime<Utc>) -> i64 {
@@ -41,103 +52,77 @@ fn i(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+const LIVE_GENERATION: &str = "SELECT g.generation, g.checkpoint FROM projections p
+    JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = ?1";
+
+/// Generation switches commit durably (`synchronous=FULL`), as the log's own commits: which
+/// generation is live is not derived again from the log.
 pub(super) async fn live(db: &SqliteDatabase, projection: &str) -> Result<Generation, ProjectionError> {
-    let mut tx = db.begin_write().await?;
-    let found: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT g.generation, g.checkpoint FROM projections p
-         JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = ?1",
-    )
-    .bind(projection)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let generation = match found {
-        Some((id, checkpoint)) => Generation { id, checkpoint: u(checkpoint) },
-        None => {
-            let id = new_generation(&mut tx, projection, "live").await?;
-            sqlx::query("INSERT INTO projections (name, live_generation) VALUES (?1, ?2)")
-                .bind(projection)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            Generation { id, checkpoint: 0 }
-        }
-    };
-    tx.commit().await?;
-    Ok(generation)
+    let projection = projection.to_owned();
+    db.write_blocking_durable(move |tx| {
+        let found: Option<(i64, i64)> =
+            tx.query_row(LIVE_GENERATION, [&projection], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        Ok(match found {
+            Some((id, checkpoint)) => Generation { id, checkpoint: u(checkpoint) },
+            None => {
+                let id = new_generation(tx, &projection, "live")?;
+                tx.execute("INSERT INTO projections (name, live_generation) VALUES (?1, ?2)", (&projection, id))?;
+                Generation { id, checkpoint: 0 }
+            }
+        })
+    })
+    .await
 }
 
-async fn new_generation(
-    tx: &mut sqlx::SqliteConnection,
-    projection: &str,
-    state: &str,
-) -> Result<i64, ProjectionError> {
-    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(generation), 0) + 1 FROM projection_generations")
-        .fetch_one(&mut *tx)
-        .await?;
+fn new_generation(tx: &Transaction<'_>, projection: &str, state: &str) -> Result<i64, ProjectionError> {
+    let id: i64 =
+        tx.query_row("SELECT COALESCE(MAX(generation), 0) + 1 FROM projection_generations", [], |r| r.get(0))?;
     let now = micros(Utc::now());
-    sqlx::query(
+    tx.execute(
         "INSERT INTO projection_generations (generation, projection, checkpoint, state, created_at, updated_at)
          VALUES (?1, ?2, 0, ?3, ?4, ?4)",
-    )
-    .bind(id)
-    .bind(projection)
-    .bind(state)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+        rusqlite::params![id, projection, state, now],
+    )?;
     Ok(id)
 }
 
 pub(super) async fn start_rebuild(db: &SqliteDatabase, projection: &str) -> Result<Generation, ProjectionError> {
-    let mut tx = db.begin_write().await?;
-    let id = new_generation(&mut tx, projection, "building").await?;
-    tx.commit().await?;
+    let projection = projection.to_owned();
+    let id = db.write_blocking_durable(move |tx| new_generation(tx, &projection, "building")).await?;
     Ok(Generation { id, checkpoint: 0 })
 }
 
 pub(super) async fn swap(db: &SqliteDatabase, projection: &str, generation: i64) -> Result<(), ProjectionError> {
-    let mut tx = db.begin_write().await?;
-    let (old,): (i64,) = sqlx::query_as("SELECT live_generation FROM projections WHERE name = ?1")
-        .bind(projection)
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE projections SET live_generation = ?2 WHERE name = ?1")
-        .bind(projection)
-        .bind(generation)
-        .execute(&mut *tx)
-        .await?;
-    let now = micros(Utc::now());
-    sqlx::query("UPDATE projection_generations SET state = 'live', updated_at = ?2 WHERE generation = ?1")
-        .bind(generation)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE projection_generations SET state = 'retired', updated_at = ?2 WHERE generation = ?1")
-        .bind(old)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    let projection = projection.to_owned();
+    db.write_blocking_durable(move |tx| {
+        let old: i64 =
+            tx.query_row("SELECT live_generation FROM projections WHERE name = ?1", [&projection], |r| r.get(0))?;
+        tx.execute("UPDATE projections SET live_generation = ?2 WHERE name = ?1", (&projection, generation))?;
+        let now = micros(Utc::now());
+        let set_state = "UPDATE projection_generations SET state = ?3, updated_at = ?2 WHERE generation = ?1";
+        tx.execute(set_state, rusqlite::params![generation, now, "live"])?;
+        tx.execute(set_state, rusqlite::params![old, now, "retired"])?;
+        Ok(())
+    })
+    .await
 }
 
 pub(super) async fn checkpoint(db: &SqliteDatabase, generation: i64) -> Result<u64, ProjectionError> {
-    let (checkpoint,): (i64,) = sqlx::query_as("SELECT checkpoint FROM projection_generations WHERE generation = ?1")
-        .bind(generation)
-        .fetch_one(db.pool())
+    let sql = "SELECT checkpoint FROM projection_generations WHERE generation = ?1";
+    let checkpoint: i64 = db
+        .read_blocking(move |conn| Ok::<_, ProjectionError>(conn.query_row(sql, [generation], |r| r.get(0))?))
         .await?;
     Ok(u(checkpoint))
 }
 
 pub(super) async fn live_checkpoint(db: &SqliteDatabase, projection: &str) -> Result<Option<u64>, ProjectionError> {
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT g.checkpoint FROM projections p
-         JOIN projection_generations g ON g.generation = p.live_generation WHERE p.name = ?1",
-    )
-    .bind(projection)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(found.map(|(checkpoint,)| u(checkpoint)))
+    let projection = projection.to_owned();
+    let found: Option<i64> = db
+        .read_blocking(move |conn| {
+            Ok::<_, ProjectionError>(conn.query_row(LIVE_GENERATION, [projection], |r| r.get(1)).optional()?)
+        })
+        .await?;
+    Ok(found.map(u))
 }
 
 pub(super) async fn load(
@@ -179,20 +164,16 @@ fn stored_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDoc> {
     Ok(StoredDoc { key: row.get(0)?, owner: row.get(1)?, json: row.get(2)? })
 }
 
-/// The pool runs with `secure_delete` on, so a rewritten row leaves no bytes in the main file;
-/// the WAL may still hold the pages as they were before. A TRUNCATE checkpoint copies the newest
-/// pages into the main file and empties the WAL. Readers of an older snapshot keep it from
-/// finishing: it is retried a few times, then reported.
+/// The file's connections run with `secure_delete` on, so a rewritten row leaves no bytes in the
+/// main file; the WAL may still hold the pages as they were before. A TRUNCATE checkpoint copies
+/// the newest pages into the main file and empties the WAL. Readers of an older snapshot keep it
+/// from finishing: it is retried a few times, then reported.
 pub(super) async fn reclaim_rewritten(db: &SqliteDatabase) -> Result<bool, ProjectionError> {
     for attempt in 0..RECLAIM_ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        // (busy, log frames, checkpointed frames): busy = 1 when a reader kept it from finishing.
-        let _turn = db.write_turn().await;
-        let (busy, _, _): (i64, i64, i64) =
-            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(db.pool()).await?;
-        if busy == 0 {
+        if db.checkpoint_truncate().await? {
             return Ok(true);
         }
     }
@@ -285,66 +266,75 @@ pub(super) async fn audit(
          ORDER BY position LIMIT ?9"
     );
     let types = (!q.event_types.is_empty()).then(|| serde_json::Value::from(q.event_types.clone()).to_string());
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(projection)
-        .bind(i(q.after))
-        .bind(&q.client)
-        .bind(&q.actor_id)
-        .bind(types)
-        .bind(&q.correlation_id)
-        .bind(q.recorded_from.map(micros))
-        .bind(q.recorded_to.map(micros))
-        .bind(i64::from(q.limit))
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(AuditRow {
-                position: u(row.try_get("position")?),
-                client: row.try_get("client")?,
-                stream: row.try_get("stream")?,
-                revision: u(row.try_get("revision")?),
-                event_type: row.try_get("event_type")?,
-                actor_id: row.try_get("actor_id")?,
-                actor_role: row.try_get("actor_role")?,
-                occurred_at: time(row.try_get("occurred_at")?)?,
-                recorded_at: time(row.try_get("recorded_at")?)?,
-                reason: row.try_get("reason")?,
-                correlation_id: row.try_get("correlation_id")?,
-                causation_id: row.try_get("causation_id")?,
-                actor_name: row.try_get("actor_name")?,
-                access: AccessFacts::from_columns(
-                    row.try_get("rpc")?,
-                    row.try_get("purpose_of_use")?,
-                    row.try_get("outcome")?,
-                ),
-            })
-        })
-        .collect()
+    let (projection, q) = (projection.to_owned(), q.clone());
+    db.read_blocking(move |conn| {
+        let mut statement = conn.prepare_cached(&sql)?;
+        let params = rusqlite::params![
+            projection,
+            i(q.after),
+            q.client,
+            q.actor_id,
+            types,
+            q.correlation_id,
+            q.recorded_from.map(micros),
+            q.recorded_to.map(micros),
+            i64::from(q.limit)
+        ];
+        let mut rows = statement.query(params)?;
+        let mut audit = Vec::new();
+        while let Some(row) = rows.next()? {
+            audit.push(audit_row(row)?);
+        }
+        Ok(audit)
+    })
+    .await
+}
+
+fn audit_row(row: &rusqlite::Row<'_>) -> Result<AuditRow, ProjectionError> {
+    Ok(AuditRow {
+        position: u(row.get("position")?),
+        client: row.get("client")?,
+        stream: row.get("stream")?,
+        revision: u(row.get("revision")?),
+        event_type: row.get("event_type")?,
+        actor_id: row.get("actor_id")?,
+        actor_role: row.get("actor_role")?,
+        occurred_at: time(row.get("occurred_at")?)?,
+        recorded_at: time(row.get("recorded_at")?)?,
+        reason: row.get("reason")?,
+        correlation_id: row.get("correlation_id")?,
+        causation_id: row.get("causation_id")?,
+        actor_name: row.get("actor_name")?,
+        access: AccessFacts::from_columns(row.get("rpc")?, row.get("purpose_of_use")?, row.get("outcome")?),
+    })
 }
 
 /// Deletes the rows of retired generations a chunk per transaction, so writers never wait long.
 pub(super) async fn purge_retired(db: &SqliteDatabase, projection: &str) -> Result<u64, ProjectionError> {
-    let retired: Vec<(i64,)> =
-        sqlx::query_as("SELECT generation FROM projection_generations WHERE projection = ?1 AND state = 'retired'")
-            .bind(projection)
-            .fetch_all(db.pool())
-            .await?;
+    let projection = projection.to_owned();
+    let retired: Vec<i64> = db
+        .read_blocking(move |conn| {
+            let sql = "SELECT generation FROM projection_generations WHERE projection = ?1 AND state = 'retired'";
+            let mut statement = conn.prepare_cached(sql)?;
+            let rows = statement.query_map([projection], |r| r.get(0))?;
+            Ok::<_, ProjectionError>(rows.collect::<Result<_, _>>()?)
+        })
+        .await?;
     let mut deleted = 0;
-    for (generation,) in retired {
+    for generation in retired {
         for table in ["read_models", "audit_entries", "quarantined_events", "client_search"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE generation = ?1 LIMIT ?2)"
             );
             loop {
-                let _turn = db.write_turn().await;
-                let done = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(generation)
-                    .bind(PURGE_CHUNK)
-                    .execute(db.pool())
+                let sql = sql.clone();
+                let done = db
+                    .write_blocking_durable(move |tx| {
+                        Ok::<_, ProjectionError>(tx.execute(&sql, [generation, PURGE_CHUNK])?)
+                    })
                     .await?;
-                deleted += done.rows_affected();
-                if done.rows_affected() < PURGE_CHUNK as u64 {
+                deleted += done as u64;
+                if done < PURGE_CHUNK as usize {
                     break;
                 }
             }

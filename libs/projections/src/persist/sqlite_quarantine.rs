@@ -1,7 +1,6 @@
 //! The quarantine table in the log's SQLite file.
 
 use carelog_store::SqliteDatabase;
-use sqlx::Row;
 
 use super::quarantine::{INSERT, SELECT, from_row, position};
 use crate::ProjectionError;
@@ -37,18 +36,15 @@ pub(super) async fn live(db: &SqliteDatabase, projection: &str) -> Result<Vec<Qu
     let sql = format!(
         "{SELECT} WHERE generation = (SELECT live_generation FROM projections WHERE name = ?1) ORDER BY position, doc_kind"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(projection).fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|r| {
-            from_row(
-                r.try_get(0)?,
-                r.try_get(1)?,
-                r.try_get(2)?,
-                r.try_get(3)?,
-                r.try_get(4)?,
-                r.try_get(5)?,
-                r.try_get(6)?,
-            )
-        })
-        .collect()
+    let projection = projection.to_owned();
+    db.read_blocking(move |conn| {
+        let mut statement = conn.prepare_cached(&sql)?;
+        let mut rows = statement.query([projection])?;
+        let mut quarantined = Vec::new();
+        while let Some(r) = rows.next()? {
+            quarantined.push(from_row(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)?);
+        }
+        Ok(quarantined)
+    })
+    .await
 }

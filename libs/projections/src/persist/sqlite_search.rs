@@ -34,18 +34,17 @@ pub(super) async fn find_sqlite(
     limit: u32,
 ) -> Result<Vec<String>, ProjectionError> {
     let tokens_json = serde_json::Value::from(tokens.to_vec()).to_string();
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT client FROM client_search
-         WHERE generation = (SELECT live_generation FROM projections WHERE name = ?1)
-           AND token IN (SELECT value FROM json_each(?2)) AND client > ?3
-         GROUP BY client HAVING COUNT(*) = ?4 ORDER BY client LIMIT ?5",
-    )
-    .bind(projection)
-    .bind(tokens_json)
-    .bind(after)
-    .bind(tokens.len() as i64)
-    .bind(i64::from(limit))
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows.into_iter().map(|(c,)| c).collect())
+    let (projection, after, count) = (projection.to_owned(), after.to_owned(), tokens.len() as i64);
+    db.read_blocking(move |conn| {
+        let mut statement = conn.prepare_cached(
+            "SELECT client FROM client_search
+             WHERE generation = (SELECT live_generation FROM projections WHERE name = ?1)
+               AND token IN (SELECT value FROM json_each(?2)) AND client > ?3
+             GROUP BY client HAVING COUNT(*) = ?4 ORDER BY client LIMIT ?5",
+        )?;
+        let params = rusqlite::params![projection, tokens_json, after, count, i64::from(limit)];
+        let clients = statement.query_map(params, |r| r.get(0))?;
+        Ok(clients.collect::<Result<_, _>>()?)
+    })
+    .await
 }

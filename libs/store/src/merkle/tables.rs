@@ -1,6 +1,7 @@
 //! The tree's tables as both backends share them. Queries are written once with `$n`
-//! placeholders, which SQLite and PostgreSQL both accept; [`merkle_tables`] makes them an adapter's
-//! [`MerkleTables`](super::port::MerkleTables) methods, given what differs (the commit, the rows).
+//! placeholders, which SQLite and PostgreSQL both accept. [`merkle_tables`] makes them sqlx-driven
+//! [`MerkleTables`](super::port::MerkleTables) methods (PostgreSQL's adapter), given what differs
+//! (the commit, the rows); SQLite's adapter runs them on rusqlite.
 
 use chrono::{DateTime, Utc};
 

@@ -2,6 +2,7 @@
 //! (`sqlite::…`, `postgres::…`) so either half can be run alone. With the feature `kurrentdb`, the
 //! `kurrentdb::…` tests run against KURRENTDB_URL (skipped with a printed notice when it is unset).
 
+mod earlier_file;
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
 mod merkle;

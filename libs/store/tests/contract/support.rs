@@ -22,7 +22,7 @@ pub struct Harness {
 }
 
 enum Backend {
-    Sqlite { path: std::path::PathBuf, pool: sqlx::SqlitePool, _dir: tempfile::TempDir },
+    Sqlite { path: std::path::PathBuf, _dir: tempfile::TempDir },
     Postgres { url: String, schema: String, pool: sqlx::PgPool },
 }
 
@@ -35,9 +35,8 @@ pub async fn sqlite() -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("carelog.db");
     let store = SqliteStore::open(&path).await.expect("open sqlite store");
-    let pool = store.pool().clone();
     let OpenedStore { log, database, first_keys } = OpenedStore::sqlite(store);
-    Harness { store: log, database, first_keys, backend: Backend::Sqlite { path, pool, _dir: dir } }
+    Harness { store: log, database, first_keys, backend: Backend::Sqlite { path, _dir: dir } }
 }
 
 /// A fresh schema per test on the configured server. An unreachable server fails the test: the
@@ -84,10 +83,11 @@ impl Harness {
     /// Runs SQL behind the store's back, after switching off the guards that make events immutable.
     pub async fn tamper(&self, sql: &str) {
         match &self.backend {
-            Backend::Sqlite { pool, .. } => {
-                sqlx::query("DROP TRIGGER IF EXISTS events_no_update").execute(pool).await.expect("drop trigger");
-                sqlx::query("DROP TRIGGER IF EXISTS events_no_delete").execute(pool).await.expect("drop trigger");
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.expect("tamper");
+            Backend::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).expect("open the file");
+                conn.execute("DROP TRIGGER IF EXISTS events_no_update", []).expect("drop trigger");
+                conn.execute("DROP TRIGGER IF EXISTS events_no_delete", []).expect("drop trigger");
+                conn.execute_batch(sql).expect("tamper");
             }
             Backend::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await.expect("begin");
@@ -102,11 +102,11 @@ impl Harness {
     }
 
     /// Runs SQL as an ordinary database user would, returning the database's answer.
-    pub async fn raw_sql(&self, sql: &str) -> Result<(), sqlx::Error> {
+    pub async fn raw_sql(&self, sql: &str) -> anyhow::Result<()> {
         match &self.backend {
-            Backend::Sqlite { pool, .. } => sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop),
+            Backend::Sqlite { path, .. } => Ok(rusqlite::Connection::open(path)?.execute_batch(sql)?),
             Backend::Postgres { pool, .. } => {
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)
+                Ok(sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)?)
             }
         }
     }

@@ -16,3 +16,13 @@ pub async fn key_rows(db: Database) -> Result<Arc<dyn ClientKeyRows>, VaultError
         Database::Postgres(pool) => Arc::new(postgres::PostgresKeyRows::open(pool).await?),
     })
 }
+
+/// Each backend's list names every migration file of its directory.
+#[test]
+fn the_migration_lists_embed_every_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for (list, backend) in [(&super::sqlite::MIGRATIONS, "sqlite"), (&super::postgres::MIGRATIONS, "postgres")] {
+        let differences = list.differences_from(&dir.join(backend));
+        assert!(differences.is_empty(), "{backend}: {differences:?}");
+    }
+}

@@ -3,12 +3,20 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use carelog_store::StoreError;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::ShredReport;
 use super::port::{ClientKeyRows, NewKey, StoredKey};
 use crate::error::VaultError;
+
+/// The key tables' schema, recorded where earlier builds' `migrate!` recorded it.
+pub(super) static MIGRATIONS: carelog_store::Migrations = carelog_store::migrations!(
+    table = "_carelog_vault_migrations",
+    dir = "migrations/postgres",
+    files = ["0001_client_keys.sql"]
+);
 
 /// Stores the offered keys unless present or shredded, and reads back what is stored for each,
 /// in one autocommit statement. The read shares the insert's snapshot, so a key or tombstone
@@ -40,9 +48,10 @@ pub struct PostgresKeyRows {
 impl PostgresKeyRows {
     /// The key tables in the pool's schema, created if needed.
     pub async fn open(pool: PgPool) -> Result<Self, VaultError> {
-        let mut migrator = sqlx::migrate!("./migrations/postgres");
-        migrator.dangerous_set_table_name("_carelog_vault_migrations");
-        migrator.run(&pool).await?;
+        carelog_store::migrate_postgres(&pool, &MIGRATIONS).await.map_err(|e| match e {
+            StoreError::Database(e) => VaultError::Database(format!("key store {e}")),
+            other => VaultError::Database(format!("key store migration failed: {other}")),
+        })?;
         let generic = (*pool.connect_options()).clone().options([("plan_cache_mode", "force_generic_plan")]);
         let writes = carelog_store::postgres_ha::pool_options(2).connect_lazy_with(generic);
         Ok(Self { pool, writes })

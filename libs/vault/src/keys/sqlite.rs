@@ -1,8 +1,9 @@
 //! Client keys in the log's SQLite file.
 
 use async_trait::async_trait;
-use carelog_store::{SqliteDatabase, StoreError};
+use carelog_store::{Migrations, SqliteDatabase, StoreError};
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 
 use super::ShredReport;
 use super::port::{ClientKeyRows, NewKey, StoredKey};
@@ -12,6 +13,13 @@ use crate::error::VaultError;
 const LOOKUP: &str = "SELECT (SELECT wrapped_key FROM client_keys WHERE client_id = ?1),
     EXISTS (SELECT 1 FROM shredded_clients WHERE client_id = ?1)";
 
+/// The key tables' schema, recorded where earlier builds' sqlx migrator recorded it.
+pub(super) static MIGRATIONS: Migrations = carelog_store::migrations!(
+    table = "_carelog_vault_migrations",
+    dir = "migrations/sqlite",
+    files = ["0001_client_keys.sql"]
+);
+
 #[derive(Debug, Clone)]
 pub struct SqliteKeyRows {
     db: SqliteDatabase,
@@ -20,9 +28,11 @@ pub struct SqliteKeyRows {
 impl SqliteKeyRows {
     /// The key tables in `db`, created if needed.
     pub async fn open(db: SqliteDatabase) -> Result<Self, VaultError> {
-        let mut migrator = sqlx::migrate!("./migrations/sqlite");
-        migrator.dangerous_set_table_name("_carelog_vault_migrations");
-        migrator.run(db.pool()).await?;
+        db.migrate(&MIGRATIONS).await.map_err(|e| match e {
+            StoreError::Unavailable(e) => VaultError::Unavailable(e),
+            StoreError::Database(e) => VaultError::Database(format!("key store {e}")),
+            other => VaultError::Database(format!("key store migration failed: {other}")),
+        })?;
         Ok(Self { db })
     }
 }
@@ -70,34 +80,35 @@ impl ClientKeyRows for SqliteKeyRows {
         Ok(StoredKey { wrapped, shredded })
     }
 
+    /// Durably (`synchronous=FULL`): the tombstone is what keeps a shredded client's key from
+    /// coming back, and no append follows to sync it. Then the WAL is emptied, so the deleted key's
+    /// pages do not linger there (the file's connections zero freed bytes in the main file).
     async fn shred(&self, client: &str, reason: &str, at: DateTime<Utc>) -> Result<ShredReport, VaultError> {
-        let _turn = self.db.write_turn().await;
-        let mut conn = self.db.pool().acquire().await?;
-        sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::query(
-            "INSERT INTO shredded_clients (client_id, shredded_at, reason) VALUES (?1, ?2, ?3)
-             ON CONFLICT (client_id) DO NOTHING",
-        )
-        .bind(client)
-        .bind(at.timestamp_micros())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        let deleted =
-            sqlx::query("DELETE FROM client_keys WHERE client_id = ?1").bind(client).execute(&mut *tx).await?;
-        tx.commit().await?;
-        // (busy, log frames, checkpointed frames): busy = 1 when a reader kept it from finishing.
-        let (busy, _, _): (i64, i64, i64) =
-            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await?;
-        Ok(ShredReport { key_deleted: deleted.rows_affected() > 0, wal_truncated: Some(busy == 0) })
+        let (client, reason) = (client.to_owned(), reason.to_owned());
+        let deleted = self
+            .db
+            .write_blocking_durable(move |tx| {
+                tx.execute(
+                    "INSERT INTO shredded_clients (client_id, shredded_at, reason) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (client_id) DO NOTHING",
+                    (&client, at.timestamp_micros(), &reason),
+                )?;
+                Ok::<_, StoreError>(tx.execute("DELETE FROM client_keys WHERE client_id = ?1", [&client])?)
+            })
+            .await?;
+        let truncated = self.db.checkpoint_truncate().await?;
+        Ok(ShredReport { key_deleted: deleted > 0, wal_truncated: Some(truncated) })
     }
 
     async fn shredded_at(&self, client: &str) -> Result<Option<DateTime<Utc>>, VaultError> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT shredded_at FROM shredded_clients WHERE client_id = ?1")
-            .bind(client)
-            .fetch_optional(self.db.pool())
+        let client = client.to_owned();
+        let micros: Option<i64> = self
+            .db
+            .read_blocking(move |conn| {
+                let sql = "SELECT shredded_at FROM shredded_clients WHERE client_id = ?1";
+                Ok::<_, StoreError>(conn.query_row(sql, [client], |r| r.get(0)).optional()?)
+            })
             .await?;
-        Ok(row.and_then(|(micros,)| DateTime::from_timestamp_micros(micros)))
+        Ok(micros.and_then(DateTime::from_timestamp_micros))
     }
 }
