@@ -6,7 +6,7 @@
 //! (and on PostgreSQL a second fsync and standby round trip), which at 8 callers took a fifth of
 //! the throughput. Backends that keep the key table in the log's own database commit the key in
 //! the append's transaction instead: this port, which [`crate::OpenedStore::first_keys`] hands the
-//! vault. The [`crate::EventStore`] port knows nothing of keys; a backend without this (KurrentDB)
+//! vault (implemented beside each backend's writer). The [`crate::EventStore`] port knows nothing of keys; a backend without this (KurrentDB)
 //! has its keys stored first, durably, by the vault.
 
 use std::sync::Arc;
@@ -15,8 +15,6 @@ use async_trait::async_trait;
 
 use crate::error::StoreError;
 use crate::model::{AppendRequest, AppendResult};
-use crate::prepare::PreparedAppend;
-use crate::{PostgresStore, SqliteStore};
 
 /// A new client's data key, wrapped by the master key, for the vault's `client_keys` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,30 +36,6 @@ pub trait AppendWithKeys: Send + Sync + std::fmt::Debug {
         request: AppendRequest,
         keys: Vec<NewClientKey>,
     ) -> Result<AppendResult, StoreError>;
-}
-
-#[async_trait]
-impl AppendWithKeys for SqliteStore {
-    async fn append_with_keys(
-        &self,
-        request: AppendRequest,
-        keys: Vec<NewClientKey>,
-    ) -> Result<AppendResult, StoreError> {
-        let prepared = PreparedAppend::new(request, self.limits())?.with_keys(keys);
-        self.writer().append(prepared).await
-    }
-}
-
-#[async_trait]
-impl AppendWithKeys for PostgresStore {
-    async fn append_with_keys(
-        &self,
-        request: AppendRequest,
-        keys: Vec<NewClientKey>,
-    ) -> Result<AppendResult, StoreError> {
-        let prepared = PreparedAppend::new(request, self.limits())?.with_keys(keys);
-        self.writer().append(prepared).await
-    }
 }
 
 /// The port for a store, as [`crate::OpenedStore`] carries it.

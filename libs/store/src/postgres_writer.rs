@@ -12,9 +12,12 @@ use sqlx::{Connection, FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::first_keys::AppendWithKeys;
 use crate::first_keys::NewClientKey;
 use crate::model::Position;
+use crate::model::{AppendRequest, AppendResult};
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, keys_of_failed, new_client_keys, streams_touched};
+use crate::postgres::PostgresStore;
 use crate::postgres_ha;
 use crate::postgres_insert::{Inserted, insert_rows};
 use crate::postgres_known_heads::{KnownHeads, write_known};
@@ -255,4 +258,17 @@ struct Found {
     event_type: Option<String>,
     schema_version: Option<i32>,
     data: Option<String>,
+}
+
+/// The store's new client keys go through its writer, into the batch's transaction.
+#[async_trait::async_trait]
+impl AppendWithKeys for PostgresStore {
+    async fn append_with_keys(
+        &self,
+        request: AppendRequest,
+        keys: Vec<NewClientKey>,
+    ) -> Result<AppendResult, StoreError> {
+        let prepared = PreparedAppend::new(request, self.limits())?.with_keys(keys);
+        self.writer().append(prepared).await
+    }
 }

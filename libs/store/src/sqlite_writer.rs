@@ -16,11 +16,14 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::first_keys::AppendWithKeys;
 use crate::first_keys::NewClientKey;
+use crate::model::{AppendRequest, AppendResult};
 use crate::model::{Position, category_of};
 use crate::plan::{BatchPlanner, KnownEvent, StreamHead, event_ids, keys_of_failed, new_client_keys, streams_touched};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_i64, to_u64};
+use crate::sqlite::SqliteStore;
 use crate::sqlite_database::SqliteDatabase;
 use crate::sqlite_reader::{open_connection, run_blocking, store_error};
 use crate::writer::{BatchOutcome, BatchWriter};
@@ -264,4 +267,17 @@ fn insert_rows(conn: &Connection, rows: &[StoredRow], recorded_at: i64) -> Resul
         insert.raw_execute().map_err(store_error)?;
     }
     Ok(())
+}
+
+/// The store's new client keys go through its writer, into the batch's transaction.
+#[async_trait::async_trait]
+impl AppendWithKeys for SqliteStore {
+    async fn append_with_keys(
+        &self,
+        request: AppendRequest,
+        keys: Vec<NewClientKey>,
+    ) -> Result<AppendResult, StoreError> {
+        let prepared = PreparedAppend::new(request, self.limits())?.with_keys(keys);
+        self.writer().append(prepared).await
+    }
 }
