@@ -28,7 +28,7 @@ use crate::model::{
 use crate::open::redact_password;
 use crate::postgres_ha;
 use crate::postgres_writer::PgWriter;
-use crate::prepare::{Limits, PreparedAppend};
+use crate::prepare::Limits;
 use crate::recent::RecentCommits;
 use crate::row::{RowRef, StoredRow, to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
@@ -339,8 +339,7 @@ impl EventStore for PostgresStore {
 
     #[tracing::instrument(skip_all, err(level = "debug"), fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
-        let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
-        self.inner.writer.append(prepared).await
+        self.inner.writer.submit(request, &self.inner.options.limits, Vec::new()).await
     }
 
     async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -268,7 +268,6 @@ impl AppendWithKeys for PostgresStore {
         request: AppendRequest,
         keys: Vec<NewClientKey>,
     ) -> Result<AppendResult, StoreError> {
-        let prepared = PreparedAppend::new(request, self.limits())?.with_keys(keys);
-        self.writer().append(prepared).await
+        self.writer().submit(request, self.limits(), keys).await
     }
 }

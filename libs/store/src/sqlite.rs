@@ -18,7 +18,7 @@ use crate::model::{
     AppendRequest, AppendResult, Direction, LogFilter, LogQuery, Position, ReadFrom, RecordedEvent, StreamName,
     StreamQuery,
 };
-use crate::prepare::{Limits, PreparedAppend};
+use crate::prepare::Limits;
 use crate::recent::RecentCommits;
 use crate::row::{to_i64, to_u64};
 use crate::sqlite_database::SqliteDatabase;
@@ -164,8 +164,7 @@ impl EventStore for SqliteStore {
 
     #[tracing::instrument(skip_all, err(level = "debug"), fields(stream = %request.stream, events = request.events.len()))]
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
-        let prepared = PreparedAppend::new(request, &self.inner.options.limits)?;
-        self.inner.writer.append(prepared).await
+        self.inner.writer.submit(request, &self.inner.options.limits, Vec::new()).await
     }
 
     async fn read_stream(&self, stream: &StreamName, query: StreamQuery) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::StoreError;
-use crate::model::{AppendResult, Position};
+use crate::first_keys::NewClientKey;
+use crate::model::{AppendRequest, AppendResult, Position};
 use crate::plan::BatchPlanner;
-use crate::prepare::PreparedAppend;
+use crate::prepare::{Limits, PreparedAppend};
 use crate::recent::RecentCommits;
 use crate::row::StoredRow;
 
@@ -72,6 +73,17 @@ impl Writer {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         tokio::spawn(run(backend, queue, Published { heads, recent }));
         Self { jobs }
+    }
+
+    /// Validates `request` within `limits` and appends it, with the new client keys it carries
+    /// (none but through [`crate::AppendWithKeys`]).
+    pub async fn submit(
+        &self,
+        request: AppendRequest,
+        limits: &Limits,
+        keys: Vec<NewClientKey>,
+    ) -> Result<AppendResult, StoreError> {
+        self.append(PreparedAppend::new(request, limits)?.with_keys(keys)).await
     }
 
     pub async fn append(&self, append: PreparedAppend) -> Result<AppendResult, StoreError> {

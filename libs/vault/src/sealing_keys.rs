@@ -83,10 +83,7 @@ impl SealedStore {
             if keys.new.is_empty() {
                 return self.seal_and_append(request, &keys).await;
             }
-            let mut sealed = request.clone();
-            for event in &mut sealed.events {
-                Self::seal(event, &keys.by_client)?;
-            }
+            let sealed = Self::sealed(request.clone(), &keys)?;
             let rows = keys.new.iter().map(|(row, _)| row.clone()).collect();
             match first_keys.append_with_keys(sealed, rows).await {
                 Ok(result) => {
@@ -107,12 +104,16 @@ impl SealedStore {
 
     pub(crate) async fn seal_and_append(
         &self,
-        mut request: AppendRequest,
+        request: AppendRequest,
         keys: &WritingKeys,
     ) -> Result<AppendResult, StoreError> {
+        self.inner().append(Self::sealed(request, keys)?).await
+    }
+
+    fn sealed(mut request: AppendRequest, keys: &WritingKeys) -> Result<AppendRequest, StoreError> {
         for event in &mut request.events {
             Self::seal(event, &keys.by_client)?;
         }
-        self.inner().append(request).await
+        Ok(request)
     }
 }

@@ -1,8 +1,8 @@
-//! New clients' keys, stored together. Every new client's first command stores a key before its
-//! append; on SQLite each such write takes the file's one write lock between the log's group
-//! commits, and on PostgreSQL each is a transaction of its own. So concurrent creators combine:
-//! the first to get the turn stores every key queued by then in one transaction, and the others
-//! take their answers from it (a lone creator stores its own at once).
+//! New clients' keys stored first, together: where the log cannot commit a key with its append
+//! (KurrentDB's, whose keys live in the read-model database), every new client's first command
+//! stores its key before the append, each write a transaction of its own. So concurrent creators
+//! combine: the first to get the turn stores every key queued by then in one transaction, and the
+//! others take their answers from it (a lone creator stores its own at once).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

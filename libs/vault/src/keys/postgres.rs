@@ -39,10 +39,6 @@ const GET_OR_INSERT: &str = "WITH offered AS (
 #[derive(Debug, Clone)]
 pub struct PostgresKeyRows {
     pool: PgPool,
-    /// New clients' keys are written here: connections that plan [`GET_OR_INSERT`] once, not per
-    /// call (its plan depends on no value: primary-key lookups and inserts from arrays). The
-    /// shared pool plans every statement for its values (see the store's connection options).
-    writes: PgPool,
 }
 
 impl PostgresKeyRows {
@@ -52,9 +48,7 @@ impl PostgresKeyRows {
             StoreError::Database(e) => VaultError::Database(format!("key store {e}")),
             other => VaultError::Database(format!("key store migration failed: {other}")),
         })?;
-        let generic = (*pool.connect_options()).clone().options([("plan_cache_mode", "force_generic_plan")]);
-        let writes = carelog_store::postgres_ha::pool_options(2).connect_lazy_with(generic);
-        Ok(Self { pool, writes })
+        Ok(Self { pool })
     }
 }
 
@@ -68,7 +62,7 @@ impl ClientKeyRows for PostgresKeyRows {
             .bind(keys.iter().map(|key| key.client.as_str()).collect::<Vec<_>>())
             .bind(keys.iter().map(|key| key.wrapped.as_slice()).collect::<Vec<_>>())
             .bind(at)
-            .fetch_all(&self.writes)
+            .fetch_all(&self.pool)
             .await?;
         let mut found: HashMap<String, StoredKey> = rows
             .into_iter()
