@@ -23,6 +23,7 @@ mod error;
 mod fold;
 pub mod leader;
 pub mod ledger;
+mod live_commit;
 mod metrics;
 pub mod persist;
 mod projection_error;
@@ -38,6 +39,7 @@ pub use caseload::{AlertKind, CaseloadAlert, NOTE_SIGNING_WINDOW, REVIEW_WARNING
 pub use episode::EpisodeView;
 pub use error::ViewError;
 pub use ledger::{AgingBuckets, LedgerView};
+pub use live_commit::ReadDemand;
 pub use projection_error::ProjectionError;
 pub use projector::{Projector, ProjectorOptions, ProjectorRole};
 pub use runner::{Progress, RECORDS, Runner};

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use crate::leader::{Election, ElectionOptions, Leadership};
+use crate::live_commit::LIVE_COMMIT_INTERVAL;
 use crate::{ProjectionError, RECORDS, Runner, metrics};
 
 /// Pause after a failed projection before trying again (from the last committed checkpoint).
@@ -32,11 +33,18 @@ pub struct ProjectorOptions {
     pub election: ElectionOptions,
     /// How often a follower reads the committed checkpoint.
     pub checkpoint_poll: Duration,
+    /// Leading, how often at most document changes are committed when no reader waits for them
+    /// (a reader waiting for its own write has it committed at once: [`crate::ReadDemand`]).
+    pub commit_interval: Duration,
 }
 
 impl Default for ProjectorOptions {
     fn default() -> Self {
-        Self { election: ElectionOptions::default(), checkpoint_poll: Duration::from_millis(50) }
+        Self {
+            election: ElectionOptions::default(),
+            checkpoint_poll: Duration::from_millis(50),
+            commit_interval: LIVE_COMMIT_INTERVAL,
+        }
     }
 }
 
@@ -50,6 +58,7 @@ pub struct Projector {
 impl Projector {
     pub fn new(runner: Runner, options: ProjectorOptions) -> Self {
         let election = Election::new(runner.models(), RECORDS, options.election);
+        let runner = runner.with_live_commit_interval(options.commit_interval);
         Self { runner, election, checkpoint_poll: options.checkpoint_poll }
     }
 

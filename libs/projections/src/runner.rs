@@ -15,7 +15,8 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::fold::{Taken, Views, changes_documents, erased_clients};
+use crate::fold::{Taken, Views, erased_clients};
+use crate::live_commit::{LIVE_COMMIT_INTERVAL, LiveCommits, ReadDemand};
 use crate::persist::{BatchWrite, DocKind, Generation, ReadModels};
 use crate::{ProjectionError, catch_up, metrics};
 
@@ -24,18 +25,6 @@ pub const RECORDS: &str = "records";
 
 /// Most events folded per transaction while following the live log (short transactions, low lag).
 const LIVE_BATCH: usize = 500;
-/// How long a live batch that changes no document (only audit rows: the reads the access log
-/// records) may wait for more events before it is committed. Every read of PHI appends such an
-/// event, and committing each batch of them at once took the file's write lock as often as the
-/// log did, doubling the wait of the reads' own access-log appends. A document change commits at
-/// once, with whatever waits before it.
-const AUDIT_ONLY_DELAY: Duration = Duration::from_millis(50);
-/// Following live, batches that change documents are committed at most this often: under light
-/// load each command would otherwise cost a transaction of its own (a fold, a document load and a
-/// commit), while the commands a few milliseconds apart share one. Readers waiting for their own
-/// writes wait at most this much longer.
-const LIVE_COMMIT_INTERVAL: Duration = Duration::from_millis(2);
-
 /// How a catch-up reads, folds and commits the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pace {
@@ -68,6 +57,9 @@ pub struct Runner {
     store: Arc<dyn EventStore>,
     models: ReadModels,
     catch_up_pace: Pace,
+    /// Following live, document changes are committed at most this often unless a reader waits.
+    live_commit_interval: Duration,
+    demand: ReadDemand,
 }
 
 impl Runner {
@@ -75,13 +67,25 @@ impl Runner {
     /// store was opened with; see `carelog_store::open`).
     pub async fn new(store: Arc<dyn EventStore>, database: Database) -> Result<Self, ProjectionError> {
         let models = ReadModels::open(database).await?;
-        Ok(Self { store, models, catch_up_pace: CATCH_UP })
+        Ok(Self {
+            store,
+            models,
+            catch_up_pace: CATCH_UP,
+            live_commit_interval: LIVE_COMMIT_INTERVAL,
+            demand: ReadDemand::default(),
+        })
     }
 
     /// The same runner catching up at another pace (tests of commits and eviction).
     #[cfg(test)]
     pub(crate) fn with_catch_up_pace(self, catch_up_pace: Pace) -> Self {
         Self { catch_up_pace, ..self }
+    }
+
+    /// The same runner committing live document changes at most every `live_commit_interval`
+    /// unless a reader waits for them ([`ReadDemand`]).
+    pub fn with_live_commit_interval(self, live_commit_interval: Duration) -> Self {
+        Self { live_commit_interval, ..self }
     }
 
     /// The same runner indexing clients for search under `key` (see [`crate::search`]).
@@ -91,6 +95,12 @@ impl Runner {
 
     pub fn models(&self) -> &ReadModels {
         &self.models
+    }
+
+    /// Where readers of this runner's read models say which position they wait for: following
+    /// live, it commits that position at once rather than holding it for a larger batch.
+    pub fn demand(&self) -> &ReadDemand {
+        &self.demand
     }
 
     /// Keeps the live generation up to date until `stop` flips to true. `checkpoints` learns every
@@ -181,20 +191,15 @@ impl Runner {
         let mut subscription = self.store.subscribe(Position(checkpoint), LogFilter::all());
         let _active = metrics::ActiveSubscription::start(RECORDS);
         let (mut batch, mut applied) = (Vec::new(), 0);
-        // A batch held back until then (following live): audit rows only, or too soon after the last commit.
-        let mut held: Option<(tokio::time::Instant, u64)> = None;
-        let mut last_commit: Option<tokio::time::Instant> = None;
+        let mut live = LiveCommits::new(&self.demand, self.live_commit_interval);
         loop {
-            let next = match held {
-                Some((deadline, _)) => tokio::time::timeout_at(deadline, subscription.next()).await.ok(),
-                None => Some(subscription.next().await),
-            };
+            let next = live.next_or_due(subscription.next()).await;
             let (waited, mut known_head) = (next.is_none(), until);
             let to = match next {
-                // The wait is over: commit what arrived (events may have come after the last catch-up).
+                // The held batch is due: commit what arrived (events may have come after the last catch-up).
                 None => {
                     let last = batch.last().map_or(checkpoint, |e: &RecordedEvent| e.position.0);
-                    held.take().map_or(last, |(_, to)| to.max(last))
+                    live.release().map_or(last, |to| to.max(last))
                 }
                 Some(None) => break,
                 Some(Some(item)) => match item? {
@@ -212,25 +217,17 @@ impl Runner {
                     }
                 },
             };
-            if !waited && to > checkpoint && until.is_none() && batch.len() < LIVE_BATCH {
-                let now = tokio::time::Instant::now();
-                let deadline = if changes_documents(&batch) {
-                    last_commit.map(|at| at + LIVE_COMMIT_INTERVAL)
-                } else {
-                    Some(held.map_or(now + AUDIT_ONLY_DELAY, |(deadline, _)| deadline))
-                };
-                if let Some(deadline) = deadline.filter(|deadline| now < *deadline) {
-                    held = Some((deadline, to));
-                    continue;
-                }
+            let open = !waited && until.is_none() && batch.len() < LIVE_BATCH;
+            if open && to > checkpoint && live.holds(&batch, checkpoint, to) {
+                continue;
             }
-            held = None;
+            live.release();
             if to > checkpoint {
                 let mut views = Views::new();
                 load_and_fold(&self.models, &mut views, generation.id, &batch).await?;
                 let last_recorded = batch.last().map(|e| e.recorded_at);
                 commit(&self.models, generation.id, (checkpoint, to), views.take()?, last_recorded).await?;
-                last_commit = Some(tokio::time::Instant::now());
+                live.committed();
                 (checkpoint, applied) = (to, applied + batch.len() as u64);
                 batch.clear();
                 // A full batch while following live means the runner is behind by an unknown

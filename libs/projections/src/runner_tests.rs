@@ -10,6 +10,7 @@ use carelog_store::{
 };
 
 use super::*;
+use crate::live_commit::AUDIT_ONLY_DELAY;
 use crate::persist::{AuditQuery, AuditRow, Doc};
 use crate::testing::interleaved_charts;
 
@@ -310,3 +311,6 @@ async fn postgres_live_commits_coalesced_and_interrupted_lose_nothing() {
     live_commits_survive_a_crash(schema.store.clone()).await;
     schema.drop_schema().await;
 }
+
+#[path = "live_commit_tests.rs"]
+mod live_commit;

@@ -19,7 +19,7 @@ mod standby;
 
 use std::sync::Arc;
 
-use carelog_projections::{Projector, ProjectorRole, Runner};
+use carelog_projections::{Projector, ProjectorRole, ReadDemand, Runner};
 use carelog_proto::v1::records_service_server::RecordsServiceServer;
 use carelog_runtime::server::Router;
 use carelog_store::{Database, EventStore};
@@ -56,11 +56,11 @@ pub async fn mount_with(
     let (roles_tx, roles) = watch::channel(ProjectorRole::Starting);
     let (queries, models) = match &config.read_store {
         None => {
-            let models = runner.models().clone();
+            let (models, demand) = (runner.models().clone(), runner.demand().clone());
             // Every records process serves reads; only the elected one projects. The projector stops
             // once every reader is gone (the server stopped).
             tokio::spawn(Projector::new(runner, config.projector).run(checkpoints_tx, roles_tx));
-            (Queries::new(store, models.clone(), checkpoints.clone()), models)
+            (Queries::new(store, models.clone(), checkpoints.clone(), demand), models)
         }
         Some(url) => {
             // Reads from a hot standby: the checkpoint it reports is the one the standby has
@@ -68,7 +68,9 @@ pub async fn mount_with(
             let standby = standby::connect(url).await?;
             let models = standby.read_models().with_search_key(config.search_key.clone());
             tokio::spawn(standby::follow(standby, config.projector.checkpoint_poll, checkpoints_tx, roles_tx));
-            (Queries::new(store, models.clone(), checkpoints.clone()), models)
+            // Nothing here projects: a wait is for the standby's replay of the primary's commits.
+            let demand = ReadDemand::default();
+            (Queries::new(store, models.clone(), checkpoints.clone(), demand), models)
         }
     };
     tokio::spawn(projector::report_completeness(models, checkpoints, health.clone()));

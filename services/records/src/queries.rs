@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use carelog_executor::ServiceError;
 use carelog_projections::persist::{AuditQuery, AuditRow, DocKind, ReadModels};
-use carelog_projections::{EpisodeView, LedgerView, RECORDS, caseload_alerts};
+use carelog_projections::{EpisodeView, LedgerView, RECORDS, ReadDemand, caseload_alerts};
 use carelog_store::{EventStore, Position, VerifyReport, VerifyScope};
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
@@ -28,11 +28,18 @@ pub struct Queries {
     store: Arc<dyn EventStore>,
     models: ReadModels,
     checkpoints: watch::Receiver<u64>,
+    /// Tells the projector which position a reader waits for, so it commits it at once.
+    demand: ReadDemand,
 }
 
 impl Queries {
-    pub fn new(store: Arc<dyn EventStore>, models: ReadModels, checkpoints: watch::Receiver<u64>) -> Self {
-        Self { store, models, checkpoints }
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        models: ReadModels,
+        checkpoints: watch::Receiver<u64>,
+        demand: ReadDemand,
+    ) -> Self {
+        Self { store, models, checkpoints, demand }
     }
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
@@ -60,6 +67,7 @@ impl Queries {
         // A position no write has reached yet can never be folded: say so at once rather than
         // wait out the timeout and answer UNAVAILABLE (which invites the same retry).
         self.check_position("min_position", position).await?;
+        self.demand.want(position);
         let reached = tokio::time::timeout(READ_YOUR_WRITES, checkpoints.wait_for(|c| *c >= position)).await;
         match reached {
             Ok(Ok(checkpoint)) => Ok(*checkpoint),

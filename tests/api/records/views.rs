@@ -1,6 +1,8 @@
 //! The episode view, as-of replay, caseload and ledger.
 
-use carelog_blackbox::{Caller, TestApp, assert_invalid_field, assert_rejected, on_both_backends};
+use std::time::Duration;
+
+use carelog_blackbox::{Backend, Caller, TestApp, assert_invalid_field, assert_rejected, on_both_backends};
 use carelog_proto::v1 as proto;
 use tonic::Code;
 use uuid::Uuid;
@@ -193,6 +195,37 @@ async fn the_audit_trail_pages_and_filters(app: &TestApp) {
         .unwrap()
         .into_inner();
     assert_eq!(revocations.entries.len(), 2);
+}
+
+/// The projector holds read-model commits back for a larger batch (here for ten minutes) unless a
+/// reader waits: a read with `min_position` has its position committed at once.
+async fn a_read_of_ones_own_write_is_not_held_back(backend: Backend) {
+    let mut config = carelog::app::AppConfig::default();
+    config.records.projector.commit_interval = Duration::from_secs(600);
+    let app = TestApp::spawn_with(backend, config).await;
+    let mut intake = app.intake(&crate::given::front_desk());
+    let mut records = app.records(&Caller::new("auditor"));
+    // The projector's first commit is never held; this one leaves it holding what comes next.
+    let first = Uuid::now_v7();
+    let written = intake.register_client(crate::intake::register_request(first)).await.unwrap().into_inner();
+    let read = proto::GetEpisodeRequest { client_id: first.to_string(), min_position: written.position };
+    records.get_episode(read).await.expect("the first registration is committed at once");
+    let client = Uuid::now_v7();
+    let written = intake.register_client(crate::intake::register_request(client)).await.unwrap().into_inner();
+    let read = proto::GetEpisodeRequest { client_id: client.to_string(), min_position: written.position };
+    let reply = records.get_episode(read).await.expect("answered well within the projector's hold").into_inner();
+    assert_eq!(reply.last_event_position, written.position);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_read_of_ones_own_write_is_not_held_back() {
+    a_read_of_ones_own_write_is_not_held_back(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_read_of_ones_own_write_is_not_held_back() {
+    a_read_of_ones_own_write_is_not_held_back(Backend::Postgres).await;
 }
 
 on_both_backends!(

@@ -1,0 +1,49 @@
+//! Following live with document commits held back: what a reader waits for is committed at once.
+
+use super::*;
+
+/// Longer than the test: a held batch is never committed by the clock while it runs.
+const HOLD: Duration = Duration::from_secs(600);
+
+async fn a_wanted_position_is_committed_at_once(opened: OpenedStore) {
+    let store = Arc::clone(&opened.log);
+    let runner = Arc::new(beside_live(&opened).await.with_live_commit_interval(HOLD));
+    let (checkpoints_tx, mut checkpoints) = watch::channel(0);
+    let following = tokio::spawn({
+        let runner = Arc::clone(&runner);
+        async move { runner.run_live(watch::channel(false).1, checkpoints_tx).await }
+    });
+    // The first commit is never held.
+    let head = store.head_position().await.expect("head").0;
+    let caught_up = tokio::time::timeout(Duration::from_secs(20), checkpoints.wait_for(|c| *c >= head)).await;
+    assert!(caught_up.is_ok_and(|r| r.is_ok()), "the runner catches up");
+
+    // A new client's registration right after a commit is held, for HOLD if nobody waits …
+    let chart = interleaved_charts(1, None);
+    append(&*store, chart[0].clone()).await;
+    let wanted = store.head_position().await.expect("head").0;
+    let early = tokio::time::timeout(Duration::from_millis(300), checkpoints.wait_for(|c| *c >= wanted)).await.is_ok();
+    assert!(!early, "without a reader waiting, the registration is held back");
+
+    // … and committed at once when a reader wants it.
+    runner.demand().want(wanted);
+    let reached = tokio::time::timeout(Duration::from_secs(20), checkpoints.wait_for(|c| *c >= wanted)).await;
+    assert!(reached.is_ok_and(|r| r.is_ok()), "a wanted position is committed without waiting out the hold");
+    following.abort();
+    let (docs, _) = live_state(&runner).await;
+    let client = chart[0].metadata.tags.client.clone().expect("a client's event");
+    assert!(docs.iter().any(|doc| doc.key == client), "the new client's episode is stored");
+}
+
+#[tokio::test]
+async fn sqlite_a_position_a_reader_waits_for_is_committed_at_once() {
+    let (store, _dir) = sqlite().await;
+    a_wanted_position_is_committed_at_once(store).await;
+}
+
+#[tokio::test]
+async fn postgres_a_position_a_reader_waits_for_is_committed_at_once() {
+    let schema = Schema::new().await;
+    a_wanted_position_is_committed_at_once(schema.store.clone()).await;
+    schema.drop_schema().await;
+}
