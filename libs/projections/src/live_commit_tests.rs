@@ -1,6 +1,7 @@
 //! Following live with document commits held back: what a reader waits for is committed at once.
 
 use super::*;
+use crate::live_commit::LIVE_COMMIT_EVENTS;
 
 /// Longer than the test: a held batch is never committed by the clock while it runs.
 const HOLD: Duration = Duration::from_secs(600);
@@ -33,6 +34,42 @@ async fn a_wanted_position_is_committed_at_once(opened: OpenedStore) {
     let (docs, _) = live_state(&runner).await;
     let client = chart[0].metadata.tags.client.clone().expect("a client's event");
     assert!(docs.iter().any(|doc| doc.key == client), "the new client's episode is stored");
+}
+
+/// Without a reader, a held batch is committed once it holds `LIVE_COMMIT_EVENTS` events.
+async fn a_full_batch_is_committed_without_a_reader(opened: OpenedStore) {
+    let store = Arc::clone(&opened.log);
+    let runner = Arc::new(beside_live(&opened).await.with_live_commit_interval(HOLD));
+    let (checkpoints_tx, mut checkpoints) = watch::channel(0);
+    let following = tokio::spawn({
+        let runner = Arc::clone(&runner);
+        async move { runner.run_live(watch::channel(false).1, checkpoints_tx).await }
+    });
+    let head = store.head_position().await.expect("head").0;
+    let caught_up = tokio::time::timeout(Duration::from_secs(20), checkpoints.wait_for(|c| *c >= head)).await;
+    assert!(caught_up.is_ok_and(|r| r.is_ok()), "the runner catches up");
+    let events = interleaved_charts(2, None);
+    assert!(events.len() > LIVE_COMMIT_EVENTS, "enough events for a full batch");
+    for event in events {
+        append(&*store, event).await;
+    }
+    let full = head + LIVE_COMMIT_EVENTS as u64;
+    let reached = tokio::time::timeout(Duration::from_secs(20), checkpoints.wait_for(|c| *c >= full)).await;
+    assert!(reached.is_ok_and(|r| r.is_ok()), "a full batch is committed without waiting out the hold");
+    following.abort();
+}
+
+#[tokio::test]
+async fn sqlite_a_full_batch_is_committed_without_a_reader() {
+    let (store, _dir) = sqlite().await;
+    a_full_batch_is_committed_without_a_reader(store).await;
+}
+
+#[tokio::test]
+async fn postgres_a_full_batch_is_committed_without_a_reader() {
+    let schema = Schema::new().await;
+    a_full_batch_is_committed_without_a_reader(schema.store.clone()).await;
+    schema.drop_schema().await;
 }
 
 #[tokio::test]
