@@ -25,7 +25,8 @@ pub(crate) const AUDIT_ONLY_DELAY: Duration = Duration::from_millis(50);
 /// CPU per command; every 20 ms, a tenth of that (BENCHMARKS.md). This bounds how stale a read
 /// that does not wait (`min_position` 0, or another process's) may be beyond the log's head.
 pub(crate) const LIVE_COMMIT_INTERVAL: Duration = Duration::from_millis(20);
-/// A held batch of this many events is committed without waiting out the hold: the commit costs
+/// A held batch of this many events that changes documents is committed without waiting out the
+/// hold (audit rows alone wait [`AUDIT_ONLY_DELAY`] whatever their number): the commit costs
 /// enough by itself not to need company, and a larger one would keep a reader who arrives meanwhile
 /// waiting for it (with 32 concurrent demos on SQLite, a 20 ms hold without this cap made their
 /// reads of their own writes wait 30 % longer).
@@ -123,10 +124,8 @@ impl LiveCommits {
         let until = if wanted > checkpoint {
             let soonest = self.soonest();
             Some(self.held.map_or(soonest, |held| held.until.min(soonest)))
-        } else if batch.len() >= LIVE_COMMIT_EVENTS {
-            None
         } else if changes_documents(batch) {
-            self.last_commit.map(|at| at + self.interval)
+            self.last_commit.filter(|_| batch.len() < LIVE_COMMIT_EVENTS).map(|at| at + self.interval)
         } else {
             Some(self.held.map_or(now + AUDIT_ONLY_DELAY, |held| held.until))
         };
