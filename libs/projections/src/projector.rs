@@ -34,7 +34,7 @@ pub struct ProjectorOptions {
     /// How often a follower reads the committed checkpoint.
     pub checkpoint_poll: Duration,
     /// Leading, how often at most document changes are committed when no reader waits for them
-    /// (a reader waiting for its own write has it committed at once: [`crate::ReadDemand`]).
+    /// (while a reader waits for its own write, commits come 2 ms apart: [`crate::ReadDemand`]).
     pub commit_interval: Duration,
 }
 

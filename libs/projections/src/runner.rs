@@ -98,7 +98,7 @@ impl Runner {
     }
 
     /// Where readers of this runner's read models say which position they wait for: following
-    /// live, it commits that position at once rather than holding it for a larger batch.
+    /// live, it then commits as often as before holding (2 ms apart) instead of holding batches.
     pub fn demand(&self) -> &ReadDemand {
         &self.demand
     }

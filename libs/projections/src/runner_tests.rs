@@ -225,7 +225,7 @@ fn access_event(client_of: &RecordedEvent) -> RecordedEvent {
 
 /// Following live, a batch of access-log events alone is held back for a moment (it would take
 /// the write lock once per read otherwise) and then committed; an event that changes a document
-/// commits what waits before it at once. Every event is in the audit trail exactly once.
+/// is committed with what waits before it. Every event is in the audit trail exactly once.
 #[tokio::test]
 async fn sqlite_live_audit_only_batches_are_held_back_then_committed_exactly_once() {
     let (opened, _dir) = sqlite().await;

@@ -41,7 +41,7 @@ pub struct ProjectorArgs {
     pub checkpoint_poll_ms: u64,
     /// How often, at most, the projecting process commits read-model changes no reader is waiting
     /// for, in milliseconds: how stale a read without `min_position` may be. A read with
-    /// `min_position` in the projecting process has its position committed at once.
+    /// `min_position` in the projecting process makes commits come 2 ms apart until it is answered.
     #[arg(long, env = "CARELOG_PROJECTOR_COMMIT_MS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub projector_commit_ms: u64,

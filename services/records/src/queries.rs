@@ -28,7 +28,7 @@ pub struct Queries {
     store: Arc<dyn EventStore>,
     models: ReadModels,
     checkpoints: watch::Receiver<u64>,
-    /// Tells the projector which position a reader waits for, so it commits it at once.
+    /// Tells the projector which position a reader waits for, so it does not hold it back.
     demand: ReadDemand,
 }
 

@@ -198,7 +198,7 @@ async fn the_audit_trail_pages_and_filters(app: &TestApp) {
 }
 
 /// The projector holds read-model commits back for a larger batch (here for ten minutes) unless a
-/// reader waits: a read with `min_position` has its position committed at once.
+/// reader waits: a read with `min_position` has its position committed without waiting that out.
 async fn a_read_of_ones_own_write_is_not_held_back(backend: Backend) {
     let mut config = carelog::app::AppConfig::default();
     config.records.projector.commit_interval = Duration::from_secs(600);
@@ -209,7 +209,7 @@ async fn a_read_of_ones_own_write_is_not_held_back(backend: Backend) {
     let first = Uuid::now_v7();
     let written = intake.register_client(crate::intake::register_request(first)).await.unwrap().into_inner();
     let read = proto::GetEpisodeRequest { client_id: first.to_string(), min_position: written.position };
-    records.get_episode(read).await.expect("the first registration is committed at once");
+    records.get_episode(read).await.expect("the first registration is never held");
     let client = Uuid::now_v7();
     let written = intake.register_client(crate::intake::register_request(client)).await.unwrap().into_inner();
     let read = proto::GetEpisodeRequest { client_id: client.to_string(), min_position: written.position };
