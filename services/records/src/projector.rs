@@ -108,3 +108,31 @@ pub(crate) async fn report_completeness(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        projector: ProjectorArgs,
+    }
+
+    fn commit_interval(value: &str) -> Result<Duration, clap::Error> {
+        Cli::try_parse_from(["carelog-records", "--projector-commit-ms", value])
+            .map(|cli| cli.projector.options().commit_interval)
+    }
+
+    #[test]
+    fn the_commit_interval_is_refused_outside_1_to_10000_ms() {
+        assert_eq!(commit_interval("1").unwrap(), Duration::from_millis(1));
+        assert_eq!(commit_interval("10000").unwrap(), Duration::from_secs(10));
+        for hostile in ["0", "10001", "-1", "18446744073709551616", "20ms", "", "2\0"] {
+            assert!(commit_interval(hostile).is_err(), "{hostile:?} is refused");
+        }
+        let default = Cli::try_parse_from(["carelog-records"]).unwrap().projector.options();
+        assert_eq!(default.commit_interval, ProjectorOptions::default().commit_interval);
+    }
+}
