@@ -129,9 +129,8 @@ impl PostgresStore {
         // plan never depends on the data, so it is planned once per connection, not per commit.
         // (The long way asks for custom plans again: it looks rows up by value.)
         let connect = connect.options([("plan_cache_mode", "force_generic_plan")]);
-        let mut pg_writer = PgWriter::new(connect, channel.clone(), Arc::clone(&writer_pid));
-        pg_writer.connection().await?;
-        let writer = Writer::spawn(pg_writer, head_tx.clone(), Arc::clone(&recent));
+        let pg_writer = PgWriter::new(connect, channel.clone(), Arc::clone(&writer_pid));
+        let writer = Writer::start(pg_writer, head_tx.clone(), Arc::clone(&recent)).await?;
         tokio::spawn(listen_for_commits(pool.clone(), channel, head_tx, writer_pid));
         Ok(Self { inner: Arc::new(Inner { pool, writer, heads, recent, options, schema }) })
     }

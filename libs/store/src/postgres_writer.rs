@@ -56,6 +56,10 @@ impl PgWriter {
 }
 
 impl BatchWriter for PgWriter {
+    async fn start(&mut self) -> Result<(), StoreError> {
+        self.connection().await.map(|_| ())
+    }
+
     async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
         let channel = self.channel.clone();
         let known = self.known.take();

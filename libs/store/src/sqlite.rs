@@ -120,7 +120,7 @@ impl SqliteStore {
         let database = SqliteDatabase::new(path.clone(), options.busy_timeout);
         let writer = SqliteWriter::open(&path, options.busy_timeout, database.clone())?;
         let recent = Arc::new(RecentCommits::default());
-        let writer = Writer::spawn(writer, Arc::new(head_tx), Arc::clone(&recent));
+        let writer = Writer::start(writer, Arc::new(head_tx), Arc::clone(&recent)).await?;
         spawn_checkpointer(path.clone(), options.busy_timeout, heads.clone());
         Ok(Self { inner: Arc::new(Inner { path, database, writer, heads, recent, options }) })
     }

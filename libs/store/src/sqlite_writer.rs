@@ -25,7 +25,7 @@ use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, to_i64, to_u64};
 use crate::sqlite::SqliteStore;
 use crate::sqlite_database::SqliteDatabase;
-use crate::sqlite_reader::{open_connection, run_blocking, store_error};
+use crate::sqlite_reader::{open_connection, store_error};
 use crate::writer::{BatchOutcome, BatchWriter};
 
 /// Rows per INSERT statement: 13 parameters each stays far below SQLite's limit of 32,766, and a
@@ -36,7 +36,7 @@ const ROWS_PER_INSERT: usize = 32;
 /// another process waits (busy timeout) instead of failing halfway through a batch.
 #[derive(Debug)]
 pub(crate) struct SqliteWriter {
-    conn: Arc<Mutex<Connection>>,
+    conn: Connection,
     /// Taken per batch, so read models and the Merkle tree writing beside the log queue with it.
     database: SqliteDatabase,
 }
@@ -52,25 +52,18 @@ impl SqliteWriter {
         if synchronous != 2 {
             return Err(StoreError::Unavailable(format!("SQLite kept synchronous={synchronous}, not FULL (2)")));
         }
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), database })
+        Ok(Self { conn, database })
     }
 }
 
 impl BatchWriter for SqliteWriter {
+    /// SQLite's calls block: the writer's own thread makes them, with nothing else to run while
+    /// they do, instead of handing each batch to a blocking thread and back.
+    const OWN_THREAD: bool = true;
+
     async fn write_batch(&mut self, batch: &[&PreparedAppend]) -> Result<BatchOutcome, StoreError> {
-        let turn = self.database.write_turn().await;
-        // Owned copies for the blocking thread: a few hundred bytes an event, next to a commit.
-        let batch: Vec<PreparedAppend> = batch.iter().map(|append| (*append).clone()).collect();
-        let conn = Arc::clone(&self.conn);
-        // If this future is dropped the transaction still ends on its thread, committed or rolled
-        // back as a whole, holding the turn until then; its callers, unanswered, learn the writer
-        // stopped.
-        run_blocking("write", move || {
-            let _turn = turn;
-            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            write(&mut conn, &batch.iter().collect::<Vec<_>>())
-        })
-        .await
+        let _turn = self.database.write_turn().await;
+        write(&mut self.conn, batch)
     }
 }
 

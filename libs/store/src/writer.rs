@@ -52,6 +52,16 @@ pub(crate) trait BatchWriter: Send + 'static {
         &mut self,
         batch: &[&PreparedAppend],
     ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send;
+
+    /// Whether the writer runs on a thread of its own rather than as a task of the caller's
+    /// runtime: for a backend whose calls block.
+    const OWN_THREAD: bool = false;
+
+    /// Readies the backend where the writer runs, before its first batch (a connection made there
+    /// is driven by that runtime): an error here fails the store's opening.
+    fn start(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 #[derive(Debug)]
@@ -67,12 +77,46 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task; `heads` learns every new log head after its commit, and `recent`
-    /// the rows committed up to it (before `heads` does).
-    pub fn spawn<W: BatchWriter>(backend: W, heads: Arc<watch::Sender<Position>>, recent: Arc<RecentCommits>) -> Self {
+    /// Starts the writer once `backend` has started; `heads` learns every new log head after its
+    /// commit, and `recent` the rows committed up to it (before `heads` does).
+    ///
+    /// A backend whose calls block ([`BatchWriter::OWN_THREAD`]) gets a thread of its own, with
+    /// a runtime of its own: no hand-off to a blocking thread per batch, and its next batch never
+    /// waits its turn behind the handler, projector and tree-builder tasks the last commit woke.
+    /// An asynchronous backend runs as a task: a lone caller's commit then needs no hand-off
+    /// between threads. The thread ends when the last `Writer` is dropped.
+    pub async fn start<W: BatchWriter>(
+        mut backend: W,
+        heads: Arc<watch::Sender<Position>>,
+        recent: Arc<RecentCommits>,
+    ) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(backend, queue, Published { heads, recent }));
-        Self { jobs }
+        let published = Published { heads, recent };
+        if !W::OWN_THREAD {
+            backend.start().await?;
+            tokio::spawn(run(backend, queue, published));
+            return Ok(Self { jobs });
+        }
+        let (started, start) = oneshot::channel();
+        let thread = std::thread::Builder::new().name("carelog-writer".into()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = started.send(Err(StoreError::Unavailable(format!("the writer's runtime: {error}"))));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let ready = backend.start().await;
+                let failed = ready.is_err();
+                if started.send(ready).is_ok() && !failed {
+                    run(backend, queue, published).await;
+                }
+            });
+        });
+        thread.map_err(|error| StoreError::Unavailable(format!("could not start the writer's thread: {error}")))?;
+        start.await.map_err(|_| writer_gone())??;
+        Ok(Self { jobs })
     }
 
     /// Validates `request` within `limits` and appends it, with the new client keys it carries

@@ -7,6 +7,7 @@ mod earlier_file;
 mod kurrentdb;
 mod merkle;
 mod reads;
+mod sqlite_writer;
 mod support;
 mod turns;
 mod verification;
