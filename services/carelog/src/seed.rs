@@ -21,13 +21,17 @@ pub struct SeedArgs {
     /// Episodes driven at the same time.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// The seeding server's projector commits as `carelog serve`'s does.
+    #[command(flatten)]
+    projector: carelog_records::ProjectorCommitArg,
 }
 
 pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
     let storage = args.store.open_sealed().await?;
     let (store, url): (Arc<dyn carelog_store::EventStore>, _) = (storage.sealed.clone(), storage.url.clone());
     let start_head = store.head_position().await?.0;
-    let config = carelog::app::AppConfig { proofs: Some(carelog::app::tool_proofs()?), ..Default::default() };
+    let mut config = carelog::app::AppConfig { proofs: Some(carelog::app::tool_proofs()?), ..Default::default() };
+    config.records.projector.commit_interval = args.projector.interval();
     let server = carelog::app::start_with((&storage).into(), "127.0.0.1:0".parse()?, config).await?;
     let channel = Channel::from_shared(server.url())?.connect().await?;
     let bar = ProgressBar::new(u64::from(args.episodes));

@@ -79,6 +79,26 @@ fn a_malformed_store_url_says_what_to_write() {
     assert!(out.contains("sqlite:PATH or postgres://"), "{out}");
 }
 
+/// `carelog seed` drives whole episodes through its own server, whose projector reads the same
+/// commit setting as `carelog serve`'s, from the flag or the environment, hostile values refused.
+#[test]
+fn seed_drives_episodes_with_the_servers_projector_commit_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("seeded.db").display());
+    let (code, out) =
+        carelog(&["seed", "--store", &store, "--episodes", "2", "--concurrency", "2", "--projector-commit-ms", "5"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(": 2 episodes,"), "{out}");
+    let refused = Command::new(env!("CARGO_BIN_EXE_carelog"))
+        .args(["seed", "--store", &store, "--episodes", "1"])
+        .env_remove("DATABASE_URL")
+        .env("CARELOG_PROJECTOR_COMMIT_MS", "0")
+        .output()
+        .expect("run carelog");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--projector-commit-ms"));
+}
+
 /// The records commands against a running server, and a rebuild of its store from another process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_episode_audit_and_rebuild_from_the_command_line() {

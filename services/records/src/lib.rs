@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tonic_health::server::HealthReporter;
 
 pub use grpc::{Records, RecordsConfig};
-pub use projector::{PROJECTOR_HEALTH, ProjectorArgs};
+pub use projector::{PROJECTOR_HEALTH, ProjectorArgs, ProjectorCommitArg};
 pub use queries::Queries;
 
 /// Starts the (elected) projection and adds the RecordsService to a router: `store` is the log

@@ -39,16 +39,30 @@ pub struct ProjectorArgs {
     #[arg(long, env = "CARELOG_CHECKPOINT_POLL_MS", default_value_t = 50,
           value_parser = clap::value_parser!(u64).range(5..=10_000))]
     pub checkpoint_poll_ms: u64,
+    #[command(flatten)]
+    pub commit: ProjectorCommitArg,
+    /// Read the read models from this PostgreSQL hot standby (`postgres://…`, same `?schema=` as the
+    /// store) instead of the primary; the process then only serves reads and never projects.
+    #[arg(long, env = "CARELOG_READ_STORE")]
+    pub read_store: Option<String>,
+}
+
+/// How often the projecting process commits: a setting of its own, so every command that starts a
+/// projector (`carelog serve`, `carelog-records`, `carelog seed`) reads it the same way.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProjectorCommitArg {
     /// How often, at most, the projecting process commits read-model changes no reader is waiting
     /// for, in milliseconds: how stale a read without `min_position` may be. A read with
     /// `min_position` in the projecting process makes commits come 2 ms apart until it is answered.
     #[arg(long, env = "CARELOG_PROJECTOR_COMMIT_MS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub projector_commit_ms: u64,
-    /// Read the read models from this PostgreSQL hot standby (`postgres://…`, same `?schema=` as the
-    /// store) instead of the primary; the process then only serves reads and never projects.
-    #[arg(long, env = "CARELOG_READ_STORE")]
-    pub read_store: Option<String>,
+}
+
+impl ProjectorCommitArg {
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.projector_commit_ms)
+    }
 }
 
 impl ProjectorArgs {
@@ -59,7 +73,7 @@ impl ProjectorArgs {
                 check: Duration::from_millis(self.projector_check_ms),
             },
             checkpoint_poll: Duration::from_millis(self.checkpoint_poll_ms),
-            commit_interval: Duration::from_millis(self.projector_commit_ms),
+            commit_interval: self.commit.interval(),
         }
     }
 }
