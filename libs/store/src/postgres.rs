@@ -9,13 +9,13 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgListener, PgRow};
-use sqlx::{FromRow, PgPool, Row};
+use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::{PgPool, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -27,10 +27,12 @@ use crate::model::{
 };
 use crate::open::redact_password;
 use crate::postgres_ha;
+use crate::postgres_listen::{is_plain_identifier, listen_for_commits, notify_channel};
+use crate::postgres_rows::{EventRow, decode, row_ref};
 use crate::postgres_writer::PgWriter;
 use crate::prepare::Limits;
 use crate::recent::RecentCommits;
-use crate::row::{RowRef, StoredRow, to_i64, to_u64};
+use crate::row::{to_i64, to_u64};
 use crate::subscription::{EventSubscription, follow};
 use crate::verify::{self, RowSource, ScannedRow, VerifyProgress, VerifyReport, VerifyScope};
 use crate::writer::Writer;
@@ -152,112 +154,9 @@ impl PostgresStore {
     }
 }
 
-/// One channel per log: a short digest keeps it within PostgreSQL's 63-byte identifier limit.
-fn notify_channel(schema: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!("carelog_log_{}", &hex::encode(Sha256::digest(schema.as_bytes()))[..16])
-}
-
-fn is_plain_identifier(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-}
-
-/// Wakes local subscribers when another process commits to this log. Missed notifications only
-/// delay a subscriber until its next poll; they can never make it skip an event. This process's
-/// own commits (notified by its writer's connection, `writer_pid`) are skipped: the writer told
-/// the subscribers already.
-async fn listen_for_commits(
-    pool: PgPool,
-    channel: String,
-    heads: Arc<watch::Sender<Position>>,
-    writer_pid: Arc<AtomicU32>,
-) {
-    loop {
-        let listened = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(&channel).await?;
-            loop {
-                let notification = listener.recv().await?;
-                if notification.process_id() == writer_pid.load(Ordering::Relaxed) {
-                    continue;
-                }
-                // The payload is only a hint (any role may notify): the head is read back from this log.
-                let Ok(position) = read_head(&pool).await else { continue };
-                heads.send_if_modified(|head| {
-                    let moved = position > head.0;
-                    if moved {
-                        *head = Position(position);
-                    }
-                    moved
-                });
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), sqlx::Error>(())
-        };
-        tokio::select! {
-            _ = heads.closed() => return,
-            result = listened => {
-                if let Err(error) = result {
-                    tracing::debug!(%error, "commit listener lost its connection; reconnecting");
-                }
-            }
-        }
-        tokio::select! {
-            _ = heads.closed() => return,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
-async fn read_head(pool: &PgPool) -> Result<u64, StoreError> {
+pub(crate) async fn read_head(pool: &PgPool) -> Result<u64, StoreError> {
     let (position,): (i64,) = sqlx::query_as("SELECT position FROM log_head WHERE id").fetch_one(pool).await?;
     to_u64(position, position, "log_head.position")
-}
-
-#[derive(Debug, FromRow)]
-struct EventRow {
-    position: i64,
-    event_id: Uuid,
-    stream: String,
-    revision: i64,
-    event_type: String,
-    schema_version: i32,
-    data: String,
-    metadata: String,
-    client_tag: Option<String>,
-    recorded_at: DateTime<Utc>,
-    prev_hash: Vec<u8>,
-    hash: Vec<u8>,
-}
-
-impl EventRow {
-    fn into_stored(self) -> Result<StoredRow, StoreError> {
-        let p = self.position;
-        Ok(StoredRow {
-            position: to_u64(p, p, "position")?,
-            event_id: self.event_id,
-            stream: self.stream,
-            revision: to_u64(self.revision, p, "revision")?,
-            event_type: self.event_type,
-            schema_version: u32::try_from(self.schema_version).map_err(|_| StoreError::Corrupt {
-                position: Position(p.max(0) as u64),
-                reason: format!("schema_version is {}", self.schema_version),
-            })?,
-            data: self.data,
-            metadata: self.metadata,
-            client_tag: self.client_tag,
-            recorded_at: self.recorded_at,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-        })
-    }
-}
-
-fn decode(rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
-    rows.into_iter().map(|row| row.into_stored()?.into_recorded()).collect()
 }
 
 fn sql_limit(limit: usize) -> i64 {
@@ -404,29 +303,6 @@ impl EventStore for PostgresStore {
     }
 }
 
-/// A row of a `select_events!` query, borrowed, its columns read by index.
-fn row_ref(row: &PgRow, position: i64) -> Result<RowRef<'_>, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { position: Position(position.max(0) as u64), reason };
-    let column = |e: sqlx::Error| corrupt(e.to_string());
-    let revision: i64 = row.try_get(3).map_err(column)?;
-    let schema_version: i32 = row.try_get(5).map_err(column)?;
-    Ok(RowRef {
-        position: to_u64(position, position, "position")?,
-        event_id: row.try_get(1).map_err(column)?,
-        stream: row.try_get(2).map_err(column)?,
-        revision: to_u64(revision, position, "revision")?,
-        event_type: row.try_get(4).map_err(column)?,
-        schema_version: u32::try_from(schema_version)
-            .map_err(|_| corrupt(format!("schema_version is {schema_version}")))?,
-        data: row.try_get(6).map_err(column)?,
-        metadata: row.try_get(7).map_err(column)?,
-        client_tag: row.try_get(8).map_err(column)?,
-        recorded_at: row.try_get(9).map_err(column)?,
-        prev_hash: row.try_get(10).map_err(column)?,
-        hash: row.try_get(11).map_err(column)?,
-    })
-}
-
 /// Verification keeps rows as fetched and decodes them on the hashing thread, borrowing text and
 /// bytes from the row's buffer (by column index, in `select_events!` order) instead of copying each
 /// column on the thread that reads the connection.
@@ -453,37 +329,5 @@ impl RowSource for PostgresStore {
 
     async fn recorded_head(&self) -> Result<u64, StoreError> {
         read_head(&self.inner.pool).await
-    }
-}
-
-/// `pool.begin()` that a cancelled caller cannot break. sqlx 0.9.0 (issue #4393) leaves a pooled
-/// PostgreSQL connection inside an open transaction when the future is dropped during `BEGIN`,
-/// and hands it to the next borrower, whose statements then hold that transaction's locks
-/// indefinitely. Here `BEGIN` runs in a task of its own: if the caller goes away, the task still
-/// finishes and its `Transaction` is dropped normally, which rolls back.
-pub async fn begin_uncancellable(
-    pool: &sqlx::PgPool,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    begin_in_task(pool, "BEGIN").await
-}
-
-/// [`begin_uncancellable`] for rows derived from the log (read models, the Merkle tree): the
-/// commit returns without waiting for its WAL flush. They are rebuilt from the durable log after a
-/// crash, and WAL is flushed in order, so a durable later commit (the next append) makes them
-/// durable too. A crash of the database loses at most its last few hundred milliseconds of
-/// derived rows together with their checkpoint, which the next run folds again; appends keep
-/// `synchronous_commit=on`.
-pub async fn begin_derived(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    begin_in_task(pool, "BEGIN; SET LOCAL synchronous_commit TO OFF").await
-}
-
-async fn begin_in_task(
-    pool: &sqlx::PgPool,
-    statement: &'static str,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let pool = pool.clone();
-    match tokio::spawn(async move { pool.begin_with(statement).await }).await {
-        Ok(begun) => begun,
-        Err(join) => Err(sqlx::Error::Io(std::io::Error::other(format!("BEGIN task failed: {join}")))),
     }
 }

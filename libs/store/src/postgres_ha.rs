@@ -56,7 +56,7 @@ pub async fn connect_bounded(connect: &PgConnectOptions) -> Result<PgConnection,
 /// fresh database both pass the "not exists" check and one fails on `pg_namespace_nspname_index`.
 /// A transaction-scoped advisory lock makes the second wait and then find the schema there.
 pub async fn create_schema(pool: &PgPool, schema: &str) -> Result<(), StoreError> {
-    let mut tx = crate::postgres::begin_uncancellable(pool).await?;
+    let mut tx = crate::postgres_begin::begin_uncancellable(pool).await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('carelog.create_schema:' || $1, 0))")
         .bind(schema)
         .execute(&mut *tx)
