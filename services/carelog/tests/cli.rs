@@ -10,12 +10,18 @@ use carelog_store::{
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-fn carelog(args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_carelog"))
+/// Runs the binary with `args` and the environment `env` adds (no DATABASE_URL of the caller's).
+fn run_carelog(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_carelog"))
         .args(args)
         .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
         .output()
-        .expect("run carelog");
+        .expect("run carelog")
+}
+
+fn carelog(args: &[&str]) -> (i32, String) {
+    let output = run_carelog(args, &[]);
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.code().unwrap_or(-1), text)
 }
@@ -89,12 +95,7 @@ fn seed_drives_episodes_with_the_servers_projector_commit_setting() {
         carelog(&["seed", "--store", &store, "--episodes", "2", "--concurrency", "2", "--projector-commit-ms", "5"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(": 2 episodes,"), "{out}");
-    let refused = Command::new(env!("CARGO_BIN_EXE_carelog"))
-        .args(["seed", "--store", &store, "--episodes", "1"])
-        .env_remove("DATABASE_URL")
-        .env("CARELOG_PROJECTOR_COMMIT_MS", "0")
-        .output()
-        .expect("run carelog");
+    let refused = run_carelog(&["seed", "--store", &store, "--episodes", "1"], &[("CARELOG_PROJECTOR_COMMIT_MS", "0")]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--projector-commit-ms"));
 }
