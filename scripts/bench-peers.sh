@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Single-event appends per second, side by side on the local PostgreSQL: raw INSERTs (pgbench),
 # Message DB's write_message, Emmett's appendToStream, and Carelog over gRPC on PostgreSQL and on
-# SQLite, alternately at each concurrency, for ROUNDS rounds. Prints the table of BENCHMARKS.md:
-# appends/s and, in brackets, the ratio to the raw INSERTs of the same round.
+# SQLite, alternately at each concurrency, for ROUNDS rounds; beside them the gRPC floor (health
+# checks/s on the same server, no handler or store). Prints the table of BENCHMARKS.md: appends
+# (or calls) per second and, in brackets, the ratio to the raw INSERTs of the same round.
 #
 # Usage: scripts/bench-peers.sh            (CALLERS="1 8 64" ROUNDS=2 SECONDS_PER_CELL=5; CARELOG_BIN=path
 #        to load a binary already built instead of `cargo build --release -p carelog`)
@@ -103,10 +104,10 @@ serve() { # name store-url → $address, once it answers
   exit 1
 }
 
-carelog_appends() { # server callers name → appends/s (the bench's JSON summary kept in $run)
-  timeout $((seconds + 120)) "$carelog" bench --server "$1" --mix append --concurrency "$2" --duration "$seconds" \
+carelog_calls() { # server callers name mix → calls/s (the bench's JSON summary kept in $run)
+  timeout $((seconds + 120)) "$carelog" bench --server "$1" --mix "$4" --concurrency "$2" --duration "$seconds" \
     --clients 1 2>>"$run/bench.log" | tee "$run/$3.json" \
-    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).events_per_sec))'
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).commands_per_sec))'
 }
 
 say "starting carelog serve on PostgreSQL and on SQLite …"
@@ -114,7 +115,9 @@ serve postgres "$pg/$db_carelog"; server_pg=$address
 serve sqlite "sqlite:$run/carelog.db"; server_sqlite=$address
 
 # --- the runs: every system at one concurrency before the next, round after round ------------------
-columns=(raw message-db emmett carelog-pg carelog-sqlite)
+# grpc-floor: health checks over the same connection, token and middleware, with no handler or store
+# behind them: what any append over gRPC pays before its own work (BENCHMARKS.md reads it).
+columns=(raw message-db emmett carelog-pg carelog-sqlite grpc-floor)
 declare -A result
 cells=$(( rounds * $(wc -w <<<"$callers_list") * ${#columns[@]} ))
 done_cells=0
@@ -127,11 +130,12 @@ for round in $(seq 1 "$rounds"); do
         raw) value=$(raw_inserts "$n") || value= ;;
         message-db) value=$(peer message-db "postgres://message_store@$PGHOST:$PGPORT/$db_msgdb" "$n") || value= ;;
         emmett) value=$(peer emmett "$pg/$db_emmett" "$n") || value= ;;
-        carelog-pg) value=$(carelog_appends "$server_pg" "$n" "carelog-pg-r$round-c$n") || value= ;;
-        carelog-sqlite) value=$(carelog_appends "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n") || value= ;;
+        carelog-pg) value=$(carelog_calls "$server_pg" "$n" "carelog-pg-r$round-c$n" append) || value= ;;
+        carelog-sqlite) value=$(carelog_calls "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n" append) || value= ;;
+        grpc-floor) value=$(carelog_calls "$server_sqlite" "$n" "floor-r$round-c$n" health) || value= ;;
       esac
       result[$round,$n,$column]=${value:-0}
-      if [ -z "$value" ]; then say "    failed (counted as 0; see $run)"; else say "    $(printf '%.0f' "$value") appends/s"; fi
+      if [ -z "$value" ]; then say "    failed (counted as 0; see $run)"; else say "    $(printf '%.0f' "$value")/s"; fi
     done
   done
 done
@@ -139,5 +143,5 @@ done
 # --- the table: per cell, the range over the rounds and the range of the ratios to raw -------------
 for key in "${!result[@]}"; do echo "$key ${result[$key]}"; done >"$run/results.txt"
 node scripts/bench-peers/table.mjs "$rounds" "$callers_list" "${columns[*]}" <"$run/results.txt"
-say "Carelog's latencies (p50/p99 ms): $(cd "$run" && for f in carelog-*.json; do
+say "Carelog's latencies (p50/p99 ms): $(cd "$run" && for f in carelog-*.json floor-*.json; do
   node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1]));process.stdout.write(`${process.argv[1].slice(0,-5)} ${s.latency_ms.p50}/${s.latency_ms.p99}; `)' "$f"; done)"

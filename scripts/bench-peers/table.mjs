@@ -16,6 +16,7 @@ const names = {
   emmett: 'Emmett `appendToStream` (PostgreSQL)',
   'carelog-pg': 'Carelog over gRPC, PostgreSQL',
   'carelog-sqlite': 'Carelog over gRPC, SQLite',
+  'grpc-floor': 'gRPC health check (no handler, no store)',
 };
 const thousands = (x) => Math.round(x).toLocaleString('en-US');
 const ratio = (x) => x.toFixed(2);

@@ -38,7 +38,8 @@ pub struct BenchArgs {
     clients: usize,
     /// append: one RegisterClient per call (a single-event append to a new stream);
     /// sessions: schedule → hold → sign note → charge; mixed: both; reads: GetEpisode;
-    /// as-of: GetEpisodeAsOf over a --history-event record.
+    /// as-of: GetEpisodeAsOf over a --history-event record; health: the gRPC health check (the
+    /// transport's floor, with no handler or store behind it).
     #[arg(long, value_enum, default_value_t = Workload::Mixed)]
     mix: Workload,
     /// Also measure raw single-row INSERTs into PostgreSQL at the same concurrency (needs a PostgreSQL

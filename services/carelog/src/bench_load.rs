@@ -14,6 +14,8 @@ use proto::records_service_client::RecordsServiceClient;
 use proto::session_service_client::SessionServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 use uuid::Uuid;
 
 use crate::bench::Tally;
@@ -29,6 +31,9 @@ pub enum Workload {
     Reads,
     /// GetEpisodeAsOf at the head for one client with a long history (replays from the log).
     AsOf,
+    /// The standard gRPC health check: the same connection, token and middleware with no handler
+    /// or store behind them, so the floor every other mix stands on, measured in the same run.
+    Health,
 }
 
 /// A client ready for sessions and charges.
@@ -68,6 +73,7 @@ struct Callers {
     sessions: SessionServiceClient<Authed>,
     billing: BillingServiceClient<Authed>,
     records: RecordsServiceClient<Authed>,
+    health: HealthClient<Authed>,
 }
 
 impl Callers {
@@ -85,6 +91,7 @@ impl Callers {
             ),
             billing: BillingServiceClient::with_interceptor(channel.clone(), with(Role::Biller)),
             records: RecordsServiceClient::with_interceptor(channel.clone(), with(Role::Auditor)),
+            health: HealthClient::with_interceptor(channel.clone(), with(Role::Auditor)),
         }
     }
 }
@@ -196,6 +203,11 @@ impl Load {
                     let outcome = c.records.get_episode(request).await;
                     record(outcome, started, tally, &mut latencies);
                 }
+                (Workload::Health, _) => {
+                    let started = Instant::now();
+                    let outcome = c.health.check(HealthCheckRequest { service: String::new() }).await;
+                    record(outcome, started, tally, &mut latencies);
+                }
                 (Workload::AsOf, _) => {
                     let Some((history, position)) = &self.history else { break };
                     let request = proto::GetEpisodeAsOfRequest {
@@ -287,6 +299,12 @@ impl Appended for proto::AppendReceipt {
 }
 
 impl Appended for proto::EpisodeReply {
+    fn events(&self) -> u64 {
+        0
+    }
+}
+
+impl Appended for tonic_health::pb::HealthCheckResponse {
     fn events(&self) -> u64 {
         0
     }

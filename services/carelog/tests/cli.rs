@@ -140,11 +140,12 @@ async fn sqlite_episode_audit_and_rebuild_from_the_command_line() {
 
 /// `carelog bench` starts its own server as production runs it (tokens checked, PHI sealed) and
 /// drives every workload through it without a refused call: a role the policy denies, or a
-/// clinician not assigned to the prepared clients, would show as errors in the summary.
+/// clinician not assigned to the prepared clients, would show as errors in the summary. The
+/// health mix (the transport's floor) answers through the same token and stores nothing.
 #[test]
 fn bench_drives_each_workload_through_an_authenticated_server() {
     let dir = tempfile::tempdir().unwrap();
-    for mix in ["mixed", "reads"] {
+    for mix in ["mixed", "reads", "health"] {
         let url = format!("sqlite:{}", dir.path().join(format!("{mix}.db")).display());
         let output = Command::new(env!("CARGO_BIN_EXE_carelog"))
             .args(["bench", "--store", &url, "--mix", mix, "--concurrency", "2", "--duration", "1", "--clients", "1"])
@@ -159,6 +160,9 @@ fn bench_drives_each_workload_through_an_authenticated_server() {
         let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON summary");
         assert_eq!(summary["errors"], 0, "{mix}: {summary}\n{stderr}");
         assert!(summary["commands"].as_u64().unwrap() > 0, "{mix}: {summary}");
+        if mix == "health" {
+            assert_eq!(summary["events"], 0, "the health check stored events: {summary}");
+        }
     }
 }
 
