@@ -115,7 +115,7 @@ serve postgres "$pg/$db_carelog"; server_pg=$address
 serve sqlite "sqlite:$run/carelog.db"; server_sqlite=$address
 
 # --- the runs: every system at one concurrency before the next, round after round ------------------
-# grpc-floor: health checks over the same connection, token and middleware, with no handler or store
+# grpc-floor: health checks over the same connection and server layers, with no handler or store
 # behind them: what any append over gRPC pays before its own work (BENCHMARKS.md reads it).
 columns=(raw message-db emmett carelog-pg carelog-sqlite grpc-floor)
 declare -A result

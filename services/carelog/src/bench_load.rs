@@ -31,8 +31,9 @@ pub enum Workload {
     Reads,
     /// GetEpisodeAsOf at the head for one client with a long history (replays from the log).
     AsOf,
-    /// The standard gRPC health check: the same connection, token and middleware with no handler
-    /// or store behind them, so the floor every other mix stands on, measured in the same run.
+    /// The standard gRPC health check: the same connection and server layers with no handler or
+    /// store behind them (health checks skip the token's check), so the floor every other mix
+    /// stands on, measured in the same run.
     Health,
 }
 

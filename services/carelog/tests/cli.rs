@@ -141,7 +141,7 @@ async fn sqlite_episode_audit_and_rebuild_from_the_command_line() {
 /// `carelog bench` starts its own server as production runs it (tokens checked, PHI sealed) and
 /// drives every workload through it without a refused call: a role the policy denies, or a
 /// clinician not assigned to the prepared clients, would show as errors in the summary. The
-/// health mix (the transport's floor) answers through the same token and stores nothing.
+/// health mix (the transport's floor) answers on the same connection and stores nothing.
 #[test]
 fn bench_drives_each_workload_through_an_authenticated_server() {
     let dir = tempfile::tempdir().unwrap();
