@@ -19,6 +19,7 @@
 pub mod access;
 pub mod billing;
 pub mod disclosure;
+mod entity;
 pub mod error;
 pub mod event;
 pub mod intake;

@@ -15,6 +15,7 @@ mod first_keys;
 #[cfg(feature = "kurrentdb")]
 mod kurrentdb;
 pub mod merkle;
+mod metadata;
 mod migrations;
 mod model;
 mod open;

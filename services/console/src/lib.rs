@@ -12,6 +12,7 @@ mod changes;
 pub mod chart;
 mod disclosures;
 mod episode;
+mod episode_sessions;
 mod filters;
 mod html;
 mod ledger;

@@ -6,6 +6,7 @@ mod adapters;
 mod port;
 mod postgres;
 mod postgres_adapter;
+mod postgres_commit;
 mod postgres_quarantine;
 mod postgres_search;
 mod postgres_standby;

@@ -7,8 +7,8 @@ use sqlx::PgPool;
 
 use super::port::read_model_tables;
 use super::{
-    AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, postgres_quarantine,
-    postgres_search,
+    AuditQuery, AuditRow, BatchWrite, Doc, DocKind, Generation, StoredDoc, postgres, postgres_commit,
+    postgres_quarantine, postgres_search,
 };
 use crate::ProjectionError;
 use crate::leader::{LeaderLock, PostgresLock};
@@ -31,7 +31,7 @@ impl PostgresReadModels {
 }
 
 async fn commit(pool: &PgPool, batch: BatchWrite) -> Result<(), ProjectionError> {
-    postgres::commit(pool, &batch).await
+    postgres_commit::commit(pool, &batch).await
 }
 
 /// The lock session uses the pool's connection settings (same server, same schema).
