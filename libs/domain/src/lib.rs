@@ -22,6 +22,7 @@ pub mod disclosure;
 mod entity;
 pub mod error;
 pub mod event;
+mod field_classes;
 pub mod intake;
 pub mod planning;
 pub mod sessions;
