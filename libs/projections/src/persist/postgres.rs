@@ -10,7 +10,7 @@ pub(super) async fn migrate(pool: &PgPool) -> Result<(), ProjectionError> {
     carelog_store::migrate_postgres(pool, &super::postgres_adapter::MIGRATIONS).await.map_err(super::migration_failed)
 }
 
-pub(super) fn u(value: i64) -> u64 {
+fn u(value: i64) -> u64 {
     value.max(0) as u64
 }
 
