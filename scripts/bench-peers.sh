@@ -6,7 +6,8 @@
 # (or calls) per second and, in brackets, the ratio to the raw INSERTs of the same round.
 #
 # Usage: scripts/bench-peers.sh            (CALLERS="1 8 64" ROUNDS=2 SECONDS_PER_CELL=5; CARELOG_BIN=path
-#        to load a binary already built instead of `cargo build --release -p carelog`)
+#        to load a binary already built instead of `cargo build --release -p carelog`; MAX_STEAL=2 and
+#        CELL_TRIES=4: a cell the hypervisor took more CPU than that from is run again)
 #
 # Loopback only: PostgreSQL on PGHOST:PGPORT (default 127.0.0.1:5432, trust auth as PGUSER=postgres),
 # the Carelog servers on 127.0.0.1. Everything it installs goes under target/bench-peers (npm
@@ -106,13 +107,24 @@ serve() { # name store-url → $address, once it answers
 
 carelog_calls() { # server callers name mix → calls/s (the bench's JSON summary kept in $run)
   timeout $((seconds + 120)) "$carelog" bench --server "$1" --mix "$4" --concurrency "$2" --duration "$seconds" \
-    --clients 1 2>>"$run/bench.log" | tee "$run/$3.json" \
+    --clients 1 2>>"$run/bench.log" | tee "$run/$3.try.json" \
     | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).commands_per_sec))'
 }
 
 say "starting carelog serve on PostgreSQL and on SQLite …"
 serve postgres "$pg/$db_carelog"; server_pg=$address
 serve sqlite "sqlite:$run/carelog.db"; server_sqlite=$address
+
+# --- CPU steal: on a virtual machine the host may take the vCPUs away mid-cell -------------------
+# Each cell reads /proc/stat around its run; a cell during which the hypervisor stole more than
+# MAX_STEAL % of the CPU time is run again (up to CELL_TRIES times, keeping the least disturbed try):
+# on a shared host one caller's appends/s moved 2-3x with steal alone, more than any change measured.
+max_steal="${MAX_STEAL:-2}"
+cell_tries="${CELL_TRIES:-4}"
+cpu_times() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $9; exit}' /proc/stat; }
+steal_percent() { # "total steal" before, "total steal" after → whole percent
+  awk -v a="$1" -v b="$2" 'BEGIN{split(a,x," "); split(b,y," "); t=y[1]-x[1]; printf "%d", (t > 0 ? 100*(y[2]-x[2])/t + 0.5 : 0)}'
+}
 
 # --- the runs: every system at one concurrency before the next, round after round ------------------
 # grpc-floor: health checks over the same connection and server layers, with no handler or store
@@ -126,16 +138,32 @@ for round in $(seq 1 "$rounds"); do
     for column in "${columns[@]}"; do
       done_cells=$((done_cells + 1))
       say "[$done_cells/$cells] round $round, $n callers: $column …"
-      case $column in
-        raw) value=$(raw_inserts "$n") || value= ;;
-        message-db) value=$(peer message-db "postgres://message_store@$PGHOST:$PGPORT/$db_msgdb" "$n") || value= ;;
-        emmett) value=$(peer emmett "$pg/$db_emmett" "$n") || value= ;;
-        carelog-pg) value=$(carelog_calls "$server_pg" "$n" "carelog-pg-r$round-c$n" append) || value= ;;
-        carelog-sqlite) value=$(carelog_calls "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n" append) || value= ;;
-        grpc-floor) value=$(carelog_calls "$server_sqlite" "$n" "floor-r$round-c$n" health) || value= ;;
-      esac
+      best= best_steal=101
+      for try in $(seq 1 "$cell_tries"); do
+        before=$(cpu_times)
+        case $column in
+          raw) value=$(raw_inserts "$n") || value= ;;
+          message-db) value=$(peer message-db "postgres://message_store@$PGHOST:$PGPORT/$db_msgdb" "$n") || value= ;;
+          emmett) value=$(peer emmett "$pg/$db_emmett" "$n") || value= ;;
+          carelog-pg) value=$(carelog_calls "$server_pg" "$n" "carelog-pg-r$round-c$n" append) || value= ;;
+          carelog-sqlite) value=$(carelog_calls "$server_sqlite" "$n" "carelog-sqlite-r$round-c$n" append) || value= ;;
+          grpc-floor) value=$(carelog_calls "$server_sqlite" "$n" "floor-r$round-c$n" health) || value= ;;
+        esac
+        steal=$(steal_percent "$before" "$(cpu_times)")
+        [ -z "$value" ] && break
+        say "    $(printf '%.0f' "$value")/s (CPU steal $steal %)"
+        if [ "$steal" -lt "$best_steal" ]; then
+          best=$value best_steal=$steal
+          for f in "$run"/*.try.json; do [ -e "$f" ] && mv "$f" "${f%.try.json}.json"; done
+        fi
+        rm -f "$run"/*.try.json
+        [ "$steal" -le "$max_steal" ] && break
+        [ "$try" -lt "$cell_tries" ] && say "    the host took more than $max_steal % of the CPU: again"
+      done
+      value=$best
       result[$round,$n,$column]=${value:-0}
-      if [ -z "$value" ]; then say "    failed (counted as 0; see $run)"; else say "    $(printf '%.0f' "$value")/s"; fi
+      [ -n "$value" ] && echo "$round,$n,$column $best_steal" >>"$run/steal.txt"
+      if [ -z "$value" ]; then say "    failed (counted as 0; see $run)"; fi
     done
   done
 done
@@ -143,5 +171,6 @@ done
 # --- the table: per cell, the range over the rounds and the range of the ratios to raw -------------
 for key in "${!result[@]}"; do echo "$key ${result[$key]}"; done >"$run/results.txt"
 node scripts/bench-peers/table.mjs "$rounds" "$callers_list" "${columns[*]}" <"$run/results.txt"
+say "CPU steal of the cells kept: at most $(sort -k2 -n "$run/steal.txt" | tail -1 | cut -d' ' -f2) % (per cell: $run/steal.txt)"
 say "Carelog's latencies (p50/p99 ms): $(cd "$run" && for f in carelog-*.json floor-*.json; do
   node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1]));process.stdout.write(`${process.argv[1].slice(0,-5)} ${s.latency_ms.p50}/${s.latency_ms.p99}; `)' "$f"; done)"
