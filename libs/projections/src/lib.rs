@@ -29,6 +29,7 @@ pub mod persist;
 mod projection_error;
 mod projector;
 pub mod quarantine;
+mod routing;
 mod runner;
 pub mod search;
 #[cfg(test)]

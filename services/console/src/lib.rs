@@ -24,6 +24,7 @@ mod search;
 mod security;
 pub mod session;
 mod show;
+mod signin;
 mod timeline;
 
 use std::net::SocketAddr;
@@ -41,8 +42,8 @@ pub fn router(records: Channel, proofs: Channel) -> Router {
     let console = Arc::new(routes::Console { api: api::Api::new(records, proofs), sessions: Default::default() });
     Router::new()
         .route("/", get(routes::home))
-        .route("/signin", get(routes::sign_in_page).post(routes::sign_in))
-        .route("/signout", post(routes::sign_out))
+        .route("/signin", get(signin::sign_in_page).post(signin::sign_in))
+        .route("/signout", post(signin::sign_out))
         .route("/client", post(routes::open_client))
         .route("/search", post(search::search))
         .route("/episode", get(routes::episode))

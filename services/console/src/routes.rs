@@ -1,10 +1,11 @@
 //! HTTP handlers: each reads the session, calls the API as the signed-in user, and renders.
+//! The guards every page passes (signed in, a client open, an API failure as a page) live here;
+//! signing in and out is in `signin`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use carelog_auth::policy::{self, Access, Scope};
@@ -16,7 +17,7 @@ use crate::api::Api;
 use crate::episode::{self, EpisodePage, Integrity, Trail};
 use crate::pages;
 use crate::security;
-use crate::session::{self, Session, Sessions, TokenProblem};
+use crate::session::{self, Session, Sessions};
 
 #[derive(Debug)]
 pub struct Console {
@@ -48,7 +49,7 @@ pub(crate) fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(Strin
     }
 }
 
-fn to_sign_in(expired: bool) -> Response {
+pub(crate) fn to_sign_in(expired: bool) -> Response {
     let target = if expired { "/signin?expired=1" } else { "/signin" };
     ([(header::SET_COOKIE, security::clear_cookie())], Redirect::to(target)).into_response()
 }
@@ -93,64 +94,6 @@ pub(crate) fn forbidden_post() -> Response {
         )),
     )
         .into_response()
-}
-
-pub async fn sign_in_page(Query(query): Query<HashMap<String, String>>) -> Response {
-    let expired = query.contains_key("expired");
-    let message = expired.then_some("Your session has ended or the token expired; sign in again.");
-    Html(pages::sign_in(message)).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SignIn {
-    #[serde(default)]
-    token: String,
-}
-
-pub async fn sign_in(State(console): Shared, headers: HeaderMap, Form(form): Form<SignIn>) -> Response {
-    if !security::same_origin(&headers) {
-        return forbidden_post();
-    }
-    let refuse = |message: &str| (StatusCode::UNAUTHORIZED, Html(pages::sign_in(Some(message)))).into_response();
-    let token = form.token.trim().trim_start_matches("Bearer ").trim().to_owned();
-    let who = match session::read_token(&token, session::now()) {
-        Ok(who) => who,
-        Err(problem @ (TokenProblem::Malformed | TokenProblem::Expired | TokenProblem::Unusable(_))) => {
-            return refuse(&problem.to_string());
-        }
-    };
-    let candidate = Session::new(token, who.clone());
-    match console.api.as_user(&candidate).probe(who.clinician, who.subject).await {
-        Ok(true) => {}
-        Ok(false) => return refuse(&format!("token: the {} role cannot read records", who.role)),
-        Err(status) if status.code() == Code::Unauthenticated => {
-            return refuse(&format!("token: the server refused it ({})", status.message()));
-        }
-        Err(status) => return refuse(&format!("The records service is unreachable: {}", status.message())),
-    }
-    let now = session::now();
-    let max_age = who.expires_at.saturating_sub(now);
-    let id = console.sessions.create(candidate, now);
-    tracing::info!(role = %who.role, subject = %who.subject, "console sign-in");
-    ([(header::SET_COOKIE, security::session_cookie(&id, max_age, &headers))], Redirect::to("/")).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-pub async fn sign_out(State(console): Shared, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
-        Ok(found) => found,
-        Err(out) => return out.into_response(),
-    };
-    if !security::post_allowed(&headers, &session, &form.csrf) {
-        return forbidden_post();
-    }
-    console.sessions.remove(&id);
-    to_sign_in(false)
 }
 
 pub async fn home(State(console): Shared, headers: HeaderMap) -> Response {

@@ -2,15 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use super::command::{BillingCommand, BillingContext, ClaimRequest, OverduePolicy};
-use super::cpt::derive_procedures;
+use super::charge::create_charge;
+use super::command::{BillingCommand, BillingContext, ClaimRequest};
 use super::event::*;
 use super::state::{AccountState, ClaimStatus};
 use super::takeback::{check_recoupment, reverse_remittance};
 use crate::error::{DomainError, Entity};
 use crate::intake::Payer;
-use crate::sessions::SessionStatus;
-use crate::types::{ChargeId, ClaimId, DiagnosisPointer, Money};
+use crate::types::{ChargeId, ClaimId, Money};
 
 /// Folds an event into the state.
 pub fn evolve(mut state: AccountState, event: &BillingEvent) -> AccountState {
@@ -153,92 +152,13 @@ fn amount_field(cmd: &BillingCommand) -> &'static str {
     }
 }
 
-fn too_large() -> String {
+pub(super) fn too_large() -> String {
     format!("would take an account total past {} (the largest amount Carelog holds)", Money::MAX)
 }
 
 /// `Σ amounts`, or a refusal of `field` past the bound.
-fn sum(field: &'static str, amounts: impl IntoIterator<Item = Money>) -> Result<Money, DomainError> {
+pub(super) fn sum(field: &'static str, amounts: impl IntoIterator<Item = Money>) -> Result<Money, DomainError> {
     Money::checked_sum(amounts).ok_or_else(|| DomainError::invalid(field, too_large()))
-}
-
-fn create_charge(
-    state: &AccountState,
-    ctx: &BillingContext,
-    charge_id: ChargeId,
-    interactive_complexity: bool,
-    pointers: &[DiagnosisPointer],
-) -> Result<ChargeCreated, DomainError> {
-    if state.charges.contains_key(&charge_id) {
-        return Err(DomainError::exists(Entity::Charge, charge_id));
-    }
-    let session = &ctx.session;
-    match session.status {
-        SessionStatus::Held => {}
-        SessionStatus::NoShow => return Err(DomainError::NoShowNotBillable),
-        SessionStatus::Unscheduled => return Err(DomainError::not_found(Entity::Session, "to charge")),
-        SessionStatus::Scheduled | SessionStatus::Cancelled => return Err(DomainError::SessionNotHeld),
-    }
-    let (Some(session_id), Some(episode_id), Some(clinician), Some(kind), Some(held)) =
-        (session.session_id, session.episode_id, session.clinician_id, session.kind, session.held.as_ref())
-    else {
-        return Err(DomainError::SessionNotHeld);
-    };
-    if session.client_id != state.client_id {
-        return Err(DomainError::SessionClientMismatch);
-    }
-    // The note is the documentation the claim rests on.
-    if session.note.is_none() {
-        return Err(DomainError::NoteNotSigned);
-    }
-    if let Some(existing) = state.charged_sessions.get(&session_id).or(ctx.charged_on_other_account.as_ref()) {
-        return Err(DomainError::SessionAlreadyCharged(existing.to_string()));
-    }
-    if ctx.plan_review_overdue && ctx.overdue_policy == OverduePolicy::Block {
-        return Err(DomainError::PlanReviewOverdue);
-    }
-    if ctx.active_diagnoses.is_empty() {
-        return Err(DomainError::NoActiveDiagnosis);
-    }
-    if pointers.is_empty() {
-        return Err(DomainError::invalid("diagnosis_pointers", "must have 1 to 4 pointers"));
-    }
-    if let Some(p) = pointers.iter().find(|p| usize::from(p.get()) > ctx.active_diagnoses.len()) {
-        return Err(DomainError::DiagnosisPointerInvalid(p.get()));
-    }
-    let procedures = derive_procedures(kind, held.actual_minutes, interactive_complexity)?;
-    let place_of_service = held.modality.place_of_service(held.patient_location);
-    let modifiers: Vec<_> = held.modality.modifier().into_iter().collect();
-    let lines = procedures
-        .iter()
-        .map(|p| {
-            let unit_fee =
-                ctx.fee_schedule.fee(p.cpt).ok_or_else(|| DomainError::FeeNotConfigured(p.cpt.to_string()))?;
-            Ok(ChargeLine {
-                cpt: p.cpt,
-                modifiers: modifiers.clone(),
-                units: p.units,
-                place_of_service,
-                diagnosis_pointers: pointers.to_vec(),
-                unit_fee,
-                amount: unit_fee
-                    .checked_times(p.units)
-                    .ok_or_else(|| DomainError::invalid("charge_id", too_large()))?,
-            })
-        })
-        .collect::<Result<Vec<_>, DomainError>>()?;
-    Ok(ChargeCreated {
-        charge_id,
-        session_id,
-        episode_id,
-        rendering_clinician: clinician,
-        service_date: held.started_at.date_naive(),
-        diagnoses: ctx.active_diagnoses.clone(),
-        total: sum("charge_id", lines.iter().map(|l| l.amount))?,
-        lines,
-        plan_review_overdue: ctx.plan_review_overdue,
-        created_at: ctx.now,
-    })
 }
 
 fn submit_claim(

@@ -10,6 +10,7 @@
 //! responsibility); what no payer has adjudicated is the payer balance, the rest of the balance
 //! is the client's.
 
+mod charge;
 mod command;
 mod cpt;
 mod decide;
