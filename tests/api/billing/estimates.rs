@@ -10,7 +10,7 @@ use carelog_proto::v1 as proto;
 use chrono::{Duration, Utc};
 use tonic::Code;
 
-use super::{Clinic, Payer, clinic, id, stored};
+use super::{Clinic, Payer, Stage, clinic, id, stored};
 
 /// A psychotherapy session of the clinic's client booked to start `ahead` from now.
 fn booking(c: &Clinic, ahead: Duration) -> proto::ScheduleSessionRequest {
@@ -26,6 +26,18 @@ fn booking(c: &Clinic, ahead: Duration) -> proto::ScheduleSessionRequest {
         planned_minutes: 53,
         planned_modality: proto::SessionModality::InPerson as i32,
     }
+}
+
+/// A signed 55-minute video session that started today (UTC): an hour ago, or at midnight while
+/// the day is younger than that. An estimate covers services from the day it is issued, so a
+/// session started an hour before it in the first hour of a day (yesterday's) is not its: tests
+/// run then failed.
+async fn signed_video_today(c: &mut Clinic) -> String {
+    let since_midnight = Utc::now() - Utc::now().date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let ago = since_midnight.min(Duration::hours(1));
+    let (video, home) = (proto::SessionModality::Video, proto::hold_session_request::PatientLocation::Home);
+    let kind = proto::schedule_session_request::Kind::Psychotherapy;
+    c.session_ago(kind, 55, video, home, Stage::Signed, ago).await
 }
 
 async fn caseload_alerts(app: &TestApp, c: &Clinic, after: u64) -> Vec<proto::CaseloadAlert> {
@@ -77,11 +89,11 @@ async fn charges_400_dollars_past_the_estimate_show_dispute_eligibility(app: &Te
         view.billing.expect("billing").dispute_resolution
     };
     for _ in 0..2 {
-        let session = c.signed_video().await;
+        let session = signed_video_today(&mut c).await;
         c.charged(app, &session).await;
     }
     assert!(dispute(app).await.is_none(), "$360 billed on a $100 estimate: $260 over");
-    let session = c.signed_video().await;
+    let session = signed_video_today(&mut c).await;
     c.charged(app, &session).await;
     let eligible = dispute(app).await.expect("eligible for dispute resolution");
     assert_eq!((eligible.billed, eligible.over_by), (54_000, 44_000));
