@@ -49,6 +49,36 @@ pub(crate) fn signed_in(console: &Console, headers: &HeaderMap) -> Result<(Strin
     }
 }
 
+/// Why a form post is turned away: no session (back to sign-in), or not from this origin with
+/// the session's CSRF token (forbidden).
+#[derive(Debug)]
+pub(crate) enum TurnedAway {
+    SignedOut(SignedOut),
+    Forbidden,
+}
+
+impl IntoResponse for TurnedAway {
+    fn into_response(self) -> Response {
+        match self {
+            TurnedAway::SignedOut(out) => out.into_response(),
+            TurnedAway::Forbidden => forbidden_post(),
+        }
+    }
+}
+
+/// The signed-in session of a form post from this origin carrying the session's CSRF token.
+pub(crate) fn signed_in_post(
+    console: &Console,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(String, Session), TurnedAway> {
+    let (id, session) = signed_in(console, headers).map_err(TurnedAway::SignedOut)?;
+    if !security::post_allowed(headers, &session, csrf) {
+        return Err(TurnedAway::Forbidden);
+    }
+    Ok((id, session))
+}
+
 pub(crate) fn to_sign_in(expired: bool) -> Response {
     let target = if expired { "/signin?expired=1" } else { "/signin" };
     ([(header::SET_COOKIE, security::clear_cookie())], Redirect::to(target)).into_response()
@@ -125,13 +155,10 @@ pub struct OpenClient {
 }
 
 pub async fn open_client(State(console): Shared, headers: HeaderMap, Form(form): Form<OpenClient>) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
+    let (id, _) = match signed_in_post(&console, &headers, &form.csrf) {
         Ok(found) => found,
-        Err(out) => return out.into_response(),
+        Err(turned_away) => return turned_away.into_response(),
     };
-    if !security::post_allowed(&headers, &session, &form.csrf) {
-        return forbidden_post();
-    }
     let client = form.client_id.trim().to_owned();
     if uuid::Uuid::parse_str(&client).is_err() {
         console.sessions.update(&id, |s| s.flash = Some("client id: enter the client's id (a UUID)".into()));
@@ -233,13 +260,10 @@ pub struct SetAsOf {
 }
 
 pub async fn set_as_of(State(console): Shared, headers: HeaderMap, Form(form): Form<SetAsOf>) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
+    let (id, _) = match signed_in_post(&console, &headers, &form.csrf) {
         Ok(found) => found,
-        Err(out) => return out.into_response(),
+        Err(turned_away) => return turned_away.into_response(),
     };
-    if !security::post_allowed(&headers, &session, &form.csrf) {
-        return forbidden_post();
-    }
     let parsed = if form.now.is_some() { Ok(None) } else { crate::asof::parse(&form.as_of) };
     console.sessions.update(&id, |s| match parsed {
         Ok(point) => s.as_of = point,
@@ -304,13 +328,10 @@ pub async fn choose_clinician(
     headers: HeaderMap,
     Form(form): Form<ChooseClinician>,
 ) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
+    let (id, _) = match signed_in_post(&console, &headers, &form.csrf) {
         Ok(found) => found,
-        Err(out) => return out.into_response(),
+        Err(turned_away) => return turned_away.into_response(),
     };
-    if !security::post_allowed(&headers, &session, &form.csrf) {
-        return forbidden_post();
-    }
     let chosen = form.clinician_id.trim().to_owned();
     console.sessions.update(&id, |s| s.caseload_of = (!chosen.is_empty()).then_some(chosen));
     see_other("/caseload")

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tonic::Code;
 
 use crate::html::{esc, form_open, notice, open_client_button, page};
-use crate::routes::{Shared, failure, forbidden_post, refused, signed_in};
+use crate::routes::{Shared, failure, refused, signed_in_post};
 use crate::session::Session;
 
 /// The RPC behind the page: a role it denies is not offered the form.
@@ -40,13 +40,10 @@ pub fn form(session: &Session) -> String {
 }
 
 pub async fn search(State(console): Shared, headers: HeaderMap, Form(form): Form<Search>) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
+    let (id, session) = match signed_in_post(&console, &headers, &form.csrf) {
         Ok(found) => found,
-        Err(out) => return out.into_response(),
+        Err(turned_away) => return turned_away.into_response(),
     };
-    if !crate::security::post_allowed(&headers, &session, &form.csrf) {
-        return forbidden_post();
-    }
     let mut api = console.api.as_user(&session);
     if !api.may(RPC) {
         return refused(&session, "Client search is not open to this role.");

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tonic::Code;
 
 use crate::pages;
-use crate::routes::{Shared, forbidden_post, signed_in, to_sign_in};
+use crate::routes::{Shared, forbidden_post, signed_in_post, to_sign_in};
 use crate::security;
 use crate::session::{self, Session, TokenProblem};
 
@@ -64,13 +64,10 @@ pub struct CsrfOnly {
 }
 
 pub async fn sign_out(State(console): Shared, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
-    let (id, session) = match signed_in(&console, &headers) {
+    let (id, _) = match signed_in_post(&console, &headers, &form.csrf) {
         Ok(found) => found,
-        Err(out) => return out.into_response(),
+        Err(turned_away) => return turned_away.into_response(),
     };
-    if !security::post_allowed(&headers, &session, &form.csrf) {
-        return forbidden_post();
-    }
     console.sessions.remove(&id);
     to_sign_in(false)
 }
