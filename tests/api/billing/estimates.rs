@@ -33,7 +33,8 @@ fn booking(c: &Clinic, ahead: Duration) -> proto::ScheduleSessionRequest {
 /// session started an hour before it in the first hour of a day (yesterday's) is not its: tests
 /// run then failed.
 async fn signed_video_today(c: &mut Clinic) -> String {
-    let since_midnight = Utc::now() - Utc::now().date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let now = Utc::now();
+    let since_midnight = now - now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     let ago = since_midnight.min(Duration::hours(1));
     let (video, home) = (proto::SessionModality::Video, proto::hold_session_request::PatientLocation::Home);
     let kind = proto::schedule_session_request::Kind::Psychotherapy;
